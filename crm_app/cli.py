@@ -1,0 +1,159 @@
+"""`python -m crm_app COMMAND`: the operators' command line.
+
+Every command is idempotent, says what it did, and exits 2 with a clear
+message on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from crm_app.errors import CRMError
+
+
+def _migrate(args: argparse.Namespace) -> str:
+    from crm_app import migrations
+
+    migrations.upgrade()
+    return f"Database at revision {migrations.current_head()}."
+
+
+def _create_tenant(args: argparse.Namespace) -> str:
+    from crm_app.db import session_scope
+    from crm_app.services import tenants
+
+    with session_scope() as session:
+        tenant, created = tenants.ensure_tenant(session, name=args.name, slug=args.slug)
+    verb = "Created" if created else "Already exists:"
+    return f"{verb} tenant {tenant.slug!r} (id {tenant.id})."
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if not value:
+            raise CRMError(f"environment variable {args.password_env} is empty")
+        return value
+    if args.password:
+        return args.password
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _create_user(args: argparse.Namespace) -> str:
+    from crm_app.db import session_scope
+    from crm_app.services import tenants, users
+
+    password = _password(args)
+    with session_scope() as session:
+        tenant = tenants.get_tenant_by_slug(session, args.tenant)
+        user, created = users.ensure_user(
+            session, actor=None, tenant_id=tenant.id, email=args.email, name=args.name,
+            role=args.role, password=password, is_platform_operator=args.platform_operator)
+    verb = "Created" if created else "Already exists:"
+    return f"{verb} user {user.email} ({user.role}) in tenant {args.tenant!r}."
+
+
+def _create_inbox(args: argparse.Namespace) -> str:
+    from crm_app.db import session_scope
+    from crm_app.services import inboxes, tenants
+
+    with session_scope() as session:
+        tenant = tenants.get_tenant_by_slug(session, args.tenant)
+        inbox, created = inboxes.ensure_inbox(
+            session, actor=None, tenant_id=tenant.id, name=args.name or args.display_number,
+            phone_number_id=args.phone_number_id, waba_id=args.waba_id, display_number=args.display_number,
+            access_token=args.access_token, app_secret=args.app_secret, verify_token=args.verify_token,
+            graph_base_url=args.graph_base_url)
+    verb = "Created" if created else "Already exists:"
+    return f"{verb} inbox {inbox.display_number} (phone_number_id {inbox.phone_number_id}) in {args.tenant!r}."
+
+
+def _seed_demo(args: argparse.Namespace) -> str:
+    from crm_app import migrations
+    from crm_app.db import session_scope
+    from crm_app.services import demo
+
+    migrations.upgrade()
+    with session_scope() as session:
+        report = demo.seed_demo(session)
+    users = ", ".join(report.users_created) or "none"
+    return (f"Demo tenant {'created' if report.tenant_created else 'already there'}; "
+            f"users created: {users}; inbox {'created' if report.inbox_created else 'already there'}.")
+
+
+def _run(args: argparse.Namespace) -> str:
+    from crm_app import launcher
+
+    raise SystemExit(launcher.run())
+
+
+def _serve(args: argparse.Namespace) -> str:
+    from crm_app.config import child_environment, get_settings
+    from crm_app.processes import role_command, role_environment
+
+    settings = get_settings()
+    argv = role_command(args.role, settings)
+    os.execvpe(argv[0], argv, child_environment(role_environment(args.role, settings)))
+    return ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command."""
+    from crm_app.processes import ROLES
+
+    parser = argparse.ArgumentParser(prog="python -m crm_app", description="WhatsApp CRM operator commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=_migrate)
+
+    p = sub.add_parser("create-tenant", help="create a tenant")
+    p.add_argument("--name", required=True)
+    p.add_argument("--slug", required=True)
+    p.set_defaults(fn=_create_tenant)
+
+    p = sub.add_parser("create-user", help="create a user in a tenant")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=["admin", "supervisor", "attendant"])
+    p.add_argument("--password", help="prefer --password-env or standard input")
+    p.add_argument("--password-env", help="read the password from this environment variable")
+    p.add_argument("--platform-operator", action="store_true")
+    p.set_defaults(fn=_create_user)
+
+    p = sub.add_parser("create-inbox", help="connect a WhatsApp number to a tenant")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--name", default="")
+    p.add_argument("--phone-number-id", required=True)
+    p.add_argument("--waba-id", required=True)
+    p.add_argument("--display-number", required=True)
+    p.add_argument("--access-token", required=True)
+    p.add_argument("--app-secret", required=True)
+    p.add_argument("--verify-token", required=True)
+    p.add_argument("--graph-base-url", default="https://graph.facebook.com/v23.0")
+    p.set_defaults(fn=_create_inbox)
+
+    sub.add_parser("seed-demo", help="create the demo tenant").set_defaults(fn=_seed_demo)
+    sub.add_parser("run", help="start every process (make run)").set_defaults(fn=_run)
+    p = sub.add_parser("serve", help="run one role of the process list")
+    p.add_argument("role", choices=ROLES)
+    p.set_defaults(fn=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv`, run the command, print its result; 2 on bad input."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], str] = args.fn
+    try:
+        print(handler(args))
+    except CRMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0

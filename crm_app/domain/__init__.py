@@ -1,0 +1,1 @@
+"""Pure rules: no session, no network, no Reflex, no clock."""

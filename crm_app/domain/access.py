@@ -1,0 +1,32 @@
+"""Who may do what. Pure functions over roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ROLE_RANK = {"attendant": 1, "supervisor": 2, "admin": 3}
+
+# The sidebar and the page guards read this one table.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "/": frozenset({"admin", "supervisor", "attendant"}),
+    "/inbox": frozenset({"admin", "supervisor", "attendant"}),
+    "/analytics": frozenset({"admin", "supervisor"}),
+    "/compliance": frozenset({"admin"}),
+    "/settings": frozenset({"admin"}),
+}
+
+
+def is_role_allowed(role: str, allowed: Iterable[str]) -> bool:
+    """True when `role` is one of `allowed`."""
+    return role in set(allowed)
+
+
+def can_open_page(role: str, route: str) -> bool:
+    """True when a user with `role` may open `route`; unknown routes are closed."""
+    allowed = PAGE_ROLES.get(route)
+    return allowed is not None and role in allowed
+
+
+def can_manage_role(actor_role: str, target_role: str) -> bool:
+    """Only admins grant roles, and any role may be granted by them."""
+    return actor_role == "admin" and target_role in ROLE_RANK

@@ -1,0 +1,25 @@
+"""The tables. Importing this package registers every table on `SQLModel.metadata`."""
+
+from crm_app.models.audit_logs import AuditLog
+from crm_app.models.canned_responses import CannedResponse
+from crm_app.models.contacts import Contact, ContactInbox
+from crm_app.models.conversations import (
+    Conversation,
+    ConversationEvent,
+    ConversationEventKind,
+    ConversationStatus,
+)
+from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
+from crm_app.models.inboxes import Inbox
+from crm_app.models.labels import ConversationLabel, Label
+from crm_app.models.messages import Direction, Message, MessageKind, MessageStatus, SenderType
+from crm_app.models.teams import Team, TeamMember
+from crm_app.models.tenants import Tenant
+from crm_app.models.users import Role, User, UserSession
+
+__all__ = [
+    "AuditLog", "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent",
+    "ConversationEventKind", "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent",
+    "InboundEventStatus", "Inbox", "Label", "Message", "MessageKind", "MessageStatus", "Role",
+    "SenderType", "Team", "TeamMember", "Tenant", "User", "UserSession",
+]

@@ -1,0 +1,19 @@
+"""Canned responses: shortcuts attendants type as /code."""
+
+import datetime as dt
+
+from sqlalchemy import Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm_app.models._base import now_field, id_field, tenant_field, text
+
+
+class CannedResponse(SQLModel, table=True):
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("tenant_id", "short_code", name="uq_canned_responses_tenant_code"),)
+
+    id: int | None = id_field()
+    tenant_id: int = tenant_field()
+    short_code: str = text(40)
+    content: str = Field(sa_type=Text, nullable=False)
+    created_at: dt.datetime = now_field()

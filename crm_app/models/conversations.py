@@ -1,0 +1,57 @@
+"""Conversations and their history of assignments, transfers and statuses."""
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import SQLModel
+
+from crm_app.models._base import now_field, fk, id_field, json_field, tenant_field, text, timestamp
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+class ConversationEventKind(StrEnum):
+    ASSIGNMENT = "assignment"
+    TRANSFER = "transfer"
+    STATUS = "status"
+    BOT_HANDOFF = "bot_handoff"
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+
+    id: int | None = id_field()
+    tenant_id: int = tenant_field()
+    inbox_id: int = fk("inboxes.id", ondelete="CASCADE")
+    contact_id: int = fk("contacts.id", ondelete="CASCADE")
+    contact_inbox_id: int = fk("contact_inboxes.id", ondelete="CASCADE")
+    status: ConversationStatus = text(20, index=True, default=ConversationStatus.OPEN)
+    assignee_id: int | None = fk("users.id", nullable=True, ondelete="SET NULL")
+    team_id: int | None = fk("teams.id", nullable=True, ondelete="SET NULL")
+    bot_active: bool = True
+    snoozed_until: dt.datetime | None = timestamp()
+    last_message_at: dt.datetime | None = timestamp(index=True)
+    last_customer_message_at: dt.datetime | None = timestamp()
+    unread_count: int = 0
+    created_at: dt.datetime = now_field()
+    closed_at: dt.datetime | None = timestamp()
+
+
+class ConversationEvent(SQLModel, table=True):
+    __tablename__ = "conversation_events"
+
+    id: int | None = id_field(big=True)
+    tenant_id: int = tenant_field()
+    conversation_id: int = fk("conversations.id", ondelete="CASCADE")
+    kind: ConversationEventKind = text(20)
+    actor_user_id: int | None = fk("users.id", nullable=True, index=False, ondelete="SET NULL")
+    from_value: str | None = text(64, nullable=True)
+    to_value: str | None = text(64, nullable=True)
+    data: dict[str, Any] = json_field()
+    created_at: dt.datetime = now_field()

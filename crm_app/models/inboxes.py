@@ -1,0 +1,28 @@
+"""Inboxes: one WhatsApp Cloud API number each."""
+
+import datetime as dt
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import SQLModel
+
+from crm_app.models._base import now_field, id_field, secret_field, tenant_field, text
+
+DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com/v23.0"
+
+
+class Inbox(SQLModel, table=True):
+    __tablename__ = "inboxes"
+    __table_args__ = (UniqueConstraint("phone_number_id", name="uq_inboxes_phone_number_id"),)
+
+    id: int | None = id_field()
+    tenant_id: int = tenant_field()
+    name: str = text(120)
+    phone_number_id: str = text(64)
+    waba_id: str = text(64)
+    display_number: str = text(32)
+    graph_base_url: str = text(255, default=DEFAULT_GRAPH_BASE_URL)
+    access_token: str = secret_field()
+    app_secret: str = secret_field()
+    verify_token: str = secret_field()
+    is_active: bool = True
+    created_at: dt.datetime = now_field()

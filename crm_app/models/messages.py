@@ -1,0 +1,84 @@
+"""Messages: every WhatsApp kind, both directions, with delivery status."""
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm_app.models._base import now_field, fk, id_field, json_field, tenant_field, text, timestamp
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class SenderType(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    ATTENDANT = "attendant"
+    SYSTEM = "system"
+    NOTE = "note"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VOICE = "voice"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACTS = "contacts"
+    INTERACTIVE = "interactive"
+    BUTTON = "button"
+    TEMPLATE = "template"
+    REACTION = "reaction"
+    ORDER = "order"
+    SYSTEM = "system"
+    UNSUPPORTED = "unsupported"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    RECEIVED = "received"
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("wa_message_id", name="uq_messages_wa_message_id"),
+        UniqueConstraint("tenant_id", "client_key", name="uq_messages_tenant_client_key"),
+    )
+
+    id: int | None = id_field(big=True)
+    tenant_id: int = tenant_field()
+    conversation_id: int = fk("conversations.id", ondelete="CASCADE")
+    direction: Direction = text(10)
+    sender_type: SenderType = text(12)
+    sender_user_id: int | None = fk("users.id", nullable=True, index=False, ondelete="SET NULL")
+    kind: MessageKind = text(20)
+    body: str | None = Field(default=None, sa_type=Text, nullable=True)
+    media_id: str | None = text(128, nullable=True)
+    media_mime: str | None = text(128, nullable=True)
+    media_storage_key: str | None = text(255, nullable=True)
+    payload: dict[str, Any] = json_field()
+    status: MessageStatus = text(12)
+    error_code: int | None = None
+    error_reason: str | None = text(500, nullable=True)
+    wa_message_id: str | None = text(128, nullable=True)
+    client_key: str | None = text(64, nullable=True)
+    reply_to_message_id: int | None = fk("messages.id", nullable=True, index=False, ondelete="SET NULL", big=True)
+    reply_to_wa_message_id: str | None = text(128, nullable=True)
+    created_at: dt.datetime = now_field()
+    sent_at: dt.datetime | None = timestamp()
+    delivered_at: dt.datetime | None = timestamp()
+    read_at: dt.datetime | None = timestamp()
+    failed_at: dt.datetime | None = timestamp()

@@ -1,0 +1,50 @@
+"""Users and their server-side sessions."""
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import SQLModel
+
+from crm_app.models._base import now_field, fk, id_field, tenant_field, text, timestamp
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    ATTENDANT = "attendant"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("email", name="uq_users_email"),)
+
+    id: int | None = id_field()
+    tenant_id: int = tenant_field()
+    email: str = text(254)
+    name: str = text(120)
+    password_hash: str = text(100)
+    role: Role = text(20)
+    is_platform_operator: bool = False
+    is_active: bool = True
+    locale: str = text(10, default="pt-BR")
+    created_at: dt.datetime = now_field()
+    last_login_at: dt.datetime | None = timestamp()
+
+
+class UserSession(SQLModel, table=True):
+    """A login. Only the SHA-256 of the cookie token is stored."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_sessions_token_hash"),)
+
+    id: int | None = id_field()
+    tenant_id: int = tenant_field()
+    user_id: int = fk("users.id", ondelete="CASCADE")
+    token_hash: str = text(64)
+    created_at: dt.datetime = now_field()
+    last_seen_at: dt.datetime = now_field()
+    expires_at: dt.datetime = timestamp(nullable=False)
+    revoked_at: dt.datetime | None = timestamp()
+    ip: str | None = text(64, nullable=True)
+    user_agent: str | None = text(255, nullable=True)

@@ -1,0 +1,1 @@
+"""Background jobs and the periodic scheduler. Never imports Reflex."""

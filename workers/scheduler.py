@@ -1,0 +1,41 @@
+"""The rq-scheduler daemon with our periodic jobs registered under fixed ids.
+
+Only one daemon is active at a time: rq-scheduler takes a lock in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rq_scheduler import Scheduler
+
+from crm_app.queue import QUEUE_LOW, JSONJob, JSONQueue, get_redis
+
+# (job id, function path, interval in seconds, queue)
+PERIODIC_JOBS = (
+    ("periodic-purge-expired-sessions", "workers.jobs.purge_expired_sessions", 3600, QUEUE_LOW),
+)
+
+
+def register_periodic_jobs(scheduler: Scheduler) -> None:
+    """Schedule every periodic job once; re-registering replaces the old entry."""
+    from crm_app.db import utcnow
+
+    existing = {job.id for job in scheduler.get_jobs()}
+    for job_id, func, interval, queue in PERIODIC_JOBS:
+        if job_id in existing:
+            scheduler.cancel(job_id)
+        scheduler.schedule(scheduled_time=utcnow(), func=func, interval=interval, repeat=None,
+                           id=job_id, queue_name=queue)
+
+
+def main() -> None:
+    """Run the daemon until it is told to stop."""
+    logging.basicConfig(level=logging.INFO, format="scheduler: %(message)s")
+    scheduler = Scheduler(connection=get_redis(), interval=5, job_class=JSONJob, queue_class=JSONQueue)
+    register_periodic_jobs(scheduler)
+    scheduler.run()
+
+
+if __name__ == "__main__":
+    main()
