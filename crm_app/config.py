@@ -163,3 +163,8 @@ def child_environment(overrides: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(overrides)
     return env
+
+
+def path_with(directory: str) -> str:
+    """`PATH` with `directory` first."""
+    return directory + os.pathsep + os.environ.get("PATH", "")

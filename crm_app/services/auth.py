@@ -16,7 +16,7 @@ import secrets
 from sqlmodel import Session, select
 
 from crm_app.config import get_settings
-from crm_app.db import utcnow
+from crm_app.db import session_scope, utcnow
 from crm_app.domain.sessions import is_session_live
 from crm_app.domain.text import normalize_email
 from crm_app.errors import InvalidCredentials
@@ -148,3 +148,27 @@ def redeem_login_ticket(ticket: str | None) -> str | None:
         return None
     value = get_redis().getdel(TICKET_PREFIX + hash_token(ticket))
     return value.decode() if value else None
+
+
+def resolve_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
+    """`resolve_session` in its own transaction, for page guards and handlers."""
+    if not token:
+        return None
+    with session_scope() as session:
+        return resolve_session(session, token=token, ip=ip)
+
+
+def login(email: str, password: str, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, Actor]:
+    """Authenticate, commit the session, then park it behind a ticket. Returns (ticket, actor).
+
+    A failed attempt still commits its audit row before InvalidCredentials is raised.
+    """
+    failure: InvalidCredentials | None = None
+    with session_scope() as session:
+        try:
+            token, actor = authenticate(session, email=email, password=password, ip=ip, user_agent=user_agent)
+        except InvalidCredentials as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    return issue_login_ticket(token), actor

@@ -11,7 +11,7 @@ from crm_app.config import get_settings
 from crm_app.db import get_engine, utcnow
 from crm_app.queue import ALL_QUEUES, QUEUE_HIGH, get_queue, get_redis
 
-SCHEDULER_KEY = "rq:scheduler"
+SCHEDULER_KEY_PATTERN = "rq:scheduler_instance:*"
 
 
 def check_database() -> dict[str, Any]:
@@ -60,9 +60,15 @@ def readiness() -> tuple[bool, dict[str, Any]]:
         workers = worker_heartbeats()
         report["workers"] = workers
         report["queues"] = {name: len(get_queue(name)) for name in ALL_QUEUES}
-        report["scheduler"] = {"ok": bool(get_redis().exists(SCHEDULER_KEY))}
+        report["scheduler"] = {"ok": _scheduler_alive()}
         hot_alive = any(w["alive"] and QUEUE_HIGH in w["queues"] for w in workers)
         report["hot_workers"] = {"ok": hot_alive}
     ok = database["ok"] and redis["ok"] and report.get("hot_workers", {}).get("ok", False)
     report["status"] = "ok" if ok else "degraded"
     return ok, report
+
+
+def _scheduler_alive() -> bool:
+    """rq-scheduler keeps a hash per daemon that expires shortly after it stops polling."""
+    redis = get_redis()
+    return any(not redis.hexists(key, "death") for key in redis.scan_iter(SCHEDULER_KEY_PATTERN, count=100))

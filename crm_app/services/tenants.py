@@ -9,7 +9,9 @@ from sqlmodel import Session, select
 from crm_app.domain.text import is_slug
 from crm_app.errors import NotFound, ValidationError
 from crm_app.models import Tenant
+from crm_app.db import session_scope
 from crm_app.services import audit
+from crm_app.services.actors import Actor
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,10 @@ def ensure_tenant(session: Session, *, name: str, slug: str) -> tuple[TenantRow,
     audit.record(session, actor=None, tenant_id=tenant.id, action="tenant.create",
                  target_type="tenant", target_id=tenant.id, after={"name": name, "slug": slug})
     return _row(tenant), True
+
+
+def tenant_name(actor: Actor) -> str:
+    """The display name of the actor's tenant."""
+    with session_scope() as session:
+        tenant = session.get(Tenant, actor.tenant_id)
+        return tenant.name if tenant else ""

@@ -1,0 +1,1 @@
+"""Reusable UI pieces. Components import only `crm_app.state` (and reflex)."""

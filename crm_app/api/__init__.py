@@ -1,0 +1,1 @@
+"""Our own HTTP routes, mounted in front of Reflex's. Never imports Reflex."""

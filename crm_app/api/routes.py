@@ -1,0 +1,73 @@
+"""Health, readiness and the two auth routes that touch the cookie."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from crm_app.config import get_settings
+from crm_app.db import session_scope
+from crm_app.services import auth, health
+
+
+async def health_route(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def ready_route(request: Request) -> JSONResponse:
+    """Readiness: 200 when the DB, Redis and a hot worker are up, else 503."""
+    ok, report = await run_in_threadpool(health.readiness)
+    return JSONResponse(report, status_code=200 if ok else 503)
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths may follow a login, never another host."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    parts = urlsplit(value)
+    return "/" if parts.scheme or parts.netloc else value
+
+
+def _set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(auth.COOKIE_NAME, token, max_age=settings.session_absolute_hours * 3600,
+                        httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
+
+
+async def exchange_route(request: Request) -> Response:
+    """Swap a one-time login ticket for the HttpOnly session cookie, then go on."""
+    token = await run_in_threadpool(auth.redeem_login_ticket, request.query_params.get("ticket"))
+    if token is None:
+        return RedirectResponse("/login?expired=1", status_code=303)
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    _set_session_cookie(response, token)
+    return response
+
+
+def _logout(token: str | None) -> bool:
+    with session_scope() as session:
+        return auth.logout(session, token=token)
+
+
+async def logout_route(request: Request) -> Response:
+    """Kill the session on the server and clear the cookie."""
+    await run_in_threadpool(_logout, request.cookies.get(auth.COOKIE_NAME))
+    response = JSONResponse({"status": "logged_out"})
+    response.delete_cookie(auth.COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    return response
+
+
+def create_api() -> Starlette:
+    """The Starlette app that Reflex mounts through `api_transformer`."""
+    return Starlette(routes=[
+        Route("/api/health", health_route, methods=["GET"]),
+        Route("/api/ready", ready_route, methods=["GET"]),
+        Route("/api/auth/exchange", exchange_route, methods=["GET"]),
+        Route("/api/auth/logout", logout_route, methods=["POST"]),
+    ])

@@ -1,0 +1,1 @@
+"""Reflex state: thin handlers that call one service and keep DTOs in vars."""

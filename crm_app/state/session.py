@@ -1,0 +1,110 @@
+"""The shared state every page inherits: who is logged in, and in which language.
+
+Nothing here is trusted across events: each guard and each data handler
+re-derives the actor from the HttpOnly cookie in the websocket headers and the
+database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.cookies import CookieError, SimpleCookie
+
+import reflex as rx
+
+from crm_app.domain.access import can_open_page
+from crm_app.errors import CRMError, NotAuthenticated
+from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
+from crm_app.services import auth, tenants
+from crm_app.services.actors import Actor, require_role
+
+log = logging.getLogger(__name__)
+
+
+def navigate(url: str) -> rx.event.EventSpec:
+    """A full page load (not client-side routing), so backend routes are reached."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+class SessionState(rx.State):
+    """The logged-in user's public facts and the UI language."""
+
+    user_name: str = ""
+    user_email: str = ""
+    user_role: str = ""
+    tenant_name: str = ""
+    lang: str = rx.Cookie(DEFAULT_LANGUAGE, name="crm_lang", same_site="lax", max_age=365 * 24 * 3600)
+
+    @rx.var(cache=True)
+    def t(self) -> dict[str, str]:
+        """The strings of the current language."""
+        return catalogue(self.lang)
+
+    @rx.var(cache=True)
+    def role_label(self) -> str:
+        return translate(self.lang, f"role.{self.user_role}") if self.user_role else ""
+
+    @rx.var(cache=True)
+    def is_admin(self) -> bool:
+        return self.user_role == "admin"
+
+    @rx.var(cache=True)
+    def can_see_analytics(self) -> bool:
+        return self.user_role in ("admin", "supervisor")
+
+    def _session_token(self) -> str | None:
+        try:
+            jar = SimpleCookie(self.router.headers.cookie or "")
+        except CookieError:
+            return None
+        morsel = jar.get(auth.COOKIE_NAME)
+        return morsel.value if morsel else None
+
+    def _actor(self) -> Actor | None:
+        """Re-derive the actor from the cookie and the database."""
+        return auth.resolve_actor(self._session_token(), ip=self.router.session.client_ip or None)
+
+    def _require(self, *roles: str) -> Actor:
+        """The actor, if logged in with one of `roles`; raises otherwise."""
+        actor = self._actor()
+        if actor is None:
+            raise NotAuthenticated()
+        return require_role(actor, *roles) if roles else actor
+
+    def _remember(self, actor: Actor) -> None:
+        self.user_name, self.user_email, self.user_role = actor.name, actor.email, actor.role
+        self.tenant_name = tenants.tenant_name(actor)
+
+    def _error_text(self, exc: Exception) -> str:
+        if isinstance(exc, CRMError):
+            return translate(self.lang, f"error.{exc.code}")
+        log.exception("unexpected error in a handler")
+        return translate(self.lang, "error.unexpected")
+
+    @rx.event
+    def check_page_access(self, route: str):
+        """on_load guard: log in first, then the role must fit the page."""
+        actor = self._actor()
+        if actor is None:
+            self.user_role = ""
+            return navigate(f"/login?next={route}")
+        self._remember(actor)
+        if not can_open_page(actor.role, route):
+            return rx.redirect("/denied")
+        return None
+
+    @rx.event
+    def set_lang(self, lang: str):
+        """Switch the UI language."""
+        if lang in LANGUAGES:
+            self.lang = lang
+
+    @rx.event
+    def logout(self):
+        """End the session on the server, clear the cookie, and go to the login page."""
+        self.user_name = self.user_email = self.user_role = ""
+        return rx.call_script(
+            "fetch('/api/auth/logout', {method: 'POST', credentials: 'same-origin'})"
+            ".finally(() => window.location.assign('/login'))"
+        )

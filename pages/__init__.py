@@ -1,0 +1,5 @@
+"""One module per page. Importing this package registers them all."""
+
+from pages import analytics, compliance, denied, inbox, login, settings
+
+__all__ = ["analytics", "compliance", "denied", "inbox", "login", "settings"]

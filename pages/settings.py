@@ -1,0 +1,51 @@
+"""/settings: admins see the tenant's users and WhatsApp numbers."""
+
+import reflex as rx
+
+from components.page import app_page
+from components.shell import shell
+from crm_app.state.settings import SettingsState
+
+T = SettingsState.t
+
+
+def _user_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["name"]),
+        rx.table.cell(row["email"]),
+        rx.table.cell(rx.badge(T["role." + row["role"].to(str)], variant="soft")),
+        rx.table.cell(rx.cond(row["active"] != "", rx.badge(T["settings.active"], color_scheme="green"),
+                              rx.badge(T["settings.inactive"], color_scheme="gray"))),
+    )
+
+
+def _inbox_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(rx.table.cell(row["name"]), rx.table.cell(row["number"]),
+                        rx.table.cell(rx.code(row["phone_number_id"])))
+
+
+def _table(headers: list[str], rows, render, table_id: str) -> rx.Component:
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in headers])),
+        rx.table.body(rx.foreach(rows, render)),
+        variant="surface", width="100%", id=table_id,
+    )
+
+
+@app_page("/settings", "Configurações · Atende CRM", on_load=[SettingsState.load])
+def settings_page() -> rx.Component:
+    return shell(
+        T["settings.title"], "/settings",
+        rx.vstack(
+            rx.heading(T["settings.users"], size="4"),
+            _table(["settings.name", "settings.email", "settings.role", "settings.status"],
+                   SettingsState.user_rows, _user_row, "users-table"),
+            rx.heading(T["settings.inboxes"], size="4", margin_top="16px"),
+            rx.cond(SettingsState.inbox_rows.length() > 0,
+                    _table(["settings.name", "settings.number", "settings.phone_number_id"],
+                           SettingsState.inbox_rows, _inbox_row, "inboxes-table"),
+                    rx.callout(T["settings.no_inboxes"], icon="info")),
+            rx.text(T["settings.more_soon"], size="2", color_scheme="gray", margin_top="16px"),
+            spacing="3", width="100%", max_width="960px",
+        ),
+    )
