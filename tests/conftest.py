@@ -1,0 +1,115 @@
+"""Test setup: a fresh PostgreSQL database per run, Redis db 15, real migrations.
+
+The environment is set before any `crm_app` module reads its settings.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+RUN_ID = uuid.uuid4().hex[:10]
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_DB = f"crm_test_{RUN_ID}"
+
+
+def _url_for(database: str, base: str = ADMIN_URL) -> str:
+    from crm_app.config import normalize_database_url
+
+    prefix, _, _ = normalize_database_url(base).rpartition("/")
+    return f"{prefix}/{database}"
+
+
+def _admin_engine():
+    from crm_app.config import normalize_database_url
+
+    return create_engine(normalize_database_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+
+
+def create_database(name: str) -> str:
+    """CREATE DATABASE on the test server; returns its URL."""
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return _url_for(name)
+
+
+def drop_database(name: str) -> None:
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+DATA_DIR = Path(tempfile.mkdtemp(prefix="crm-test-"))
+os.environ.update({
+    "ENV": "test",
+    "DATA_DIR": str(DATA_DIR),
+    "DATABASE_URL": _url_for(TEST_DB),
+    "REDIS_URL": REDIS_URL,
+    "BCRYPT_ROUNDS": "4",
+    "SECRET_KEY": secrets.token_urlsafe(32),
+    "ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+})
+
+
+def pytest_sessionstart(session):
+    create_database(TEST_DB)
+    from crm_app import migrations
+
+    migrations.upgrade()
+    from redis import Redis
+
+    Redis.from_url(REDIS_URL).flushdb()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from crm_app.db import get_engine
+
+    get_engine().dispose()
+    drop_database(TEST_DB)
+
+
+TABLES = (
+    "audit_logs, canned_responses, conversation_labels, labels, messages, conversation_events, "
+    "conversations, contact_inboxes, contacts, inbound_events, inboxes, team_members, teams, "
+    "sessions, users, tenants"
+)
+
+
+@pytest.fixture
+def clean_db():
+    """Empty every table before the test."""
+    from crm_app.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    yield
+
+
+@pytest.fixture
+def db(clean_db):
+    """A session on the test database; the test commits what it wants to keep."""
+    from sqlmodel import Session
+
+    from crm_app.db import get_engine
+
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+        session.rollback()
+
+
+@pytest.fixture
+def redis_client():
+    from crm_app.queue import get_redis
+
+    return get_redis()

@@ -1,0 +1,40 @@
+"""Tiny factories: plain functions that commit what they make."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session
+
+from crm_app.services import inboxes, tenants, users
+from crm_app.services.actors import Actor
+from crm_app.services.auth import actor_for
+from crm_app.models import User
+
+PASSWORD = "correct-horse-42"
+
+
+def make_tenant(session: Session, slug: str | None = None):
+    slug = slug or f"t-{uuid.uuid4().hex[:8]}"
+    tenant, _ = tenants.ensure_tenant(session, name=f"Tenant {slug}", slug=slug)
+    session.commit()
+    return tenant
+
+
+def make_user(session: Session, tenant_id: int, role: str = "admin", email: str | None = None) -> Actor:
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    row, _ = users.ensure_user(session, actor=None, tenant_id=tenant_id, email=email, name=f"{role} user",
+                               role=role, password=PASSWORD)
+    session.commit()
+    return actor_for(session.get(User, row.id))
+
+
+def make_inbox(session: Session, tenant_id: int, **overrides):
+    values = dict(name="Recepção", phone_number_id=str(10**14 + uuid.uuid4().int % 10**13),
+                  waba_id="200000000000099", display_number="+55 11 4000-0099",
+                  access_token="EAAG-plain-access-token", app_secret="plain-app-secret",
+                  verify_token="plain-verify-token", graph_base_url="http://127.0.0.1:9/graph/v23.0")
+    values.update(overrides)
+    row, _ = inboxes.ensure_inbox(session, actor=None, tenant_id=tenant_id, **values)
+    session.commit()
+    return row

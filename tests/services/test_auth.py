@@ -1,0 +1,112 @@
+import datetime as dt
+
+import pytest
+from sqlmodel import select
+
+from crm_app.errors import InvalidCredentials
+from crm_app.models import AuditLog, User, UserSession
+from crm_app.services import auth, users
+from tests.factories import PASSWORD, make_tenant, make_user
+
+
+def _login(db, email, password=PASSWORD):
+    token, actor = auth.authenticate(db, email=email, password=password, ip="203.0.113.7")
+    db.commit()
+    return token, actor
+
+
+def test_login_success_opens_a_session_storing_only_the_token_hash(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    token, actor = _login(db, admin.email.upper())  # e-mail is case-insensitive
+    assert actor.user_id == admin.user_id and actor.tenant_id == tenant.id
+    row = db.exec(select(UserSession).where(UserSession.user_id == admin.user_id)).one()
+    assert row.token_hash == auth.hash_token(token) and token not in row.token_hash
+    assert auth.resolve_session(db, token=token).user_id == admin.user_id
+    assert db.get(User, admin.user_id).last_login_at is not None
+
+
+def test_wrong_password_and_unknown_email_fail_alike_and_are_audited(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id)
+    with pytest.raises(InvalidCredentials) as wrong:
+        _login(db, admin.email, "not-the-password")
+    with pytest.raises(InvalidCredentials) as unknown:
+        _login(db, "nobody@example.com")
+    assert wrong.value.message == unknown.value.message
+    assert db.exec(select(UserSession)).all() == []
+    db.commit()
+    actions = db.exec(select(AuditLog.action).where(AuditLog.target_id == str(admin.user_id))).all()
+    assert "auth.login_failed" in actions
+
+
+def test_inactive_user_cannot_log_in(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id)
+    other = make_user(db, tenant.id, "attendant")
+    users.set_active(db, actor=admin, user_id=other.user_id, active=False)
+    db.commit()
+    with pytest.raises(InvalidCredentials):
+        _login(db, other.email)
+
+
+def test_idle_session_expires(db):
+    tenant = make_tenant(db)
+    token, _ = _login(db, make_user(db, tenant.id).email)
+    row = db.exec(select(UserSession)).one()
+    row.last_seen_at = row.last_seen_at - dt.timedelta(minutes=121)
+    db.add(row)
+    db.commit()
+    assert auth.resolve_session(db, token=token) is None
+
+
+def test_absolute_expiry_ends_even_an_active_session(db):
+    tenant = make_tenant(db)
+    token, _ = _login(db, make_user(db, tenant.id).email)
+    row = db.exec(select(UserSession)).one()
+    row.expires_at = row.created_at - dt.timedelta(seconds=1)
+    db.add(row)
+    db.commit()
+    assert auth.resolve_session(db, token=token) is None
+
+
+def test_logout_kills_the_session_on_the_server(db):
+    tenant = make_tenant(db)
+    token, _ = _login(db, make_user(db, tenant.id).email)
+    assert auth.logout(db, token=token) is True
+    db.commit()
+    assert auth.resolve_session(db, token=token) is None
+    assert auth.logout(db, token=token) is False  # idempotent
+    assert db.exec(select(UserSession)).one().revoked_at is not None
+
+
+def test_deactivating_a_user_revokes_their_sessions(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id)
+    other = make_user(db, tenant.id, "attendant")
+    token, _ = _login(db, other.email)
+    users.set_active(db, actor=admin, user_id=other.user_id, active=False)
+    db.commit()
+    assert auth.resolve_session(db, token=token) is None
+
+
+def test_forged_or_empty_tokens_resolve_to_nobody(db):
+    assert auth.resolve_session(db, token=None) is None
+    assert auth.resolve_session(db, token="forged-token") is None
+
+
+def test_login_ticket_is_one_time_and_short_lived(clean_db, redis_client):
+    ticket = auth.issue_login_ticket("session-token-123")
+    ttl = redis_client.ttl(auth.TICKET_PREFIX + auth.hash_token(ticket))
+    assert 0 < ttl <= 30
+    assert auth.redeem_login_ticket(ticket) == "session-token-123"
+    assert auth.redeem_login_ticket(ticket) is None
+    assert auth.redeem_login_ticket("x" * 500) is None
+
+
+def test_login_facade_commits_the_session_before_issuing_the_ticket(clean_db, db):
+    tenant = make_tenant(db)
+    user = make_user(db, tenant.id)
+    ticket, actor = auth.login(user.email, PASSWORD)
+    token = auth.redeem_login_ticket(ticket)
+    assert auth.resolve_actor(token).user_id == user.user_id
