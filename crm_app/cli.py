@@ -93,7 +93,13 @@ def _seed_demo(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> str:
     from crm_app import launcher
 
-    raise SystemExit(launcher.run())
+    from crm_app.processes import ROLES
+
+    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip()) if args.roles else ROLES
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise CRMError(f"unknown roles: {', '.join(sorted(unknown))}; choose from {', '.join(ROLES)}")
+    raise SystemExit(launcher.run(roles))
 
 
 def _serve(args: argparse.Namespace) -> str:
@@ -142,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_create_inbox)
 
     sub.add_parser("seed-demo", help="create the demo tenant").set_defaults(fn=_seed_demo)
-    sub.add_parser("run", help="start every process (make run)").set_defaults(fn=_run)
+    p = sub.add_parser("run", help="start every process (make run)")
+    p.add_argument("--roles", help="comma-separated subset of the roles (default: all)")
+    p.set_defaults(fn=_run)
     p = sub.add_parser("serve", help="run one role of the process list")
     p.add_argument("role", choices=ROLES)
     p.set_defaults(fn=_serve)

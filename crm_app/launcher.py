@@ -163,7 +163,7 @@ def run(roles: tuple[str, ...] = ROLES) -> int:
                 print("The web process did not come up; stopping.", file=sys.stderr)
                 return 1
         if not stopping:
-            print(banner(settings), flush=True)
+            print(banner(settings) if "web" in roles else "All roles started.", flush=True)
         return _supervise(children, lambda: stopping)
     finally:
         stop_all(children)

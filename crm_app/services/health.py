@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from crm_app.config import get_settings
 from crm_app.db import get_engine, utcnow
@@ -14,10 +15,10 @@ from crm_app.queue import ALL_QUEUES, QUEUE_HIGH, get_queue, get_redis
 SCHEDULER_KEY_PATTERN = "rq:scheduler_instance:*"
 
 
-def check_database() -> dict[str, Any]:
-    """Run `SELECT 1`."""
+def check_database(engine: Engine | None = None) -> dict[str, Any]:
+    """Run `SELECT 1` on `engine` (the app's by default)."""
     try:
-        with get_engine().connect() as conn:
+        with (engine or get_engine()).connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"ok": True}
     except Exception as exc:  # any driver error means "down"

@@ -1,0 +1,88 @@
+"""Login, roles and logout in a real browser against the running stack."""
+
+import re
+
+from sqlalchemy import text
+
+from tests.e2e.conftest import login, shoot
+
+
+def test_logged_out_visitor_is_sent_to_login(page):
+    page.goto("/settings")
+    page.wait_for_url(re.compile(r"/login/?\?next=/settings"))
+    assert page.locator("#email").is_visible()
+    shoot(page, "login")
+
+
+def test_wrong_password_shows_a_clear_error(page):
+    login(page, "admin@demo.local", "wrong-password")
+    error = page.locator("#login-error")
+    error.wait_for()
+    assert "E-mail ou senha incorretos" in error.inner_text()
+    assert "/login" in page.url
+
+
+def test_admin_logs_in_and_sees_the_shell_and_settings(page):
+    login(page, "admin@demo.local")
+    page.locator("#user-menu").get_by_text("Alice Admin").wait_for()
+    for nav in ("Atendimento", "Painel executivo", "Conformidade", "Configurações"):
+        assert page.get_by_role("link", name=nav).is_visible()
+    assert page.get_by_text("Em construção").is_visible()
+    shoot(page, "inbox")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "crm_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    page.click("#nav-settings")
+    page.locator("#users-table").get_by_text("supervisor@demo.local").wait_for()
+    assert page.locator("#users-table tbody tr").count() == 4
+    assert page.locator("#inboxes-table").get_by_text("100000000000001").is_visible()
+    shoot(page, "settings")
+
+
+def test_attendant_is_refused_admin_pages(page):
+    login(page, "ana@demo.local")
+    page.locator("#user-menu").get_by_text("Ana Atendente").wait_for()
+    assert page.locator("#nav-settings").count() == 0
+    page.goto("/settings")
+    page.wait_for_url(re.compile(r"/denied"))
+    page.locator("#denied-title").wait_for()
+    assert page.locator("#users-table").count() == 0
+    shoot(page, "denied")
+
+
+def test_logout_ends_the_session_on_the_server(page):
+    from crm_app.db import get_engine
+
+    login(page, "supervisor@demo.local")
+    page.locator("#user-menu").get_by_text("Sérgio Supervisor").wait_for()
+    page.click("#user-menu")
+    page.click("#logout")
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto("/analytics")
+    page.wait_for_url(re.compile(r"/login"))
+    with get_engine().connect() as conn:
+        live = conn.execute(text(
+            "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE u.email = 'supervisor@demo.local' AND s.revoked_at IS NULL")).scalar()
+    assert live == 0
+
+
+def test_a_session_revoked_on_the_server_is_refused_on_the_next_page(page):
+    from crm_app.db import get_engine
+
+    login(page, "bruno@demo.local")
+    page.locator("#user-menu").get_by_text("Bruno Atendente").wait_for()
+    with get_engine().begin() as conn:
+        conn.execute(text("UPDATE sessions SET revoked_at = now() WHERE user_id = "
+                          "(SELECT id FROM users WHERE email = 'bruno@demo.local')"))
+    page.goto("/inbox")
+    page.wait_for_url(re.compile(r"/login"))
+
+
+def test_language_switch_to_english(page):
+    login(page, "admin@demo.local")
+    page.locator("#user-menu").get_by_text("Alice Admin").wait_for()
+    page.get_by_role("combobox", name="Idioma").click()
+    page.get_by_role("option", name="English").click()
+    page.get_by_role("link", name="Settings").wait_for()
+    assert page.get_by_text("Coming soon").is_visible()
+    shoot(page, "inbox-en")

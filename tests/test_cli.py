@@ -1,0 +1,68 @@
+"""`python -m crm_app` as operators run it: real processes against the test database."""
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crm_app", *args], capture_output=True, text=True,
+                          input=stdin, timeout=60)
+
+
+def test_create_tenant_is_idempotent_and_validates(clean_db):
+    first = cli("create-tenant", "--name", "Pousada Sol", "--slug", "pousada-sol")
+    assert first.returncode == 0 and "Created tenant 'pousada-sol'" in first.stdout
+    again = cli("create-tenant", "--name", "Pousada Sol", "--slug", "pousada-sol")
+    assert again.returncode == 0 and "Already exists" in again.stdout
+    bad = cli("create-tenant", "--name", "X", "--slug", "Not A Slug")
+    assert bad.returncode == 2 and "slug" in bad.stderr
+
+
+def test_create_user_reads_the_password_from_stdin_and_reports_bad_input(clean_db, db):
+    cli("create-tenant", "--name", "Loja", "--slug", "loja")
+    made = cli("create-user", "--tenant", "loja", "--email", "Dona@Loja.com", "--name", "Dona",
+               "--role", "admin", stdin="uma-senha-boa\n")
+    assert made.returncode == 0 and "Created user dona@loja.com (admin)" in made.stdout
+    stored = db.execute(text("SELECT password_hash FROM users WHERE email='dona@loja.com'")).scalar()
+    assert stored.startswith("$2b$") and "uma-senha-boa" not in stored
+    again = cli("create-user", "--tenant", "loja", "--email", "dona@loja.com", "--name", "Dona",
+                "--role", "admin", stdin="uma-senha-boa\n")
+    assert again.returncode == 0 and "Already exists" in again.stdout
+    for args, message in [
+        (("--tenant", "nope", "--email", "a@b.co"), "tenant 'nope' not found"),
+        (("--tenant", "loja", "--email", "not-an-email"), "invalid e-mail"),
+    ]:
+        bad = cli("create-user", *args, "--name", "A", "--role", "admin", stdin="uma-senha-boa\n")
+        assert bad.returncode == 2 and message in bad.stderr
+    short = cli("create-user", "--tenant", "loja", "--email", "b@loja.com", "--name", "B", "--role",
+                "attendant", stdin="curta\n")
+    assert short.returncode == 2 and "password_too_short" in short.stderr
+    wrong_role = cli("create-user", "--tenant", "loja", "--email", "c@loja.com", "--name", "C", "--role", "boss")
+    assert wrong_role.returncode == 2 and "invalid choice" in wrong_role.stderr
+
+
+def test_create_inbox_encrypts_and_is_idempotent(clean_db, db):
+    cli("create-tenant", "--name", "Loja", "--slug", "loja")
+    args = ("create-inbox", "--tenant", "loja", "--phone-number-id", "109876543210987", "--waba-id",
+            "209876543210987", "--display-number", "+55 21 3000-0000", "--access-token", "tok-123",
+            "--app-secret", "sec-456", "--verify-token", "ver-789", "--graph-base-url", "http://127.0.0.1:9/v23.0")
+    first, again = cli(*args), cli(*args)
+    assert first.returncode == 0 and "Created inbox" in first.stdout
+    assert again.returncode == 0 and "Already exists" in again.stdout
+    raw = db.execute(text("SELECT access_token FROM inboxes")).scalars().all()
+    assert len(raw) == 1 and "tok-123" not in raw[0]
+
+
+@pytest.mark.parametrize("command", ["migrate", "seed-demo"])
+def test_migrate_and_seed_demo_are_idempotent(clean_db, db, command):
+    for _ in range(2):
+        result = cli(command)
+        assert result.returncode == 0, result.stderr
+    if command == "seed-demo":
+        assert "already there" in result.stdout
+        roles = db.execute(text("SELECT role, count(*) FROM users GROUP BY role ORDER BY role")).all()
+        assert roles == [("admin", 1), ("attendant", 2), ("supervisor", 1)]
+        assert db.execute(text("SELECT count(*) FROM inboxes")).scalar() == 1

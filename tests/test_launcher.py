@@ -1,0 +1,69 @@
+"""`python -m crm_app run` with no DATABASE_URL and no REDIS_URL: the embedded defaults.
+
+Starts real processes (embedded redis-server, hot workers, scheduler, sandbox),
+then Ctrl-C must leave no process behind.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from crm_app.config import PROJECT_ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.readline()
+        if chunk:
+            lines.append(chunk)
+            if needle in chunk:
+                return lines
+        elif proc.poll() is not None:
+            break
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"{needle!r} not seen; output:\n{''.join(lines)}")
+
+
+def test_embedded_defaults_start_and_ctrl_c_leaves_no_orphans(tmp_path):
+    redis_port, sandbox_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATA_DIR=str(tmp_path), EMBEDDED_REDIS_PORT=str(redis_port), SANDBOX_PORT=str(sandbox_port),
+               ENV="development")
+    proc = subprocess.Popen([sys.executable, "-m", "crm_app", "run", "--roles", "worker-hot,scheduler,sandbox"],
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = "".join(_wait_for_line(proc, "All roles started.", timeout=90))
+        assert "Seeded the demo tenant with 4 users" in output
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        assert len(descendants) >= 4  # redis-server, worker pool (+ its workers), scheduler, sandbox
+        assert Redis(port=redis_port).ping()
+        engine = create_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 4
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        engine.dispose()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    assert alive == []
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", redis_port)) != 0
