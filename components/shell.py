@@ -52,6 +52,23 @@ def sidebar(active: str) -> rx.Component:
     )
 
 
+def mobile_nav() -> rx.Component:
+    """On phones the rail becomes a menu button."""
+    items = []
+    for route, icon, key, visible in NAV:
+        item = rx.menu.item(rx.link(rx.hstack(rx.icon(icon, size=16), rx.text(T[key]), spacing="2"),
+                                    href=route, underline="none", color="inherit"))
+        items.append(rx.cond(visible, item, rx.fragment()) if visible is not None else item)
+    return rx.box(
+        rx.menu.root(
+            rx.menu.trigger(rx.icon_button(rx.icon("menu", size=18), variant="ghost", color_scheme="gray",
+                                           aria_label="Menu", id="mobile-menu")),
+            rx.menu.content(*items),
+        ),
+        display=["block", "block", "none"],
+    )
+
+
 def language_switch() -> rx.Component:
     return rx.select.root(
         rx.select.trigger(aria_label=T["menu.language"], variant="ghost"),
@@ -67,7 +84,7 @@ def user_menu() -> rx.Component:
                 rx.avatar(fallback=SessionState.user_name.to(str)[:1], size="1", radius="full"),
                 rx.vstack(rx.text(SessionState.user_name, size="2", weight="medium"),
                           rx.text(SessionState.role_label, size="1", color_scheme="gray"),
-                          spacing="0", align="start"),
+                          spacing="0", align="start", display=["none", "none", "flex"]),
                 rx.icon("chevron-down", size=14),
                 variant="ghost", color_scheme="gray", id="user-menu", aria_label=SessionState.user_name,
             ),
@@ -83,12 +100,13 @@ def user_menu() -> rx.Component:
 
 def topbar(title) -> rx.Component:
     return rx.hstack(
+        mobile_nav(),
         rx.heading(title, size="5", weight="bold"),
         rx.spacer(),
-        rx.text(SessionState.tenant_name, size="2", color_scheme="gray"),
+        rx.text(SessionState.tenant_name, size="2", color_scheme="gray", display=["none", "none", "block"]),
         language_switch(),
         user_menu(),
-        align="center", spacing="4", padding="12px 24px", width="100%",
+        align="center", spacing="4", padding=["10px 12px", "10px 12px", "12px 24px"], width="100%",
         border_bottom=f"1px solid {rx.color('slate', 5)}",
     )
 
@@ -101,7 +119,7 @@ def shell(title, active: str, *children: rx.Component) -> rx.Component:
             topbar(title),
             rx.cond(
                 SessionState.user_role != "",
-                rx.box(*children, padding="24px", width="100%", overflow_y="auto", flex="1"),
+                rx.box(*children, padding=["16px", "16px", "24px"], width="100%", overflow_y="auto", flex="1"),
                 rx.box(rx.skeleton(height="120px"), padding="24px", width="100%"),
             ),
             spacing="0", width="100%", height="100vh",

@@ -25,10 +25,13 @@ def _inbox_row(row: rx.Var) -> rx.Component:
 
 
 def _table(headers: list[str], rows, render, table_id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in headers])),
-        rx.table.body(rx.foreach(rows, render)),
-        variant="surface", width="100%", id=table_id,
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in headers])),
+            rx.table.body(rx.foreach(rows, render)),
+            variant="surface", width="100%", id=table_id,
+        ),
+        width="100%", overflow_x="auto",
     )
 
 
