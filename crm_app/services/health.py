@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from crm_app.config import get_settings
 from crm_app.db import get_engine, utcnow
-from crm_app.queue import ALL_QUEUES, QUEUE_HIGH, get_queue, get_redis
+from crm_app.queue import ALL_QUEUES, QUEUE_DEFAULT, QUEUE_HIGH, QUEUE_LOW, get_queue, get_redis
 
 SCHEDULER_KEY_PATTERN = "rq:scheduler_instance:*"
 
@@ -54,19 +54,24 @@ def worker_heartbeats(now: dt.datetime | None = None) -> list[dict[str, Any]]:
 
 
 def readiness() -> tuple[bool, dict[str, Any]]:
-    """The full report and whether everything the hot path needs is up."""
+    """The full report, and whether every part is up: DB, Redis, both worker kinds, scheduler."""
     database, redis = check_database(), check_redis()
     report: dict[str, Any] = {"database": database, "redis": redis}
     if redis["ok"]:
         workers = worker_heartbeats()
         report["workers"] = workers
         report["queues"] = {name: len(get_queue(name)) for name in ALL_QUEUES}
+        report["hot_workers"] = {"ok": _serving(workers, QUEUE_HIGH)}
+        report["bulk_workers"] = {"ok": _serving(workers, QUEUE_DEFAULT) and _serving(workers, QUEUE_LOW)}
         report["scheduler"] = {"ok": _scheduler_alive()}
-        hot_alive = any(w["alive"] and QUEUE_HIGH in w["queues"] for w in workers)
-        report["hot_workers"] = {"ok": hot_alive}
-    ok = database["ok"] and redis["ok"] and report.get("hot_workers", {}).get("ok", False)
+    checks = ("database", "redis", "hot_workers", "bulk_workers", "scheduler")
+    ok = all(report.get(name, {}).get("ok", False) for name in checks)
     report["status"] = "ok" if ok else "degraded"
     return ok, report
+
+
+def _serving(workers: list[dict[str, Any]], queue: str) -> bool:
+    return any(w["alive"] and queue in w["queues"] for w in workers)
 
 
 def _scheduler_alive() -> bool:

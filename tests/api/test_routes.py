@@ -1,7 +1,6 @@
 """Our Starlette routes, driven in-process; readiness against real RQ workers."""
 
 import subprocess
-import sys
 import time
 
 import httpx
@@ -63,15 +62,16 @@ async def test_logout_revokes_the_server_session_and_clears_the_cookie(client, d
     assert (await client.get("/api/auth/logout")).status_code == 405
 
 
-def _start_hot_worker() -> subprocess.Popen:
+def _start(role: str) -> subprocess.Popen:
+    """A real process of the given role, as the launcher starts it."""
     from crm_app.config import get_settings
+    from crm_app.processes import role_command
 
-    argv = [sys.executable, "-m", "rq.cli", "worker-pool", "high", "-n", "1", "-w", "rq.worker.SimpleWorker",
-            "-S", "json", "-u", get_settings().effective_redis_url]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(role_command(role, get_settings()), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def _wait(predicate, timeout=20.0):
+def _wait(predicate, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -80,25 +80,39 @@ def _wait(predicate, timeout=20.0):
     return False
 
 
-async def test_ready_reports_503_without_a_hot_worker_and_200_with_one(client, clean_db):
+async def _ready(client):
+    response = await client.get("/api/ready")
+    return response.status_code, response.json()
+
+
+async def test_ready_is_503_until_workers_and_scheduler_are_up_and_again_when_one_stops(client, clean_db):
     from rq import Worker
 
-    get_redis().delete("rq:workers")  # no leftovers from other tests
-    response = await client.get("/api/ready")
-    body = response.json()
-    assert response.status_code == 503 and body["database"]["ok"] and body["redis"]["ok"]
-    assert body["hot_workers"]["ok"] is False and set(body["queues"]) == {"high", "default", "low"}
-    worker = _start_hot_worker()
+    redis = get_redis()
+    redis.delete("rq:workers")
+    status, body = await _ready(client)
+    assert status == 503 and body["database"]["ok"] and body["redis"]["ok"]
+    assert not body["hot_workers"]["ok"] and set(body["queues"]) == {"high", "default", "low"}
+    procs = {role: _start(role) for role in ("worker-hot", "worker-bulk", "scheduler")}
     try:
-        assert _wait(lambda: any("high" in w.queue_names() for w in Worker.all(connection=get_redis())))
-        response = await client.get("/api/ready")
-        assert response.status_code == 200, response.json()
-        assert response.json()["hot_workers"]["ok"] is True
+        def all_up():
+            queues = {q for w in Worker.all(connection=redis) for q in w.queue_names()}
+            return {"high", "default", "low"} <= queues and bool(list(redis.scan_iter("rq:scheduler_instance:*")))
+
+        assert _wait(all_up)
+        status, body = await _ready(client)
+        assert status == 200, body
+        assert body["status"] == "ok" and all(w["alive"] for w in body["workers"])
+        procs["worker-bulk"].terminate()
+        procs["worker-bulk"].wait(timeout=30)
+        status, body = await _ready(client)
+        assert status == 503 and body["bulk_workers"]["ok"] is False and body["hot_workers"]["ok"] is True
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    assert _wait(lambda: not Worker.all(connection=get_redis()))
-    assert (await client.get("/api/ready")).status_code == 503
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=30)
+    assert _wait(lambda: not Worker.all(connection=redis))
 
 
 def test_database_check_fails_on_an_unreachable_server():

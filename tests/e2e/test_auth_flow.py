@@ -86,3 +86,13 @@ def test_language_switch_to_english(page):
     page.get_by_role("link", name="Settings").wait_for()
     assert page.get_by_text("Coming soon").is_visible()
     shoot(page, "inbox-en")
+
+
+def test_the_running_stack_is_ready(stack):
+    import httpx
+
+    assert httpx.get(f"{stack}/api/health").json() == {"status": "ok"}
+    ready = httpx.get(f"{stack}/api/ready", timeout=10)
+    body = ready.json()
+    assert ready.status_code == 200, body
+    assert body["hot_workers"]["ok"] and body["bulk_workers"]["ok"] and body["scheduler"]["ok"]
