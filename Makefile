@@ -37,6 +37,7 @@ run: install
 	$(PY) -m crm_app run
 
 test: install-dev browser
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 migrate: install

@@ -5,7 +5,6 @@ The URL comes from the `sqlalchemy.url` attribute when a caller sets it
 """
 
 from alembic import context
-from sqlalchemy import Text
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 

@@ -92,7 +92,6 @@ def _seed_demo(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace) -> str:
     from crm_app import launcher
-
     from crm_app.processes import ROLES
 
     roles = tuple(r.strip() for r in args.roles.split(",") if r.strip()) if args.roles else ROLES

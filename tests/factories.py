@@ -6,10 +6,10 @@ import uuid
 
 from sqlmodel import Session
 
+from crm_app.models import User
 from crm_app.services import inboxes, tenants, users
 from crm_app.services.actors import Actor
 from crm_app.services.auth import actor_for
-from crm_app.models import User
 
 PASSWORD = "correct-horse-42"
 

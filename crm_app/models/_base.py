@@ -26,7 +26,9 @@ def tenant_field() -> Any:
     )
 
 
-def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None, big: bool = False) -> Any:
+def fk(
+    target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None, big: bool = False
+) -> Any:
     """A foreign key column to `target` ("table.column")."""
     column = Column(BigId if big else Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
     return Field(default=None, sa_column=column) if nullable else Field(sa_column=column)

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm_app.models._base import now_field, id_field, tenant_field, text
+from crm_app.models._base import id_field, now_field, tenant_field, text
 
 
 class CannedResponse(SQLModel, table=True):

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import now_field, fk, id_field, json_field, tenant_field, text
+from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text
 
 
 class Contact(SQLModel, table=True):

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from crm_app.models._base import now_field, fk, id_field, json_field, tenant_field, text, timestamp
+from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text, timestamp
 
 
 class ConversationStatus(StrEnum):

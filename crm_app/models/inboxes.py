@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import now_field, id_field, secret_field, tenant_field, text
+from crm_app.models._base import id_field, now_field, secret_field, tenant_field, text
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com/v23.0"
 

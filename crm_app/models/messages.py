@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm_app.models._base import now_field, fk, id_field, json_field, tenant_field, text, timestamp
+from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text, timestamp
 
 
 class Direction(StrEnum):

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import now_field, fk, id_field, tenant_field, text
+from crm_app.models._base import fk, id_field, now_field, tenant_field, text
 
 
 class Team(SQLModel, table=True):

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import now_field, id_field, text
+from crm_app.models._base import id_field, now_field, text
 
 
 class Tenant(SQLModel, table=True):

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import now_field, fk, id_field, tenant_field, text, timestamp
+from crm_app.models._base import fk, id_field, now_field, tenant_field, text, timestamp
 
 
 class Role(StrEnum):

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from crm_app.errors import NotAuthenticated, PermissionDenied
+from sqlmodel import Session
+
+from crm_app.errors import NotAuthenticated, NotFound, PermissionDenied
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -32,3 +37,23 @@ def require_role(actor: Actor | None, *roles: str) -> Actor:
     if actor.role not in roles:
         raise PermissionDenied()
     return actor
+
+
+def require_admin_of(actor: Actor | None, tenant_id: int) -> None:
+    """None is the system (CLI, seed); a user must be an admin of `tenant_id`."""
+    if actor is None:
+        return
+    require_role(actor, "admin")
+    if actor.tenant_id != tenant_id:
+        raise NotFound("tenant not found")
+
+
+def fetch_owned(session: Session, model: type[T], object_id: int, *, actor: Actor, what: str) -> T:
+    """The row `object_id` of `model` if it belongs to the actor's tenant.
+
+    A missing row and another tenant's row get the same NotFound.
+    """
+    row = session.get(model, object_id)
+    if row is None or row.tenant_id != actor.tenant_id:
+        raise NotFound(f"{what} not found")
+    return row

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from crm_app.errors import NotFound, ValidationError
+from crm_app.errors import ValidationError
 from crm_app.models import Inbox, Role
 from crm_app.models.inboxes import DEFAULT_GRAPH_BASE_URL
 from crm_app.services import audit
-from crm_app.services.actors import Actor, require_role
+from crm_app.services.actors import Actor, fetch_owned, require_admin_of, require_role
 
 _NUMERIC_ID = re.compile(r"^\d{5,30}$")
 
@@ -36,10 +36,7 @@ def _row(inbox: Inbox) -> InboxRow:
 
 def access_inbox(session: Session, *, actor: Actor, inbox_id: int) -> Inbox:
     """The inbox `inbox_id` of the actor's tenant; NotFound otherwise."""
-    inbox = session.get(Inbox, inbox_id)
-    if inbox is None or inbox.tenant_id != actor.tenant_id:
-        raise NotFound("inbox not found")
-    return inbox
+    return fetch_owned(session, Inbox, inbox_id, actor=actor, what="inbox")
 
 
 def find_inbox_by_phone_number_id(session: Session, phone_number_id: str) -> Inbox | None:
@@ -72,10 +69,7 @@ def ensure_inbox(
     graph_base_url: str = DEFAULT_GRAPH_BASE_URL,
 ) -> tuple[InboxRow, bool]:
     """Create the inbox for a number unless it exists. Returns (inbox, created)."""
-    if actor is not None:
-        require_role(actor, Role.ADMIN)
-        if actor.tenant_id != tenant_id:
-            raise NotFound("tenant not found")
+    require_admin_of(actor, tenant_id)
     secrets_ = {"access token": access_token, "app secret": app_secret, "verify token": verify_token}
     _validate(phone_number_id, waba_id, secrets_, graph_base_url)
     existing = find_inbox_by_phone_number_id(session, phone_number_id)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, func, select
 
-from crm_app.errors import Conflict, NotFound, ValidationError
+from crm_app.errors import Conflict, ValidationError
 from crm_app.models import Role, Team, TeamMember
 from crm_app.services import audit
-from crm_app.services.actors import Actor, require_role
+from crm_app.services.actors import Actor, fetch_owned, require_role
 from crm_app.services.users import access_user
 
 
@@ -22,10 +22,7 @@ class TeamRow:
 
 def access_team(session: Session, *, actor: Actor, team_id: int) -> Team:
     """The team `team_id` of the actor's tenant; NotFound otherwise."""
-    team = session.get(Team, team_id)
-    if team is None or team.tenant_id != actor.tenant_id:
-        raise NotFound("team not found")
-    return team
+    return fetch_owned(session, Team, team_id, actor=actor, what="team")
 
 
 def create_team(session: Session, *, actor: Actor, name: str) -> TeamRow:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from crm_app.db import session_scope
 from crm_app.domain.text import is_slug
 from crm_app.errors import NotFound, ValidationError
 from crm_app.models import Tenant
-from crm_app.db import session_scope
 from crm_app.services import audit
 from crm_app.services.actors import Actor
 

@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 from crm_app.config import get_settings
 from crm_app.domain.access import can_manage_role
 from crm_app.domain.text import is_email, normalize_email, password_problem
-from crm_app.errors import NotFound, PermissionDenied, ValidationError
+from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import Role, User
 from crm_app.services import audit
-from crm_app.services.actors import Actor, require_role
+from crm_app.services.actors import Actor, fetch_owned, require_admin_of, require_role
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,7 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 def access_user(session: Session, *, actor: Actor, user_id: int) -> User:
     """The user `user_id` of the actor's tenant; NotFound otherwise."""
-    user = session.get(User, user_id)
-    if user is None or user.tenant_id != actor.tenant_id:
-        raise NotFound("user not found")
-    return user
+    return fetch_owned(session, User, user_id, actor=actor, what="user")
 
 
 def _validate_new_user(email: str, name: str, role: str, password: str) -> None:
@@ -85,10 +82,7 @@ def ensure_user(
 
     An acting user must be an admin of `tenant_id`; None is the system (CLI, seed).
     """
-    if actor is not None:
-        require_role(actor, Role.ADMIN)
-        if actor.tenant_id != tenant_id:
-            raise NotFound("tenant not found")
+    require_admin_of(actor, tenant_id)
     email = normalize_email(email)
     _validate_new_user(email, name, role, password)
     existing = find_user_by_email(session, email)

@@ -69,6 +69,7 @@ def stack(tmp_path_factory):
         _, alive = psutil.wait_procs(children, timeout=10)
         for p in alive:
             p.kill()
+        assert alive == [], f"processes outlived the launcher: {alive}"
 
 
 @pytest.fixture(scope="package")
