@@ -41,3 +41,11 @@ def test_url_helpers():
     assert normalize_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert with_redis_db("redis://h:6379/0", 1) == "redis://h:6379/1"
     assert with_redis_db("redis://h:6379", 1) == "redis://h:6379/1"
+
+
+def test_env_example_documents_every_setting():
+    from crm_app.config import PROJECT_ROOT
+
+    documented = (PROJECT_ROOT / ".env.example").read_text()
+    missing = [name.upper() for name in Settings.model_fields if f"{name.upper()}=" not in documented]
+    assert missing == []
