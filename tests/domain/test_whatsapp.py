@@ -7,8 +7,9 @@ import pytest
 
 from crm_app.domain import whatsapp
 
-FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "meta_payloads"
-CASES = [(f.stem, name, body) for f in sorted(FIXTURES.glob("*.json")) for name, body in json.loads(f.read_text()).items()]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "meta_payloads"
+CASES = [(f.stem, name, body)
+         for f in sorted(FIXTURES.glob("*.json")) for name, body in json.loads(f.read_text()).items()]
 # Fields we do not handle yet; each is listed, never dropped silently.
 IGNORED_FIELDS = {"account_update", "calls", "message_template_status_update", "message_template_quality_update",
                   "template_category_update", "message_template_components_update", "user_preferences",
