@@ -74,6 +74,8 @@ class Settings(BaseSettings):
 
     # Sandbox (fake Meta and friends)
     sandbox_port: int = 8765
+    sandbox_webhook_url: str | None = None
+    sandbox_rate_limit_per_second: int = 80
 
     # Tests
     test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -112,6 +114,15 @@ class Settings(BaseSettings):
     @property
     def app_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def effective_sandbox_webhook_url(self) -> str:
+        """Where the sandbox posts Meta's webhooks: our own endpoint by default."""
+        return self.sandbox_webhook_url or f"http://{self.host}:{self.port}/api/whatsapp/webhook"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
 
     def encryption_key_bytes(self) -> bytes:
         """The AES-256 key. Outside production a per-install key file is made once."""
