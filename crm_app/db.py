@@ -100,3 +100,19 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_ignoring_conflicts(session: Session, model, values: dict, conflict_columns: list[str]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, on PostgreSQL and SQLite alike.
+
+    Returns the new row's id, or None when a row with the same key already exists.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    row = {c.name: values[c.name] for c in table.columns if c.name in values}
+    statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=conflict_columns)
+    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()

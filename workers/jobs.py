@@ -19,3 +19,17 @@ def purge_expired_sessions() -> int:
         result = session.exec(delete(UserSession).where(UserSession.expires_at < cutoff))
         revoked = session.exec(delete(UserSession).where(UserSession.revoked_at < cutoff))
     return (result.rowcount or 0) + (revoked.rowcount or 0)
+
+
+def process_inbound_event(event_id: int) -> str:
+    """Apply one stored webhook (idempotent: a processed event is skipped)."""
+    from crm_app.services import inbound
+
+    return inbound.process_inbound_event(event_id)
+
+
+def sweep_inbound_events() -> int:
+    """Re-enqueue webhooks that were stored but never processed (Redis down, worker killed)."""
+    from crm_app.services import inbound
+
+    return inbound.sweep_inbound_events()

@@ -76,6 +76,11 @@ def phone_number_ids(body: dict[str, Any]) -> set[str]:
     return ids
 
 
+def waba_ids(body: dict[str, Any]) -> list[str]:
+    """The WhatsApp Business Account ids (`entry[].id`) of a body, in order."""
+    return [str(entry["id"]) for entry in body.get("entry") or [] if entry.get("id")]
+
+
 def parse_webhook(body: dict[str, Any]) -> ParsedWebhook:
     """Every message, status and error in a body; other fields are listed as ignored."""
     messages, statuses, errors, ignored = [], [], [], []
@@ -86,11 +91,20 @@ def parse_webhook(body: dict[str, Any]) -> ParsedWebhook:
         pid = str((value.get("metadata") or {}).get("phone_number_id", ""))
         names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
         for raw in value.get("messages") or []:
-            messages.append(parse_message(raw, pid, names.get(raw.get("from"))))
+            sender = _sender(raw, names)
+            messages.append(parse_message(dict(raw, **{"from": sender}), pid, names.get(sender)))
         for raw in value.get("statuses") or []:
             statuses.append(parse_status(raw, pid))
         errors.extend(value.get("errors") or [])
     return ParsedWebhook(messages, statuses, errors, ignored)
+
+
+def _sender(raw: dict[str, Any], names: dict[str, Any]) -> str:
+    """`from`, or the only contact's wa_id when `from` carries no number."""
+    sender = str(raw.get("from", ""))
+    if not any(ch.isdigit() for ch in sender) and len(names) == 1:
+        return str(next(iter(names)))
+    return sender
 
 
 def _changes(body: dict[str, Any]):

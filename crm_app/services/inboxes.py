@@ -111,3 +111,11 @@ def rename_inbox(session: Session, *, actor: Actor, inbox_id: int, name: str) ->
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="inbox.rename",
                  target_type="inbox", target_id=inbox.id, before=before, after={"name": name})
     return _row(inbox)
+
+
+def all_verify_tokens() -> list[str]:
+    """Every inbox's verify token, decrypted, for Meta's GET handshake (one callback URL for all)."""
+    from crm_app.db import session_scope
+
+    with session_scope() as session:
+        return [inbox.verify_token for inbox in session.exec(select(Inbox).where(Inbox.is_active))]

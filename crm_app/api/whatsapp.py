@@ -1,0 +1,47 @@
+"""`/api/whatsapp/webhook`: Meta's verification handshake and event POSTs."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from crm_app.services import inbound, inboxes
+
+log = logging.getLogger(__name__)
+
+
+async def verify_webhook(request: Request) -> Response:
+    """GET: echo `hub.challenge` when `hub.verify_token` is one of our inboxes' tokens."""
+    params = request.query_params
+    token, challenge = params.get("hub.verify_token", ""), params.get("hub.challenge", "")
+    if params.get("hub.mode") != "subscribe" or not token or not challenge:
+        return PlainTextResponse("bad verification request", status_code=400)
+    try:
+        tokens = await run_in_threadpool(inboxes.all_verify_tokens)
+    except DBAPIError:
+        return PlainTextResponse("database unavailable", status_code=503)
+    if not any(hmac.compare_digest(token, known) for known in tokens):
+        return PlainTextResponse("verify token does not match", status_code=403)
+    return PlainTextResponse(challenge)
+
+
+async def receive_webhook(request: Request) -> Response:
+    """POST: verify the signature over the raw bytes, store, then answer 200."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > inbound.MAX_BODY_BYTES:
+        return JSONResponse({"error": "payload larger than 3 MB"}, status_code=413)
+    raw = await request.body()
+    try:
+        outcome = await run_in_threadpool(inbound.receive_webhook, raw,
+                                          request.headers.get("x-hub-signature-256"))
+    except DBAPIError as exc:
+        log.error("webhook not stored, database unavailable: %s", type(exc).__name__)
+        return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
+    if outcome.status != 200:
+        return JSONResponse({"error": outcome.message}, status_code=outcome.status)
+    return JSONResponse({"status": "ok", "duplicate": outcome.duplicate})

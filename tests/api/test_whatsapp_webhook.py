@@ -1,0 +1,95 @@
+"""The webhook route: handshake, signature over raw bytes, store before ack, limits."""
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from crm_app.api.routes import create_api
+from crm_app.queue import get_queue
+from crm_app.services import inbound
+from tests.factories import make_inbox, make_tenant
+from tests.support.whatsapp import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, encode, fixture, signed_headers
+
+
+@pytest.fixture
+def inbox(db):
+    tenant = make_tenant(db)
+    return make_inbox(db, tenant.id, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID, app_secret=APP_SECRET,
+                      verify_token=VERIFY_TOKEN)
+
+
+@pytest.fixture
+async def client():
+    transport = httpx.ASGITransport(app=create_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def _count(db, table="inbound_events"):
+    return db.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+async def test_handshake_echoes_the_challenge_only_for_our_token(client, inbox):
+    ok = await client.get("/api/whatsapp/webhook", params={
+        "hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": VERIFY_TOKEN})
+    assert ok.status_code == 200 and ok.text == "1158201444"
+    wrong = await client.get("/api/whatsapp/webhook", params={
+        "hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "guess"})
+    assert wrong.status_code == 403 and "1158201444" not in wrong.text
+    assert (await client.get("/api/whatsapp/webhook")).status_code == 400
+
+
+async def test_signed_event_is_stored_then_enqueued(client, inbox, db):
+    raw = encode(fixture("message", "text"))
+    response = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
+    assert response.status_code == 200 and response.json() == {"status": "ok", "duplicate": False}
+    row = db.execute(text("SELECT id, status, body, tenant_id FROM inbound_events")).one()
+    assert row.status == "pending" and row.body.encode() == raw
+    assert get_queue("high").fetch_job(inbound.job_id(row.id)) is not None
+
+
+async def test_bad_or_missing_signature_gets_403_and_stores_nothing(client, inbox, db):
+    raw = encode(fixture("message", "text"))
+    for headers in (signed_headers(raw, "wrong-secret"), {"X-Hub-Signature-256": "sha256=00"}, {}):
+        response = await client.post("/api/whatsapp/webhook", content=raw, headers=headers)
+        assert response.status_code == 403
+    tampered = raw.replace(b'"body": "', b'"body": "!', 1)
+    assert tampered != raw
+    response = await client.post("/api/whatsapp/webhook", content=tampered, headers=signed_headers(raw))
+    assert response.status_code == 403
+    assert _count(db) == 0
+
+
+async def test_unknown_number_is_refused(client, inbox, db):
+    body = fixture("message", "text")
+    body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999999999999"
+    body["entry"][0]["id"] = "888888888888"
+    raw = encode(body)
+    assert (await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))).status_code == 403
+    assert _count(db) == 0
+
+
+async def test_non_json_and_oversized_bodies(client, inbox, db):
+    raw = b"not json{"
+    response = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
+    assert response.status_code == 400
+    big = b"{" + b" " * (3 * 1024 * 1024) + b"}"
+    response = await client.post("/api/whatsapp/webhook", content=big, headers=signed_headers(big))
+    assert response.status_code == 413
+    assert _count(db) == 0
+
+
+async def test_the_same_body_twice_is_one_event(client, inbox, db):
+    raw = encode(fixture("message", "text"))
+    first = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
+    second = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
+    assert first.json()["duplicate"] is False and second.json()["duplicate"] is True
+    assert _count(db) == 1
+
+
+async def test_template_events_route_by_waba_id(client, inbox, db):
+    body = fixture("template_status_update", "approved")
+    body["entry"][0]["id"] = WABA_ID
+    raw = encode(body)
+    response = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
+    assert response.status_code == 200 and _count(db) == 1

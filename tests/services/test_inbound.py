@@ -1,0 +1,243 @@
+"""Inbound processing with real RQ worker processes: every type, duplicates, order, outages."""
+
+import concurrent.futures
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from crm_app.db import get_engine
+from crm_app.models import Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
+from crm_app.services import conversations, inbound
+from tests.factories import make_inbox, make_tenant
+from tests.support.whatsapp import (
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    WABA_ID,
+    all_cases,
+    encode,
+    fixture,
+    messages_of,
+    run_burst_worker,
+    signed_headers,
+    statuses_of,
+)
+
+
+@pytest.fixture
+def inbox(db):
+    tenant = make_tenant(db)
+    return make_inbox(db, tenant.id, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID, app_secret=APP_SECRET)
+
+
+def deliver(body: dict) -> inbound.WebhookOutcome:
+    raw = encode(body)
+    return inbound.receive_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
+
+
+def drain() -> None:
+    result = run_burst_worker("high")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def outbound_message(db, inbox_id: int, wa_message_id: str, status: str = "sent") -> int:
+    """An outbound message as the sender leaves it, with a conversation to live in."""
+    inbox = db.get(Inbox, inbox_id)
+    contact = conversations.upsert_contact(db, tenant_id=inbox.tenant_id, wa_id="5511981234567", profile_name="C")
+    link = conversations.upsert_contact_inbox(db, inbox=inbox, contact=contact)
+    conversation = conversations.find_or_open_conversation(db, contact_inbox=link)
+    message = Message(tenant_id=inbox.tenant_id, conversation_id=conversation.id, direction=Direction.OUTBOUND,
+                      sender_type=SenderType.ATTENDANT, kind=MessageKind.TEXT, body="Olá", status=status,
+                      wa_message_id=wa_message_id)
+    db.add(message)
+    db.commit()
+    return message.id
+
+
+def _unique_ids(fixture_name: str, case: str, body: dict) -> dict:
+    for i, message in enumerate(messages_of(body)):
+        message["id"] = f"wamid.{fixture_name}.{case}.{i}"
+    for i, status in enumerate(statuses_of(body)):
+        status["id"] = f"wamid.out.{fixture_name}.{case}.{i}"
+    for entry in body.get("entry", []):
+        entry["id"] = WABA_ID
+        for change in entry.get("changes", []):
+            metadata = change.get("value", {}).get("metadata")
+            if metadata:
+                metadata["phone_number_id"] = PHONE_NUMBER_ID
+    return body
+
+
+def test_every_fixture_case_is_stored_or_deliberately_ignored(db, inbox):
+    cases = [(f, c, _unique_ids(f, c, body)) for f, c, body in all_cases()]
+    for _, _, body in cases:
+        for status in statuses_of(body):
+            outbound_message(db, inbox.id, status["id"], status="queued")
+    for name, case, body in cases:
+        assert deliver(body).status == 200, (name, case)
+    drain()
+    events = db.execute(text("SELECT status, last_error FROM inbound_events")).all()
+    assert len(events) == len(cases)
+    assert [e for e in events if e.status != "processed"] == []
+    stored = set(db.exec(select(Message.wa_message_id)).all())
+    for name, case, body in cases:
+        for message in messages_of(body):
+            assert message["id"] in stored, (name, case)
+        for status in statuses_of(body):
+            row = db.exec(select(Message).where(Message.wa_message_id == status["id"])).one()
+            expected = status["status"] if status["status"] in ("sent", "delivered", "read", "failed") else "queued"
+            assert row.status == expected, (name, case)
+        if not messages_of(body) and not statuses_of(body):
+            notes = [e.last_error or "" for e in events]
+            assert any("ignored fields" in n or "webhook errors" in n for n in notes)
+
+
+def test_inbound_text_opens_a_conversation_with_the_customer(db, inbox):
+    assert deliver(fixture("message", "text")).status == 200
+    drain()
+    message = db.exec(select(Message)).one()
+    conversation = db.get(Conversation, message.conversation_id)
+    assert (message.direction, message.sender_type, message.kind) == ("inbound", "customer", "text")
+    assert conversation.status == "open" and conversation.bot_active and conversation.unread_count == 1
+    assert conversation.last_customer_message_at == message.created_at
+    contact = db.execute(text("SELECT phone_e164, name FROM contacts")).one()
+    assert contact.phone_e164 == "+972987654321" and contact.name
+
+
+def test_same_body_delivered_twice_concurrently_gives_one_message(db, inbox):
+    body = fixture("message", "text")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda _: deliver(body), range(8)))
+    assert {o.status for o in outcomes} == {200} and sum(not o.duplicate for o in outcomes) == 1
+    drain()
+    assert db.execute(text("SELECT count(*) FROM messages")).scalar() == 1
+
+
+def test_same_message_in_two_batches_gives_one_message(db, inbox):
+    first = fixture("message", "text")
+    second = fixture("message", "text")
+    extra = dict(messages_of(second)[0], id="wamid.second-one")
+    second["entry"][0]["changes"][0]["value"]["messages"].append(extra)
+    assert deliver(first).status == deliver(second).status == 200
+    drain()
+    ids = sorted(db.exec(select(Message.wa_message_id)).all())
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert db.exec(select(Conversation)).one().unread_count == 2
+
+
+def test_brazilian_number_with_and_without_ninth_digit_is_one_contact(db, inbox):
+    for wa_id, wamid in (("5511981234567", "wamid.a"), ("551181234567", "wamid.b")):
+        body = fixture("message", "text")
+        body["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = wa_id
+        messages_of(body)[0].update({"from": wa_id, "id": wamid})
+        deliver(body)
+    drain()
+    assert db.execute(text("SELECT count(*) FROM contacts")).scalar() == 1
+    assert db.execute(text("SELECT count(DISTINCT conversation_id) FROM messages")).scalar() == 1
+
+
+def test_out_of_order_statuses_end_as_read(db, inbox):
+    message_id = outbound_message(db, inbox.id, "wamid.out-1")
+    for status in ("read", "delivered", "sent"):
+        body = fixture("message_status", status)
+        statuses_of(body)[0]["id"] = "wamid.out-1"
+        deliver(body)
+    drain()
+    db.expire_all()
+    message = db.get(Message, message_id)
+    assert message.status == MessageStatus.READ and message.read_at and message.delivered_at
+
+
+def test_failed_status_keeps_metas_code_and_reason(db, inbox):
+    message_id = outbound_message(db, inbox.id, "wamid.out-2")
+    body = fixture("message_status", "failed")
+    statuses_of(body)[0]["id"] = "wamid.out-2"
+    deliver(body)
+    drain()
+    db.expire_all()
+    message = db.get(Message, message_id)
+    assert (message.status, message.error_code) == ("failed", 130472) and "experiment" in message.error_reason
+
+
+def test_a_closed_conversation_is_reopened_by_the_customer(db, inbox):
+    deliver(fixture("message", "text"))
+    drain()
+    conversation = db.exec(select(Conversation)).one()
+    conversation.status = "closed"
+    db.add(conversation)
+    db.commit()
+    later = fixture("message", "text")
+    messages_of(later)[0]["id"] = "wamid.later"
+    deliver(later)
+    drain()
+    db.expire_all()
+    reopened = db.exec(select(Conversation)).one()
+    assert reopened.status == "open" and reopened.id == conversation.id
+
+
+def test_a_status_before_its_message_is_retried_by_the_sweeper(db, inbox):
+    body = fixture("message_status", "delivered")
+    statuses_of(body)[0]["id"] = "wamid.not-yet"
+    event_id = deliver(body).event_id
+    drain()
+    assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "failed"
+    message_id = outbound_message(db, inbox.id, "wamid.not-yet")
+    db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
+    db.commit()
+    assert inbound.sweep_inbound_events() == 1
+    drain()
+    db.expire_all()
+    assert db.get(Message, message_id).status == "delivered"
+    assert db.execute(text(f"SELECT status FROM inbound_events WHERE id={event_id}")).scalar() == "processed"
+
+
+def test_a_poisoned_event_goes_to_the_dead_letter_list(db, inbox):
+    event_id = deliver(fixture("message", "text")).event_id
+    db.execute(text("UPDATE inbound_events SET body = 'not json' WHERE id = :id"), {"id": event_id})
+    db.commit()
+    for _ in range(inbound.MAX_ATTEMPTS):
+        with pytest.raises(json.JSONDecodeError):
+            inbound.process_inbound_event(event_id)
+    row = db.execute(text("SELECT status, attempts, last_error FROM inbound_events")).one()
+    assert row.status == "dead" and row.attempts == inbound.MAX_ATTEMPTS and "JSONDecodeError" in row.last_error
+    assert inbound.process_inbound_event(event_id) == "skipped"
+
+
+def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
+    from crm_app.config import get_settings
+
+    event_id = deliver(fixture("message", "text")).event_id
+    blocker = get_engine().connect()
+    trans = blocker.begin()
+    blocker.execute(text("SELECT id FROM inbound_events WHERE id = :id FOR UPDATE"), {"id": event_id})
+    argv = [sys.executable, "-m", "rq.cli", "worker", "high", "-w", "rq.worker.SimpleWorker", "-S", "json",
+            "-u", get_settings().effective_redis_url]
+    worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the job is inside its transaction, waiting on our lock
+            waiting = db.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND query LIKE '%inbound_events%'")).scalar()
+            db.commit()  # pg_stat_activity is a per-transaction snapshot
+            if waiting:
+                break
+            time.sleep(0.1)
+        assert waiting, "the worker never reached the event"
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        trans.rollback()
+        blocker.close()
+    assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "pending"
+    db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
+    db.commit()
+    assert inbound.sweep_inbound_events() == 1
+    drain()
+    assert db.execute(text("SELECT count(*) FROM messages")).scalar() == 1
+    assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "processed"

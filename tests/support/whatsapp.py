@@ -1,0 +1,51 @@
+"""Helpers for webhook tests: fixtures, signing, real worker processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from crm_app.config import get_settings
+from crm_app.domain.whatsapp import sign
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "meta_payloads"
+PHONE_NUMBER_ID = "1122334455667"  # the number in the fixtures
+WABA_ID = "5467539754836534"
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+
+
+def fixture(name: str, case: str) -> dict:
+    return copy.deepcopy(json.loads((FIXTURES / f"{name}.json").read_text())[case])
+
+
+def all_cases() -> list[tuple[str, str, dict]]:
+    return [(f.stem, case, body) for f in sorted(FIXTURES.glob("*.json"))
+            for case, body in json.loads(f.read_text()).items()]
+
+
+def encode(body: dict) -> bytes:
+    """As Meta sends it: ASCII JSON with \\u escapes."""
+    return json.dumps(body, ensure_ascii=True).encode()
+
+
+def signed_headers(raw: bytes, secret: str = APP_SECRET) -> dict[str, str]:
+    return {"X-Hub-Signature-256": sign(raw, secret), "Content-Type": "application/json"}
+
+
+def messages_of(body: dict) -> list[dict]:
+    return [m for e in body["entry"] for c in e["changes"] for m in c["value"].get("messages", [])]
+
+
+def statuses_of(body: dict) -> list[dict]:
+    return [s for e in body["entry"] for c in e["changes"] for s in c["value"].get("statuses", [])]
+
+
+def run_burst_worker(queue: str = "high", timeout: float = 120) -> subprocess.CompletedProcess:
+    """A real SimpleWorker that drains `queue` and exits."""
+    argv = [sys.executable, "-m", "rq.cli", "worker", queue, "--burst", "-w", "rq.worker.SimpleWorker",
+            "-S", "json", "-u", get_settings().effective_redis_url]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
