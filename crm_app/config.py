@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     login_ticket_seconds: int = 30
 
+    # WhatsApp sending
+    wa_rate_limit_per_second: int = 80
+    wa_send_attempts: int = 5
+
     # Workers
     hot_workers: int = 2
     worker_stale_seconds: int = 120

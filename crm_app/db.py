@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
 from collections.abc import Iterator
 
 from sqlalchemy import String, Text, event
@@ -59,6 +60,26 @@ class EncryptedString(TypeDecorator):
 def short_string(length: int = 255) -> String:
     """A bounded VARCHAR, the same on every backend."""
     return String(length)
+
+
+def after_commit(session: Session, callback) -> None:
+    """Run `callback()` once `session` commits (enqueue jobs, publish events); dropped on rollback."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session) -> None:
+    callbacks = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a lost enqueue is recovered by the sweepers
+            logging.getLogger(__name__).exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session) -> None:
+    session.info.pop("after_commit", None)
 
 
 @event.listens_for(Engine, "connect")

@@ -30,8 +30,9 @@ def role_command(role: str, settings: Settings) -> list[str]:
         return [py, "-m", "rq.cli", "worker-pool", QUEUE_HIGH, "-n", str(settings.hot_workers),
                 "-w", "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url]
     if role == "worker-bulk":
+        # --with-scheduler runs RQ's own scheduler, which delayed retries (media downloads) need.
         return [py, "-m", "rq.cli", "worker", QUEUE_DEFAULT, QUEUE_LOW, "-S", "json", "-u", redis_url,
-                "--name", f"bulk-{_hostname()}-{_pid()}"]
+                "--with-scheduler", "--name", f"bulk-{_hostname()}-{_pid()}"]
     if role == "scheduler":
         return [py, "-m", "workers.scheduler"]
     if role == "sandbox":

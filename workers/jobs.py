@@ -33,3 +33,38 @@ def sweep_inbound_events() -> int:
     from crm_app.services import inbound
 
     return inbound.sweep_inbound_events()
+
+
+def send_outbound_message(message_id: int) -> str:
+    """Deliver one queued message through the Graph API (idempotent: sends once)."""
+    from crm_app.services import messages
+
+    return messages.deliver_message(message_id)
+
+
+def sweep_queued_messages() -> int:
+    """Re-enqueue outbound messages whose delivery job was lost."""
+    from crm_app.services import messages
+
+    return messages.sweep_queued_messages()
+
+
+def download_media(message_id: int) -> str:
+    """Fetch an inbound message's file from Meta into media storage."""
+    from crm_app.services import media
+
+    return media.download_inbound_media(message_id)
+
+
+def sync_templates(inbox_id: int) -> int:
+    """Mirror one inbox's WhatsApp templates."""
+    from crm_app.services import templates
+
+    return templates.sync_inbox_templates(inbox_id)
+
+
+def sync_all_templates() -> int:
+    """Queue a template sync for every active inbox."""
+    from crm_app.services import templates
+
+    return templates.enqueue_all_syncs()

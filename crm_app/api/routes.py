@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from crm_app.api import whatsapp
+from crm_app.api import media, whatsapp
 from crm_app.config import get_settings
 from crm_app.db import session_scope
 from crm_app.services import auth, health
@@ -71,6 +71,7 @@ def create_api() -> Starlette:
         Route("/api/ready", ready_route, methods=["GET"]),
         Route("/api/auth/exchange", exchange_route, methods=["GET"]),
         Route("/api/auth/logout", logout_route, methods=["POST"]),
+        Route("/api/media/{message_id}", media.media_route, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.verify_webhook, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.receive_webhook, methods=["POST"]),
     ])

@@ -14,12 +14,13 @@ from crm_app.models.inboxes import Inbox
 from crm_app.models.labels import ConversationLabel, Label
 from crm_app.models.messages import Direction, Message, MessageKind, MessageStatus, SenderType
 from crm_app.models.teams import Team, TeamMember
+from crm_app.models.templates import MessageTemplate
 from crm_app.models.tenants import Tenant
 from crm_app.models.users import Role, User, UserSession
 
 __all__ = [
     "AuditLog", "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent",
     "ConversationEventKind", "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent",
-    "InboundEventStatus", "Inbox", "Label", "Message", "MessageKind", "MessageStatus", "Role",
+    "InboundEventStatus", "Inbox", "Label", "Message", "MessageTemplate", "MessageKind", "MessageStatus", "Role",
     "SenderType", "Team", "TeamMember", "Tenant", "User", "UserSession",
 ]

@@ -75,6 +75,7 @@ class Message(SQLModel, table=True):
     error_reason: str | None = text(500, nullable=True)
     wa_message_id: str | None = text(128, nullable=True)
     client_key: str | None = text(64, nullable=True)
+    send_attempts: int = 0
     reply_to_message_id: int | None = fk("messages.id", nullable=True, index=False, ondelete="SET NULL", big=True)
     reply_to_wa_message_id: str | None = text(128, nullable=True)
     created_at: dt.datetime = now_field()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from crm_app.db import insert_ignoring_conflicts
+from crm_app.db import after_commit, insert_ignoring_conflicts
 from crm_app.domain import whatsapp
 from crm_app.domain.phones import digits, normalize_wa_id
 from crm_app.models import (
@@ -21,6 +21,7 @@ from crm_app.models import (
     MessageStatus,
     SenderType,
 )
+from crm_app.services import media
 
 
 class InvalidSender(ValueError):
@@ -98,6 +99,8 @@ def record_inbound_message(session: Session, *, inbox: Inbox, message: whatsapp.
     new_id = insert_ignoring_conflicts(session, Message, row.model_dump(exclude={"id"}), ["wa_message_id"])
     if new_id is None:
         return False
+    if message.media_id:
+        after_commit(session, lambda: media.enqueue_download(new_id))
     _touch(conversation, message)
     session.add(conversation)
     return True

@@ -1,0 +1,108 @@
+"""Media: inbound files fetched from Meta and stored; outbound files stored and uploaded first."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from rq import Retry
+from sqlmodel import Session
+
+from crm_app.db import session_scope
+from crm_app.domain.media import base_mime, extension, max_bytes, media_problem, sha256_matches
+from crm_app.errors import NotFound, ValidationError
+from crm_app.integrations import ExternalServiceError, meta_graph
+from crm_app.integrations.storage import get_storage
+from crm_app.models import Conversation, Inbox, Message
+from crm_app.queue import QUEUE_DEFAULT, get_queue
+from crm_app.services.actors import Actor, fetch_owned, require_role
+
+log = logging.getLogger(__name__)
+RETRY_INTERVALS = [5, 30, 120, 600]
+
+
+def job_id(message_id: int) -> str:
+    return f"media-{message_id}"
+
+
+def enqueue_download(message_id: int) -> None:
+    """Fetch an inbound message's media on the bulk queue, retried with backoff."""
+    get_queue(QUEUE_DEFAULT).enqueue("workers.jobs.download_media", message_id, job_id=job_id(message_id),
+                                     retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                                     result_ttl=3600, failure_ttl=7 * 86400)
+
+
+def account_for(inbox: Inbox) -> meta_graph.GraphAccount:
+    """The Graph credentials of an inbox."""
+    return meta_graph.GraphAccount(inbox.graph_base_url, inbox.phone_number_id, inbox.waba_id, inbox.access_token)
+
+
+def download_inbound_media(message_id: int) -> str:
+    """Fetch, check and store one inbound file. Idempotent; retryable errors propagate for RQ to retry."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None or not message.media_id or message.media_storage_key:
+            return "skipped"
+        conversation = session.get(Conversation, message.conversation_id)
+        account = account_for(session.get(Inbox, conversation.inbox_id))
+        kind, media_id, tenant_id = str(message.kind), message.media_id, message.tenant_id
+    try:
+        info = meta_graph.media_info(account, media_id)
+        mime, size = base_mime(info.get("mime_type")), int(info.get("file_size") or 0)
+        problem = media_problem(kind, mime, size)
+        if problem:
+            return _give_up(message_id, problem)
+        data = meta_graph.download(account, str(info["url"]), max_bytes=max_bytes(kind))
+    except ExternalServiceError as exc:
+        if exc.retryable:
+            raise
+        return _give_up(message_id, exc.details or exc.message)
+    if not sha256_matches(data, info.get("sha256")):
+        raise ExternalServiceError("media sha256 does not match", retryable=True)
+    key = f"{tenant_id}/{message_id}-{hashlib.sha256(data).hexdigest()[:16]}{extension(mime)}"
+    get_storage().put(key, data)
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        message.media_storage_key, message.media_mime = key, mime
+        session.add(message)
+    return "stored"
+
+
+def _give_up(message_id: int, reason: str) -> str:
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        message.payload = {**(message.payload or {}), "media_error": reason[:300]}
+        session.add(message)
+    log.info("media of message %s refused: %s", message_id, reason)
+    return "refused"
+
+
+def read_message_media(session: Session, *, actor: Actor, message_id: int) -> tuple[bytes, str, str]:
+    """The stored file of a message of the actor's tenant: (bytes, mime, filename)."""
+    require_role(actor, "admin", "supervisor", "attendant")
+    message = fetch_owned(session, Message, message_id, actor=actor, what="media")
+    if not message.media_storage_key or not get_storage().exists(message.media_storage_key):
+        raise NotFound("media not found")
+    filename = message.media_storage_key.rsplit("/", 1)[-1]
+    return get_storage().read(message.media_storage_key), message.media_mime or "application/octet-stream", filename
+
+
+def store_outbound_file(*, actor: Actor, kind: str, data: bytes, mime: str, filename: str) -> dict[str, str]:
+    """Keep an attendant's file for sending; returns the media part of a message content."""
+    require_role(actor, "admin", "supervisor", "attendant")
+    problem = media_problem(kind, mime, len(data))
+    if problem:
+        raise ValidationError(problem)
+    key = f"{actor.tenant_id}/out/{hashlib.sha256(data).hexdigest()}{extension(mime)}"
+    get_storage().put(key, data)
+    return {"type": "media", "kind": kind, "storage_key": key, "mime": base_mime(mime), "filename": filename}
+
+
+def upload_for_sending(account: meta_graph.GraphAccount, content: dict) -> dict:
+    """Outbound media is uploaded to Meta first; returns the content with its media id."""
+    if content.get("type") != "media" or content.get("media_id") or content.get("link"):
+        return content
+    data = get_storage().read(str(content["storage_key"]))
+    filename = str(content.get("filename") or content["storage_key"].rsplit("/", 1)[-1])
+    media_id = meta_graph.upload_media(account, data, str(content["mime"]), filename)
+    return {**content, "media_id": media_id}

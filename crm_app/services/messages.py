@@ -1,0 +1,272 @@
+"""Outbound messages: queued by attendants or the bot, delivered by a hot worker.
+
+`send_message` stores the message (`queued`, unique client key) and enqueues
+its delivery after commit. `deliver_message` runs in the worker: it enforces
+the 24-hour window, takes a rate-limit slot, calls the Graph API, and retries
+retryable errors with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from crm_app.config import get_settings
+from crm_app.db import after_commit, insert_ignoring_conflicts, session_scope, utcnow
+from crm_app.domain import outbound
+from crm_app.domain.meta_errors import classify
+from crm_app.domain.outbound_content import build_body, display_text, message_kind, needs_open_window
+from crm_app.errors import CRMError, NotFound, ValidationError
+from crm_app.integrations import ExternalServiceError, meta_graph
+from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageStatus, SenderType
+from crm_app.queue import QUEUE_HIGH, get_queue, get_redis
+from crm_app.services import media, ratelimit
+from crm_app.services.actors import Actor, fetch_owned, require_role
+
+log = logging.getLogger(__name__)
+WINDOW_CLOSED_CODE = 131047
+SEND_LOCK_SECONDS = 120
+
+
+class WindowClosed(CRMError):
+    """More than 24 hours since the customer last wrote: only a template may be sent."""
+
+    code = "window_closed"
+    status = 409
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    conversation_id: int
+    status: str
+    kind: str
+    body: str | None
+    client_key: str | None
+    wa_message_id: str | None
+    error_code: int | None
+    error_reason: str | None
+
+
+def _row(m: Message) -> MessageRow:
+    return MessageRow(m.id, m.conversation_id, str(m.status), str(m.kind), m.body, m.client_key, m.wa_message_id,
+                      m.error_code, m.error_reason)
+
+
+def job_id(message_id: int) -> str:
+    """The deterministic job id of a delivery."""
+    return f"send-message-{message_id}"
+
+
+def enqueue_delivery(message_id: int) -> None:
+    """Queue the delivery job on the hot queue."""
+    get_queue(QUEUE_HIGH).enqueue("workers.jobs.send_outbound_message", message_id, job_id=job_id(message_id),
+                                  result_ttl=300, failure_ttl=86400)
+
+
+def send_message(
+    session: Session,
+    *,
+    actor: Actor | None,
+    conversation_id: int,
+    content: dict[str, Any],
+    client_key: str | None = None,
+    reply_to_message_id: int | None = None,
+    tenant_id: int | None = None,
+) -> MessageRow:
+    """Queue one message to the conversation's customer; the same `client_key` sends once.
+
+    `actor=None` is the bot, which must name the `tenant_id` it acts for.
+    """
+    conversation = _conversation(session, actor, tenant_id, conversation_id)
+    if client_key:
+        existing = _by_client_key(session, conversation.tenant_id, client_key)
+        if existing is not None:
+            return _row(existing)
+    link = session.get(ContactInbox, conversation.contact_inbox_id)
+    reply_to = _reply_target(session, conversation, reply_to_message_id)
+    # A stored file gets its media id at send time; validate the rest now.
+    probe = {**content, "media_id": "0"} if content.get("storage_key") and not content.get("media_id") else content
+    try:
+        build_body(probe, link.wa_id, reply_to.wa_message_id if reply_to else None)
+    except outbound.OutboundError as exc:
+        raise ValidationError(exc.message, field=exc.code) from exc
+    if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at, utcnow()):
+        raise WindowClosed("more than 24 hours since the customer's last message: send a template")
+    return _insert(session, conversation, actor, content, client_key, reply_to)
+
+
+def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, conversation_id: int) -> Conversation:
+    if actor is not None:
+        require_role(actor, "admin", "supervisor", "attendant")
+        return fetch_owned(session, Conversation, conversation_id, actor=actor, what="conversation")
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.tenant_id != tenant_id:
+        raise NotFound("conversation not found")
+    return conversation
+
+
+def _by_client_key(session: Session, tenant_id: int, client_key: str) -> Message | None:
+    return session.exec(select(Message).where(Message.tenant_id == tenant_id,
+                                              Message.client_key == client_key)).first()
+
+
+def _reply_target(session: Session, conversation: Conversation, message_id: int | None) -> Message | None:
+    if message_id is None:
+        return None
+    target = session.get(Message, message_id)
+    if target is None or target.conversation_id != conversation.id or not target.wa_message_id:
+        raise ValidationError("the message you reply to is not in this conversation")
+    return target
+
+
+def _insert(session: Session, conversation: Conversation, actor: Actor | None, content: dict[str, Any],
+            client_key: str | None, reply_to: Message | None) -> MessageRow:
+    message = Message(
+        tenant_id=conversation.tenant_id, conversation_id=conversation.id, direction=Direction.OUTBOUND,
+        sender_type=SenderType.ATTENDANT if actor else SenderType.BOT,
+        sender_user_id=actor.user_id if actor else None, kind=message_kind(content), body=display_text(content),
+        payload={"content": content}, status=MessageStatus.QUEUED, client_key=client_key,
+        reply_to_message_id=reply_to.id if reply_to else None,
+        reply_to_wa_message_id=reply_to.wa_message_id if reply_to else None,
+    )
+    values = message.model_dump(exclude={"id"})
+    new_id = insert_ignoring_conflicts(session, Message, values, ["tenant_id", "client_key"]) if client_key else None
+    if client_key and new_id is None:  # a concurrent double submit won the race
+        return _row(_by_client_key(session, conversation.tenant_id, client_key))
+    if new_id is None:
+        session.add(message)
+        session.flush()
+        new_id = message.id
+    conversation.last_message_at = utcnow()
+    session.add(conversation)
+    after_commit(session, lambda: enqueue_delivery(new_id))
+    return _row(session.get(Message, new_id))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    content: dict[str, Any]
+    to: str
+    reply_to: str | None
+    account: meta_graph.GraphAccount
+    attempt: int
+
+
+def deliver_message(message_id: int) -> str:
+    """Send a queued message through the Graph API, once. Returns what happened."""
+    prepared = _prepare(message_id)
+    if isinstance(prepared, str):
+        return prepared
+    lock = f"crm:sending:{message_id}"
+    if not get_redis().set(lock, "1", nx=True, ex=SEND_LOCK_SECONDS):
+        return "in-progress"
+    try:
+        body = build_body(_uploaded(message_id, prepared), prepared.to, prepared.reply_to)
+        return _send_with_retries(message_id, prepared.account, body, prepared.attempt)
+    except ExternalServiceError as exc:  # the upload failed for good
+        return _mark_failed(message_id, exc)
+    finally:
+        get_redis().delete(lock)
+
+
+def _uploaded(message_id: int, prepared: _Prepared) -> dict[str, Any]:
+    """Upload a stored file to Meta once, and keep its media id for retries."""
+    content = media.upload_for_sending(prepared.account, prepared.content)
+    if content is not prepared.content:
+        with session_scope() as session:
+            message = session.get(Message, message_id)
+            message.payload = {**(message.payload or {}), "content": content}
+            session.add(message)
+    return content
+
+
+def _prepare(message_id: int) -> _Prepared | str:
+    with session_scope() as session:
+        message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).first()
+        if message is None or message.status != MessageStatus.QUEUED:
+            return "skipped"
+        conversation = session.get(Conversation, message.conversation_id)
+        content = (message.payload or {}).get("content") or {}
+        if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at,
+                                                                       utcnow()):
+            _fail(message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
+            return "window-closed"
+        inbox = session.get(Inbox, conversation.inbox_id)
+        link = session.get(ContactInbox, conversation.contact_inbox_id)
+        account = meta_graph.GraphAccount(inbox.graph_base_url, inbox.phone_number_id, inbox.waba_id,
+                                          inbox.access_token)
+        return _Prepared(content, link.wa_id, message.reply_to_wa_message_id, account, message.send_attempts)
+
+
+def _send_with_retries(message_id: int, account: meta_graph.GraphAccount, body: dict[str, Any], first: int) -> str:
+    settings = get_settings()
+    for attempt in range(first, settings.wa_send_attempts):
+        if not ratelimit.acquire(f"wa:{account.phone_number_id}", settings.wa_rate_limit_per_second):
+            _record_attempt(message_id)
+            continue
+        try:
+            wamid = meta_graph.send_message(account, body)
+        except ExternalServiceError as exc:
+            _record_attempt(message_id)
+            if not exc.retryable or attempt + 1 >= settings.wa_send_attempts:
+                return _mark_failed(message_id, exc)
+            time.sleep(backoff_seconds(attempt))
+            continue
+        return _mark_sent(message_id, wamid)
+    return _mark_failed(message_id, ExternalServiceError("rate limit slot not available", retryable=True))
+
+
+def backoff_seconds(attempt: int, *, base: float = 0.5, cap: float = 8.0) -> float:
+    """Exponential backoff with full jitter: a random wait up to base·2^attempt, capped."""
+    return random.uniform(base, min(cap, base * 2 ** attempt))
+
+
+def _record_attempt(message_id: int) -> None:
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        message.send_attempts += 1
+        session.add(message)
+
+
+def _mark_sent(message_id: int, wamid: str) -> str:
+    with session_scope() as session:
+        message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).one()
+        message.wa_message_id = wamid
+        if message.status == MessageStatus.QUEUED:  # a status webhook may already have moved it on
+            message.status, message.sent_at = MessageStatus.SENT, message.sent_at or utcnow()
+        session.add(message)
+    return "sent"
+
+
+def _mark_failed(message_id: int, exc: ExternalServiceError) -> str:
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        _fail(message, exc.code, exc.details or exc.message)
+        session.add(message)
+    log.info("message %s failed with Graph code %s", message_id, exc.code)
+    return "failed"
+
+
+def _fail(message: Message, code: int | None, reason: str | None) -> None:
+    message.status, message.failed_at = MessageStatus.FAILED, utcnow()
+    message.error_code = code
+    message.error_reason = (reason or classify(code).reason_en)[:500]
+
+
+def sweep_queued_messages(older_than_seconds: int = 60) -> int:
+    """Re-enqueue messages still queued long after they were written (a lost job)."""
+    cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+    with session_scope() as session:
+        ids = session.exec(select(Message.id).where(Message.status == MessageStatus.QUEUED,
+                                                    Message.direction == Direction.OUTBOUND,
+                                                    Message.created_at < cutoff).limit(500)).all()
+    for message_id in ids:
+        enqueue_delivery(message_id)
+    return len(ids)
