@@ -24,6 +24,17 @@ def _inbox_row(row: rx.Var) -> rx.Component:
                         rx.table.cell(rx.code(row["phone_number_id"])))
 
 
+def _dead_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["id"]), rx.table.cell(row["received_at"]), rx.table.cell(row["attempts"]),
+        rx.table.cell(rx.text(row["error"], size="1", color_scheme="red")),
+        rx.table.cell(rx.code(row["body"], size="1", max_width="360px", overflow="hidden",
+                              white_space="nowrap", text_overflow="ellipsis", display="block")),
+        rx.table.cell(rx.button(T["settings.replay"], size="1", variant="soft",
+                                on_click=SettingsState.replay(row["id"]))),
+    )
+
+
 def _table(headers: list[str], rows, render, table_id: str) -> rx.Component:
     return rx.box(
         rx.table.root(
@@ -48,6 +59,12 @@ def settings_page() -> rx.Component:
                     _table(["settings.name", "settings.number", "settings.phone_number_id"],
                            SettingsState.inbox_rows, _inbox_row, "inboxes-table"),
                     rx.callout(T["settings.no_inboxes"], icon="info")),
+            rx.heading(T["settings.dead_events"], size="4", margin_top="16px"),
+            rx.cond(SettingsState.dead_rows.length() > 0,
+                    _table(["settings.event", "settings.received", "settings.attempts", "settings.error",
+                            "settings.payload", "settings.action"], SettingsState.dead_rows, _dead_row,
+                           "dead-events-table"),
+                    rx.callout(T["settings.no_dead_events"], icon="circle-check", color_scheme="green")),
             rx.text(T["settings.more_soon"], size="2", color_scheme="gray", margin_top="16px"),
             spacing="3", width="100%", max_width="960px",
         ),

@@ -1,25 +1,59 @@
-"""The sandbox's ASGI app."""
+"""The sandbox's ASGI app: fake Graph API, webhook sender, control API and customer simulator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-LANDING = """<!doctype html><html lang="pt-BR"><meta charset="utf-8">
-<title>Sandbox</title><body style="font-family:system-ui;max-width:40rem;margin:3rem auto">
-<h1>Sandbox do CRM</h1>
-<p>Este processo fará o papel da Meta (Graph API e webhooks) e de outros serviços externos.
-O simulador de cliente chega com o canal WhatsApp.</p></body></html>"""
+from crm_app.sandbox import control, graph
+from crm_app.sandbox.config import SandboxConfig
+from crm_app.sandbox.delivery import WebhookSender
+from crm_app.sandbox.state import SandboxState
+
+STATIC = Path(__file__).parent / "static"
 
 
 async def health(request: Request) -> JSONResponse:
+    """Liveness for the launcher and tests."""
     return JSONResponse({"status": "ok", "service": "sandbox"})
 
 
-async def landing(request: Request) -> HTMLResponse:
-    return HTMLResponse(LANDING)
+async def simulator(request: Request) -> FileResponse:
+    """The customer simulator page (plain HTML, CSS and JS; nothing from a CDN)."""
+    return FileResponse(STATIC / "simulator.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
 
 
-def create_app() -> Starlette:
-    """The sandbox app with its routes."""
-    return Starlette(routes=[Route("/health", health), Route("/", landing)])
+def create_app(config: SandboxConfig | None = None) -> Starlette:
+    """The sandbox app, holding all of its state in memory.
+
+    Args:
+        config: The fake Meta's configuration; defaults from the app settings (demo inbox).
+    """
+    state = SandboxState(config or SandboxConfig())
+    sender = WebhookSender(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await sender.close()
+
+    routes = [
+        Route("/health", health),
+        Route("/", simulator),
+        Mount("/sandbox/static", app=StaticFiles(directory=STATIC), name="static"),
+        *control.ROUTES,
+        *graph.ROUTES,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={control.ControlError: control.control_error})
+    app.state.sandbox = state
+    app.state.sender = sender
+    return app

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from crm_app.db import insert_ignoring_conflicts, session_scope, utcnow
+from crm_app.db import after_commit, insert_ignoring_conflicts, session_scope, utcnow
 from crm_app.domain import whatsapp
+from crm_app.errors import ValidationError
 from crm_app.models import InboundEvent, InboundEventStatus, Inbox
 from crm_app.queue import QUEUE_HIGH, get_queue
-from crm_app.services import conversations
+from crm_app.services import audit, conversations
+from crm_app.services.actors import Actor, fetch_owned, require_role
 from crm_app.services.conversations import InvalidSender
 
 log = logging.getLogger(__name__)
@@ -186,3 +188,38 @@ def sweep_inbound_events(now: dt.datetime | None = None) -> int:
             .order_by(InboundEvent.id).limit(SWEEP_BATCH)
         ).all()
     return sum(1 for event_id in ids if enqueue_event(event_id))
+
+
+@dataclass(frozen=True)
+class DeadEventRow:
+    """A webhook that could not be processed, as admins see it."""
+
+    id: int
+    received_at: dt.datetime
+    attempts: int
+    last_error: str
+    body_preview: str
+
+
+def list_dead_events(session: Session, *, actor: Actor, limit: int = 100) -> list[DeadEventRow]:
+    """The actor's tenant's dead-lettered webhooks, newest first; admins only."""
+    require_role(actor, "admin")
+    query = (select(InboundEvent).where(InboundEvent.tenant_id == actor.tenant_id,
+                                        InboundEvent.status == InboundEventStatus.DEAD)
+             .order_by(InboundEvent.id.desc()).limit(limit))
+    return [DeadEventRow(e.id, e.received_at, e.attempts, e.last_error or "", e.body[:2000])
+            for e in session.exec(query)]
+
+
+def replay_event(session: Session, *, actor: Actor, event_id: int) -> None:
+    """Give a dead-lettered webhook a fresh set of attempts and queue it after commit."""
+    require_role(actor, "admin")
+    event = fetch_owned(session, InboundEvent, event_id, actor=actor, what="event")
+    if event.status != InboundEventStatus.DEAD:
+        raise ValidationError("only failed events can be replayed")
+    event.status, event.attempts = InboundEventStatus.PENDING, 0
+    session.add(event)
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="inbound_event.replay",
+                 target_type="inbound_event", target_id=event.id, before={"status": "dead"},
+                 after={"status": "pending"})
+    after_commit(session, lambda: enqueue_event(event_id))

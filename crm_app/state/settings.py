@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from crm_app.services import inboxes, transaction, users
+from crm_app.services import inbound, inboxes, transaction, users
 from crm_app.state.session import SessionState
 
 
@@ -13,6 +13,7 @@ class SettingsState(SessionState):
 
     user_rows: list[dict[str, str]] = []
     inbox_rows: list[dict[str, str]] = []
+    dead_rows: list[dict[str, str]] = []
     loaded: bool = False
 
     @rx.event
@@ -23,6 +24,7 @@ class SettingsState(SessionState):
             with transaction() as session:
                 user_list = users.list_users(session, actor=actor)
                 inbox_list = inboxes.list_inboxes(session, actor=actor)
+                dead_list = inbound.list_dead_events(session, actor=actor)
         except Exception as exc:
             self.user_rows, self.inbox_rows = [], []
             return rx.toast.error(self._error_text(exc))
@@ -30,5 +32,19 @@ class SettingsState(SessionState):
                            "active": "1" if u.is_active else ""} for u in user_list]
         self.inbox_rows = [{"name": i.name, "number": i.display_number,
                             "phone_number_id": i.phone_number_id} for i in inbox_list]
+        self.dead_rows = [{"id": str(e.id), "received_at": e.received_at.strftime("%d/%m/%Y %H:%M"),
+                           "attempts": str(e.attempts), "error": e.last_error, "body": e.body_preview}
+                          for e in dead_list]
         self.loaded = True
         return None
+
+    @rx.event
+    def replay(self, event_id: str):
+        """Queue a dead-lettered webhook again; admins only, checked here as well."""
+        try:
+            actor = self._require("admin")
+            with transaction() as session:
+                inbound.replay_event(session, actor=actor, event_id=int(event_id))
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        return [rx.toast.success(self.t["settings.replayed"]), SettingsState.load]

@@ -241,3 +241,27 @@ def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
     drain()
     assert db.execute(text("SELECT count(*) FROM messages")).scalar() == 1
     assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "processed"
+
+
+def test_admins_see_and_replay_dead_events_of_their_tenant_only(db, inbox):
+    from crm_app.errors import NotFound, PermissionDenied
+    from tests.factories import make_user
+
+    event_id = deliver(fixture("message", "text")).event_id
+    db.execute(text("UPDATE inbound_events SET status = 'dead', attempts = 6, last_error = 'boom'"))
+    db.commit()
+    tenant_id = db.get(Inbox, inbox.id).tenant_id
+    admin, attendant = make_user(db, tenant_id, "admin"), make_user(db, tenant_id, "attendant")
+    stranger = make_user(db, make_tenant(db).id, "admin")
+    assert [row.id for row in inbound.list_dead_events(db, actor=admin)] == [event_id]
+    assert inbound.list_dead_events(db, actor=stranger) == []
+    with pytest.raises(PermissionDenied):
+        inbound.list_dead_events(db, actor=attendant)
+    with pytest.raises(NotFound):
+        inbound.replay_event(db, actor=stranger, event_id=event_id)
+    db.rollback()
+    inbound.replay_event(db, actor=admin, event_id=event_id)
+    db.commit()
+    drain()
+    assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "processed"
+    assert db.execute(text("SELECT count(*) FROM messages")).scalar() == 1

@@ -1,0 +1,108 @@
+"""What a message looks like on the customer's phone: one flat dict for the simulator to draw.
+
+Keys appear only when they apply: `text`, `header`, `footer`, `caption`, `media_id`, `media_link`,
+`mime_type`, `filename`, `location`, `contacts`, `buttons` ([{kind, id, title}]), `list`
+({button, sections: [{title, rows: [{id, title, description}]}]}), `reaction`, `template`, `reply_to`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_app.sandbox import message_templates
+
+MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
+
+
+def outbound(message_type: str, content: dict[str, Any], template: dict[str, Any] | None,
+             reply_to: str | None = None) -> dict[str, Any]:
+    """The display of a message the business sent."""
+    shown: dict[str, Any] = {"reply_to": reply_to} if reply_to else {}
+    if message_type == "text":
+        shown["text"] = content.get("body", "")
+    elif message_type in MEDIA_KINDS:
+        shown.update(_media(content))
+    elif message_type == "location":
+        shown["location"] = _location(content)
+    elif message_type == "contacts":
+        shown["contacts"] = _contact_names(content.get("contacts") or [])
+    elif message_type == "reaction":
+        shown["reaction"] = {"emoji": content.get("emoji", ""), "message_id": content.get("message_id")}
+    elif message_type == "interactive":
+        shown.update(_interactive(content))
+    elif message_type == "template" and template is not None:
+        shown.update(_template(template, content))
+    return shown
+
+
+def inbound(message: dict[str, Any]) -> dict[str, Any]:
+    """The display of a message the customer sent."""
+    kind = message.get("type")
+    data = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    context = message.get("context") or {}
+    shown: dict[str, Any] = {"reply_to": context["id"]} if context.get("id") else {}
+    if kind == "text":
+        shown["text"] = data.get("body", "")
+    elif kind in MEDIA_KINDS:
+        shown.update(_media(data))
+    elif kind == "location":
+        shown["location"] = _location(data)
+    elif kind == "contacts":
+        shown["contacts"] = _contact_names(message.get("contacts") or [])
+    elif kind == "reaction":
+        shown["reaction"] = {"emoji": data.get("emoji", ""), "message_id": data.get("message_id")}
+    elif kind == "interactive":
+        reply = data.get(data.get("type", "")) or {}
+        shown["text"] = reply.get("title", "")
+    elif kind == "button":
+        shown["text"] = data.get("text", "")
+    return shown
+
+
+def _media(content: dict[str, Any]) -> dict[str, Any]:
+    shown = {key: content[key] for key in ("caption", "filename", "mime_type") if content.get(key)}
+    if content.get("id"):
+        shown["media_id"] = str(content["id"])
+    if content.get("link"):
+        shown["media_link"] = str(content["link"])
+    return shown
+
+
+def _location(content: dict[str, Any]) -> dict[str, Any]:
+    return {key: content.get(key) for key in ("latitude", "longitude", "name", "address")}
+
+
+def _contact_names(contacts: list[Any]) -> list[str]:
+    return [str(((c or {}).get("name") or {}).get("formatted_name", "")) for c in contacts if isinstance(c, dict)]
+
+
+def _interactive(content: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {"text": (content.get("body") or {}).get("text", "")}
+    header = content.get("header") or {}
+    if header.get("type") == "text":
+        shown["header"] = header.get("text")
+    if (content.get("footer") or {}).get("text"):
+        shown["footer"] = content["footer"]["text"]
+    action = content.get("action") or {}
+    if content.get("type") == "button":
+        shown["buttons"] = [{"kind": "button_reply", "id": b["reply"]["id"], "title": b["reply"]["title"]}
+                            for b in action.get("buttons") or []]
+    elif content.get("type") == "list":
+        shown["list"] = {"button": action.get("button"), "sections": [_section(s) for s in action.get("sections")]}
+    elif content.get("type") == "cta_url":
+        params = action.get("parameters") or {}
+        shown["buttons"] = [{"kind": "url", "id": params.get("url"), "title": params.get("display_text")}]
+    return shown
+
+
+def _section(section: dict[str, Any]) -> dict[str, Any]:
+    rows = [{"id": r.get("id"), "title": r.get("title"), "description": r.get("description")}
+            for r in section.get("rows") or []]
+    return {"title": section.get("title"), "rows": rows}
+
+
+def _template(template: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    rendered = message_templates.render(template, content.get("components") or [])
+    shown = {key: value for key, value in rendered.items() if value}
+    shown["template"] = template["name"]
+    return shown
