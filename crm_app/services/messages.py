@@ -24,7 +24,7 @@ from crm_app.domain.meta_errors import classify
 from crm_app.domain.outbound_content import build_body, display_text, message_kind, needs_open_window
 from crm_app.errors import CRMError, NotFound, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
-from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageStatus, SenderType
+from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
 from crm_app.queue import QUEUE_HIGH, get_queue, get_redis
 from crm_app.services import media, ratelimit
 from crm_app.services.actors import Actor, fetch_owned, require_role
@@ -131,7 +131,8 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
     message = Message(
         tenant_id=conversation.tenant_id, conversation_id=conversation.id, direction=Direction.OUTBOUND,
         sender_type=SenderType.ATTENDANT if actor else SenderType.BOT,
-        sender_user_id=actor.user_id if actor else None, kind=message_kind(content), body=display_text(content),
+        sender_user_id=actor.user_id if actor else None, kind=MessageKind(message_kind(content)),
+        body=display_text(content),
         payload={"content": content}, status=MessageStatus.QUEUED, client_key=client_key,
         reply_to_message_id=reply_to.id if reply_to else None,
         reply_to_wa_message_id=reply_to.wa_message_id if reply_to else None,
