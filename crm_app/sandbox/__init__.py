@@ -1,5 +1,5 @@
-"""The sandbox: fake outside services (Meta's Graph API and webhooks, OpenAI, SMTP).
+"""The sandbox: fake outside services for dev, tests and demos.
 
-For now it serves its own health and a landing page; the fakes arrive with the
-features that need them.
+For now it fakes Meta's WhatsApp Cloud API (Graph API sends, media, templates) and Meta's
+webhook sender, with a control API under `/sandbox/api` and a customer simulator page at `/`.
 """

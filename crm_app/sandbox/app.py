@@ -42,6 +42,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """Nothing to open; on shutdown stop background webhooks and close the client."""
         yield
         await sender.close()
 

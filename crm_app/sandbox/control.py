@@ -174,21 +174,26 @@ async def post_raw_webhook(request: Request) -> JSONResponse:
                          "webhook_statuses": [r.first_status for r in records], "body": body})
 
 
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects in a list (anything else reads as empty)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _note_messages(state: SandboxState, body: dict[str, Any]) -> None:
     """Messages in a raw body count as received by Meta: their ids are known and they open windows."""
     now = now_utc()
-    for entry in body.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []
-                     if isinstance(c, dict)}
-            phone_number_id = str((value.get("metadata") or {}).get("phone_number_id", ""))
-            for message in value.get("messages") or []:
-                if isinstance(message, dict) and message.get("id") and message.get("from"):
+    for entry in _objects(body.get("entry")):
+        for change in _objects(entry.get("changes")):
+            value = change.get("value") if isinstance(change.get("value"), dict) else {}
+            metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+            names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in _objects(value.get("contacts"))
+                     if isinstance(c.get("profile") or {}, dict)}
+            for message in _objects(value.get("messages")):
+                if message.get("id") and message.get("from"):
                     sender_id = str(message["from"])
                     state.remember_inbound(str(message["id"]), sender_id, names.get(sender_id))
-                    if phone_number_id == state.config.phone_number_id:
-                        state.set_window(phone_number_id, sender_id, now)
+                    if str(metadata.get("phone_number_id", "")) == state.config.phone_number_id:
+                        state.set_window(state.config.phone_number_id, sender_id, now)
 
 
 async def post_verify(request: Request) -> JSONResponse:

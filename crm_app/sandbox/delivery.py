@@ -39,7 +39,7 @@ def status_plan(faults: Faults, message_type: str, async_failure: int | None) ->
     elif message_type == "reaction":
         plan = [("sent", None)]
     else:
-        plan = [("sent", None), ("read", None), ("delivered", None)]
+        plan = [("sent", None), ("delivered", None), ("read", None)]
     if faults.status_mode == "none":
         return []
     if faults.status_mode == "reorder":

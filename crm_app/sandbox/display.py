@@ -14,6 +14,14 @@ from crm_app.sandbox import message_templates
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def outbound(message_type: str, content: dict[str, Any], template: dict[str, Any] | None,
              reply_to: str | None = None) -> dict[str, Any]:
     """The display of a message the business sent."""
@@ -25,7 +33,7 @@ def outbound(message_type: str, content: dict[str, Any], template: dict[str, Any
     elif message_type == "location":
         shown["location"] = _location(content)
     elif message_type == "contacts":
-        shown["contacts"] = _contact_names(content.get("contacts") or [])
+        shown["contacts"] = _contact_names(_list(content.get("contacts")))
     elif message_type == "reaction":
         shown["reaction"] = {"emoji": content.get("emoji", ""), "message_id": content.get("message_id")}
     elif message_type == "interactive":
@@ -39,7 +47,7 @@ def inbound(message: dict[str, Any]) -> dict[str, Any]:
     """The display of a message the customer sent."""
     kind = message.get("type")
     data = message.get(kind) if isinstance(message.get(kind), dict) else {}
-    context = message.get("context") or {}
+    context = _obj(message.get("context"))
     shown: dict[str, Any] = {"reply_to": context["id"]} if context.get("id") else {}
     if kind == "text":
         shown["text"] = data.get("body", "")
@@ -48,11 +56,11 @@ def inbound(message: dict[str, Any]) -> dict[str, Any]:
     elif kind == "location":
         shown["location"] = _location(data)
     elif kind == "contacts":
-        shown["contacts"] = _contact_names(message.get("contacts") or [])
+        shown["contacts"] = _contact_names(_list(message.get("contacts")))
     elif kind == "reaction":
         shown["reaction"] = {"emoji": data.get("emoji", ""), "message_id": data.get("message_id")}
     elif kind == "interactive":
-        reply = data.get(data.get("type", "")) or {}
+        reply = _obj(data.get(str(data.get("type", ""))))
         shown["text"] = reply.get("title", "")
     elif kind == "button":
         shown["text"] = data.get("text", "")
@@ -73,36 +81,37 @@ def _location(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _contact_names(contacts: list[Any]) -> list[str]:
-    return [str(((c or {}).get("name") or {}).get("formatted_name", "")) for c in contacts if isinstance(c, dict)]
+    return [str(_obj(_obj(c).get("name")).get("formatted_name", "")) for c in contacts]
 
 
 def _interactive(content: dict[str, Any]) -> dict[str, Any]:
-    shown: dict[str, Any] = {"text": (content.get("body") or {}).get("text", "")}
-    header = content.get("header") or {}
+    shown: dict[str, Any] = {"text": _obj(content.get("body")).get("text", "")}
+    header = _obj(content.get("header"))
     if header.get("type") == "text":
         shown["header"] = header.get("text")
-    if (content.get("footer") or {}).get("text"):
+    if _obj(content.get("footer")).get("text"):
         shown["footer"] = content["footer"]["text"]
-    action = content.get("action") or {}
+    action = _obj(content.get("action"))
     if content.get("type") == "button":
         shown["buttons"] = [{"kind": "button_reply", "id": b["reply"]["id"], "title": b["reply"]["title"]}
-                            for b in action.get("buttons") or []]
+                            for b in _list(action.get("buttons"))]
     elif content.get("type") == "list":
-        shown["list"] = {"button": action.get("button"), "sections": [_section(s) for s in action.get("sections")]}
+        sections = [_section(s) for s in _list(action.get("sections"))]
+        shown["list"] = {"button": action.get("button"), "sections": sections}
     elif content.get("type") == "cta_url":
-        params = action.get("parameters") or {}
+        params = _obj(action.get("parameters"))
         shown["buttons"] = [{"kind": "url", "id": params.get("url"), "title": params.get("display_text")}]
     return shown
 
 
-def _section(section: dict[str, Any]) -> dict[str, Any]:
+def _section(section: Any) -> dict[str, Any]:
     rows = [{"id": r.get("id"), "title": r.get("title"), "description": r.get("description")}
-            for r in section.get("rows") or []]
-    return {"title": section.get("title"), "rows": rows}
+            for r in map(_obj, _list(_obj(section).get("rows")))]
+    return {"title": _obj(section).get("title"), "rows": rows}
 
 
 def _template(template: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
-    rendered = message_templates.render(template, content.get("components") or [])
+    rendered = message_templates.render(template, _list(content.get("components")))
     shown = {key: value for key, value in rendered.items() if value}
     shown["template"] = template["name"]
     return shown

@@ -121,8 +121,9 @@ def given_params(components: list[Any]) -> dict[str, list[dict[str, Any]]]:
     given: dict[str, list[dict[str, Any]]] = {}
     for component in components or []:
         if isinstance(component, dict) and component.get("type") in ("header", "body"):
-            given.setdefault(component["type"], []).extend(p for p in component.get("parameters") or []
-                                                           if isinstance(p, dict))
+            params = component.get("parameters")
+            given.setdefault(component["type"], []).extend(
+                p for p in (params if isinstance(params, list) else []) if isinstance(p, dict))
     return given
 
 
@@ -132,7 +133,8 @@ def parameter_text(parameter: dict[str, Any]) -> str:
     if kind == "text":
         return str(parameter.get("text", ""))
     if kind in ("currency", "date_time"):
-        return str((parameter.get(kind) or {}).get("fallback_value", ""))
+        value = parameter.get(kind)
+        return str(value.get("fallback_value", "") if isinstance(value, dict) else "")
     return f"[{kind}]"
 
 
@@ -170,8 +172,9 @@ def _quick_replies(buttons: list[dict[str, Any]], components: list[Any]) -> list
     payloads = {}
     for component in components or []:
         if isinstance(component, dict) and component.get("type") == "button":
-            params = component.get("parameters") or [{}]
-            payloads[str(component.get("index", ""))] = (params[0] or {}).get("payload")
+            params = component.get("parameters")
+            first = params[0] if isinstance(params, list) and params else None
+            payloads[str(component.get("index", ""))] = first.get("payload") if isinstance(first, dict) else None
     shown = []
     for index, button in enumerate(buttons):
         if button["type"] == "QUICK_REPLY":

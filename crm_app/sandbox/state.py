@@ -64,6 +64,7 @@ class MediaItem:
 
     @property
     def sha256_hex(self) -> str:
+        """The file's SHA-256 in hex (Graph's `GET /{media_id}` form)."""
         return hashlib.sha256(self.data).hexdigest()
 
 
@@ -108,14 +109,17 @@ class WebhookRecord:
 
     @property
     def delivered(self) -> bool:
+        """Whether some attempt got HTTP 200."""
         return any(a["http_status"] == 200 for a in self.attempts)
 
     @property
     def first_status(self) -> int | None:
+        """The HTTP status of the first attempt (None if the app was unreachable)."""
         return self.attempts[0]["http_status"] if self.attempts else None
 
     @property
     def first_error(self) -> str | None:
+        """The transport error of the first attempt, if any."""
         return self.attempts[0]["error"] if self.attempts else None
 
     def to_json(self) -> dict[str, Any]:

@@ -41,6 +41,11 @@ class ValidSend:
     async_failure: int | None = None
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (so missing and malformed read alike)."""
+    return value if isinstance(value, dict) else {}
+
+
 def required(path: str) -> GraphError:
     """Meta's "The parameter X is required." error."""
     return param_error(f"The parameter {path} is required.")
@@ -83,7 +88,7 @@ def check_read(body: dict[str, Any], state: SandboxState) -> str:
         raise required("message_id")
     indicator = body.get("typing_indicator")
     if indicator is not None and (not isinstance(indicator, dict) or indicator.get("type") != "text"):
-        raise one_of("typing_indicator['type']", ("text",), (indicator or {}).get("type"))
+        raise one_of("typing_indicator['type']", ("text",), obj(indicator).get("type"))
     if message_id not in state.known_inbound_wamids:
         raise invalid_value(f"Message ID {message_id} is invalid: no message with this id was received.")
     return message_id
@@ -171,7 +176,7 @@ def check_contacts(body: dict[str, Any]) -> None:
     if not isinstance(contacts, list) or not contacts:
         raise required("contacts")
     for index, contact in enumerate(contacts):
-        name = (contact or {}).get("name") if isinstance(contact, dict) else None
+        name = obj(contact).get("name")
         if not isinstance(name, dict) or not name.get("formatted_name"):
             raise required(f"contacts[{index}]['name']['formatted_name']")
 
@@ -198,14 +203,14 @@ def check_interactive(send: ValidSend, state: SandboxState) -> None:
         raise required("interactive['action']")
     _check_header_footer(content)
     if kind == "button":
-        _text_field(content.get("body") or {}, "text", "interactive['body']['text']", 1024)
+        _text_field(obj(content.get("body")), "text", "interactive['body']['text']", 1024)
         check_buttons(action)
     elif kind == "list":
-        _text_field(content.get("body") or {}, "text", "interactive['body']['text']", 4096)
+        _text_field(obj(content.get("body")), "text", "interactive['body']['text']", 4096)
         check_list(action)
     elif kind == "cta_url":
-        _text_field(content.get("body") or {}, "text", "interactive['body']['text']", 1024)
-        params = action.get("parameters") or {}
+        _text_field(obj(content.get("body")), "text", "interactive['body']['text']", 1024)
+        params = obj(action.get("parameters"))
         _text_field(params, "display_text", "interactive['action']['parameters']['display_text']", 20)
         _text_field(params, "url", "interactive['action']['parameters']['url']", 2000)
 
@@ -226,8 +231,8 @@ def check_buttons(action: dict[str, Any]) -> None:
         raise invalid_value("Invalid buttons count. Min allowed buttons: 1, Max allowed buttons: 3")
     titles, ids = set(), set()
     for button in buttons:
-        reply = (button or {}).get("reply") if isinstance(button, dict) else None
-        if not isinstance(reply, dict) or button.get("type") != "reply":
+        reply = obj(button).get("reply")
+        if not isinstance(reply, dict) or obj(button).get("type") != "reply":
             raise required("interactive['action']['buttons'][]['reply']")
         title, button_id = str(reply.get("title") or ""), str(reply.get("id") or "")
         if not 1 <= len(title) <= 20:
@@ -248,14 +253,19 @@ def check_list(action: dict[str, Any]) -> None:
     sections = action.get("sections")
     if not isinstance(sections, list) or not 1 <= len(sections) <= 10:
         raise invalid_value("Invalid sections count. Min allowed sections: 1, Max allowed sections: 10")
-    rows = [row for section in sections if isinstance(section, dict) for row in section.get("rows") or []]
+    rows = [row for section in sections for row in _rows(section)]
     if not 1 <= len(rows) <= 10:
         raise invalid_value("Total row count exceed max allowed count: 10")
     for section in sections:
         _check_section(section, many=len(sections) > 1)
-    ids = [str((row or {}).get("id", "")) for row in rows]
+    ids = [str(obj(row).get("id", "")) for row in rows]
     if len(set(ids)) != len(ids):
         raise invalid_value("Row ids must be unique")
+
+
+def _rows(section: Any) -> list[Any]:
+    rows = obj(section).get("rows")
+    return rows if isinstance(rows, list) else []
 
 
 def _check_section(section: Any, many: bool) -> None:
@@ -264,8 +274,7 @@ def _check_section(section: Any, many: bool) -> None:
     title = str(section.get("title") or "")
     if (many and not title) or len(title) > 24:
         raise invalid_value("Section title length invalid. Min length: 1, Max length: 24")
-    for row in section.get("rows") or []:
-        row = row if isinstance(row, dict) else {}
+    for row in map(obj, _rows(section)):
         if not 1 <= len(str(row.get("title") or "")) <= 24:
             raise invalid_value("Row title length invalid. Min length: 1, Max length: 24")
         if not 1 <= len(str(row.get("id") or "")) <= 200:

@@ -51,7 +51,8 @@
   }
 
   function initials(name) {
-    const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
+    const parts = String(name || "?").trim().split(/\s+/)
+      .map((word) => word.replace(/[^\p{L}\p{N}]/gu, "")).filter(Boolean);
     return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
   }
 
