@@ -18,6 +18,7 @@ from crm_app.config import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
+STACK_ENV: dict[str, str] = {}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -50,8 +51,9 @@ def stack(tmp_path_factory):
     with get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     port = _free_port()
-    env = dict(os.environ, PORT=str(port), SANDBOX_PORT=str(_free_port()), HOST="127.0.0.1",
-               WEB_WORKERS="1", HOT_WORKERS="1")
+    STACK_ENV.update(PORT=str(port), SANDBOX_PORT=str(_free_port()), HOST="127.0.0.1", WEB_WORKERS="1",
+                     HOT_WORKERS="1")
+    env = dict(os.environ, **STACK_ENV)
     log = tmp_path_factory.mktemp("stack") / "stack.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "crm_app", "run"], cwd=PROJECT_ROOT, env=env,
