@@ -35,6 +35,14 @@ def _dead_row(row: rx.Var) -> rx.Component:
     )
 
 
+def _unsupported_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["id"]), rx.table.cell(row["conversation"]), rx.table.cell(row["received_at"]),
+        rx.table.cell(rx.code(row["raw"], size="1", white_space="pre-wrap", word_break="break-all",
+                              display="block", max_width="640px")),
+    )
+
+
 def _table(headers: list[str], rows, render, table_id: str) -> rx.Component:
     return rx.box(
         rx.table.root(
@@ -65,6 +73,12 @@ def settings_page() -> rx.Component:
                             "settings.payload", "settings.action"], SettingsState.dead_rows, _dead_row,
                            "dead-events-table"),
                     rx.callout(T["settings.no_dead_events"], icon="circle-check", color_scheme="green")),
+            rx.heading(T["settings.unsupported"], size="4", margin_top="16px"),
+            rx.text(T["settings.unsupported_help"], size="2", color_scheme="gray"),
+            rx.cond(SettingsState.unsupported_rows.length() > 0,
+                    _table(["settings.message", "settings.conversation", "settings.received", "settings.payload"],
+                           SettingsState.unsupported_rows, _unsupported_row, "unsupported-table"),
+                    rx.callout(T["settings.no_unsupported"], icon="circle-check", color_scheme="green")),
             rx.text(T["settings.more_soon"], size="2", color_scheme="gray", margin_top="16px"),
             spacing="3", width="100%", max_width="960px",
         ),

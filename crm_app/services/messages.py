@@ -9,6 +9,7 @@ retryable errors with exponential backoff and jitter.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 import time
@@ -271,3 +272,59 @@ def sweep_queued_messages(older_than_seconds: int = 60) -> int:
     for message_id in ids:
         enqueue_delivery(message_id)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class UnsupportedRow:
+    """An inbound message of a type we do not handle, with Meta's raw JSON for admins."""
+
+    id: int
+    conversation_id: int
+    received_at: dt.datetime
+    raw_json: str
+
+
+def list_unsupported(session: Session, *, actor: Actor, limit: int = 50) -> list[UnsupportedRow]:
+    """The newest unsupported inbound messages of the actor's tenant; admins only."""
+    require_role(actor, "admin")
+    query = (select(Message).where(Message.tenant_id == actor.tenant_id, Message.kind == MessageKind.UNSUPPORTED)
+             .order_by(Message.id.desc()).limit(limit))
+    return [UnsupportedRow(m.id, m.conversation_id, m.created_at, json.dumps(m.payload, ensure_ascii=False)[:4000])
+            for m in session.exec(query)]
+
+
+def mark_conversation_read(session: Session, *, actor: Actor, conversation_id: int, typing: bool = False) -> bool:
+    """Zero the unread count and, after commit, tell WhatsApp the last customer message was read.
+
+    With `typing`, the customer also sees the typing indicator. Returns whether a read receipt was queued.
+    """
+    require_role(actor, "admin", "supervisor", "attendant")
+    conversation = fetch_owned(session, Conversation, conversation_id, actor=actor, what="conversation")
+    conversation.unread_count = 0
+    session.add(conversation)
+    last = session.exec(select(Message).where(Message.conversation_id == conversation.id,
+                                              Message.direction == Direction.INBOUND,
+                                              Message.wa_message_id.is_not(None))
+                        .order_by(Message.id.desc())).first()
+    if last is None:
+        return False
+    message_id = last.id
+    after_commit(session, lambda: get_queue(QUEUE_HIGH).enqueue(
+        "workers.jobs.send_read_receipt", message_id, typing, job_id=f"read-{message_id}-{int(typing)}",
+        result_ttl=300))
+    return True
+
+
+def send_read_receipt(message_id: int, typing: bool = False) -> bool:
+    """The worker side of `mark_conversation_read`: one Graph call, never retried loudly."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None or not message.wa_message_id:
+            return False
+        inbox = session.get(Inbox, session.get(Conversation, message.conversation_id).inbox_id)
+        account, wamid = media.account_for(inbox), message.wa_message_id
+    try:
+        return meta_graph.mark_read(account, outbound.build_mark_read(wamid, typing=typing))
+    except ExternalServiceError as exc:  # a missed read receipt is harmless; log and move on
+        log.info("read receipt for message %s not sent: %s", message_id, exc.code)
+        return False

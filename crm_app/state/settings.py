@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from crm_app.services import inbound, inboxes, transaction, users
+from crm_app.services import inbound, inboxes, messages, transaction, users
 from crm_app.state.session import SessionState
 
 
@@ -14,6 +14,7 @@ class SettingsState(SessionState):
     user_rows: list[dict[str, str]] = []
     inbox_rows: list[dict[str, str]] = []
     dead_rows: list[dict[str, str]] = []
+    unsupported_rows: list[dict[str, str]] = []
     loaded: bool = False
 
     @rx.event
@@ -25,6 +26,7 @@ class SettingsState(SessionState):
                 user_list = users.list_users(session, actor=actor)
                 inbox_list = inboxes.list_inboxes(session, actor=actor)
                 dead_list = inbound.list_dead_events(session, actor=actor)
+                unsupported = messages.list_unsupported(session, actor=actor)
         except Exception as exc:
             self.user_rows, self.inbox_rows = [], []
             return rx.toast.error(self._error_text(exc))
@@ -35,6 +37,9 @@ class SettingsState(SessionState):
         self.dead_rows = [{"id": str(e.id), "received_at": e.received_at.strftime("%d/%m/%Y %H:%M"),
                            "attempts": str(e.attempts), "error": e.last_error, "body": e.body_preview}
                           for e in dead_list]
+        self.unsupported_rows = [{"id": str(m.id), "conversation": str(m.conversation_id),
+                                  "received_at": m.received_at.strftime("%d/%m/%Y %H:%M"), "raw": m.raw_json}
+                                 for m in unsupported]
         self.loaded = True
         return None
 
