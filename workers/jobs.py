@@ -68,3 +68,10 @@ def sync_all_templates() -> int:
     from crm_app.services import templates
 
     return templates.enqueue_all_syncs()
+
+
+def send_read_receipt(message_id: int, typing: bool = False) -> bool:
+    """Tell WhatsApp a customer message was read (and optionally show typing)."""
+    from crm_app.services import messages
+
+    return messages.send_read_receipt(message_id, typing)

@@ -21,9 +21,11 @@ def build_body(content: dict[str, Any], to: str, reply_to: str | None = None) ->
         return outbound.build_text(to, str(content.get("body", "")), preview_url=bool(content.get("preview_url")),
                                    reply_to=reply_to)
     if kind == "media":
-        return outbound.build_media(to, str(content.get("kind", "")), media_id=content.get("media_id"),
-                                    link=content.get("link"), caption=content.get("caption"),
-                                    filename=content.get("filename"), reply_to=reply_to)
+        media_kind = str(content.get("kind", ""))
+        # The file name is also kept for uploads, but Meta takes it only on documents.
+        filename = content.get("filename") if media_kind == "document" else None
+        return outbound.build_media(to, media_kind, media_id=content.get("media_id"), link=content.get("link"),
+                                    caption=content.get("caption"), filename=filename, reply_to=reply_to)
     if kind == "template":
         buttons = [tuple(b) for b in content.get("button_params") or []] or None
         return outbound.build_template(to, str(content.get("name", "")), str(content.get("language", "")),

@@ -257,3 +257,57 @@ def test_webhook_with_the_database_down_gets_503(channel):
     finally:
         stop(api)
     assert response.status_code == 503
+
+
+def test_outbound_media_is_uploaded_first_then_sent_by_id(channel, db):
+    from crm_app.services import media
+
+    conversation_id = _open_conversation(channel, db)
+    attendant = make_user(db, channel.tenant_id, "attendant")
+    picture = b"\xff\xd8\xff\xe0" + b"1" * 4096
+    content = media.store_outbound_file(actor=attendant, kind="image", data=picture, mime="image/jpeg",
+                                        filename="quarto.jpg")
+    row = _send(db, attendant, conversation_id, {**content, "caption": "Nosso quarto"})
+    _final_status(row.id, "read")
+    body = channel.sent(to=WA_ID)[-1]["body"]
+    media_id = body["image"]["id"]
+    assert body["type"] == "image" and body["image"]["caption"] == "Nosso quarto" and "link" not in body["image"]
+    token = get_settings().demo_wa_access_token.get_secret_value()
+    info = httpx.get(f"{channel.sandbox_url}/graph/v23.0/{media_id}", headers={"Authorization": f"Bearer {token}"})
+    assert info.json()["sha256"] == hashlib.sha256(picture).hexdigest()
+    stored = db.get(Message, row.id)
+    db.refresh(stored)
+    assert stored.payload["content"]["media_id"] == media_id  # a retry would not upload again
+
+
+def test_reading_a_conversation_sends_a_read_receipt_with_typing(channel, db):
+    conversation_id = _open_conversation(channel, db)
+    attendant = make_user(db, channel.tenant_id, "attendant")
+    wamid = scalar("SELECT wa_message_id FROM messages WHERE direction = 'inbound'")
+    assert messages.mark_conversation_read(db, actor=attendant, conversation_id=conversation_id, typing=True)
+    db.commit()
+    receipt = wait_for(lambda: channel.sent(kind="read"))
+    assert receipt[-1]["body"] == {"messaging_product": "whatsapp", "status": "read", "message_id": wamid,
+                                   "typing_indicator": {"type": "text"}}
+    assert scalar("SELECT unread_count FROM conversations WHERE id = :id", id=conversation_id) == 0
+
+
+def test_unsupported_messages_keep_their_raw_json_for_admins_only(channel, db):
+    from crm_app.errors import PermissionDenied
+
+    raw = {"object": "whatsapp_business_account", "entry": [{"id": get_settings().demo_wa_waba_id, "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "551140000001",
+                         "phone_number_id": get_settings().demo_wa_phone_number_id},
+            "contacts": [{"profile": {"name": "Maria"}, "wa_id": WA_ID}],
+            "messages": [{"from": WA_ID, "id": "wamid.poll-1", "timestamp": "1700000000", "type": "poll",
+                          "poll": {"question": "Qual dia?"}}]}}]}]}
+    assert channel.sandbox("POST", "/webhooks/raw", json={"body": raw}).json()["webhook_status"] == 200
+    wait_for(lambda: scalar("SELECT kind FROM messages WHERE wa_message_id = 'wamid.poll-1'") == "unsupported")
+    admin = make_user(db, channel.tenant_id, "admin")
+    rows = messages.list_unsupported(db, actor=admin)
+    assert len(rows) == 1 and '"question": "Qual dia?"' in rows[0].raw_json
+    assert messages.list_unsupported(db, actor=make_user(db, make_tenant(db).id, "admin")) == []
+    with pytest.raises(PermissionDenied):
+        messages.list_unsupported(db, actor=make_user(db, channel.tenant_id, "attendant"))
