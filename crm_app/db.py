@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 
 from sqlalchemy import String, Text, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -98,7 +98,12 @@ def make_engine(url: str) -> Engine:
     """Build an engine for a URL, with sane pool settings per backend."""
     if url.startswith("sqlite"):
         return create_engine(url, connect_args={"check_same_thread": False})
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pool_pre_ping: it costs a round trip on every checkout, the largest single cost of a webhook ack.
+    # The trade-off: after PostgreSQL restarts, the first statement on each stale connection fails with a
+    # disconnect error. SQLAlchemy then invalidates the whole pool, so only requests already in flight see it:
+    # the webhook retries its idempotent insert once (then answers 503 and Meta retries), and a failed job is
+    # re-run by the sweeper. pool_recycle bounds how long an idle connection is trusted.
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,17 +128,24 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def insert_ignoring_conflicts(session: Session, model, values: dict, conflict_columns: list[str]):
+def insert_ignoring_conflicts(session: Session | Connection, model, values: dict, conflict_columns: list[str]):
     """INSERT … ON CONFLICT DO NOTHING RETURNING id, on PostgreSQL and SQLite alike.
 
+    Takes a session or, on hot paths that skip the ORM, a Core connection.
     Returns the new row's id, or None when a row with the same key already exists.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    table = model.__table__
+    row = {c.name: values[c.name] for c in table.columns if c.name in values}
+    statement = insert_statement(dialect.name)(table).values(**row)
+    statement = statement.on_conflict_do_nothing(index_elements=conflict_columns)
+    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+
+
+def insert_statement(dialect_name: str):
+    """The dialect's `insert` construct, which knows ON CONFLICT (PostgreSQL or SQLite)."""
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    table = model.__table__
-    row = {c.name: values[c.name] for c in table.columns if c.name in values}
-    statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=conflict_columns)
-    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+    return insert

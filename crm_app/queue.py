@@ -23,8 +23,13 @@ def get_redis() -> Redis:
     return Redis.from_url(get_settings().effective_redis_url, socket_timeout=5, socket_connect_timeout=2)
 
 
+@functools.lru_cache(maxsize=16)
 def get_queue(name: str) -> Queue:
-    """An RQ queue with the JSON serializer (pickle is unsafe)."""
+    """An RQ queue with the JSON serializer (pickle is unsafe).
+
+    One instance per name and process: a Queue remembers the server's version, which a fresh one asks
+    Redis for (INFO) on its first enqueue.
+    """
     return Queue(name, connection=get_redis(), serializer=JSONSerializer)
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from crm_app.db import after_commit, insert_ignoring_conflicts
+from crm_app.db import UTCDateTime, after_commit, insert_ignoring_conflicts, insert_statement, utcnow
 from crm_app.domain import whatsapp
 from crm_app.domain.phones import digits, normalize_wa_id
 from crm_app.models import (
@@ -81,44 +85,139 @@ def find_or_open_conversation(session: Session, *, contact_inbox: ContactInbox) 
     return latest
 
 
-def record_inbound_message(session: Session, *, inbox: Inbox, message: whatsapp.InboundMessage) -> bool:
-    """Store one customer message once (unique `wa_message_id`). Returns whether it was new."""
-    contact = upsert_contact(session, tenant_id=inbox.tenant_id, wa_id=message.wa_id,
-                             profile_name=message.profile_name)
-    contact_inbox = upsert_contact_inbox(session, inbox=inbox, contact=contact)
-    conversation = find_or_open_conversation(session, contact_inbox=contact_inbox)
-    row = Message(
-        tenant_id=inbox.tenant_id, conversation_id=conversation.id, direction=Direction.INBOUND,
-        sender_type=SenderType.SYSTEM if message.kind == "system" else SenderType.CUSTOMER,
-        kind=MessageKind(message.kind), body=message.body, media_id=message.media_id,
-        media_mime=message.media_mime, payload=message.payload, status=MessageStatus.RECEIVED,
-        wa_message_id=message.wa_message_id, reply_to_wa_message_id=message.reply_to_wa_message_id,
-        reply_to_message_id=_message_id_for(session, inbox.tenant_id, message.reply_to_wa_message_id),
-        created_at=message.sent_at,
-    )
-    new_id = insert_ignoring_conflicts(session, Message, row.model_dump(exclude={"id"}), ["wa_message_id"])
+def _later(column, value):
+    """The later of a nullable timestamp column and a value, on every backend (SQLite has no GREATEST)."""
+    return sa.case((sa.or_(column.is_(None), column < value), value), else_=column)
+
+
+def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
+                           message: whatsapp.InboundMessage) -> bool:
+    """Store one customer message once (unique `wa_message_id`). Returns whether it was new.
+
+    The hot path of every inbound webhook, so it speaks Core on the session's connection: no ORM
+    objects, and no statement whose answer it already knows (a contact identity it just created has
+    no conversation yet).
+    """
+    try:
+        phone = normalize_wa_id(message.wa_id)
+    except ValueError as exc:
+        raise InvalidSender(str(exc)) from exc
+    conn = session.connection()
+    link = _lock_link(conn, inbox_id, digits(phone), tenant_id, phone, message.profile_name)
+    conversation_id = _open_conversation_for(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
+    values = _message_values(conn, tenant_id, conversation_id, message)
+    new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
     if new_id is None:
         return False
     if message.media_id:
         after_commit(session, lambda: media.enqueue_download(new_id))
-    _touch(conversation, message)
-    session.add(conversation)
+    conn.execute(_TOUCH, {"conversation_id": conversation_id, "at": message.sent_at,
+                          "customer": message.kind not in _SILENT_KINDS})
     return True
 
 
-def _touch(conversation: Conversation, message: whatsapp.InboundMessage) -> None:
-    at = message.sent_at
-    conversation.last_message_at = max(filter(None, (conversation.last_message_at, at)))
-    if message.kind not in _SILENT_KINDS:
-        conversation.last_customer_message_at = max(filter(None, (conversation.last_customer_message_at, at)))
-        conversation.unread_count += 1
+@dataclass(frozen=True)
+class _Link:
+    id: int
+    contact_id: int
+    is_new: bool
 
 
-def _message_id_for(session: Session, tenant_id: int, wa_message_id: str | None) -> int | None:
-    if not wa_message_id:
-        return None
-    return session.exec(select(Message.id).where(Message.tenant_id == tenant_id,
-                                                 Message.wa_message_id == wa_message_id)).first()
+_contact_inboxes, _contacts, _conversations = ContactInbox.__table__, Contact.__table__, Conversation.__table__
+_messages = Message.__table__
+
+# FOR UPDATE OF the identity row: it makes two workers handling the same new customer open one conversation.
+_LOCK_LINK = (sa.select(_contact_inboxes.c.id, _contact_inboxes.c.contact_id, _contacts.c.name)
+              .join(_contacts, _contacts.c.id == _contact_inboxes.c.contact_id)
+              .where(_contact_inboxes.c.inbox_id == sa.bindparam("inbox_id"),
+                     _contact_inboxes.c.wa_id == sa.bindparam("wa_id"))
+              .with_for_update(of=_contact_inboxes))
+
+_at, _customer = sa.bindparam("at", type_=UTCDateTime), sa.bindparam("customer", type_=sa.Boolean)
+_TOUCH = (sa.update(_conversations).where(_conversations.c.id == sa.bindparam("conversation_id")).values(
+    last_message_at=_later(_conversations.c.last_message_at, _at),
+    last_customer_message_at=sa.case((_customer, _later(_conversations.c.last_customer_message_at, _at)),
+                                     else_=_conversations.c.last_customer_message_at),
+    unread_count=_conversations.c.unread_count + sa.case((_customer, 1), else_=0)))
+
+
+def _lock_link(conn: Connection, inbox_id: int, wa_id: str, tenant_id: int, phone: str,
+               profile_name: str | None) -> _Link:
+    """The contact's identity on this number, locked; contact and identity are created when new."""
+    params = {"inbox_id": inbox_id, "wa_id": wa_id}
+    row = conn.execute(_LOCK_LINK, params).first()
+    if row is not None:
+        if row.name is None and profile_name:
+            conn.execute(sa.update(_contacts).where(_contacts.c.id == row.contact_id).values(name=profile_name[:160]))
+        return _Link(row.id, row.contact_id, is_new=False)
+    contact_id = _upsert_contact_id(conn, tenant_id, phone, profile_name)
+    now = utcnow()
+    link_id = insert_ignoring_conflicts(conn, ContactInbox, {
+        "tenant_id": tenant_id, "contact_id": contact_id, "inbox_id": inbox_id, "wa_id": wa_id, "created_at": now,
+    }, ["inbox_id", "wa_id"])
+    if link_id is not None:  # our own uncommitted row: no one else can lock it
+        return _Link(link_id, contact_id, is_new=True)
+    row = conn.execute(_LOCK_LINK, params).one()  # another worker created it and has committed
+    return _Link(row.id, row.contact_id, is_new=False)
+
+
+def _upsert_contact_id(conn: Connection, tenant_id: int, phone: str, profile_name: str | None) -> int:
+    name = profile_name[:160] if profile_name else None
+    now = utcnow()
+    new_id = insert_ignoring_conflicts(conn, Contact, {
+        "tenant_id": tenant_id, "phone_e164": phone, "name": name, "custom_attributes": {},
+        "created_at": now, "updated_at": now}, ["tenant_id", "phone_e164"])
+    if new_id is not None:
+        return new_id
+    row = conn.execute(sa.select(_contacts.c.id, _contacts.c.name)
+                       .where(_contacts.c.tenant_id == tenant_id, _contacts.c.phone_e164 == phone)).one()
+    if row.name is None and name:
+        conn.execute(sa.update(_contacts).where(_contacts.c.id == row.id).values(name=name))
+    return row.id
+
+
+def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int, inbox_id: int) -> int:
+    """The latest conversation on this identity, reopened if closed or snoozed; or a new one."""
+    latest = None if link.is_new else conn.execute(
+        sa.select(_conversations.c.id, _conversations.c.status).where(_conversations.c.contact_inbox_id == link.id)
+        .order_by(_conversations.c.id.desc()).limit(1)).first()
+    if latest is None:
+        return conn.execute(sa.insert(_conversations).values(
+            tenant_id=tenant_id, inbox_id=inbox_id, contact_id=link.contact_id, contact_inbox_id=link.id,
+            status=ConversationStatus.OPEN, bot_active=True, unread_count=0, created_at=utcnow(),
+        ).returning(_conversations.c.id)).scalar_one()
+    if latest.status == ConversationStatus.CLOSED:
+        conn.execute(sa.insert(ConversationEvent.__table__).values(
+            tenant_id=tenant_id, conversation_id=latest.id, kind=ConversationEventKind.STATUS, from_value="closed",
+            to_value="open", data={"reason": "customer_message"}, created_at=utcnow()))
+        conn.execute(sa.update(_conversations).where(_conversations.c.id == latest.id).values(
+            status=ConversationStatus.OPEN, closed_at=None, bot_active=True, assignee_id=None))
+    elif latest.status == ConversationStatus.SNOOZED:
+        conn.execute(sa.update(_conversations).where(_conversations.c.id == latest.id).values(
+            status=ConversationStatus.OPEN, snoozed_until=None))
+    return latest.id
+
+
+def _message_values(conn: Connection, tenant_id: int, conversation_id: int,
+                    message: whatsapp.InboundMessage) -> dict:
+    reply_to = None
+    if message.reply_to_wa_message_id:
+        reply_to = conn.execute(sa.select(_messages.c.id).where(
+            _messages.c.tenant_id == tenant_id, _messages.c.wa_message_id == message.reply_to_wa_message_id)).first()
+    return {
+        "tenant_id": tenant_id, "conversation_id": conversation_id, "direction": Direction.INBOUND,
+        "sender_type": SenderType.SYSTEM if message.kind == "system" else SenderType.CUSTOMER,
+        "kind": MessageKind(message.kind), "body": message.body, "media_id": message.media_id,
+        "media_mime": message.media_mime, "payload": message.payload, "status": MessageStatus.RECEIVED,
+        "wa_message_id": message.wa_message_id, "reply_to_wa_message_id": message.reply_to_wa_message_id,
+        "reply_to_message_id": reply_to[0] if reply_to else None, "created_at": message.sent_at,
+        "send_attempts": 0,
+    }
+
+
+def _insert_message(conn: Connection):
+    return (insert_statement(conn.dialect.name)(_messages).on_conflict_do_nothing(index_elements=["wa_message_id"])
+            .returning(_messages.c.id))
 
 
 _STATUS_TIMES = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
@@ -126,19 +225,22 @@ _STATUS_TIMES = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_a
 
 def apply_status(session: Session, *, tenant_id: int, update: whatsapp.StatusUpdate) -> bool:
     """Move an outbound message's status forward. False when the wamid is unknown."""
-    message = session.exec(select(Message).where(Message.tenant_id == tenant_id,
-                                                 Message.wa_message_id == update.wa_message_id)
-                           .with_for_update()).first()
+    conn = session.connection()
+    message = conn.execute(
+        sa.select(_messages.c.id, _messages.c.status, *(_messages.c[c] for c in _STATUS_TIMES.values()))
+        .where(_messages.c.tenant_id == tenant_id, _messages.c.wa_message_id == update.wa_message_id)
+        .with_for_update()).first()
     if message is None:
         return False
     new = whatsapp.next_status(str(message.status), update.status)
+    changes: dict = {}
     stamp = _STATUS_TIMES.get(update.status)
     if stamp and getattr(message, stamp) is None:
-        setattr(message, stamp, update.at)  # keep each moment even when it arrives late
+        changes[stamp] = update.at  # keep each moment even when it arrives late
     if new == "failed" and message.status != MessageStatus.FAILED:
-        message.error_code, message.error_reason = update.error_code, update.error_reason
-    message.status = MessageStatus(new)
-    session.add(message)
+        changes.update(error_code=update.error_code, error_reason=update.error_reason)
+    if new != message.status:
+        changes["status"] = MessageStatus(new)
+    if changes:
+        conn.execute(sa.update(_messages).where(_messages.c.id == message.id).values(**changes))
     return True
-
-

@@ -13,11 +13,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, bindparam, or_, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from crm_app.db import after_commit, insert_ignoring_conflicts, session_scope, utcnow
+from crm_app.db import after_commit, get_engine, insert_ignoring_conflicts, session_scope, utcnow
 from crm_app.domain import whatsapp
 from crm_app.errors import ValidationError
 from crm_app.models import InboundEvent, InboundEventStatus, Inbox
@@ -44,6 +47,7 @@ class WebhookOutcome:
     message: str
     event_id: int | None = None
     duplicate: bool = False
+    pending: bool = False
 
 
 class StatusNotYetKnown(Exception):
@@ -58,29 +62,98 @@ def job_id(event_id: int) -> str:
 def enqueue_event(event_id: int) -> bool:
     """Queue the processing job; False (and a log line) when Redis is unreachable."""
     try:
-        get_queue(QUEUE_HIGH).enqueue("workers.jobs.process_inbound_event", event_id, job_id=job_id(event_id),
-                                      result_ttl=300, failure_ttl=86400)
+        queue = get_queue(QUEUE_HIGH)
+        with queue.connection.pipeline() as pipe:  # one round trip instead of several
+            queue.enqueue("workers.jobs.process_inbound_event", event_id, job_id=job_id(event_id),
+                          result_ttl=300, failure_ttl=86400, pipeline=pipe)
+            pipe.execute()
         return True
     except Exception as exc:  # the sweeper recovers from PostgreSQL
         log.warning("could not enqueue inbound event %s: %s", event_id, type(exc).__name__)
         return False
 
 
-def route_inbox(session: Session, body: dict) -> Inbox | None:
+@dataclass(frozen=True)
+class Route:
+    """Where a webhook goes: the inbox, its tenant and the secret that signs its bodies."""
+
+    inbox_id: int
+    tenant_id: int
+    app_secret: str
+
+
+class _RouteCache:
+    """Routing results per body routing key, kept `ttl` seconds so an ack needs no query and no decryption.
+
+    A wrong signature against a cached secret is re-checked against a fresh lookup, so a rotated
+    secret works at once; the TTL bounds how long a moved or deleted inbox is still routed to.
+    """
+
+    def __init__(self, ttl: float = 30.0, size: int = 1024):
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple, tuple[float, object]] = {}
+
+    def get(self, key: tuple):
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: tuple, route) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, route)
+
+    def drop(self, key: tuple) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_routes = _RouteCache()
+
+
+def _routing_key(body: dict) -> tuple:
+    return tuple(sorted(whatsapp.phone_number_ids(body))), tuple(whatsapp.waba_ids(body))
+
+
+def lookup_route(conn: Connection, key: tuple) -> Route | None:
     """The inbox a body is for: by phone_number_id, else by WABA id (template and account events)."""
-    for pid in sorted(whatsapp.phone_number_ids(body)):
-        inbox = session.exec(select(Inbox).where(Inbox.phone_number_id == pid)).first()
-        if inbox is not None:
-            return inbox
-    for waba_id in whatsapp.waba_ids(body):
-        inbox = session.exec(select(Inbox).where(Inbox.waba_id == waba_id).order_by(Inbox.id)).first()
-        if inbox is not None:
-            return inbox
-    return None
+    pids, waba_ids = key
+    if not pids and not waba_ids:
+        return None
+    query = (select(Inbox.id, Inbox.tenant_id, Inbox.app_secret, Inbox.phone_number_id, Inbox.waba_id)
+             .where(or_(Inbox.phone_number_id.in_(pids), Inbox.waba_id.in_(waba_ids))).order_by(Inbox.id))
+    rows = conn.execute(query).all()
+    by_pid = {r.phone_number_id: r for r in rows}
+    by_waba: dict[str, object] = {}
+    for r in rows:
+        by_waba.setdefault(r.waba_id, r)
+    found = next((by_pid[p] for p in pids if p in by_pid), None) or next(
+        (by_waba[w] for w in waba_ids if w in by_waba), None)
+    return None if found is None else Route(found.id, found.tenant_id, found.app_secret)
+
+
+def route_inbox(session: Session, body: dict) -> Route | None:
+    """The inbox a body is for, looked up now (no cache)."""
+    return lookup_route(session.connection(), _routing_key(body))
 
 
 def receive_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
-    """Verify and store one POST from Meta. Database errors propagate (the route answers 503)."""
+    """Verify, store and enqueue one POST from Meta. Database errors propagate (the route answers 503)."""
+    outcome = store_webhook(raw, signature)
+    if outcome.pending:
+        enqueue_event(outcome.event_id)
+    return outcome
+
+
+def store_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
+    """Verify one POST from Meta and commit it; the caller enqueues when `pending`, after this returns.
+
+    Database errors propagate (the route answers 503). One retry covers a pooled connection that
+    PostgreSQL dropped (a restart): the insert is idempotent on the content hash.
+    """
     if len(raw) > MAX_BODY_BYTES:
         return WebhookOutcome(413, "payload larger than 3 MB")
     try:
@@ -89,24 +162,41 @@ def receive_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
         return WebhookOutcome(400, "body is not JSON")
     if not isinstance(body, dict):
         return WebhookOutcome(400, "body is not a JSON object")
-    with session_scope() as session:
-        inbox = route_inbox(session, body)
-        if inbox is None or not whatsapp.verify_signature(raw, signature, inbox.app_secret):
-            return WebhookOutcome(403, "invalid signature")
-        event_id, duplicate, pending = _store_event(session, inbox, raw)
-    if pending:
-        enqueue_event(event_id)
-    return WebhookOutcome(200, "ok", event_id, duplicate)
+    key = _routing_key(body)
+    try:
+        return _verify_and_store(key, raw, signature)
+    except DBAPIError as exc:
+        _routes.drop(key)  # a deleted inbox breaks the insert's foreign key until the cache forgets it
+        if not exc.connection_invalidated:
+            raise
+        return _verify_and_store(key, raw, signature)
 
 
-def _store_event(session: Session, inbox: Inbox, raw: bytes) -> tuple[int, bool, bool]:
+def _verify_and_store(key: tuple, raw: bytes, signature: str | None) -> WebhookOutcome:
+    # Autocommit: the single INSERT is its own transaction, durable when PostgreSQL answers, in one round trip.
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        route = _routes.get(key)
+        if route is None or not whatsapp.verify_signature(raw, signature, route.app_secret):
+            route = lookup_route(conn, key)  # nothing cached, or the secret may have been rotated
+            if route is None or not whatsapp.verify_signature(raw, signature, route.app_secret):
+                _routes.drop(key)
+                return WebhookOutcome(403, "invalid signature")
+            _routes.put(key, route)
+        event_id, duplicate, pending = _store_event(conn, route, raw)
+    return WebhookOutcome(200, "ok", event_id, duplicate, pending)
+
+
+def _store_event(conn: Connection, route: Route, raw: bytes) -> tuple[int, bool, bool]:
     """Insert the raw body once per content hash. Returns (id, was_duplicate, still_pending)."""
     digest = hashlib.sha256(raw).hexdigest()
-    event = InboundEvent(tenant_id=inbox.tenant_id, inbox_id=inbox.id, body=raw.decode(), content_hash=digest)
-    new_id = insert_ignoring_conflicts(session, InboundEvent, event.model_dump(exclude={"id"}), ["content_hash"])
+    values = {"tenant_id": route.tenant_id, "inbox_id": route.inbox_id, "body": raw.decode(),
+              "content_hash": digest, "status": InboundEventStatus.PENDING, "attempts": 0, "received_at": utcnow()}
+    new_id = insert_ignoring_conflicts(conn, InboundEvent, values, ["content_hash"])
     if new_id is not None:
         return new_id, False, True
-    existing = session.exec(select(InboundEvent).where(InboundEvent.content_hash == digest)).one()
+    # ON CONFLICT waited for the first writer to commit, so this fresh statement sees its row.
+    existing = conn.execute(select(InboundEvent.id, InboundEvent.status)
+                            .where(InboundEvent.content_hash == digest)).one()
     return existing.id, True, existing.status in (InboundEventStatus.PENDING, InboundEventStatus.FAILED)
 
 
@@ -117,28 +207,37 @@ def process_inbound_event(event_id: int) -> str:
             event = _lock_event(session, event_id)
             if event is None or event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.DEAD):
                 return "skipped"
-            summary = _apply(session, event)
-            event.status, event.processed_at = InboundEventStatus.PROCESSED, utcnow()
-            event.attempts += 1
-            session.add(event)
+            summary, notes = _apply(session, event)
+            session.connection().execute(
+                update(_events).where(_events.c.id == event_id).values(
+                    status=InboundEventStatus.PROCESSED, processed_at=utcnow(), attempts=_events.c.attempts + 1,
+                    last_error=notes))
     except Exception as exc:
+        _inboxes.clear()  # a moved or deleted inbox must not keep failing from the cache
         _record_failure(event_id, exc)
         raise
     return summary
 
 
-def _lock_event(session: Session, event_id: int) -> InboundEvent | None:
+_events = InboundEvent.__table__
+_LOCK_EVENT = (select(_events.c.id, _events.c.tenant_id, _events.c.status, _events.c.attempts, _events.c.body)
+               .where(_events.c.id == bindparam("id")).with_for_update())
+
+
+def _lock_event(session: Session, event_id: int):
     # FOR UPDATE serialises two workers that got the same event (sweeper + original job).
-    return session.exec(select(InboundEvent).where(InboundEvent.id == event_id).with_for_update()).first()
+    return session.connection().execute(_LOCK_EVENT, {"id": event_id}).first()
 
 
-def _apply(session: Session, event: InboundEvent) -> str:
+def _apply(session: Session, event) -> tuple[str, str | None]:
+    """Store the event's messages and statuses. Returns (summary, notes for `last_error`)."""
     parsed = whatsapp.parse_webhook(json.loads(event.body))
     created = invalid = 0
     for message in parsed.messages:
         inbox = _inbox_for(session, event, message.phone_number_id)
         try:
-            if inbox is not None and conversations.record_inbound_message(session, inbox=inbox, message=message):
+            if inbox is not None and conversations.record_inbound_message(
+                    session, inbox_id=inbox[0], tenant_id=inbox[1], message=message):
                 created += 1
         except InvalidSender:
             invalid += 1
@@ -152,14 +251,24 @@ def _apply(session: Session, event: InboundEvent) -> str:
              f"{invalid} messages without a valid sender number" if invalid else "",
              f"webhook errors {[e.get('code') for e in parsed.errors]}" if parsed.errors else "",
              f"ignored fields {sorted(set(parsed.ignored_fields))}" if parsed.ignored_fields else ""]
-    event.last_error = "; ".join(n for n in notes if n) or None
-    return f"{created} new messages, {len(parsed.statuses) - unknown} statuses applied"
+    summary = f"{created} new messages, {len(parsed.statuses) - unknown} statuses applied"
+    return summary, "; ".join(n for n in notes if n) or None
 
 
-def _inbox_for(session: Session, event: InboundEvent, phone_number_id: str) -> Inbox | None:
-    """The inbox of one change, which must belong to the event's tenant."""
-    inbox = session.exec(select(Inbox).where(Inbox.phone_number_id == phone_number_id)).first()
-    if inbox is None or inbox.tenant_id != event.tenant_id:
+_inboxes = _RouteCache()
+
+
+def _inbox_for(session: Session, event, phone_number_id: str) -> tuple[int, int] | None:
+    """(id, tenant id) of one change's inbox, which must belong to the event's tenant; cached briefly."""
+    key = ("pid", phone_number_id)
+    inbox = _inboxes.get(key)
+    if inbox is None:
+        inbox = session.connection().execute(
+            select(Inbox.id, Inbox.tenant_id).where(Inbox.phone_number_id == phone_number_id)).first()
+        if inbox is not None:
+            inbox = tuple(inbox)
+            _inboxes.put(key, inbox)
+    if inbox is None or inbox[1] != event.tenant_id:
         log.warning("event %s names a number outside its tenant; change skipped", event.id)
         return None
     return inbox
