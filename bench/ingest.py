@@ -4,7 +4,8 @@
 
 It starts, on this machine: a fresh PostgreSQL database (on TEST_DATABASE_URL's server),
 the web role's HTTP routes under granian (one worker per core, as Reflex runs them) with a
-bare ASGI endpoint mounted in the same app for the baseline, and the hot-worker pool. Then it
+bare ASGI endpoint mounted in the same app for the baseline, the hot-worker pool, and the
+scheduler (whose sweeper re-queues stored events whose job was lost, as in production). Then it
 sends signed webhooks: one text message each, plus 30 % exact duplicates, plus
 sent/delivered/read statuses for pre-made outbound messages in shuffled order.
 """
@@ -245,6 +246,9 @@ def main() -> None:
             [sys.executable, "-m", "rq.cli", "worker-pool", "high", "-n", str(args.hot_workers), "-w",
              "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url, "-q"], env=env, cwd=ROOT,
             start_new_session=True, stdout=worker_log, stderr=subprocess.STDOUT))
+        # The scheduler runs the sweeper, as in production: it re-queues stored events whose job was lost.
+        procs.append(subprocess.Popen([sys.executable, "-m", "workers.scheduler"], env=env, cwd=ROOT,
+                                      start_new_session=True, stdout=worker_log, stderr=subprocess.STDOUT))
         time.sleep(3)  # let the pool register before the clock starts
         started = time.perf_counter()
         acks = asyncio.run(blast(port, requests, args.concurrency))
