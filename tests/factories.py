@@ -38,3 +38,21 @@ def make_inbox(session: Session, tenant_id: int, **overrides):
     row, _ = inboxes.ensure_inbox(session, actor=None, tenant_id=tenant_id, **values)
     session.commit()
     return row
+
+
+def make_conversation(session: Session, inbox_id: int, wa_id: str = "5511981234567"):
+    """A contact, its identity on the inbox and an open conversation, as inbound processing leaves them."""
+    from crm_app.models import Contact, ContactInbox, Conversation, Inbox
+
+    inbox = session.get(Inbox, inbox_id)
+    contact = Contact(tenant_id=inbox.tenant_id, phone_e164=f"+{wa_id}", name="Cliente")
+    session.add(contact)
+    session.flush()
+    link = ContactInbox(tenant_id=inbox.tenant_id, contact_id=contact.id, inbox_id=inbox.id, wa_id=wa_id)
+    session.add(link)
+    session.flush()
+    conversation = Conversation(tenant_id=inbox.tenant_id, inbox_id=inbox.id, contact_id=contact.id,
+                                contact_inbox_id=link.id)
+    session.add(conversation)
+    session.flush()
+    return conversation

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from crm_app.db import UTCDateTime, after_commit, insert_ignoring_conflicts, insert_statement, utcnow
 from crm_app.domain import whatsapp
@@ -19,7 +19,6 @@ from crm_app.models import (
     ConversationEventKind,
     ConversationStatus,
     Direction,
-    Inbox,
     Message,
     MessageKind,
     MessageStatus,
@@ -34,55 +33,6 @@ class InvalidSender(ValueError):
 
 # Kinds that do not count as unread customer messages.
 _SILENT_KINDS = {"reaction", "system"}
-
-
-def upsert_contact(session: Session, *, tenant_id: int, wa_id: str, profile_name: str | None) -> Contact:
-    """The tenant's contact for a WhatsApp id; the same person with or without Brazil's ninth digit."""
-    try:
-        phone = normalize_wa_id(wa_id)
-    except ValueError as exc:
-        raise InvalidSender(str(exc)) from exc
-    values = Contact(tenant_id=tenant_id, phone_e164=phone, name=profile_name).model_dump(exclude={"id"})
-    insert_ignoring_conflicts(session, Contact, values, ["tenant_id", "phone_e164"])
-    contact = session.exec(select(Contact).where(Contact.tenant_id == tenant_id, Contact.phone_e164 == phone)).one()
-    if contact.name is None and profile_name:
-        contact.name = profile_name[:160]
-        session.add(contact)
-    return contact
-
-
-def upsert_contact_inbox(session: Session, *, inbox: Inbox, contact: Contact) -> ContactInbox:
-    """The contact's identity on this number, locked for the rest of the transaction.
-
-    The lock makes two workers handling the same new customer open one conversation.
-    """
-    wa_id = digits(contact.phone_e164)
-    values = ContactInbox(tenant_id=inbox.tenant_id, contact_id=contact.id, inbox_id=inbox.id,
-                          wa_id=wa_id).model_dump(exclude={"id"})
-    insert_ignoring_conflicts(session, ContactInbox, values, ["inbox_id", "wa_id"])
-    query = select(ContactInbox).where(ContactInbox.inbox_id == inbox.id, ContactInbox.wa_id == wa_id)
-    return session.exec(query.with_for_update()).one()
-
-
-def find_or_open_conversation(session: Session, *, contact_inbox: ContactInbox) -> Conversation:
-    """The latest conversation with this contact on this number, reopened if closed; or a new one."""
-    latest = session.exec(select(Conversation).where(Conversation.contact_inbox_id == contact_inbox.id)
-                          .order_by(Conversation.id.desc())).first()
-    if latest is None:
-        latest = Conversation(tenant_id=contact_inbox.tenant_id, inbox_id=contact_inbox.inbox_id,
-                              contact_id=contact_inbox.contact_id, contact_inbox_id=contact_inbox.id)
-        session.add(latest)
-        session.flush()
-        return latest
-    if latest.status == ConversationStatus.CLOSED:
-        session.add(ConversationEvent(tenant_id=latest.tenant_id, conversation_id=latest.id,
-                                      kind=ConversationEventKind.STATUS, from_value="closed", to_value="open",
-                                      data={"reason": "customer_message"}))
-        latest.status, latest.closed_at, latest.bot_active = ConversationStatus.OPEN, None, True
-        latest.assignee_id = None
-    elif latest.status == ConversationStatus.SNOOZED:
-        latest.status, latest.snoozed_until = ConversationStatus.OPEN, None
-    return latest
 
 
 def _later(column, value):

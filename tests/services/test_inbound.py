@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from crm_app.db import get_engine
 from crm_app.models import Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
-from crm_app.services import conversations, inbound
-from tests.factories import make_inbox, make_tenant
+from crm_app.services import inbound
+from tests.factories import make_conversation, make_inbox, make_tenant
 from tests.support.whatsapp import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -49,9 +49,8 @@ def drain() -> None:
 def outbound_message(db, inbox_id: int, wa_message_id: str, status: str = "sent") -> int:
     """An outbound message as the sender leaves it, with a conversation to live in."""
     inbox = db.get(Inbox, inbox_id)
-    contact = conversations.upsert_contact(db, tenant_id=inbox.tenant_id, wa_id="5511981234567", profile_name="C")
-    link = conversations.upsert_contact_inbox(db, inbox=inbox, contact=contact)
-    conversation = conversations.find_or_open_conversation(db, contact_inbox=link)
+    conversation = db.exec(select(Conversation).where(Conversation.inbox_id == inbox_id)).first() \
+        or make_conversation(db, inbox_id)
     message = Message(tenant_id=inbox.tenant_id, conversation_id=conversation.id, direction=Direction.OUTBOUND,
                       sender_type=SenderType.ATTENDANT, kind=MessageKind.TEXT, body="Olá", status=status,
                       wa_message_id=wa_message_id)
