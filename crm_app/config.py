@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     port: int = 3000
     public_url: str | None = None
     web_workers: int = 2
-    cookie_secure: bool = False
+    cookie_secure: bool | None = None
 
     # Secrets
     secret_key: SecretStr = SecretStr("change-me")
@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     def reflex_redis_url(self) -> str:
         """Reflex's state store: same server as the queues, its own db index."""
         return with_redis_db(self.effective_redis_url, self.reflex_redis_db)
+
+    @property
+    def effective_cookie_secure(self) -> bool:
+        """Secure cookies in production or behind https, unless COOKIE_SECURE says otherwise."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.env == Environment.PRODUCTION or (self.public_url or "").startswith("https://")
 
     @property
     def app_url(self) -> str:

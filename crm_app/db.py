@@ -97,13 +97,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 def make_engine(url: str) -> Engine:
     """Build an engine for a URL, with sane pool settings per backend."""
     if url.startswith("sqlite"):
-        return create_engine(url, connect_args={"check_same_thread": False})
+        return create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
     # No pool_pre_ping: it costs a round trip on every checkout, the largest single cost of a webhook ack.
     # The trade-off: after PostgreSQL restarts, the first statement on each stale connection fails with a
     # disconnect error. SQLAlchemy then invalidates the whole pool, so only requests already in flight see it:
     # the webhook retries its idempotent insert once (then answers 503 and Meta retries), and a failed job is
     # re-run by the sweeper. pool_recycle bounds how long an idle connection is trusted.
-    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
+    # hide_parameters: error messages (kept in last_error, worker logs) must not carry phone numbers or bodies.
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True)
 
 
 @functools.lru_cache(maxsize=1)

@@ -49,3 +49,12 @@ def test_env_example_documents_every_setting():
     documented = (PROJECT_ROOT / ".env.example").read_text()
     missing = [name.upper() for name in Settings.model_fields if f"{name.upper()}=" not in documented]
     assert missing == []
+
+
+def test_session_cookie_is_secure_in_production_and_behind_https():
+    prod = Settings(env="production", secret_key="a-real-long-secret", encryption_key=KEY)
+    assert prod.effective_cookie_secure
+    assert Settings(public_url="https://crm.example.com.br").effective_cookie_secure
+    assert not Settings().effective_cookie_secure
+    assert not Settings(env="production", secret_key="x-real-secret", encryption_key=KEY,
+                        cookie_secure=False).effective_cookie_secure

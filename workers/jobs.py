@@ -75,3 +75,10 @@ def send_read_receipt(message_id: int, typing: bool = False) -> bool:
     from crm_app.services import messages
 
     return messages.send_read_receipt(message_id, typing)
+
+
+def sweep_pending_media() -> int:
+    """Queue inbound media downloads that never finished."""
+    from crm_app.services import media
+
+    return media.sweep_pending_media()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,6 +11,7 @@ from starlette.routing import Route
 from crm_app.api import media, whatsapp
 from crm_app.config import get_settings
 from crm_app.db import session_scope
+from crm_app.domain.urls import safe_next
 from crm_app.services import auth, health
 
 
@@ -27,18 +26,10 @@ async def ready_route(request: Request) -> JSONResponse:
     return JSONResponse(report, status_code=200 if ok else 503)
 
 
-def safe_next(value: str | None) -> str:
-    """Only same-site paths may follow a login, never another host."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    parts = urlsplit(value)
-    return "/" if parts.scheme or parts.netloc else value
-
-
 def _set_session_cookie(response: Response, token: str) -> None:
     settings = get_settings()
     response.set_cookie(auth.COOKIE_NAME, token, max_age=settings.session_absolute_hours * 3600,
-                        httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
+                        httponly=True, samesite="lax", secure=settings.effective_cookie_secure, path="/")
 
 
 async def exchange_route(request: Request) -> Response:

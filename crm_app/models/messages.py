@@ -44,6 +44,7 @@ class MessageKind(StrEnum):
 
 class MessageStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by one worker; never sent again automatically
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"

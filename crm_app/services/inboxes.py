@@ -70,6 +70,9 @@ def ensure_inbox(
 ) -> tuple[InboxRow, bool]:
     """Create the inbox for a number unless it exists. Returns (inbox, created)."""
     require_admin_of(actor, tenant_id)
+    if actor is not None and not actor.is_platform_operator and graph_base_url != DEFAULT_GRAPH_BASE_URL:
+        # Our workers fetch whatever this server points at; only operators may aim them elsewhere.
+        raise ValidationError("only a platform operator may change the Graph API address")
     secrets_ = {"access token": access_token, "app secret": app_secret, "verify token": verify_token}
     _validate(phone_number_id, waba_id, secrets_, graph_base_url)
     existing = find_inbox_by_phone_number_id(session, phone_number_id)
@@ -89,12 +92,14 @@ def ensure_inbox(
 
 def list_inboxes(session: Session, *, actor: Actor) -> list[InboxRow]:
     """The actor's tenant's inboxes."""
+    require_role(actor, Role.ADMIN, Role.SUPERVISOR, Role.ATTENDANT)
     query = select(Inbox).where(Inbox.tenant_id == actor.tenant_id).order_by(Inbox.name)
     return [_row(i) for i in session.exec(query)]
 
 
 def get_inbox(session: Session, *, actor: Actor, inbox_id: int) -> InboxRow:
     """One inbox of the actor's tenant."""
+    require_role(actor, Role.ADMIN, Role.SUPERVISOR, Role.ATTENDANT)
     return _row(access_inbox(session, actor=actor, inbox_id=inbox_id))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 
 from rq import Retry
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from crm_app.db import session_scope
+from crm_app.db import session_scope, utcnow
 from crm_app.domain.media import base_mime, extension, max_bytes, media_problem, sha256_matches
 from crm_app.errors import NotFound, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
@@ -19,6 +20,9 @@ from crm_app.services.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
 RETRY_INTERVALS = [5, 30, 120, 600]
+MAX_ATTEMPTS = 8
+SWEEP_AFTER = dt.timedelta(minutes=15)  # longer than the RQ retry schedule above
+MEDIA_LIFETIME = dt.timedelta(days=7)
 
 
 def job_id(message_id: int) -> str:
@@ -41,7 +45,8 @@ def download_inbound_media(message_id: int) -> str:
     """Fetch, check and store one inbound file. Idempotent; retryable errors propagate for RQ to retry."""
     with session_scope() as session:
         message = session.get(Message, message_id)
-        if message is None or not message.media_id or message.media_storage_key:
+        payload = (message.payload or {}) if message else {}
+        if message is None or not message.media_id or message.media_storage_key or payload.get("media_error"):
             return "skipped"
         conversation = session.get(Conversation, message.conversation_id)
         account = account_for(session.get(Inbox, conversation.inbox_id))
@@ -54,11 +59,13 @@ def download_inbound_media(message_id: int) -> str:
             return _give_up(message_id, problem)
         data = meta_graph.download(account, str(info["url"]), max_bytes=max_bytes(kind))
     except ExternalServiceError as exc:
-        if exc.retryable:
+        if exc.retryable and _count_attempt(message_id) < MAX_ATTEMPTS:
             raise
         return _give_up(message_id, exc.details or exc.message)
     if not sha256_matches(data, info.get("sha256")):
-        raise ExternalServiceError("media sha256 does not match", retryable=True)
+        if _count_attempt(message_id) < MAX_ATTEMPTS:
+            raise ExternalServiceError("media sha256 does not match", retryable=True)
+        return _give_up(message_id, "the file never matched Meta's sha256")
     key = f"{tenant_id}/{message_id}-{hashlib.sha256(data).hexdigest()[:16]}{extension(mime)}"
     get_storage().put(key, data)
     with session_scope() as session:
@@ -66,6 +73,33 @@ def download_inbound_media(message_id: int) -> str:
         message.media_storage_key, message.media_mime = key, mime
         session.add(message)
     return "stored"
+
+
+def _count_attempt(message_id: int) -> int:
+    """Count one failed try in the message; the budget spans RQ retries and sweeps."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        attempts = int((message.payload or {}).get("media_attempts", 0)) + 1
+        message.payload = {**(message.payload or {}), "media_attempts": attempts}
+        session.add(message)
+    return attempts
+
+
+def sweep_pending_media(now: dt.datetime | None = None) -> int:
+    """Queue downloads that never finished: a lost enqueue, or retries used up while Meta was down.
+
+    Meta keeps webhook media for 7 days; older files are not tried again.
+    """
+    now = now or utcnow()
+    with session_scope() as session:
+        rows = session.exec(select(Message.id, Message.payload).where(
+            Message.media_id.is_not(None), Message.media_storage_key.is_(None),
+            Message.created_at < now - SWEEP_AFTER, Message.created_at > now - MEDIA_LIFETIME,
+        ).order_by(Message.id).limit(200)).all()
+    pending = [message_id for message_id, payload in rows if not (payload or {}).get("media_error")]
+    for message_id in pending:
+        enqueue_download(message_id)
+    return len(pending)
 
 
 def _give_up(message_id: int, reason: str) -> str:

@@ -26,13 +26,14 @@ from crm_app.domain.outbound_content import build_body, display_text, message_ki
 from crm_app.errors import CRMError, NotFound, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
 from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
-from crm_app.queue import QUEUE_HIGH, get_queue, get_redis
+from crm_app.queue import QUEUE_HIGH, get_queue
 from crm_app.services import media, ratelimit
 from crm_app.services.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
 WINDOW_CLOSED_CODE = 131047
-SEND_LOCK_SECONDS = 120
+# A message still `sending` after this long had its worker die mid-call: Meta may or may not have it.
+SENDING_STALE = dt.timedelta(minutes=10)
 
 
 class WindowClosed(CRMError):
@@ -86,6 +87,9 @@ def send_message(
     `actor=None` is the bot, which must name the `tenant_id` it acts for.
     """
     conversation = _conversation(session, actor, tenant_id, conversation_id)
+    key = content.get("storage_key")
+    if key is not None and not str(key).startswith(f"{conversation.tenant_id}/"):
+        raise NotFound("file not found")  # another tenant's stored file
     if client_key:
         existing = _by_client_key(session, conversation.tenant_id, client_key)
         if existing is not None:
@@ -162,20 +166,19 @@ class _Prepared:
 
 
 def deliver_message(message_id: int) -> str:
-    """Send a queued message through the Graph API, once. Returns what happened."""
+    """Send a queued message through the Graph API, at most once. Returns what happened.
+
+    The message is claimed (`queued` -> `sending`) in the database before any Graph call, so a second
+    job for the same message, from the sweeper or a duplicate enqueue, finds nothing to do.
+    """
     prepared = _prepare(message_id)
     if isinstance(prepared, str):
         return prepared
-    lock = f"crm:sending:{message_id}"
-    if not get_redis().set(lock, "1", nx=True, ex=SEND_LOCK_SECONDS):
-        return "in-progress"
     try:
         body = build_body(_uploaded(message_id, prepared), prepared.to, prepared.reply_to)
         return _send_with_retries(message_id, prepared.account, body, prepared.attempt)
     except ExternalServiceError as exc:  # the upload failed for good
         return _mark_failed(message_id, exc)
-    finally:
-        get_redis().delete(lock)
 
 
 def _uploaded(message_id: int, prepared: _Prepared) -> dict[str, Any]:
@@ -204,6 +207,8 @@ def _prepare(message_id: int) -> _Prepared | str:
         link = session.get(ContactInbox, conversation.contact_inbox_id)
         account = meta_graph.GraphAccount(inbox.graph_base_url, inbox.phone_number_id, inbox.waba_id,
                                           inbox.access_token)
+        message.status = MessageStatus.SENDING  # the claim commits with this transaction
+        session.add(message)
         return _Prepared(content, link.wa_id, message.reply_to_wa_message_id, account, message.send_attempts)
 
 
@@ -241,7 +246,7 @@ def _mark_sent(message_id: int, wamid: str) -> str:
     with session_scope() as session:
         message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).one()
         message.wa_message_id = wamid
-        if message.status == MessageStatus.QUEUED:  # a status webhook may already have moved it on
+        if message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):  # a webhook may have moved it on
             message.status, message.sent_at = MessageStatus.SENT, message.sent_at or utcnow()
         session.add(message)
     return "sent"
@@ -263,12 +268,22 @@ def _fail(message: Message, code: int | None, reason: str | None) -> None:
 
 
 def sweep_queued_messages(older_than_seconds: int = 60) -> int:
-    """Re-enqueue messages still queued long after they were written (a lost job)."""
-    cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+    """Re-enqueue messages still queued long after they were written (a lost job).
+
+    A message left `sending` by a dead worker is not resent, since Meta may have it: it is marked
+    failed with a reason, and the attendant decides whether to send it again.
+    """
+    now = utcnow()
+    cutoff = now - dt.timedelta(seconds=older_than_seconds)
     with session_scope() as session:
         ids = session.exec(select(Message.id).where(Message.status == MessageStatus.QUEUED,
                                                     Message.direction == Direction.OUTBOUND,
                                                     Message.created_at < cutoff).limit(500)).all()
+        stuck = session.exec(select(Message).where(Message.status == MessageStatus.SENDING,
+                                                   Message.created_at < now - SENDING_STALE).limit(500)).all()
+        for message in stuck:
+            _fail(message, None, "The send was interrupted and its outcome is unknown; check before resending")
+            session.add(message)
     for message_id in ids:
         enqueue_delivery(message_id)
     return len(ids)

@@ -58,6 +58,7 @@ def add_member(session: Session, *, actor: Actor, team_id: int, user_id: int) ->
 
 def list_teams(session: Session, *, actor: Actor) -> list[TeamRow]:
     """The actor's tenant's teams with their member counts."""
+    require_role(actor, Role.ADMIN, Role.SUPERVISOR, Role.ATTENDANT)
     counts = (select(Team.id, Team.name, func.count(TeamMember.id))
               .join(TeamMember, TeamMember.team_id == Team.id, isouter=True)
               .where(Team.tenant_id == actor.tenant_id).group_by(Team.id, Team.name).order_by(Team.name))

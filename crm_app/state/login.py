@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from crm_app.domain.urls import safe_next
 from crm_app.errors import CRMError
 from crm_app.services import auth
 from crm_app.state.session import SessionState, navigate
@@ -31,8 +32,7 @@ class LoginState(SessionState):
         return None
 
     def _next_path(self) -> str:
-        target = str(self.router.page.params.get("next") or "/")
-        return target if target.startswith("/") and not target.startswith("//") else "/"
+        return safe_next(str(self.router.page.params.get("next") or "/"))
 
     @rx.event
     async def submit(self, form_data: dict):

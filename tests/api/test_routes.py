@@ -7,7 +7,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from crm_app.api.routes import create_api, safe_next
+from crm_app.api.routes import create_api
+from crm_app.domain.urls import safe_next
 from crm_app.models import UserSession
 from crm_app.queue import get_redis
 from crm_app.services import auth

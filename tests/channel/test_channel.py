@@ -311,3 +311,22 @@ def test_unsupported_messages_keep_their_raw_json_for_admins_only(channel, db):
     assert messages.list_unsupported(db, actor=make_user(db, make_tenant(db).id, "admin")) == []
     with pytest.raises(PermissionDenied):
         messages.list_unsupported(db, actor=make_user(db, channel.tenant_id, "attendant"))
+
+
+def test_a_second_delivery_job_for_the_same_message_sends_nothing(channel, db):
+    conversation_id = _open_conversation(channel, db)
+    attendant = make_user(db, channel.tenant_id, "attendant")
+    row = _send(db, attendant, conversation_id, {"type": "text", "body": "Uma vez só"})
+    _final_status(row.id, "read")
+    assert messages.deliver_message(row.id) == "skipped"
+    assert len([c for c in channel.sent(to=WA_ID) if c["kind"] == "message"]) == 1
+
+
+def test_another_tenants_stored_file_cannot_be_sent(channel, db):
+    from crm_app.errors import NotFound
+
+    conversation_id = _open_conversation(channel, db)
+    attendant = make_user(db, channel.tenant_id, "attendant")
+    with pytest.raises(NotFound):
+        _send(db, attendant, conversation_id, {"type": "media", "kind": "image", "mime": "image/jpeg",
+                                               "storage_key": "999/out/abc.jpg"})
