@@ -24,6 +24,7 @@ class Actor:
     is_platform_operator: bool = False
     locale: str = "pt-BR"
     ip: str | None = None
+    timezone: str = "America/Sao_Paulo"  # the tenant's, for showing times
 
     @property
     def label(self) -> str:

@@ -43,11 +43,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def actor_for(user: User, *, ip: str | None = None) -> Actor:
-    """The Actor of a user row."""
+def actor_for(user: User, *, ip: str | None = None, timezone: str | None = None) -> Actor:
+    """The Actor of a user row (with the tenant's timezone when known)."""
     return Actor(user_id=user.id, tenant_id=user.tenant_id, role=str(user.role), name=user.name,
                  email=user.email, is_platform_operator=user.is_platform_operator,
-                 locale=user.locale, ip=ip)
+                 locale=user.locale, ip=ip, timezone=timezone or "America/Sao_Paulo")
 
 
 def authenticate(
@@ -102,12 +102,13 @@ def resolve_session(session: Session, *, token: str | None, ip: str | None = Non
                            revoked_at=row.revoked_at, idle=idle):
         return None
     user = session.get(User, row.user_id)
-    if user is None or not user.is_active or not _tenant_active(session, user):
+    tenant = session.get(Tenant, user.tenant_id) if user is not None else None
+    if user is None or not user.is_active or tenant is None or not tenant.is_active:
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now
         session.add(row)
-    return actor_for(user, ip=ip)
+    return actor_for(user, ip=ip, timezone=tenant.timezone)
 
 
 def logout(session: Session, *, token: str | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from crm_app.domain.timefmt import format_local
 from crm_app.services import inbound, inboxes, messages, transaction, users
 from crm_app.state.session import SessionState
 
@@ -34,11 +35,11 @@ class SettingsState(SessionState):
                            "active": "1" if u.is_active else ""} for u in user_list]
         self.inbox_rows = [{"name": i.name, "number": i.display_number,
                             "phone_number_id": i.phone_number_id} for i in inbox_list]
-        self.dead_rows = [{"id": str(e.id), "received_at": e.received_at.strftime("%d/%m/%Y %H:%M"),
+        self.dead_rows = [{"id": str(e.id), "received_at": format_local(e.received_at, actor.timezone),
                            "attempts": str(e.attempts), "error": e.last_error, "body": e.body_preview}
                           for e in dead_list]
         self.unsupported_rows = [{"id": str(m.id), "conversation": str(m.conversation_id),
-                                  "received_at": m.received_at.strftime("%d/%m/%Y %H:%M"), "raw": m.raw_json}
+                                  "received_at": format_local(m.received_at, actor.timezone), "raw": m.raw_json}
                                  for m in unsupported]
         self.loaded = True
         return None
