@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 ROLE_RANK = {"attendant": 1, "supervisor": 2, "admin": 3}
 
 # The sidebar and the page guards read this one table.
@@ -14,11 +12,6 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/compliance": frozenset({"admin"}),
     "/settings": frozenset({"admin"}),
 }
-
-
-def is_role_allowed(role: str, allowed: Iterable[str]) -> bool:
-    """True when `role` is one of `allowed`."""
-    return role in set(allowed)
 
 
 def can_open_page(role: str, route: str) -> bool:

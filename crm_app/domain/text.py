@@ -32,7 +32,3 @@ def password_problem(value: str) -> str | None:
         return "password_too_long"
     return None
 
-
-def mask_phone(phone: str) -> str:
-    """Hide the middle of a phone number for logs."""
-    return phone[:5] + "…" + phone[-2:] if len(phone) > 8 else "…"

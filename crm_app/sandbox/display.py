@@ -26,17 +26,8 @@ def outbound(message_type: str, content: dict[str, Any], template: dict[str, Any
              reply_to: str | None = None) -> dict[str, Any]:
     """The display of a message the business sent."""
     shown: dict[str, Any] = {"reply_to": reply_to} if reply_to else {}
-    if message_type == "text":
-        shown["text"] = content.get("body", "")
-    elif message_type in MEDIA_KINDS:
-        shown.update(_media(content))
-    elif message_type == "location":
-        shown["location"] = _location(content)
-    elif message_type == "contacts":
-        shown["contacts"] = _contact_names(_list(content.get("contacts")))
-    elif message_type == "reaction":
-        shown["reaction"] = {"emoji": content.get("emoji", ""), "message_id": content.get("message_id")}
-    elif message_type == "interactive":
+    shown.update(_common(message_type, content, content.get("contacts")))
+    if message_type == "interactive":
         shown.update(_interactive(content))
     elif message_type == "template" and template is not None:
         shown.update(_template(template, content))
@@ -49,22 +40,28 @@ def inbound(message: dict[str, Any]) -> dict[str, Any]:
     data = message.get(kind) if isinstance(message.get(kind), dict) else {}
     context = _obj(message.get("context"))
     shown: dict[str, Any] = {"reply_to": context["id"]} if context.get("id") else {}
-    if kind == "text":
-        shown["text"] = data.get("body", "")
-    elif kind in MEDIA_KINDS:
-        shown.update(_media(data))
-    elif kind == "location":
-        shown["location"] = _location(data)
-    elif kind == "contacts":
-        shown["contacts"] = _contact_names(_list(message.get("contacts")))
-    elif kind == "reaction":
-        shown["reaction"] = {"emoji": data.get("emoji", ""), "message_id": data.get("message_id")}
-    elif kind == "interactive":
+    shown.update(_common(kind, data, message.get("contacts")))
+    if kind == "interactive":
         reply = _obj(data.get(str(data.get("type", ""))))
         shown["text"] = reply.get("title", "")
     elif kind == "button":
         shown["text"] = data.get("text", "")
     return shown
+
+
+def _common(kind: Any, data: dict[str, Any], contacts: Any) -> dict[str, Any]:
+    """What both directions show alike: text, media, location, contacts, reactions."""
+    if kind == "text":
+        return {"text": data.get("body", "")}
+    if kind in MEDIA_KINDS:
+        return _media(data)
+    if kind == "location":
+        return {"location": _location(data)}
+    if kind == "contacts":
+        return {"contacts": _contact_names(_list(contacts))}
+    if kind == "reaction":
+        return {"reaction": {"emoji": data.get("emoji", ""), "message_id": data.get("message_id")}}
+    return {}
 
 
 def _media(content: dict[str, Any]) -> dict[str, Any]:

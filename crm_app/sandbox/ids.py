@@ -25,11 +25,6 @@ def new_media_id() -> str:
     return str(10**15 + secrets.randbelow(9 * 10**15))
 
 
-def new_template_id() -> str:
-    """A 16-digit numeric template id."""
-    return new_media_id()
-
-
 def new_conversation_id() -> str:
     """A 32-hex-digit conversation id."""
     return secrets.token_hex(16)

@@ -59,17 +59,20 @@ def authenticate(
     """
     user = find_user_by_email(session, normalize_email(email)) if email else None
     valid = check_password(password, user.password_hash if user else _dummy_hash())
-    if user is None or not valid or not user.is_active or not _tenant_active(session, user):
+    tenant = _active_tenant(session, user) if user is not None and valid and user.is_active else None
+    if tenant is None:
         if user is not None:
             audit.record(session, actor=None, tenant_id=user.tenant_id, action="auth.login_failed",
                          target_type="user", target_id=user.id, after={"ip": ip})
         raise InvalidCredentials("invalid e-mail or password")
-    return open_session(session, user=user, ip=ip, user_agent=user_agent), actor_for(user, ip=ip)
+    token = open_session(session, user=user, ip=ip, user_agent=user_agent)
+    return token, actor_for(user, ip=ip, timezone=tenant.timezone)
 
 
-def _tenant_active(session: Session, user: User) -> bool:
+def _active_tenant(session: Session, user: User) -> Tenant | None:
+    """The user's tenant, or None when it is missing or switched off."""
     tenant = session.get(Tenant, user.tenant_id)
-    return tenant is not None and tenant.is_active
+    return tenant if tenant is not None and tenant.is_active else None
 
 
 def open_session(session: Session, *, user: User, ip: str | None = None, user_agent: str | None = None) -> str:
@@ -102,8 +105,8 @@ def resolve_session(session: Session, *, token: str | None, ip: str | None = Non
                            revoked_at=row.revoked_at, idle=idle):
         return None
     user = session.get(User, row.user_id)
-    tenant = session.get(Tenant, user.tenant_id) if user is not None else None
-    if user is None or not user.is_active or tenant is None or not tenant.is_active:
+    tenant = _active_tenant(session, user) if user is not None and user.is_active else None
+    if tenant is None:
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now

@@ -135,11 +135,6 @@ def lookup_route(conn: Connection, key: tuple) -> Route | None:
     return None if found is None else Route(found.id, found.tenant_id, found.app_secret)
 
 
-def route_inbox(session: Session, body: dict) -> Route | None:
-    """The inbox a body is for, looked up now (no cache)."""
-    return lookup_route(session.connection(), _routing_key(body))
-
-
 def receive_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
     """Verify, store and enqueue one POST from Meta. Database errors propagate (the route answers 503)."""
     outcome = store_webhook(raw, signature)
