@@ -1,5 +1,6 @@
 """The tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_app.models.api_tokens import ApiToken
 from crm_app.models.audit_logs import AuditLog
 from crm_app.models.canned_responses import CannedResponse
 from crm_app.models.contacts import Contact, ContactInbox
@@ -19,7 +20,7 @@ from crm_app.models.tenants import Tenant
 from crm_app.models.users import Role, User, UserSession
 
 __all__ = [
-    "AuditLog", "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent",
+    "ApiToken", "AuditLog", "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent",
     "ConversationEventKind", "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent",
     "InboundEventStatus", "Inbox", "Label", "Message", "MessageTemplate", "MessageKind", "MessageStatus", "Role",
     "SenderType", "Team", "TeamMember", "Tenant", "User", "UserSession",

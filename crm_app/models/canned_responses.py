@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm_app.models._base import id_field, now_field, tenant_field, text
+from crm_app.models._base import fk, id_field, now_field, tenant_field, text
 
 
 class CannedResponse(SQLModel, table=True):
@@ -16,4 +16,6 @@ class CannedResponse(SQLModel, table=True):
     tenant_id: int = tenant_field()
     short_code: str = text(40)
     content: str = Field(sa_type=Text, nullable=False)
+    created_by_user_id: int | None = fk("users.id", nullable=True, index=False, ondelete="SET NULL")
     created_at: dt.datetime = now_field()
+    updated_at: dt.datetime = now_field()

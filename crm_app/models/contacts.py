@@ -3,15 +3,19 @@
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
-from sqlmodel import SQLModel
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text
 
 
 class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("tenant_id", "phone_e164", name="uq_contacts_tenant_phone"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "phone_e164", name="uq_contacts_tenant_phone"),
+        Index("ix_contacts_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
+    )
 
     id: int | None = id_field()
     tenant_id: int = tenant_field()
@@ -19,6 +23,8 @@ class Contact(SQLModel, table=True):
     name: str | None = text(160, nullable=True)
     email: str | None = text(254, nullable=True)
     custom_attributes: dict[str, Any] = json_field()
+    # Name, phone digits and e-mail folded for search (domain.search.fold).
+    search_text: str = Field(default="", sa_type=Text, nullable=False)
     created_at: dt.datetime = now_field()
     updated_at: dt.datetime = now_field()
 

@@ -4,6 +4,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text, timestamp
@@ -21,10 +22,18 @@ class ConversationEventKind(StrEnum):
     TRANSFER = "transfer"
     STATUS = "status"
     BOT_HANDOFF = "bot_handoff"
+    TAKEOVER = "takeover"
+    SNOOZE = "snooze"
+    LABEL = "label"
 
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_tenant_status_last", "tenant_id", "status", "last_message_at"),
+        Index("ix_conversations_tenant_assignee", "tenant_id", "assignee_id"),
+        Index("ix_conversations_tenant_window", "tenant_id", "last_customer_message_at"),
+    )
 
     id: int | None = id_field()
     tenant_id: int = tenant_field()
@@ -39,6 +48,10 @@ class Conversation(SQLModel, table=True):
     last_message_at: dt.datetime | None = timestamp(index=True)
     last_customer_message_at: dt.datetime | None = timestamp()
     unread_count: int = 0
+    # One line for the inbox list: the last message's text or a "[image]"-style placeholder.
+    last_message_preview: str | None = text(200, nullable=True)
+    # When a human first answered after the bot handed over (analytics and SLA).
+    first_reply_at: dt.datetime | None = timestamp()
     created_at: dt.datetime = now_field()
     closed_at: dt.datetime | None = timestamp()
 

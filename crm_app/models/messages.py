@@ -4,7 +4,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text, timestamp
@@ -57,6 +57,10 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("wa_message_id", name="uq_messages_wa_message_id"),
         UniqueConstraint("tenant_id", "client_key", name="uq_messages_tenant_client_key"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # Trigram search (pg_trgm) over the folded text; a plain index on SQLite, where search scans.
+        Index("ix_messages_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
 
     id: int | None = id_field(big=True)
@@ -67,6 +71,8 @@ class Message(SQLModel, table=True):
     sender_user_id: int | None = fk("users.id", nullable=True, index=False, ondelete="SET NULL")
     kind: MessageKind = text(20)
     body: str | None = Field(default=None, sa_type=Text, nullable=True)
+    # `body` folded for search: lower case, no accents (domain.search.fold); None when there is no text.
+    search_text: str | None = Field(default=None, sa_type=Text, nullable=True)
     media_id: str | None = text(128, nullable=True)
     media_mime: str | None = text(128, nullable=True)
     media_storage_key: str | None = text(255, nullable=True)
