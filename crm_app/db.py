@@ -150,3 +150,64 @@ def insert_statement(dialect_name: str):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+class AsyncPool:
+    """A few autocommit psycopg connections for one event loop, for the webhook's fast path.
+
+    SQLAlchemy's sync engine costs a thread hop per request, and on 2 cores the GIL hand-offs between
+    those threads cost more than the statement (bench/RESULTS.md). One INSERT needs no ORM.
+    """
+
+    def __init__(self, conninfo: str, size: int = 4):
+        import asyncio
+
+        self.conninfo = conninfo
+        self._idle: list = []
+        self._slots = asyncio.Semaphore(size)
+
+    @contextlib.asynccontextmanager
+    async def connection(self):
+        """An idle connection (or a new one); a connection that errored or is mid-transaction is closed."""
+        import psycopg
+
+        await self._slots.acquire()
+        conn = self._idle.pop() if self._idle else None
+        try:
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            yield conn
+        except BaseException:
+            if conn is not None and not conn.closed:
+                await conn.close()
+            raise
+        else:
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                self._idle.append(conn)
+            else:
+                await conn.close()
+        finally:
+            self._slots.release()
+
+
+_async_pools: dict[int, tuple[object, AsyncPool]] = {}
+
+
+def async_pool() -> AsyncPool | None:
+    """The running loop's pool of PostgreSQL connections, or None on SQLite (which has no async path)."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    url = get_settings().effective_database_url
+    if not url.startswith("postgresql"):
+        return None
+    loop = asyncio.get_running_loop()
+    entry = _async_pools.get(id(loop))
+    if entry is None or entry[0] is not loop:
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        entry = (loop, AsyncPool(conninfo))
+        for key in [k for k, (other, _) in _async_pools.items() if other.is_closed()]:
+            del _async_pools[key]  # tests run one loop per test
+        _async_pools[id(loop)] = entry
+    return entry[1]

@@ -47,3 +47,43 @@ class JSONQueue(Queue):
 
     def __init__(self, *args, serializer=None, **kwargs):
         super().__init__(*args, serializer=serializer or JSONSerializer, **kwargs)
+
+
+def enqueue_commands(name: str, func: str, *args, **options) -> list[tuple]:
+    """The Redis commands RQ would send to enqueue `func(*args)` on queue `name`, without sending them.
+
+    RQ builds them (job hash, status, queue push) on a pipeline; we keep that pipeline's command stack,
+    so an async client can replay exactly what `Queue.enqueue` writes. Nothing touches Redis here except,
+    once per process, the server version RQ records on each job.
+    """
+    queue = get_queue(name)
+    with queue.connection.pipeline() as pipe:
+        queue.enqueue(func, *args, pipeline=pipe, **options)
+        return [(command, kwargs) for command, kwargs in pipe.command_stack]
+
+
+_async_clients: dict[int, object] = {}
+
+
+def get_async_redis():
+    """A redis.asyncio client for the running event loop (one per loop: a client is bound to its loop)."""
+    import asyncio
+
+    from redis.asyncio import Redis as AsyncRedis
+
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(id(loop))
+    if client is None or client._loop is not loop:
+        client = AsyncRedis.from_url(get_settings().effective_redis_url, socket_timeout=5, socket_connect_timeout=2)
+        client._loop = loop  # remembered to tell a recycled id() from the same loop
+        _async_clients[id(loop)] = client
+    return client
+
+
+async def enqueue_async(name: str, func: str, *args, **options) -> None:
+    """`Queue.enqueue` without blocking the event loop: RQ's own commands, sent in one MULTI/EXEC."""
+    commands = enqueue_commands(name, func, *args, **options)
+    async with get_async_redis().pipeline(transaction=True) as pipe:
+        for command, kwargs in commands:
+            pipe.execute_command(*command, **kwargs)
+        await pipe.execute()

@@ -40,10 +40,12 @@ async def receive_webhook(request: Request) -> Response:
     if declared.isdigit() and int(declared) > inbound.MAX_BODY_BYTES:
         return JSONResponse({"error": "payload larger than 3 MB"}, status_code=413)
     raw = await request.body()
+    signature = request.headers.get("x-hub-signature-256")
     try:
-        outcome = await anyio.to_thread.run_sync(inbound.receive_webhook, raw,
-                                                 request.headers.get("x-hub-signature-256"), limiter=_LIMITER)
-    except DBAPIError as exc:
+        outcome = await inbound.receive_webhook_async(raw, signature)
+        if outcome is None:  # not the common case: the full path decides, in a thread
+            outcome = await anyio.to_thread.run_sync(inbound.receive_webhook, raw, signature, limiter=_LIMITER)
+    except (DBAPIError, inbound.DatabaseUnavailable) as exc:
         log.error("webhook not stored, database unavailable: %s", type(exc).__name__)
         return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
     if outcome.status != 200:

@@ -93,3 +93,64 @@ async def test_template_events_route_by_waba_id(client, inbox, db):
     raw = encode(body)
     response = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
     assert response.status_code == 200 and _count(db) == 1
+
+
+async def test_postgresql_webhooks_are_stored_on_the_event_loop_and_enqueued_as_real_rq_jobs(inbox, db):
+    first = encode(fixture("message", "text"))
+    learned = await inbound.receive_webhook_async(first, signed_headers(first)["X-Hub-Signature-256"])
+    assert learned.status == 200 and not learned.duplicate  # no cached route yet: one query finds it
+    body = fixture("message", "text")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.fast.path"
+    raw = encode(body)
+    outcome = await inbound.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
+    assert outcome is not None and outcome.status == 200 and not outcome.duplicate
+    row = db.execute(text("SELECT id, status, body, inbox_id FROM inbound_events WHERE id = :i"),
+                     {"i": outcome.event_id}).one()
+    assert row.status == "pending" and row.body.encode() == raw and row.inbox_id == inbox.id
+    job = get_queue("high").fetch_job(inbound.job_id(row.id))
+    assert job.func_name == "workers.jobs.process_inbound_event" and job.args == [row.id]
+    assert job.get_status() == "queued" and inbound.job_id(row.id) in get_queue("high").job_ids
+    again = await inbound.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
+    assert again.duplicate and again.event_id == row.id and _count(db) == 2
+    forged = await inbound.receive_webhook_async(raw, signed_headers(raw, "wrong-secret")["X-Hub-Signature-256"])
+    assert forged.status == 403 and _count(db) == 2
+
+
+async def test_a_rotated_app_secret_is_accepted_at_once(client, inbox, db):
+    raw = encode(fixture("message", "text"))
+    assert (await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))).status_code == 200
+    from crm_app.models import Inbox
+
+    row = db.get(Inbox, inbox.id)
+    row.app_secret = "rotated-secret"  # the route cache still holds the old secret
+    db.add(row)
+    db.commit()
+    body = fixture("message", "text")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.after.rotation"
+    raw = encode(body)
+    new = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw, "rotated-secret"))
+    assert new.status_code == 200 and _count(db) == 2
+    inbound.forget_routes()  # the old secret is trusted until the cached route expires (30 s), then refused
+    old = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
+    assert old.status_code == 403
+
+
+async def test_the_fast_path_survives_postgresql_dropping_its_connections(client, inbox, db):
+    from crm_app.db import async_pool
+
+    def webhook(wamid: str) -> tuple[bytes, str]:
+        body = fixture("message", "text")
+        body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = wamid
+        raw = encode(body)
+        return raw, signed_headers(raw)["X-Hub-Signature-256"]
+
+    raw, signature = webhook("wamid.a")
+    await client.post("/api/whatsapp/webhook", content=raw, headers={"X-Hub-Signature-256": signature})
+    assert (await inbound.receive_webhook_async(*webhook("wamid.b"))).status == 200
+    assert len(async_pool()._idle) == 1  # the connection the next call will find dead
+    db.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    db.commit()
+    outcome = await inbound.receive_webhook_async(*webhook("wamid.c"))
+    assert outcome is not None and outcome.status == 200 and not outcome.duplicate
+    assert _count(db) == 3
