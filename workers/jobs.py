@@ -28,6 +28,13 @@ def process_inbound_event(event_id: int) -> str:
     return inbound.process_inbound_event(event_id)
 
 
+def drain_inbound_events(slot: int) -> str:
+    """Apply pending webhooks, oldest first, until none is left (one job per burst, not per webhook)."""
+    from crm_app.services import inbound
+
+    return inbound.drain_inbound_events(slot)
+
+
 def sweep_inbound_events() -> int:
     """Re-enqueue webhooks that were stored but never processed (Redis down, worker killed)."""
     from crm_app.services import inbound

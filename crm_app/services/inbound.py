@@ -25,7 +25,7 @@ from crm_app.db import after_commit, async_pool, get_engine, insert_ignoring_con
 from crm_app.domain import whatsapp
 from crm_app.errors import ValidationError
 from crm_app.models import InboundEvent, InboundEventStatus, Inbox
-from crm_app.queue import QUEUE_HIGH, enqueue_async, get_queue
+from crm_app.queue import QUEUE_HIGH, enqueue_async, get_async_redis, get_queue, get_redis
 from crm_app.services import audit, conversations
 from crm_app.services.actors import Actor, fetch_owned, require_role
 from crm_app.services.conversations import InvalidSender
@@ -37,6 +37,8 @@ MAX_ATTEMPTS = 6
 # A status can arrive before the send that produced its wamid has committed; wait this many tries.
 STATUS_WAIT_ATTEMPTS = 3
 SWEEP_AFTER = dt.timedelta(seconds=5)
+# A pending event this old gets its own job even if a drainer seems alive (its flag lives 30 s at most).
+STALE_AFTER = dt.timedelta(seconds=30)
 SWEEP_BATCH = 500
 
 
@@ -152,7 +154,7 @@ def receive_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
     """Verify, store and enqueue one POST from Meta. Database errors propagate (the route answers 503)."""
     outcome = store_webhook(raw, signature)
     if outcome.pending:
-        enqueue_event(outcome.event_id)
+        notify_event(outcome.event_id)
     return outcome
 
 
@@ -200,11 +202,7 @@ async def receive_webhook_async(raw: bytes, signature: str | None) -> WebhookOut
             _routes.drop(key)  # a deleted inbox breaks the insert's foreign key until the cache forgets it
             raise DatabaseUnavailable(type(exc).__name__) from exc
     if outcome.pending:
-        try:
-            await enqueue_async(QUEUE_HIGH, "workers.jobs.process_inbound_event", outcome.event_id,
-                                job_id=job_id(outcome.event_id), result_ttl=300, failure_ttl=86400)
-        except Exception as exc:  # the sweeper recovers from PostgreSQL
-            log.warning("could not enqueue inbound event %s: %s", outcome.event_id, type(exc).__name__)
+        await notify_event_async(outcome.event_id)
     return outcome
 
 
@@ -284,11 +282,21 @@ def _store_event(conn: Connection, route: Route, raw: bytes) -> tuple[int, bool,
 
 def process_inbound_event(event_id: int) -> str:
     """Apply one stored event exactly once. Returns what happened, for the job result."""
+    return _process(lambda session: _lock_event(session, event_id), event_id)[1]
+
+
+def _process(lock, event_id: int | None) -> tuple[int | None, str]:
+    """Lock an event with `lock(session)`, apply it and mark it processed, in one transaction.
+
+    Returns (the event's id or None when `lock` found nothing, summary). A failure is recorded on the
+    event (failed, or dead after MAX_ATTEMPTS) and raised.
+    """
     try:
         with session_scope() as session:
-            event = _lock_event(session, event_id)
+            event = lock(session)
             if event is None or event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.DEAD):
-                return "skipped"
+                return (None if event is None else event.id), "skipped"
+            event_id = event.id
             summary, notes = _apply(session, event)
             session.connection().execute(
                 update(_events).where(_events.c.id == event_id).values(
@@ -296,19 +304,117 @@ def process_inbound_event(event_id: int) -> str:
                     last_error=notes))
     except Exception as exc:
         _inboxes.clear()  # a moved or deleted inbox must not keep failing from the cache
-        _record_failure(event_id, exc)
+        if event_id is not None:
+            _record_failure(event_id, exc)
         raise
-    return summary
+    return event_id, summary
 
 
 _events = InboundEvent.__table__
-_LOCK_EVENT = (select(_events.c.id, _events.c.tenant_id, _events.c.status, _events.c.attempts, _events.c.body)
-               .where(_events.c.id == bindparam("id")).with_for_update())
+_EVENT_COLUMNS = (_events.c.id, _events.c.tenant_id, _events.c.status, _events.c.attempts, _events.c.body)
+_LOCK_EVENT = select(*_EVENT_COLUMNS).where(_events.c.id == bindparam("id")).with_for_update()
+# The oldest pending event no other drainer holds: arrival order, and two drainers never wait on each other.
+_LOCK_NEXT = (select(*_EVENT_COLUMNS).where(_events.c.status == InboundEventStatus.PENDING)
+              .order_by(_events.c.id).limit(1).with_for_update(skip_locked=True))
 
 
 def _lock_event(session: Session, event_id: int):
     # FOR UPDATE serialises two workers that got the same event (sweeper + original job).
     return session.connection().execute(_LOCK_EVENT, {"id": event_id}).first()
+
+
+def _lock_next(session: Session):
+    return session.connection().execute(_LOCK_NEXT).first()
+
+
+# Draining: a burst of webhooks costs one RQ job per hot worker, not one per webhook. RQ's own cost per
+# job (about 5 ms on 2 cores) was as large as processing an event. Each slot has a flag in Redis: the webhook
+# that sets it queues a drain job, the others just store. The drainer clears its flag before its last look,
+# so an event stored meanwhile is seen either by that look or by the webhook that sets the flag again.
+DRAIN_FLAG_TTL = 30  # seconds; refreshed while draining, so a killed drainer blocks its slot this long at most
+DRAIN_BATCH = 200  # events per job, then the drain requeues itself behind the other hot jobs (outbound sends)
+
+
+def drain_slots() -> int:
+    """How many drain jobs may run at once: one per hot worker."""
+    from crm_app.config import get_settings
+
+    return max(1, get_settings().hot_workers)
+
+
+def drain_flag(slot: int) -> str:
+    """The Redis key that says a drain job for `slot` is queued or running."""
+    return f"crm:inbound:drain:{slot}"
+
+
+def drain_job_kwargs(slot: int, tag: str) -> dict:
+    """How a drain job for `slot` is queued; `tag` makes the id unique (the event that started it)."""
+    return {"job_id": f"inbound-drain-{slot}-{tag}", "result_ttl": 60, "failure_ttl": 86400}
+
+
+def _start_drain(slot: int, tag: str) -> bool:
+    """Raise `slot`'s flag and queue its drainer, unless the flag is already up. `tag` must be unique."""
+    if not get_redis().set(drain_flag(slot), tag, nx=True, ex=DRAIN_FLAG_TTL):
+        return False
+    get_queue(QUEUE_HIGH).enqueue(DRAIN_JOB, slot, **drain_job_kwargs(slot, tag))
+    return True
+
+
+def notify_event(event_id: int) -> bool:
+    """After a webhook's commit: make sure a drainer will see the event. False when Redis is unreachable."""
+    try:
+        _start_drain(event_id % drain_slots(), str(event_id))
+        return True
+    except Exception as exc:  # the sweeper recovers from PostgreSQL
+        log.warning("could not queue a drain for inbound event %s: %s", event_id, type(exc).__name__)
+        return False
+
+
+async def notify_event_async(event_id: int) -> bool:
+    """`notify_event` on the event loop."""
+    slot = event_id % drain_slots()
+    try:
+        if await get_async_redis().set(drain_flag(slot), event_id, nx=True, ex=DRAIN_FLAG_TTL):
+            await enqueue_async(QUEUE_HIGH, DRAIN_JOB, slot, **drain_job_kwargs(slot, str(event_id)))
+        return True
+    except Exception as exc:  # the sweeper recovers from PostgreSQL
+        log.warning("could not queue a drain for inbound event %s: %s", event_id, type(exc).__name__)
+        return False
+
+
+DRAIN_JOB = "workers.jobs.drain_inbound_events"
+
+
+def drain_inbound_events(slot: int, batch: int = DRAIN_BATCH) -> str:
+    """Process pending events, oldest first, until none is left or `batch` were done (then requeue)."""
+    redis, flag = get_redis(), drain_flag(slot)
+    done = failed = 0
+    while done + failed < batch:
+        if (done + failed) % 20 == 0:
+            redis.expire(flag, DRAIN_FLAG_TTL)
+        try:
+            event_id, _ = _process(_lock_next, None)
+        except DBAPIError:
+            raise  # the database is down: the flag expires and the sweeper takes over
+        except Exception:
+            failed += 1  # recorded on the event; the sweeper retries it with backoff by attempts
+            continue
+        if event_id is not None:
+            done += 1
+            continue
+        redis.delete(flag)
+        if not _has_pending() or not redis.set(flag, "drain", nx=True, ex=DRAIN_FLAG_TTL):
+            return f"{done} processed, {failed} failed, queue empty"
+    get_queue(QUEUE_HIGH).enqueue(DRAIN_JOB, slot, **drain_job_kwargs(slot, f"more-{time.time_ns()}"))
+    return f"{done} processed, {failed} failed, requeued"
+
+
+def _has_pending() -> bool:
+    """Whether a pending event is free to take; one that another worker holds is that worker's to finish."""
+    with get_engine().connect() as conn:
+        found = conn.execute(_LOCK_NEXT).first() is not None
+        conn.rollback()
+    return found
 
 
 def _apply(session: Session, event) -> tuple[str, str | None]:
@@ -369,16 +475,28 @@ def _record_failure(event_id: int, exc: Exception) -> None:
 
 
 def sweep_inbound_events(now: dt.datetime | None = None) -> int:
-    """Re-enqueue pending or failed events older than a few seconds. Returns how many."""
-    cutoff = (now or utcnow()) - SWEEP_AFTER
+    """Recover events whose job was lost (Redis down, a worker killed). Returns how many jobs it queued.
+
+    Failed events, and pending ones older than STALE_AFTER, get their own job. Younger pending events
+    only need a drainer: one is started for each slot whose flag is down (a live drainer keeps its flag up).
+    """
+    now = now or utcnow()
     with session_scope() as session:
         ids = session.exec(
             select(InboundEvent.id)
-            .where(InboundEvent.status.in_([InboundEventStatus.PENDING, InboundEventStatus.FAILED]),
-                   InboundEvent.received_at < cutoff)
+            .where(or_(InboundEvent.status == InboundEventStatus.FAILED,
+                       InboundEvent.received_at < now - STALE_AFTER),
+                   InboundEvent.status.in_([InboundEventStatus.PENDING, InboundEventStatus.FAILED]),
+                   InboundEvent.received_at < now - SWEEP_AFTER)
             .order_by(InboundEvent.id).limit(SWEEP_BATCH)
         ).all()
-    return sum(1 for event_id in ids if enqueue_event(event_id))
+        waiting = session.exec(select(InboundEvent.id).where(
+            InboundEvent.status == InboundEventStatus.PENDING, InboundEvent.received_at < now - SWEEP_AFTER,
+            InboundEvent.received_at >= now - STALE_AFTER).limit(1)).first()
+    queued = sum(1 for event_id in ids if enqueue_event(event_id))
+    if waiting is not None:
+        queued += sum(1 for slot in range(drain_slots()) if _start_drain(slot, f"sweep-{time.time_ns()}"))
+    return queued
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,16 @@ async def test_signed_event_is_stored_then_enqueued(client, inbox, db):
     assert response.status_code == 200 and response.json() == {"status": "ok", "duplicate": False}
     row = db.execute(text("SELECT id, status, body, tenant_id FROM inbound_events")).one()
     assert row.status == "pending" and row.body.encode() == raw
-    assert get_queue("high").fetch_job(inbound.job_id(row.id)) is not None
+    _assert_one_drain_queued(row.id)
+
+
+def _assert_one_drain_queued(first_event_id: int) -> None:
+    """The first webhook of a burst queues one drain job for its slot and raises the slot's flag."""
+    slot = first_event_id % inbound.drain_slots()
+    job = get_queue("high").fetch_job(f"inbound-drain-{slot}-{first_event_id}")
+    assert job.func_name == inbound.DRAIN_JOB and job.args == [slot] and job.get_status() == "queued"
+    assert job.id in get_queue("high").job_ids
+    assert get_queue("high").connection.get(inbound.drain_flag(slot)) is not None
 
 
 async def test_bad_or_missing_signature_gets_403_and_stores_nothing(client, inbox, db):
@@ -107,11 +116,11 @@ async def test_postgresql_webhooks_are_stored_on_the_event_loop_and_enqueued_as_
     row = db.execute(text("SELECT id, status, body, inbox_id FROM inbound_events WHERE id = :i"),
                      {"i": outcome.event_id}).one()
     assert row.status == "pending" and row.body.encode() == raw and row.inbox_id == inbox.id
-    job = get_queue("high").fetch_job(inbound.job_id(row.id))
-    assert job.func_name == "workers.jobs.process_inbound_event" and job.args == [row.id]
-    assert job.get_status() == "queued" and inbound.job_id(row.id) in get_queue("high").job_ids
+    _assert_one_drain_queued(learned.event_id)
+    _assert_one_drain_queued(outcome.event_id)  # the next id falls in the other slot: a second drainer
     again = await inbound.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
     assert again.duplicate and again.event_id == row.id and _count(db) == 2
+    assert len(get_queue("high").job_ids) == 2  # both flags are up: the redelivery queued nothing more
     forged = await inbound.receive_webhook_async(raw, signed_headers(raw, "wrong-secret")["X-Hub-Signature-256"])
     assert forged.status == 403 and _count(db) == 2
 

@@ -211,10 +211,10 @@ def test_a_poisoned_event_goes_to_the_dead_letter_list(db, inbox):
 def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
     from crm_app.config import get_settings
 
-    event_id = deliver(fixture("message", "text")).event_id
+    deliver(fixture("message", "text"))  # queues a drain job
     blocker = get_engine().connect()
-    trans = blocker.begin()
-    blocker.execute(text("SELECT id FROM inbound_events WHERE id = :id FOR UPDATE"), {"id": event_id})
+    trans = blocker.begin()  # the drainer will lock the event, then wait to insert the message
+    blocker.execute(text("LOCK TABLE messages IN SHARE MODE"))
     argv = [sys.executable, "-m", "rq.cli", "worker", "high", "-w", "rq.worker.SimpleWorker", "-S", "json",
             "-u", get_settings().effective_redis_url]
     worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -222,7 +222,7 @@ def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the job is inside its transaction, waiting on our lock
             waiting = db.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND query LIKE '%inbound_events%'")).scalar()
+                                      "AND query LIKE '%INSERT INTO messages%'")).scalar()
             db.commit()  # pg_stat_activity is a per-transaction snapshot
             if waiting:
                 break
@@ -264,3 +264,78 @@ def test_admins_see_and_replay_dead_events_of_their_tenant_only(db, inbox):
     drain()
     assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "processed"
     assert db.execute(text("SELECT count(*) FROM messages")).scalar() == 1
+
+
+def _text(wamid: str) -> dict:
+    body = fixture("message", "text")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = wamid
+    return body
+
+
+def _pending(db) -> int:
+    return db.execute(text("SELECT count(*) FROM inbound_events WHERE status = 'pending'")).scalar()
+
+
+def test_one_drain_job_applies_a_whole_burst_in_arrival_order_and_lowers_its_flag(inbox, db):
+    from crm_app.queue import get_redis
+
+    outcomes = [deliver(_text(f"wamid.burst.{i}")) for i in range(7)]
+    assert all(o.status == 200 and o.pending for o in outcomes) and _pending(db) == 7
+    assert get_redis().exists(inbound.drain_flag(0), inbound.drain_flag(1)) == 2  # one drainer per slot queued
+    summary = inbound.drain_inbound_events(0)  # either drainer takes any pending event
+    assert summary.startswith("7 processed, 0 failed") and _pending(db) == 0
+    assert not get_redis().exists(inbound.drain_flag(0))
+    ids = [r[0] for r in db.execute(text("SELECT wa_message_id FROM messages ORDER BY id"))]
+    assert ids == [f"wamid.burst.{i}" for i in range(7)]
+    assert inbound.drain_inbound_events(1).startswith("0 processed")  # the other slot's job finds nothing
+
+
+def test_a_long_burst_is_drained_in_batches_that_requeue_behind_other_hot_jobs(inbox, db):
+    from crm_app.queue import get_queue, get_redis
+
+    for i in range(5):
+        deliver(_text(f"wamid.long.{i}"))
+    get_queue("high").empty()
+    assert inbound.drain_inbound_events(0, batch=3).endswith("requeued") and _pending(db) == 2
+    assert get_redis().exists(inbound.drain_flag(0))  # still draining: new webhooks queue nothing
+    follow_up = [get_queue("high").fetch_job(j) for j in get_queue("high").job_ids]
+    assert [(j.func_name, j.args) for j in follow_up] == [(inbound.DRAIN_JOB, [0])]
+    drain()  # a real worker runs the follow-up job
+    assert _pending(db) == 0 and not get_redis().exists(inbound.drain_flag(0))
+
+
+def test_an_event_stored_while_the_drainer_finishes_is_not_stranded(inbox, db):
+    from crm_app.queue import get_redis
+
+    deliver(_text("wamid.late"))
+    get_redis().delete(inbound.drain_flag(0), inbound.drain_flag(1))  # as if the drainer had just lowered them
+    assert inbound.drain_inbound_events(0).startswith("1 processed") and _pending(db) == 0
+
+
+def test_a_failing_event_is_recorded_and_the_drain_goes_on(inbox, db):
+    deliver(_text("wamid.good.1"))
+    bad = deliver(fixture("message_status", "read"))  # a status for a message we never sent: retried later
+    assert bad.status == 200
+    deliver(_text("wamid.good.2"))
+    summary = inbound.drain_inbound_events(0)
+    assert summary.startswith("2 processed, 1 failed")
+    status = db.execute(text("SELECT status FROM inbound_events WHERE id = :i"), {"i": bad.event_id}).scalar()
+    assert status == "failed" and _pending(db) == 0  # the sweeper retries it later
+
+
+def test_the_sweeper_restarts_lost_drainers_and_gives_stale_events_their_own_job(inbox, db):
+    from crm_app.queue import get_queue, get_redis
+
+    event_id = deliver(_text("wamid.lost")).event_id
+    get_redis().delete(inbound.drain_flag(0), inbound.drain_flag(1))  # the drain job and its flag were lost
+    get_queue("high").empty()
+    db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '10 seconds'"))
+    db.commit()
+    assert inbound.sweep_inbound_events() == inbound.drain_slots()  # one drainer per slot, no per-event job
+    assert inbound.sweep_inbound_events() == 0  # their flags are up: nothing more to queue
+    db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
+    db.commit()
+    assert inbound.sweep_inbound_events() == 1  # too old to wait for a drainer: its own job
+    assert get_queue("high").fetch_job(inbound.job_id(event_id)) is not None
+    drain()
+    assert _pending(db) == 0
