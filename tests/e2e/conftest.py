@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -45,6 +46,13 @@ def stack(tmp_path_factory):
     """Start `python -m crm_app run` on an empty database; stop it after the e2e tests."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+    # Two e2e runs on one checkout would build the frontend into the same .web directory at once.
+    with open(PROJECT_ROOT / ".web-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _stack(tmp_path_factory)
+
+
+def _stack(tmp_path_factory):
     from crm_app.db import get_engine
     from tests.conftest import TABLES
 
