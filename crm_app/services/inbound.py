@@ -10,6 +10,7 @@ re-enqueues what Redis lost; after `MAX_ATTEMPTS` an event is dead-lettered.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -333,6 +334,7 @@ def _lock_next(session: Session):
 # so an event stored meanwhile is seen either by that look or by the webhook that sets the flag again.
 DRAIN_FLAG_TTL = 30  # seconds; refreshed while draining, so a killed drainer blocks its slot this long at most
 DRAIN_BATCH = 200  # events per job, then the drain requeues itself behind the other hot jobs (outbound sends)
+DRAIN_GROUP = 10  # events per transaction: one commit (a WAL flush) for ten events
 
 
 def drain_slots() -> int:
@@ -385,28 +387,62 @@ async def notify_event_async(event_id: int) -> bool:
 DRAIN_JOB = "workers.jobs.drain_inbound_events"
 
 
-def drain_inbound_events(slot: int, batch: int = DRAIN_BATCH) -> str:
+def drain_inbound_events(slot: int, batch: int = DRAIN_BATCH, group: int = DRAIN_GROUP) -> str:
     """Process pending events, oldest first, until none is left or `batch` were done (then requeue)."""
     redis, flag = get_redis(), drain_flag(slot)
     done = failed = 0
     while done + failed < batch:
-        if (done + failed) % 20 == 0:
-            redis.expire(flag, DRAIN_FLAG_TTL)
-        try:
-            event_id, _ = _process(_lock_next, None)
-        except DBAPIError:
-            raise  # the database is down: the flag expires and the sweeper takes over
-        except Exception:
-            failed += 1  # recorded on the event; the sweeper retries it with backoff by attempts
-            continue
-        if event_id is not None:
-            done += 1
+        redis.expire(flag, DRAIN_FLAG_TTL)
+        applied, failures = _process_group(min(group, batch - done - failed))
+        done, failed = done + applied, failed + failures
+        if applied or failures:
             continue
         redis.delete(flag)
         if not _has_pending() or not redis.set(flag, "drain", nx=True, ex=DRAIN_FLAG_TTL):
             return f"{done} processed, {failed} failed, queue empty"
     get_queue(QUEUE_HIGH).enqueue(DRAIN_JOB, slot, **drain_job_kwargs(slot, f"more-{time.time_ns()}"))
     return f"{done} processed, {failed} failed, requeued"
+
+
+def _process_group(size: int) -> tuple[int, int]:
+    """Lock up to `size` pending events and apply them in one transaction: one commit for the group.
+
+    If any of them fails, the group is rolled back and each is applied on its own, so that only the
+    bad one is recorded as failed. Returns (applied, failed). Database outages propagate.
+    """
+    events = []
+    try:
+        with session_scope() as session:
+            events = session.connection().execute(_lock_next_statement(size)).all()
+            for event in events:
+                _, notes = _apply(session, event)
+                session.connection().execute(
+                    update(_events).where(_events.c.id == event.id).values(
+                        status=InboundEventStatus.PROCESSED, processed_at=utcnow(),
+                        attempts=_events.c.attempts + 1, last_error=notes))
+        return len(events), 0
+    except DBAPIError as exc:
+        if exc.connection_invalidated or not events:
+            raise  # the database is down: the flag expires and the sweeper takes over
+    except Exception:  # noqa: BLE001 - one bad event; find it below
+        pass
+    applied = failed = 0
+    for event in events:
+        try:
+            if process_inbound_event(event.id) != "skipped":
+                applied += 1
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise
+            failed += 1  # recorded on the event; the sweeper retries it
+        except Exception:  # noqa: BLE001 - recorded on the event; the sweeper retries it
+            failed += 1
+    return applied, failed
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_next_statement(size: int):
+    return _LOCK_NEXT.limit(size)
 
 
 def _has_pending() -> bool:
