@@ -42,6 +42,13 @@ def sweep_inbound_events() -> int:
     return inbound.sweep_inbound_events()
 
 
+def wake_snoozed() -> int:
+    """Reopen snoozed conversations whose time has come."""
+    from crm_app.services import inbox
+
+    return inbox.wake_snoozed()
+
+
 def send_outbound_message(message_id: int) -> str:
     """Deliver one queued message through the Graph API (idempotent: sends once)."""
     from crm_app.services import messages

@@ -16,6 +16,7 @@ PERIODIC_JOBS = (
     ("periodic-sweep-inbound-events", "workers.jobs.sweep_inbound_events", 10, QUEUE_HIGH),
     ("periodic-sweep-queued-messages", "workers.jobs.sweep_queued_messages", 30, QUEUE_HIGH),
     ("periodic-sweep-pending-media", "workers.jobs.sweep_pending_media", 300, QUEUE_DEFAULT),
+    ("periodic-wake-snoozed", "workers.jobs.wake_snoozed", 60, QUEUE_DEFAULT),
     ("periodic-sync-templates", "workers.jobs.sync_all_templates", 3600, QUEUE_DEFAULT),
     ("periodic-purge-expired-sessions", "workers.jobs.purge_expired_sessions", 3600, QUEUE_LOW),
 )

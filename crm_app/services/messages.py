@@ -21,13 +21,15 @@ from sqlmodel import Session, select
 from crm_app.config import get_settings
 from crm_app.db import after_commit, insert_ignoring_conflicts, session_scope, utcnow
 from crm_app.domain import outbound
+from crm_app.domain.inbox import compute_preview
 from crm_app.domain.meta_errors import classify
 from crm_app.domain.outbound_content import build_body, display_text, message_kind, needs_open_window
-from crm_app.errors import CRMError, NotFound, ValidationError
+from crm_app.domain.search import fold
+from crm_app.errors import CRMError, NotFound, PermissionDenied, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
 from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
 from crm_app.queue import QUEUE_HIGH, get_queue
-from crm_app.services import media, ratelimit
+from crm_app.services import media, ratelimit, realtime
 from crm_app.services.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,8 @@ def send_message(
 ) -> MessageRow:
     """Queue one message to the conversation's customer; the same `client_key` sends once.
 
-    `actor=None` is the bot, which must name the `tenant_id` it acts for.
+    `actor=None` is the bot, which must name the `tenant_id` it acts for. A human must be allowed to
+    reply here (`inbox.can_send`: an attendant only in a conversation assigned to them, once the bot is out).
     """
     conversation = _conversation(session, actor, tenant_id, conversation_id)
     key = content.get("storage_key")
@@ -109,8 +112,13 @@ def send_message(
 
 def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, conversation_id: int) -> Conversation:
     if actor is not None:
+        from crm_app.services.inbox import can_send
+
         require_role(actor, "admin", "supervisor", "attendant")
-        return fetch_owned(session, Conversation, conversation_id, actor=actor, what="conversation")
+        conversation = fetch_owned(session, Conversation, conversation_id, actor=actor, what="conversation")
+        if not can_send(conversation, actor):
+            raise PermissionDenied("take the conversation over before replying")
+        return conversation
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.tenant_id != tenant_id:
         raise NotFound("conversation not found")
@@ -133,11 +141,14 @@ def _reply_target(session: Session, conversation: Conversation, message_id: int 
 
 def _insert(session: Session, conversation: Conversation, actor: Actor | None, content: dict[str, Any],
             client_key: str | None, reply_to: Message | None) -> MessageRow:
+    kind, body = message_kind(content), display_text(content)
     message = Message(
         tenant_id=conversation.tenant_id, conversation_id=conversation.id, direction=Direction.OUTBOUND,
         sender_type=SenderType.ATTENDANT if actor else SenderType.BOT,
-        sender_user_id=actor.user_id if actor else None, kind=MessageKind(message_kind(content)),
-        body=display_text(content),
+        sender_user_id=actor.user_id if actor else None, kind=MessageKind(kind),
+        body=body, search_text=fold(body) or None,
+        # a stored file is served back to the inbox by /api/media like a received one
+        media_storage_key=content.get("storage_key"), media_mime=content.get("mime"),
         payload={"content": content}, status=MessageStatus.QUEUED, client_key=client_key,
         reply_to_message_id=reply_to.id if reply_to else None,
         reply_to_wa_message_id=reply_to.wa_message_id if reply_to else None,
@@ -150,9 +161,16 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
         session.add(message)
         session.flush()
         new_id = message.id
-    conversation.last_message_at = utcnow()
+    now = utcnow()
+    conversation.last_message_at = now
+    if kind != "reaction":
+        conversation.last_message_preview = compute_preview(kind, body)
+    if actor is not None and conversation.first_reply_at is None:
+        conversation.first_reply_at = now
     session.add(conversation)
     after_commit(session, lambda: enqueue_delivery(new_id))
+    realtime.publish_after_commit(session, conversation.tenant_id, "message.new", conversation_id=conversation.id,
+                                  data={"message_id": new_id})
     return _row(session.get(Message, new_id))
 
 
@@ -202,6 +220,7 @@ def _prepare(message_id: int) -> _Prepared | str:
         if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at,
                                                                        utcnow()):
             _fail(message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
+            _publish_status(session, message)
             return "window-closed"
         inbox = session.get(Inbox, conversation.inbox_id)
         link = session.get(ContactInbox, conversation.contact_inbox_id)
@@ -248,6 +267,7 @@ def _mark_sent(message_id: int, wamid: str) -> str:
         message.wa_message_id = wamid
         if message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):  # a webhook may have moved it on
             message.status, message.sent_at = MessageStatus.SENT, message.sent_at or utcnow()
+            _publish_status(session, message)
         session.add(message)
     return "sent"
 
@@ -256,9 +276,15 @@ def _mark_failed(message_id: int, exc: ExternalServiceError) -> str:
     with session_scope() as session:
         message = session.get(Message, message_id)
         _fail(message, exc.code, exc.details or exc.message)
+        _publish_status(session, message)
         session.add(message)
     log.info("message %s failed with Graph code %s", message_id, exc.code)
     return "failed"
+
+
+def _publish_status(session: Session, message: Message) -> None:
+    realtime.publish_after_commit(session, message.tenant_id, "message.status", conversation_id=message.conversation_id,
+                                  data={"message_id": message.id, "status": str(message.status)})
 
 
 def _fail(message: Message, code: int | None, reason: str | None) -> None:
@@ -283,6 +309,7 @@ def sweep_queued_messages(older_than_seconds: int = 60) -> int:
                                                    Message.created_at < now - SENDING_STALE).limit(500)).all()
         for message in stuck:
             _fail(message, None, "The send was interrupted and its outcome is unknown; check before resending")
+            _publish_status(session, message)
             session.add(message)
     for message_id in ids:
         enqueue_delivery(message_id)

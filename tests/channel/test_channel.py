@@ -28,6 +28,16 @@ def _open_conversation(channel, db) -> int:
     return _conversation_id(channel)
 
 
+def _owner(db, channel, conversation_id: int):
+    """An attendant who took the conversation over from the bot: only they may reply in it."""
+    from crm_app.services import inbox
+
+    attendant = make_user(db, channel.tenant_id, "attendant")
+    inbox.take_over(db, actor=attendant, conversation_id=conversation_id)
+    db.commit()
+    return attendant
+
+
 def _send(db, actor, conversation_id: int, content: dict, key: str | None = None, reply_to=None):
     row = messages.send_message(db, actor=actor, conversation_id=conversation_id, content=content, client_key=key,
                                 reply_to_message_id=reply_to)
@@ -50,7 +60,7 @@ def test_customer_text_reaches_the_inbox(channel, db):
 
 def test_attendant_reply_is_sent_and_ends_read(channel, db):
     conversation_id = _open_conversation(channel, db)
-    admin = make_user(db, channel.tenant_id, "attendant")
+    admin = _owner(db, channel, conversation_id)
     row = _send(db, admin, conversation_id, {"type": "text", "body": "Claro! Para quais datas?"}, key="k-1")
     assert row.status == "queued"
     _final_status(row.id, "read")
@@ -65,7 +75,7 @@ def test_attendant_reply_is_sent_and_ends_read(channel, db):
 
 def test_double_submit_with_one_idempotency_key_sends_once(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
 
     def submit(_):
         from crm_app.db import session_scope
@@ -79,12 +89,12 @@ def test_double_submit_with_one_idempotency_key_sends_once(channel, db):
     assert len(ids) == 1
     _final_status(ids.pop(), "read")
     assert len([c for c in channel.sent(to=WA_ID) if c["kind"] == "message"]) == 1
-    assert scalar("SELECT count(*) FROM messages WHERE direction = 'outbound'") == 1
+    assert scalar("SELECT count(*) FROM messages WHERE direction = 'outbound' AND sender_type = 'attendant'") == 1
 
 
 def test_rate_limit_error_is_retried_then_sent(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     channel.sandbox("POST", "/faults", json={"errors": [{"code": 130429, "times": 2}]})
     row = _send(db, attendant, conversation_id, {"type": "text", "body": "Tentando de novo"})
     _final_status(row.id, "read")
@@ -95,7 +105,7 @@ def test_rate_limit_error_is_retried_then_sent(channel, db):
 
 def test_permanent_error_marks_the_message_failed_with_metas_code(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     channel.sandbox("POST", "/faults", json={"errors": [{"code": 131026, "times": 1}]})
     row = _send(db, attendant, conversation_id, {"type": "text", "body": "Não vai chegar"})
     _final_status(row.id, "failed")
@@ -107,7 +117,7 @@ def test_permanent_error_marks_the_message_failed_with_metas_code(channel, db):
 
 def test_closed_window_refuses_free_text_but_takes_a_template(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)
     conversation = db.get(Conversation, conversation_id)
     conversation.last_customer_message_at = old
@@ -127,7 +137,7 @@ def test_closed_window_refuses_free_text_but_takes_a_template(channel, db):
 
 def test_exact_bodies_of_media_buttons_list_and_named_template(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     contents = [
         {"type": "media", "kind": "image", "link": "https://example.com/quarto.jpg", "caption": "Suíte luxo"},
         {"type": "buttons", "body": "Confirma a reserva?", "buttons": [["sim", "Sim"], ["nao", "Não"]]},
@@ -162,7 +172,7 @@ def test_exact_bodies_of_media_buttons_list_and_named_template(channel, db):
 
 def test_reply_to_a_customer_message_quotes_it(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     customer_message = scalar("SELECT id FROM messages WHERE direction = 'inbound'")
     wamid = scalar("SELECT wa_message_id FROM messages WHERE id = :id", id=customer_message)
     row = _send(db, attendant, conversation_id, {"type": "text", "body": "Respondendo"}, reply_to=customer_message)
@@ -172,7 +182,7 @@ def test_reply_to_a_customer_message_quotes_it(channel, db):
 
 def test_reordered_status_webhooks_still_end_read(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     channel.sandbox("POST", "/faults", json={"status_mode": "reorder"})
     row = _send(db, attendant, conversation_id, {"type": "text", "body": "Fora de ordem"})
     _final_status(row.id, "read")
@@ -263,7 +273,7 @@ def test_outbound_media_is_uploaded_first_then_sent_by_id(channel, db):
     from crm_app.services import media
 
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     picture = b"\xff\xd8\xff\xe0" + b"1" * 4096
     content = media.store_outbound_file(actor=attendant, kind="image", data=picture, mime="image/jpeg",
                                         filename="quarto.jpg")
@@ -282,7 +292,7 @@ def test_outbound_media_is_uploaded_first_then_sent_by_id(channel, db):
 
 def test_reading_a_conversation_sends_a_read_receipt_with_typing(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     wamid = scalar("SELECT wa_message_id FROM messages WHERE direction = 'inbound'")
     assert messages.mark_conversation_read(db, actor=attendant, conversation_id=conversation_id, typing=True)
     db.commit()
@@ -315,7 +325,7 @@ def test_unsupported_messages_keep_their_raw_json_for_admins_only(channel, db):
 
 def test_a_second_delivery_job_for_the_same_message_sends_nothing(channel, db):
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     row = _send(db, attendant, conversation_id, {"type": "text", "body": "Uma vez só"})
     _final_status(row.id, "read")
     assert messages.deliver_message(row.id) == "skipped"
@@ -326,7 +336,7 @@ def test_another_tenants_stored_file_cannot_be_sent(channel, db):
     from crm_app.errors import NotFound
 
     conversation_id = _open_conversation(channel, db)
-    attendant = make_user(db, channel.tenant_id, "attendant")
+    attendant = _owner(db, channel, conversation_id)
     with pytest.raises(NotFound):
         _send(db, attendant, conversation_id, {"type": "media", "kind": "image", "mime": "image/jpeg",
                                                "storage_key": "999/out/abc.jpg"})

@@ -1,0 +1,245 @@
+"""Inbox actions: who may do what, and that each writes its event, system line and audit row, then publishes."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from crm_app.db import session_scope
+from crm_app.errors import NotFound, PermissionDenied, ValidationError
+from crm_app.models import AuditLog, Conversation, ConversationEvent, Message
+from crm_app.services import inbox, messages, teams
+from tests.factories import make_tenant, make_user
+from tests.support.inbox import (
+    Listener,
+    customer_writes,
+    fresh_tenant,
+    no_leftover_jobs,  # noqa: F401  (an autouse fixture)
+    quick_conversation,
+)
+
+
+@pytest.fixture
+def setup(db):
+    tenant, box = fresh_tenant(db)
+    people = {role: make_user(db, tenant.id, role) for role in ("admin", "supervisor")}
+    people["ana"], people["bia"] = make_user(db, tenant.id, "attendant"), make_user(db, tenant.id, "attendant")
+    customer_writes(body="Preciso de ajuda")
+    conversation = db.exec(select(Conversation)).one()
+    listener = Listener(tenant.id)
+    yield {"tenant": tenant, "inbox": box, "conversation_id": conversation.id, **people, "listener": listener}
+    listener.close()
+
+
+def written(db, conversation_id: int) -> tuple[list, list, list]:
+    """(events, system lines, audit actions) of a conversation, oldest first."""
+    db.expire_all()
+    events = db.exec(select(ConversationEvent).where(ConversationEvent.conversation_id == conversation_id)
+                     .order_by(ConversationEvent.id)).all()
+    lines = db.exec(select(Message).where(Message.conversation_id == conversation_id, Message.kind == "system")
+                    .order_by(Message.id)).all()
+    audits = db.exec(select(AuditLog.action).where(AuditLog.target_type == "conversation",
+                                                   AuditLog.target_id == str(conversation_id))
+                     .order_by(AuditLog.id)).all()
+    return events, lines, audits
+
+
+def run(action, **kwargs):
+    """One action in its own committed transaction, as the UI runs it."""
+    with session_scope() as session:
+        return action(session, **kwargs)
+
+
+def test_take_over_writes_event_line_audit_and_publishes_in_sequence(db, setup):
+    cid, ana = setup["conversation_id"], setup["ana"]
+    row = run(inbox.take_over, actor=ana, conversation_id=cid)
+    assert (row.assignee_id, row.assignee_name, row.bot_active) == (ana.user_id, "attendant user", False)
+    events, lines, audits = written(db, cid)
+    assert [(e.kind, e.to_value, e.actor_user_id) for e in events] == [("takeover", str(ana.user_id), ana.user_id)]
+    assert [(m.sender_type, m.status, m.body) for m in lines] == [
+        ("system", "received", "attendant user assumiu a conversa")]
+    assert audits == ["conversation.take_over"]
+    published = setup["listener"].events()
+    assert [(e["kind"], e["conversation_id"]) for e in published] == [("message.new", cid),
+                                                                       ("conversation.updated", cid)]
+    assert published[0]["data"] == {"message_id": lines[0].id}
+    assert published[1]["data"] == {"action": "take_over", "status": "open", "assignee_id": ana.user_id,
+                                    "team_id": None, "bot_active": False}
+    assert published[1]["seq"] == published[0]["seq"] + 1
+    assert "Preciso" not in str(published)  # events never carry bodies
+
+
+def test_every_action_records_and_publishes(db, setup):
+    cid, ana, supervisor = setup["conversation_id"], setup["ana"], setup["supervisor"]
+    team = teams.create_team(db, actor=setup["admin"], name="Financeiro")
+    db.commit()
+    setup["listener"].events(timeout=0.5)  # drop what the setup published
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    steps = [
+        (inbox.assign, supervisor, {"user_id": ana.user_id}, "assignment", "conversation.assign"),
+        (inbox.add_label, ana, {"name": "Urgente"}, "label", "conversation.label_add"),
+        (inbox.remove_label, ana, {"name": "urgente"}, "label", "conversation.label_remove"),
+        (inbox.snooze, ana, {"until": until}, "snooze", "conversation.snooze"),
+        (inbox.reopen, ana, {}, "status", "conversation.reopen"),
+        (inbox.close, ana, {"note": "Resolvido por telefone"}, "status", "conversation.close"),
+        (inbox.reopen, supervisor, {}, "status", "conversation.reopen"),
+        (inbox.transfer, supervisor, {"team_id": team.id, "reason": "boleto"}, "transfer", "conversation.transfer"),
+    ]
+    seqs = []
+    for action, actor, kwargs, kind, audit_action in steps:
+        before = written(db, cid)
+        run(action, actor=actor, conversation_id=cid, **kwargs)
+        events, lines, audits = written(db, cid)
+        assert [e.kind for e in events[len(before[0]):]] == [kind], action.__name__
+        assert len(lines) == len(before[1]) + 1 and audits[len(before[2]):][-1] == audit_action
+        published = setup["listener"].events()
+        assert published[-1]["kind"] == "conversation.updated" and published[-1]["conversation_id"] == cid
+        seqs += [e["seq"] for e in published]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    conversation = db.get(Conversation, cid)
+    assert (conversation.team_id, conversation.assignee_id, conversation.status) == (team.id, None, "open")
+    note = db.exec(select(Message).where(Message.conversation_id == cid, Message.sender_type == "note")).one()
+    assert note.body == "Resolvido por telefone" and note.wa_message_id is None
+    snooze_line = db.exec(select(Message).where(Message.body.like("%adiou%"))).one()
+    assert snooze_line.payload["system"]["params"]["until"] == until.astimezone(dt.UTC).isoformat()
+
+
+def test_system_lines_read_in_the_readers_language(db, setup):
+    cid, ana = setup["conversation_id"], setup["ana"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    english = ana.__class__(**{**ana.__dict__, "locale": "en"})
+    lines = [v.body for v in inbox.list_messages(db, actor=english, conversation_id=cid) if v.kind == "system"]
+    assert lines == ["attendant user took over the conversation"]
+
+
+def test_attendant_cannot_touch_another_attendants_conversation(db, setup):
+    cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    for action, kwargs in ((inbox.take_over, {}), (inbox.close, {}), (inbox.add_note, {"body": "x"}),
+                           (inbox.snooze, {"until": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)}),
+                           (inbox.add_label, {"name": "x"})):
+        with pytest.raises(PermissionDenied):
+            run(action, actor=bia, conversation_id=cid, **kwargs)
+    with pytest.raises(PermissionDenied):
+        run(inbox.assign, actor=bia, conversation_id=cid, user_id=bia.user_id)
+    row = run(inbox.take_over, actor=setup["supervisor"], conversation_id=cid)
+    assert row.assignee_id == setup["supervisor"].user_id
+
+
+def test_an_unassigned_conversation_must_be_taken_before_closing(db, setup):
+    with pytest.raises(PermissionDenied):
+        run(inbox.close, actor=setup["ana"], conversation_id=setup["conversation_id"])
+
+
+def test_another_tenant_gets_not_found_for_every_action(db, setup):
+    other = make_tenant(db)
+    stranger = make_user(db, other.id, "admin")
+    for action, kwargs in ((inbox.take_over, {}), (inbox.close, {}), (inbox.reopen, {}),
+                           (inbox.add_note, {"body": "x"}), (inbox.add_label, {"name": "x"}),
+                           (inbox.assign, {"user_id": stranger.user_id})):
+        with pytest.raises(NotFound):
+            run(action, actor=stranger, conversation_id=setup["conversation_id"], **kwargs)
+    with pytest.raises(NotFound):  # a user of another tenant cannot be the assignee
+        run(inbox.assign, actor=setup["admin"], conversation_id=setup["conversation_id"], user_id=stranger.user_id)
+
+
+def test_send_message_needs_the_conversation(db, setup):
+    cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
+    content = {"type": "text", "body": "Olá, tudo bem?"}
+    with pytest.raises(PermissionDenied):  # the bot still owns it
+        run(messages.send_message, actor=ana, conversation_id=cid, content=content)
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    with pytest.raises(PermissionDenied):
+        run(messages.send_message, actor=bia, conversation_id=cid, content=content)
+    setup["listener"].events(timeout=0.5)
+    sent = run(messages.send_message, actor=ana, conversation_id=cid, content=content)
+    published = setup["listener"].events()
+    assert [(e["kind"], e["data"]) for e in published] == [("message.new", {"message_id": sent.id})]
+    run(messages.send_message, actor=setup["supervisor"], conversation_id=cid, content={"type": "text", "body": "Oi"})
+    db.expire_all()
+    stored = db.get(Message, sent.id)
+    conversation = db.get(Conversation, cid)
+    assert stored.search_text == "ola, tudo bem?" and conversation.last_message_preview == "Oi"
+    assert conversation.first_reply_at is not None
+
+
+def test_failed_and_sent_marks_publish_status(db, setup):
+    from crm_app.integrations import ExternalServiceError
+
+    cid = setup["conversation_id"]
+    first = run(messages.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "a"})
+    second = run(messages.send_message, actor=setup["admin"], conversation_id=cid,
+                 content={"type": "text", "body": "b"})
+    setup["listener"].events(timeout=0.5)
+    messages._mark_sent(first.id, "wamid.sent-1")
+    messages._mark_failed(second.id, ExternalServiceError("nope", code=131026, retryable=False))
+    published = setup["listener"].events()
+    assert [(e["kind"], e["data"]) for e in published] == [
+        ("message.status", {"message_id": first.id, "status": "sent"}),
+        ("message.status", {"message_id": second.id, "status": "failed"})]
+
+
+def test_wake_snoozed_reopens_only_due_conversations(db, setup):
+    cid, ana = setup["conversation_id"], setup["ana"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    run(inbox.snooze, actor=ana, conversation_id=cid, until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    later = quick_conversation(db, setup["inbox"].id, phone="+5511955550000", name="Depois", status="snoozed",
+                               snoozed_until=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    db.commit()
+    assert inbox.wake_snoozed() == 0
+    setup["listener"].events(timeout=0.5)
+    assert inbox.wake_snoozed(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)) == 1
+    db.expire_all()
+    woken = db.get(Conversation, cid)
+    assert (woken.status, woken.snoozed_until, woken.assignee_id) == ("open", None, ana.user_id)
+    assert db.get(Conversation, later.id).status == "snoozed"
+    events, lines, audits = written(db, cid)
+    assert (events[-1].from_value, events[-1].to_value, events[-1].data) == ("snoozed", "open",
+                                                                            {"reason": "snooze_expired"})
+    assert lines[-1].body == "A conversa voltou do adiamento" and audits[-1] == "conversation.wake"
+    assert [e["kind"] for e in setup["listener"].events()] == ["message.new", "conversation.updated"]
+
+
+def test_a_customer_message_wakes_a_snoozed_conversation(db, setup):
+    cid, ana = setup["conversation_id"], setup["ana"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    run(inbox.snooze, actor=ana, conversation_id=cid, until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=5))
+    setup["listener"].events(timeout=0.5)
+    customer_writes(body="Ainda estou aqui")
+    db.expire_all()
+    conversation = db.get(Conversation, cid)
+    assert (conversation.status, conversation.snoozed_until, conversation.assignee_id) == ("open", None, ana.user_id)
+    assert conversation.last_message_preview == "Ainda estou aqui"
+    published = setup["listener"].events()
+    assert [e["kind"] for e in published] == ["conversation.new", "message.new"]
+    assert published[0]["data"] == {"reason": "reopened"}
+
+
+def test_snooze_needs_a_future_aware_time(db, setup):
+    run(inbox.take_over, actor=setup["ana"], conversation_id=setup["conversation_id"])
+    for until in (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1), dt.datetime.now() + dt.timedelta(hours=1)):
+        with pytest.raises(ValidationError):
+            run(inbox.snooze, actor=setup["ana"], conversation_id=setup["conversation_id"], until=until)
+
+
+def test_notes_are_private_and_searchable(db, setup):
+    cid, ana = setup["conversation_id"], setup["ana"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    view = run(inbox.add_note, actor=ana, conversation_id=cid, body="Cliente pediu reembolso, ver com o Zé")
+    assert (view.sender_type, view.sender_name, view.status) == ("note", "attendant user", "received")
+    rows = inbox.list_conversations(db, actor=ana, tab="mine", query="ver com o ze").rows
+    assert [r.id for r in rows] == [cid]
+    queued = db.execute(text("SELECT count(*) FROM messages WHERE status = 'queued'")).scalar()
+    assert queued == 0
+
+
+def test_labels_are_reused_case_insensitively_and_listed(db, setup):
+    cid, admin = setup["conversation_id"], setup["admin"]
+    assert run(inbox.add_label, actor=admin, conversation_id=cid, name="  Cliente   VIP ") == ["Cliente VIP"]
+    assert run(inbox.add_label, actor=admin, conversation_id=cid, name="cliente vip") == ["Cliente VIP"]
+    assert [label["name"] for label in inbox.list_labels(db, actor=admin)] == ["Cliente VIP"]
+    events, _, _ = written(db, cid)
+    assert [e.kind for e in events] == ["label"]  # the second add changed nothing
+    other = make_tenant(db)
+    assert inbox.list_labels(db, actor=make_user(db, other.id, "admin")) == []
