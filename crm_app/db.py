@@ -138,9 +138,16 @@ def insert_ignoring_conflicts(session: Session | Connection, model, values: dict
     dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
     table = model.__table__
     row = {c.name: values[c.name] for c in table.columns if c.name in values}
-    statement = insert_statement(dialect.name)(table).values(**row)
-    statement = statement.on_conflict_do_nothing(index_elements=conflict_columns)
-    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+    statement = _conflict_insert(dialect.name, table, tuple(row), tuple(conflict_columns))
+    return session.execute(statement, row).scalar_one_or_none()
+
+
+@functools.lru_cache(maxsize=128)
+def _conflict_insert(dialect_name: str, table, columns: tuple[str, ...], conflict_columns: tuple[str, ...]):
+    # One statement per shape, its values bound at execution: building `.values(**row)` on every call
+    # cost about a tenth of an inbound event's processing.
+    return (insert_statement(dialect_name)(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+            .returning(table.c.id))
 
 
 def insert_statement(dialect_name: str):
@@ -150,6 +157,9 @@ def insert_statement(dialect_name: str):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+ASYNC_APPLICATION_NAME = "crm-webhook-fast-path"  # how these connections show in pg_stat_activity
 
 
 class AsyncPool:
@@ -175,7 +185,8 @@ class AsyncPool:
         conn = self._idle.pop() if self._idle else None
         try:
             if conn is None or conn.closed:
-                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
+                                                             application_name=ASYNC_APPLICATION_NAME)
             yield conn
         except BaseException:
             if conn is not None and not conn.closed:

@@ -145,7 +145,7 @@ async def test_a_rotated_app_secret_is_accepted_at_once(client, inbox, db):
 
 
 async def test_the_fast_path_survives_postgresql_dropping_its_connections(client, inbox, db):
-    from crm_app.db import async_pool
+    from crm_app.db import ASYNC_APPLICATION_NAME, async_pool
 
     def webhook(wamid: str) -> tuple[bytes, str]:
         body = fixture("message", "text")
@@ -157,9 +157,11 @@ async def test_the_fast_path_survives_postgresql_dropping_its_connections(client
     await client.post("/api/whatsapp/webhook", content=raw, headers={"X-Hub-Signature-256": signature})
     assert (await inbound.receive_webhook_async(*webhook("wamid.b"))).status == 200
     assert len(async_pool()._idle) == 1  # the connection the next call will find dead
-    db.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    killed = db.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND application_name = :name"),
+                        {"name": ASYNC_APPLICATION_NAME}).scalar()
     db.commit()
+    assert killed == 1
     outcome = await inbound.receive_webhook_async(*webhook("wamid.c"))
     assert outcome is not None and outcome.status == 200 and not outcome.duplicate
     assert _count(db) == 3
