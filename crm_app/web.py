@@ -5,6 +5,8 @@ import reflex as rx
 import pages  # noqa: F401  (registers every page)
 from components.page import add_pages
 from crm_app.api.routes import create_api
+from crm_app.state.inbox import listen as listen_for_inbox_events
 
 app = rx.App(api_transformer=create_api())
 add_pages(app)
+app.register_lifespan_task(listen_for_inbox_events)  # real-time push to this process's inbox tabs

@@ -27,7 +27,7 @@ def test_admin_logs_in_and_sees_the_shell_and_settings(page):
     page.locator("#user-menu").get_by_text("Alice Admin").wait_for()
     for nav in ("Atendimento", "Painel executivo", "Conformidade", "Configurações"):
         assert page.get_by_role("link", name=nav).is_visible()
-    assert page.get_by_text("Em construção").is_visible()
+    page.get_by_text("Não atribuídas").first.wait_for()  # the inbox's tabs, in pt-BR
     shoot(page, "inbox")
     cookie = next(c for c in page.context.cookies() if c["name"] == "crm_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
@@ -84,7 +84,8 @@ def test_language_switch_to_english(page):
     page.get_by_role("combobox", name="Idioma").click()
     page.get_by_role("option", name="English").click()
     page.get_by_role("link", name="Settings").wait_for()
-    assert page.get_by_text("Coming soon").is_visible()
+    page.get_by_text("Unassigned").first.wait_for()
+    assert page.get_by_text("Não atribuídas").count() == 0
     shoot(page, "inbox-en")
 
 

@@ -1,0 +1,234 @@
+"""The conversation list: tabs with counts, search, filters, sort, rows, "carregar mais"."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.shell import language_switch
+from crm_app.state.inbox import InboxState
+
+S = InboxState
+T = InboxState.t
+
+TABS = (("mine", "inbox.tab.mine"), ("unassigned", "inbox.tab.unassigned"), ("bot", "inbox.tab.bot"),
+        ("all", "inbox.tab.all"), ("closed", "inbox.tab.closed"))
+
+
+def window_chip(level, left, size: str = "1") -> rx.Component:
+    """The 24-hour window: neutral above 2 h, amber under 2 h, red under 30 min, gray once closed."""
+    return rx.match(
+        level,
+        ("ok", rx.badge(rx.icon("clock", size=12), T["inbox.window"] + " " + left, color_scheme="gray",
+                        variant="soft", size=size, class_name="window-chip", data_level="ok")),
+        ("warn", rx.badge(rx.icon("clock", size=12), T["inbox.window"] + " " + left, color_scheme="amber",
+                          variant="soft", size=size, class_name="window-chip", data_level="warn")),
+        ("danger", rx.badge(rx.icon("timer", size=12), T["inbox.window"] + " " + left, color_scheme="red",
+                            variant="solid", size=size, class_name="window-chip", data_level="danger")),
+        ("closed", rx.badge(rx.icon("clock-alert", size=12), T["inbox.window_closed_short"], color_scheme="gray",
+                            variant="outline", size=size, class_name="window-chip", data_level="closed")),
+        rx.fragment(),
+    )
+
+
+def status_badge(status, bot) -> rx.Component:
+    """Aberta green, Pendente amber, Adiada blue, Encerrada gray, Bot violet."""
+    return rx.cond(
+        bot != "",
+        rx.badge(rx.icon("bot", size=12), T["inbox.status.bot"], color_scheme="violet", variant="soft"),
+        rx.match(
+            status,
+            ("open", rx.badge(T["inbox.status.open"], color_scheme="green", variant="soft")),
+            ("pending", rx.badge(T["inbox.status.pending"], color_scheme="amber", variant="soft")),
+            ("snoozed", rx.badge(T["inbox.status.snoozed"], color_scheme="blue", variant="soft")),
+            ("closed", rx.badge(T["inbox.status.closed"], color_scheme="gray", variant="soft")),
+            rx.badge(status, variant="soft"),
+        ),
+    )
+
+
+def _tab(value: str, key: str) -> rx.Component:
+    active = S.tab == value
+    button = rx.button(
+        T[key],
+        rx.cond(S.counts[value].to(int) > 0,
+                rx.text(S.counts[value].to(str), as_="span", size="1", weight="bold",
+                        padding="0 6px", border_radius="9999px",
+                        background=rx.cond(active, rx.color("teal", 9), rx.color("slate", 5)),
+                        color=rx.cond(active, "white", rx.color("slate", 11))),
+                rx.fragment()),
+        size="1", variant=rx.cond(active, "soft", "ghost"), color_scheme=rx.cond(active, "teal", "gray"),
+        on_click=S.set_tab(value), id=f"tab-{value}", aria_pressed=rx.cond(active, "true", "false"),
+        style={"flex_shrink": "0"},
+    )
+    return rx.cond(S.is_supervisor, button, rx.fragment()) if value == "all" else button
+
+
+def _select(name: str, placeholder_key: str, options, all_key: str) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder=T[placeholder_key], variant="surface", width="100%"),
+        rx.select.content(
+            rx.select.item(T[all_key], value="all"),
+            rx.foreach(options, lambda o: rx.select.item(o["name"], value=o["id"])),
+        ),
+        value=rx.cond(getattr(S, f"filter_{name}") == "", "all", getattr(S, f"filter_{name}")),
+        on_change=lambda v: S.set_filter(name, v), size="1", name=f"filter-{name}",
+    )
+
+
+def _filters() -> rx.Component:
+    status = rx.select.root(
+        rx.select.trigger(placeholder=T["inbox.filter.status"], variant="surface", width="100%"),
+        rx.select.content(
+            rx.select.item(T["inbox.filter.any_status"], value="all"),
+            rx.select.item(T["inbox.status.open"], value="open"),
+            rx.select.item(T["inbox.status.pending"], value="pending"),
+            rx.select.item(T["inbox.status.snoozed"], value="snoozed"),
+        ),
+        value=rx.cond(S.filter_status == "", "all", S.filter_status),
+        on_change=lambda v: S.set_filter("status", v), size="1",
+    )
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.icon_button(rx.icon("sliders-horizontal", size=16), variant="soft", color_scheme="gray",
+                           aria_label=T["inbox.filters"], id="filters-button", title=T["inbox.filters"]),
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.text(T["inbox.filters"], weight="bold", size="2"),
+                rx.text(T["inbox.filter.team"], size="1", color_scheme="gray"),
+                _select("team", "inbox.filter.team", S.team_options, "inbox.filter.all_teams"),
+                rx.text(T["inbox.filter.label"], size="1", color_scheme="gray"),
+                _select("label", "inbox.filter.label", S.label_options, "inbox.filter.all_labels"),
+                rx.text(T["inbox.filter.status"], size="1", color_scheme="gray"),
+                status,
+                rx.text(T["inbox.filter.number"], size="1", color_scheme="gray"),
+                _select("inbox", "inbox.filter.number", S.inbox_options, "inbox.filter.all_numbers"),
+                rx.text(T["inbox.sort"], size="1", color_scheme="gray"),
+                rx.segmented_control.root(
+                    rx.segmented_control.item(T["inbox.sort.recent"], value="recent"),
+                    rx.segmented_control.item(T["inbox.sort.window"], value="window"),
+                    value=S.sort, on_change=S.set_sort, size="1", width="100%",
+                ),
+                rx.button(T["inbox.filter.clear"], size="1", variant="ghost", on_click=S.clear_filters),
+                spacing="2", width="240px",
+            ),
+            side="bottom", align="end",
+        ),
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    selected = S.selected_id.to(str) == row["id"]
+    unread = row["unread"] != ""
+    return rx.box(
+        rx.hstack(
+            rx.avatar(fallback=row["initials"], size="3", radius="full", color_scheme="teal", variant="soft"),
+            rx.vstack(
+                rx.hstack(
+                    rx.text(row["name"], size="2", weight=rx.cond(unread, "bold", "medium"), trim="both",
+                            overflow="hidden", white_space="nowrap", text_overflow="ellipsis", flex="1"),
+                    rx.text(row["time"], size="1", color=rx.cond(unread, rx.color("teal", 11), rx.color("slate", 10)),
+                            white_space="nowrap"),
+                    width="100%", align="center", spacing="2",
+                ),
+                rx.hstack(
+                    rx.cond(row["bot"] != "", rx.icon("bot", size=13, color=rx.color("violet", 10)), rx.fragment()),
+                    rx.text(row["preview"], size="1", color_scheme="gray", overflow="hidden", white_space="nowrap",
+                            text_overflow="ellipsis", flex="1", class_name="row-preview"),
+                    rx.cond(unread, rx.badge(row["unread"], color_scheme="teal", variant="solid", radius="full",
+                                             size="1", class_name="unread-badge"), rx.fragment()),
+                    rx.cond(row["assignee"] != "",
+                            rx.tooltip(rx.avatar(fallback=row["assignee_initials"], size="1", radius="full",
+                                                 color_scheme="gray", variant="soft"), content=row["assignee"]),
+                            rx.fragment()),
+                    width="100%", align="center", spacing="1",
+                ),
+                rx.cond(
+                    (row["window"] == "warn") | (row["window"] == "danger") | (row["labels"] != ""),
+                    rx.hstack(
+                        rx.cond((row["window"] == "warn") | (row["window"] == "danger"),
+                                window_chip(row["window"], row["window_left"]), rx.fragment()),
+                        rx.cond(row["labels"] != "", rx.text(row["labels"], size="1", color_scheme="gray",
+                                                             overflow="hidden", white_space="nowrap",
+                                                             text_overflow="ellipsis"), rx.fragment()),
+                        width="100%", align="center", spacing="1",
+                    ),
+                    rx.fragment(),
+                ),
+                spacing="1", width="100%", min_width="0",
+            ),
+            spacing="3", align="start", width="100%",
+        ),
+        on_click=S.select(row["id"]),
+        padding="10px 12px", cursor="pointer", width="100%",
+        border_left=rx.cond(selected, f"3px solid {rx.color('teal', 9)}", "3px solid transparent"),
+        background=rx.cond(selected, rx.color("teal", 3), "transparent"),
+        _hover={"background": rx.cond(selected, rx.color("teal", 3), rx.color("slate", 3))},
+        border_bottom=f"1px solid {rx.color('slate', 4)}",
+        class_name="conv-row", data_id=row["id"], data_assignee=row["assignee"], role="button", tab_index=0,
+        aria_current=rx.cond(selected, "true", "false"),
+    )
+
+
+def _empty() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.center(rx.icon("inbox", size=24, color=rx.color("teal", 11)), width="48px", height="48px",
+                      border_radius="9999px", background=rx.color("teal", 3)),
+            rx.text(T["inbox.empty.title"], weight="medium", size="2"),
+            rx.text(rx.cond(S.query != "", T["inbox.empty.search"], T["inbox.empty.body"]), size="1",
+                    color_scheme="gray", align="center"),
+            align="center", spacing="2", max_width="240px",
+        ),
+        padding="40px 16px", width="100%",
+    )
+
+
+def _skeleton() -> rx.Component:
+    return rx.vstack(*[rx.hstack(rx.skeleton(width="40px", height="40px", border_radius="9999px"),
+                                 rx.vstack(rx.skeleton(height="12px", width="60%"),
+                                           rx.skeleton(height="10px", width="90%"), width="100%", spacing="2"),
+                                 width="100%", padding="10px 12px") for _ in range(6)], width="100%", spacing="0")
+
+
+def conversation_list() -> rx.Component:
+    """The list pane."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(T["inbox.title"], size="4", weight="bold"),
+            rx.spacer(),
+            language_switch(),
+            _filters(),
+            width="100%", align="center", padding="12px 12px 4px 12px",
+        ),
+        rx.box(
+            rx.input(
+                rx.input.slot(rx.icon("search", size=14)),
+                placeholder=T["inbox.search"], value=S.query, on_change=S.set_query, debounce_timeout=300,
+                id="inbox-search", size="2", width="100%", aria_label=T["inbox.search"], type="search",
+            ),
+            padding="4px 12px 8px 12px", width="100%",
+        ),
+        rx.hstack(*[_tab(v, k) for v, k in TABS], spacing="1", padding="0 12px 8px 12px", width="100%",
+                  overflow_x="auto", class_name="inbox-tabs"),
+        rx.box(
+            rx.cond(
+                S.list_loading, _skeleton(),
+                rx.cond(
+                    S.rows.length() > 0,
+                    rx.vstack(
+                        rx.foreach(S.rows, _row),
+                        rx.cond(S.next_cursor != "",
+                                rx.button(T["inbox.load_more"], variant="ghost", size="2", on_click=S.load_more,
+                                          width="100%", id="load-more", margin="8px 0"),
+                                rx.fragment()),
+                        spacing="0", width="100%",
+                    ),
+                    _empty(),
+                ),
+            ),
+            flex="1", overflow_y="auto", width="100%", border_top=f"1px solid {rx.color('slate', 4)}",
+            id="conversation-list",
+        ),
+        spacing="0", height="100%", width="100%", min_width="0",
+    )

@@ -1,0 +1,820 @@
+"""The attendant inbox: conversation list, open conversation, composer, customer panel, real-time updates.
+
+Every handler re-derives the actor from the session cookie (`SessionState._require`);
+per-tab vars only say what the tab shows, never who the user is. The services
+check role and tenant on each call. Real-time events arrive through
+`crm_app.state.realtime` and are applied by `push_events` under `app.modify_state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from crm_app.domain.inbox import display_phone
+from crm_app.errors import CRMError, PermissionDenied
+from crm_app.i18n import translate
+from crm_app.services import (
+    canned,
+    contacts,
+    inbox,
+    inboxes,
+    media,
+    messages,
+    presence,
+    teams,
+    templates,
+    transaction,
+    users,
+)
+from crm_app.services import realtime as rt_events
+from crm_app.services.actors import Actor
+from crm_app.state import inbox_view as view
+from crm_app.state import realtime
+from crm_app.state.session import SessionState
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 40
+MESSAGE_PAGE = 50
+SUPERVISORS = ("admin", "supervisor")
+LIST_KINDS = frozenset({"message.new", "message.status", "conversation.updated", "conversation.new"})
+TYPING_SHOWN_SECONDS = 4.0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class InboxState(SessionState):
+    """What one tab of the inbox shows."""
+
+    # list
+    tab: str = "mine"
+    counts: dict[str, int] = {}
+    query: str = ""
+    filter_team: str = ""
+    filter_label: str = ""
+    filter_status: str = ""
+    filter_inbox: str = ""
+    sort: str = "recent"
+    rows: list[dict[str, str]] = []
+    next_cursor: str = ""
+    list_loading: bool = True
+    team_options: list[dict[str, str]] = []
+    label_options: list[dict[str, str]] = []
+    inbox_options: list[dict[str, str]] = []
+    user_options: list[dict[str, str]] = []
+    # open conversation
+    selected_id: int = 0
+    mobile_chat: bool = False
+    header: dict[str, str] = {}
+    conv_labels: list[str] = []
+    items: list[dict[str, str]] = []
+    has_older: bool = False
+    chat_loading: bool = False
+    can_reply: bool = False
+    blocked_reason: str = ""
+    window_open: bool = True
+    # composer
+    note_mode: bool = False
+    reply_to: dict[str, str] = {}
+    canned_query: str = ""
+    canned_rows: list[dict[str, str]] = []
+    template_rows: list[dict[str, str]] = []
+    template_id: str = ""
+    template_names: list[str] = []
+    template_values: list[str] = []
+    upload_open: bool = False
+    # customer panel
+    panel_open: bool = True
+    contact: dict[str, str] = {}
+    contact_attributes: str = ""
+    past: list[dict[str, str]] = []
+    viewers: list[str] = []
+    typing_name: str = ""
+    # presence, real time, notifications
+    presence_status: str = "online"
+    last_seq: int = 0
+    notify_seq: int = 0
+    notify_title: str = ""
+    notify_body: str = ""
+    unread_total: int = 0
+    _user_id: int = 0
+    _tz: str = "America/Sao_Paulo"
+    _typing_stamp: float = 0.0
+
+    # ---- computed vars ------------------------------------------------------------------------------
+    @rx.var(cache=True)
+    def is_supervisor(self) -> bool:
+        return self.user_role in SUPERVISORS
+
+    @rx.var(cache=True)
+    def blocked_text(self) -> str:
+        return translate(self.lang, self.blocked_reason) if self.blocked_reason else ""
+
+    @rx.var(cache=True)
+    def can_take_over(self) -> bool:
+        return self.blocked_reason in ("inbox.blocked.bot", "inbox.blocked.unassigned") or (
+            self.user_role in SUPERVISORS and self.header.get("mine", "") == "")
+
+    @rx.var(cache=True)
+    def can_manage(self) -> bool:
+        """Transfer, snooze and close: staff, or the attendant who owns the conversation."""
+        return self.user_role in SUPERVISORS or self.header.get("mine", "") != ""
+
+    @rx.var(cache=True)
+    def template_preview(self) -> str:
+        body = next((t["body"] for t in self.template_rows if t["id"] == self.template_id), "")
+        return view.template_preview(body, self.template_names, self.template_values)
+
+    @rx.var(cache=True)
+    def template_ready(self) -> bool:
+        return bool(self.template_id) and all(v.strip() for v in self.template_values)
+
+    @rx.var(cache=True)
+    def page_title(self) -> str:
+        base = translate(self.lang, "inbox.title") + " · " + translate(self.lang, "app.name")
+        return f"({self.unread_total}) {base}" if self.unread_total else base
+
+    @rx.var(cache=True)
+    def typing_text(self) -> str:
+        return translate(self.lang, "inbox.typing").format(name=self.typing_name) if self.typing_name else ""
+
+    # ---- helpers ------------------------------------------------------------------------------------
+    def _fail(self, exc: Exception):
+        if isinstance(exc, CRMError) and exc.code == "window_closed":
+            return rx.toast.error(translate(self.lang, "error.window_closed"))
+        return rx.toast.error(self._error_text(exc))
+
+    def _filters(self) -> dict[str, Any]:
+        def as_int(value: str) -> int | None:
+            return int(value) if value.isdigit() else None
+
+        return {"query": self.query.strip() or None, "team_id": as_int(self.filter_team),
+                "label_id": as_int(self.filter_label), "status": self.filter_status or None,
+                "inbox_id": as_int(self.filter_inbox), "sort": self.sort}
+
+    def _load_list(self, session, actor: Actor, *, append: bool = False) -> None:
+        if self.tab == "all" and actor.role not in SUPERVISORS:
+            self.tab = "mine"
+        cursor = self.next_cursor if append and self.next_cursor else None
+        page = inbox.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
+                                        **self._filters())
+        now = _now()
+        fresh = [view.conversation_row(r, now, actor.timezone, self.lang) for r in page.rows]
+        if append:
+            known = {r["id"] for r in self.rows}
+            self.rows = self.rows + [r for r in fresh if r["id"] not in known]
+        else:
+            keep = len(self.rows) if len(self.rows) > PAGE_SIZE else 0
+            self.rows = fresh if not keep else self._refresh_long_list(session, actor, fresh)
+        self.next_cursor = page.next_cursor or ""
+        self.counts = dict(inbox.tab_counts(session, actor=actor))
+        self.unread_total = int(self.counts.get("unread", 0)) or sum(
+            int(r["unread"] or 0) for r in self.rows if r["assignee"] == actor.name)
+        self.list_loading = False
+
+    def _refresh_long_list(self, session, actor: Actor, fresh: list[dict[str, str]]) -> list[dict[str, str]]:
+        """After "carregar mais", a live update keeps the extra rows: fresh first page, then the rest."""
+        known = {r["id"] for r in fresh}
+        return fresh + [r for r in self.rows[PAGE_SIZE:] if r["id"] not in known]
+
+    def _load_conversation(self, session, actor: Actor, *, keep_older: bool = False) -> None:
+        detail = inbox.get_conversation(session, actor=actor, conversation_id=self.selected_id)
+        row, contact = detail.row, detail.contact
+        now = _now()
+        level, left = view.window_state(row.window_expires_at, now)
+        self.header = {
+            "id": str(row.id), "name": row.contact_name or display_phone(row.contact_phone),
+            "phone": display_phone(row.contact_phone), "status": str(row.status),
+            "assignee": row.assignee_name or "", "assignee_id": str(row.assignee_id or ""),
+            "team": row.team_name or "", "bot": "1" if row.bot_active else "", "window": level,
+            "window_left": left, "mine": "1" if row.assignee_id == actor.user_id else "",
+            "initials": view.initials(row.contact_name or ""),
+        }
+        self.conv_labels = list(row.labels or [])
+        self.can_reply, self.window_open = bool(detail.can_reply), bool(detail.window_open)
+        self.blocked_reason = detail.blocked_reason or ""
+        self.contact = {"id": str(contact.id), "name": contact.name or "", "phone": display_phone(contact.phone_e164),
+                        "email": contact.email or "", "initials": view.initials(contact.name or "")}
+        self.contact_attributes = view.attributes_text(contact.custom_attributes)
+        self.past = [{"id": str(p.get("id", "")), "status": str(p.get("status", "")),
+                      "when": view.short_time(p.get("created_at"), now, actor.timezone, self.lang),
+                      "preview": str(p.get("preview") or "")[:80]}
+                     for p in contact.past_conversations if p.get("id") != row.id]
+        newest = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id, limit=MESSAGE_PAGE)
+        fresh = [view.message_item(m, actor.timezone, self.lang) for m in newest]
+        merged = view.merge_messages(self.items, fresh) if keep_older else fresh
+        if not keep_older:
+            self.has_older = len(newest) >= MESSAGE_PAGE
+        self.items = view.with_separators(merged, now, actor.timezone, self.lang)
+
+    def _load_viewers(self, actor: Actor) -> None:
+        if not self.selected_id:
+            self.viewers = []
+            return
+        self.viewers = [v["name"] for v in presence.viewers(actor.tenant_id, self.selected_id)
+                        if v["user_id"] != actor.user_id]
+
+    def _reload_all(self, actor: Actor) -> None:
+        self.last_seq = rt_events.current_seq(actor.tenant_id)  # read first: later events are applied on top
+        with transaction() as session:
+            self._load_list(session, actor)
+            if self.selected_id:
+                try:
+                    self._load_conversation(session, actor)
+                except CRMError:
+                    self._clear_selection()
+
+    def _clear_selection(self) -> None:
+        self.selected_id, self.items, self.header, self.contact, self.past = 0, [], {}, {}, []
+        self.conv_labels, self.viewers, self.typing_name, self.reply_to = [], [], "", {}
+        self.mobile_chat = False
+
+    # ---- page load -----------------------------------------------------------------------------------
+    @rx.event
+    def load(self):
+        """on_load (and again after a reconnect): register this tab for pushes and load everything."""
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            realtime.register_tab(actor.tenant_id, self.router.session.client_token)
+            self._user_id, self._tz = actor.user_id, actor.timezone
+            self._load_options(actor)
+            self._reload_all(actor)
+            presence.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
+            self._load_viewers(actor)
+        except Exception as exc:
+            self.list_loading = False
+            return self._fail(exc)
+        return None
+
+    def _load_options(self, actor: Actor) -> None:
+        with transaction() as session:
+            self.team_options = [{"id": str(t.id), "name": t.name} for t in teams.list_teams(session, actor=actor)]
+            self.label_options = [{"id": str(label["id"]), "name": str(label["name"]),
+                                   "color": str(label.get("color") or "gray")}
+                                  for label in inbox.list_labels(session, actor=actor)]
+            if actor.role in SUPERVISORS:
+                people = [{"id": str(u.id), "name": u.name} for u in users.list_users(session, actor=actor)
+                          if u.is_active and u.role in ("attendant", "supervisor", "admin")]
+            else:
+                people = [{"id": str(u["id"]), "name": str(u["name"])}
+                          for u in presence.online_users(session, actor=actor)]
+            self.user_options = [p for p in people if p["id"] != str(actor.user_id)]
+            self.inbox_options = [{"id": str(i.id), "name": i.name}
+                                  for i in inboxes.list_inboxes(session, actor=actor)]
+
+    # ---- list ----------------------------------------------------------------------------------------
+    def _relist(self):
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            self.next_cursor = ""
+            with transaction() as session:
+                self.rows = []
+                self._load_list(session, actor)
+        except Exception as exc:
+            return self._fail(exc)
+        return None
+
+    @rx.event
+    def set_tab(self, tab: str):
+        """Show one tab of the list."""
+        if tab not in inbox.TABS:
+            return None
+        self.tab, self.list_loading = tab, True
+        return self._relist()
+
+    @rx.event
+    def set_query(self, value: str):
+        """Server-side search (the input debounces)."""
+        self.query = value[:100]
+        return self._relist()
+
+    @rx.event
+    def set_filter(self, name: str, value: str):
+        """One of team / label / status / inbox; "all" clears it."""
+        value = "" if value == "all" else value
+        if name in ("team", "label", "status", "inbox"):
+            setattr(self, f"filter_{name}", value)
+        return self._relist()
+
+    @rx.event
+    def clear_filters(self):
+        """Drop every filter and the search."""
+        self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
+        return self._relist()
+
+    @rx.event
+    def set_sort(self, value: str | list[str]):
+        """recent, or window (closing soonest first)."""
+        value = value[0] if isinstance(value, list) and value else value
+        self.sort = value if value in ("recent", "window") else "recent"
+        return self._relist()
+
+    @rx.event
+    def load_more(self):
+        """Keyset pagination: the next page of the list."""
+        if not self.next_cursor:
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                self._load_list(session, actor, append=True)
+        except Exception as exc:
+            return self._fail(exc)
+        return None
+
+    # ---- open conversation ---------------------------------------------------------------------------
+    @rx.event
+    def select(self, conversation_id: str | int):
+        """Open one conversation; it is marked read for this user."""
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            previous = self.selected_id
+            self.selected_id = int(conversation_id)
+            self.reply_to, self.typing_name, self.note_mode, self.mobile_chat = {}, "", False, True
+            with transaction() as session:
+                self._load_conversation(session, actor)
+            self._mark_read(actor)
+            if previous and previous != self.selected_id:
+                presence.stop_viewing(actor.tenant_id, previous, actor.user_id)
+            presence.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+            self._load_viewers(actor)
+        except Exception as exc:
+            self._clear_selection()
+            return self._fail(exc)
+        return rx.call_script("window.crmInbox && window.crmInbox.opened()")
+
+    def _mark_read(self, actor: Actor) -> None:
+        try:
+            with transaction() as session:
+                messages.mark_conversation_read(session, actor=actor, conversation_id=self.selected_id)
+        except CRMError:
+            pass  # reading is best effort; the list shows the unread count until the next load
+        self.rows = [dict(r, unread="") if r["id"] == str(self.selected_id) else r for r in self.rows]
+
+    @rx.event
+    def step(self, delta: int):
+        """j/k and Alt+arrows: open the next or previous conversation of the list."""
+        ids = [r["id"] for r in self.rows]
+        if not ids:
+            return None
+        current = ids.index(str(self.selected_id)) if str(self.selected_id) in ids else -1
+        target = ids[max(0, min(len(ids) - 1, current + int(delta)))] if current >= 0 else ids[0]
+        if target == str(self.selected_id):
+            return None
+        return InboxState.select(target)
+
+    @rx.event
+    def back_to_list(self):
+        """Phone width: back from the chat to the list."""
+        self.mobile_chat = False
+
+    @rx.event
+    def escape(self):
+        """Esc: drop the reply, the note mode, or go back to the list on a phone."""
+        if self.reply_to:
+            self.reply_to = {}
+        elif self.note_mode:
+            self.note_mode = False
+        else:
+            self.mobile_chat = False
+
+    @rx.event
+    def toggle_panel(self):
+        """Show or hide the customer panel."""
+        self.panel_open = not self.panel_open
+
+    @rx.event
+    def load_older(self):
+        """The previous page of the history, above what is shown."""
+        ids = [int(m["id"]) for m in self.items if m["id"].isdigit()]
+        if not self.selected_id or not ids:
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                older = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id,
+                                            before_id=min(ids), limit=MESSAGE_PAGE)
+        except Exception as exc:
+            return self._fail(exc)
+        self.has_older = len(older) >= MESSAGE_PAGE
+        fresh = [view.message_item(m, actor.timezone, self.lang) for m in older]
+        self.items = view.with_separators(fresh + self.items, _now(), actor.timezone, self.lang)
+        return None
+
+    # ---- conversation actions ------------------------------------------------------------------------
+    def _act(self, fn, ok_key: str, **kwargs):
+        if not self.selected_id:
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                fn(session, actor=actor, conversation_id=self.selected_id, **kwargs)
+            with transaction() as session:
+                self._load_conversation(session, actor, keep_older=True)
+                self._load_list(session, actor)
+        except Exception as exc:
+            return self._fail(exc)
+        return rx.toast.success(translate(self.lang, ok_key)) if ok_key else None
+
+    @rx.event
+    def take_over(self):
+        """Assumir: the conversation becomes mine and the bot steps back."""
+        return self._act(inbox.take_over, "inbox.toast.taken")
+
+    @rx.event
+    def transfer(self, form: dict):
+        """Transferir to a team or a person, with a reason."""
+        target = str(form.get("target", ""))
+        kind, _, ident = target.partition(":")
+        if not ident.isdigit():
+            return rx.toast.error(translate(self.lang, "inbox.transfer.pick"))
+        kwargs = {"team_id": int(ident)} if kind == "team" else {"user_id": int(ident)}
+        return self._act(inbox.transfer, "inbox.toast.transferred", reason=str(form.get("reason", ""))[:500],
+                         **kwargs)
+
+    @rx.event
+    def close(self, form: dict):
+        """Encerrar, with an optional note."""
+        note = str(form.get("note", "")).strip()[:1000] or None
+        return self._act(inbox.close, "inbox.toast.closed", note=note)
+
+    @rx.event
+    def reopen(self):
+        """Reabrir a closed conversation."""
+        return self._act(inbox.reopen, "inbox.toast.reopened")
+
+    @rx.event
+    def snooze(self, form: dict):
+        """Adiar until a local date and time."""
+        try:
+            until = dt.datetime.fromisoformat(str(form.get("until", ""))).replace(tzinfo=view.zone(self._tz))
+        except ValueError:
+            return rx.toast.error(translate(self.lang, "inbox.snooze.invalid"))
+        return self._act(inbox.snooze, "inbox.toast.snoozed", until=until.astimezone(dt.UTC))
+
+    @rx.event
+    def add_label(self, form: dict):
+        """Add a label (an existing one, or a new name)."""
+        name = str(form.get("label", "")).strip()[:40]
+        if not name:
+            return None
+        return self._act(inbox.add_label, "", name=name)
+
+    @rx.event
+    def remove_label(self, name: str):
+        """Remove one label from the open conversation."""
+        return self._act(inbox.remove_label, "", name=name)
+
+    # ---- composer ------------------------------------------------------------------------------------
+    @rx.event
+    def toggle_note(self):
+        """Switch between a reply to the customer and a private note."""
+        self.note_mode = not self.note_mode
+
+    @rx.event
+    def set_reply(self, message_id: str):
+        """Quote one message in the next reply."""
+        item = next((m for m in self.items if m["id"] == message_id), None)
+        if item is not None and message_id.isdigit():
+            self.reply_to = {"id": message_id, "body": item["body"][:200] or item["file_name"],
+                             "sender": item["sender_name"]}
+
+    @rx.event
+    def clear_reply(self):
+        """Drop the quote."""
+        self.reply_to = {}
+
+    @rx.event
+    def send(self, form: dict):
+        """Enter or the send button: an optimistic bubble, then the service call with an idempotency key."""
+        body = str(form.get("body", "")).strip()
+        if not body or not self.selected_id:
+            return
+        key = str(form.get("client_key") or uuid.uuid4())[:64]
+        note, reply = self.note_mode, dict(self.reply_to)
+        self.items = self.items + [view.pending_item(body, key, note, self.user_name, _now(), self._tz,
+                                                     reply.get("body", ""))]
+        self.reply_to = {}
+        yield rx.call_script("window.crmInbox && window.crmInbox.sent()")
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                if note:  # a note is stored at once and has no client key: drop its placeholder now
+                    inbox.add_note(session, actor=actor, conversation_id=self.selected_id, body=body)
+                    self.items = [m for m in self.items if m["id"] != f"pending-{key}"]
+                else:
+                    reply_id = int(reply["id"]) if reply.get("id", "").isdigit() else None
+                    messages.send_message(session, actor=actor, conversation_id=self.selected_id,
+                                          content={"type": "text", "body": body}, client_key=key,
+                                          reply_to_message_id=reply_id)
+            with transaction() as session:
+                self._load_conversation(session, actor, keep_older=True)
+        except Exception as exc:
+            self.items = [m for m in self.items if m["id"] != f"pending-{key}"]
+            yield self._fail(exc)
+            yield rx.call_script(f"window.crmInbox && window.crmInbox.restore({json.dumps(body)})")
+
+    @rx.event
+    def typing(self):
+        """Throttled in the browser and again in the service: tell the others I am typing."""
+        if not self.selected_id or self.note_mode:
+            return
+        actor = self._actor()
+        if actor is not None:
+            presence.set_typing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+
+    # canned responses
+    @rx.event
+    def open_canned(self):
+        """Load the canned responses for the popover."""
+        return self._search_canned("")
+
+    @rx.event
+    def set_canned_query(self, value: str):
+        """Filter the canned responses."""
+        return self._search_canned(value)
+
+    def _search_canned(self, value: str):
+        self.canned_query = value[:60]
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                rows = canned.list_canned(session, actor=actor, query=self.canned_query.lstrip("/") or None)
+        except Exception as exc:
+            return self._fail(exc)
+        self.canned_rows = [{"id": str(r.id), "code": r.short_code, "content": r.content} for r in rows[:30]]
+        return None
+
+    @rx.event
+    def use_canned(self, canned_id: str):
+        """Put a canned response, with its variables filled in, into the composer."""
+        row = next((r for r in self.canned_rows if r["id"] == canned_id), None)
+        actor = self._actor()
+        if row is None or actor is None:
+            return None
+        text = canned.render(row["content"], contact_name=self.contact.get("name") or None,
+                             contact_phone=self.contact.get("phone") or None,
+                             contact_email=self.contact.get("email") or None, attendant_name=actor.name)
+        return rx.call_script(f"window.crmInbox && window.crmInbox.insert({json.dumps(text)})")
+
+    # templates
+    @rx.event
+    def open_templates(self):
+        """Load the approved templates of this tenant."""
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                rows = templates.list_templates(session, actor=actor)
+        except Exception as exc:
+            return self._fail(exc)
+        self.template_rows = [{"id": str(t.id), "name": t.name, "language": t.language, "body": t.body_text,
+                               "category": t.category} for t in rows]
+        if self.template_rows and not self.template_id:
+            self.pick_template(self.template_rows[0]["id"])
+        return None
+
+    @rx.event
+    def pick_template(self, template_id: str):
+        """Choose a template; its variables become inputs."""
+        row = next((t for t in self.template_rows if t["id"] == template_id), None)
+        self.template_id = template_id if row else ""
+        self.template_names = view.template_params(row["body"]) if row else []
+        self.template_values = ["" for _ in self.template_names]
+
+    @rx.event
+    def set_template_value(self, index: int, value: str):
+        """One variable of the template form."""
+        values = list(self.template_values)
+        if 0 <= int(index) < len(values):
+            values[int(index)] = value[:500]
+        self.template_values = values
+
+    @rx.event
+    def send_template(self):
+        """Send the chosen template with its variables (allowed with the window closed)."""
+        row = next((t for t in self.template_rows if t["id"] == self.template_id), None)
+        if row is None or not self.selected_id:
+            return None
+        content = {"type": "template", "name": row["name"], "language": row["language"]}
+        if self.template_names:
+            content["body_params"] = view.template_body_params(self.template_names, self.template_values)
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                messages.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
+                                      client_key=str(uuid.uuid4()))
+            with transaction() as session:
+                self._load_conversation(session, actor, keep_older=True)
+        except Exception as exc:
+            return self._fail(exc)
+        self.template_values = ["" for _ in self.template_names]
+        return rx.toast.success(translate(self.lang, "inbox.toast.template_sent"))
+
+    # attachments
+    @rx.event
+    def set_upload_open(self, value: bool):
+        """Open or close the attachment dialog."""
+        self.upload_open = bool(value)
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        """Store each file for sending and queue it as a media message."""
+        if not self.selected_id or not files:
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            for file in files[:5]:
+                data = await file.read()
+                mime = file.content_type or "application/octet-stream"
+                kind = next((k for k in ("image", "video", "audio") if mime.startswith(k + "/")), "document")
+                content = await asyncio.to_thread(media.store_outbound_file, actor=actor, kind=kind, data=data,
+                                                  mime=mime, filename=(file.name or "arquivo")[-120:])
+                with transaction() as session:
+                    messages.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
+                                          client_key=str(uuid.uuid4()))
+            with transaction() as session:
+                self._load_conversation(session, actor, keep_older=True)
+        except Exception as exc:
+            return self._fail(exc)
+        self.upload_open = False
+        return rx.clear_selected_files("attachments")
+
+    # ---- customer panel ------------------------------------------------------------------------------
+    @rx.event
+    def save_contact(self, form: dict):
+        """Save name, e-mail and the `chave: valor` attributes."""
+        contact_id = self.contact.get("id", "")
+        if not contact_id.isdigit():
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                saved = contacts.update_contact(
+                    session, actor=actor, contact_id=int(contact_id), name=str(form.get("name", "")).strip(),
+                    email=str(form.get("email", "")).strip(),
+                    custom_attributes=view.parse_attributes(str(form.get("attributes", ""))))
+        except Exception as exc:
+            return self._fail(exc)
+        self.contact = dict(self.contact, name=saved.name or "", email=saved.email or "")
+        self.contact_attributes = view.attributes_text(saved.custom_attributes)
+        return rx.toast.success(translate(self.lang, "inbox.toast.contact_saved"))
+
+    # ---- presence ------------------------------------------------------------------------------------
+    @rx.event
+    def set_presence(self, status: str):
+        """Disponível / Ausente."""
+        self.presence_status = "away" if status == "away" else "online"
+        return InboxState.heartbeat
+
+    @rx.event
+    def heartbeat(self):
+        """Every ~20 s from the page: I am here, and I am looking at this conversation."""
+        actor = self._actor()
+        if actor is None:
+            return
+        realtime.register_tab(actor.tenant_id, self.router.session.client_token)
+        presence.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
+        if self.selected_id:
+            presence.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+
+    # ---- real time -----------------------------------------------------------------------------------
+    def _apply_events(self, events: list[dict[str, Any]]) -> bool:
+        """Bring this tab up to date after a burst of events; False when the user is gone (drop the tab).
+
+        Durable events are folded into one reload of the list (and of the open conversation if it
+        is among them); a gap in the tenant's seq reloads everything.
+        """
+        actor = self._actor()
+        if actor is None:
+            return False
+        durable: list[dict[str, Any]] = []
+        gap = False
+        for event in events:
+            seq = event.get("seq")
+            if isinstance(seq, int):
+                if seq <= self.last_seq:
+                    continue  # already reflected by the last full load
+                gap = gap or bool(self.last_seq and seq != self.last_seq + 1)
+                self.last_seq = seq
+            if event.get("kind") in LIST_KINDS:
+                durable.append(event)
+            else:
+                self._apply_ephemeral(actor, event)
+        if gap:
+            before = dict(self.counts)
+            self._reload_all(actor)
+            for event in durable:
+                self._maybe_notify(actor, event["kind"], event.get("conversation_id"), before)
+        elif durable:
+            self._apply_durable(actor, durable)
+        return True
+
+    def _apply_ephemeral(self, actor: Actor, event: dict[str, Any]) -> None:
+        kind, data = event.get("kind"), event.get("data") or {}
+        if event.get("conversation_id") != self.selected_id:
+            return
+        if kind == "viewers":
+            self.viewers = [str(v.get("name", "")) for v in data.get("viewers", [])
+                            if v.get("user_id") != actor.user_id]
+        elif kind == "typing" and data.get("user_id") != actor.user_id:
+            self.typing_name = str(data.get("name", ""))[:60]
+            self._typing_stamp = _now().timestamp()
+
+    def _apply_durable(self, actor: Actor, events: list[dict[str, Any]]) -> None:
+        before = dict(self.counts)
+        mine = [e for e in events if self.selected_id and e.get("conversation_id") == self.selected_id]
+        with transaction() as session:
+            self._load_list(session, actor)
+            if mine:
+                try:
+                    self._load_conversation(session, actor, keep_older=True)
+                except PermissionDenied:
+                    self._lost_access(session, actor, mine[-1].get("data") or {})
+                except CRMError:
+                    self._clear_selection()
+        if any(e["kind"] == "message.new" for e in mine):
+            self.typing_name = ""
+            self._mark_read(actor)
+        notified = set()
+        for event in events:
+            key = (event["kind"], event.get("conversation_id"))
+            if key not in notified:
+                notified.add(key)
+                self._maybe_notify(actor, event["kind"], event.get("conversation_id"), before)
+
+    def _lost_access(self, session, actor: Actor, data: dict) -> None:
+        """Another attendant took the open conversation: keep what was shown, lock the composer, name them."""
+        header = dict(self.header, mine="")
+        if "assignee_id" in data:  # message events carry no assignee: keep what was shown
+            assignee = str(data.get("assignee_id") or "")
+            names = {o["id"]: o["name"] for o in self.user_options}
+            if assignee and assignee not in names and actor.role not in SUPERVISORS:
+                names.update({str(u["id"]): str(u["name"]) for u in presence.online_users(session, actor=actor)})
+            header.update(assignee=names.get(assignee, ""), assignee_id=assignee)
+        if "bot_active" in data:
+            header["bot"] = "1" if data.get("bot_active") else ""
+        if "status" in data:
+            header["status"] = str(data.get("status"))
+        self.header = header
+        self.can_reply, self.note_mode, self.reply_to = False, False, {}
+        self.blocked_reason = "inbox.blocked.other_assignee"
+
+    def _maybe_notify(self, actor: Actor, kind: str, conversation_id: int | None, before: dict) -> None:
+        """A sound and a browser notification for my conversations and new unassigned ones."""
+        if kind == "conversation.new" or self.counts.get("unassigned", 0) > before.get("unassigned", 0):
+            self._notify(translate(self.lang, "inbox.notify.unassigned"), "")
+            return
+        if kind != "message.new" or not conversation_id:
+            return
+        try:
+            with transaction() as session:
+                row = inbox.get_conversation(session, actor=actor, conversation_id=conversation_id).row
+        except CRMError:
+            return
+        if row.assignee_id == actor.user_id and row.unread_count:
+            self._notify(row.contact_name or display_phone(row.contact_phone), row.preview or "")
+
+    def _notify(self, title: str, body: str) -> None:
+        self.notify_seq += 1
+        self.notify_title, self.notify_body = title[:80], body[:140]
+
+    def _expire_typing(self, stamp: float) -> None:
+        if self._typing_stamp == stamp:
+            self.typing_name = ""
+
+
+async def push_events(app: Any, token: str, events: list[dict[str, Any]]) -> bool:
+    """Apply a burst of real-time events to one tab (called by the listener); False drops the tab."""
+    started = time.perf_counter()
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=InboxState)) as root:
+        state = await root.get_state(InboxState)
+        if not state.user_role:
+            return False  # a fresh, never-loaded state: the tab's own state is gone
+        alive = await asyncio.to_thread(state._apply_events, events)
+        stamp = state._typing_stamp if any(e.get("kind") == "typing" for e in events) else None
+    log.debug("pushed %d event(s) to a tab in %.1f ms", len(events), (time.perf_counter() - started) * 1000)
+    if alive and stamp:
+        asyncio.get_running_loop().create_task(_clear_typing_later(app, token, stamp))
+    return alive
+
+
+async def _clear_typing_later(app: Any, token: str, stamp: float) -> None:
+    await asyncio.sleep(TYPING_SHOWN_SECONDS)
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=InboxState)) as root:
+        state = await root.get_state(InboxState)
+        state._expire_typing(stamp)
+
+
+async def listen(app: Any) -> None:
+    """The lifespan task of each web process."""
+    await realtime.listen(app, push_events)

@@ -1,0 +1,62 @@
+"""The per-process real-time registry and dispatch (design A), without a browser."""
+
+import asyncio
+import json
+
+from crm_app.state import realtime
+
+
+class _Namespace:
+    def __init__(self, tokens):
+        self.token_to_sid = {t: f"sid-{t}" for t in tokens}
+
+
+class _App:
+    def __init__(self, tokens):
+        self.event_namespace = _Namespace(tokens)
+
+
+def setup_function():
+    realtime._TABS.clear()
+    realtime._TENANT_OF.clear()
+
+
+def test_messages_are_parsed_only_from_tenant_channels():
+    event = {"seq": 3, "kind": "message.new", "conversation_id": 7, "data": {}}
+    assert realtime.parse_message(b"crm:rt:12", json.dumps(event)) == (12, event)
+    assert realtime.parse_message("crm:rt:seq:12", json.dumps(event)) is None
+    assert realtime.parse_message("crm:rt:12", "not json") is None
+    assert realtime.parse_message("crm:rt:12", json.dumps({"seq": 1})) is None
+
+
+def test_a_tab_moves_between_tenants_and_disconnected_tabs_are_dropped():
+    realtime.register_tab(1, "a")
+    realtime.register_tab(1, "b")
+    realtime.register_tab(2, "b")  # the same tab logged into another tenant
+    assert realtime.tabs_of(1) == ["a"] and realtime.tabs_of(2) == ["b"]
+    pushed = []
+
+    async def push(app, token, event):
+        pushed.append((token, event[0]["kind"]))
+        return token != "gone"
+
+    realtime.register_tab(1, "gone")
+    realtime.register_tab(1, "closed")  # no socket in this process any more
+    app = _App(["a", "b", "gone"])
+    reached = asyncio.run(realtime.dispatch(app, 1, [{"kind": "message.new"}], push))
+    assert reached == 1
+    assert sorted(pushed) == [("a", "message.new"), ("gone", "message.new")]
+    assert realtime.tabs_of(1) == ["a"]  # "closed" had no socket, "gone" had no state
+
+
+def test_a_failing_push_does_not_stop_the_others():
+    realtime.register_tab(5, "x")
+    realtime.register_tab(5, "y")
+
+    async def push(app, token, event):
+        if token == "x":
+            raise RuntimeError("boom")
+        return True
+
+    assert asyncio.run(realtime.dispatch(_App(["x", "y"]), 5, [{"kind": "typing"}], push)) == 1
+    assert realtime.tabs_of(5) == ["y"]
