@@ -13,11 +13,13 @@ NAV = (
     ("/analytics", "chart-column", "nav.analytics", SessionState.can_see_analytics),
     ("/compliance", "shield-check", "nav.compliance", SessionState.is_admin),
     ("/settings", "settings", "nav.settings", SessionState.is_admin),
+    # Supervisors reach only the canned-responses part of the settings.
+    ("/settings/canned", "settings", "nav.settings", SessionState.user_role == "supervisor"),
 )
 
 
 def _nav_item(route: str, icon: str, key: str, active: str) -> rx.Component:
-    selected = route == active
+    selected = route == active or active.startswith(route + "/")
     return rx.link(
         rx.hstack(
             rx.icon(icon, size=18),
@@ -29,7 +31,7 @@ def _nav_item(route: str, icon: str, key: str, active: str) -> rx.Component:
             _hover={"background": rx.color("slate", 4)},
         ),
         href=route, underline="none", aria_label=T[key], width="100%",
-        id=f"nav-{route.strip('/')}",
+        id=f"nav-{route.strip('/').replace('/', '-')}",
     )
 
 

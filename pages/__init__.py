@@ -1,5 +1,5 @@
 """One module per page. Importing this package registers them all."""
 
-from pages import analytics, compliance, denied, inbox, login, settings
+from pages import analytics, compliance, denied, inbox, login, settings, settings_canned
 
-__all__ = ["analytics", "compliance", "denied", "inbox", "login", "settings"]
+__all__ = ["analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned"]

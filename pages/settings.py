@@ -1,11 +1,13 @@
-"""/settings: admins see the tenant's users and WhatsApp numbers."""
+"""/settings: admins see the tenant's users, WhatsApp numbers, failed webhooks and API tokens."""
 
 import reflex as rx
 
 from components.page import app_page
+from components.settings_tabs import settings_tabs
 from components.shell import shell
-from crm_app.state.settings import SettingsState
+from crm_app.state.settings import TOKEN_SCOPES, SettingsState
 
+S = SettingsState
 T = SettingsState.t
 
 
@@ -43,6 +45,138 @@ def _unsupported_row(row: rx.Var) -> rx.Component:
     )
 
 
+def _token_status(status: rx.Var) -> rx.Component:
+    return rx.match(
+        status,
+        ("active", rx.badge(T["tokens.status.active"], color_scheme="green")),
+        ("revoked", rx.badge(T["tokens.status.revoked"], color_scheme="gray")),
+        rx.badge(T["tokens.status.expired"], color_scheme="amber"),
+    )
+
+
+def _token_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], weight="medium")),
+        rx.table.cell(rx.code(row["prefix"], size="1", white_space="nowrap")),
+        rx.table.cell(row["user"]),
+        rx.table.cell(rx.text(row["scopes"], size="1", color_scheme="gray"), min_width="180px"),
+        rx.table.cell(rx.text(rx.cond(row["last_used"] != "", row["last_used"], T["tokens.never"]), size="2",
+                              white_space="nowrap")),
+        rx.table.cell(_token_status(row["status"])),
+        rx.table.cell(rx.cond(row["status"] == "active",
+                              rx.button(T["tokens.revoke"], size="1", variant="soft", color_scheme="red",
+                                        on_click=S.ask_revoke(row["id"]), class_name="token-revoke"))),
+        align="center",
+    )
+
+
+def _scope_checkbox(scope: str) -> rx.Component:
+    return rx.checkbox(T[f"tokens.scope.{scope}"], checked=S.token_scopes.contains(scope),
+                       on_change=lambda checked: S.toggle_token_scope(scope, checked),
+                       id=f"token-scope-{scope.replace(':', '-')}", size="2")
+
+
+def _field_error(message: rx.Var, field_id: str) -> rx.Component:
+    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
+
+
+def _token_form() -> rx.Component:
+    return rx.vstack(
+        rx.text(T["tokens.name"], as_="label", size="2", weight="medium", html_for="token-name"),
+        rx.input(value=S.token_name, on_change=S.set_token_name, id="token-name", width="100%", max_length=80,
+                 placeholder=T["tokens.name_hint"], auto_complete="off"),
+        _field_error(S.token_name_error, "token-name-error"),
+        rx.text(T["tokens.user"], as_="label", size="2", weight="medium", margin_top="8px"),
+        rx.select.root(
+            rx.select.trigger(width="100%", id="token-user"),
+            rx.select.content(rx.foreach(S.token_user_options,
+                                         lambda o: rx.select.item(o["label"], value=o["id"]))),
+            value=S.token_user_id, on_change=S.set_token_user_id,
+        ),
+        _field_error(S.token_user_error, "token-user-error"),
+        rx.text(T["tokens.scopes"], size="2", weight="medium", margin_top="8px"),
+        rx.grid(*[_scope_checkbox(scope) for scope in TOKEN_SCOPES], columns=rx.breakpoints(initial="1", sm="2"),
+                gap="8px", width="100%"),
+        _field_error(S.token_scopes_error, "token-scopes-error"),
+        rx.hstack(
+            rx.dialog.close(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray", type="button")),
+            rx.button(T["tokens.create"], on_click=S.create_token, id="token-create", type="button"),
+            justify="end", spacing="3", width="100%", margin_top="12px",
+        ),
+        spacing="1", width="100%",
+    )
+
+
+def _token_secret() -> rx.Component:
+    return rx.vstack(
+        rx.callout(T["tokens.secret_once"], icon="triangle-alert", color_scheme="amber", width="100%"),
+        rx.text_area(value=S.new_secret, read_only=True, id="token-secret", width="100%", rows="2",
+                     resize="none", spell_check=False, aria_label=T["tokens.created_title"],
+                     style={"font-family": "ui-monospace, Menlo, Consolas, monospace", "word-break": "break-all"},
+                     on_focus=rx.call_script("document.getElementById('token-secret').select()")),
+        rx.hstack(
+            rx.button(rx.icon("copy", size=15), T["tokens.copy"], variant="soft", type="button",
+                      on_click=[rx.set_clipboard(S.new_secret), rx.toast.success(T["tokens.copied"])],
+                      id="token-copy"),
+            rx.button(T["tokens.done"], on_click=S.close_token_form, id="token-done", type="button"),
+            justify="end", width="100%", spacing="3", margin_top="8px",
+        ),
+        spacing="3", width="100%",
+    )
+
+
+def _token_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(S.new_secret != "", T["tokens.created_title"], T["tokens.new_title"])),
+            rx.cond(S.new_secret != "", _token_secret(), _token_form()),
+            max_width="560px",
+        ),
+        open=S.token_form_open, on_open_change=S.set_token_form_open,
+    )
+
+
+def _revoke_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(T["tokens.revoke_title"]),
+            rx.alert_dialog.description(rx.vstack(rx.text(S.revoke_name, weight="bold", size="2"),
+                                                  rx.text(T["tokens.revoke_body"], size="2"), spacing="2")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(T["tokens.revoke"], color_scheme="red", on_click=S.confirm_revoke,
+                                                 id="token-confirm-revoke")),
+                justify="end", spacing="3", margin_top="16px",
+            ),
+            max_width="440px",
+        ),
+        open=S.revoke_open, on_open_change=S.set_revoke_open,
+    )
+
+
+def _tokens_section() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            rx.vstack(
+                rx.heading(T["tokens.title"], size="4"),
+                rx.text(T["tokens.help"], " ", rx.link(T["tokens.docs"], href="/api/docs", is_external=True,
+                                                        id="api-docs-link"), size="2", color_scheme="gray"),
+                spacing="1", flex="1",
+            ),
+            rx.button(rx.icon("key-round", size=16), T["tokens.new"], on_click=S.open_token_form, id="token-new"),
+            direction=rx.breakpoints(initial="column", sm="row"), align=rx.breakpoints(initial="start", sm="center"),
+            gap="12px", width="100%",
+        ),
+        rx.cond(S.token_rows.length() > 0,
+                _table(["tokens.name", "tokens.prefix", "tokens.user", "tokens.scopes", "tokens.last_used",
+                        "settings.status", "settings.action"], S.token_rows, _token_row, "tokens-table"),
+                rx.callout(T["tokens.empty"], icon="key-round", id="tokens-empty", width="100%")),
+        _token_dialog(),
+        _revoke_dialog(),
+        spacing="3", width="100%", margin_top="16px",
+    )
+
+
 def _table(headers: list[str], rows, render, table_id: str) -> rx.Component:
     return rx.box(
         rx.table.root(
@@ -59,6 +193,7 @@ def settings_page() -> rx.Component:
     return shell(
         T["settings.title"], "/settings",
         rx.vstack(
+            settings_tabs("/settings"),
             rx.heading(T["settings.users"], size="4"),
             _table(["settings.name", "settings.email", "settings.role", "settings.status"],
                    SettingsState.user_rows, _user_row, "users-table"),
@@ -67,6 +202,7 @@ def settings_page() -> rx.Component:
                     _table(["settings.name", "settings.number", "settings.phone_number_id"],
                            SettingsState.inbox_rows, _inbox_row, "inboxes-table"),
                     rx.callout(T["settings.no_inboxes"], icon="info")),
+            _tokens_section(),
             rx.heading(T["settings.dead_events"], size="4", margin_top="16px"),
             rx.cond(SettingsState.dead_rows.length() > 0,
                     _table(["settings.event", "settings.received", "settings.attempts", "settings.error",

@@ -1,4 +1,4 @@
-"""Health, readiness and the two auth routes that touch the cookie."""
+"""Health, readiness, the two auth routes that touch the cookie, media, the webhook and REST API v1."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from crm_app.api import media, whatsapp
+from crm_app.api import media, v1, whatsapp
 from crm_app.config import get_settings
 from crm_app.db import session_scope
 from crm_app.domain.urls import safe_next
@@ -57,6 +57,7 @@ async def logout_route(request: Request) -> Response:
 
 def create_api() -> Starlette:
     """The Starlette app that Reflex mounts through `api_transformer`."""
+    api_v1 = v1.create_v1()
     return Starlette(routes=[
         Route("/api/health", health_route, methods=["GET"]),
         Route("/api/ready", ready_route, methods=["GET"]),
@@ -65,4 +66,6 @@ def create_api() -> Starlette:
         Route("/api/media/{message_id}", media.media_route, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.verify_webhook, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.receive_webhook, methods=["POST"]),
+        Route("/api/docs", v1.docs_endpoint(api_v1), methods=["GET"]),
+        Mount(v1.PREFIX, app=api_v1),
     ])

@@ -11,6 +11,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/analytics": frozenset({"admin", "supervisor"}),
     "/compliance": frozenset({"admin"}),
     "/settings": frozenset({"admin"}),
+    "/settings/canned": frozenset({"admin", "supervisor"}),
 }
 
 

@@ -1,12 +1,17 @@
-"""The settings page: the tenant's users and WhatsApp numbers."""
+"""The settings page: the tenant's users, WhatsApp numbers, failed webhooks and API tokens."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from crm_app.domain.timefmt import format_local
-from crm_app.services import inbound, inboxes, messages, transaction, users
+from crm_app.errors import ValidationError
+from crm_app.services import api_tokens, inbound, inboxes, messages, transaction, users
+from crm_app.services.api_tokens import ApiTokenRow
 from crm_app.state.session import SessionState
+
+TOKEN_SCOPES = api_tokens.SCOPES
+_TOKEN_FIELD_ERRORS = {"name": "tokens.error.name", "scopes": "tokens.error.scopes", "user_id": "tokens.error.user"}
 
 
 class SettingsState(SessionState):
@@ -16,7 +21,28 @@ class SettingsState(SessionState):
     inbox_rows: list[dict[str, str]] = []
     dead_rows: list[dict[str, str]] = []
     unsupported_rows: list[dict[str, str]] = []
+    token_rows: list[dict[str, str]] = []
     loaded: bool = False
+    token_form_open: bool = False
+    token_name: str = ""
+    token_user_id: str = ""
+    token_scopes: list[str] = []
+    token_name_error: str = ""
+    token_scopes_error: str = ""
+    token_user_error: str = ""
+    # The new token's secret, shown once: cleared as soon as the dialog closes.
+    new_secret: str = ""
+    revoke_id: str = ""
+    revoke_name: str = ""
+
+    @rx.var(cache=True)
+    def revoke_open(self) -> bool:
+        return self.revoke_id != ""
+
+    @rx.var(cache=True)
+    def token_user_options(self) -> list[dict[str, str]]:
+        return [{"id": r["id"], "label": f"{r['name']} ({self.t.get('role.' + r['role'], r['role'])})"}
+                for r in self.user_rows if r["active"]]
 
     @rx.event
     def load(self):
@@ -28,10 +54,12 @@ class SettingsState(SessionState):
                 inbox_list = inboxes.list_inboxes(session, actor=actor)
                 dead_list = inbound.list_dead_events(session, actor=actor)
                 unsupported = messages.list_unsupported(session, actor=actor)
+                tokens = api_tokens.list_tokens(session, actor=actor)
         except Exception as exc:
-            self.user_rows, self.inbox_rows = [], []
+            self.user_rows, self.inbox_rows, self.token_rows = [], [], []
             return rx.toast.error(self._error_text(exc))
-        self.user_rows = [{"name": u.name, "email": u.email, "role": u.role,
+        self.token_rows = [self._token_row(token, actor.timezone) for token in tokens]
+        self.user_rows = [{"id": str(u.id), "name": u.name, "email": u.email, "role": u.role,
                            "active": "1" if u.is_active else ""} for u in user_list]
         self.inbox_rows = [{"name": i.name, "number": i.display_number,
                             "phone_number_id": i.phone_number_id} for i in inbox_list]
@@ -54,3 +82,91 @@ class SettingsState(SessionState):
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t["settings.replayed"]), SettingsState.load]
+
+    def _token_row(self, token: ApiTokenRow, timezone: str) -> dict[str, str]:
+        status = "active" if token.active else ("revoked" if token.revoked_at else "expired")
+        return {"id": str(token.id), "name": token.name, "prefix": token.prefix + "…", "user": token.user_name,
+                "scopes": ", ".join(self.t.get(f"tokens.scope.{s}", s) for s in token.scopes),
+                "created_at": format_local(token.created_at, timezone),
+                "last_used": format_local(token.last_used_at, timezone) if token.last_used_at else "",
+                "status": status}
+
+    @rx.event
+    def open_token_form(self):
+        """An empty token form: acting as the admin, reading conversations."""
+        self.token_name, self.token_scopes, self.new_secret = "", ["conversations:read"], ""
+        self.token_name_error = self.token_scopes_error = self.token_user_error = ""
+        actor = self._actor()
+        self.token_user_id = str(actor.user_id) if actor else ""
+        self.token_form_open = True
+
+    @rx.event
+    def set_token_form_open(self, is_open: bool):
+        """Closing the dialog forgets the secret for good."""
+        self.token_form_open = is_open
+        if not is_open:
+            self.new_secret = ""
+
+    @rx.event
+    def close_token_form(self):
+        self.token_form_open, self.new_secret = False, ""
+
+    @rx.event
+    def set_token_name(self, value: str):
+        self.token_name, self.token_name_error = value, ""
+
+    @rx.event
+    def set_token_user_id(self, value: str):
+        self.token_user_id, self.token_user_error = value, ""
+
+    @rx.event
+    def toggle_token_scope(self, scope: str, checked: bool):
+        chosen = set(self.token_scopes) - {scope} | ({scope} if checked else set())
+        self.token_scopes = [s for s in TOKEN_SCOPES if s in chosen]
+        self.token_scopes_error = ""
+
+    @rx.event
+    def create_token(self):
+        """Create the token and show its secret in the same dialog, once."""
+        try:
+            actor = self._require("admin")
+            user_id = int(self.token_user_id) if self.token_user_id.isdigit() else None
+            with transaction() as session:
+                _, secret = api_tokens.create(session, actor=actor, name=self.token_name,
+                                              scopes=self.token_scopes, user_id=user_id)
+        except ValidationError as exc:
+            key = _TOKEN_FIELD_ERRORS.get(str(exc.params.get("field", "")))
+            if key is None:
+                return rx.toast.error(self._error_text(exc))
+            setattr(self, {"name": "token_name_error", "scopes": "token_scopes_error"}.get(
+                str(exc.params["field"]), "token_user_error"), self.t[key])
+            return None
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.new_secret = secret
+        return SettingsState.load
+
+    @rx.event
+    def ask_revoke(self, token_id: str):
+        """Open the confirmation for one token."""
+        row = next((r for r in self.token_rows if r["id"] == token_id), None)
+        self.revoke_id, self.revoke_name = (token_id, row["name"]) if row else ("", "")
+
+    @rx.event
+    def set_revoke_open(self, is_open: bool):
+        if not is_open:
+            self.revoke_id = self.revoke_name = ""
+
+    @rx.event
+    def confirm_revoke(self):
+        """Revoke the token the confirmation names; admins only, checked here as well."""
+        token_id, self.revoke_id = self.revoke_id, ""
+        if not token_id:
+            return None
+        try:
+            actor = self._require("admin")
+            with transaction() as session:
+                api_tokens.revoke(session, actor=actor, token_id=int(token_id))
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        return [rx.toast.success(self.t["tokens.revoked"]), SettingsState.load]

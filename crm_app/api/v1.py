@@ -1,0 +1,351 @@
+"""REST API v1: a FastAPI app mounted at /api/v1, authenticated with per-tenant bearer tokens.
+
+A token acts as its user: every endpoint calls the same service as the UI, so the user's role and tenant
+checks apply, and the token's scopes narrow them further. Errors always have the shape
+`{"error": {"code", "message"}}`.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, Depends, FastAPI, Header, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm_app.api import v1_docs
+from crm_app.api import v1_schemas as s
+from crm_app.errors import CRMError, ValidationError
+from crm_app.services import api_tokens, contacts, inbox, messages, presence, transaction, users
+from crm_app.services.actors import Actor
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024
+RATE_LIMIT_PER_MINUTE = 120
+WINDOW_HINT = 'The 24-hour window is closed: send an approved template ({"type": "template", ...}) instead.'
+DESCRIPTION = f"""\
+Read and work the WhatsApp inbox from other systems.
+
+**Authentication.** An admin creates a token in *Configurações → Tokens de API* and copies it once.
+Send it on every request as `Authorization: Bearer crm_…`. The token acts as the user it was created for:
+that user's role and tenant decide what it can see and do, and the token's scopes narrow it further.
+Deactivating the user or revoking the token stops it at once.
+
+**Errors** are JSON: `{{"error": {{"code": "...", "message": "..."}}}}`. 401 means a missing, unknown or
+revoked token; 403 a missing scope or a role that may not do this; 404 something that does not exist in
+your tenant; 409 a closed 24-hour window; 413 a body over {MAX_BODY_BYTES // 1024} KB; 422 invalid input;
+429 more than {RATE_LIMIT_PER_MINUTE} requests a minute for one token (see `Retry-After`).
+
+**Sending.** Send an `Idempotency-Key` header with every message: a retry with the same key returns the
+same message and WhatsApp receives it once.
+"""
+
+bearer = HTTPBearer(auto_error=False, scheme_name="bearerAuth", bearerFormat="crm_…",
+                    description="A token from Configurações → Tokens de API: `Authorization: Bearer crm_…`.")
+
+
+class ApiProblem(Exception):
+    """An error answered as is: status, code, message and extra headers."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+           **extra: Any) -> JSONResponse:
+    body = {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _authenticate(request: Request, secret: str | None, scope: str) -> Actor:
+    if not secret:
+        raise ApiProblem(401, "not_authenticated", "send the header Authorization: Bearer <token>",
+                         {"WWW-Authenticate": 'Bearer realm="api"'})
+    ip = request.client.host if request.client else None
+    with transaction() as session:
+        found = api_tokens.authenticate(session, secret, ip=ip)
+    if found is None:
+        raise ApiProblem(401, "invalid_token", "the token is unknown, expired or revoked",
+                         {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
+    retry_after = api_tokens.take_request_slot(found.token_id, limit=request.app.state.rate_limit_per_minute)
+    if retry_after:
+        raise ApiProblem(429, "rate_limited", "too many requests for this token; slow down",
+                         {"Retry-After": str(retry_after)})
+    if scope not in found.scopes:
+        raise ApiProblem(403, "insufficient_scope", f"this token lacks the scope {scope}",
+                         {"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'})
+    return found.actor
+
+
+def scoped(scope: str) -> Callable[..., Actor]:
+    """A dependency: the token's actor, if the token holds `scope`."""
+
+    def dependency(request: Request,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                          Security(bearer, scopes=[scope])]) -> Actor:
+        return _authenticate(request, credentials.credentials if credentials else None, scope)
+
+    dependency.__name__ = f"scope_{scope.replace(':', '_')}"
+    return dependency
+
+
+def run(fn: Callable[..., Any], actor: Actor, **kwargs: Any) -> Any:
+    """Call one service in one transaction, as the token's actor."""
+    with transaction() as session:
+        return fn(session, actor=actor, **kwargs)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": s.ErrorBody, "description": text} for code, text in (
+        (401, "Missing, unknown, expired or revoked token."),
+        (403, "The token lacks the scope, or its user's role may not do this."),
+        (404, "Not found in your tenant."),
+        (422, "Invalid input."),
+        (429, "Rate limit; see Retry-After."),
+    )
+}
+
+
+def _with(*codes: int) -> dict[int | str, dict[str, Any]]:
+    extra = {409: {"model": s.ErrorBody, "description": "The 24-hour window is closed: send a template."},
+             413: {"model": s.ErrorBody, "description": f"Body over {MAX_BODY_BYTES // 1024} KB."}}
+    return {**ERRORS, **{c: extra[c] for c in codes}}
+
+
+ConversationsRead = Annotated[Actor, Depends(scoped("conversations:read"))]
+ConversationsWrite = Annotated[Actor, Depends(scoped("conversations:write"))]
+MessagesRead = Annotated[Actor, Depends(scoped("messages:read"))]
+MessagesWrite = Annotated[Actor, Depends(scoped("messages:write"))]
+ContactsRead = Annotated[Actor, Depends(scoped("contacts:read"))]
+ContactsWrite = Annotated[Actor, Depends(scoped("contacts:write"))]
+UsersRead = Annotated[Actor, Depends(scoped("users:read"))]
+
+
+def _conversation_routes(app: FastAPI) -> None:
+    @app.get("/conversations", response_model=s.ConversationPage, tags=["conversations"], responses=ERRORS,
+             summary="List conversations")
+    def list_conversations(
+        actor: ConversationsRead,
+        tab: Annotated[Literal["mine", "unassigned", "bot", "all", "closed"],
+                       Query(description="Attendants may not use `all`.")] = "mine",
+        q: Annotated[str | None, Query(max_length=200, description="Name, phone, e-mail or message text.")] = None,
+        status: Annotated[Literal["open", "pending", "snoozed", "closed"] | None, Query()] = None,
+        team_id: Annotated[int | None, Query(ge=1)] = None,
+        label_id: Annotated[int | None, Query(ge=1)] = None,
+        inbox_id: Annotated[int | None, Query(ge=1)] = None,
+        sort: Annotated[Literal["recent", "window"], Query(description="`window`: closing windows first.")] = "recent",
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    ) -> s.ConversationPage:
+        page = run(inbox.list_conversations, actor, tab=tab, query=q, team_id=team_id, label_id=label_id,
+                   status=status, inbox_id=inbox_id, sort=sort, cursor=cursor, limit=limit)
+        return s.ConversationPage(data=[s.Conversation.model_validate(r) for r in page.rows],
+                                  next_cursor=page.next_cursor, total=page.total)
+
+    @app.get("/conversations/{conversation_id}", response_model=s.ConversationDetail, tags=["conversations"],
+             responses=ERRORS, summary="One conversation, with its contact")
+    def get_conversation(conversation_id: int, actor: ConversationsRead) -> s.ConversationDetail:
+        detail = run(inbox.get_conversation, actor, conversation_id=conversation_id)
+        return s.ConversationDetail(conversation=s.Conversation.model_validate(detail.row),
+                                    contact=s.Contact.model_validate(detail.contact), can_reply=detail.can_reply,
+                                    blocked_reason=detail.blocked_reason, window_open=detail.window_open)
+
+    @app.post("/conversations/{conversation_id}/take_over", response_model=s.Conversation, tags=["conversations"],
+              responses=ERRORS, summary="Take over: assign the conversation to the token's user")
+    def take_over(conversation_id: int, actor: ConversationsWrite) -> s.Conversation:
+        return s.Conversation.model_validate(run(inbox.take_over, actor, conversation_id=conversation_id))
+
+    @app.post("/conversations/{conversation_id}/transfer", response_model=s.Conversation, tags=["conversations"],
+              responses=_with(413), summary="Transfer to a team and/or a user")
+    def transfer(conversation_id: int, body: s.Transfer, actor: ConversationsWrite) -> s.Conversation:
+        row = run(inbox.transfer, actor, conversation_id=conversation_id, team_id=body.team_id,
+                  user_id=body.user_id, reason=body.reason)
+        return s.Conversation.model_validate(row)
+
+    @app.post("/conversations/{conversation_id}/close", response_model=s.Conversation, tags=["conversations"],
+              responses=_with(413), summary="Close, with an optional private note")
+    def close(conversation_id: int, actor: ConversationsWrite,
+              body: Annotated[s.Close | None, Body()] = None) -> s.Conversation:
+        row = run(inbox.close, actor, conversation_id=conversation_id, note=body.note if body else None)
+        return s.Conversation.model_validate(row)
+
+
+def client_key_for(actor: Actor, idempotency_key: str) -> str:
+    """The stored client key of an API send: scoped to the user, so two callers never share a key."""
+    digest = hashlib.sha256(f"{actor.tenant_id}:{actor.user_id}:{idempotency_key}".encode()).hexdigest()
+    return "api-" + digest[:60]
+
+
+def _content(body: s.TextMessage | s.TemplateMessage) -> dict[str, Any]:
+    if isinstance(body, s.TextMessage):
+        return {"type": "text", "body": body.text, "preview_url": body.preview_url}
+    return {"type": "template", "name": body.name, "language": body.language, "body_params": body.body_params}
+
+
+def _message_routes(app: FastAPI) -> None:
+    @app.get("/conversations/{conversation_id}/messages", response_model=s.MessageList, tags=["messages"],
+             responses=ERRORS, summary="Messages of a conversation, oldest first")
+    def list_messages(conversation_id: int, actor: MessagesRead,
+                      before_id: Annotated[int | None, Query(ge=1, description="Only messages older than this id.")]
+                      = None,
+                      limit: Annotated[int, Query(ge=1, le=100)] = 50) -> s.MessageList:
+        rows = run(inbox.list_messages, actor, conversation_id=conversation_id, before_id=before_id, limit=limit)
+        return s.MessageList(data=[s.Message.model_validate(r) for r in rows])
+
+    @app.post("/conversations/{conversation_id}/messages", response_model=s.SentMessage, status_code=202,
+              tags=["messages"], responses=_with(409, 413), summary="Send a message (queued for delivery)")
+    def send(conversation_id: int, actor: MessagesWrite,
+             body: Annotated[s.SendMessage, Body(openapi_examples=s.SEND_EXAMPLES)],
+             idempotency_key: Annotated[str | None, Header(
+                 alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,100}$",
+                 description="Any unique string (e.g. a UUID). Repeating it returns the same message.")] = None,
+             ) -> s.SentMessage:
+        reply_to = body.reply_to_message_id if isinstance(body, s.TextMessage) else None
+        key = client_key_for(actor, idempotency_key) if idempotency_key else None
+        row = run(messages.send_message, actor, conversation_id=conversation_id, content=_content(body),
+                  client_key=key, reply_to_message_id=reply_to)
+        if row.conversation_id != conversation_id:
+            raise ApiProblem(422, "idempotency_key_reused", "this Idempotency-Key was used for another conversation")
+        return s.SentMessage.model_validate(row)
+
+
+def _contact_routes(app: FastAPI) -> None:
+    @app.get("/contacts", response_model=s.ContactPage, tags=["contacts"], responses=ERRORS, summary="List contacts")
+    def list_contacts(actor: ContactsRead,
+                      q: Annotated[str | None, Query(max_length=200, description="Name, phone or e-mail.")] = None,
+                      cursor: Annotated[str | None, Query(max_length=200)] = None,
+                      limit: Annotated[int, Query(ge=1, le=100)] = 50) -> s.ContactPage:
+        rows, next_cursor = run(contacts.list_contacts, actor, query=q, cursor=cursor, limit=limit)
+        return s.ContactPage(data=[s.ContactSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+    @app.get("/contacts/{contact_id}", response_model=s.Contact, tags=["contacts"], responses=ERRORS,
+             summary="One contact")
+    def get_contact(contact_id: int, actor: ContactsRead) -> s.Contact:
+        return s.Contact.model_validate(run(contacts.get_contact, actor, contact_id=contact_id))
+
+    @app.patch("/contacts/{contact_id}", response_model=s.Contact, tags=["contacts"], responses=_with(413),
+               summary="Change a contact's name, e-mail or attributes")
+    def update_contact(contact_id: int, body: s.ContactPatch, actor: ContactsWrite) -> s.Contact:
+        changes = body.model_dump(exclude_unset=True)
+        return s.Contact.model_validate(run(contacts.update_contact, actor, contact_id=contact_id, **changes))
+
+
+def _user_routes(app: FastAPI) -> None:
+    @app.get("/users", response_model=s.UserList, tags=["users"], responses=ERRORS,
+             summary="Users of the tenant, with presence (admins and supervisors)")
+    def list_users(actor: UsersRead) -> s.UserList:
+        rows = run(users.list_users, actor)
+        status = presence.statuses(actor.tenant_id)
+        return s.UserList(data=[s.User(id=u.id, name=u.name, email=u.email, role=u.role, is_active=u.is_active,
+                                       presence=status.get(u.id, "offline")) for u in rows])
+
+    @app.get("/users/online", response_model=s.OnlineUserList, tags=["users"], responses=ERRORS,
+             summary="Users online or away right now")
+    def online_users(actor: UsersRead) -> s.OnlineUserList:
+        return s.OnlineUserList(data=[s.OnlineUser.model_validate(r) for r in run(presence.online_users, actor)])
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(CRMError)
+    async def crm_error(request: Request, exc: CRMError) -> JSONResponse:
+        hint = WINDOW_HINT if isinstance(exc, messages.WindowClosed) else None
+        headers = {"WWW-Authenticate": 'Bearer realm="api"'} if exc.status == 401 else None
+        field = exc.params.get("field") if isinstance(exc, ValidationError) else None
+        details = [{"field": field, "message": exc.message}] if field else None
+        return _error(exc.status, exc.code, exc.message, headers, hint=hint, details=details)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                   for e in exc.errors()]
+        return _error(422, "validation", "the request is not valid", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in the REST API")
+        return _error(500, "internal", "something went wrong on our side; try again later")
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with 413, declared or streamed, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(413, "too_large", f"the body must be at most {self.max_bytes // 1024} KB")
+        await response(scope, receive, send)
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised from `receive` so that FastAPI's body parsing passes it on instead of answering 400."""
+
+    def __init__(self) -> None:
+        super().__init__(413, f"the body must be at most {MAX_BODY_BYTES // 1024} KB")
+
+
+def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
+    """The v1 app; mount it at `PREFIX`."""
+    app = FastAPI(title="Atende CRM API", version="1.0.0", description=DESCRIPTION, openapi_url="/openapi.json",
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+                  servers=[{"url": PREFIX}], root_path_in_servers=False)
+    app.state.rate_limit_per_minute = rate_limit_per_minute or RATE_LIMIT_PER_MINUTE
+    _conversation_routes(app)
+    _message_routes(app)
+    _contact_routes(app)
+    _user_routes(app)
+    _error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    return app
+
+
+def docs_endpoint(app: FastAPI) -> Callable[[Request], Any]:
+    """The `/api/docs` route: the self-contained HTML docs of `app`, rendered once."""
+    page: list[str] = []
+
+    async def docs(request: Request) -> HTMLResponse:
+        if not page:
+            page.append(v1_docs.render_docs(app.openapi(), base_path=PREFIX))
+        return HTMLResponse(page[0], headers={"Content-Security-Policy": v1_docs.CSP,
+                                              "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+    return docs
