@@ -242,13 +242,12 @@ def main() -> None:
         requests = build_requests(args.messages, args.statuses, host)
         bare = asyncio.run(blast(port, [http_post(host, "/bare", b"{}")] * len(requests), args.concurrency))
         print(row("baseline (bare ASGI)", *bare))
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "rq.cli", "worker-pool", "high", "-n", str(args.hot_workers), "-w",
-             "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url, "-q"], env=env, cwd=ROOT,
-            start_new_session=True, stdout=worker_log, stderr=subprocess.STDOUT))
-        # The scheduler runs the sweeper, as in production: it re-queues stored events whose job was lost.
-        procs.append(subprocess.Popen([sys.executable, "-m", "workers.scheduler"], env=env, cwd=ROOT,
-                                      start_new_session=True, stdout=worker_log, stderr=subprocess.STDOUT))
+        # The hot workers and the scheduler (whose sweeper re-queues stored events whose job was lost) start
+        # exactly as in production: `python -m crm_app serve ROLE`, under the same `nice`.
+        role_env = dict(env, HOT_WORKERS=str(args.hot_workers))
+        for role in ("worker-hot", "scheduler") if args.hot_workers else ("scheduler",):
+            procs.append(subprocess.Popen([sys.executable, "-m", "crm_app", "serve", role], env=role_env, cwd=ROOT,
+                                          start_new_session=True, stdout=worker_log, stderr=subprocess.STDOUT))
         time.sleep(3)  # let the pool register before the clock starts
         started = time.perf_counter()
         acks = asyncio.run(blast(port, requests, args.concurrency))

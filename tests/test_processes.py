@@ -26,6 +26,15 @@ def test_every_role_has_a_command_and_the_hot_path_uses_simple_workers():
     for role in ROLES:
         assert role_command(role, settings)
     hot = role_command("worker-hot", settings)
-    assert "rq.worker.SimpleWorker" in hot and hot[hot.index("-n") + 1] == "3" and "json" in hot
+    pool = hot[hot.index("worker-pool"):]
+    assert "rq.worker.SimpleWorker" in pool and pool[pool.index("-n") + 1] == "3" and "json" in pool
+
+
+def test_background_roles_yield_the_cpu_to_the_web_role():
+    settings = Settings(redis_url="redis://127.0.0.1:6379/0")
+    assert role_command("web", settings)[0] != "nice"
+    for role in ("worker-hot", "worker-bulk", "scheduler"):
+        argv = role_command(role, settings)
+        assert argv[:2] == ["nice", "-n"] and int(argv[2]) > 0
     web_env = role_environment("web", settings)
     assert web_env["REFLEX_REDIS_URL"] == "redis://127.0.0.1:6379/1" and web_env["REFLEX_USE_NPM"] == "1"
