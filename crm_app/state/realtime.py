@@ -19,6 +19,7 @@ from typing import Any
 from redis.asyncio import Redis as AsyncRedis
 
 from crm_app.config import get_settings
+from crm_app.state.burst import burst
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ async def dispatch(app: Any, tenant_id: int, events: list[dict[str, Any]], push:
             tokens.append(token)
         else:
             forget_tab(token)
-    results = await asyncio.gather(*(push(app, token, events) for token in tokens), return_exceptions=True)
+    with burst():  # the tabs share their identical reads (crm_app/state/burst.py)
+        results = await asyncio.gather(*(push(app, token, events) for token in tokens), return_exceptions=True)
     reached = 0
     for token, result in zip(tokens, results, strict=True):
         if isinstance(result, BaseException):
