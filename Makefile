@@ -25,12 +25,13 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Debian's chromium for the browser tests; Playwright's own download cannot work offline.
+# The colour emoji font makes screenshots truthful (headless Chromium draws boxes without it).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+	    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null) || \
 	      echo "warning: could not install chromium; browser tests will be skipped"; \
-	  else echo "warning: /usr/bin/chromium is missing and we are not root; browser tests will be skipped"; fi; \
+	  else echo "warning: chromium or fonts-noto-color-emoji is missing and we are not root; browser tests may be skipped"; fi; \
 	fi
 
 run: install

@@ -11,6 +11,8 @@
   let lastCount = null;
   let lastConv = null;
   let stickToBottom = true;
+  // While older messages load above, keep the message under the reader's eyes where it is.
+  let olderAnchor = null;
 
   const composer = () => byId("composer-text");
 
@@ -118,6 +120,15 @@
     const box = e.target;
     if (box && box.id === "chat-scroll") {
       stickToBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+      // Reaching the top loads the previous page by itself; the button stays as a fallback.
+      const older = byId("load-older");
+      if (box.scrollTop < 60 && older && !older.disabled && olderAnchor === null
+          && box.scrollHeight > box.clientHeight) {
+        const end = byId("messages-end");
+        olderAnchor = { height: box.scrollHeight, top: box.scrollTop, count: end ? end.dataset.count : null,
+                        at: Date.now() };
+        older.click();
+      }
     }
   }, true);
 
@@ -146,8 +157,16 @@
     const end = byId("messages-end");
     if (end) {
       const count = end.dataset.count, conv = end.dataset.conv;
-      if (conv !== lastConv) { stickToBottom = true; }
-      if ((count !== lastCount || conv !== lastConv) && stickToBottom) scrollDown();
+      if (conv !== lastConv) { stickToBottom = true; olderAnchor = null; }
+      if (olderAnchor !== null) {
+        const box = byId("chat-scroll");
+        if (box && count !== olderAnchor.count) {
+          box.scrollTop = box.scrollHeight - olderAnchor.height + olderAnchor.top;
+          olderAnchor = null;
+        } else if (Date.now() - olderAnchor.at > 8000) {
+          olderAnchor = null;  // nothing came back; let the next scroll try again
+        }
+      } else if ((count !== lastCount || conv !== lastConv) && stickToBottom) scrollDown();
       lastCount = count; lastConv = conv;
     }
   }, 150);

@@ -27,11 +27,19 @@ def tick(item: rx.Var) -> rx.Component:
                                          data_tick="delivered"), content=T["inbox.tick.delivered"])),
         ("read", rx.tooltip(rx.icon("check-check", size=14, color=rx.color("blue", 10), class_name="tick",
                                     data_tick="read"), content=T["inbox.tick.read"])),
-        ("failed", rx.tooltip(
-            rx.hstack(rx.icon("triangle-alert", size=14, color=rx.color("red", 10)),
-                      rx.text(T["inbox.tick.failed"], size="1", color_scheme="red"),
-                      spacing="1", align="center", class_name="tick", data_tick="failed"),
-            content=item["error"])),
+        ("failed", rx.hstack(
+            rx.tooltip(
+                rx.hstack(rx.icon("triangle-alert", size=14, color=rx.color("red", 10)),
+                          rx.text(T["inbox.tick.failed"], size="1", color_scheme="red", weight="medium"),
+                          spacing="1", align="center", class_name="tick", data_tick="failed", tab_index=0,
+                          aria_label=T["inbox.resend.why"] + ": " + item["error"]),
+                content=T["inbox.resend.why"] + ": " + item["error"], side="bottom"),
+            rx.cond(S.can_reply,
+                    rx.button(rx.icon("rotate-cw", size=12), T["inbox.resend"], size="1", variant="soft",
+                              color_scheme="red", on_click=S.resend(item["id"]), class_name="resend-button",
+                              data_id=item["id"]),
+                    rx.fragment()),
+            spacing="2", align="center")),
         rx.fragment(),
     )
 

@@ -13,17 +13,27 @@ T = InboxState.t
 H = InboxState.header
 
 
-def _dialog(trigger: rx.Component, title_key: str, body: rx.Component, dialog_id: str) -> rx.Component:
+def icon_action(icon: str, label_key: str, **props) -> rx.Component:
+    """An icon-only button with its name for screen readers and a tooltip for the eyes."""
+    return rx.icon_button(rx.icon(icon, size=14), size="1", variant="soft", color_scheme="gray",
+                          aria_label=T[label_key], **props)
+
+
+def _dialog(trigger: rx.Component, title_key: str, body: rx.Component, dialog_id: str,
+            tooltip_key: str | None = None) -> rx.Component:
+    """A dialog whose open state lives in the state: it closes only when its action succeeded."""
+    opener = rx.dialog.trigger(trigger)
     return rx.dialog.root(
-        rx.dialog.trigger(trigger),
+        rx.tooltip(opener, content=T[tooltip_key]) if tooltip_key else opener,
         rx.dialog.content(rx.dialog.title(T[title_key]), body, max_width="440px", id=dialog_id),
+        open=S.open_dialog == dialog_id, on_open_change=lambda value: S.set_dialog(dialog_id, value),
     )
 
 
 def _form_buttons(submit_key: str, submit_id: str, color: str = "teal") -> rx.Component:
     return rx.hstack(
         rx.dialog.close(rx.button(T["common.cancel"], variant="soft", color_scheme="gray", type="button")),
-        rx.dialog.close(rx.button(T[submit_key], type="submit", color_scheme=color, id=submit_id)),
+        rx.button(T[submit_key], type="submit", color_scheme=color, id=submit_id),
         justify="end", spacing="2", width="100%", margin_top="12px",
     )
 
@@ -53,7 +63,7 @@ def _transfer() -> rx.Component:
         on_submit=S.transfer, reset_on_submit=True,
     )
     trigger = rx.button(rx.icon("arrow-right-left", size=14), T["inbox.transfer"], size="1", variant="soft",
-                        color_scheme="gray", id="transfer-button")
+                        color_scheme="gray", id="transfer-button", on_click=S.open_transfer)
     return _dialog(trigger, "inbox.transfer.title", body, "transfer-dialog")
 
 
@@ -82,19 +92,20 @@ def _snooze() -> rx.Component:
         ),
         on_submit=S.snooze, reset_on_submit=True,
     )
-    trigger = rx.icon_button(rx.icon("alarm-clock", size=14), size="1", variant="soft", color_scheme="gray",
-                             aria_label=T["inbox.snooze"], title=T["inbox.snooze"], id="snooze-button")
-    return _dialog(trigger, "inbox.snooze.title", body, "snooze-dialog")
+    trigger = icon_action("alarm-clock", "inbox.snooze", id="snooze-button")
+    return _dialog(trigger, "inbox.snooze.title", body, "snooze-dialog", tooltip_key="inbox.snooze")
 
 
 def _labels() -> rx.Component:
     chips = rx.foreach(S.conv_labels, lambda name: rx.badge(
-        name, rx.icon("x", size=10, cursor="pointer", on_click=S.remove_label(name), aria_label=T["inbox.remove"]),
-        variant="surface", color_scheme="gray", radius="full", class_name="label-chip"))
+        name,
+        rx.el.button(rx.icon("x", size=10), on_click=S.remove_label(name), type="button", class_name="remove-label",
+                     aria_label=T["inbox.remove"] + " " + name, title=T["inbox.remove"],
+                     style={"background": "none", "border": "none", "padding": "1px", "color": "inherit"}),
+        variant="surface", color_scheme="gray", radius="full", class_name="label-chip", data_label=name))
     return rx.popover.root(
-        rx.popover.trigger(rx.icon_button(rx.icon("tag", size=14), size="1", variant="soft", color_scheme="gray",
-                                          aria_label=T["inbox.labels"], title=T["inbox.labels"],
-                                          id="labels-button")),
+        rx.tooltip(rx.popover.trigger(icon_action("tag", "inbox.labels", id="labels-button")),
+                   content=T["inbox.labels"]),
         rx.popover.content(
             rx.vstack(
                 rx.text(T["inbox.labels"], weight="bold", size="2"),
@@ -119,18 +130,22 @@ def _labels() -> rx.Component:
 def _actions() -> rx.Component:
     take = rx.button(rx.icon("hand", size=14), T["inbox.take_over"], size="1", on_click=S.take_over,
                      id="take-over")
+    reopen = rx.button(rx.icon("rotate-ccw", size=14), T["inbox.reopen"], size="1", variant="soft",
+                       on_click=S.reopen, id="reopen-button")
     return rx.hstack(
         rx.cond(H["status"] == "closed",
-                rx.button(rx.icon("rotate-ccw", size=14), T["inbox.reopen"], size="1", variant="soft",
-                          on_click=S.reopen, id="reopen-button"),
+                rx.cond(S.can_manage, reopen, rx.fragment()),
                 rx.fragment(
                     rx.cond(S.can_take_over, take, rx.fragment()),
+                    rx.cond(S.can_manage & (H["status"] == "snoozed"), reopen, rx.fragment()),
                     rx.cond(S.can_manage, rx.fragment(_transfer(), _snooze(), _close()), rx.fragment()),
                 )),
         rx.cond(S.can_manage | S.can_take_over, _labels(), rx.fragment()),
-        rx.icon_button(rx.icon("panel-right", size=14), size="1", variant="ghost", color_scheme="gray",
-                       on_click=S.toggle_panel, aria_label=T["inbox.panel"], title=T["inbox.panel"],
-                       display=["none", "none", "none", "inline-flex"]),
+        rx.box(rx.tooltip(rx.icon_button(rx.icon("panel-right", size=14), size="1", variant="ghost",
+                                         color_scheme="gray", on_click=S.toggle_panel, aria_label=T["inbox.panel"],
+                                         aria_pressed=rx.cond(S.panel_open, "true", "false"), id="panel-toggle"),
+                          content=T["inbox.panel"]),
+               display=["none", "none", "none", "inline-flex"]),
         spacing="2", align="center", wrap="wrap", justify=rx.breakpoints(initial="start", sm="end"),
         width=rx.breakpoints(initial="100%", sm="auto"), padding_left=rx.breakpoints(initial="44px", sm="0"),
     )
@@ -154,7 +169,7 @@ def _header() -> rx.Component:
                         rx.text(T["inbox.unassigned"], size="1", color_scheme="gray", id="chat-assignee")),
                 spacing="2", align="center", wrap="wrap",
             ),
-            spacing="1", min_width="0", flex="1",
+            spacing="1", min_width=rx.breakpoints(initial="0", sm="220px"), flex="1",
         ),
         _actions(),
         width="100%", align="center", spacing="3", padding="10px 16px", wrap="wrap",
@@ -162,14 +177,23 @@ def _header() -> rx.Component:
     )
 
 
+def _chat_skeleton() -> rx.Component:
+    """Bubbles-shaped placeholders while a conversation opens."""
+    shapes = (("start", "55%"), ("start", "35%"), ("end", "60%"), ("start", "45%"), ("end", "30%"))
+    return rx.vstack(*[rx.flex(rx.skeleton(height="44px", width=w, border_radius="12px"), justify=side,
+                               width="100%") for side, w in shapes],
+                     spacing="3", width="100%", id="chat-skeleton", aria_busy="true")
+
+
 def _history() -> rx.Component:
     return rx.box(
         rx.vstack(
             rx.cond(S.has_older,
-                    rx.center(rx.button(T["inbox.load_older"], size="1", variant="soft", color_scheme="gray",
+                    rx.center(rx.button(rx.cond(S.older_loading, T["inbox.loading_older"], T["inbox.load_older"]),
+                                        size="1", variant="soft", color_scheme="gray", loading=S.older_loading,
                                         on_click=S.load_older, id="load-older"), width="100%"),
                     rx.fragment()),
-            rx.foreach(S.items, message),
+            rx.cond(S.chat_loading, _chat_skeleton(), rx.foreach(S.items, message)),
             rx.cond(S.typing_text != "",
                     rx.text(S.typing_text, size="1", color_scheme="gray", font_style="italic", id="typing"),
                     rx.fragment()),
@@ -249,9 +273,8 @@ def _template_dialog(trigger: rx.Component) -> rx.Component:
 
 def _upload_dialog() -> rx.Component:
     return rx.dialog.root(
-        rx.dialog.trigger(rx.icon_button(rx.icon("paperclip", size=14), size="1", variant="soft",
-                                         color_scheme="gray", aria_label=T["inbox.attach"], title=T["inbox.attach"],
-                                         id="attach-button", type="button")),
+        rx.tooltip(rx.dialog.trigger(icon_action("paperclip", "inbox.attach", id="attach-button", type="button")),
+                   content=T["inbox.attach"]),
         rx.dialog.content(
             rx.dialog.title(T["inbox.attach"]),
             rx.upload(
@@ -266,7 +289,7 @@ def _upload_dialog() -> rx.Component:
                           id="attach-send"),
                 justify="end", spacing="2", margin_top="12px",
             ),
-            max_width="440px",
+            max_width="440px", id="attach-dialog",
         ),
         open=S.upload_open, on_open_change=S.set_upload_open,
     )
@@ -281,8 +304,9 @@ def _reply_bar() -> rx.Component:
                    rx.text(S.reply_to["body"], size="1", color_scheme="gray", overflow="hidden", white_space="nowrap",
                            text_overflow="ellipsis"),
                    border_left=f"3px solid {rx.color('teal', 9)}", padding_left="8px", flex="1", min_width="0"),
-            rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="gray",
-                           on_click=S.clear_reply, aria_label=T["inbox.reply.cancel"]),
+            rx.tooltip(rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="gray",
+                                      on_click=S.clear_reply, aria_label=T["inbox.reply.cancel"]),
+                       content=T["inbox.reply.cancel"]),
             width="100%", align="center", padding="6px 8px", id="reply-bar",
         ),
         rx.fragment(),

@@ -65,7 +65,8 @@ def _tab(value: str, key: str) -> rx.Component:
 
 def _select(name: str, placeholder_key: str, options, all_key: str) -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(placeholder=T[placeholder_key], variant="surface", width="100%"),
+        rx.select.trigger(placeholder=T[placeholder_key], variant="surface", width="100%", id=f"filter-{name}",
+                          aria_label=T[placeholder_key]),
         rx.select.content(
             rx.select.item(T[all_key], value="all"),
             rx.foreach(options, lambda o: rx.select.item(o["name"], value=o["id"])),
@@ -77,7 +78,8 @@ def _select(name: str, placeholder_key: str, options, all_key: str) -> rx.Compon
 
 def _filters() -> rx.Component:
     status = rx.select.root(
-        rx.select.trigger(placeholder=T["inbox.filter.status"], variant="surface", width="100%"),
+        rx.select.trigger(placeholder=T["inbox.filter.status"], variant="surface", width="100%", id="filter-status",
+                          aria_label=T["inbox.filter.status"]),
         rx.select.content(
             rx.select.item(T["inbox.filter.any_status"], value="all"),
             rx.select.item(T["inbox.status.open"], value="open"),
@@ -88,10 +90,12 @@ def _filters() -> rx.Component:
         on_change=lambda v: S.set_filter("status", v), size="1",
     )
     return rx.popover.root(
-        rx.popover.trigger(
-            rx.icon_button(rx.icon("sliders-horizontal", size=16), variant="soft", color_scheme="gray",
-                           aria_label=T["inbox.filters"], id="filters-button", title=T["inbox.filters"]),
-        ),
+        rx.tooltip(rx.popover.trigger(
+            rx.icon_button(rx.icon("sliders-horizontal", size=16),
+                           variant=rx.cond(S.filters_active, "solid", "soft"),
+                           color_scheme=rx.cond(S.filters_active, "teal", "gray"),
+                           aria_label=T["inbox.filters"], id="filters-button"),
+        ), content=T["inbox.filters"]),
         rx.popover.content(
             rx.vstack(
                 rx.text(T["inbox.filters"], weight="bold", size="2"),
@@ -105,12 +109,13 @@ def _filters() -> rx.Component:
                 _select("inbox", "inbox.filter.number", S.inbox_options, "inbox.filter.all_numbers"),
                 rx.text(T["inbox.sort"], size="1", color_scheme="gray"),
                 rx.segmented_control.root(
-                    rx.segmented_control.item(T["inbox.sort.recent"], value="recent"),
-                    rx.segmented_control.item(T["inbox.sort.window"], value="window"),
+                    rx.segmented_control.item(T["inbox.sort.recent"], value="recent", id="sort-recent"),
+                    rx.segmented_control.item(T["inbox.sort.window"], value="window", id="sort-window"),
                     value=S.sort, on_change=S.set_sort, size="1", width="100%",
                 ),
-                rx.button(T["inbox.filter.clear"], size="1", variant="ghost", on_click=S.clear_filters),
-                spacing="2", width="240px",
+                rx.button(T["inbox.filter.clear"], size="1", variant="soft", color_scheme="gray",
+                          on_click=S.clear_filters, id="filters-clear", width="100%"),
+                spacing="2", width="290px",
             ),
             side="bottom", align="end",
         ),
@@ -209,8 +214,8 @@ def conversation_list() -> rx.Component:
             ),
             padding="4px 12px 8px 12px", width="100%",
         ),
-        rx.hstack(*[_tab(v, k) for v, k in TABS], spacing="1", padding="0 12px 8px 12px", width="100%",
-                  overflow_x="auto", class_name="inbox-tabs"),
+        rx.flex(*[_tab(v, k) for v, k in TABS], gap="4px", padding="0 12px 8px 12px", width="100%", wrap="wrap",
+                 class_name="inbox-tabs"),
         rx.box(
             rx.cond(
                 S.list_loading, _skeleton(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex_components_core.core.banner import has_connection_errors
 
 from components.shell import NAV
 from crm_app.state.inbox import InboxState
@@ -107,22 +106,6 @@ def rail() -> rx.Component:
         width="72px", min_width="72px", height="100%", padding="14px 6px", spacing="2", align="center",
         border_right=f"1px solid {rx.color('slate', 5)}", background=rx.color("slate", 2),
         display=["none", "none", "flex"], id="inbox-rail",
-    )
-
-
-def connection_banner() -> rx.Component:
-    """"Reconectando…" while the websocket is down."""
-    return rx.cond(
-        has_connection_errors,
-        rx.hstack(
-            rx.spinner(size="1"),
-            rx.text(T["inbox.reconnecting"], size="2", weight="medium"),
-            position="fixed", top="8px", left="50%", transform="translateX(-50%)", z_index="1000",
-            padding="6px 14px", border_radius="9999px", background=rx.color("amber", 9), color="black",
-            box_shadow="0 2px 8px rgba(0,0,0,0.15)", align="center", spacing="2", id="reconnecting",
-            role="status",
-        ),
-        rx.fragment(),
     )
 
 

@@ -2,8 +2,9 @@
 
 It starts the embedded Redis when `REDIS_URL` is unset, applies the migrations,
 seeds the demo tenant on an empty database, starts each role of
-`crm_app.processes`, prints the URL and logins, and on Ctrl-C or SIGTERM stops
-every process group it started.
+`crm_app.processes`, prints the URL and logins, restarts a role that dies
+(with backoff; it gives up when a role keeps dying right after starting), and
+on Ctrl-C or SIGTERM stops every process group it started.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from crm_app.processes import ROLES, role_command, role_environment
 
 STOP_GRACE_SECONDS = 10
 _PR_SET_PDEATHSIG = 1
+RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
+STABLE_AFTER_SECONDS = 60  # a role that ran this long before dying starts its backoff over
+MAX_QUICK_RESTARTS = 5  # then the role is broken (bad config, port taken): stop everything
 
 
 def _die_with_parent() -> None:
@@ -153,10 +157,13 @@ def run(roles: tuple[str, ...] = ROLES) -> int:
         for line in prepare_database():
             print(line, flush=True)
         # Children read the same settings; pin the effective Redis for all of them.
+        def start(role: str) -> subprocess.Popen:
+            proc = spawn(role_command(role, settings), child_environment(role_environment(role, settings)))
+            print(f"started {role} (pid {proc.pid})", flush=True)
+            return proc
+
         for role in roles:
-            env = child_environment(role_environment(role, settings))
-            children[role] = spawn(role_command(role, settings), env)
-            print(f"started {role} (pid {children[role].pid})", flush=True)
+            children[role] = start(role)
         health = f"http://{settings.host}:{settings.port}/api/health"
         if "web" in roles and not wait_for_http(health, children, timeout=600):
             if not stopping:
@@ -164,7 +171,7 @@ def run(roles: tuple[str, ...] = ROLES) -> int:
                 return 1
         if not stopping:
             print(banner(settings) if "web" in roles else "All roles started.", flush=True)
-        return _supervise(children, lambda: stopping)
+        return _supervise(children, lambda: stopping, start)
     finally:
         stop_all(children)
         if redis_proc is not None:
@@ -172,11 +179,35 @@ def run(roles: tuple[str, ...] = ROLES) -> int:
         print("All processes stopped.", flush=True)
 
 
-def _supervise(children: dict[str, subprocess.Popen], is_stopping) -> int:
+def restart_delay(quick_failures: int) -> float:
+    """Seconds to wait before restarting a role that died `quick_failures` times in a row soon after starting."""
+    return RESTART_BACKOFF_SECONDS[min(max(quick_failures - 1, 0), len(RESTART_BACKOFF_SECONDS) - 1)]
+
+
+def _supervise(children: dict[str, subprocess.Popen], is_stopping, start, *,
+               clock=time.monotonic, sleep=time.sleep) -> int:
+    """Restart a role that exits, after a backoff; give up (1) when one keeps dying right after starting."""
+    started = {role: clock() for role in children}
+    quick_failures = {role: 0 for role in children}
+    due: dict[str, float] = {}
     while not is_stopping():
-        for role, proc in children.items():
-            if proc.poll() is not None:
-                print(f"{role} exited with code {proc.returncode}; stopping everything.", file=sys.stderr)
-                return 1
-        time.sleep(0.3)
+        now = clock()
+        for role, proc in list(children.items()):
+            if proc.poll() is None:
+                continue
+            if role not in due:
+                quick = now - started[role] < STABLE_AFTER_SECONDS
+                quick_failures[role] = quick_failures[role] + 1 if quick else 1
+                if quick_failures[role] > MAX_QUICK_RESTARTS:
+                    print(f"{role} keeps exiting (code {proc.returncode}); stopping everything.", file=sys.stderr,
+                          flush=True)
+                    return 1
+                _signal_group(proc, signal.SIGKILL)  # what it left behind (workers) must not hold its port
+                due[role] = now + restart_delay(quick_failures[role])
+                print(f"{role} exited with code {proc.returncode}; restarting in "
+                      f"{due[role] - now:.0f} s.", file=sys.stderr, flush=True)
+            elif now >= due[role]:
+                del due[role]
+                children[role], started[role] = start(role), clock()
+        sleep(0.3)
     return 0

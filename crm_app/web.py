@@ -3,10 +3,13 @@
 import reflex as rx
 
 import pages  # noqa: F401  (registers every page)
+from components.connection import overlay
 from components.page import add_pages
 from crm_app.api.routes import create_api
 from crm_app.state.inbox import listen as listen_for_inbox_events
 
 app = rx.App(api_transformer=create_api())
+# Our own pt-BR/en "Reconectando…" banner replaces Reflex's English connection toast and wifi-off icon.
+app.app_wraps[5, "Overlay"] = overlay
 add_pages(app)
 app.register_lifespan_task(listen_for_inbox_events)  # real-time push to this process's inbox tabs

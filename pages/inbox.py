@@ -5,7 +5,7 @@ import reflex as rx
 from components.inbox_chat import chat
 from components.inbox_list import conversation_list
 from components.inbox_panel import customer_panel
-from components.inbox_rail import bridge, connection_banner, presence_toggle, rail
+from components.inbox_rail import bridge, presence_toggle, rail
 from components.page import app_page
 from components.shell import mobile_nav
 from crm_app.state.inbox import InboxState
@@ -32,6 +32,11 @@ LAYOUT_CSS = """
   .chat-pane:not(.chat-open) { display: none !important; }
 }
 .conv-row:focus-visible, #chat-scroll button:focus-visible { outline: 2px solid var(--teal-8); outline-offset: -2px; }
+#inbox-page button:focus-visible, #inbox-page [role=button]:focus-visible, #inbox-page a:focus-visible {
+  outline: 2px solid var(--teal-8); outline-offset: 2px; }
+.inbox-tabs .rt-Button { margin: 0 !important; padding: 0 8px; height: 26px; }
+.label-chip .remove-label { cursor: pointer; border-radius: 9999px; display: inline-flex; }
+.label-chip .remove-label:hover, .label-chip .remove-label:focus-visible { background: var(--slate-5); }
 .msg-row .reply-button { opacity: 0; transition: opacity .1s; }
 .msg-row:hover .reply-button, .msg-row .reply-button:focus-visible { opacity: 1; }
 @media (hover: none) { .msg-row .reply-button { opacity: .6; } }
@@ -69,10 +74,9 @@ def _inbox() -> rx.Component:
                       rx.skeleton(height="100vh", flex="1"), width="100%", spacing="2"),
         ),
         rx.el.style(LAYOUT_CSS),
-        connection_banner(),
         bridge(),
         rx.script(src="/inbox.js"),
-        lang=S.lang, width="100%",
+        lang=S.lang, width="100%", id="inbox-page",
     )
 
 

@@ -67,3 +67,42 @@ def test_embedded_defaults_start_and_ctrl_c_leaves_no_orphans(tmp_path):
     assert alive == []
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", redis_port)) != 0
+
+
+class _FakeProc:
+    """A child that has exited (or not) with a code, as `subprocess.Popen` reports it."""
+
+    def __init__(self, pid: int, returncode: int | None = None):
+        self.pid, self.returncode = pid, returncode
+
+    def poll(self):
+        return self.returncode
+
+
+def test_a_role_that_dies_is_restarted_after_a_backoff_and_a_flapping_one_stops_everything(monkeypatch):
+    from crm_app import launcher
+
+    monkeypatch.setattr(launcher, "_signal_group", lambda proc, sig: None)
+    now = [0.0]
+    started: list[str] = []
+
+    def start(role):
+        started.append(role)
+        return _FakeProc(1000 + len(started), returncode=None if role == "web" else 1)
+
+    children = {"web": _FakeProc(1, returncode=-9), "sandbox": _FakeProc(2)}
+    stop_after = [200]
+
+    def sleep(seconds):
+        now[0] += seconds
+        stop_after[0] -= 1
+
+    code = launcher._supervise(children, lambda: stop_after[0] <= 0, start, clock=lambda: now[0], sleep=sleep)
+    assert code == 0 and started == ["web"]  # restarted once, then it stayed up
+    assert children["web"].pid == 1001
+
+    children = {"worker": _FakeProc(3, returncode=1)}
+    code = launcher._supervise(children, lambda: False, lambda role: _FakeProc(9, returncode=1),
+                               clock=lambda: now[0], sleep=sleep)
+    assert code == 1  # it kept dying right after each start
+    assert [launcher.restart_delay(n) for n in (1, 2, 3, 6)] == [1, 2, 5, 30]

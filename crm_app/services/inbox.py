@@ -291,6 +291,15 @@ def tab_counts(session: Session, *, actor: Actor) -> dict[str, int]:
     return {t: int(row[i] or 0) for i, t in enumerate(tabs)}
 
 
+def unread_total(session: Session, *, actor: Actor) -> int:
+    """Unread customer messages in the actor's own open conversations (the browser tab's title)."""
+    require_role(actor, *ROLES)
+    total = session.exec(select(func.coalesce(func.sum(_C.unread_count), 0)).where(
+        _C.tenant_id == actor.tenant_id, _C.assignee_id == actor.user_id,
+        _C.status != ConversationStatus.CLOSED)).one()
+    return int(total or 0)
+
+
 def list_labels(session: Session, *, actor: Actor) -> list[dict]:
     """The tenant's labels: id, name, color; by name."""
     require_role(actor, *ROLES)

@@ -29,7 +29,7 @@ from crm_app.errors import CRMError, NotFound, PermissionDenied, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
 from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
 from crm_app.queue import QUEUE_HIGH, get_queue
-from crm_app.services import media, ratelimit, realtime
+from crm_app.services import audit, media, ratelimit, realtime
 from crm_app.services.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,36 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
     realtime.publish_after_commit(session, conversation.tenant_id, "message.new", conversation_id=conversation.id,
                                   data={"message_id": new_id})
     return _row(session.get(Message, new_id))
+
+
+def resend_failed(session: Session, *, actor: Actor, message_id: int) -> MessageRow:
+    """Queue a failed outbound message again ("Reenviar"); a message already queued again is left alone.
+
+    Only attendant and bot messages that failed, in a conversation the actor may write in. The error is
+    cleared, the attempts start over, and the delivery job is enqueued after commit.
+    """
+    require_role(actor, "admin", "supervisor", "attendant")
+    message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).first()
+    if message is None or message.tenant_id != actor.tenant_id:
+        raise NotFound("message not found")
+    conversation = _conversation(session, actor, None, message.conversation_id)
+    if message.direction != Direction.OUTBOUND or message.sender_type not in (SenderType.ATTENDANT, SenderType.BOT):
+        raise ValidationError("only messages sent to the customer can be resent")
+    if message.status != MessageStatus.FAILED:
+        return _row(message)  # already queued again (a double click), or it went through
+    content = (message.payload or {}).get("content") or {}
+    if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at, utcnow()):
+        raise WindowClosed("more than 24 hours since the customer's last message: send a template")
+    before = {"status": str(message.status), "error_code": message.error_code}
+    message.status, message.send_attempts, message.failed_at = MessageStatus.QUEUED, 0, None
+    message.error_code, message.error_reason, message.wa_message_id = None, None, None
+    session.add(message)
+    audit.record(session, actor=actor, tenant_id=message.tenant_id, action="message.resend", target_type="message",
+                 target_id=message.id, before=before, after={"status": "queued"})
+    message_id = message.id
+    after_commit(session, lambda: enqueue_delivery(message_id))
+    _publish_status(session, message)
+    return _row(message)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class InboxState(SessionState):
     conv_labels: list[str] = []
     items: list[dict[str, str]] = []
     has_older: bool = False
+    older_loading: bool = False
     chat_loading: bool = False
     can_reply: bool = False
     blocked_reason: str = ""
@@ -93,6 +94,7 @@ class InboxState(SessionState):
     template_names: list[str] = []
     template_values: list[str] = []
     upload_open: bool = False
+    open_dialog: str = ""
     # customer panel
     panel_open: bool = True
     contact: dict[str, str] = {}
@@ -115,6 +117,12 @@ class InboxState(SessionState):
     @rx.var(cache=True)
     def is_supervisor(self) -> bool:
         return self.user_role in SUPERVISORS
+
+    @rx.var(cache=True)
+    def filters_active(self) -> bool:
+        """Whether a filter or the "window" sort narrows the list (the filter button lights up)."""
+        return bool(self.filter_team or self.filter_label or self.filter_status or self.filter_inbox
+                    or self.sort != "recent")
 
     @rx.var(cache=True)
     def blocked_text(self) -> str:
@@ -163,8 +171,8 @@ class InboxState(SessionState):
                 "inbox_id": as_int(self.filter_inbox), "sort": self.sort}
 
     def _load_list(self, session, actor: Actor, *, append: bool = False) -> None:
-        if self.tab == "all" and actor.role not in SUPERVISORS:
-            self.tab = "mine"
+        if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
+            self.tab = "mine"  # the value also comes back from the browser's storage
         cursor = self.next_cursor if append and self.next_cursor else None
         page = inbox.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
                                         **self._filters())
@@ -178,8 +186,7 @@ class InboxState(SessionState):
             self.rows = fresh if not keep else self._refresh_long_list(session, actor, fresh)
         self.next_cursor = page.next_cursor or ""
         self.counts = dict(inbox.tab_counts(session, actor=actor))
-        self.unread_total = int(self.counts.get("unread", 0)) or sum(
-            int(r["unread"] or 0) for r in self.rows if r["assignee"] == actor.name)
+        self.unread_total = inbox.unread_total(session, actor=actor)
         self.list_loading = False
 
     def _refresh_long_list(self, session, actor: Actor, fresh: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -224,13 +231,21 @@ class InboxState(SessionState):
         self.viewers = [v["name"] for v in presence.viewers(actor.tenant_id, self.selected_id)
                         if v["user_id"] != actor.user_id]
 
-    def _reload_all(self, actor: Actor) -> None:
+    def _reload_all(self, actor: Actor, events: list[dict[str, Any]] | None = None) -> None:
+        """Everything again (page load, reconnect, a gap in the seq); `events` explain a lost conversation."""
         self.last_seq = rt_events.current_seq(actor.tenant_id)  # read first: later events are applied on top
         with transaction() as session:
             self._load_list(session, actor)
             if self.selected_id:
                 try:
                     self._load_conversation(session, actor)
+                except PermissionDenied:
+                    changes = [e for e in events or [] if e.get("conversation_id") == self.selected_id
+                               and str(e.get("kind", "")).startswith("conversation.")]
+                    if changes:
+                        self._lost_access(session, actor, changes[-1].get("data") or {})
+                    else:
+                        self._clear_selection()
                 except CRMError:
                     self._clear_selection()
 
@@ -247,6 +262,7 @@ class InboxState(SessionState):
             actor = self._require("admin", "supervisor", "attendant")
             realtime.register_tab(actor.tenant_id, self.router.session.client_token)
             self._user_id, self._tz = actor.user_id, actor.timezone
+            self.presence_status = presence.statuses(actor.tenant_id).get(actor.user_id, self.presence_status)
             self._load_options(actor)
             self._reload_all(actor)
             presence.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
@@ -310,6 +326,7 @@ class InboxState(SessionState):
     def clear_filters(self):
         """Drop every filter and the search."""
         self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
+        self.sort = "recent"
         return self._relist()
 
     @rx.event
@@ -335,10 +352,13 @@ class InboxState(SessionState):
     # ---- open conversation ---------------------------------------------------------------------------
     @rx.event
     def select(self, conversation_id: str | int):
-        """Open one conversation; it is marked read for this user."""
+        """Open one conversation (skeleton first when it is another one); it is marked read for this user."""
+        previous = self.selected_id
+        if str(conversation_id) != str(previous):
+            self.chat_loading = True
+            yield
         try:
             actor = self._require("admin", "supervisor", "attendant")
-            previous = self.selected_id
             self.selected_id = int(conversation_id)
             self.reply_to, self.typing_name, self.note_mode, self.mobile_chat = {}, "", False, True
             with transaction() as session:
@@ -350,8 +370,11 @@ class InboxState(SessionState):
             self._load_viewers(actor)
         except Exception as exc:
             self._clear_selection()
-            return self._fail(exc)
-        return rx.call_script("window.crmInbox && window.crmInbox.opened()")
+            yield self._fail(exc)
+            return
+        finally:
+            self.chat_loading = False
+        yield rx.call_script("window.crmInbox && window.crmInbox.opened()")
 
     def _mark_read(self, actor: Actor) -> None:
         try:
@@ -360,6 +383,8 @@ class InboxState(SessionState):
         except CRMError:
             pass  # reading is best effort; the list shows the unread count until the next load
         self.rows = [dict(r, unread="") if r["id"] == str(self.selected_id) else r for r in self.rows]
+        with transaction() as session:
+            self.unread_total = inbox.unread_total(session, actor=actor)
 
     @rx.event
     def step(self, delta: int):
@@ -395,41 +420,62 @@ class InboxState(SessionState):
 
     @rx.event
     def load_older(self):
-        """The previous page of the history, above what is shown."""
+        """The previous page of the history, above what is shown (scrolling to the top asks for it too)."""
         ids = [int(m["id"]) for m in self.items if m["id"].isdigit()]
-        if not self.selected_id or not ids:
-            return None
+        if not self.selected_id or not ids or self.older_loading:
+            return
+        self.older_loading = True
+        yield
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
                 older = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id,
                                             before_id=min(ids), limit=MESSAGE_PAGE)
         except Exception as exc:
-            return self._fail(exc)
+            yield self._fail(exc)
+            return
+        finally:
+            self.older_loading = False
         self.has_older = len(older) >= MESSAGE_PAGE
         fresh = [view.message_item(m, actor.timezone, self.lang) for m in older]
         self.items = view.with_separators(fresh + self.items, _now(), actor.timezone, self.lang)
-        return None
 
     # ---- conversation actions ------------------------------------------------------------------------
     def _act(self, fn, ok_key: str, **kwargs):
+        """One conversation action; on success its dialog closes and the chat and list reload."""
         if not self.selected_id:
             return None
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
                 fn(session, actor=actor, conversation_id=self.selected_id, **kwargs)
-            with transaction() as session:
-                self._load_conversation(session, actor, keep_older=True)
-                self._load_list(session, actor)
         except Exception as exc:
             return self._fail(exc)
+        self.open_dialog = ""
+        try:
+            with transaction() as session:
+                self._load_list(session, actor)
+                self._load_conversation(session, actor, keep_older=True)
+        except CRMError:
+            self._clear_selection()  # handed to someone else: it is no longer ours to show
         return rx.toast.success(translate(self.lang, ok_key)) if ok_key else None
+
+    @rx.event
+    def set_dialog(self, name: str, value: bool):
+        """Open or close one of the header's dialogs (transfer, snooze, close)."""
+        self.open_dialog = name if value else ""
 
     @rx.event
     def take_over(self):
         """Assumir: the conversation becomes mine and the bot steps back."""
         return self._act(inbox.take_over, "inbox.toast.taken")
+
+    @rx.event
+    def open_transfer(self):
+        """Fresh teams and people (who is online now) for the transfer dialog."""
+        actor = self._actor()
+        if actor is not None:
+            self._load_options(actor)
 
     @rx.event
     def transfer(self, form: dict):
@@ -468,12 +514,31 @@ class InboxState(SessionState):
         name = str(form.get("label", "")).strip()[:40]
         if not name:
             return None
-        return self._act(inbox.add_label, "", name=name)
+        result = self._act(inbox.add_label, "", name=name)
+        actor = self._actor()
+        if result is None and actor is not None and name not in {o["name"] for o in self.label_options}:
+            self._load_options(actor)  # a new label joins the filter and the suggestions
+        return result
 
     @rx.event
     def remove_label(self, name: str):
         """Remove one label from the open conversation."""
         return self._act(inbox.remove_label, "", name=name)
+
+    @rx.event
+    def resend(self, message_id: str):
+        """Reenviar: queue a failed message again."""
+        if not str(message_id).isdigit() or not self.selected_id:
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                messages.resend_failed(session, actor=actor, message_id=int(message_id))
+            with transaction() as session:
+                self._load_conversation(session, actor, keep_older=True)
+        except Exception as exc:
+            return self._fail(exc)
+        return rx.toast.info(translate(self.lang, "inbox.toast.resent"))
 
     # ---- composer ------------------------------------------------------------------------------------
     @rx.event
@@ -712,7 +777,7 @@ class InboxState(SessionState):
                 self._apply_ephemeral(actor, event)
         if gap:
             before = dict(self.counts)
-            self._reload_all(actor)
+            self._reload_all(actor, durable)
             for event in durable:
                 self._maybe_notify(actor, event["kind"], event.get("conversation_id"), before)
         elif durable:
@@ -739,7 +804,8 @@ class InboxState(SessionState):
                 try:
                     self._load_conversation(session, actor, keep_older=True)
                 except PermissionDenied:
-                    self._lost_access(session, actor, mine[-1].get("data") or {})
+                    changes = [e for e in mine if str(e.get("kind", "")).startswith("conversation.")]
+                    self._lost_access(session, actor, (changes[-1].get("data") or {}) if changes else {})
                 except CRMError:
                     self._clear_selection()
         if any(e["kind"] == "message.new" for e in mine):

@@ -243,3 +243,45 @@ def test_labels_are_reused_case_insensitively_and_listed(db, setup):
     assert [e.kind for e in events] == ["label"]  # the second add changed nothing
     other = make_tenant(db)
     assert inbox.list_labels(db, actor=make_user(db, other.id, "admin")) == []
+
+
+def test_a_failed_message_is_resent_once_by_someone_who_may_write_there(db, setup):
+    from crm_app.queue import get_queue
+
+    cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    row = run(messages.send_message, actor=ana, conversation_id=cid, content={"type": "text", "body": "Oi"},
+              client_key="resend-1")
+    get_queue("high").empty()
+    db.execute(text("UPDATE messages SET status = 'failed', error_code = 131026, error_reason = 'undeliverable', "
+                    "send_attempts = 3, wa_message_id = 'wamid.old' WHERE id = :id"), {"id": row.id})
+    db.commit()
+    with pytest.raises(PermissionDenied):
+        run(messages.resend_failed, actor=bia, message_id=row.id)
+    with pytest.raises(NotFound):
+        run(messages.resend_failed, actor=make_user(db, make_tenant(db).id, "admin"), message_id=row.id)
+    again = run(messages.resend_failed, actor=ana, message_id=row.id)
+    assert (again.status, again.error_code, again.error_reason, again.wa_message_id) == ("queued", None, None, None)
+    assert get_queue("high").fetch_job(messages.job_id(row.id)) is not None
+    get_queue("high").empty()
+    assert run(messages.resend_failed, actor=ana, message_id=row.id).status == "queued"  # a double click
+    assert get_queue("high").fetch_job(messages.job_id(row.id)) is None
+    db.expire_all()
+    assert db.get(Message, row.id).send_attempts == 0
+    audits = db.exec(select(AuditLog.action).where(AuditLog.target_type == "message",
+                                                   AuditLog.target_id == str(row.id))).all()
+    assert audits == ["message.resend"]
+    customer = db.exec(select(Message).where(Message.conversation_id == cid, Message.direction == "inbound")).first()
+    with pytest.raises(ValidationError):
+        run(messages.resend_failed, actor=ana, message_id=customer.id)
+
+
+def test_unread_total_counts_my_open_conversations_only(db, setup):
+    cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
+    run(inbox.take_over, actor=ana, conversation_id=cid)
+    customer_writes(body="Mais uma")
+    customer_writes(body="E outra")
+    assert run(inbox.unread_total, actor=ana) == 3
+    assert run(inbox.unread_total, actor=bia) == 0
+    run(inbox.close, actor=ana, conversation_id=cid)
+    assert run(inbox.unread_total, actor=ana) == 0
