@@ -209,7 +209,7 @@ def conversation_list() -> rx.Component:
         rx.box(
             rx.input(
                 rx.input.slot(rx.icon("search", size=14)),
-                placeholder=T["inbox.search"], value=S.query, on_change=S.set_query, debounce_timeout=300,
+                placeholder=T["inbox.search"], value=S.query, on_change=S.set_query, debounce_timeout=150,
                 id="inbox-search", size="2", width="100%", aria_label=T["inbox.search"], type="search",
             ),
             padding="4px 12px 8px 12px", width="100%",

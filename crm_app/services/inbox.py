@@ -220,10 +220,13 @@ def _rows(session: Session, records: list) -> list[ConversationRow]:
     ) for r in records]
 
 
-def conversation_row(session: Session, conversation_id: int) -> ConversationRow:
-    """The list row of one conversation (already authorized)."""
+def conversation_row(session: Session, conversation_id: int, *, tenant_id: int | None = None) -> ConversationRow:
+    """The list row of one conversation (already authorized; `tenant_id` narrows it to that tenant)."""
     session.flush()
-    return _rows(session, [session.exec(_row_statement().where(_C.id == conversation_id)).one()])[0]
+    statement = _row_statement().where(_C.id == conversation_id)
+    if tenant_id is not None:
+        statement = statement.where(_C.tenant_id == tenant_id)
+    return _rows(session, [session.exec(statement).one()])[0]
 
 
 def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", query: str | None = None,

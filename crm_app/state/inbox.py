@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -38,6 +39,7 @@ from crm_app.services import realtime as rt_events
 from crm_app.services.actors import Actor
 from crm_app.state import inbox_view as view
 from crm_app.state import realtime
+from crm_app.state.burst import shared
 from crm_app.state.session import SessionState
 
 log = logging.getLogger(__name__)
@@ -174,19 +176,31 @@ class InboxState(SessionState):
         if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
             self.tab = "mine"  # the value also comes back from the browser's storage
         cursor = self.next_cursor if append and self.next_cursor else None
-        page = inbox.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
-                                        **self._filters())
-        now = _now()
-        fresh = [view.conversation_row(r, now, actor.timezone, self.lang) for r in page.rows]
+        filters = self._filters()
+
+        def read_page():
+            page = inbox.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
+                                            **filters)
+            now = _now()
+            return [view.conversation_row(r, now, actor.timezone, self.lang) for r in page.rows], page.next_cursor
+
+        # Tabs refreshed by the same burst share this read when they would get the same page: the key
+        # names all it depends on, the user only for the tabs that are per user.
+        per_user = actor.user_id if self.tab in ("mine", "closed") else None
+        key = ("list", actor.tenant_id, actor.role in SUPERVISORS, per_user, self.tab, cursor,
+               tuple(sorted(filters.items())), actor.timezone, self.lang)
+        shared_rows, next_cursor = shared(key, read_page)
+        fresh = [dict(r) for r in shared_rows]  # each tab gets its own copies
         if append:
             known = {r["id"] for r in self.rows}
             self.rows = self.rows + [r for r in fresh if r["id"] not in known]
         else:
             keep = len(self.rows) if len(self.rows) > PAGE_SIZE else 0
             self.rows = fresh if not keep else self._refresh_long_list(session, actor, fresh)
-        self.next_cursor = page.next_cursor or ""
-        self.counts = dict(inbox.tab_counts(session, actor=actor))
-        self.unread_total = inbox.unread_total(session, actor=actor)
+        self.next_cursor = next_cursor or ""
+        counts, unread = shared(("counts", actor.tenant_id, actor.user_id, actor.role), lambda: (
+            dict(inbox.tab_counts(session, actor=actor)), inbox.unread_total(session, actor=actor)))
+        self.counts, self.unread_total = dict(counts), unread
         self.list_loading = False
 
     def _refresh_long_list(self, session, actor: Actor, fresh: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -759,7 +773,10 @@ class InboxState(SessionState):
         Durable events are folded into one reload of the list (and of the open conversation if it
         is among them); a gap in the tenant's seq reloads everything.
         """
-        actor = self._actor()
+        token = self._session_token()
+        # One session check per browser session and burst (each event is re-checked: nothing is kept).
+        actor = shared(("actor", hashlib.sha256((token or "").encode()).hexdigest(), self.router.session.client_ip),
+                       self._actor) if token else None
         if actor is None:
             return False
         durable: list[dict[str, Any]] = []
@@ -842,10 +859,13 @@ class InboxState(SessionState):
             return
         if kind != "message.new" or not conversation_id:
             return
-        try:
+        def read_row():
             with transaction() as session:
-                row = inbox.get_conversation(session, actor=actor, conversation_id=conversation_id).row
-        except CRMError:
+                return inbox.conversation_row(session, conversation_id, tenant_id=actor.tenant_id)
+
+        try:  # read once for every tab of the burst; shown only to its assignee, who may see it
+            row = shared(("row", actor.tenant_id, conversation_id), read_row)
+        except Exception:  # noqa: BLE001 - gone meanwhile: nothing to notify
             return
         if row.assignee_id == actor.user_id and row.unread_count:
             self._notify(row.contact_name or display_phone(row.contact_phone), row.preview or "")
