@@ -16,7 +16,7 @@ import secrets
 from sqlmodel import Session, select
 
 from crm_app.config import get_settings
-from crm_app.db import session_scope, utcnow
+from crm_app.db import get_engine, session_scope, utcnow
 from crm_app.domain.sessions import is_session_live
 from crm_app.domain.text import normalize_email
 from crm_app.errors import InvalidCredentials
@@ -160,6 +160,28 @@ def resolve_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
         return None
     with session_scope() as session:
         return resolve_session(session, token=token, ip=ip)
+
+
+def peek_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
+    """The actor behind a live session, read in one query and without counting as activity.
+
+    For real-time pushes: a push is not the user doing something, so it must not keep an idle
+    session alive, and it runs for every open tab on every event, so it costs one round trip.
+    """
+    if not token:
+        return None
+    query = (select(UserSession.last_seen_at, UserSession.expires_at, UserSession.revoked_at, User, Tenant.timezone)
+             .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
+             .where(UserSession.token_hash == hash_token(token), User.is_active.is_(True),
+                    Tenant.is_active.is_(True)))
+    with Session(get_engine()) as session:
+        row = session.exec(query).first()
+    if row is None:
+        return None
+    idle = dt.timedelta(minutes=get_settings().session_idle_minutes)
+    if not is_session_live(now=utcnow(), last_seen_at=row[0], expires_at=row[1], revoked_at=row[2], idle=idle):
+        return None
+    return actor_for(row[3], ip=ip, timezone=row[4])
 
 
 def login(email: str, password: str, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, Actor]:

@@ -23,6 +23,7 @@ from crm_app.domain.inbox import display_phone
 from crm_app.errors import CRMError, PermissionDenied
 from crm_app.i18n import translate
 from crm_app.services import (
+    auth,
     canned,
     contacts,
     inbox,
@@ -775,8 +776,9 @@ class InboxState(SessionState):
         """
         token = self._session_token()
         # One session check per browser session and burst (each event is re-checked: nothing is kept).
-        actor = shared(("actor", hashlib.sha256((token or "").encode()).hexdigest(), self.router.session.client_ip),
-                       self._actor) if token else None
+        ip = self.router.session.client_ip or None
+        actor = shared(("actor", hashlib.sha256((token or "").encode()).hexdigest(), ip),
+                       lambda: auth.peek_actor(token, ip=ip)) if token else None
         if actor is None:
             return False
         durable: list[dict[str, Any]] = []

@@ -110,3 +110,36 @@ def test_login_facade_commits_the_session_before_issuing_the_ticket(clean_db, db
     ticket, actor = auth.login(user.email, PASSWORD)
     token = auth.redeem_login_ticket(ticket)
     assert auth.resolve_actor(token).user_id == user.user_id
+
+
+def test_a_push_reads_the_session_without_keeping_it_alive(db):
+    tenant = make_tenant(db)
+    attendant = make_user(db, tenant.id, "attendant")
+    token, _ = _login(db, attendant.email)
+    row = db.exec(select(UserSession).where(UserSession.user_id == attendant.user_id)).one()
+    an_hour_ago = row.last_seen_at - dt.timedelta(minutes=61)
+    row.last_seen_at = an_hour_ago
+    db.add(row)
+    db.commit()
+    actor = auth.peek_actor(token, ip="203.0.113.9")
+    assert (actor.user_id, actor.tenant_id, actor.role, actor.ip) == (attendant.user_id, tenant.id, "attendant",
+                                                                      "203.0.113.9")
+    db.refresh(row)
+    assert row.last_seen_at == an_hour_ago  # not activity: the idle clock keeps running
+    assert auth.peek_actor("not-a-token") is None and auth.peek_actor(None) is None
+    row.last_seen_at = row.last_seen_at - dt.timedelta(hours=2)  # past the idle limit
+    db.add(row)
+    db.commit()
+    assert auth.peek_actor(token) is None
+
+
+def test_a_push_stops_for_a_revoked_session_or_a_deactivated_user(db):
+    tenant = make_tenant(db)
+    first, second = make_user(db, tenant.id, "attendant"), make_user(db, tenant.id, "attendant")
+    revoked, _ = _login(db, first.email)
+    deactivated, _ = _login(db, second.email)
+    assert auth.peek_actor(revoked) is not None and auth.peek_actor(deactivated) is not None
+    assert auth.logout(db, token=revoked)
+    db.get(User, second.user_id).is_active = False
+    db.commit()
+    assert auth.peek_actor(revoked) is None and auth.peek_actor(deactivated) is None
