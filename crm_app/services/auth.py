@@ -13,6 +13,7 @@ import functools
 import hashlib
 import secrets
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from crm_app.config import get_settings
@@ -163,25 +164,32 @@ def resolve_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
 
 
 def peek_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
-    """The actor behind a live session, read in one query and without counting as activity.
+    """The actor behind a live session, read in one statement and without counting as activity.
 
     For real-time pushes: a push is not the user doing something, so it must not keep an idle
-    session alive, and it runs for every open tab on every event, so it costs one round trip.
+    session alive, and it runs for every open tab on every event, so it is one autocommit SELECT
+    (no BEGIN and no ROLLBACK round trips).
     """
     if not token:
         return None
-    query = (select(UserSession.last_seen_at, UserSession.expires_at, UserSession.revoked_at, User, Tenant.timezone)
-             .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
-             .where(UserSession.token_hash == hash_token(token), User.is_active.is_(True),
-                    Tenant.is_active.is_(True)))
-    with Session(get_engine()) as session:
-        row = session.exec(query).first()
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(_PEEK, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     idle = dt.timedelta(minutes=get_settings().session_idle_minutes)
-    if not is_session_live(now=utcnow(), last_seen_at=row[0], expires_at=row[1], revoked_at=row[2], idle=idle):
+    if not is_session_live(now=utcnow(), last_seen_at=row.last_seen_at, expires_at=row.expires_at,
+                           revoked_at=row.revoked_at, idle=idle):
         return None
-    return actor_for(row[3], ip=ip, timezone=row[4])
+    return Actor(user_id=row.id, tenant_id=row.tenant_id, role=str(row.role), name=row.name, email=row.email,
+                 is_platform_operator=row.is_platform_operator, locale=row.locale, ip=ip,
+                 timezone=row.timezone or "America/Sao_Paulo")
+
+
+_PEEK = (select(UserSession.last_seen_at, UserSession.expires_at, UserSession.revoked_at, User.id, User.tenant_id,
+                User.role, User.name, User.email, User.is_platform_operator, User.locale, Tenant.timezone)
+         .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
+         .where(UserSession.token_hash == bindparam("token_hash"), User.is_active.is_(True),
+                Tenant.is_active.is_(True)))
 
 
 def login(email: str, password: str, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, Actor]:
