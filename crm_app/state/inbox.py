@@ -776,9 +776,7 @@ class InboxState(SessionState):
         """
         token = self._session_token()
         # One session check per browser session and burst (each event is re-checked: nothing is kept).
-        ip = self.router.session.client_ip or None
-        actor = shared(("actor", hashlib.sha256((token or "").encode()).hexdigest(), ip),
-                       lambda: auth.peek_actor(token, ip=ip)) if token else None
+        actor = _push_actor(token, self.router.session.client_ip or None)
         if actor is None:
             return False
         durable: list[dict[str, Any]] = []
@@ -879,6 +877,30 @@ class InboxState(SessionState):
     def _expire_typing(self, stamp: float) -> None:
         if self._typing_stamp == stamp:
             self.typing_name = ""
+
+
+# Sessions checked for pushes in this process: token hash -> (checked at, actor). A live session is trusted
+# for PUSH_SESSION_TTL seconds, so a burst that reaches 50 tabs costs no 50 session queries; a session
+# revoked meanwhile stops receiving pushes within that time (every handler the user triggers checks at once).
+PUSH_SESSION_TTL = 10.0
+_push_sessions: dict[tuple[str, str | None], tuple[float, Actor]] = {}
+
+
+def _push_actor(token: str | None, ip: str | None) -> Actor | None:
+    if not token:
+        return None
+    key = (hashlib.sha256(token.encode()).hexdigest(), ip)
+    known = _push_sessions.get(key)
+    if known is not None and time.monotonic() - known[0] < PUSH_SESSION_TTL:
+        return known[1]
+    actor = shared(("actor",) + key, lambda: auth.peek_actor(token, ip=ip))
+    if actor is None:
+        _push_sessions.pop(key, None)
+    else:
+        if len(_push_sessions) > 10_000:
+            _push_sessions.clear()
+        _push_sessions[key] = (time.monotonic(), actor)
+    return actor
 
 
 async def push_events(app: Any, token: str, events: list[dict[str, Any]]) -> bool:
