@@ -521,7 +521,7 @@ def browser_part(base: str, repeat: int, password: str) -> list[str]:
             row("login click → first inbox row visible", "login_list", 1500),
             row("open a conversation → its messages visible", "open_first", 300),
             row("open another conversation → its messages visible", "open_next", 300),
-            row("search typed → only matching rows (incl. 300 ms debounce)", "search", 300),
+            row("search typed → only matching rows (incl. the 150 ms debounce)", "search", 300),
             row("search event sent → only matching rows", "search_sent", 300)]
 
 
