@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.inbox_bubbles import message
+from components.inbox_interactive import interactive_dialog
 from components.inbox_list import status_badge, window_chip
 from crm_app.state.inbox import InboxState
 
@@ -362,6 +363,7 @@ def _composer_form() -> rx.Component:
                 _template_dialog(rx.button(rx.icon("file-text", size=14), T["inbox.templates"], size="1",
                                            variant="soft", color_scheme="gray", on_click=S.open_templates,
                                            type="button", id="template-open")),
+                interactive_dialog(),
                 rx.button(rx.icon("lock", size=14), T["inbox.note"], size="1",
                           variant=rx.cond(note, "solid", "soft"), color_scheme=rx.cond(note, "amber", "gray"),
                           on_click=S.toggle_note, type="button", id="note-toggle", aria_pressed=rx.cond(note, "true",

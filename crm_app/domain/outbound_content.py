@@ -74,3 +74,48 @@ def display_text(content: dict[str, Any]) -> str | None:
     if kind == "reaction":
         return content.get("emoji")
     return None
+
+
+INTERACTIVE_KINDS = ("buttons", "list")
+
+
+def interactive_problem(kind: str, body: str, options: list[str], list_button: str = "") -> str | None:
+    """Why the composer's buttons-or-list form cannot be sent (a stable code for the UI), or None.
+
+    The same limits as `outbound.build_buttons` / `build_list`, checked early so the form can say
+    what to fix before anything is queued.
+    """
+    if kind not in INTERACTIVE_KINDS:
+        return "unknown_kind"
+    body_max = outbound.BUTTONS_BODY_MAX if kind == "buttons" else outbound.LIST_BODY_MAX
+    if not body.strip():
+        return "empty_body"
+    if len(body) > body_max:
+        return "body_too_long"
+    titles = [o.strip() for o in options]
+    if not titles or not all(titles):
+        return "empty_option"
+    if kind == "buttons" and len(titles) > outbound.BUTTONS_MAX:
+        return "too_many_buttons"
+    if kind == "list" and len(titles) > outbound.ROWS_MAX:
+        return "too_many_rows"
+    limit = outbound.BUTTON_TITLE_MAX if kind == "buttons" else outbound.ROW_TITLE_MAX
+    if any(len(t) > limit for t in titles):
+        return "option_too_long"
+    if len({t.casefold() for t in titles}) != len(titles):
+        return "duplicate_option"
+    if kind == "list" and not list_button.strip():
+        return "empty_list_button"
+    if kind == "list" and len(list_button.strip()) > outbound.LIST_BUTTON_MAX:
+        return "list_button_too_long"
+    return None
+
+
+def interactive_content(kind: str, body: str, options: list[str], list_button: str = "") -> dict[str, Any]:
+    """The message content for reply buttons or a one-section list; check `interactive_problem` first."""
+    titles = [o.strip() for o in options]
+    if kind == "buttons":
+        return {"type": "buttons", "body": body.strip(),
+                "buttons": [[f"opcao-{i}", title] for i, title in enumerate(titles, 1)]}
+    return {"type": "list", "body": body.strip(), "button_label": list_button.strip(),
+            "sections": [{"rows": [{"id": f"opcao-{i}", "title": title} for i, title in enumerate(titles, 1)]}]}

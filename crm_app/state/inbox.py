@@ -19,6 +19,7 @@ from typing import Any
 
 import reflex as rx
 
+from crm_app.domain import outbound_content
 from crm_app.domain.inbox import display_phone
 from crm_app.errors import CRMError, PermissionDenied
 from crm_app.i18n import translate
@@ -98,6 +99,11 @@ class InboxState(SessionState):
     template_values: list[str] = []
     upload_open: bool = False
     open_dialog: str = ""
+    interactive_kind: str = "buttons"
+    interactive_body: str = ""
+    interactive_options: list[str] = ["", ""]
+    interactive_list_button: str = ""
+    interactive_error: str = ""
     # customer panel
     panel_open: bool = True
     contact: dict[str, str] = {}
@@ -701,6 +707,70 @@ class InboxState(SessionState):
         return rx.toast.success(translate(self.lang, "inbox.toast.template_sent"))
 
     # attachments
+    # reply buttons and lists
+    @rx.var
+    def interactive_can_add(self) -> bool:
+        return len(self.interactive_options) < (3 if self.interactive_kind == "buttons" else 10)
+
+    @rx.event
+    def set_interactive_kind(self, value: str | list[str]):
+        """Reply buttons (up to 3) or a list (up to 10 rows)."""
+        kind = value[0] if isinstance(value, list) else value
+        if kind in outbound_content.INTERACTIVE_KINDS:
+            self.interactive_kind, self.interactive_error = kind, ""
+            if kind == "buttons":
+                self.interactive_options = self.interactive_options[:3]
+
+    @rx.event
+    def set_interactive_body(self, value: str):
+        self.interactive_body, self.interactive_error = value[:4096], ""
+
+    @rx.event
+    def set_interactive_list_button(self, value: str):
+        self.interactive_list_button, self.interactive_error = value[:40], ""
+
+    @rx.event
+    def set_interactive_option(self, index: int, value: str):
+        options = list(self.interactive_options)
+        if 0 <= int(index) < len(options):
+            options[int(index)] = value[:40]
+        self.interactive_options, self.interactive_error = options, ""
+
+    @rx.event
+    def add_interactive_option(self):
+        if self.interactive_can_add:
+            self.interactive_options = [*self.interactive_options, ""]
+
+    @rx.event
+    def remove_interactive_option(self, index: int):
+        if len(self.interactive_options) > 1:
+            self.interactive_options = [o for i, o in enumerate(self.interactive_options) if i != int(index)]
+
+    @rx.event
+    def send_interactive(self):
+        """Check the form (inline error), then queue it like any message, with an idempotency key."""
+        if not self.selected_id:
+            return None
+        args = (self.interactive_kind, self.interactive_body, list(self.interactive_options),
+                self.interactive_list_button)
+        problem = outbound_content.interactive_problem(*args)
+        if problem is not None:
+            self.interactive_error = translate(self.lang, f"inbox.interactive.error.{problem}")
+            return None
+        try:
+            actor = self._require("admin", "supervisor", "attendant")
+            with transaction() as session:
+                messages.send_message(session, actor=actor, conversation_id=self.selected_id,
+                                      content=outbound_content.interactive_content(*args),
+                                      client_key=str(uuid.uuid4()))
+            with transaction() as session:
+                self._load_conversation(session, actor, keep_older=True)
+        except Exception as exc:
+            return self._fail(exc)
+        self.open_dialog = ""
+        self.interactive_body, self.interactive_options, self.interactive_list_button = "", ["", ""], ""
+        return rx.toast.success(translate(self.lang, "inbox.interactive.sent"))
+
     @rx.event
     def set_upload_open(self, value: bool):
         """Open or close the attachment dialog."""

@@ -408,3 +408,38 @@ def test_window_full_right_after_a_message_and_capped_under_clock_skew():
     assert window_remaining(NOW, NOW) == WINDOW
     assert window_remaining(NOW + dt.timedelta(minutes=5), NOW) == WINDOW
     assert is_window_open(NOW + dt.timedelta(minutes=5), NOW) is True
+
+
+def test_the_composer_builds_reply_buttons_and_lists_that_meta_accepts():
+    from crm_app.domain.outbound_content import build_body, interactive_content, interactive_problem
+
+    assert interactive_problem("buttons", "Qual quarto?", ["Casal", "Solteiro"]) is None
+    body = build_body(interactive_content("buttons", " Qual quarto? ", [" Casal", "Solteiro "]), "5511981234567")
+    assert body["interactive"]["body"] == {"text": "Qual quarto?"}
+    assert [b["reply"] for b in body["interactive"]["action"]["buttons"]] == [
+        {"id": "opcao-1", "title": "Casal"}, {"id": "opcao-2", "title": "Solteiro"}]
+    rows = [f"Opção {i}" for i in range(1, 11)]
+    assert interactive_problem("list", "Escolha", rows, "Ver opções") is None
+    listed = build_body(interactive_content("list", "Escolha", rows, "Ver opções"), "5511981234567")
+    assert listed["interactive"]["action"]["button"] == "Ver opções"
+    assert [r["title"] for r in listed["interactive"]["action"]["sections"][0]["rows"]] == rows
+
+
+@pytest.mark.parametrize(("kind", "body", "options", "button", "problem"), [
+    ("buttons", "", ["Sim"], "", "empty_body"),
+    ("buttons", "x" * 1025, ["Sim"], "", "body_too_long"),
+    ("buttons", "Ok?", [], "", "empty_option"),
+    ("buttons", "Ok?", ["Sim", " "], "", "empty_option"),
+    ("buttons", "Ok?", ["A", "B", "C", "D"], "", "too_many_buttons"),
+    ("buttons", "Ok?", ["x" * 21], "", "option_too_long"),
+    ("buttons", "Ok?", ["Sim", "sim"], "", "duplicate_option"),
+    ("list", "Ok?", [str(i) for i in range(11)], "Ver", "too_many_rows"),
+    ("list", "Ok?", ["x" * 25], "Ver", "option_too_long"),
+    ("list", "Ok?", ["Um"], "", "empty_list_button"),
+    ("list", "Ok?", ["Um"], "x" * 21, "list_button_too_long"),
+    ("carousel", "Ok?", ["Um"], "", "unknown_kind"),
+])
+def test_the_composer_says_what_to_fix_before_queueing(kind, body, options, button, problem):
+    from crm_app.domain.outbound_content import interactive_problem
+
+    assert interactive_problem(kind, body, options, button) == problem

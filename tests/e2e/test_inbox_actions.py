@@ -368,3 +368,43 @@ def test_no_reflex_connection_toast_or_icon_only_our_banner(browser, stack):
         ana.locator("#reconnecting").wait_for(state="hidden", timeout=30_000)
     finally:
         context.close()
+
+
+def test_reply_buttons_and_a_list_are_built_in_the_composer_and_sent(browser, stack):
+    phone, name = "5511955551009", "Gabi Opções"
+    _customer_says(phone, name, "Quais quartos vocês têm?")
+    ctx, ana = _open_inbox(browser, stack, "ana@demo.local")
+    try:
+        _take(ana, name)
+        ana.click("#interactive-open")
+        ana.fill("#interactive-body", "Qual quarto você prefere?")
+        options = ana.locator(".interactive-option input")
+        options.nth(0).fill("Casal")
+        ana.click("#interactive-send")  # the second option is still empty
+        ana.locator("#interactive-error", has_text="Preencha todas as opções").wait_for()
+        options.nth(1).fill("Solteiro")
+        ana.locator("#interactive-preview", has_text="Solteiro").wait_for()
+        shoot(ana, "inbox-interactive-buttons")
+        ana.click("#interactive-send")
+        ana.locator("#interactive-dialog").wait_for(state="detached")
+        buttons = _wait(lambda: [r for r in _sent_to(phone) if r["type"] == "interactive"], timeout=15)
+        sent = buttons[0]["body"]["interactive"]
+        assert sent["type"] == "button" and sent["body"]["text"] == "Qual quarto você prefere?"
+        assert [b["reply"]["title"] for b in sent["action"]["buttons"]] == ["Casal", "Solteiro"]
+        ana.locator(".msg-row[data-sender=attendant]", has_text="Qual quarto você prefere?").wait_for()
+
+        ana.click("#interactive-open")
+        ana.get_by_role("radio", name="Lista").click()
+        ana.fill("#interactive-body", "Escolha o café da manhã")
+        ana.fill("#interactive-list-button", "Ver cardápio")
+        for i, option in enumerate(("Continental", "Regional")):
+            ana.locator(".interactive-option input").nth(i).fill(option)
+        ana.click("#interactive-add")
+        ana.locator(".interactive-option input").nth(2).fill("Sem café")
+        ana.click("#interactive-send")
+        listed = _wait(lambda: [r for r in _sent_to(phone) if r["type"] == "interactive"
+                                and r["body"]["interactive"]["type"] == "list"], timeout=15)[0]["body"]["interactive"]
+        assert listed["action"]["button"] == "Ver cardápio"
+        assert [r["title"] for r in listed["action"]["sections"][0]["rows"]] == ["Continental", "Regional", "Sem café"]
+    finally:
+        ctx.close()
