@@ -181,15 +181,9 @@ async def receive_webhook_async(raw: bytes, signature: str | None) -> WebhookOut
     pool = async_pool()
     if pool is None:
         return None
-    if len(raw) > MAX_BODY_BYTES:
-        return WebhookOutcome(413, "payload larger than 3 MB")
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return WebhookOutcome(400, "body is not JSON")
-    if not isinstance(body, dict):
-        return WebhookOutcome(400, "body is not a JSON object")
-    key = _routing_key(body)
+    key = _routing_key_of(raw)
+    if isinstance(key, WebhookOutcome):
+        return key
     for attempt in (1, 2):  # a second try covers a pooled connection that PostgreSQL dropped
         try:
             async with pool.connection() as conn:
@@ -229,12 +223,8 @@ async def _verify_and_store_async(conn, key: tuple, raw: bytes, signature: str |
                           existing[1] in (InboundEventStatus.PENDING, InboundEventStatus.FAILED))
 
 
-def store_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
-    """Verify one POST from Meta and commit it; the caller enqueues when `pending`, after this returns.
-
-    Database errors propagate (the route answers 503). One retry covers a pooled connection that
-    PostgreSQL dropped (a restart): the insert is idempotent on the content hash.
-    """
+def _routing_key_of(raw: bytes) -> tuple | WebhookOutcome:
+    """The routing key of a raw body, or the answer for a body we refuse (413, 400)."""
     if len(raw) > MAX_BODY_BYTES:
         return WebhookOutcome(413, "payload larger than 3 MB")
     try:
@@ -243,7 +233,18 @@ def store_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
         return WebhookOutcome(400, "body is not JSON")
     if not isinstance(body, dict):
         return WebhookOutcome(400, "body is not a JSON object")
-    key = _routing_key(body)
+    return _routing_key(body)
+
+
+def store_webhook(raw: bytes, signature: str | None) -> WebhookOutcome:
+    """Verify one POST from Meta and commit it; the caller enqueues when `pending`, after this returns.
+
+    Database errors propagate (the route answers 503). One retry covers a pooled connection that
+    PostgreSQL dropped (a restart): the insert is idempotent on the content hash.
+    """
+    key = _routing_key_of(raw)
+    if isinstance(key, WebhookOutcome):
+        return key
     try:
         return _verify_and_store(key, raw, signature)
     except DBAPIError as exc:

@@ -685,6 +685,15 @@ class InboxState(SessionState):
             values[int(index)] = value[:500]
         self.template_values = values
 
+    def _send_content(self, content: dict[str, Any]) -> None:
+        """Queue one message (template, buttons, list) under a fresh idempotency key, then show it."""
+        actor = self._require("admin", "supervisor", "attendant")
+        with transaction() as session:
+            messages.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
+                                  client_key=str(uuid.uuid4()))
+        with transaction() as session:
+            self._load_conversation(session, actor, keep_older=True)
+
     @rx.event
     def send_template(self):
         """Send the chosen template with its variables (allowed with the window closed)."""
@@ -695,18 +704,12 @@ class InboxState(SessionState):
         if self.template_names:
             content["body_params"] = view.template_body_params(self.template_names, self.template_values)
         try:
-            actor = self._require("admin", "supervisor", "attendant")
-            with transaction() as session:
-                messages.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
-                                      client_key=str(uuid.uuid4()))
-            with transaction() as session:
-                self._load_conversation(session, actor, keep_older=True)
+            self._send_content(content)
         except Exception as exc:
             return self._fail(exc)
         self.template_values = ["" for _ in self.template_names]
         return rx.toast.success(translate(self.lang, "inbox.toast.template_sent"))
 
-    # attachments
     # reply buttons and lists
     @rx.var
     def interactive_can_add(self) -> bool:
@@ -758,19 +761,14 @@ class InboxState(SessionState):
             self.interactive_error = translate(self.lang, f"inbox.interactive.error.{problem}")
             return None
         try:
-            actor = self._require("admin", "supervisor", "attendant")
-            with transaction() as session:
-                messages.send_message(session, actor=actor, conversation_id=self.selected_id,
-                                      content=outbound_content.interactive_content(*args),
-                                      client_key=str(uuid.uuid4()))
-            with transaction() as session:
-                self._load_conversation(session, actor, keep_older=True)
+            self._send_content(outbound_content.interactive_content(*args))
         except Exception as exc:
             return self._fail(exc)
         self.open_dialog = ""
         self.interactive_body, self.interactive_options, self.interactive_list_button = "", ["", ""], ""
         return rx.toast.success(translate(self.lang, "inbox.interactive.sent"))
 
+    # attachments
     @rx.event
     def set_upload_open(self, value: bool):
         """Open or close the attachment dialog."""
