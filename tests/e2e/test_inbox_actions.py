@@ -408,3 +408,52 @@ def test_reply_buttons_and_a_list_are_built_in_the_composer_and_sent(browser, st
         assert [r["title"] for r in listed["action"]["sections"][0]["rows"]] == ["Continental", "Regional", "Sem café"]
     finally:
         ctx.close()
+
+
+# Stands in for the browser's own Notification API and audio output (headless Chromium shows neither),
+# and says the tab is in the background: the inbox notifies only then.
+_RECORD_NOTIFICATIONS = """
+window.__shown = []; window.__sounds = 0;
+class RecordedNotification {
+  constructor(title, options) { window.__shown.push({title, body: (options || {}).body || ""}); }
+  close() {}
+}
+RecordedNotification.permission = "granted";
+RecordedNotification.requestPermission = () => Promise.resolve("granted");
+window.Notification = RecordedNotification;
+HTMLMediaElement.prototype.play = function () { window.__sounds += 1; return Promise.resolve(); };
+Object.defineProperty(Document.prototype, "hidden", {get: () => true});
+"""
+
+
+def test_a_background_tab_notifies_with_a_sound_for_my_conversations_and_new_ones(browser, stack):
+    mine_phone, mine = "5511955551010", "Helena Aviso"
+    other_phone, other = "5511955551011", "Igor Aberto"
+    _customer_says(mine_phone, mine, "Olá")
+    _customer_says(other_phone, other, "Bom dia")
+    ctx, ana = _open_inbox(browser, stack, "ana@demo.local")
+    try:
+        ctx.add_init_script(_RECORD_NOTIFICATIONS)
+        ana.reload()
+        ana.locator("#conversation-list").wait_for()
+        _take(ana, other)
+        _take(ana, mine)
+        ana.click("#tab-mine")
+        _row(ana, other).click()  # Helena's conversation is Ana's but not on screen
+        ana.locator("#chat-name", has_text=other).wait_for()
+        ana.wait_for_timeout(1500)  # the signal poller has seen the current state
+        _customer_says(mine_phone, mine, "Vocês aceitam pets?")
+        shown = _wait(lambda: ana.evaluate("window.__shown"), timeout=15)
+        assert shown[-1]["title"] == mine and "pets" in shown[-1]["body"]
+        assert ana.evaluate("window.__sounds") >= 1
+        _customer_says("5511955551012", "Joana Nova", "Oi, tudo bem?")  # a brand-new conversation
+        _wait(lambda: any(n["title"] == "Nova conversa aguardando atendimento"
+                          for n in ana.evaluate("window.__shown")), timeout=15)
+        sounds = ana.evaluate("window.__sounds")
+        _customer_says(other_phone, other, "Ainda está aí?")  # the open conversation: no notification
+        ana.locator(".msg-row[data-sender=customer]", has_text="Ainda está aí?").wait_for()
+        ana.wait_for_timeout(1500)
+        assert all("Ainda" not in n["body"] for n in ana.evaluate("window.__shown"))
+        assert ana.evaluate("window.__sounds") == sounds
+    finally:
+        ctx.close()

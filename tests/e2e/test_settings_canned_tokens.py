@@ -9,15 +9,25 @@ from sqlalchemy import text
 from tests.e2e.conftest import login, shoot
 
 
-def _audit_actions(prefix: str) -> list[str]:
+def _audit_actions(prefix: str, after_id: int = 0) -> list[str]:
     from crm_app.db import get_engine
 
     with get_engine().connect() as conn:
-        return conn.execute(text("SELECT action FROM audit_logs WHERE action LIKE :p ORDER BY id"),
-                            {"p": prefix + "%"}).scalars().all()
+        return conn.execute(text("SELECT action FROM audit_logs WHERE action LIKE :p AND id > :a ORDER BY id"),
+                            {"p": prefix + "%", "a": after_id}).scalars().all()
+
+
+def _start_without_canned_responses() -> int:
+    """Other browser tests share this stack and may have left canned responses; returns the last audit id."""
+    from crm_app.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM canned_responses"))
+        return conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_logs")).scalar()
 
 
 def test_supervisor_creates_edits_and_deletes_a_canned_response(page):
+    audit_mark = _start_without_canned_responses()
     login(page, "supervisor@demo.local")
     page.locator("#user-menu").get_by_text("Sérgio Supervisor").wait_for()
     assert page.locator('a[href="/settings"]').count() == 0
@@ -64,7 +74,7 @@ def test_supervisor_creates_edits_and_deletes_a_canned_response(page):
     page.click("#canned-confirm-delete")
     page.get_by_text("Resposta rápida excluída.").wait_for()
     page.locator("#canned-empty").wait_for()
-    assert _audit_actions("canned.") == ["canned.create", "canned.update", "canned.delete"]
+    assert _audit_actions("canned.", audit_mark) == ["canned.create", "canned.update", "canned.delete"]
 
     page.goto("/settings")
     page.wait_for_url(re.compile(r"/denied"))
