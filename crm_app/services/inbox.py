@@ -125,12 +125,13 @@ def is_staff(actor: Actor) -> bool:
 
 
 def can_send(conversation: Conversation, actor: Actor) -> bool:
-    """Whether `actor` may write to the customer: staff always; an attendant only in their own conversation
-    that the bot no longer owns."""
+    """Whether `actor` may write to the customer. Nobody while the bot owns the conversation (take it over
+    first: the bot and a person never answer at once); then staff anywhere, an attendant in their own."""
+    if conversation.bot_active:
+        return False
     if is_staff(actor):
         return True
-    return (actor.role == "attendant" and conversation.assignee_id == actor.user_id
-            and not conversation.bot_active)
+    return actor.role == "attendant" and conversation.assignee_id == actor.user_id
 
 
 def _can_view(conversation: Conversation, actor: Actor) -> bool:

@@ -87,7 +87,7 @@ def send_message(
     """Queue one message to the conversation's customer; the same `client_key` sends once.
 
     `actor=None` is the bot, which must name the `tenant_id` it acts for. A human must be allowed to
-    reply here (`inbox.can_send`: an attendant only in a conversation assigned to them, once the bot is out).
+    reply here (`inbox.can_send`: nobody while the bot owns it; then staff, or the assigned attendant).
     """
     conversation = _conversation(session, actor, tenant_id, conversation_id)
     key = content.get("storage_key")

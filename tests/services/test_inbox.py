@@ -197,7 +197,8 @@ def test_detail_says_why_the_composer_is_locked(db, world):
     for key, (can_reply, reason) in cases.items():
         detail = inbox.get_conversation(db, actor=ana, conversation_id=r[key])
         assert (detail.can_reply, detail.blocked_reason) == (can_reply, reason), key
-    assert inbox.get_conversation(db, actor=supervisor, conversation_id=r["bot"]).can_reply
+    bot = inbox.get_conversation(db, actor=supervisor, conversation_id=r["bot"])
+    assert (bot.can_reply, bot.blocked_reason) == (False, "inbox.blocked.bot")  # take over first, staff too
     conversation = db.get(Conversation, r["bia_open"])
     assert not inbox.can_send(conversation, ana) and inbox.can_send(conversation, supervisor)
 

@@ -168,6 +168,7 @@ def test_failed_and_sent_marks_publish_status(db, setup):
     from crm_app.integrations import ExternalServiceError
 
     cid = setup["conversation_id"]
+    run(inbox.take_over, actor=setup["admin"], conversation_id=cid)  # nobody writes while the bot owns it
     first = run(messages.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "a"})
     second = run(messages.send_message, actor=setup["admin"], conversation_id=cid,
                  content={"type": "text", "body": "b"})
@@ -285,3 +286,18 @@ def test_unread_total_counts_my_open_conversations_only(db, setup):
     assert run(inbox.unread_total, actor=bia) == 0
     run(inbox.close, actor=ana, conversation_id=cid)
     assert run(inbox.unread_total, actor=ana) == 0
+
+
+def test_nobody_writes_to_the_customer_while_the_bot_owns_the_conversation(db, setup):
+    cid = setup["conversation_id"]
+    assert db.get(Conversation, cid).bot_active
+    for who in ("admin", "supervisor", "ana"):
+        with pytest.raises(PermissionDenied):
+            run(messages.send_message, actor=setup[who], conversation_id=cid, content={"type": "text", "body": "oi"})
+    run(inbox.take_over, actor=setup["supervisor"], conversation_id=cid)
+    sent = run(messages.send_message, actor=setup["supervisor"], conversation_id=cid,
+               content={"type": "text", "body": "Agora é comigo"})
+    assert sent.status == "queued"
+    with pytest.raises(PermissionDenied):  # the supervisor's now: Ana may not write in it
+        run(messages.send_message, actor=setup["ana"], conversation_id=cid, content={"type": "text", "body": "x"})
+    run(messages.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "y"})
