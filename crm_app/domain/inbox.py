@@ -45,7 +45,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime | None, int]:
         micros, _, row_id = raw.partition(":")
         moment = None if micros == "" else _EPOCH + dt.timedelta(microseconds=int(micros))
         return moment, int(row_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:  # a huge number overflows the timedelta
         raise ValueError("invalid cursor") from exc
 
 

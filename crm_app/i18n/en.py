@@ -25,6 +25,7 @@ EN: dict[str, str] = {
     "error.permission_denied": "You are not allowed to do that.",
     "error.not_authenticated": "Your session has ended. Please log in again.",
     "error.validation": "Please check what you entered.",
+    "error.idempotency_key_reused": "This send key was already used for another message.",
     "error.conflict": "A record with these details already exists.",
     "error.unexpected": "Something went wrong. Please try again shortly.",
     "denied.title": "Access denied",

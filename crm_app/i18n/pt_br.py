@@ -25,6 +25,7 @@ PT_BR: dict[str, str] = {
     "error.permission_denied": "Você não tem permissão para isso.",
     "error.not_authenticated": "Sua sessão terminou. Entre novamente.",
     "error.validation": "Verifique os dados informados.",
+    "error.idempotency_key_reused": "Esta chave de envio já foi usada para outra mensagem.",
     "error.conflict": "Já existe um registro com esses dados.",
     "error.unexpected": "Algo deu errado. Tente de novo em instantes.",
     "denied.title": "Acesso negado",

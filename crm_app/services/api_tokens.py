@@ -146,7 +146,8 @@ def revoke(session: Session, *, actor: Actor, token_id: int) -> ApiTokenRow:
 def authenticate(session: Session, secret: str | None, *, ip: str | None = None) -> TokenAuth | None:
     """The user and scopes behind a presented secret, or None.
 
-    Unknown, revoked and expired tokens, inactive users and switched-off tenants all give None.
+    Unknown, revoked and expired tokens, inactive users (the token's or its creator's) and switched-off
+    tenants all give None.
     The lookup is by hash, so no secret is compared character by character.
     """
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_SECRET_LENGTH:
@@ -159,6 +160,9 @@ def authenticate(session: Session, secret: str | None, *, ip: str | None = None)
     tenant = session.get(Tenant, token.tenant_id)
     if user is None or not user.is_active or tenant is None or not tenant.is_active or user.tenant_id != tenant.id:
         return None
+    creator = session.get(User, token.created_by_user_id) if token.created_by_user_id else None
+    if token.created_by_user_id and (creator is None or not creator.is_active):
+        return None  # an admin who leaves takes the tokens they made along (they may act as someone else)
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         token.last_used_at = now
         session.add(token)

@@ -38,19 +38,24 @@ def access_contact(session: Session, *, actor: Actor, contact_id: int) -> Contac
     return fetch_owned(session, Contact, contact_id, actor=actor, what="contact")
 
 
-def view_of(session: Session, contact: Contact) -> ContactView:
-    """The panel view of a contact already authorized: its labels and latest conversations."""
+def view_of(session: Session, contact: Contact, actor: Actor) -> ContactView:
+    """The panel view of a contact already authorized: its labels and latest conversations.
+
+    An attendant sees no preview of a conversation that belongs to another attendant (they may not open it).
+    """
     conversations = session.exec(
         select(Conversation.id, Conversation.status, Conversation.created_at, Conversation.closed_at,
-               Conversation.last_message_preview)
+               Conversation.last_message_preview, Conversation.assignee_id)
         .where(Conversation.contact_id == contact.id).order_by(Conversation.id.desc())
         .limit(PAST_CONVERSATIONS)).all()
     labels = session.exec(
         select(Label.name).join(ConversationLabel, ConversationLabel.label_id == Label.id)
         .join(Conversation, Conversation.id == ConversationLabel.conversation_id)
         .where(Conversation.contact_id == contact.id).distinct()).all()
+    staff = actor.role in ("admin", "supervisor")
     past = [{"id": c.id, "status": str(c.status), "created_at": c.created_at, "closed_at": c.closed_at,
-             "preview": c.last_message_preview or ""} for c in conversations]
+             "preview": (c.last_message_preview or "") if staff or c.assignee_id in (None, actor.user_id) else ""}
+            for c in conversations]
     attributes = {str(k): str(v) for k, v in (contact.custom_attributes or {}).items()}
     return ContactView(contact.id, contact.name, contact.phone_e164, contact.email, attributes,
                        sorted(labels, key=str.casefold), past)
@@ -58,7 +63,7 @@ def view_of(session: Session, contact: Contact) -> ContactView:
 
 def get_contact(session: Session, *, actor: Actor, contact_id: int) -> ContactView:
     """One contact of the actor's tenant, with labels and past conversations."""
-    return view_of(session, access_contact(session, actor=actor, contact_id=contact_id))
+    return view_of(session, access_contact(session, actor=actor, contact_id=contact_id), actor)
 
 
 def _clean_attributes(values: dict[str, Any]) -> dict[str, str]:
@@ -102,7 +107,7 @@ def update_contact(session: Session, *, actor: Actor, contact_id: int, name: str
         realtime.publish_after_commit(session, actor.tenant_id, "conversation.updated",
                                       conversation_id=conversation_id, data={"action": "contact"})
     session.flush()
-    return view_of(session, contact)
+    return view_of(session, contact, actor)
 
 
 def list_contacts(session: Session, *, actor: Actor, query: str | None = None, cursor: str | None = None,

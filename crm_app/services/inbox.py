@@ -326,7 +326,7 @@ def _blocked_reason(conversation: Conversation, actor: Actor) -> str | None:
 def get_conversation(session: Session, *, actor: Actor, conversation_id: int) -> ConversationDetail:
     """The chat header and customer panel of one conversation, and whether the actor may reply."""
     conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)
-    contact = contacts.view_of(session, session.get(Contact, conversation.contact_id))
+    contact = contacts.view_of(session, session.get(Contact, conversation.contact_id), actor)
     reason = _blocked_reason(conversation, actor)
     window_open = outbound.is_window_open(conversation.last_customer_message_at, utcnow())
     return ConversationDetail(conversation_row(session, conversation.id), contact, reason is None, reason,

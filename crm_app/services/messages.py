@@ -96,7 +96,7 @@ def send_message(
     if client_key:
         existing = _by_client_key(session, conversation.tenant_id, client_key)
         if existing is not None:
-            return _row(existing)
+            return _same_send(existing, conversation, actor)
     link = session.get(ContactInbox, conversation.contact_inbox_id)
     reply_to = _reply_target(session, conversation, reply_to_message_id)
     # A stored file gets its media id at send time; validate the rest now.
@@ -123,6 +123,21 @@ def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, 
     if conversation is None or conversation.tenant_id != tenant_id:
         raise NotFound("conversation not found")
     return conversation
+
+
+class IdempotencyKeyReused(ValidationError):
+    """The key names another sender's or another conversation's message."""
+
+    code = "idempotency_key_reused"
+
+
+def _same_send(existing: Message, conversation: Conversation, actor: Actor | None) -> MessageRow:
+    """A repeated key is the same send only from the same sender in the same conversation; else refused,
+    so that nobody can pre-empt (and silently swallow) someone else's message by guessing its key."""
+    sender = actor.user_id if actor else None
+    if existing.conversation_id != conversation.id or existing.sender_user_id != sender:
+        raise IdempotencyKeyReused("this idempotency key was already used for another message", field="client_key")
+    return _row(existing)
 
 
 def _by_client_key(session: Session, tenant_id: int, client_key: str) -> Message | None:
@@ -156,7 +171,7 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
     values = message.model_dump(exclude={"id"})
     new_id = insert_ignoring_conflicts(session, Message, values, ["tenant_id", "client_key"]) if client_key else None
     if client_key and new_id is None:  # a concurrent double submit won the race
-        return _row(_by_client_key(session, conversation.tenant_id, client_key))
+        return _same_send(_by_client_key(session, conversation.tenant_id, client_key), conversation, actor)
     if new_id is None:
         session.add(message)
         session.flush()
@@ -370,8 +385,9 @@ def mark_conversation_read(session: Session, *, actor: Actor, conversation_id: i
 
     With `typing`, the customer also sees the typing indicator. Returns whether a read receipt was queued.
     """
-    require_role(actor, "admin", "supervisor", "attendant")
-    conversation = fetch_owned(session, Conversation, conversation_id, actor=actor, what="conversation")
+    from crm_app.services.inbox import access_conversation
+
+    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)  # may see it
     conversation.unread_count = 0
     session.add(conversation)
     last = session.exec(select(Message).where(Message.conversation_id == conversation.id,

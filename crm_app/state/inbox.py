@@ -53,6 +53,14 @@ LIST_KINDS = frozenset({"message.new", "message.status", "conversation.updated",
 TYPING_SHOWN_SECONDS = 4.0
 
 
+def _client_key(value: object) -> str:
+    """The browser's idempotency key if it is a UUID (unguessable), else a fresh one."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(uuid.uuid4())
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -398,6 +406,8 @@ class InboxState(SessionState):
         yield rx.call_script("window.crmInbox && window.crmInbox.opened()")
 
     def _mark_read(self, actor: Actor) -> None:
+        if not self.selected_id or self.blocked_reason == "inbox.blocked.other_assignee":
+            return  # not ours to read any more: the unread count and the blue ticks belong to its owner
         try:
             with transaction() as session:
                 messages.mark_conversation_read(session, actor=actor, conversation_id=self.selected_id)
@@ -586,7 +596,7 @@ class InboxState(SessionState):
         body = str(form.get("body", "")).strip()
         if not body or not self.selected_id:
             return
-        key = str(form.get("client_key") or uuid.uuid4())[:64]
+        key = _client_key(form.get("client_key"))
         note, reply = self.note_mode, dict(self.reply_to)
         self.items = self.items + [view.pending_item(body, key, note, self.user_name, _now(), self._tz,
                                                      reply.get("body", ""))]

@@ -47,6 +47,7 @@ class SettingsState(SessionState):
     @rx.event
     def load(self):
         """Fetch the rows again; the role is checked here too, not only in on_load."""
+        self.token_form_open, self.new_secret = False, ""  # a token's secret is shown once, never on a return
         try:
             actor = self._require("admin")
             with transaction() as session:

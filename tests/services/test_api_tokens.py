@@ -137,3 +137,13 @@ def test_the_request_slot_counts_per_token_and_window(redis_client, monkeypatch)
     assert api_tokens.take_request_slot(990002, limit=2) == 0
     now[0] += 5
     assert api_tokens.take_request_slot(990001, limit=2) == 0
+
+
+def test_a_token_stops_when_the_admin_who_made_it_is_deactivated(db):
+    tenant = make_tenant(db)
+    leaving, staying = make_user(db, tenant.id, "admin"), make_user(db, tenant.id, "admin")
+    _, secret = _create(db, leaving, user_id=staying.user_id)  # acts as a colleague
+    assert api_tokens.resolve(db, secret) == staying
+    users.set_active(db, actor=staying, user_id=leaving.user_id, active=False)
+    db.commit()
+    assert api_tokens.resolve(db, secret) is None

@@ -301,3 +301,25 @@ def test_nobody_writes_to_the_customer_while_the_bot_owns_the_conversation(db, s
     with pytest.raises(PermissionDenied):  # the supervisor's now: Ana may not write in it
         run(messages.send_message, actor=setup["ana"], conversation_id=cid, content={"type": "text", "body": "x"})
     run(messages.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "y"})
+
+
+def test_what_an_attendant_may_not_open_they_may_not_read_mark_or_preempt(db, setup):
+    from crm_app.services import contacts
+    from crm_app.services.messages import IdempotencyKeyReused
+
+    cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
+    run(inbox.take_over, actor=bia, conversation_id=cid)
+    run(messages.send_message, actor=bia, conversation_id=cid, content={"type": "text", "body": "Segredo da Bia"},
+        client_key="11111111-1111-4111-8111-111111111111")
+    customer_writes(body="mais um segredo")
+    with pytest.raises(PermissionDenied):  # Bia's unread count and blue ticks are not Ana's to spend
+        run(messages.mark_conversation_read, actor=ana, conversation_id=cid)
+    assert db.get(Conversation, cid).unread_count == 1
+    contact_id = db.get(Conversation, cid).contact_id
+    seen_by_ana = run(contacts.get_contact, actor=ana, contact_id=contact_id).past_conversations
+    seen_by_sup = run(contacts.get_contact, actor=setup["supervisor"], contact_id=contact_id).past_conversations
+    assert [p["preview"] for p in seen_by_ana] == [""] and "egredo" in seen_by_sup[0]["preview"]
+    with pytest.raises(IdempotencyKeyReused):  # the same key from someone else is not "the same send"
+        run(messages.send_message, actor=setup["supervisor"], conversation_id=cid,
+            content={"type": "text", "body": "outra"}, client_key="11111111-1111-4111-8111-111111111111")
+    assert db.exec(select(Message).where(Message.body == "outra")).all() == []
