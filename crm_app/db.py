@@ -176,6 +176,12 @@ class AsyncPool:
         self._idle: list = []
         self._slots = asyncio.Semaphore(size)
 
+    async def discard_idle(self) -> None:
+        """Close every idle connection (after one turned out dead, the others probably are too)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
+
     @contextlib.asynccontextmanager
     async def connection(self):
         """An idle connection (or a new one); a connection that errored or is mid-transaction is closed."""

@@ -189,6 +189,7 @@ def _supervise(children: dict[str, subprocess.Popen], is_stopping, start, *,
     """Restart a role that exits, after a backoff; give up (1) when one keeps dying right after starting."""
     started = {role: clock() for role in children}
     quick_failures = {role: 0 for role in children}
+    proven: set[str] = set()  # roles that once ran for STABLE_AFTER_SECONDS
     due: dict[str, float] = {}
     while not is_stopping():
         now = clock()
@@ -198,7 +199,10 @@ def _supervise(children: dict[str, subprocess.Popen], is_stopping, start, *,
             if role not in due:
                 quick = now - started[role] < STABLE_AFTER_SECONDS
                 quick_failures[role] = quick_failures[role] + 1 if quick else 1
-                if quick_failures[role] > MAX_QUICK_RESTARTS:
+                proven.update([role] if not quick else [])
+                # A role that never came up is a setup problem: say so and stop. One that has run (and
+                # now fails, say, while Redis is away) is retried at the longest backoff for as long as it takes.
+                if quick_failures[role] > MAX_QUICK_RESTARTS and role not in proven:
                     print(f"{role} keeps exiting (code {proc.returncode}); stopping everything.", file=sys.stderr,
                           flush=True)
                     return 1

@@ -106,3 +106,35 @@ def test_a_role_that_dies_is_restarted_after_a_backoff_and_a_flapping_one_stops_
                                clock=lambda: now[0], sleep=sleep)
     assert code == 1  # it kept dying right after each start
     assert [launcher.restart_delay(n) for n in (1, 2, 3, 6)] == [1, 2, 5, 30]
+
+
+def test_a_role_that_once_ran_is_retried_for_as_long_as_it_takes(monkeypatch):
+    """The scheduler ran for an hour, then Redis went away: it fails again and again, and is never given up."""
+    from crm_app import launcher
+
+    monkeypatch.setattr(launcher, "_signal_group", lambda proc, sig: None)
+    now = [0.0]
+
+    class Dies(_FakeProc):
+        def __init__(self, pid: int, at: float | None):
+            super().__init__(pid)
+            self.at = at
+
+        def poll(self):
+            return 1 if self.at is not None and now[0] >= self.at else None
+
+    attempts: list[float] = []
+    children = {"scheduler": Dies(3, at=3600.0)}  # an hour of good service, then Redis goes away
+
+    def start(role):
+        attempts.append(now[0])
+        return Dies(10 + len(attempts), at=None if len(attempts) > 12 else now[0])  # Redis is back at 13
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    code = launcher._supervise(children, lambda: len(attempts) > 12 and now[0] > attempts[-1] + 60, start,
+                               clock=lambda: now[0], sleep=sleep)
+    assert code == 0 and len(attempts) == 13 and children["scheduler"].pid == 23
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert max(gaps) < 31 and gaps[-1] >= 29  # backing off to 30 s, not stopping

@@ -17,6 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import Connection, bindparam, or_, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
@@ -191,6 +192,7 @@ async def receive_webhook_async(raw: bytes, signature: str | None) -> WebhookOut
             break
         except psycopg.OperationalError as exc:
             _routes.drop(key)
+            await pool.discard_idle()  # after a PostgreSQL restart every idle connection is dead
             if attempt == 2:
                 raise DatabaseUnavailable(type(exc).__name__) from exc
         except psycopg.Error as exc:
@@ -356,10 +358,15 @@ def drain_job_kwargs(slot: int, tag: str) -> dict:
 
 
 def _start_drain(slot: int, tag: str) -> bool:
-    """Raise `slot`'s flag and queue its drainer, unless the flag is already up. `tag` must be unique."""
+    """Raise `slot`'s flag and queue its drainer, unless the flag is already up."""
+    tag = f"{tag}-{time.time_ns()}"  # unique: a redelivered webhook must not overwrite a queued job's hash
     if not get_redis().set(drain_flag(slot), tag, nx=True, ex=DRAIN_FLAG_TTL):
         return False
-    get_queue(QUEUE_HIGH).enqueue(DRAIN_JOB, slot, **drain_job_kwargs(slot, tag))
+    try:
+        get_queue(QUEUE_HIGH).enqueue(DRAIN_JOB, slot, **drain_job_kwargs(slot, tag))
+    except Exception:
+        get_redis().delete(drain_flag(slot))  # no job behind the flag: let the next webhook try
+        raise
     return True
 
 
@@ -375,10 +382,15 @@ def notify_event(event_id: int) -> bool:
 
 async def notify_event_async(event_id: int) -> bool:
     """`notify_event` on the event loop."""
-    slot = event_id % drain_slots()
+    slot, tag = event_id % drain_slots(), f"{event_id}-{time.time_ns()}"
+    redis = get_async_redis()
     try:
-        if await get_async_redis().set(drain_flag(slot), event_id, nx=True, ex=DRAIN_FLAG_TTL):
-            await enqueue_async(QUEUE_HIGH, DRAIN_JOB, slot, **drain_job_kwargs(slot, str(event_id)))
+        if await redis.set(drain_flag(slot), tag, nx=True, ex=DRAIN_FLAG_TTL):
+            try:
+                await enqueue_async(QUEUE_HIGH, DRAIN_JOB, slot, **drain_job_kwargs(slot, tag))
+            except BaseException:
+                await redis.delete(drain_flag(slot))  # no job behind the flag: let the next webhook try
+                raise
         return True
     except Exception as exc:  # the sweeper recovers from PostgreSQL
         log.warning("could not queue a drain for inbound event %s: %s", event_id, type(exc).__name__)
@@ -422,6 +434,8 @@ def _process_group(size: int) -> tuple[int, int]:
                         status=InboundEventStatus.PROCESSED, processed_at=utcnow(),
                         attempts=_events.c.attempts + 1, last_error=notes))
         return len(events), 0
+    except BaseTimeoutException:
+        raise  # RQ's job timeout: not a bad event
     except DBAPIError as exc:
         if exc.connection_invalidated or not events:
             raise  # the database is down: the flag expires and the sweeper takes over
@@ -432,6 +446,8 @@ def _process_group(size: int) -> tuple[int, int]:
         try:
             if process_inbound_event(event.id) != "skipped":
                 applied += 1
+        except BaseTimeoutException:
+            raise
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise
@@ -532,7 +548,7 @@ def sweep_inbound_events(now: dt.datetime | None = None) -> int:
             InboundEvent.received_at >= now - STALE_AFTER).limit(1)).first()
     queued = sum(1 for event_id in ids if enqueue_event(event_id))
     if waiting is not None:
-        queued += sum(1 for slot in range(drain_slots()) if _start_drain(slot, f"sweep-{time.time_ns()}"))
+        queued += sum(1 for slot in range(drain_slots()) if _start_drain(slot, "sweep"))
     return queued
 
 

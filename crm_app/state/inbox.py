@@ -51,6 +51,7 @@ MESSAGE_PAGE = 50
 SUPERVISORS = ("admin", "supervisor")
 LIST_KINDS = frozenset({"message.new", "message.status", "conversation.updated", "conversation.new"})
 TYPING_SHOWN_SECONDS = 4.0
+SEQ_RESET_WINDOW = 1000  # an event this far behind the tab's last seq means the tenant's counter was reset
 
 
 def _client_key(value: object) -> str:
@@ -853,19 +854,21 @@ class InboxState(SessionState):
         is among them); a gap in the tenant's seq reloads everything.
         """
         token = self._session_token()
-        # One session check per browser session and burst (each event is re-checked: nothing is kept).
-        actor = _push_actor(token, self.router.session.client_ip or None)
-        if actor is None:
-            return False
+        try:
+            # One session check per browser session and burst (each event is re-checked: nothing is kept).
+            actor = _push_actor(token, self.router.session.client_ip or None)
+            if actor is None:
+                return False
+            self._apply_for(actor, events)
+        except Exception:
+            self.last_seq = -1  # this refresh failed (the database restarting?): the next event reloads all
+            raise
+        return True
+
+    def _apply_for(self, actor: Actor, events: list[dict[str, Any]]) -> None:
+        self.last_seq, fresh, gap = view.fresh_events(self.last_seq, events, SEQ_RESET_WINDOW)
         durable: list[dict[str, Any]] = []
-        gap = False
-        for event in events:
-            seq = event.get("seq")
-            if isinstance(seq, int):
-                if seq <= self.last_seq:
-                    continue  # already reflected by the last full load
-                gap = gap or bool(self.last_seq and seq != self.last_seq + 1)
-                self.last_seq = seq
+        for event in fresh:
             if event.get("kind") in LIST_KINDS:
                 durable.append(event)
             else:
@@ -877,7 +880,6 @@ class InboxState(SessionState):
                 self._maybe_notify(actor, event["kind"], event.get("conversation_id"), before)
         elif durable:
             self._apply_durable(actor, durable)
-        return True
 
     def _apply_ephemeral(self, actor: Actor, event: dict[str, Any]) -> None:
         kind, data = event.get("kind"), event.get("data") or {}

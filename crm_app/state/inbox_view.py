@@ -235,3 +235,23 @@ def template_preview(body: str, names: list[str], values: list[str]) -> str:
         if value:
             out = re.sub(r"\{\{\s*" + re.escape(name) + r"\s*\}\}", lambda _m, v=value: v, out)
     return out
+
+
+def fresh_events(last_seq: int, events: list[dict], reset_window: int) -> tuple[int, list[dict], bool]:
+    """Which events a tab still has to apply: (its new last seq, those events, whether to reload everything).
+
+    Durable events carry the tenant's seq: one at or below ours is already shown (the last full load
+    read the counter first), one that skips a number means we missed some, and one far below ours means
+    the counter started again (Redis lost it), which also calls for a full reload. Ephemeral events
+    (seq None) always apply.
+    """
+    fresh, gap = [], False
+    for event in events:
+        seq = event.get("seq")
+        if isinstance(seq, int):
+            if seq <= last_seq and last_seq - seq < reset_window:
+                continue
+            gap = gap or bool(last_seq and seq != last_seq + 1)
+            last_seq = seq
+        fresh.append(event)
+    return last_seq, fresh, gap

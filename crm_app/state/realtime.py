@@ -95,9 +95,8 @@ async def dispatch(app: Any, tenant_id: int, events: list[dict[str, Any]], push:
         results = await asyncio.gather(*(push(app, token, events) for token in tokens), return_exceptions=True)
     reached = 0
     for token, result in zip(tokens, results, strict=True):
-        if isinstance(result, BaseException):
+        if isinstance(result, BaseException):  # the socket is alive: keep the tab, it catches up on a later event
             log.warning("real-time push to a tab failed: %r", result)
-            forget_tab(token)
         elif result is False:
             forget_tab(token)
         else:

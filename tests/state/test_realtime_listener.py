@@ -59,4 +59,16 @@ def test_a_failing_push_does_not_stop_the_others():
         return True
 
     assert asyncio.run(realtime.dispatch(_App(["x", "y"]), 5, [{"kind": "typing"}], push)) == 1
-    assert realtime.tabs_of(5) == ["y"]
+    assert realtime.tabs_of(5) == ["x", "y"]  # x's socket is alive: it stays, and catches up on a later event
+
+
+def test_which_events_a_tab_applies_and_when_it_reloads_everything():
+    from crm_app.state.inbox_view import fresh_events
+
+    typing = {"seq": None, "kind": "typing"}
+    assert fresh_events(10, [{"seq": 9}, {"seq": 10}, {"seq": 11}, typing], 1000) == (11, [{"seq": 11}, typing],
+                                                                                      False)
+    assert fresh_events(10, [{"seq": 13}], 1000) == (13, [{"seq": 13}], True)  # 11 and 12 never came
+    assert fresh_events(0, [{"seq": 7}], 1000) == (7, [{"seq": 7}], False)  # a fresh tab has nothing to miss
+    assert fresh_events(5000, [{"seq": 1}, {"seq": 2}], 1000) == (2, [{"seq": 1}, {"seq": 2}], True)  # reset
+    assert fresh_events(-1, [{"seq": 3}], 1000) == (3, [{"seq": 3}], True)  # a failed refresh: reload
