@@ -188,7 +188,7 @@ def _table(headers: list[str], rows, render, table_id: str) -> rx.Component:
     )
 
 
-@app_page("/settings", "Configurações · Atende CRM", on_load=[SettingsState.load])
+@app_page("/settings", "Configurações · Atende CRM", on_load=[SettingsState.open_page])
 def settings_page() -> rx.Component:
     return shell(
         T["settings.title"], "/settings",

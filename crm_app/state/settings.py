@@ -45,9 +45,14 @@ class SettingsState(SessionState):
                 for r in self.user_rows if r["active"]]
 
     @rx.event
+    def open_page(self):
+        """on_load: a token's secret is shown once, right after its creation, never on a return to the page."""
+        self.token_form_open, self.new_secret = False, ""
+        return SettingsState.load
+
+    @rx.event
     def load(self):
         """Fetch the rows again; the role is checked here too, not only in on_load."""
-        self.token_form_open, self.new_secret = False, ""  # a token's secret is shown once, never on a return
         try:
             actor = self._require("admin")
             with transaction() as session:

@@ -52,6 +52,8 @@ def test_attendant_is_refused_admin_pages(page):
 def test_logout_ends_the_session_on_the_server(page):
     from crm_app.db import get_engine
 
+    with get_engine().connect() as conn:  # other tests may have left the supervisor logged in elsewhere
+        before = conn.execute(text("SELECT coalesce(max(id), 0) FROM sessions")).scalar()
     login(page, "supervisor@demo.local")
     page.locator("#user-menu").get_by_text("Sérgio Supervisor").wait_for()
     page.click("#user-menu")
@@ -62,7 +64,7 @@ def test_logout_ends_the_session_on_the_server(page):
     with get_engine().connect() as conn:
         live = conn.execute(text(
             "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
-            "WHERE u.email = 'supervisor@demo.local' AND s.revoked_at IS NULL")).scalar()
+            "WHERE u.email = 'supervisor@demo.local' AND s.revoked_at IS NULL AND s.id > :b"), {"b": before}).scalar()
     assert live == 0
 
 
