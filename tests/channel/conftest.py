@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_app.config import PROJECT_ROOT, get_settings
+from tests.support.waiting import wait_for  # noqa: F401  (the channel tests import it from here)
 
 
 def free_port() -> int:
@@ -122,17 +123,6 @@ def channel(channel_stack, clean_db, db):
     db.commit()
     channel_stack.tenant_id = tenant.id
     return channel_stack
-
-
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
-    """Poll until `predicate()` is truthy; return its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def scalar(sql: str, **params):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.e2e.conftest import SHOTS, STACK_ENV, login, shoot
+from tests.support.waiting import wait_for
 
 LIVE_BUDGET_S = 1.0
 
@@ -30,13 +31,7 @@ def _sent_to(phone: str) -> list[dict]:
 
 
 def _wait(predicate, timeout: float = 20.0, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
+    return wait_for(predicate, timeout, step)
 
 
 @pytest.fixture(scope="module")
