@@ -7,7 +7,10 @@ import reflex as rx
 from crm_app.state.session import SessionState
 
 T = SessionState.t
-TABS = (("/settings", "settings.tab_general"), ("/settings/canned", "settings.tab_canned"))
+TABS = (("/settings", "settings.tab_general"), ("/settings/users", "settings.tab_users"),
+        ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
+        ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),
+        ("/settings/canned", "settings.tab_canned"))
 
 
 def _tab(route: str, key: str, active: str) -> rx.Component:

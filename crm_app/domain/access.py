@@ -12,6 +12,15 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/compliance": frozenset({"admin"}),
     "/settings": frozenset({"admin"}),
     "/settings/canned": frozenset({"admin", "supervisor"}),
+    "/settings/users": frozenset({"admin"}),
+    "/settings/teams": frozenset({"admin"}),
+    "/settings/security": frozenset({"admin"}),
+    "/settings/bot": frozenset({"admin"}),
+    "/settings/knowledge": frozenset({"admin"}),
+    # Every signed-in user: their own 2FA, password and sessions.
+    "/account": frozenset({"admin", "supervisor", "attendant"}),
+    # Platform operators only; the guard also checks `is_platform_operator`.
+    "/platform/tenants": frozenset({"admin"}),
 }
 
 

@@ -2,6 +2,7 @@
 
 from crm_app.models.api_tokens import ApiToken
 from crm_app.models.audit_logs import AuditLog
+from crm_app.models.bot import AiSettings, AiUsage, BotFlow, BotFlowVersion, BotSession, KnowledgeEntry
 from crm_app.models.canned_responses import CannedResponse
 from crm_app.models.contacts import Contact, ContactInbox
 from crm_app.models.conversations import (
@@ -14,14 +15,16 @@ from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
 from crm_app.models.inboxes import Inbox
 from crm_app.models.labels import ConversationLabel, Label
 from crm_app.models.messages import Direction, Message, MessageKind, MessageStatus, SenderType
+from crm_app.models.security import RecoveryCode, SsoConfig
 from crm_app.models.teams import Team, TeamMember
 from crm_app.models.templates import MessageTemplate
 from crm_app.models.tenants import Tenant
 from crm_app.models.users import Role, User, UserSession
 
 __all__ = [
-    "ApiToken", "AuditLog", "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent",
-    "ConversationEventKind", "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent",
-    "InboundEventStatus", "Inbox", "Label", "Message", "MessageTemplate", "MessageKind", "MessageStatus", "Role",
-    "SenderType", "Team", "TeamMember", "Tenant", "User", "UserSession",
+    "AiSettings", "AiUsage", "ApiToken", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
+    "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent", "ConversationEventKind",
+    "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",
+    "KnowledgeEntry", "Label", "Message", "MessageKind", "MessageStatus", "MessageTemplate", "RecoveryCode",
+    "Role", "SenderType", "SsoConfig", "Team", "TeamMember", "Tenant", "User", "UserSession",
 ]

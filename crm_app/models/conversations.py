@@ -52,6 +52,13 @@ class Conversation(SQLModel, table=True):
     last_message_preview: str | None = text(200, nullable=True)
     # When a human first answered after the bot handed over (analytics and SLA).
     first_reply_at: dt.datetime | None = timestamp()
+    # Why and when the bot handed over (exit keyword, retries, ai_error, low_confidence, menu, …).
+    handoff_reason: str | None = text(40, nullable=True)
+    handoff_at: dt.datetime | None = timestamp()
+    # Set while the conversation waits for a free attendant of its team (the queue's order).
+    queued_at: dt.datetime | None = timestamp(index=True)
+    # Who resolved it when it closed: "bot" (containment) or "human".
+    resolved_by: str | None = text(10, nullable=True)
     created_at: dt.datetime = now_field()
     closed_at: dt.datetime | None = timestamp()
 

@@ -1,11 +1,12 @@
 """Teams of attendants and their members."""
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
-from sqlmodel import SQLModel
+from sqlalchemy import Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
-from crm_app.models._base import fk, id_field, now_field, tenant_field, text
+from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text
 
 
 class Team(SQLModel, table=True):
@@ -15,6 +16,16 @@ class Team(SQLModel, table=True):
     id: int | None = id_field()
     tenant_id: int = tenant_field()
     name: str = text(80)
+    # "round_robin" or "least_load".
+    assignment_mode: str = text(16, default="round_robin")
+    # The round robin's place: the member who got the last conversation.
+    last_assigned_user_id: int | None = fk("users.id", nullable=True, index=False, ondelete="SET NULL")
+    # {"mon": [["09:00", "18:00"]], ...}; empty means always open. Holidays are ISO dates.
+    business_hours: dict[str, Any] = json_field()
+    holidays: list[str] = json_field(default_factory=list)
+    # None uses the tenant's timezone.
+    timezone: str | None = text(64, nullable=True)
+    out_of_hours_message: str | None = Field(default=None, sa_type=Text, nullable=True)
     created_at: dt.datetime = now_field()
 
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import fk, id_field, now_field, tenant_field, text, timestamp
+from crm_app.models._base import fk, id_field, now_field, secret_field, tenant_field, text, timestamp
 
 
 class Role(StrEnum):
@@ -30,6 +30,15 @@ class User(SQLModel, table=True):
     locale: str = text(10, default="pt-BR")
     created_at: dt.datetime = now_field()
     last_login_at: dt.datetime | None = timestamp()
+    password_changed_at: dt.datetime | None = timestamp()
+    # Most conversations this person owns at once; auto-assignment skips them at the cap.
+    capacity: int = 10
+    # TOTP 2FA: the secret (encrypted), when it was confirmed, and the last time step accepted (no replay).
+    totp_secret: str | None = secret_field(nullable=True)
+    totp_enabled_at: dt.datetime | None = timestamp()
+    totp_last_step: int | None = None
+    # The identity provider's `sub` for a user who signs in with SSO.
+    sso_subject: str | None = text(255, nullable=True)
 
 
 class UserSession(SQLModel, table=True):
@@ -48,3 +57,6 @@ class UserSession(SQLModel, table=True):
     revoked_at: dt.datetime | None = timestamp()
     ip: str | None = text(64, nullable=True)
     user_agent: str | None = text(255, nullable=True)
+    # "password" or "sso"; and whether a second factor was checked for this login.
+    auth_method: str = text(16, default="password")
+    mfa: bool = False
