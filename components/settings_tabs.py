@@ -9,6 +9,7 @@ from crm_app.state.session import SessionState
 T = SessionState.t
 TABS = (("/settings", "settings.tab_general"), ("/settings/users", "settings.tab_users"),
         ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
+        ("/settings/sso", "settings.tab_sso"), ("/settings/audit", "settings.tab_audit"),
         ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),
         ("/settings/canned", "settings.tab_canned"))
 
@@ -29,7 +30,7 @@ def settings_tabs(active: str) -> rx.Component:
     """Only admins see the tabs: supervisors have a single settings page."""
     return rx.cond(
         SessionState.is_admin,
-        rx.hstack(*[_tab(route, key, active) for route, key in TABS], spacing="1", padding="4px",
+        rx.hstack(*[_tab(route, key, active) for route, key in TABS], spacing="1", padding="4px", flex_wrap="wrap",
                   border_radius="8px", background=rx.color("slate", 3), width="fit-content",
                   margin_bottom="8px"),
         rx.fragment(),

@@ -15,6 +15,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/settings/users": frozenset({"admin"}),
     "/settings/teams": frozenset({"admin"}),
     "/settings/security": frozenset({"admin"}),
+    "/settings/sso": frozenset({"admin"}),
+    "/settings/audit": frozenset({"admin"}),
     "/settings/bot": frozenset({"admin"}),
     "/settings/knowledge": frozenset({"admin"}),
     # Every signed-in user: their own 2FA, password and sessions.

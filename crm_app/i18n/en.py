@@ -77,6 +77,8 @@ EN: dict[str, str] = {
     "settings.tab_security": "Security",
     "settings.tab_bot": "Bot",
     "settings.tab_knowledge": "Knowledge base",
+    "settings.tab_sso": "Single sign-on",
+    "settings.tab_audit": "Audit log",
     "canned.title": "Canned responses",
     "canned.help": "Ready-made texts that attendants insert by typing / and the shortcut in a conversation. Use variables to personalise each one.",
     "canned.new": "New response",

@@ -77,6 +77,8 @@ PT_BR: dict[str, str] = {
     "settings.tab_security": "Segurança",
     "settings.tab_bot": "Bot",
     "settings.tab_knowledge": "Base de conhecimento",
+    "settings.tab_sso": "Login único (SSO)",
+    "settings.tab_audit": "Auditoria",
     "canned.title": "Respostas rápidas",
     "canned.help": "Textos prontos que os atendentes inserem digitando / e o atalho na conversa. Use variáveis para personalizar cada envio.",
     "canned.new": "Nova resposta",
