@@ -359,6 +359,9 @@ def _composer_form() -> rx.Component:
             ),
             rx.hstack(
                 _canned_popover(),
+                rx.cond(~note, rx.button(rx.icon("sparkles", size=14), T["inbox.suggest"], size="1", variant="soft",
+                                         color_scheme="violet", on_click=S.suggest_reply, loading=S.suggesting,
+                                         type="button", id="suggest-reply")),
                 _upload_dialog(),
                 _template_dialog(rx.button(rx.icon("file-text", size=14), T["inbox.templates"], size="1",
                                            variant="soft", color_scheme="gray", on_click=S.open_templates,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from crm_app.state.platform_tenants import PlatformNavState
 from crm_app.state.session import SessionState
 
 T = SessionState.t
@@ -15,6 +16,8 @@ NAV = (
     ("/settings", "settings", "nav.settings", SessionState.is_admin),
     # Supervisors reach only the canned-responses part of the settings.
     ("/settings/canned", "settings", "nav.settings", SessionState.user_role == "supervisor"),
+    # Platform operators only; the page guard and the services check it again.
+    ("/platform/tenants", "building-2", "nav.platform", PlatformNavState.is_operator),
 )
 
 
@@ -94,6 +97,10 @@ def user_menu() -> rx.Component:
         rx.menu.content(
             rx.box(rx.text(SessionState.user_email, size="1", color_scheme="gray"), padding="4px 8px"),
             rx.menu.separator(),
+            rx.menu.item(rx.link(rx.hstack(rx.icon("user-cog", size=14), rx.text(T["account.title"]), spacing="2",
+                                           align="center"),
+                                 href="/account", underline="none", color="inherit"),
+                         id="menu-account"),
             rx.menu.item(rx.icon("log-out", size=14), T["menu.logout"], on_select=SessionState.logout,
                          id="logout"),
         ),
@@ -126,7 +133,7 @@ def shell(title, active: str, *children: rx.Component) -> rx.Component:
             ),
             spacing="0", width="100%", height="100vh",
         ),
-        spacing="0", width="100%", lang=SessionState.lang,
+        spacing="0", width="100%", lang=SessionState.lang, on_mount=PlatformNavState.refresh,
     )
 
 

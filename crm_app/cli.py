@@ -62,6 +62,16 @@ def _create_user(args: argparse.Namespace) -> str:
     return f"{verb} user {user.email} ({user.role}) in tenant {args.tenant!r}."
 
 
+def _platform_operator(args: argparse.Namespace) -> str:
+    from crm_app.db import session_scope
+    from crm_app.services import tenants
+
+    with session_scope() as session:
+        changed = tenants.set_platform_operator(session, email=args.email, enabled=not args.revoke)
+    state = "no longer" if args.revoke else "now"
+    return f"{args.email} is {state} a platform operator{'' if changed else ' (unchanged)'}."
+
+
 def _create_inbox(args: argparse.Namespace) -> str:
     from crm_app.db import session_scope
     from crm_app.services import inboxes, tenants
@@ -133,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-env", help="read the password from this environment variable")
     p.add_argument("--platform-operator", action="store_true")
     p.set_defaults(fn=_create_user)
+
+    p = sub.add_parser("platform-operator", help="let an admin manage every tenant at /platform/tenants")
+    p.add_argument("--email", required=True)
+    p.add_argument("--revoke", action="store_true", help="withdraw the flag instead")
+    p.set_defaults(fn=_platform_operator)
 
     p = sub.add_parser("create-inbox", help="connect a WhatsApp number to a tenant")
     p.add_argument("--tenant", required=True, help="tenant slug")

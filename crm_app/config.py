@@ -55,9 +55,20 @@ class Settings(BaseSettings):
 
     # Auth
     bcrypt_rounds: int = 12
-    session_idle_minutes: int = 120
+    session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_ticket_seconds: int = 30
+    # Login throttling (Redis): per account (normalised e-mail, known or not) and per IP.
+    # 5 failures in 15 min lock the account for 15 min, doubling on each new lock up to 4 h;
+    # never more than 100 failures an hour (ASVS 2.2.1). An IP gets 50 failures in 15 min.
+    throttle_account_failures: int = 5
+    throttle_window_minutes: int = 15
+    throttle_lock_minutes: int = 15
+    throttle_lock_max_minutes: int = 240
+    throttle_account_hourly_ceiling: int = 100
+    throttle_ip_failures: int = 50
+    # How long the password step of a 2FA login waits for the code.
+    mfa_pending_seconds: int = 300
 
     # WhatsApp sending
     wa_rate_limit_per_second: int = 80
@@ -76,10 +87,26 @@ class Settings(BaseSettings):
     demo_wa_app_secret: SecretStr = SecretStr("sandbox-app-secret")
     demo_wa_verify_token: SecretStr = SecretStr("sandbox-verify-token")
 
+    # Single sign-on (OIDC) of the demo tenant, against the sandbox's fake identity provider
+    demo_sso_enabled: bool = True
+    demo_sso_client_id: str = "crm-demo"
+    demo_sso_client_secret: SecretStr = SecretStr("sandbox-sso-secret")
+
+    # Web hardening: rate limits (Redis, fixed windows) and request size limits
+    api_rate_limit_per_minute: int = 120  # per REST API token
+    api_ip_rate_limit_per_minute: int = 300  # per client IP on /api/* (never the WhatsApp webhook)
+    api_failed_auth_per_ip: int = 20  # bad API tokens per client IP per window, then 429
+    api_failed_auth_window_seconds: int = 600
+    max_request_bytes: int = 1024 * 1024  # any other request body; /api/v1 and the webhook have their own
+    api_max_body_bytes: int = 64 * 1024  # /api/v1 JSON bodies
+    hsts_max_age_seconds: int = 31536000
+
     # Sandbox (fake Meta and friends)
     sandbox_port: int = 8765
     sandbox_webhook_url: str | None = None
     sandbox_rate_limit_per_second: int = 80
+    # The only key the sandbox's fake OpenAI accepts; the demo tenant's AI settings use it.
+    sandbox_openai_key: SecretStr = SecretStr("sk-sandbox-demo-key")
 
     # Tests
     test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -67,8 +67,13 @@ def after_commit(session: Session, callback) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+# SQLAlchemy fires both events for a SAVEPOINT too (`begin_nested`), so each handler first checks that the
+# real transaction ended. A callback queued inside a savepoint that rolls back still runs at the outer commit:
+# callbacks only enqueue idempotent jobs and publish "look again" notes, which re-read committed state.
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
         try:
@@ -79,6 +84,8 @@ def _run_after_commit(session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop("after_commit", None)
 
 

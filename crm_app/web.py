@@ -5,10 +5,12 @@ import reflex as rx
 import pages  # noqa: F401  (registers every page)
 from components.connection import overlay
 from components.page import add_pages
+from crm_app.api import hardening
 from crm_app.api.routes import create_api
 from crm_app.state.inbox import listen as listen_for_inbox_events
 
-app = rx.App(api_transformer=create_api())
+# Our routes first, then the hardening middleware around everything (pages, assets, API, the /_event socket).
+app = rx.App(api_transformer=[create_api(), hardening.wrap])
 # Our own pt-BR/en "Reconectando…" banner replaces Reflex's English connection toast and wifi-off icon.
 app.app_wraps[5, "Overlay"] = overlay
 add_pages(app)

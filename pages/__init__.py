@@ -1,5 +1,25 @@
 """One module per page. Importing this package registers them all."""
 
-from pages import analytics, compliance, denied, inbox, login, settings, settings_canned
+from pages import (
+    account,
+    analytics,
+    compliance,
+    denied,
+    inbox,
+    invite,
+    login,
+    platform_tenants,
+    settings,
+    settings_audit,
+    settings_bot,
+    settings_canned,
+    settings_knowledge,
+    settings_security,
+    settings_sso,
+    settings_teams,
+    settings_users,
+)
 
-__all__ = ["analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned"]
+__all__ = ["account", "analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned",
+           "settings_security", "invite", "platform_tenants", "settings_audit", "settings_users",
+           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot"]

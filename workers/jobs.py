@@ -96,3 +96,38 @@ def sweep_pending_media() -> int:
     from crm_app.services import media
 
     return media.sweep_pending_media()
+
+
+def assign_waiting(tenant_id: int) -> int:
+    """Give a tenant's waiting conversations to free attendants (after presence, close, transfer)."""
+    from crm_app.services import assignment
+
+    return assignment.assign_waiting(tenant_id)
+
+
+def assign_waiting_all() -> int:
+    """The periodic sweep of every tenant's waiting queue (a lost trigger is caught up here)."""
+    from crm_app.services import assignment
+
+    return assignment.assign_waiting_all()
+
+
+def run_bot_turn(conversation_id: int, message_id: int | None = None) -> str:
+    """One debounced bot turn (a newer customer message's job does it instead); idempotent."""
+    from crm_app.services import bot
+
+    return bot.run_turn(conversation_id, message_id)
+
+
+def sweep_bot_turns() -> int:
+    """Queue bot turns whose delayed job was lost (Redis dropped it, a worker died)."""
+    from crm_app.services import bot
+
+    return bot.sweep_bot_turns()
+
+
+def expire_bot_sessions() -> int:
+    """Close conversations whose customer stopped answering the bot (inactivity timeout)."""
+    from crm_app.services import bot
+
+    return bot.expire_bot_sessions()

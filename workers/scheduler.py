@@ -17,6 +17,9 @@ PERIODIC_JOBS = (
     ("periodic-sweep-queued-messages", "workers.jobs.sweep_queued_messages", 30, QUEUE_HIGH),
     ("periodic-sweep-pending-media", "workers.jobs.sweep_pending_media", 300, QUEUE_DEFAULT),
     ("periodic-wake-snoozed", "workers.jobs.wake_snoozed", 60, QUEUE_DEFAULT),
+    ("periodic-assign-waiting", "workers.jobs.assign_waiting_all", 30, QUEUE_HIGH),
+    ("periodic-sweep-bot-turns", "workers.jobs.sweep_bot_turns", 15, QUEUE_DEFAULT),
+    ("periodic-expire-bot-sessions", "workers.jobs.expire_bot_sessions", 60, QUEUE_DEFAULT),
     ("periodic-sync-templates", "workers.jobs.sync_all_templates", 3600, QUEUE_DEFAULT),
     ("periodic-purge-expired-sessions", "workers.jobs.purge_expired_sessions", 3600, QUEUE_LOW),
 )

@@ -214,11 +214,23 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('totp_enabled_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('sso_subject', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('password_token_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('password_token_expires_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f('ix_users_password_token_hash'), ['password_token_hash'], unique=False)
+
+    with op.batch_alter_table('audit_logs', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_logs_tenant_id_id', ['tenant_id', 'id'], unique=False)
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_logs', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_logs_tenant_id_id')
+
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_users_password_token_hash'))
+        batch_op.drop_column('password_token_expires_at')
+        batch_op.drop_column('password_token_hash')
         batch_op.drop_column('sso_subject')
         batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_enabled_at')

@@ -17,8 +17,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_app.api import v1_docs
+from crm_app.api import hardening, v1_docs
 from crm_app.api import v1_schemas as s
+from crm_app.config import get_settings
 from crm_app.errors import CRMError, ValidationError
 from crm_app.services import api_tokens, contacts, inbox, messages, presence, transaction, users
 from crm_app.services.actors import Actor
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
-RATE_LIMIT_PER_MINUTE = 120
+RATE_LIMIT_PER_MINUTE = get_settings().api_rate_limit_per_minute  # API_RATE_LIMIT_PER_MINUTE, 120 by default
 WINDOW_HINT = 'The 24-hour window is closed: send an approved template ({"type": "template", ...}) instead.'
 DESCRIPTION = f"""\
 Read and work the WhatsApp inbox from other systems.
@@ -69,9 +70,14 @@ def _authenticate(request: Request, secret: str | None, scope: str) -> Actor:
         raise ApiProblem(401, "not_authenticated", "send the header Authorization: Bearer <token>",
                          {"WWW-Authenticate": 'Bearer realm="api"'})
     ip = request.client.host if request.client else None
+    wait = hardening.failed_auth_retry_after(ip)  # an address guessing tokens is stopped before the lookup
+    if wait:
+        raise ApiProblem(429, "rate_limited", "too many invalid tokens from this address; wait",
+                         {"Retry-After": str(wait)})
     with transaction() as session:
         found = api_tokens.authenticate(session, secret, ip=ip)
     if found is None:
+        hardening.record_failed_auth(ip)
         raise ApiProblem(401, "invalid_token", "the token is unknown, expired or revoked",
                          {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
     retry_after = api_tokens.take_request_slot(found.token_id, limit=request.app.state.rate_limit_per_minute)
@@ -332,7 +338,7 @@ def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
     _contact_routes(app)
     _user_routes(app)
     _error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=get_settings().api_max_body_bytes)
     return app
 
 

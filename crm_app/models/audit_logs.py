@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text
@@ -10,6 +11,8 @@ from crm_app.models._base import fk, id_field, json_field, now_field, tenant_fie
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_logs"
+    # The audit page pages newest-first by id within one tenant (keyset).
+    __table_args__ = (Index("ix_audit_logs_tenant_id_id", "tenant_id", "id"),)
 
     id: int | None = id_field(big=True)
     tenant_id: int = tenant_field()

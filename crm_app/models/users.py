@@ -39,6 +39,9 @@ class User(SQLModel, table=True):
     totp_last_step: int | None = None
     # The identity provider's `sub` for a user who signs in with SSO.
     sso_subject: str | None = text(255, nullable=True)
+    # A pending invite or password-reset link: only the SHA-256 of its token, and when it stops working.
+    password_token_hash: str | None = text(64, nullable=True, index=True)
+    password_token_expires_at: dt.datetime | None = timestamp()
 
 
 class UserSession(SQLModel, table=True):

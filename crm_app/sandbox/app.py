@@ -1,4 +1,4 @@
-"""The sandbox's ASGI app: fake Graph API, webhook sender, control API and customer simulator."""
+"""The sandbox's ASGI app: fake Graph API, webhook sender, control API, customer simulator and fake OpenAI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from crm_app.sandbox import control, graph
+from crm_app.sandbox import control, graph, oidc_fake, openai_fake
 from crm_app.sandbox.config import SandboxConfig
 from crm_app.sandbox.delivery import WebhookSender
 from crm_app.sandbox.state import SandboxState
@@ -52,9 +52,12 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         Mount("/sandbox/static", app=StaticFiles(directory=STATIC), name="static"),
         *control.ROUTES,
         *graph.ROUTES,
+        *openai_fake.ROUTES,
+        Mount("/oidc", app=oidc_fake.create_oidc_app()),  # fake OpenID Connect provider for SSO
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={control.ControlError: control.control_error})
     app.state.sandbox = state
     app.state.sender = sender
+    app.state.openai = openai_fake.FakeOpenAI()
     return app

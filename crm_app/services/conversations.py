@@ -59,11 +59,15 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
         raise InvalidSender(str(exc)) from exc
     conn = session.connection()
     link = _lock_link(conn, inbox_id, digits(phone), tenant_id, phone, message.profile_name)
-    conversation_id, opened = _open_conversation_for(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
+    conversation_id, opened, bot_active = _open_conversation_for(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
     values = _message_values(conn, tenant_id, conversation_id, message)
     new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
     if new_id is None:
         return False
+    if bot_active and message.kind not in _SILENT_KINDS:  # the bot's debounced turn, queued after commit
+        from crm_app.services import bot
+
+        bot.on_customer_message(session, conversation_id=conversation_id, message_id=new_id, inbox_id=inbox_id)
     if message.media_id:
         after_commit(session, lambda: media.enqueue_download(new_id))
     preview = None if message.kind in _NO_PREVIEW_KINDS else compute_preview(message.kind, message.body)
@@ -149,26 +153,26 @@ def _upsert_contact_id(conn: Connection, tenant_id: int, phone: str, profile_nam
 
 
 # Hot-path statements are built once: building `.values(...)` per call cost a tenth of an event's processing.
-_LATEST_CONVERSATION = (sa.select(_conversations.c.id, _conversations.c.status)
+_LATEST_CONVERSATION = (sa.select(_conversations.c.id, _conversations.c.status, _conversations.c.bot_active)
                         .where(_conversations.c.contact_inbox_id == sa.bindparam("link_id"))
                         .order_by(_conversations.c.id.desc()).limit(1))
 _NEW_CONVERSATION = sa.insert(_conversations).returning(_conversations.c.id)
 
 
 def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int,
-                           inbox_id: int) -> tuple[int, str | None]:
+                           inbox_id: int) -> tuple[int, str | None, bool]:
     """The latest conversation on this identity, reopened if closed or snoozed; or a new one.
 
-    Returns (id, "created" / "reopened" / None), for the real-time note.
+    Returns (id, "created" / "reopened" / None for the real-time note, whether the bot owns it).
     """
     latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
     if latest is None:
         return conn.execute(_NEW_CONVERSATION, {
             "tenant_id": tenant_id, "inbox_id": inbox_id, "contact_id": link.contact_id,
             "contact_inbox_id": link.id, "status": ConversationStatus.OPEN, "bot_active": True, "unread_count": 0,
-            "created_at": utcnow()}).scalar_one(), "created"
+            "created_at": utcnow()}).scalar_one(), "created", True
     if latest.status not in (ConversationStatus.CLOSED, ConversationStatus.SNOOZED):
-        return latest.id, None
+        return latest.id, None, latest.bot_active
     conn.execute(sa.insert(ConversationEvent.__table__).values(
         tenant_id=tenant_id, conversation_id=latest.id, kind=ConversationEventKind.STATUS,
         from_value=str(latest.status), to_value="open", data={"reason": "customer_message"}, created_at=utcnow()))
@@ -178,7 +182,7 @@ def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int,
     else:  # snoozed: the customer wrote before the alarm; the assignee keeps it
         conn.execute(sa.update(_conversations).where(_conversations.c.id == latest.id).values(
             status=ConversationStatus.OPEN, snoozed_until=None))
-    return latest.id, "reopened"
+    return latest.id, "reopened", latest.status == ConversationStatus.CLOSED or latest.bot_active
 
 
 def _message_values(conn: Connection, tenant_id: int, conversation_id: int,

@@ -44,7 +44,7 @@ from crm_app.models import (
     Team,
     User,
 )
-from crm_app.services import audit, contacts, realtime
+from crm_app.services import assignment, audit, contacts, realtime
 from crm_app.services.actors import Actor, fetch_owned, require_role
 from crm_app.services.contacts import ContactView
 
@@ -508,6 +508,7 @@ def _record(session: Session, actor: Actor | None, conversation: Conversation, b
         from_value=None if from_value is None else str(from_value)[:64],
         to_value=None if to_value is None else str(to_value)[:64], data=data or {}))
     _system_line(session, conversation, actor, line, params)
+    assignment.after_change(session, conversation, before)  # the waiting queue and freed capacity
     audit.record(session, actor=actor, tenant_id=conversation.tenant_id, action=f"conversation.{action}",
                  target_type="conversation", target_id=conversation.id, before=before,
                  after={**_state(conversation), **(data or {})})
@@ -594,6 +595,7 @@ def close(session: Session, *, actor: Actor, conversation_id: int, note: str | N
         _note(session, actor, conversation, note)
     before = _state(conversation)
     conversation.status, conversation.closed_at, conversation.snoozed_until = ConversationStatus.CLOSED, utcnow(), None
+    conversation.resolved_by = assignment.resolved_by(session, conversation)
     _record(session, actor, conversation, before, action="close", kind=ConversationEventKind.STATUS,
             from_value=before["status"], to_value="closed", line="inbox.system.close",
             params={"actor": actor.name})

@@ -48,6 +48,10 @@ def heartbeat(tenant_id: int, user_id: int, status: str = "online") -> None:
         _, alive, previous = pipe.execute()[:3]
     if alive is None or (previous or b"").decode() != status:
         realtime.publish(tenant_id, "presence", data={"user_id": user_id, "status": status})
+        if status == "online":  # someone free may take the waiting conversations
+            from crm_app.services import assignment
+
+            assignment.enqueue_assign_waiting(tenant_id)
 
 
 def set_offline(tenant_id: int, user_id: int) -> None:

@@ -24,6 +24,7 @@ from crm_app.domain.inbox import display_phone
 from crm_app.errors import CRMError, PermissionDenied
 from crm_app.i18n import translate
 from crm_app.services import (
+    ai,
     auth,
     canned,
     contacts,
@@ -113,6 +114,7 @@ class InboxState(SessionState):
     interactive_options: list[str] = ["", ""]
     interactive_list_button: str = ""
     interactive_error: str = ""
+    suggesting: bool = False
     # customer panel
     panel_open: bool = True
     contact: dict[str, str] = {}
@@ -664,6 +666,38 @@ class InboxState(SessionState):
                              contact_email=self.contact.get("email") or None, attendant_name=actor.name)
         return rx.call_script(f"window.crmInbox && window.crmInbox.insert({json.dumps(text)})")
 
+    # AI suggestion
+    @rx.event(background=True)
+    async def suggest_reply(self):
+        """Ask the AI for a draft from the last messages; it lands in the composer for the attendant to edit.
+
+        A background task, so a slow model never holds this tab's state (and its live updates) hostage.
+        """
+        async with self:
+            if self.suggesting or not self.selected_id:
+                return
+            self.suggesting, conversation_id = True, self.selected_id
+            actor = self._actor()
+        try:
+            if actor is None:
+                raise PermissionDenied()
+            draft = await asyncio.to_thread(_suggest, actor, conversation_id)
+        except Exception as exc:
+            async with self:
+                self.suggesting = False
+                failure = self._fail(exc)
+            yield failure
+            return
+        async with self:
+            self.suggesting = False
+            still_open = self.selected_id == conversation_id
+            done = translate(self.lang, "inbox.suggest.ready")
+        if still_open:
+            yield rx.call_script("(function(t){const el=document.getElementById('composer-text');"
+                                 "if(!el)return;el.value=t;el.focus();el.setSelectionRange(t.length,t.length);"
+                                 f"}})({json.dumps(draft)})")
+            yield rx.toast.info(done)
+
     # templates
     @rx.event
     def open_templates(self):
@@ -964,6 +998,12 @@ class InboxState(SessionState):
 # revoked meanwhile stops receiving pushes within that time (every handler the user triggers checks at once).
 PUSH_SESSION_TTL = 10.0
 _push_sessions: dict[tuple[str, str | None], tuple[float, Actor]] = {}
+
+
+def _suggest(actor: Actor, conversation_id: int) -> str:
+    """The AI draft, read in its own transaction (runs in a worker thread)."""
+    with transaction() as session:
+        return ai.suggest_reply(session, actor=actor, conversation_id=conversation_id)
 
 
 def _push_actor(token: str | None, ip: str | None) -> Actor | None:

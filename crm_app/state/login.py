@@ -1,4 +1,4 @@
-"""The login form."""
+"""The login form: the password step, then the 2FA code step for accounts that have it."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ from crm_app.state.session import SessionState, navigate
 
 
 class LoginState(SessionState):
-    """Checks the password off the event loop, then hands the browser a one-time ticket."""
+    """Checks the password off the event loop, then hands the browser a one-time ticket.
+
+    Between the two steps the tab keeps only the pending ticket, in a backend-only var (never sent to the
+    browser); the session itself is created after the code.
+    """
 
     error_key: str = ""
     submitting: bool = False
+    step: str = "password"  # or "code"
+    _pending: str = ""
 
     @rx.var(cache=True)
     def error_text(self) -> str:
@@ -27,12 +33,20 @@ class LoginState(SessionState):
     def on_login_load(self):
         """Skip the form when the session is still good."""
         self.error_key = "login.expired" if self.router.page.params.get("expired") else ""
-        if self._actor() is not None:
+        self.step, self._pending, self.submitting = "password", "", False
+        if self._access() is not None:  # a live session (the page guard sends a user who must enrol to /account)
             return navigate(self._next_path())
         return None
 
     def _next_path(self) -> str:
         return safe_next(str(self.router.page.params.get("next") or "/"))
+
+    def _client(self) -> dict:
+        return {"ip": self.router.session.client_ip or None, "user_agent": self.router.headers.user_agent or None}
+
+    def _go(self, ticket: str) -> rx.event.EventSpec:
+        self.error_key, self._pending = "", ""
+        return navigate(f"/api/auth/exchange?ticket={quote(ticket)}&next={quote(self._next_path())}")
 
     @rx.event
     async def submit(self, form_data: dict):
@@ -45,11 +59,40 @@ class LoginState(SessionState):
         self.submitting = True
         yield
         try:
-            ticket, _ = await asyncio.to_thread(
-                auth.login, email, password, ip=self.router.session.client_ip or None,
-                user_agent=self.router.headers.user_agent or None)
+            ticket, _ = await asyncio.to_thread(auth.login, email, password, **self._client())
+        except auth.SecondFactorRequired as exc:
+            self.submitting, self.error_key = False, ""
+            self._pending, self.step = exc.pending, "code"
+            return
         except CRMError as exc:
             self.submitting, self.error_key = False, f"error.{exc.code}"
             return
-        self.error_key = ""
-        yield navigate(f"/api/auth/exchange?ticket={quote(ticket)}&next={quote(self._next_path())}")
+        yield self._go(ticket)
+
+    @rx.event
+    async def submit_code(self, form_data: dict):
+        """The second step: a code from the authenticator app, or a recovery code."""
+        code = str(form_data.get("code", "")).strip()
+        if not code:
+            self.error_key = "error.mfa_missing_code"
+            return
+        if not self._pending:
+            self.step, self.error_key = "password", "error.mfa_pending_expired"
+            return
+        self.submitting = True
+        yield
+        try:
+            ticket, _ = await asyncio.to_thread(auth.login_second_step, self._pending, code, **self._client())
+        except auth.PendingExpired as exc:
+            self.submitting, self.step, self._pending = False, "password", ""
+            self.error_key = f"error.{exc.code}"
+            return
+        except CRMError as exc:
+            self.submitting, self.error_key = False, f"error.{exc.code}"
+            return
+        yield self._go(ticket)
+
+    @rx.event
+    def back_to_password(self):
+        """Start over with the e-mail and password."""
+        self.step, self._pending, self.error_key = "password", "", ""

@@ -61,9 +61,20 @@ class SessionState(rx.State):
         morsel = jar.get(auth.COOKIE_NAME)
         return morsel.value if morsel else None
 
+    def _access(self) -> auth.Access | None:
+        """The live session behind the cookie, re-read from the database."""
+        return auth.resolve_actor_access(self._session_token(), ip=self.router.session.client_ip or None)
+
+    def _allows_unenrolled(self) -> bool:
+        """Whether this state serves users the 2FA policy still sends to enrol (only /account says yes)."""
+        return False
+
     def _actor(self) -> Actor | None:
-        """Re-derive the actor from the cookie and the database."""
-        return auth.resolve_actor(self._session_token(), ip=self.router.session.client_ip or None)
+        """Re-derive the actor from the cookie and the database; nobody while the 2FA policy waits for enrolment."""
+        access = self._access()
+        if access is None or (access.must_enrol_2fa and not self._allows_unenrolled()):
+            return None
+        return access.actor
 
     def _require(self, *roles: str) -> Actor:
         """The actor, if logged in with one of `roles`; raises otherwise."""
@@ -85,11 +96,14 @@ class SessionState(rx.State):
     @rx.event
     def check_page_access(self, route: str):
         """on_load guard: log in first, then the role must fit the page."""
-        actor = self._actor()
-        if actor is None:
+        access = self._access()
+        if access is None:
             self.user_role = ""
             return navigate(f"/login?next={route}")
+        actor = access.actor
         self._remember(actor)
+        if access.must_enrol_2fa and route != "/account":
+            return rx.redirect("/account")
         if not can_open_page(actor.role, route):
             return rx.redirect("/denied")
         return None

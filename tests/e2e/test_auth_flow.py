@@ -33,7 +33,8 @@ def test_admin_logs_in_and_sees_the_shell_and_settings(page):
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.click("#nav-settings")
     page.locator("#users-table").get_by_text("supervisor@demo.local").wait_for()
-    assert page.locator("#users-table tbody tr").count() == 4
+    for email in ("admin@demo.local", "ana@demo.local", "bruno@demo.local"):  # other files add users too
+        page.locator("#users-table").get_by_text(email).wait_for()
     assert page.locator("#inboxes-table").get_by_text("100000000000001").is_visible()
     shoot(page, "settings")
 

@@ -55,6 +55,20 @@ def test_publish_after_commit_waits_for_the_commit_and_drops_on_rollback(db, ten
     listener.close()
 
 
+def test_a_savepoint_neither_runs_nor_drops_the_callbacks_of_its_transaction(db, tenant):
+    """SQLAlchemy fires after_commit/after_rollback for a SAVEPOINT too; only the real commit may publish."""
+    listener = Listener(tenant.id)
+    with session_scope() as session:
+        realtime.publish_after_commit(session, tenant.id, "conversation.updated", conversation_id=3)
+        with session.begin_nested():
+            realtime.publish_after_commit(session, tenant.id, "message.new", conversation_id=3)
+        with pytest.raises(RuntimeError), session.begin_nested():
+            raise RuntimeError("savepoint rolled back")
+        assert listener.events(timeout=0.3) == []  # released and rolled-back savepoints published nothing
+    assert [e["kind"] for e in listener.events()] == ["conversation.updated", "message.new"]
+    listener.close()
+
+
 def test_a_publish_never_raises_when_redis_is_down(monkeypatch, tenant):
     from redis import Redis
 

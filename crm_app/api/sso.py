@@ -1,0 +1,75 @@
+"""`/api/auth/sso/start` and `/api/auth/sso/callback`: the browser's two legs of an OIDC login.
+
+Both are GETs reached by full page loads (the provider redirects back with a 303), so the callback can set the
+HttpOnly session cookie itself, the same cookie as the password login. Every failure ends on `/login` with
+`sso_error=<reason>`, which the login page shows in pt-BR or English.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from crm_app.config import get_settings
+from crm_app.domain.urls import safe_next
+from crm_app.services import auth, sso
+
+BINDING_COOKIE = "crm_sso"
+BINDING_PATH = "/api/auth/sso"
+
+
+def _to_login(reason: str, next_path: str = "/") -> RedirectResponse:
+    query = {"sso_error": reason if reason in sso.REASONS else "provider"}
+    if next_path and next_path != "/":
+        query["next"] = next_path
+    response = RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
+    response.delete_cookie(BINDING_COOKIE, path=BINDING_PATH, httponly=True, samesite="lax")
+    return response
+
+
+async def start_route(request: Request) -> Response:
+    """Send the browser to the tenant's provider, with state, nonce and PKCE, and bind the login to it."""
+    tenant = request.query_params.get("tenant", "")
+    next_path = request.query_params.get("next")
+    try:
+        started = await run_in_threadpool(sso.begin_login, tenant, next_path)
+    except sso.SsoError as exc:
+        return _to_login(exc.reason, safe_next(next_path))
+    response = RedirectResponse(started.url, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(BINDING_COOKIE, started.binding, max_age=sso.PENDING_SECONDS, path=BINDING_PATH,
+                        httponly=True, samesite="lax", secure=get_settings().effective_cookie_secure)
+    return response
+
+
+async def callback_route(request: Request) -> Response:
+    """Finish the login: on success set the session cookie and go on to the safe `next`."""
+    params = request.query_params
+    ip = request.client.host if request.client else None
+    try:
+        done = await run_in_threadpool(
+            lambda: sso.finish_login(state=params.get("state"), code=params.get("code"),
+                                     error=params.get("error"), binding=request.cookies.get(BINDING_COOKIE),
+                                     ip=ip, user_agent=request.headers.get("user-agent")))
+    except sso.SsoError as exc:
+        return _to_login(exc.reason, exc.next_path)
+    from crm_app.api import routes  # routes mounts this module: import at call time
+
+    previous = request.cookies.get(auth.COOKIE_NAME)
+    if previous and previous != done.token:  # one browser, one live session (as the password login)
+        await run_in_threadpool(routes._logout, previous, ip)
+    response = RedirectResponse(safe_next(done.next_path), status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(BINDING_COOKIE, path=BINDING_PATH, httponly=True, samesite="lax")
+    routes._set_session_cookie(response, done.token)
+    return response
+
+
+ROUTES = [
+    Route("/api/auth/sso/start", start_route, methods=["GET"]),
+    Route("/api/auth/sso/callback", callback_route, methods=["GET"]),
+]

@@ -1,0 +1,153 @@
+"""Business hours of a team: weekly intervals, holidays and a timezone. Pure, no database.
+
+Hours are stored as JSON, `{"mon": [["09:00", "18:00"]], "sat": [["09:00", "12:00"]]}`. A weekday that is missing
+or empty is closed; an empty dict means "always open" (a team that never set hours must not turn customers away).
+An interval whose end is not after its start runs overnight (22:00–06:00 is open from 22:00 until 06:00 of the next
+day), and "24:00" may end an interval. Holidays are ISO dates in the team's timezone: the whole local day is closed,
+except for the tail of an overnight interval that started the day before (a night shift that began on a workday
+finishes its shift).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+
+
+def _minutes(value: object, *, day: str) -> int:
+    """"HH:MM" as minutes since midnight; ValueError that names the day when it is not a time."""
+    if not isinstance(value, str) or not _TIME.match(value.strip()):
+        raise ValueError(f"{day}: '{value}' is not a time in HH:MM (00:00 to 24:00)")
+    hours, minutes = value.strip().split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _fmt(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _parse_day(day: str, intervals: object) -> list[list[str]]:
+    """One weekday's intervals, normalised to "HH:MM" and sorted; refuses overlaps and empty intervals."""
+    if not isinstance(intervals, list | tuple):
+        raise ValueError(f"{day}: intervals must be a list of [start, end] pairs")
+    spans: list[tuple[int, int]] = []
+    for pair in intervals:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(f"{day}: each interval needs a start and an end")
+        start, end = _minutes(pair[0], day=day), _minutes(pair[1], day=day)
+        if start == end:
+            raise ValueError(f"{day}: interval {_fmt(start)}–{_fmt(end)} is empty")
+        if start == 24 * 60:
+            raise ValueError(f"{day}: an interval cannot start at 24:00")
+        spans.append((start, end))
+    spans.sort()
+    _refuse_overlaps(day, spans)
+    return [[_fmt(s), _fmt(e)] for s, e in spans]
+
+
+def _refuse_overlaps(day: str, spans: list[tuple[int, int]]) -> None:
+    """Same-day intervals must not overlap (an overnight one counts until midnight)."""
+    last_end = -1
+    for start, end in spans:
+        if start < last_end:
+            raise ValueError(f"{day}: intervals overlap at {_fmt(start)}")
+        last_end = end if end > start else 24 * 60
+
+
+def parse_hours(raw: dict | None) -> dict[str, list[list[str]]]:
+    """Validate and normalise a business-hours dict; ValueError with a readable message when it is wrong.
+
+    Keys are weekday abbreviations (mon…sun, case-insensitive); days with no intervals are dropped.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError("business hours must map weekdays to lists of intervals")
+    result: dict[str, list[list[str]]] = {}
+    for key, intervals in raw.items():
+        day = str(key).strip().lower()[:3]
+        if day not in WEEKDAYS or str(key).strip().lower() not in (day, _long_name(day)):
+            raise ValueError(f"unknown weekday '{key}' (use mon, tue, wed, thu, fri, sat, sun)")
+        parsed = _parse_day(day, intervals)
+        if parsed:
+            result[day] = parsed
+    return {day: result[day] for day in WEEKDAYS if day in result}
+
+
+def _long_name(day: str) -> str:
+    return {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
+            "sat": "saturday", "sun": "sunday"}[day]
+
+
+def parse_holidays(raw: list | None) -> list[str]:
+    """Validate ISO dates (YYYY-MM-DD); sorted, without duplicates."""
+    dates: set[str] = set()
+    for value in raw or []:
+        try:
+            dates.add(dt.date.fromisoformat(str(value).strip()).isoformat())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date in YYYY-MM-DD") from None
+    return sorted(dates)
+
+
+def zone(tz: str | None) -> dt.tzinfo:
+    """The zone named `tz`; São Paulo when it is empty, UTC when the name is unknown."""
+    try:
+        return ZoneInfo(tz or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def valid_timezone(tz: str) -> bool:
+    """Whether `tz` is a known IANA zone name."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def is_open(hours: dict | None, holidays: list[str] | None, tz: str | None, now: dt.datetime) -> bool:
+    """Whether the team is open at `now` (aware; naive is taken as UTC). Empty hours mean always open."""
+    if not hours:
+        return True
+    try:
+        week = parse_hours(hours)
+    except ValueError:
+        return True  # Bad stored hours must not silence a team; the settings page refuses them on save.
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    local = now.astimezone(zone(tz))
+    closed_days = set(holidays or [])
+    minute = local.hour * 60 + local.minute
+    today, yesterday = local.date(), local.date() - dt.timedelta(days=1)
+    if today.isoformat() not in closed_days and _open_today(week.get(WEEKDAYS[today.weekday()], []), minute):
+        return True
+    if yesterday.isoformat() in closed_days:
+        return False
+    return _open_from_yesterday(week.get(WEEKDAYS[yesterday.weekday()], []), minute)
+
+
+def _open_today(intervals: list[list[str]], minute: int) -> bool:
+    """Intervals that started today: same-day ones, and overnight ones until midnight."""
+    for start_s, end_s in intervals:
+        start, end = _minutes(start_s, day=""), _minutes(end_s, day="")
+        if end > start and start <= minute < end:
+            return True
+        if end < start and minute >= start:
+            return True
+    return False
+
+
+def _open_from_yesterday(intervals: list[list[str]], minute: int) -> bool:
+    """The tail after midnight of yesterday's overnight intervals."""
+    for start_s, end_s in intervals:
+        start, end = _minutes(start_s, day=""), _minutes(end_s, day="")
+        if end < start and minute < end:
+            return True
+    return False

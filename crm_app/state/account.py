@@ -1,0 +1,209 @@
+"""/account: the logged-in user's password, 2FA and sessions.
+
+This is the one page a user whom the tenant's 2FA policy still waits for may use, so it says yes in
+`_allows_unenrolled`. Every handler re-derives the actor from the cookie; none takes a user id from the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+import reflex as rx
+
+from crm_app.domain.sessions import describe_user_agent
+from crm_app.domain.timefmt import format_local
+from crm_app.i18n import translate
+from crm_app.services import account, auth, mfa, transaction
+from crm_app.state.session import SessionState, navigate
+
+
+class AccountState(SessionState):
+    """Plain strings and flags for the page; the secret and codes are cleared as soon as they are not needed."""
+
+    info_loaded: bool = False
+    mfa_enabled: bool = False
+    mfa_required: bool = False
+    recovery_left: int = 0
+    # Enrolment: the secret is shown in text next to its QR code until the first code confirms it.
+    enrol_open: bool = False
+    enrol_secret: str = ""
+    enrol_qr: str = ""
+    enrol_error: str = ""
+    recovery_codes: list[str] = []
+    # Turning 2FA off.
+    disable_open: bool = False
+    disable_error: str = ""
+    # Password change.
+    password_errors: list[str] = []
+    password_done: bool = False
+    # Sessions.
+    session_rows: list[dict[str, str]] = []
+
+    def _allows_unenrolled(self) -> bool:
+        return True
+
+    def _ip(self) -> str | None:
+        return self.router.session.client_ip or None
+
+    @rx.event
+    def load(self):
+        """Fetch the account and its sessions again."""
+        try:
+            actor = self._require()
+            with transaction() as session:
+                info = account.account_info(session, actor=actor)
+                rows = auth.list_sessions(session, actor=actor, current_token=self._session_token())
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.mfa_enabled, self.mfa_required, self.recovery_left = info.mfa_enabled, info.mfa_required, \
+            info.recovery_codes_left
+        unknown = translate(self.lang, "account.device_unknown")
+        self.session_rows = [{
+            "id": str(r.id), "device": describe_user_agent(r.user_agent) or unknown, "ip": r.ip or "—",
+            "last_seen": format_local(r.last_seen_at, actor.timezone),
+            "started": format_local(r.created_at, actor.timezone), "current": "1" if r.current else "",
+            "mfa": "1" if r.mfa else "",
+        } for r in rows]
+        self.info_loaded = True
+        return None
+
+    # --- 2FA enrolment -------------------------------------------------------------------------------------
+
+    @rx.event
+    def start_enrolment(self):
+        """Draw a secret and show its QR code."""
+        try:
+            actor = self._require()
+            with transaction() as session:
+                enrolment = mfa.start_enrolment(session, actor=actor)
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.enrol_secret, self.enrol_qr, self.enrol_error = enrolment.secret, enrolment.qr_data_uri, ""
+        self.enrol_open, self.recovery_codes = True, []
+        return None
+
+    @rx.event
+    def cancel_enrolment(self):
+        self.enrol_open, self.enrol_secret, self.enrol_qr, self.enrol_error = False, "", "", ""
+
+    @rx.event
+    def confirm_enrolment(self, form_data: dict):
+        """The first code turns 2FA on; the recovery codes are shown once."""
+        code = str(form_data.get("code", "")).strip()
+        try:
+            actor = self._require()
+            with transaction() as session:
+                codes = account.finish_enrolment(session, actor=actor, code=code)
+        except Exception as exc:
+            self.enrol_error = self._error_text(exc)
+            return None
+        self.recovery_codes, self.enrol_secret, self.enrol_qr, self.enrol_open = codes, "", "", False
+        self.mfa_enabled, self.recovery_left = True, len(codes)
+        return None
+
+    @rx.event
+    async def codes_saved(self):
+        """The user kept the codes: hide them and rotate the session (now a 2FA session) through a new cookie."""
+        self.recovery_codes = []
+        current, ip, agent = self._session_token(), self._ip(), self.router.headers.user_agent or None
+        try:
+            actor = self._require()
+            token = await asyncio.to_thread(_rotate, actor, current, ip, agent)
+        except Exception as exc:
+            yield rx.toast.error(self._error_text(exc))
+            return
+        yield navigate(f"/api/auth/exchange?ticket={quote(auth.issue_login_ticket(token))}&next=/account")
+
+    @rx.event
+    def regenerate_codes(self, form_data: dict):
+        """New recovery codes after a current code from the app."""
+        try:
+            actor = self._require()
+            with transaction() as session:
+                self.recovery_codes = mfa.regenerate_recovery_codes(session, actor=actor,
+                                                                    code=str(form_data.get("code", "")))
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.recovery_left = len(self.recovery_codes)
+        return None
+
+    # --- turning 2FA off -----------------------------------------------------------------------------------
+
+    @rx.event
+    def set_disable_open(self, value: bool):
+        self.disable_open, self.disable_error = value, ""
+
+    @rx.event
+    def disable_mfa(self, form_data: dict):
+        """Off, with the password or a code as proof."""
+        try:
+            actor = self._require()
+            with transaction() as session:
+                mfa.disable(session, actor=actor, password=str(form_data.get("password", "")),
+                            code=str(form_data.get("code", "")))
+        except Exception as exc:
+            self.disable_error = self._error_text(exc)
+            return None
+        self.disable_open, self.mfa_enabled, self.recovery_left = False, False, 0
+        return rx.toast.success(translate(self.lang, "account.mfa_disabled"))
+
+    # --- password ------------------------------------------------------------------------------------------
+
+    @rx.event
+    async def change_password(self, form_data: dict):
+        """Current password, then the new one twice; other sessions end."""
+        current, new = str(form_data.get("current", "")), str(form_data.get("new", ""))
+        self.password_done = False
+        if new != str(form_data.get("confirm", "")):
+            self.password_errors = [translate(self.lang, "password.mismatch")]
+            return
+        try:
+            actor = self._require()
+            await asyncio.to_thread(_change_password, actor, current, new, self._session_token())
+        except account.PasswordRefused as exc:
+            self.password_errors = [translate(self.lang, key) for key in exc.problems]
+            return
+        except Exception as exc:
+            self.password_errors = [self._error_text(exc)]
+            return
+        self.password_errors, self.password_done = [], True
+        yield AccountState.load
+
+    # --- sessions ------------------------------------------------------------------------------------------
+
+    @rx.event
+    def revoke_one(self, session_id: str):
+        """End one of my sessions (ids come from my own list and are checked again on the server)."""
+        try:
+            actor = self._require()
+            with transaction() as session:
+                auth.revoke_session(session, actor=actor, session_id=int(session_id))
+        except ValueError:
+            return None
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        return AccountState.load
+
+    @rx.event
+    def logout_everywhere(self):
+        """"Sair de todas as sessões": this one too, then the login page."""
+        try:
+            actor = self._require()
+            with transaction() as session:
+                account.logout_everywhere(session, actor=actor)
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.user_name = self.user_email = self.user_role = ""
+        return SessionState.logout
+
+
+def _rotate(actor, current: str | None, ip: str | None, user_agent: str | None) -> str:
+    with transaction() as session:
+        return account.rotate_session(session, actor=actor, current_token=current, ip=ip, user_agent=user_agent)
+
+
+def _change_password(actor, current: str, new: str, current_token: str | None) -> int:
+    """bcrypt twice: off the event loop."""
+    with transaction() as session:
+        return account.change_password(session, actor=actor, current=current, new=new, current_token=current_token)

@@ -1,0 +1,368 @@
+"""/settings/teams: admins keep teams, their members and capacities, assignment mode and business hours.
+
+Every handler re-derives the actor from the cookie and lets the service check role and tenant again.
+Vars are plain strings, lists and dicts (what the page shows); the services own the rules.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from crm_app.domain.business_hours import WEEKDAYS
+from crm_app.errors import Conflict, ValidationError
+from crm_app.services import teams, transaction, users
+from crm_app.state.session import SessionState
+
+ROLES = ("admin",)
+TIMEZONES = ("America/Sao_Paulo", "America/Bahia", "America/Fortaleza", "America/Recife", "America/Belem",
+             "America/Manaus", "America/Cuiaba", "America/Campo_Grande", "America/Porto_Velho",
+             "America/Rio_Branco", "America/Noronha", "Europe/Lisbon", "UTC")
+_DAY_FIELDS = ("open", "s1", "e1", "s2", "e2")
+
+
+def _empty_day(day: str) -> dict[str, str]:
+    return {"day": day, "open": "", "s1": "09:00", "e1": "18:00", "s2": "", "e2": "", "two": "", "error": ""}
+
+
+def days_from_hours(hours: dict) -> list[dict[str, str]]:
+    """The seven editable rows of the weekly schedule (a day with no interval is closed)."""
+    rows = []
+    for day in WEEKDAYS:
+        row = _empty_day(day)
+        intervals = hours.get(day) or []
+        if intervals:
+            row.update(open="1", s1=intervals[0][0], e1=intervals[0][1])
+        if len(intervals) > 1:
+            row.update(two="1", s2=intervals[1][0], e2=intervals[1][1])
+        rows.append(row)
+    return rows
+
+
+def hours_from_days(rows: list[dict[str, str]]) -> dict[str, list[list[str]]]:
+    """The schedule as the service takes it; validation happens there."""
+    hours: dict[str, list[list[str]]] = {}
+    for row in rows:
+        if not row.get("open"):
+            continue
+        intervals = [[row.get("s1", ""), row.get("e1", "")]]
+        if row.get("two"):
+            intervals.append([row.get("s2", ""), row.get("e2", "")])
+        hours[row["day"]] = intervals
+    return hours
+
+
+class TeamsSettingsState(SessionState):
+    """The list of teams, the selected team's members and schedule, and the dialogs."""
+
+    team_rows: list[dict[str, str]] = []
+    teams_loaded: bool = False
+    selected_id: str = ""
+    team_name: str = ""
+    team_mode: str = "round_robin"
+    team_waiting: str = "0"
+    member_rows: list[dict[str, str]] = []
+    candidate_rows: list[dict[str, str]] = []
+    add_user_id: str = ""
+    day_rows: list[dict[str, str]] = []
+    holiday_list: list[str] = []
+    new_holiday: str = ""
+    team_tz: str = ""
+    tenant_tz: str = "America/Sao_Paulo"
+    ooh_message: str = ""
+    hours_error: str = ""
+    holidays_error: str = ""
+    ooh_error: str = ""
+    schedule_dirty: bool = False
+    # dialogs
+    new_open: bool = False
+    new_name: str = ""
+    new_error: str = ""
+    rename_open: bool = False
+    rename_name: str = ""
+    rename_error: str = ""
+    delete_open: bool = False
+
+    @rx.var(cache=True)
+    def timezone_options(self) -> list[str]:
+        return list(TIMEZONES)
+
+    @rx.var(cache=True)
+    def shown_tz(self) -> str:
+        return self.team_tz or self.tenant_tz
+
+    @rx.var(cache=True)
+    def holiday_chips(self) -> list[dict[str, str]]:
+        """Holidays as Brazilians read them (dd/mm/aaaa), keeping the ISO date to remove them by."""
+        return [{"iso": d, "shown": "/".join(reversed(d.split("-")))} for d in self.holiday_list]
+
+    @rx.var(cache=True)
+    def tz_hint(self) -> str:
+        return self.t.get("teams.timezone_default", "{tz}").replace("{tz}", self.tenant_tz)
+
+    # ---- loading ---------------------------------------------------------------------------------------------
+
+    @rx.event
+    def load(self):
+        """Fetch the teams again and show the selected one (the first when none is chosen)."""
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                rows = teams.list_teams(session, actor=actor)
+        except Exception as exc:
+            self.team_rows = []
+            return rx.toast.error(self._error_text(exc))
+        self.team_rows = [{"id": str(r.id), "name": r.name, "members": str(r.member_count)} for r in rows]
+        self.teams_loaded = True
+        ids = [r["id"] for r in self.team_rows]
+        if self.selected_id not in ids:
+            self.selected_id = ids[0] if ids else ""
+        return self._load_team()
+
+    def _load_team(self):
+        if not self.selected_id:
+            self.member_rows, self.candidate_rows, self.day_rows = [], [], []
+            return None
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                detail = teams.team_detail(session, actor=actor, team_id=int(self.selected_id))
+                others = teams.candidates(session, actor=actor, team_id=detail.id)
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self._show(detail)
+        self.candidate_rows = [{"id": str(i), "name": n} for i, n in others]
+        self.add_user_id = ""
+        return None
+
+    def _show(self, detail: teams.TeamDetail) -> None:
+        self.team_name, self.team_mode, self.team_waiting = detail.name, detail.assignment_mode, str(detail.waiting)
+        self.member_rows = [{"user_id": str(m.user_id), "name": m.name, "email": m.email, "role": m.role,
+                             "capacity": str(m.capacity), "load": str(m.load)} for m in detail.members]
+        self.day_rows = days_from_hours(detail.business_hours)
+        self.holiday_list = list(detail.holidays)
+        self.team_tz, self.tenant_tz = detail.timezone or "", detail.tenant_timezone
+        self.ooh_message = detail.out_of_hours_message
+        self.hours_error = self.holidays_error = self.ooh_error = self.new_holiday = ""
+        self.schedule_dirty = False
+
+    @rx.event
+    def select_team(self, team_id: str):
+        """Show another team (unsaved schedule edits are dropped)."""
+        self.selected_id = team_id
+        return self._load_team()
+
+    # ---- create, rename, delete ----------------------------------------------------------------------------
+
+    @rx.event
+    def open_new(self):
+        self.new_open, self.new_name, self.new_error = True, "", ""
+
+    @rx.event
+    def set_new_open(self, is_open: bool):
+        self.new_open = is_open
+
+    @rx.event
+    def set_new_name(self, value: str):
+        self.new_name, self.new_error = value, ""
+
+    @rx.event
+    def create(self):
+        """Create the team named in the dialog and select it."""
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                row = teams.create_team(session, actor=actor, name=self.new_name)
+        except Conflict:
+            self.new_error = self.t["teams.error.taken"]
+            return None
+        except ValidationError:
+            self.new_error = self.t["teams.error.name"]
+            return None
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.new_open, self.selected_id = False, str(row.id)
+        return [rx.toast.success(self.t["teams.created"]), TeamsSettingsState.load]
+
+    @rx.event
+    def open_rename(self):
+        self.rename_open, self.rename_name, self.rename_error = True, self.team_name, ""
+
+    @rx.event
+    def set_rename_open(self, is_open: bool):
+        self.rename_open = is_open
+
+    @rx.event
+    def set_rename_name(self, value: str):
+        self.rename_name, self.rename_error = value, ""
+
+    @rx.event
+    def rename(self):
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                teams.rename_team(session, actor=actor, team_id=int(self.selected_id or 0), name=self.rename_name)
+        except Conflict:
+            self.rename_error = self.t["teams.error.taken"]
+            return None
+        except ValidationError:
+            self.rename_error = self.t["teams.error.name"]
+            return None
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.rename_open = False
+        return [rx.toast.success(self.t["teams.saved"]), TeamsSettingsState.load]
+
+    @rx.event
+    def set_delete_open(self, is_open: bool):
+        self.delete_open = is_open
+
+    @rx.event
+    def confirm_delete(self):
+        self.delete_open = False
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                teams.delete_team(session, actor=actor, team_id=int(self.selected_id or 0))
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self.selected_id = ""
+        return [rx.toast.success(self.t["teams.deleted"]), TeamsSettingsState.load]
+
+    # ---- members, capacity, mode ----------------------------------------------------------------------------
+
+    @rx.event
+    def set_add_user_id(self, value: str):
+        self.add_user_id = value
+
+    @rx.event
+    def add_member(self):
+        if not self.add_user_id:
+            return rx.toast.error(self.t["teams.error.pick_member"])
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                teams.add_member(session, actor=actor, team_id=int(self.selected_id or 0),
+                                 user_id=int(self.add_user_id))
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        return [rx.toast.success(self.t["teams.member_added"]), TeamsSettingsState.load]
+
+    @rx.event
+    def remove_member(self, user_id: str):
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                teams.remove_member(session, actor=actor, team_id=int(self.selected_id or 0), user_id=int(user_id))
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        return [rx.toast.success(self.t["teams.member_removed"]), TeamsSettingsState.load]
+
+    @rx.event
+    def set_capacity(self, user_id: str, value: str):
+        """Save one attendant's capacity when the field loses focus; a bad number is refused with a toast."""
+        row = next((r for r in self.member_rows if r["user_id"] == user_id), None)
+        if row is None or str(value).strip() == row["capacity"]:
+            return None
+        try:
+            capacity = int(str(value).strip())
+        except ValueError:
+            return [rx.toast.error(self.t["teams.error.capacity"]), TeamsSettingsState.load]
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                users.set_capacity(session, actor=actor, user_id=int(user_id), capacity=capacity)
+        except ValidationError:
+            return [rx.toast.error(self.t["teams.error.capacity"]), TeamsSettingsState.load]
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        row["capacity"] = str(capacity)
+        self.member_rows = list(self.member_rows)
+        return rx.toast.success(self.t["teams.capacity_saved"])
+
+    @rx.event
+    def set_mode(self, mode: str):
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                self.team_mode = teams.set_assignment_mode(session, actor=actor, team_id=int(self.selected_id or 0),
+                                                           mode=mode)
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        return rx.toast.success(self.t["teams.saved"])
+
+    # ---- schedule -------------------------------------------------------------------------------------------
+
+    @rx.event
+    def set_day(self, index: int, field: str, value: str | bool):
+        """Edit one cell of the weekly schedule (a checkbox gives a bool)."""
+        if field not in (*_DAY_FIELDS, "two") or not 0 <= int(index) < len(self.day_rows):
+            return
+        rows = [dict(r) for r in self.day_rows]
+        value = ("1" if value else "") if isinstance(value, bool) else str(value)
+        rows[int(index)][field] = value
+        if field == "two" and value:
+            rows[int(index)]["s2"] = rows[int(index)]["s2"] or "13:00"
+            rows[int(index)]["e2"] = rows[int(index)]["e2"] or "18:00"
+        rows[int(index)]["error"] = ""
+        self.day_rows, self.hours_error, self.schedule_dirty = rows, "", True
+
+    @rx.event
+    def set_new_holiday(self, value: str):
+        self.new_holiday, self.holidays_error = value, ""
+
+    @rx.event
+    def add_holiday(self):
+        value = self.new_holiday.strip()
+        if not value:
+            self.holidays_error = self.t["teams.error.holiday"]
+            return
+        if value not in self.holiday_list:
+            self.holiday_list = sorted([*self.holiday_list, value])
+        self.new_holiday, self.schedule_dirty = "", True
+
+    @rx.event
+    def remove_holiday(self, value: str):
+        self.holiday_list = [d for d in self.holiday_list if d != value]
+        self.schedule_dirty = True
+
+    @rx.event
+    def set_team_tz(self, value: str):
+        self.team_tz = "" if value == self.tenant_tz else value
+        self.schedule_dirty = True
+
+    @rx.event
+    def set_ooh_message(self, value: str):
+        self.ooh_message, self.ooh_error, self.schedule_dirty = value, "", True
+
+    @rx.event
+    def save_schedule(self):
+        """Save hours, holidays, timezone and the out-of-hours text; a problem is shown next to its field."""
+        try:
+            actor = self._require(*ROLES)
+            with transaction() as session:
+                detail = teams.update_schedule(
+                    session, actor=actor, team_id=int(self.selected_id or 0),
+                    business_hours=hours_from_days(self.day_rows), holidays=self.holiday_list,
+                    timezone=self.team_tz or None, out_of_hours_message=self.ooh_message)
+        except ValidationError as exc:
+            return self._schedule_error(exc)
+        except Exception as exc:
+            return rx.toast.error(self._error_text(exc))
+        self._show(detail)
+        return rx.toast.success(self.t["teams.schedule_saved"])
+
+    def _schedule_error(self, exc: ValidationError):
+        field = str(exc.params.get("field", ""))
+        message = str(exc)
+        if field == "business_hours":
+            day = message.split(":", 1)[0]
+            rows = [dict(r) for r in self.day_rows]
+            for row in rows:
+                if row["day"] == day:
+                    row["error"] = self.t["teams.error.hours"]
+            self.day_rows, self.hours_error = rows, self.t["teams.error.hours"]
+        elif field == "holidays":
+            self.holidays_error = self.t["teams.error.holiday"]
+        elif field == "out_of_hours_message":
+            self.ooh_error = self.t["teams.error.ooh"]
+        return rx.toast.error(self.t["teams.error.schedule"])

@@ -1,0 +1,277 @@
+"""The isolation case table: every Reflex event handler of the app, and how it is attacked.
+
+`HANDLERS["State.handler"]` is either
+- `UI(reason)`: the handler touches no tenant data (a form field, a dialog flag, a local editor buffer); or
+- `Attack(steps, ...)`: run as (a) an admin of tenant A aimed at tenant B's ids and (b) each role of tenant B the page
+  does not admit; after it, tenant B's rows must be unchanged and nothing of B may be in the state or the result.
+  `preset` forges public vars first: the client can set those itself (setvar), so handlers must not trust them.
+  `reads=True` adds a positive control: B's own admin running the same steps does see the VICTIM marker, which shows
+  the ids really reach data (otherwise the attack proves nothing). `writes=True` is the same control for changes:
+  after the attacks, B's own admin running the steps does change B's rows.
+
+Args: "B:kind" is tenant B's id of that kind as a string, "iB:kind" as an int.
+A handler the enumeration finds that is not in this table fails `test_every_handler_is_in_the_case_table`.
+Keys with a "#variant" suffix are extra attacks on the same handler (another preset or argument).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class UI:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Attack:
+    steps: tuple[tuple[str, tuple], ...]
+    preset: dict = field(default_factory=dict)
+    reads: bool = False
+    roles: frozenset[str] | None = None  # None: the roles of the state's page (STATE_ROLES)
+    writes: bool = False
+
+
+def call(name: str, *args, preset: dict | None = None, reads: bool = False, roles=None, writes=False) -> Attack:
+    return Attack(((name, tuple(args)),), dict(preset or {}), reads, frozenset(roles) if roles else None, writes)
+
+
+def chain(*steps, preset: dict | None = None, reads: bool = False, roles=None, writes=False) -> Attack:
+    return Attack(tuple((s[0], tuple(s[1:])) for s in steps), dict(preset or {}), reads,
+                  frozenset(roles) if roles else None, writes)
+
+
+ALL = ("admin", "supervisor", "attendant")
+# Who may use each state: the roles of its page in crm_app.domain.access.PAGE_ROLES.
+STATE_ROLES = {
+    "SessionState": ALL, "LoginState": ALL, "InviteState": ALL, "SsoLoginState": ALL, "AccountState": ALL,
+    "InboxState": ALL, "CannedSettingsState": ("admin", "supervisor"), "SettingsState": ("admin",),
+    "UsersSettingsState": ("admin",), "TeamsSettingsState": ("admin",), "SecuritySettingsState": ("admin",),
+    "SsoSettingsState": ("admin",), "AuditLogState": ("admin",), "BotSettingsState": ("admin",),
+    "KnowledgeSettingsState": ("admin",), "PlatformTenantsState": ("admin",), "PlatformNavState": ALL,
+}
+
+FIELD = "a form field setter: it only stores what the user typed in this tab"
+DIALOG = "opens or closes a dialog in this tab"
+EDITOR = "edits the flow draft held in this tab's memory; only save_draft/publish write, and those are attacked"
+FILTER = "a list filter or view switch stored in this tab; the next load re-checks the actor"
+PUBLIC = "part of a logged-out flow (login, invite, SSO start): it acts on no tenant's stored data by id"
+
+_SETVAR = UI("Reflex's generic var setter; forged values are what `preset` simulates for every attacked handler")
+
+
+def _ui(reason: str, *names: str) -> dict:
+    return {n: UI(reason) for n in names}
+
+
+HANDLERS: dict[str, UI | Attack] = {
+    # ---- shared session
+    "SessionState.check_page_access": UI("the page guard: attacked route by route in test_isolation_pages.py"),
+    "SessionState.set_lang": UI("the UI language cookie"),
+    "SessionState.logout": UI("ends the caller's own session through /api/auth/logout (a REST route, covered there)"),
+    # ---- login, invite, SSO login (logged-out flows)
+    **_ui(PUBLIC, "LoginState.back_to_password", "LoginState.on_login_load", "LoginState.submit",
+          "LoginState.submit_code", "InviteState.got_token", "InviteState.open_page", "InviteState.set_confirm",
+          "InviteState.set_password", "InviteState.submit", "SsoLoginState.read_params", "SsoLoginState.start",
+          "SsoLoginState.set_sso_open"),
+    # ---- inbox
+    "InboxState.load": call("load", reads=False),
+    "InboxState.select": call("select", "iB:conversation", reads=True),
+    "InboxState.load_more": call("load_more"),
+    "InboxState.load_older": call("load_older", preset={"selected_id": "iB:conversation"}),
+    "InboxState.send": call("send", {"body": "pwned"}, preset={"selected_id": "iB:conversation"}),
+    "InboxState.send#note": call("send", {"body": "pwned"},
+                                 preset={"selected_id": "iB:conversation", "note_mode": True}, writes=True),
+    # An attendant may not take or hand over a colleague's conversation (the service's STAFF rule).
+    "InboxState.take_over#attendant": call("take_over", preset={"selected_id": "iB:admins_conversation"},
+                                           roles=("admin", "supervisor")),
+    "InboxState.close#attendant": call("close", {"reason": "x"}, preset={"selected_id": "iB:admins_conversation"},
+                                       roles=("admin", "supervisor")),
+    "InboxState.send#attendant": call("send", {"body": "pwned"}, preset={"selected_id": "iB:admins_conversation"},
+                                      roles=("admin", "supervisor")),
+    "InboxState.transfer#attendant": call("transfer", {"user_id": "B:attendant"},
+                                          preset={"selected_id": "iB:admins_conversation"},
+                                          roles=("admin", "supervisor")),
+    "InboxState.close": call("close", {"reason": "x"}, preset={"selected_id": "iB:conversation"}, writes=True),
+    "InboxState.reopen": call("reopen", preset={"selected_id": "iB:conversation"}),
+    "InboxState.take_over": call("take_over", preset={"selected_id": "iB:conversation"}, writes=True),
+    "InboxState.transfer": call("transfer", {"user_id": "B:admin", "team_id": "B:team"},
+                                preset={"selected_id": "iB:conversation"}),
+    "InboxState.snooze": call("snooze", {"until": "2030-01-01T10:00"}, preset={"selected_id": "iB:conversation"}),
+    "InboxState.add_label": call("add_label", {"label": "pwned"}, preset={"selected_id": "iB:conversation"},
+        writes=True),
+    "InboxState.remove_label": call("remove_label", "x", preset={"selected_id": "iB:conversation"}),
+    "InboxState.save_contact": call("save_contact", {"name": "pwned", "email": "p@x.io"},
+                                    preset={"selected_id": "iB:conversation", "contact": {"id": "B:contact"}},
+                                        writes=True),
+    "InboxState.resend": call("resend", "B:message", preset={"selected_id": "iB:conversation"}),
+    "InboxState.set_reply": call("set_reply", "B:message", preset={"selected_id": "iB:conversation"}),
+    "InboxState.use_canned": call("use_canned", "B:canned"),
+    "InboxState.open_canned": call("open_canned"),
+    "InboxState.open_templates": call("open_templates", preset={"selected_id": "iB:conversation"}),
+    "InboxState.pick_template": call("pick_template", "1", preset={"selected_id": "iB:conversation"}),
+    "InboxState.send_template": call("send_template", preset={"selected_id": "iB:conversation", "template_id": "1"}),
+    "InboxState.send_interactive": call("send_interactive", preset={
+        "selected_id": "iB:conversation", "interactive_body": "pwned", "interactive_options": ["a", "b"]}),
+    "InboxState.open_transfer": call("open_transfer", preset={"selected_id": "iB:conversation"}),
+    "InboxState.typing": call("typing", preset={"selected_id": "iB:conversation"}),
+    "InboxState.heartbeat": call("heartbeat", preset={"selected_id": "iB:conversation"}),
+    "InboxState.step": call("step", 1, preset={"selected_id": "iB:conversation"}),
+    "InboxState.set_presence": UI("sets the caller's own presence (their own user row only; re-derived from cookie)"),
+    "InboxState.upload": UI("needs a browser upload; it sends to the selected conversation through the same "
+                            "messages service as send (attacked); not driven here (UNCOVERED directly)"),
+    "InboxState.suggest_reply": UI("background task (needs `async with self`); calls ai.suggest_reply, which "
+                                   "fetch_owned's the conversation (UNCOVERED directly)"),
+    **_ui(FIELD, "InboxState.set_canned_query", "InboxState.set_interactive_body", "InboxState.set_interactive_kind",
+          "InboxState.set_interactive_list_button", "InboxState.set_interactive_option", "InboxState.set_query",
+          "InboxState.set_template_value", "InboxState.add_interactive_option", "InboxState.remove_interactive_option",
+          "InboxState.toggle_note", "InboxState.clear_reply"),
+    **_ui(FILTER, "InboxState.set_filter", "InboxState.set_sort", "InboxState.set_tab", "InboxState.clear_filters",
+          "InboxState.back_to_list", "InboxState.escape", "InboxState.toggle_panel"),
+    **_ui(DIALOG, "InboxState.set_dialog", "InboxState.set_upload_open"),
+    # ---- canned responses
+    "CannedSettingsState.load": call("load", reads=True),
+    "CannedSettingsState.open_edit": chain(("load",), ("open_edit", "B:canned"), reads=True),
+    "CannedSettingsState.confirm_delete": call("confirm_delete", preset={"delete_id": "B:canned"}, writes=True),
+    "CannedSettingsState.ask_delete": call("ask_delete", "B:canned"),
+    "CannedSettingsState.save": call("save", preset={"editing_id": "B:canned", "form_code": "pwn",
+                                                     "form_content": "pwned", "form_open": True}, writes=True),
+    "CannedSettingsState.insert_variable": UI("inserts a {{variable}} into this tab's form"),
+    "CannedSettingsState.open_new": UI("opens an empty form"),
+    **_ui(FIELD, "CannedSettingsState.set_form_code", "CannedSettingsState.set_form_content"),
+    **_ui(DIALOG, "CannedSettingsState.set_delete_open", "CannedSettingsState.set_form_open"),
+    # ---- settings (inbox, api tokens, inbound replay)
+    "SettingsState.load": call("load", reads=True),
+    "SettingsState.open_page": call("open_page"),
+    "SettingsState.ask_revoke": call("ask_revoke", "B:api_token"),
+    "SettingsState.confirm_revoke": call("confirm_revoke", preset={"revoke_id": "B:api_token"}, writes=True),
+    "SettingsState.create_token": call("create_token", preset={"token_name": "pwn", "token_user_id": "B:admin",
+                                                              "token_scopes": ["users:read"],
+                                                              "token_form_open": True}, writes=True),
+    "SettingsState.replay": call("replay", "B:dead_event", writes=True),
+    **_ui(FIELD, "SettingsState.set_token_name", "SettingsState.set_token_user_id", "SettingsState.toggle_token_scope"),
+    **_ui(DIALOG, "SettingsState.close_token_form", "SettingsState.open_token_form", "SettingsState.set_revoke_open",
+          "SettingsState.set_token_form_open"),
+    # ---- users
+    "UsersSettingsState.load": call("load", reads=True),
+    "UsersSettingsState.open_page": call("open_page"),
+    "UsersSettingsState.open_role": call("open_role", "B:attendant"),
+    "UsersSettingsState.save_role": call("save_role", preset={"role_id": "B:attendant", "role_value": "admin"},
+        writes=True),
+    "UsersSettingsState.ask_deactivate": call("ask_deactivate", "B:attendant"),
+    "UsersSettingsState.confirm_deactivate": call("confirm_deactivate", preset={"deactivate_id": "B:attendant"},
+                                                  writes=True),
+    "UsersSettingsState.ask_reset": call("ask_reset", "B:attendant"),
+    "UsersSettingsState.confirm_reset": call("confirm_reset", preset={"reset_id": "B:attendant"}),
+    "UsersSettingsState.reactivate": call("reactivate", "B:attendant"),
+    "UsersSettingsState.create_user": call("create_user", preset={
+        "form_email": "pwn@example.com", "form_name": "pwn", "form_role": "admin", "form_method": "password",
+        "form_password": "a-long-enough-password-77"}),
+    **_ui(FIELD, "UsersSettingsState.set_form_email", "UsersSettingsState.set_form_method",
+          "UsersSettingsState.set_form_name", "UsersSettingsState.set_form_password",
+          "UsersSettingsState.set_form_role",
+          "UsersSettingsState.set_role_value"),
+    **_ui(DIALOG, "UsersSettingsState.close_link", "UsersSettingsState.open_new",
+          "UsersSettingsState.set_deactivate_open",
+          "UsersSettingsState.set_form_open", "UsersSettingsState.set_link_open", "UsersSettingsState.set_reset_open",
+          "UsersSettingsState.set_role_open"),
+    # ---- teams
+    "TeamsSettingsState.load": call("load", reads=True),
+    "TeamsSettingsState.select_team": call("select_team", "B:team", reads=True),
+    "TeamsSettingsState.rename": call("rename", preset={"selected_id": "B:team", "rename_name": "pwned"}, writes=True),
+    "TeamsSettingsState.confirm_delete": call("confirm_delete", preset={"selected_id": "B:team"}, writes=True),
+    "TeamsSettingsState.add_member": call("add_member", preset={"selected_id": "B:team", "add_user_id": "B:admin"},
+        writes=True),
+    "TeamsSettingsState.remove_member": call("remove_member", "B:attendant", preset={"selected_id": "B:team"}),
+    "TeamsSettingsState.set_capacity": call("set_capacity", "B:attendant", "99", writes=True, preset={
+        "selected_id": "B:team", "member_rows": [{"user_id": "B:attendant", "capacity": "1"}]}),
+    "TeamsSettingsState.save_schedule": call("save_schedule", preset={"selected_id": "B:team"}),
+    **_ui("edits this tab's schedule draft; save_schedule writes it and is attacked",
+          "TeamsSettingsState.add_holiday", "TeamsSettingsState.remove_holiday"),
+    "TeamsSettingsState.create": call("create", preset={"new_name": "pwned"}, writes=True),
+    **_ui(FIELD, "TeamsSettingsState.set_add_user_id", "TeamsSettingsState.set_day", "TeamsSettingsState.set_mode",
+          "TeamsSettingsState.set_new_holiday", "TeamsSettingsState.set_new_name", "TeamsSettingsState.set_ooh_message",
+          "TeamsSettingsState.set_rename_name", "TeamsSettingsState.set_team_tz"),
+    **_ui(DIALOG, "TeamsSettingsState.open_new", "TeamsSettingsState.open_rename", "TeamsSettingsState.set_delete_open",
+          "TeamsSettingsState.set_new_open", "TeamsSettingsState.set_rename_open"),
+    # ---- security policy, SSO settings, audit
+    "SecuritySettingsState.load": call("load"),
+    "SecuritySettingsState.save": call("save", preset={"idle_minutes": "5", "absolute_hours": "1"}, writes=True),
+    **_ui(FIELD, "SecuritySettingsState.set_absolute_hours", "SecuritySettingsState.set_idle_minutes",
+          "SecuritySettingsState.set_require"),
+    "SsoSettingsState.load": call("load"),
+    "SsoSettingsState.save": call("save", preset={"sso_enabled": True, "issuer": "http://127.0.0.1:9/pwn",
+                                                  "client_id": "pwn"}),
+    "SsoSettingsState.test_discovery": call("test_discovery", preset={"issuer": "http://127.0.0.1:9/pwn"}),
+    **_ui(FIELD, "SsoSettingsState.add_mapping", "SsoSettingsState.remove_mapping", "SsoSettingsState.set_auto_create",
+          "SsoSettingsState.set_client_id", "SsoSettingsState.set_default_role", "SsoSettingsState.set_groups_claim",
+          "SsoSettingsState.set_issuer", "SsoSettingsState.set_mapping_group", "SsoSettingsState.set_mapping_role",
+          "SsoSettingsState.set_scopes", "SsoSettingsState.set_secret_input", "SsoSettingsState.set_sso_enabled"),
+    "AuditLogState.load": call("load"),
+    "AuditLogState.open_page": call("open_page"),
+    "AuditLogState.load_more": call("load_more", preset={"next_before_id": "999999999"}),
+    **_ui(FILTER, "AuditLogState.clear_filters", "AuditLogState.set_date_from", "AuditLogState.set_date_to",
+          "AuditLogState.set_filter_action", "AuditLogState.set_filter_user"),
+    # ---- bot flow editor
+    "BotSettingsState.load": call("load"),
+    "BotSettingsState.pick_inbox": call("pick_inbox", "B:inbox"),
+    "BotSettingsState.reload_meta": call("reload_meta", preset={"inbox_id": "B:inbox"}),
+    "BotSettingsState.save_draft": call("save_draft", preset={"inbox_id": "B:inbox"}, writes=True),
+    "BotSettingsState.publish": call("publish", preset={"inbox_id": "B:inbox"}),
+    "BotSettingsState.sim_send": call("sim_send", {"text": "oi"}, preset={"inbox_id": "B:inbox", "sim_input": "oi"}),
+    "BotSettingsState.sim_choose": call("sim_choose", "o1", "x", preset={"inbox_id": "B:inbox"}),
+    "BotSettingsState.sim_restart": call("sim_restart", preset={"inbox_id": "B:inbox"}),
+    **_ui(EDITOR, "BotSettingsState.add_node", "BotSettingsState.add_option", "BotSettingsState.add_rule",
+          "BotSettingsState.add_trigger", "BotSettingsState.apply_json", "BotSettingsState.ask_delete",
+          "BotSettingsState.change_type", "BotSettingsState.confirm_delete", "BotSettingsState.duplicate_node",
+          "BotSettingsState.open_json", "BotSettingsState.remove_option", "BotSettingsState.remove_rule",
+          "BotSettingsState.remove_trigger", "BotSettingsState.rename_node", "BotSettingsState.select_node",
+          "BotSettingsState.set_field", "BotSettingsState.set_json_text", "BotSettingsState.set_new_conversation",
+          "BotSettingsState.set_option", "BotSettingsState.set_rename", "BotSettingsState.set_rule",
+          "BotSettingsState.set_setting", "BotSettingsState.set_sim_input", "BotSettingsState.set_start",
+          "BotSettingsState.set_trigger", "BotSettingsState.validate"),
+    **_ui(DIALOG, "BotSettingsState.set_delete_open", "BotSettingsState.set_json_open"),
+    # ---- knowledge / AI
+    "KnowledgeSettingsState.load": call("load"),
+    "KnowledgeSettingsState.open_edit": chain(("load",), ("open_edit", "B:knowledge"), reads=True),
+    "KnowledgeSettingsState.ask_delete": call("ask_delete", "B:knowledge"),
+    "KnowledgeSettingsState.confirm_delete": call("confirm_delete", preset={"delete_id": "B:knowledge"}, writes=True),
+    "KnowledgeSettingsState.save_entry": call("save_entry", preset={"editing_id": "B:knowledge", "form_title": "pwn",
+                                                                    "form_content": "pwned", "form_open": True},
+                                                                        writes=True),
+    "KnowledgeSettingsState.save_settings": call("save_settings", {"ai_enabled": "on"}),
+    "KnowledgeSettingsState.run_test": call("run_test", preset={"test_question": "secret"}),
+    "KnowledgeSettingsState.toggle_clear_key": UI("a checkbox in this tab's form"),
+    **_ui(FIELD, "KnowledgeSettingsState.set_ai_enabled", "KnowledgeSettingsState.set_ai_value",
+          "KnowledgeSettingsState.set_form_active", "KnowledgeSettingsState.set_form_content",
+          "KnowledgeSettingsState.set_form_tags", "KnowledgeSettingsState.set_form_title",
+          "KnowledgeSettingsState.set_kb_query", "KnowledgeSettingsState.set_test_question"),
+    **_ui(DIALOG, "KnowledgeSettingsState.open_new", "KnowledgeSettingsState.set_delete_open",
+          "KnowledgeSettingsState.set_form_open"),
+    # ---- account (own user only)
+    "AccountState.load": call("load"),
+    "AccountState.revoke_one": call("revoke_one", "B:session", writes=True),
+    **_ui("acts on the caller's own user and sessions only, re-derived from the cookie",
+          "AccountState.cancel_enrolment",
+          "AccountState.change_password", "AccountState.codes_saved", "AccountState.confirm_enrolment",
+          "AccountState.disable_mfa", "AccountState.logout_everywhere", "AccountState.regenerate_codes",
+          "AccountState.start_enrolment"),
+    **_ui(DIALOG, "AccountState.set_disable_open"),
+    # ---- platform operators
+    "PlatformTenantsState.load": call("load"),
+    "PlatformTenantsState.guard": call("guard"),
+    "PlatformTenantsState.confirm_suspend": call("confirm_suspend", preset={"suspend_id": "B:tenant",
+                                                                            "suspend_typed": "x"}),
+    "PlatformTenantsState.ask_suspend": call("ask_suspend", "B:tenant"),
+    "PlatformTenantsState.reactivate": call("reactivate", "B:tenant"),
+    "PlatformTenantsState.create_tenant": call("create_tenant", preset={
+        "t_name": "pwn", "t_slug": "pwn-iso", "t_admin_email": "pwn@example.com", "t_admin_name": "pwn"}),
+    "PlatformNavState.refresh": call("refresh"),
+    **_ui(FIELD, "PlatformTenantsState.set_suspend_typed", "PlatformTenantsState.set_t_admin_email",
+          "PlatformTenantsState.set_t_admin_name", "PlatformTenantsState.set_t_name",
+          "PlatformTenantsState.set_t_slug"),
+    **_ui(DIALOG, "PlatformTenantsState.close_link", "PlatformTenantsState.open_new",
+          "PlatformTenantsState.set_form_open", "PlatformTenantsState.set_link_open",
+          "PlatformTenantsState.set_suspend_open"),
+}

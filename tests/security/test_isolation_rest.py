@@ -1,0 +1,169 @@
+"""Every HTTP route of create_api() (the mounted /api/v1 app included), attacked from another tenant and with too
+little scope or role, over HTTP against the real app, PostgreSQL and Redis.
+
+Routes are enumerated from the Starlette router, so a route added without a row in ROUTES fails the first test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from starlette.routing import Mount, Route
+
+from crm_app.api.routes import create_api
+from tests.support.isolation import VICTIM, snapshot_diff, tenant_snapshot
+
+
+@dataclass(frozen=True)
+class Public:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Api:
+    """A bearer-token route. `ids` names the tenant-owned path params; `body` is a valid request body."""
+
+    scope: str
+    ids: dict[str, str]
+    body: dict | None = None
+    forbidden_roles: tuple[str, ...] = ()  # roles of tenant B whose token must get 403 even with the scope
+    role_target: str = "conversation"  # which of B's rows the role attack aims at
+
+
+@dataclass(frozen=True)
+class Cookie:
+    """A session-cookie route that serves one tenant-owned row."""
+
+    ids: dict[str, str]
+
+
+CONV = {"conversation_id": "conversation"}
+ROUTES = {
+    "GET /api/health": Public("liveness probe: a fixed status, no tenant data"),
+    "GET /api/ready": Public("readiness probe: DB/Redis reachability only"),
+    "GET /api/auth/exchange": Public("trades a 30 s one-time login ticket for the cookie; the ticket is the secret"),
+    "POST /api/auth/logout": Public("ends the caller's own session (the cookie it sends), nobody else's"),
+    "GET /api/auth/sso/start": Public("starts OIDC for a tenant slug; redirects to that tenant's IdP, no data"),
+    "GET /api/auth/sso/callback": Public("OIDC callback; state/nonce/PKCE from the signed session decide the tenant"),
+    "GET /api/whatsapp/webhook": Public("Meta's verify handshake (verify token compared per inbox)"),
+    "POST /api/whatsapp/webhook": Public("Meta's webhook, authenticated by the inbox's app-secret HMAC"),
+    "GET /api/docs": Public("the API documentation page"),
+    "GET /api/v1/openapi.json": Public("the OpenAPI schema"),
+    "GET /api/media/{message_id}": Cookie({"message_id": "message"}),
+    "GET /api/v1/conversations": Api("conversations:read", {}),
+    "GET /api/v1/conversations/{conversation_id}": Api("conversations:read", CONV),
+    "POST /api/v1/conversations/{conversation_id}/take_over": Api("conversations:write", CONV,
+                                                                  forbidden_roles=("attendant",),
+                                                                  role_target="admins_conversation"),
+    "POST /api/v1/conversations/{conversation_id}/transfer": Api("conversations:write", CONV, {"user_id": None},
+                                                                 forbidden_roles=("attendant",),
+                                                                 role_target="admins_conversation"),
+    "POST /api/v1/conversations/{conversation_id}/close": Api("conversations:write", CONV,
+                                                              forbidden_roles=("attendant",),
+                                                              role_target="admins_conversation"),
+    "GET /api/v1/conversations/{conversation_id}/messages": Api("messages:read", CONV),
+    "POST /api/v1/conversations/{conversation_id}/messages": Api("messages:write", CONV,
+                                                                 {"type": "text", "text": "pwned"},
+                                                                 forbidden_roles=("attendant",),
+                                                                 role_target="admins_conversation"),
+    "GET /api/v1/contacts": Api("contacts:read", {}),
+    "GET /api/v1/contacts/{contact_id}": Api("contacts:read", {"contact_id": "contact"}),
+    "PATCH /api/v1/contacts/{contact_id}": Api("contacts:write", {"contact_id": "contact"}, {"name": "pwned"}),
+    "GET /api/v1/users": Api("users:read", {}, forbidden_roles=("attendant",)),
+    "GET /api/v1/users/online": Api("users:read", {}),
+}
+
+
+def enumerate_routes(routes=None, prefix: str = ""):
+    for route in create_api().routes if routes is None else routes:
+        if isinstance(route, Mount):
+            yield from enumerate_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                yield f"{method} {prefix}{route.path}"
+        else:  # websocket routes or anything new must be classified too
+            yield f"{type(route).__name__} {prefix}{getattr(route, 'path', '?')}"
+
+
+def test_every_route_is_in_the_case_table():
+    found = sorted(set(enumerate_routes()))
+    missing = [r for r in found if r not in ROUTES]
+    assert not missing, f"routes with no isolation case in tests/security/test_isolation_rest.py ROUTES: {missing}"
+    stale = [r for r in ROUTES if r not in found]
+    assert not stale, f"ROUTES rows for routes that no longer exist: {stale}"
+
+
+def _client():
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()), base_url="http://127.0.0.1")
+
+
+def _url(key: str, ids: dict[str, str], side) -> tuple[str, str]:
+    method, path = key.split(" ", 1)
+    for param, kind in ids.items():
+        path = path.replace("{" + param + "}", str(side.ids[kind]))
+    return method, path
+
+
+async def _call(client, key, case, side, secret: str):
+    method, path = _url(key, case.ids, side)
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "iso-1"}
+    body = case.body
+    if body and "user_id" in body:
+        body = {**body, "user_id": side.ids["admin"]}
+    return await client.request(method, path, headers=headers, json=body if method != "GET" else None)
+
+
+API = sorted(k for k, v in ROUTES.items() if isinstance(v, Api))
+
+
+@pytest.mark.parametrize("key", API)
+async def test_api_route_foreign_tenant_and_scope(key, world, db):
+    attacker, victim = world
+    case = ROUTES[key]
+    before = tenant_snapshot(db, victim.tenant_id)
+    async with _client() as client:
+        # Another tenant's token, full scopes, aimed at B's ids: 404, nothing of B in the answer.
+        response = await _call(client, key, case, victim, attacker.api_secrets["all"])
+        if case.ids:
+            assert response.status_code == 404, f"{key} as tenant A: {response.status_code} {response.text[:300]}"
+        else:
+            assert response.status_code == 200, f"{key} list as tenant A: {response.status_code}"
+        assert VICTIM not in response.text, f"{key}: tenant A saw tenant B's data"
+        assert not snapshot_diff(before, tenant_snapshot(db, victim.tenant_id)), f"{key}: tenant A changed B"
+        # B's own token without the route's scope: 403, nothing changed.
+        narrow = victim.api_secrets["narrow_no_users" if case.scope == "users:read" else "narrow"]
+        response = await _call(client, key, case, victim, narrow)
+        assert response.status_code == 403, f"{key} without {case.scope}: {response.status_code}"
+        assert not snapshot_diff(before, tenant_snapshot(db, victim.tenant_id)), f"{key}: a scope-less token wrote"
+        # B's users whose role may not do this: 403, nothing changed.
+        for role in case.forbidden_roles:
+            target = {p: case.role_target for p in case.ids}
+            method, path = _url(key, target, victim)
+            body = {**case.body, "user_id": victim.ids["attendant"]} if case.body and "user_id" in case.body \
+                else case.body
+            response = await client.request(method, path, json=body if method != "GET" else None,
+                                            headers={"Authorization": f"Bearer {victim.api_secrets[role]}",
+                                                     "Idempotency-Key": "iso-role"})
+            assert response.status_code == 403, f"{key} as {role}: {response.status_code} {response.text[:200]}"
+            assert not snapshot_diff(before, tenant_snapshot(db, victim.tenant_id)), f"{key}: {role} wrote"
+        # Positive control: B's admin token does reach the row (so the 404 above means "not yours", not "no route").
+        response = await _call(client, key, case, victim, victim.api_secrets["all"])
+        assert response.status_code not in (401, 403, 404, 422), \
+            f"{key} as B's admin: {response.status_code} {response.text[:300]}"
+
+
+async def test_media_route_refuses_other_tenants_and_strangers(world, db):
+    attacker, victim = world
+    from crm_app.services import auth
+
+    path = f"/api/media/{victim.ids['message']}"
+    async with _client() as client:
+        for role in ("admin", "supervisor", "attendant"):
+            client.cookies.set(auth.COOKIE_NAME, attacker.cookies[role])
+            response = await client.get(path)
+            assert response.status_code == 404, f"media as tenant A {role}: {response.status_code}"
+            assert VICTIM not in response.text
+        client.cookies.clear()
+        assert (await client.get(path)).status_code == 401

@@ -1,0 +1,198 @@
+"""The isolation suite's world and machinery: two tenants, a logged-in actor per role, a handler runner, snapshots.
+
+Tenant B is the victim: every text it owns carries VICTIM (and admin-only texts also ADMIN_ONLY), so "nothing of it
+was returned" is a search for the marker in everything a handler left in state or returned. Its rows are snapshotted
+before and after each attack, so "nothing of it changed" is a plain equality.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass, field
+
+import reflex as rx
+from reflex.istate.data import HeaderData, RouterData, SessionData
+from sqlalchemy import text
+from sqlmodel import Session
+
+from crm_app.models import User
+from crm_app.services import api_tokens, auth, canned, knowledge, teams
+from crm_app.services.actors import Actor
+from tests.factories import make_inbox, make_tenant, make_user
+from tests.support.inbox import add_text, quick_conversation
+
+VICTIM = "VICTIMX"
+ADMIN_ONLY = "ADMONLYX"
+ROLES = ("admin", "supervisor", "attendant")
+# Rows that change on every request no matter who asks (session touch, the audit trail of refusals).
+VOLATILE_TABLES = {"audit_logs", "alembic_version", "login_attempts", "ai_usage"}
+# Columns touched by any use of the row by its own tenant (a token's last use, a user's presence heartbeat).
+VOLATILE_COLUMNS = {"last_used_at", "last_seen_at"}
+VOLATILE_BY_TABLE = {"sessions": {"expires_at"}}  # the idle timeout slides on every request of the session's owner
+
+
+@dataclass
+class Side:
+    """One tenant with a user of each role, their session cookies, and one row of each owned kind."""
+
+    tenant_id: int
+    actors: dict[str, Actor] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    api_secrets: dict[str, str] = field(default_factory=dict)
+
+
+def build_side(db: Session, *, marker: str) -> Side:
+    """A tenant full of marked rows: inbox, contact, conversation, message, canned, team, token, knowledge entry."""
+    tenant = make_tenant(db)
+    db.execute(text("UPDATE tenants SET name = :n WHERE id = :id"), {"n": f"Tenant {marker}", "id": tenant.id})
+    side = Side(tenant_id=tenant.id)
+    side.ids["tenant"] = tenant.id
+    for role in ROLES:
+        actor = make_user(db, tenant.id, role=role)
+        db.execute(text("UPDATE users SET name = :n WHERE id = :id"), {"n": f"{role} {marker}", "id": actor.user_id})
+        side.actors[role] = actor
+        side.ids[role] = actor.user_id
+        side.cookies[role] = auth.open_session(db, user=db.get(User, actor.user_id), ip="127.0.0.1")
+    db.commit()
+    side.ids["session"] = db.execute(text("SELECT max(id) FROM sessions WHERE user_id = :u"),
+                                     {"u": side.ids["admin"]}).scalar()
+    admin = side.actors["admin"]
+    inbox = make_inbox(db, tenant.id, name=f"Inbox {marker}")
+    conversation = quick_conversation(db, inbox.id, phone=f"+55119{tenant.id % 10**8:08d}", name=f"Contact {marker}",
+                                      assignee_id=side.ids["attendant"])
+    message = add_text(db, conversation, f"hello {marker}")
+    others = quick_conversation(db, inbox.id, phone=f"+55118{tenant.id % 10**8:08d}", name=f"Other {marker}",
+                                assignee_id=side.ids["admin"])
+    db.commit()
+    side.ids["admins_conversation"] = others.id
+    side.ids["dead_event"] = db.execute(text(
+        "INSERT INTO inbound_events (tenant_id, inbox_id, body, content_hash, status, attempts, last_error,"
+        " received_at) VALUES (:t, :i, :b, md5(:b) || md5(:b), 'dead', 5, :e, now()) RETURNING id"),
+        {"t": tenant.id, "i": inbox.id, "b": f'{{"marker": "{marker}"}}', "e": f"boom {marker}"}).scalar()
+    db.commit()
+    side.ids.update(inbox=inbox.id, conversation=conversation.id, contact=conversation.contact_id, message=message.id)
+    side.ids["canned"] = canned.create_canned(db, actor=admin, short_code=f"c{tenant.id}",
+                                              content=f"canned {marker}").id
+    side.ids["team"] = teams.create_team(db, actor=admin, name=f"Team {marker}").id
+    row, secret = api_tokens.create(db, actor=admin, name=f"token {marker} {ADMIN_ONLY}",
+                                    scopes=list(api_tokens.SCOPES))
+    side.ids["api_token"], side.api_secrets["all"] = row.id, secret
+    for role in ("supervisor", "attendant"):
+        row, secret = api_tokens.create(db, actor=admin, name=f"{role} {marker} {ADMIN_ONLY}",
+                                        scopes=list(api_tokens.SCOPES), user_id=side.ids[role])
+        side.api_secrets[role] = secret
+    row, secret = api_tokens.create(db, actor=admin, name=f"narrow {marker} {ADMIN_ONLY}", scopes=["users:read"])
+    side.api_secrets["narrow"] = secret
+    row, secret = api_tokens.create(db, actor=admin, name=f"narrow2 {marker} {ADMIN_ONLY}",
+                                    scopes=["conversations:read"])
+    side.api_secrets["narrow_no_users"] = secret
+    side.ids["knowledge"] = knowledge.create_entry(db, actor=admin, title=f"kb {marker} {ADMIN_ONLY}",
+                                                   content=f"secret {marker}").id
+    db.commit()
+    return side
+
+
+# ---- snapshots ---------------------------------------------------------------------------------------------------
+
+
+def tenant_snapshot(db: Session, tenant_id: int) -> dict[str, list]:
+    """Every row the tenant owns (tables with tenant_id), its tenants row, and all rows of tables without tenant_id."""
+    db.rollback()
+    tables = db.execute(text(
+        "SELECT table_name, bool_or(column_name = 'tenant_id') FROM information_schema.columns "
+        "WHERE table_schema = 'public' GROUP BY table_name ORDER BY table_name")).all()
+    snap: dict[str, list] = {}
+    for name, owned in tables:
+        if name in VOLATILE_TABLES:
+            continue
+        if name == "tenants":
+            rows = db.execute(text("SELECT * FROM tenants WHERE id = :t"), {"t": tenant_id}).all()
+        elif owned:
+            rows = db.execute(text(f'SELECT * FROM "{name}" WHERE tenant_id = :t'), {"t": tenant_id}).all()
+        else:
+            rows = db.execute(text(f'SELECT * FROM "{name}"')).all()
+        skip = VOLATILE_COLUMNS | VOLATILE_BY_TABLE.get(name, set())
+        snap[name] = sorted(tuple(repr(v) for k, v in r._mapping.items() if k not in skip) for r in rows)
+    db.rollback()
+    return snap
+
+
+def snapshot_diff(before: dict, after: dict) -> list[str]:
+    return [name for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+
+
+# ---- running a Reflex handler as a logged-in actor ------------------------------------------------------------------
+
+
+def _set_router(state: rx.State, router: RouterData) -> None:
+    state.router = router
+    for sub in state.substates.values():
+        _set_router(sub, router)
+
+
+def fresh_state(state_cls: type[rx.State], cookie: str | None) -> tuple[rx.State, rx.State]:
+    """(root, substate) as a new tab whose websocket handshake carried `cookie` as the session cookie."""
+    root = rx.State(_reflex_internal_init=True)
+    router = RouterData(session=SessionData(client_token="iso-tab", client_ip="127.0.0.1", session_id="iso"),
+                        headers=HeaderData(host="127.0.0.1", cookie=f"{auth.COOKIE_NAME}={cookie}" if cookie else ""))
+    _set_router(root, router)
+    return root, root.get_substate(state_cls.get_full_name().split(".")[1:])
+
+
+async def run_handler(state: rx.State, name: str, args: tuple, *, depth: int = 3) -> list:
+    """Run the real handler function, draining generators; follow the argument-less events of our states it chains
+    to (as Reflex would); returns whatever was returned or yielded."""
+    handler = type(state).event_handlers[name]
+    out = handler.fn(state, *args)
+    produced = []
+    if inspect.isasyncgen(out):
+        async for item in out:
+            produced.append(item)
+    elif inspect.isgenerator(out):
+        produced.extend(out)
+    elif inspect.isawaitable(out):
+        produced.append(await out)
+    else:
+        produced.append(out)
+    if depth:
+        for item in _flatten(produced):
+            target = getattr(item, "handler", item)
+            full = getattr(target, "state_full_name", "")
+            if not full.startswith("reflex___state____state.") or getattr(item, "args", ()):
+                continue
+            root = _root_of(state)
+            sub = root.get_substate(full.split(".")[1:])
+            produced += await run_handler(sub, target.fn.__name__, (), depth=depth - 1)
+    return produced
+
+
+def _flatten(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def _root_of(state: rx.State) -> rx.State:
+    while state.parent_state is not None:
+        state = state.parent_state
+    return state
+
+
+def visible_text(root: rx.State, produced: list) -> str:
+    """Everything a handler could have shown the client: every var of every state, and what it returned."""
+    try:
+        data = json.dumps(root.dict(), default=repr)
+    except Exception:  # a computed var that needs a page context: fall back to the raw vars
+        data = repr({k: v for k, v in vars(root).items()})
+    backend = repr([vars(s) for s in _all_states(root)])
+    return data + backend + repr(produced)
+
+
+def _all_states(state: rx.State):
+    yield state
+    for sub in state.substates.values():
+        yield from _all_states(sub)
