@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_app.config import Environment, get_settings
 from crm_app.queue import get_redis
+from crm_app.services import ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -136,20 +137,7 @@ def _merge(existing: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
 
 def take_slot(key: str, *, limit: int, window_seconds: int) -> int:
     """Count one hit of `key` in a fixed window. 0 lets it through, else the seconds until the window ends."""
-    now = time.time()
-    window = int(now // window_seconds)
-    redis_key = f"crm:rl:{key}:{window}"
-    try:
-        pipe = get_redis().pipeline()
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, window_seconds * 2)
-        count, _ = pipe.execute()
-    except Exception:
-        log.warning("rate limit not checked: Redis unavailable", exc_info=True)
-        return 0
-    if count <= limit:
-        return 0
-    return max(1, int((window + 1) * window_seconds - now + 0.999))
+    return ratelimit.window_hit(f"crm:rl:{key}", limit=limit, window_seconds=window_seconds)
 
 
 def failed_auth_retry_after(ip: str | None) -> int:

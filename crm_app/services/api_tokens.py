@@ -20,8 +20,7 @@ from sqlmodel import Session, select
 from crm_app.db import utcnow
 from crm_app.errors import ValidationError
 from crm_app.models import ApiToken, Tenant, User
-from crm_app.queue import get_redis
-from crm_app.services import audit
+from crm_app.services import audit, ratelimit
 from crm_app.services.actors import Actor, fetch_owned, require_role
 from crm_app.services.auth import actor_for
 
@@ -177,22 +176,5 @@ def resolve(session: Session, secret: str | None, *, ip: str | None = None) -> A
 
 
 def take_request_slot(token_id: int, *, limit: int, window_seconds: int = 60) -> int:
-    """Count one request of a token in a fixed window shared by every process.
-
-    Returns 0 when the request may go on, else the seconds until the window resets.
-    Redis trouble lets the request through: the limit protects us, it must not take the API down.
-    """
-    now = _clock()
-    window = int(now // window_seconds)
-    key = f"crm:api-rl:{token_id}:{window}"
-    try:
-        pipe = get_redis().pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window_seconds * 2)
-        count, _ = pipe.execute()
-    except Exception:
-        log.warning("API rate limit not checked: Redis unavailable", exc_info=True)
-        return 0
-    if count <= limit:
-        return 0
-    return max(1, int((window + 1) * window_seconds - now + 0.999))
+    """Count one request of a token in a fixed window; 0 lets it go on, else the seconds to wait."""
+    return ratelimit.window_hit(f"crm:api-rl:{token_id}", limit=limit, window_seconds=window_seconds, now=_clock())

@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from crm_app.config import get_settings
-from crm_app.sandbox.app import create_app
+from tests.support.sandbox import sandbox_in_thread
 
 CONTEXT = ("Responda só com base nas entradas.\n\n[#7] Horário de check-in\nO check-in começa às 14h e o "
            "check-out vai até as 12h.\n\n[#9] Wi-Fi\nA rede é HotelSol e a senha é sol2024.")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sandbox_url():
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
+    with sandbox_in_thread() as url:
+        yield url
 
 
 @pytest.fixture

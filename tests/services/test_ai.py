@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
 import time
 import uuid
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlmodel import select
 
 from crm_app.config import get_settings
 from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import AiSettings, AiUsage, AuditLog, Message
-from crm_app.sandbox.app import create_app
 from crm_app.services import ai, knowledge
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
+from tests.support.sandbox import free_port, sandbox_in_thread
 
 KEY = get_settings().sandbox_openai_key.get_secret_value()
 CHECKIN = "O check-in começa às 14h e o check-out vai até as 12h. Early check-in sob consulta."
@@ -29,23 +26,10 @@ PARKING = "Temos estacionamento coberto com manobrista, R$ 40 por diária. Dúvi
           "reservas@hotelsol.com.br."
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sandbox_url():
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
+    with sandbox_in_thread() as url:
+        yield url
 
 
 @pytest.fixture
@@ -148,7 +132,7 @@ def test_ai_down_is_an_error_outcome(db, hotel, fake, mode):
 def test_unreachable_server_and_wrong_key_are_errors(db, hotel):
     _set(db, hotel["tenant"].id, api_key="sk-not-the-right-one")
     assert ai.answer(tenant_id=hotel["tenant"].id, conversation_id=None, question="check-in").outcome == "error"
-    _set(db, hotel["tenant"].id, api_key=KEY, base_url=f"http://127.0.0.1:{_free_port()}/v1")
+    _set(db, hotel["tenant"].id, api_key=KEY, base_url=f"http://127.0.0.1:{free_port()}/v1")
     assert ai.answer(tenant_id=hotel["tenant"].id, conversation_id=None, question="check-in").outcome == "error"
 
 
