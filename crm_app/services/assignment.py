@@ -330,16 +330,20 @@ def _assign_next(tenant_id: int, team_id: int | None) -> bool:
         team = _lock_pool(session, tenant_id, team_id)
         if team_id is not None and team is None:
             return _drop_team(session, tenant_id, team_id)
-        conversation = session.exec(select(Conversation).where(*_waiting(tenant_id, team_id))
-                                    .order_by(Conversation.queued_at, Conversation.id)
-                                    .limit(1).with_for_update(skip_locked=True)).first()
-        if conversation is None:
-            return False
-        user = _pick(session, tenant_id, team, exclude=_handed_away_by(session, conversation))
-        if user is None:
-            return False
-        _give(session, conversation, user, via="queue")
-    return True
+        # The oldest waiting conversation that someone free may take: one that its transferrer may not get back
+        # must not hold up the ones behind it.
+        waiting = session.exec(select(Conversation).where(*_waiting(tenant_id, team_id))
+                               .order_by(Conversation.queued_at, Conversation.id)
+                               .limit(QUEUE_LOOKAHEAD).with_for_update(skip_locked=True)).all()
+        for conversation in waiting:
+            user = _pick(session, tenant_id, team, exclude=_handed_away_by(session, conversation))
+            if user is not None:
+                _give(session, conversation, user, via="queue")
+                return True
+    return False
+
+
+QUEUE_LOOKAHEAD = 20
 
 
 def _handed_away_by(session: Session, conversation: Conversation) -> int | None:

@@ -63,7 +63,7 @@ TURN_JOB = "workers.jobs.run_bot_turn"
 SWEEP_GRACE = dt.timedelta(seconds=75)
 SWEEP_WINDOW = dt.timedelta(hours=6)
 # An AI answer still due after this long had its worker die mid-call: ask again.
-AI_STALE = dt.timedelta(minutes=2)
+AI_STALE = dt.timedelta(minutes=3)  # longer than the largest AI timeout (120 s)
 MAX_DEFINITION_CHARS = 200_000
 HISTORY_MESSAGES = 8
 _IGNORED_KINDS = (MessageKind.SYSTEM, MessageKind.REACTION)
@@ -345,6 +345,7 @@ def _save(bot_session: BotSession, state: flows.FlowState, definition: dict[str,
 def _retry_ai(conversation: Conversation, bot_session: BotSession, state: flows.FlowState) -> str | _PendingAI:
     """Nothing new from the customer; but an AI answer whose worker died is asked again (by the sweeper)."""
     if state.ai_question and bot_session.last_activity_at < utcnow() - AI_STALE:
+        bot_session.last_activity_at = utcnow()  # the retry is under way: the next sweeps leave it alone
         turn = int((bot_session.variables or {}).get("turn") or 0)
         return _PendingAI(conversation.tenant_id, conversation.id, state.ai_question, turn, [])
     return "nothing-new"
@@ -738,8 +739,17 @@ def simulate(session: Session, *, actor: Actor, definition: dict[str, Any],
     from crm_app.services import assignment
 
     require_role(actor, "admin")
-    ctx = flows.FlowContext(now=utcnow(), is_open=lambda team_id: assignment.team_is_open(
-        session, tenant_id=actor.tenant_id, team_id=team_id))
+    hours: dict[int | None, bool] = {}
+
+    def is_open(team_id: int | None) -> bool:
+        # Short sessions of its own, cached per team: `session` never opens a transaction that would sit idle
+        # through the AI calls below (each up to the tenant's timeout).
+        if team_id not in hours:
+            with session_scope() as own:
+                hours[team_id] = assignment.team_is_open(own, tenant_id=actor.tenant_id, team_id=team_id)
+        return hours[team_id]
+
+    ctx = flows.FlowContext(now=utcnow(), is_open=is_open)
     lines: list[SimLine] = []
     state = flows.start_session(definition, trigger="new_conversation")
     state = _sim_step(definition, flows.advance(definition, state, text=None, reply_id=None, ctx=ctx), lines, actor,

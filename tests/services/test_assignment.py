@@ -323,9 +323,16 @@ def test_a_transfer_into_ones_own_team_does_not_come_straight_back(db, world):
     hand(tenant_id, other, team_of(db, tenant_id, [ana]))
     with session_scope() as session:
         inbox.transfer(session, actor=ana, conversation_id=other, team_id=front)
-    assert assignment.assign_waiting(tenant_id) == 0  # only Ana is free, and she just handed it away: it waits
+    (behind,) = bot_conversations(db, world["inbox"].id, 1)
+    hand(tenant_id, behind, team_of(db, tenant_id, []))  # nobody in that team: it waits...
+    with session_scope() as session:
+        db_conv = session.get(Conversation, behind)
+        db_conv.team_id = front  # ...then moves to the front desk's queue, behind `other`
+        session.add(db_conv)
+    assert assignment.assign_waiting(tenant_id) == 1  # `other` may not go back to Ana; the one behind it may
     db.expire_all()
     assert db.get(Conversation, other).assignee_id is None and db.get(Conversation, other).queued_at is not None
+    assert db.get(Conversation, behind).assignee_id == ana.user_id
 
 
 def test_concurrent_queue_runs_never_exceed_capacity(db, world):
