@@ -114,6 +114,14 @@ def test_labels_snooze_close_reopen_and_transfer_show_system_lines_live(browser,
             _wait(lambda p=page: _line(p, "reabriu a conversa").count() == 2, timeout=5)
         assert _conversation_of(phone).status == "open"
         # Transferir to the team, with a reason: it waits unassigned in the queue, and Bia sees it arrive.
+        # Nobody else of Recepção may be online (an earlier file's Bruno may still count as online for 60 s, and
+        # would get it from the queue at once); Ana, who hands it away, never gets it back.
+        from crm_app.services import presence
+
+        for user in _sql("SELECT u.tenant_id, u.id FROM users u JOIN team_members m ON m.user_id = u.id "
+                         "JOIN teams t ON t.id = m.team_id WHERE t.name = 'Recepção' AND u.email <> :ana",
+                         ana="ana@demo.local"):
+            presence.set_offline(user.tenant_id, user.id)
         bia_page.click("#tab-unassigned")
         ana.click("#transfer-button")
         ana.click("#transfer-target")
