@@ -53,7 +53,7 @@ def main() -> None:
 
     from crm_app.db import session_scope
     from crm_app.services import inbox
-    from crm_app.services.actors import Actor
+    from crm_app.services.core.actors import Actor
 
     try:
         with session_scope() as session:

@@ -90,12 +90,13 @@ def seed_rt_tenant(max_tabs: int) -> tuple[int, list[str]]:
     from crm_app.config import get_settings
     from crm_app.db import session_scope
     from crm_app.models import User
-    from crm_app.services import auth, inboxes, tenants, users
+    from crm_app.services.access import auth, tenants, users
+    from crm_app.services.channel import numbers
     from crm_app.services.demo import sandbox_graph_url
 
     with session_scope() as s:
         tenant, _ = tenants.ensure_tenant(s, name="Bench RT", slug="bench-rt")
-        inboxes.ensure_inbox(s, actor=None, tenant_id=tenant.id, name="Bench RT", phone_number_id=RT_PHONE_NUMBER_ID,
+        numbers.ensure_inbox(s, actor=None, tenant_id=tenant.id, name="Bench RT", phone_number_id=RT_PHONE_NUMBER_ID,
                              waba_id=RT_WABA_ID, display_number="+55 11 4000-0077",
                              access_token=get_settings().demo_wa_access_token.get_secret_value(),
                              app_secret=RT_APP_SECRET, verify_token="v", graph_base_url=sandbox_graph_url())
@@ -336,7 +337,8 @@ async def _collect(tabs: list[Tab], futures: list[asyncio.Future], out: list[flo
 
 def reload_cost(session_token: str, repeat: int = 30) -> list[float]:
     """What one tab's reload costs in this process, one at a time: resolve the cookie, list 'all', tab counts."""
-    from crm_app.services import auth, inbox, transaction
+    from crm_app.services import inbox, transaction
+    from crm_app.services.access import auth
 
     out = []
     for i in range(repeat + 1):
@@ -354,7 +356,7 @@ async def fanout(base: str, tenant_id: int, sessions: list[str], sizes: list[int
     import httpx
 
     from crm_app.domain.whatsapp import sign
-    from crm_app.services import realtime as rt
+    from crm_app.services.core import realtime as rt
     from crm_app.state.inbox import InboxState
 
     inbox_state = InboxState.get_full_name()

@@ -23,10 +23,10 @@ def _migrate(args: argparse.Namespace) -> str:
 
 def _create_tenant(args: argparse.Namespace) -> str:
     from crm_app.db import session_scope
-    from crm_app.services import tenants
+    from crm_app.services import access
 
     with session_scope() as session:
-        tenant, created = tenants.ensure_tenant(session, name=args.name, slug=args.slug)
+        tenant, created = access.ensure_tenant(session, name=args.name, slug=args.slug)
     verb = "Created" if created else "Already exists:"
     return f"{verb} tenant {tenant.slug!r} (id {tenant.id})."
 
@@ -50,12 +50,12 @@ def _password(args: argparse.Namespace) -> str:
 
 def _create_user(args: argparse.Namespace) -> str:
     from crm_app.db import session_scope
-    from crm_app.services import tenants, users
+    from crm_app.services import access
 
     password = _password(args)
     with session_scope() as session:
-        tenant = tenants.get_tenant_by_slug(session, args.tenant)
-        user, created = users.ensure_user(
+        tenant = access.get_tenant_by_slug(session, args.tenant)
+        user, created = access.ensure_user(
             session, actor=None, tenant_id=tenant.id, email=args.email, name=args.name,
             role=args.role, password=password, is_platform_operator=args.platform_operator)
     verb = "Created" if created else "Already exists:"
@@ -64,21 +64,21 @@ def _create_user(args: argparse.Namespace) -> str:
 
 def _platform_operator(args: argparse.Namespace) -> str:
     from crm_app.db import session_scope
-    from crm_app.services import tenants
+    from crm_app.services import access
 
     with session_scope() as session:
-        changed = tenants.set_platform_operator(session, email=args.email, enabled=not args.revoke)
+        changed = access.set_platform_operator(session, email=args.email, enabled=not args.revoke)
     state = "no longer" if args.revoke else "now"
     return f"{args.email} is {state} a platform operator{'' if changed else ' (unchanged)'}."
 
 
 def _create_inbox(args: argparse.Namespace) -> str:
     from crm_app.db import session_scope
-    from crm_app.services import inboxes, tenants
+    from crm_app.services import access, channel
 
     with session_scope() as session:
-        tenant = tenants.get_tenant_by_slug(session, args.tenant)
-        inbox, created = inboxes.ensure_inbox(
+        tenant = access.get_tenant_by_slug(session, args.tenant)
+        inbox, created = channel.ensure_inbox(
             session, actor=None, tenant_id=tenant.id, name=args.name or args.display_number,
             phone_number_id=args.phone_number_id, waba_id=args.waba_id, display_number=args.display_number,
             access_token=args.access_token, app_secret=args.app_secret, verify_token=args.verify_token,

@@ -10,7 +10,7 @@ import os
 import sys
 
 from crm_app.config import Settings, path_with
-from crm_app.queue import QUEUE_DEFAULT, QUEUE_HIGH, QUEUE_LOW
+from crm_app.queue import QUEUE_BOT, QUEUE_BULK, QUEUE_DEFAULT, QUEUE_HIGH
 
 # In the order the launcher starts them. "sandbox" is for dev, tests and demos only.
 ROLES = ("web", "worker-hot", "worker-bulk", "scheduler", "sandbox")
@@ -43,7 +43,7 @@ def _command(role: str, settings: Settings) -> list[str]:
                 "-w", "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url]
     if role == "worker-bulk":
         # --with-scheduler runs RQ's own scheduler, which delayed retries (media downloads) need.
-        return [py, "-m", "rq.cli", "worker", QUEUE_DEFAULT, QUEUE_LOW, "-S", "json", "-u", redis_url,
+        return [py, "-m", "rq.cli", "worker", QUEUE_BOT, QUEUE_DEFAULT, QUEUE_BULK, "-S", "json", "-u", redis_url,
                 "--with-scheduler", "--name", f"bulk-{_hostname()}-{_pid()}"]
     if role == "scheduler":
         return [py, "-m", "workers.scheduler"]

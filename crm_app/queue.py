@@ -11,10 +11,11 @@ from rq.serializers import JSONSerializer
 
 from crm_app.config import get_settings
 
-QUEUE_HIGH = "high"
-QUEUE_DEFAULT = "default"
-QUEUE_LOW = "low"
-ALL_QUEUES = (QUEUE_HIGH, QUEUE_DEFAULT, QUEUE_LOW)
+QUEUE_HIGH = "high"  # WhatsApp in and out
+QUEUE_BOT = "bot"  # bot turns and their AI calls
+QUEUE_DEFAULT = "default"  # short periodic work: sweeps, SLA and alert evaluation, mail, webhook relay
+QUEUE_BULK = "bulk"  # long work: exports, backups, data-subject bundles, retention
+ALL_QUEUES = (QUEUE_HIGH, QUEUE_BOT, QUEUE_DEFAULT, QUEUE_BULK)
 
 
 @functools.lru_cache(maxsize=1)

@@ -91,12 +91,12 @@ def clean_db():
     """Empty every table before the test."""
     from crm_app.db import get_engine
     from crm_app.queue import ALL_QUEUES, get_queue, get_redis
-    from crm_app.services import inbound
+    from crm_app.services.channel import ingest
 
     with get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    inbound.forget_routes()  # ids restart: a cached route from the last test must not be trusted
-    get_redis().delete(*(inbound.drain_flag(slot) for slot in range(inbound.drain_slots())))  # a raised flag
+    ingest.forget_routes()  # ids restart: a cached route from the last test must not be trusted
+    get_redis().delete(*(ingest.drain_flag(slot) for slot in range(ingest.drain_slots())))  # a raised flag
     for name in ALL_QUEUES:  # jobs left by the last test name rows that no longer exist
         get_queue(name).empty()
     yield

@@ -7,9 +7,10 @@ import uuid
 from sqlmodel import Session
 
 from crm_app.models import User
-from crm_app.services import inboxes, tenants, users
-from crm_app.services.actors import Actor
-from crm_app.services.auth import actor_for
+from crm_app.services.access import tenants, users
+from crm_app.services.access.auth import actor_for
+from crm_app.services.channel import numbers
+from crm_app.services.core.actors import Actor
 
 PASSWORD = "correct-horse-42"
 
@@ -35,7 +36,7 @@ def make_inbox(session: Session, tenant_id: int, **overrides):
                   access_token="EAAG-plain-access-token", app_secret="plain-app-secret",
                   verify_token="plain-verify-token", graph_base_url="http://127.0.0.1:9/graph/v23.0")
     values.update(overrides)
-    row, _ = inboxes.ensure_inbox(session, actor=None, tenant_id=tenant_id, **values)
+    row, _ = numbers.ensure_inbox(session, actor=None, tenant_id=tenant_id, **values)
     session.commit()
     return row
 

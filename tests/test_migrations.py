@@ -54,7 +54,7 @@ def test_migrations_apply_from_empty_on_sqlite(empty_sqlite):
 def test_sqlite_keeps_timezone_aware_utc(empty_sqlite):
     from sqlmodel import Session
 
-    from crm_app.services import tenants
+    from crm_app.services.access import tenants
 
     command.upgrade(alembic_config(empty_sqlite), "head")
     engine = make_engine(empty_sqlite)

@@ -1,4 +1,8 @@
-"""RQ jobs: importable, context-free, ids only, idempotent."""
+"""RQ jobs: importable, context-free, ids only, idempotent.
+
+Each function here has one entry in `crm_app.services.core.jobs` (its queue, id rule, timeout and
+retry policy); that registry is the only place that names them.
+"""
 
 from __future__ import annotations
 
@@ -23,23 +27,23 @@ def purge_expired_sessions() -> int:
 
 def process_inbound_event(event_id: int) -> str:
     """Apply one stored webhook (idempotent: a processed event is skipped)."""
-    from crm_app.services import inbound
+    from crm_app.services import channel
 
-    return inbound.process_inbound_event(event_id)
+    return channel.process_inbound_event(event_id)
 
 
 def drain_inbound_events(slot: int) -> str:
     """Apply pending webhooks, oldest first, until none is left (one job per burst, not per webhook)."""
-    from crm_app.services import inbound
+    from crm_app.services import channel
 
-    return inbound.drain_inbound_events(slot)
+    return channel.drain_inbound_events(slot)
 
 
 def sweep_inbound_events() -> int:
     """Re-enqueue webhooks that were stored but never processed (Redis down, worker killed)."""
-    from crm_app.services import inbound
+    from crm_app.services import channel
 
-    return inbound.sweep_inbound_events()
+    return channel.sweep_inbound_events()
 
 
 def wake_snoozed() -> int:
@@ -51,65 +55,65 @@ def wake_snoozed() -> int:
 
 def send_outbound_message(message_id: int) -> str:
     """Deliver one queued message through the Graph API (idempotent: sends once)."""
-    from crm_app.services import messages
+    from crm_app.services import channel
 
-    return messages.deliver_message(message_id)
+    return channel.deliver_message(message_id)
 
 
 def sweep_queued_messages() -> int:
     """Re-enqueue outbound messages whose delivery job was lost."""
-    from crm_app.services import messages
+    from crm_app.services import channel
 
-    return messages.sweep_queued_messages()
+    return channel.sweep_queued_messages()
 
 
 def download_media(message_id: int) -> str:
     """Fetch an inbound message's file from Meta into media storage."""
-    from crm_app.services import media
+    from crm_app.services import channel
 
-    return media.download_inbound_media(message_id)
+    return channel.download_inbound_media(message_id)
 
 
 def sync_templates(inbox_id: int) -> int:
     """Mirror one inbox's WhatsApp templates."""
-    from crm_app.services import templates
+    from crm_app.services import channel
 
-    return templates.sync_inbox_templates(inbox_id)
+    return channel.sync_inbox_templates(inbox_id)
 
 
 def sync_all_templates() -> int:
     """Queue a template sync for every active inbox."""
-    from crm_app.services import templates
+    from crm_app.services import channel
 
-    return templates.enqueue_all_syncs()
+    return channel.enqueue_all_syncs()
 
 
 def send_read_receipt(message_id: int, typing: bool = False) -> bool:
     """Tell WhatsApp a customer message was read (and optionally show typing)."""
-    from crm_app.services import messages
+    from crm_app.services import channel
 
-    return messages.send_read_receipt(message_id, typing)
+    return channel.send_read_receipt(message_id, typing)
 
 
 def sweep_pending_media() -> int:
     """Queue inbound media downloads that never finished."""
-    from crm_app.services import media
+    from crm_app.services import channel
 
-    return media.sweep_pending_media()
+    return channel.sweep_pending_media()
 
 
 def assign_waiting(tenant_id: int) -> int:
     """Give a tenant's waiting conversations to free attendants (after presence, close, transfer)."""
-    from crm_app.services import assignment
+    from crm_app.services import routing
 
-    return assignment.assign_waiting(tenant_id)
+    return routing.assign_waiting(tenant_id)
 
 
 def assign_waiting_all() -> int:
     """The periodic sweep of every tenant's waiting queue (a lost trigger is caught up here)."""
-    from crm_app.services import assignment
+    from crm_app.services import routing
 
-    return assignment.assign_waiting_all()
+    return routing.assign_waiting_all()
 
 
 def run_bot_turn(conversation_id: int, message_id: int | None = None) -> str:
@@ -117,6 +121,13 @@ def run_bot_turn(conversation_id: int, message_id: int | None = None) -> str:
     from crm_app.services import bot
 
     return bot.run_turn(conversation_id, message_id)
+
+
+def start_bot_turn(conversation_id: int, message_id: int, inbox_id: int | None = None) -> str:
+    """A customer wrote in a bot-owned conversation: schedule its debounced turn (queued by inbound, after commit)."""
+    from crm_app.services import bot
+
+    return bot.schedule_turn(conversation_id, message_id, inbox_id)
 
 
 def sweep_bot_turns() -> int:

@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_app.config import Environment, get_settings
 from crm_app.queue import get_redis
-from crm_app.services import ratelimit
+from crm_app.services.core import ratelimit
 
 log = logging.getLogger(__name__)
 

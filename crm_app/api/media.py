@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from crm_app.errors import CRMError
-from crm_app.services import auth, media, transaction
+from crm_app.services import channel, transaction
+from crm_app.services.access import auth
 
 INLINE_PREFIXES = ("image/", "audio/", "video/")
 
@@ -17,7 +18,7 @@ def _read(token: str | None, message_id: int, ip: str | None) -> tuple[bytes, st
     if actor is None:
         raise PermissionError
     with transaction() as session:
-        return media.read_message_media(session, actor=actor, message_id=message_id)
+        return channel.read_message_media(session, actor=actor, message_id=message_id)
 
 
 async def media_route(request: Request) -> Response:

@@ -12,7 +12,8 @@ from crm_app.api import media, sso, v1, whatsapp
 from crm_app.config import get_settings
 from crm_app.db import session_scope
 from crm_app.domain.urls import safe_next
-from crm_app.services import auth, health
+from crm_app.services.access import auth
+from crm_app.services.core import health
 
 
 async def health_route(request: Request) -> JSONResponse:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from crm_app.config import get_settings
 from crm_app.domain.urls import safe_next
-from crm_app.services import auth, sso
+from crm_app.services.access import auth, sso
 
 BINDING_COOKIE = "crm_sso"
 BINDING_PATH = "/api/auth/sso"

@@ -21,8 +21,9 @@ from crm_app.api import hardening, v1_docs
 from crm_app.api import v1_schemas as s
 from crm_app.config import get_settings
 from crm_app.errors import CRMError, ValidationError
-from crm_app.services import api_tokens, contacts, inbox, messages, presence, transaction, users
-from crm_app.services.actors import Actor
+from crm_app.services import access, channel, conversations, inbox, routing, transaction
+from crm_app.services.access import api_tokens
+from crm_app.services.core.actors import Actor
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ def _message_routes(app: FastAPI) -> None:
              ) -> s.SentMessage:
         reply_to = body.reply_to_message_id if isinstance(body, s.TextMessage) else None
         key = client_key_for(actor, idempotency_key) if idempotency_key else None
-        row = run(messages.send_message, actor, conversation_id=conversation_id, content=_content(body),
+        row = run(channel.send_message, actor, conversation_id=conversation_id, content=_content(body),
                   client_key=key, reply_to_message_id=reply_to)  # a key reused elsewhere: 422 idempotency_key_reused
         return s.SentMessage.model_validate(row)
 
@@ -226,34 +227,34 @@ def _contact_routes(app: FastAPI) -> None:
                       q: Annotated[str | None, Query(max_length=200, description="Name, phone or e-mail.")] = None,
                       cursor: Annotated[str | None, Query(max_length=200)] = None,
                       limit: Annotated[int, Query(ge=1, le=100)] = 50) -> s.ContactPage:
-        rows, next_cursor = run(contacts.list_contacts, actor, query=q, cursor=cursor, limit=limit)
+        rows, next_cursor = run(conversations.list_contacts, actor, query=q, cursor=cursor, limit=limit)
         return s.ContactPage(data=[s.ContactSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
 
     @app.get("/contacts/{contact_id}", response_model=s.Contact, tags=["contacts"], responses=ERRORS,
              summary="One contact")
     def get_contact(contact_id: int, actor: ContactsRead) -> s.Contact:
-        return s.Contact.model_validate(run(contacts.get_contact, actor, contact_id=contact_id))
+        return s.Contact.model_validate(run(conversations.get_contact, actor, contact_id=contact_id))
 
     @app.patch("/contacts/{contact_id}", response_model=s.Contact, tags=["contacts"], responses=_with(413),
                summary="Change a contact's name, e-mail or attributes")
     def update_contact(contact_id: int, body: s.ContactPatch, actor: ContactsWrite) -> s.Contact:
         changes = body.model_dump(exclude_unset=True)
-        return s.Contact.model_validate(run(contacts.update_contact, actor, contact_id=contact_id, **changes))
+        return s.Contact.model_validate(run(conversations.update_contact, actor, contact_id=contact_id, **changes))
 
 
 def _user_routes(app: FastAPI) -> None:
     @app.get("/users", response_model=s.UserList, tags=["users"], responses=ERRORS,
              summary="Users of the tenant, with presence (admins and supervisors)")
     def list_users(actor: UsersRead) -> s.UserList:
-        rows = run(users.list_users, actor)
-        status = presence.statuses(actor.tenant_id)
+        rows = run(access.list_users, actor)
+        status = routing.statuses(actor.tenant_id)
         return s.UserList(data=[s.User(id=u.id, name=u.name, email=u.email, role=u.role, is_active=u.is_active,
                                        presence=status.get(u.id, "offline")) for u in rows])
 
     @app.get("/users/online", response_model=s.OnlineUserList, tags=["users"], responses=ERRORS,
              summary="Users online or away right now")
     def online_users(actor: UsersRead) -> s.OnlineUserList:
-        return s.OnlineUserList(data=[s.OnlineUser.model_validate(r) for r in run(presence.online_users, actor)])
+        return s.OnlineUserList(data=[s.OnlineUser.model_validate(r) for r in run(routing.online_users, actor)])
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -263,7 +264,7 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CRMError)
     async def crm_error(request: Request, exc: CRMError) -> JSONResponse:
-        hint = WINDOW_HINT if isinstance(exc, messages.WindowClosed) else None
+        hint = WINDOW_HINT if isinstance(exc, channel.WindowClosed) else None
         headers = {"WWW-Authenticate": 'Bearer realm="api"'} if exc.status == 401 else None
         field = exc.params.get("field") if isinstance(exc, ValidationError) else None
         details = [{"field": field, "message": exc.message}] if field else None

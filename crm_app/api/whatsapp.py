@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from crm_app.services import inbound, inboxes
+from crm_app.services import channel
+from crm_app.services.channel import ingest
 
 log = logging.getLogger(__name__)
 # At most two stores at a time per process: with Starlette's 40 threads, GIL hand-offs cost more than the
@@ -26,7 +27,7 @@ async def verify_webhook(request: Request) -> Response:
     if params.get("hub.mode") != "subscribe" or not token or not challenge:
         return PlainTextResponse("bad verification request", status_code=400)
     try:
-        tokens = await run_in_threadpool(inboxes.all_verify_tokens)
+        tokens = await run_in_threadpool(channel.all_verify_tokens)
     except DBAPIError:
         return PlainTextResponse("database unavailable", status_code=503)
     if not any(hmac.compare_digest(token, known) for known in tokens):
@@ -37,15 +38,15 @@ async def verify_webhook(request: Request) -> Response:
 async def receive_webhook(request: Request) -> Response:
     """POST: verify the signature over the raw bytes, store, then answer 200."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > inbound.MAX_BODY_BYTES:
+    if declared.isdigit() and int(declared) > ingest.MAX_BODY_BYTES:
         return JSONResponse({"error": "payload larger than 3 MB"}, status_code=413)
     raw = await request.body()
     signature = request.headers.get("x-hub-signature-256")
     try:
-        outcome = await inbound.receive_webhook_async(raw, signature)
+        outcome = await ingest.receive_webhook_async(raw, signature)
         if outcome is None:  # not the common case: the full path decides, in a thread
-            outcome = await anyio.to_thread.run_sync(inbound.receive_webhook, raw, signature, limiter=_LIMITER)
-    except (DBAPIError, inbound.DatabaseUnavailable) as exc:
+            outcome = await anyio.to_thread.run_sync(ingest.receive_webhook, raw, signature, limiter=_LIMITER)
+    except (DBAPIError, ingest.DatabaseUnavailable) as exc:
         log.error("webhook not stored, database unavailable: %s", type(exc).__name__)
         return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
     if outcome.status != 200:

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.models import Inbox, Team, TeamMember, Tenant, User
-from crm_app.services import ai, bot, inboxes, sso, tenants, users
+from crm_app.services import access, bot, channel
 
 DEMO_SLUG = "demo"
 DEMO_USERS = (
@@ -42,15 +42,15 @@ def seed_demo(session: Session) -> DemoReport:
     """Create the demo tenant, its users, team and sandbox inbox; idempotent."""
     settings = get_settings()
     password = settings.demo_password.get_secret_value()
-    tenant, tenant_created = tenants.ensure_tenant(session, name="Hotel Demonstração", slug=DEMO_SLUG)
+    tenant, tenant_created = access.ensure_tenant(session, name="Hotel Demonstração", slug=DEMO_SLUG)
     created = []
     for email, name, role in DEMO_USERS:
-        _, was_created = users.ensure_user(session, actor=None, tenant_id=tenant.id, email=email,
+        _, was_created = access.ensure_user(session, actor=None, tenant_id=tenant.id, email=email,
                                            name=name, role=role, password=password)
         if was_created:
             created.append(email)
     _ensure_team(session, tenant.id)
-    _, inbox_created = inboxes.ensure_inbox(
+    _, inbox_created = channel.ensure_inbox(
         session, actor=None, tenant_id=tenant.id, name="WhatsApp Recepção",
         phone_number_id=settings.demo_wa_phone_number_id, waba_id=settings.demo_wa_waba_id,
         display_number=settings.demo_wa_display_number,
@@ -60,9 +60,9 @@ def seed_demo(session: Session) -> DemoReport:
         graph_base_url=sandbox_graph_url(),
     )
     _ensure_flow(session, tenant.id)
-    ai.seed_demo(session, tenant_id=tenant.id, base_url=f"{settings.sandbox_url}/openai/v1",
+    bot.seed_demo(session, tenant_id=tenant.id, base_url=f"{settings.sandbox_url}/openai/v1",
                  api_key=settings.sandbox_openai_key.get_secret_value())
-    sso.seed_demo(session, tenant_id=tenant.id, issuer=f"{settings.sandbox_url}/oidc")  # the sandbox's fake IdP
+    access.seed_demo(session, tenant_id=tenant.id, issuer=f"{settings.sandbox_url}/oidc")  # the sandbox's fake IdP
     logins = [(email, role) for email, _, role in DEMO_USERS]
     return DemoReport(tenant_created, created, inbox_created, logins)
 

@@ -14,7 +14,8 @@ import reflex as rx
 from crm_app.domain.sessions import describe_user_agent
 from crm_app.domain.timefmt import format_local
 from crm_app.i18n import translate
-from crm_app.services import account, auth, mfa, transaction
+from crm_app.services import access, transaction
+from crm_app.services.access import account
 from crm_app.state.session import SessionState, navigate
 
 
@@ -53,7 +54,7 @@ class AccountState(SessionState):
             actor = self._require()
             with transaction() as session:
                 info = account.account_info(session, actor=actor)
-                rows = auth.list_sessions(session, actor=actor, current_token=self._session_token())
+                rows = access.list_sessions(session, actor=actor, current_token=self._session_token())
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self.mfa_enabled, self.mfa_required, self.recovery_left = info.mfa_enabled, info.mfa_required, \
@@ -76,7 +77,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                enrolment = mfa.start_enrolment(session, actor=actor)
+                enrolment = access.start_enrolment(session, actor=actor)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self.enrol_secret, self.enrol_qr, self.enrol_error = enrolment.secret, enrolment.qr_data_uri, ""
@@ -113,7 +114,7 @@ class AccountState(SessionState):
         except Exception as exc:
             yield rx.toast.error(self._error_text(exc))
             return
-        yield navigate(f"/api/auth/exchange?ticket={quote(auth.issue_login_ticket(token))}&next=/account")
+        yield navigate(f"/api/auth/exchange?ticket={quote(access.issue_login_ticket(token))}&next=/account")
 
     @rx.event
     def regenerate_codes(self, form_data: dict):
@@ -121,7 +122,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                self.recovery_codes = mfa.regenerate_recovery_codes(session, actor=actor,
+                self.recovery_codes = access.regenerate_recovery_codes(session, actor=actor,
                                                                     code=str(form_data.get("code", "")))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
@@ -140,7 +141,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                mfa.disable(session, actor=actor, password=str(form_data.get("password", "")),
+                access.disable(session, actor=actor, password=str(form_data.get("password", "")),
                             code=str(form_data.get("code", "")))
         except Exception as exc:
             self.disable_error = self._error_text(exc)
@@ -178,7 +179,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                auth.revoke_session(session, actor=actor, session_id=int(session_id))
+                access.revoke_session(session, actor=actor, session_id=int(session_id))
         except ValueError:
             return None
         except Exception as exc:

@@ -23,23 +23,10 @@ from crm_app.domain import outbound_content
 from crm_app.domain.inbox import display_phone
 from crm_app.errors import CRMError, PermissionDenied
 from crm_app.i18n import translate
-from crm_app.services import (
-    ai,
-    auth,
-    canned,
-    contacts,
-    inbox,
-    inboxes,
-    media,
-    messages,
-    presence,
-    teams,
-    templates,
-    transaction,
-    users,
-)
-from crm_app.services import realtime as rt_events
-from crm_app.services.actors import Actor
+from crm_app.services import access, bot, channel, conversations, inbox, routing, transaction
+from crm_app.services.core import realtime as rt_events
+from crm_app.services.core.actors import Actor
+from crm_app.services.inbox import actions
 from crm_app.state import inbox_view as view
 from crm_app.state import realtime
 from crm_app.state.burst import shared
@@ -150,7 +137,7 @@ class InboxState(SessionState):
 
     @rx.var(cache=True)
     def can_take_over(self) -> bool:
-        return self.blocked_reason in ("inbox.blocked.bot", "inbox.blocked.unassigned") or (
+        return self.blocked_reason in ("actions.blocked.bot", "actions.blocked.unassigned") or (
             self.user_role in SUPERVISORS and self.header.get("mine", "") == "")
 
     @rx.var(cache=True)
@@ -169,12 +156,12 @@ class InboxState(SessionState):
 
     @rx.var(cache=True)
     def page_title(self) -> str:
-        base = translate(self.lang, "inbox.title") + " · " + translate(self.lang, "app.name")
+        base = translate(self.lang, "actions.title") + " · " + translate(self.lang, "app.name")
         return f"({self.unread_total}) {base}" if self.unread_total else base
 
     @rx.var(cache=True)
     def typing_text(self) -> str:
-        return translate(self.lang, "inbox.typing").format(name=self.typing_name) if self.typing_name else ""
+        return translate(self.lang, "actions.typing").format(name=self.typing_name) if self.typing_name else ""
 
     # ---- helpers ------------------------------------------------------------------------------------
     def _fail(self, exc: Exception):
@@ -191,13 +178,13 @@ class InboxState(SessionState):
                 "inbox_id": as_int(self.filter_inbox), "sort": self.sort}
 
     def _load_list(self, session, actor: Actor, *, append: bool = False) -> None:
-        if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
+        if self.tab not in actions.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
             self.tab = "mine"  # the value also comes back from the browser's storage
         cursor = self.next_cursor if append and self.next_cursor else None
         filters = self._filters()
 
         def read_page():
-            page = inbox.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
+            page = actions.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
                                             **filters)
             now = _now()
             return [view.conversation_row(r, now, actor.timezone, self.lang) for r in page.rows], page.next_cursor
@@ -217,7 +204,7 @@ class InboxState(SessionState):
             self.rows = fresh if not keep else self._refresh_long_list(session, actor, fresh)
         self.next_cursor = next_cursor or ""
         counts, unread = shared(("counts", actor.tenant_id, actor.user_id, actor.role), lambda: (
-            dict(inbox.tab_counts(session, actor=actor)), inbox.unread_total(session, actor=actor)))
+            dict(actions.tab_counts(session, actor=actor)), actions.unread_total(session, actor=actor)))
         self.counts, self.unread_total = dict(counts), unread
         self.list_loading = False
 
@@ -227,7 +214,7 @@ class InboxState(SessionState):
         return fresh + [r for r in self.rows[PAGE_SIZE:] if r["id"] not in known]
 
     def _load_conversation(self, session, actor: Actor, *, keep_older: bool = False) -> None:
-        detail = inbox.get_conversation(session, actor=actor, conversation_id=self.selected_id)
+        detail = actions.get_conversation(session, actor=actor, conversation_id=self.selected_id)
         row, contact = detail.row, detail.contact
         now = _now()
         level, left = view.window_state(row.window_expires_at, now)
@@ -249,7 +236,7 @@ class InboxState(SessionState):
                       "when": view.short_time(p.get("created_at"), now, actor.timezone, self.lang),
                       "preview": str(p.get("preview") or "")[:80]}
                      for p in contact.past_conversations if p.get("id") != row.id]
-        newest = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id, limit=MESSAGE_PAGE)
+        newest = actions.list_messages(session, actor=actor, conversation_id=self.selected_id, limit=MESSAGE_PAGE)
         fresh = [view.message_item(m, actor.timezone, self.lang) for m in newest]
         merged = view.merge_messages(self.items, fresh) if keep_older else fresh
         if not keep_older:
@@ -260,7 +247,7 @@ class InboxState(SessionState):
         if not self.selected_id:
             self.viewers = []
             return
-        self.viewers = [v["name"] for v in presence.viewers(actor.tenant_id, self.selected_id)
+        self.viewers = [v["name"] for v in routing.viewers(actor.tenant_id, self.selected_id)
                         if v["user_id"] != actor.user_id]
 
     def _reload_all(self, actor: Actor, events: list[dict[str, Any]] | None = None) -> None:
@@ -294,10 +281,10 @@ class InboxState(SessionState):
             actor = self._require("admin", "supervisor", "attendant")
             realtime.register_tab(actor.tenant_id, self.router.session.client_token)
             self._user_id, self._tz = actor.user_id, actor.timezone
-            self.presence_status = presence.statuses(actor.tenant_id).get(actor.user_id, self.presence_status)
+            self.presence_status = routing.statuses(actor.tenant_id).get(actor.user_id, self.presence_status)
             self._load_options(actor)
             self._reload_all(actor)
-            presence.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
+            routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
             self._load_viewers(actor)
         except Exception as exc:
             self.list_loading = False
@@ -306,19 +293,19 @@ class InboxState(SessionState):
 
     def _load_options(self, actor: Actor) -> None:
         with transaction() as session:
-            self.team_options = [{"id": str(t.id), "name": t.name} for t in teams.list_teams(session, actor=actor)]
+            self.team_options = [{"id": str(t.id), "name": t.name} for t in routing.list_teams(session, actor=actor)]
             self.label_options = [{"id": str(label["id"]), "name": str(label["name"]),
                                    "color": str(label.get("color") or "gray")}
-                                  for label in inbox.list_labels(session, actor=actor)]
+                                  for label in actions.list_labels(session, actor=actor)]
             if actor.role in SUPERVISORS:
-                people = [{"id": str(u.id), "name": u.name} for u in users.list_users(session, actor=actor)
+                people = [{"id": str(u.id), "name": u.name} for u in access.list_users(session, actor=actor)
                           if u.is_active and u.role in ("attendant", "supervisor", "admin")]
             else:
                 people = [{"id": str(u["id"]), "name": str(u["name"])}
-                          for u in presence.online_users(session, actor=actor)]
+                          for u in routing.online_users(session, actor=actor)]
             self.user_options = [p for p in people if p["id"] != str(actor.user_id)]
             self.inbox_options = [{"id": str(i.id), "name": i.name}
-                                  for i in inboxes.list_inboxes(session, actor=actor)]
+                                  for i in channel.list_inboxes(session, actor=actor)]
 
     # ---- list ----------------------------------------------------------------------------------------
     def _relist(self):
@@ -335,7 +322,7 @@ class InboxState(SessionState):
     @rx.event
     def set_tab(self, tab: str):
         """Show one tab of the list."""
-        if tab not in inbox.TABS:
+        if tab not in actions.TABS:
             return None
         self.tab, self.list_loading = tab, True
         return self._relist()
@@ -397,8 +384,8 @@ class InboxState(SessionState):
                 self._load_conversation(session, actor)
             self._mark_read(actor)
             if previous and previous != self.selected_id:
-                presence.stop_viewing(actor.tenant_id, previous, actor.user_id)
-            presence.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+                routing.stop_viewing(actor.tenant_id, previous, actor.user_id)
+            routing.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
             self._load_viewers(actor)
         except Exception as exc:
             self._clear_selection()
@@ -409,16 +396,16 @@ class InboxState(SessionState):
         yield rx.call_script("window.crmInbox && window.crmInbox.opened()")
 
     def _mark_read(self, actor: Actor) -> None:
-        if not self.selected_id or self.blocked_reason == "inbox.blocked.other_assignee":
+        if not self.selected_id or self.blocked_reason == "actions.blocked.other_assignee":
             return  # not ours to read any more: the unread count and the blue ticks belong to its owner
         try:
             with transaction() as session:
-                messages.mark_conversation_read(session, actor=actor, conversation_id=self.selected_id)
+                channel.mark_conversation_read(session, actor=actor, conversation_id=self.selected_id)
         except CRMError:
             pass  # reading is best effort; the list shows the unread count until the next load
         self.rows = [dict(r, unread="") if r["id"] == str(self.selected_id) else r for r in self.rows]
         with transaction() as session:
-            self.unread_total = inbox.unread_total(session, actor=actor)
+            self.unread_total = actions.unread_total(session, actor=actor)
 
     @rx.event
     def step(self, delta: int):
@@ -463,7 +450,7 @@ class InboxState(SessionState):
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
-                older = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id,
+                older = actions.list_messages(session, actor=actor, conversation_id=self.selected_id,
                                             before_id=min(ids), limit=MESSAGE_PAGE)
         except Exception as exc:
             yield self._fail(exc)
@@ -502,7 +489,7 @@ class InboxState(SessionState):
     @rx.event
     def take_over(self):
         """Assumir: the conversation becomes mine and the bot steps back."""
-        return self._act(inbox.take_over, "inbox.toast.taken")
+        return self._act(actions.take_over, "actions.toast.taken")
 
     @rx.event
     def open_transfer(self):
@@ -517,21 +504,21 @@ class InboxState(SessionState):
         target = str(form.get("target", ""))
         kind, _, ident = target.partition(":")
         if not ident.isdigit():
-            return rx.toast.error(translate(self.lang, "inbox.transfer.pick"))
+            return rx.toast.error(translate(self.lang, "actions.transfer.pick"))
         kwargs = {"team_id": int(ident)} if kind == "team" else {"user_id": int(ident)}
-        return self._act(inbox.transfer, "inbox.toast.transferred", reason=str(form.get("reason", ""))[:500],
+        return self._act(actions.transfer, "actions.toast.transferred", reason=str(form.get("reason", ""))[:500],
                          **kwargs)
 
     @rx.event
     def close(self, form: dict):
         """Encerrar, with an optional note."""
         note = str(form.get("note", "")).strip()[:1000] or None
-        return self._act(inbox.close, "inbox.toast.closed", note=note)
+        return self._act(actions.close, "actions.toast.closed", note=note)
 
     @rx.event
     def reopen(self):
         """Reabrir a closed conversation."""
-        return self._act(inbox.reopen, "inbox.toast.reopened")
+        return self._act(actions.reopen, "actions.toast.reopened")
 
     @rx.event
     def snooze(self, form: dict):
@@ -539,8 +526,8 @@ class InboxState(SessionState):
         try:
             until = dt.datetime.fromisoformat(str(form.get("until", ""))).replace(tzinfo=view.zone(self._tz))
         except ValueError:
-            return rx.toast.error(translate(self.lang, "inbox.snooze.invalid"))
-        return self._act(inbox.snooze, "inbox.toast.snoozed", until=until.astimezone(dt.UTC))
+            return rx.toast.error(translate(self.lang, "actions.snooze.invalid"))
+        return self._act(actions.snooze, "actions.toast.snoozed", until=until.astimezone(dt.UTC))
 
     @rx.event
     def add_label(self, form: dict):
@@ -548,7 +535,7 @@ class InboxState(SessionState):
         name = str(form.get("label", "")).strip()[:40]
         if not name:
             return None
-        result = self._act(inbox.add_label, "", name=name)
+        result = self._act(actions.add_label, "", name=name)
         actor = self._actor()
         if result is None and actor is not None and name not in {o["name"] for o in self.label_options}:
             self._load_options(actor)  # a new label joins the filter and the suggestions
@@ -557,7 +544,7 @@ class InboxState(SessionState):
     @rx.event
     def remove_label(self, name: str):
         """Remove one label from the open conversation."""
-        return self._act(inbox.remove_label, "", name=name)
+        return self._act(actions.remove_label, "", name=name)
 
     @rx.event
     def resend(self, message_id: str):
@@ -567,12 +554,12 @@ class InboxState(SessionState):
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
-                messages.resend_failed(session, actor=actor, message_id=int(message_id))
+                channel.resend_failed(session, actor=actor, message_id=int(message_id))
             with transaction() as session:
                 self._load_conversation(session, actor, keep_older=True)
         except Exception as exc:
             return self._fail(exc)
-        return rx.toast.info(translate(self.lang, "inbox.toast.resent"))
+        return rx.toast.info(translate(self.lang, "actions.toast.resent"))
 
     # ---- composer ------------------------------------------------------------------------------------
     @rx.event
@@ -609,11 +596,11 @@ class InboxState(SessionState):
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
                 if note:  # a note is stored at once and has no client key: drop its placeholder now
-                    inbox.add_note(session, actor=actor, conversation_id=self.selected_id, body=body)
+                    actions.add_note(session, actor=actor, conversation_id=self.selected_id, body=body)
                     self.items = [m for m in self.items if m["id"] != f"pending-{key}"]
                 else:
                     reply_id = int(reply["id"]) if reply.get("id", "").isdigit() else None
-                    messages.send_message(session, actor=actor, conversation_id=self.selected_id,
+                    channel.send_message(session, actor=actor, conversation_id=self.selected_id,
                                           content={"type": "text", "body": body}, client_key=key,
                                           reply_to_message_id=reply_id)
             with transaction() as session:
@@ -630,7 +617,7 @@ class InboxState(SessionState):
             return
         actor = self._actor()
         if actor is not None:
-            presence.set_typing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+            routing.set_typing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
 
     # canned responses
     @rx.event
@@ -648,7 +635,7 @@ class InboxState(SessionState):
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
-                rows = canned.list_canned(session, actor=actor, query=self.canned_query.lstrip("/") or None)
+                rows = inbox.list_canned(session, actor=actor, query=self.canned_query.lstrip("/") or None)
         except Exception as exc:
             return self._fail(exc)
         self.canned_rows = [{"id": str(r.id), "code": r.short_code, "content": r.content} for r in rows[:30]]
@@ -661,7 +648,7 @@ class InboxState(SessionState):
         actor = self._actor()
         if row is None or actor is None:
             return None
-        text = canned.render(row["content"], contact_name=self.contact.get("name") or None,
+        text = inbox.render(row["content"], contact_name=self.contact.get("name") or None,
                              contact_phone=self.contact.get("phone") or None,
                              contact_email=self.contact.get("email") or None, attendant_name=actor.name)
         return rx.call_script(f"window.crmInbox && window.crmInbox.insert({json.dumps(text)})")
@@ -691,7 +678,7 @@ class InboxState(SessionState):
         async with self:
             self.suggesting = False
             still_open = self.selected_id == conversation_id
-            done = translate(self.lang, "inbox.suggest.ready")
+            done = translate(self.lang, "actions.suggest.ready")
         if still_open:
             yield rx.call_script("(function(t){const el=document.getElementById('composer-text');"
                                  "if(!el)return;el.value=t;el.focus();el.setSelectionRange(t.length,t.length);"
@@ -705,7 +692,7 @@ class InboxState(SessionState):
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
-                rows = templates.list_templates(session, actor=actor)
+                rows = channel.list_templates(session, actor=actor)
         except Exception as exc:
             return self._fail(exc)
         self.template_rows = [{"id": str(t.id), "name": t.name, "language": t.language, "body": t.body_text,
@@ -734,7 +721,7 @@ class InboxState(SessionState):
         """Queue one message (template, buttons, list) under a fresh idempotency key, then show it."""
         actor = self._require("admin", "supervisor", "attendant")
         with transaction() as session:
-            messages.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
+            channel.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
                                   client_key=str(uuid.uuid4()))
         with transaction() as session:
             self._load_conversation(session, actor, keep_older=True)
@@ -753,7 +740,7 @@ class InboxState(SessionState):
         except Exception as exc:
             return self._fail(exc)
         self.template_values = ["" for _ in self.template_names]
-        return rx.toast.success(translate(self.lang, "inbox.toast.template_sent"))
+        return rx.toast.success(translate(self.lang, "actions.toast.template_sent"))
 
     # reply buttons and lists
     @rx.var
@@ -803,7 +790,7 @@ class InboxState(SessionState):
                 self.interactive_list_button)
         problem = outbound_content.interactive_problem(*args)
         if problem is not None:
-            self.interactive_error = translate(self.lang, f"inbox.interactive.error.{problem}")
+            self.interactive_error = translate(self.lang, f"actions.interactive.error.{problem}")
             return None
         try:
             self._send_content(outbound_content.interactive_content(*args))
@@ -811,7 +798,7 @@ class InboxState(SessionState):
             return self._fail(exc)
         self.open_dialog = ""
         self.interactive_body, self.interactive_options, self.interactive_list_button = "", ["", ""], ""
-        return rx.toast.success(translate(self.lang, "inbox.interactive.sent"))
+        return rx.toast.success(translate(self.lang, "actions.interactive.sent"))
 
     # attachments
     @rx.event
@@ -830,10 +817,10 @@ class InboxState(SessionState):
                 data = await file.read()
                 mime = file.content_type or "application/octet-stream"
                 kind = next((k for k in ("image", "video", "audio") if mime.startswith(k + "/")), "document")
-                content = await asyncio.to_thread(media.store_outbound_file, actor=actor, kind=kind, data=data,
+                content = await asyncio.to_thread(channel.store_outbound_file, actor=actor, kind=kind, data=data,
                                                   mime=mime, filename=(file.name or "arquivo")[-120:])
                 with transaction() as session:
-                    messages.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
+                    channel.send_message(session, actor=actor, conversation_id=self.selected_id, content=content,
                                           client_key=str(uuid.uuid4()))
             with transaction() as session:
                 self._load_conversation(session, actor, keep_older=True)
@@ -852,7 +839,7 @@ class InboxState(SessionState):
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
-                saved = contacts.update_contact(
+                saved = conversations.update_contact(
                     session, actor=actor, contact_id=int(contact_id), name=str(form.get("name", "")).strip(),
                     email=str(form.get("email", "")).strip(),
                     custom_attributes=view.parse_attributes(str(form.get("attributes", ""))))
@@ -860,7 +847,7 @@ class InboxState(SessionState):
             return self._fail(exc)
         self.contact = dict(self.contact, name=saved.name or "", email=saved.email or "")
         self.contact_attributes = view.attributes_text(saved.custom_attributes)
-        return rx.toast.success(translate(self.lang, "inbox.toast.contact_saved"))
+        return rx.toast.success(translate(self.lang, "actions.toast.contact_saved"))
 
     # ---- presence ------------------------------------------------------------------------------------
     @rx.event
@@ -876,9 +863,9 @@ class InboxState(SessionState):
         if actor is None:
             return
         realtime.register_tab(actor.tenant_id, self.router.session.client_token)
-        presence.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
+        routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
         if self.selected_id:
-            presence.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+            routing.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
 
     # ---- real time -----------------------------------------------------------------------------------
     def _apply_events(self, events: list[dict[str, Any]]) -> bool:
@@ -956,7 +943,7 @@ class InboxState(SessionState):
             assignee = str(data.get("assignee_id") or "")
             names = {o["id"]: o["name"] for o in self.user_options}
             if assignee and assignee not in names and actor.role not in SUPERVISORS:
-                names.update({str(u["id"]): str(u["name"]) for u in presence.online_users(session, actor=actor)})
+                names.update({str(u["id"]): str(u["name"]) for u in routing.online_users(session, actor=actor)})
             header.update(assignee=names.get(assignee, ""), assignee_id=assignee)
         if "bot_active" in data:
             header["bot"] = "1" if data.get("bot_active") else ""
@@ -964,18 +951,18 @@ class InboxState(SessionState):
             header["status"] = str(data.get("status"))
         self.header = header
         self.can_reply, self.note_mode, self.reply_to = False, False, {}
-        self.blocked_reason = "inbox.blocked.other_assignee"
+        self.blocked_reason = "actions.blocked.other_assignee"
 
     def _maybe_notify(self, actor: Actor, kind: str, conversation_id: int | None, before: dict) -> None:
         """A sound and a browser notification for my conversations and new unassigned ones."""
         if kind == "conversation.new" or self.counts.get("unassigned", 0) > before.get("unassigned", 0):
-            self._notify(translate(self.lang, "inbox.notify.unassigned"), "")
+            self._notify(translate(self.lang, "actions.notify.unassigned"), "")
             return
         if kind != "message.new" or not conversation_id:
             return
         def read_row():
             with transaction() as session:
-                return inbox.conversation_row(session, conversation_id, tenant_id=actor.tenant_id)
+                return actions.conversation_row(session, conversation_id, tenant_id=actor.tenant_id)
 
         try:  # read once for every tab of the burst; shown only to its assignee, who may see it
             row = shared(("row", actor.tenant_id, conversation_id), read_row)
@@ -1003,7 +990,7 @@ _push_sessions: dict[tuple[str, str | None], tuple[float, Actor]] = {}
 def _suggest(actor: Actor, conversation_id: int) -> str:
     """The AI draft, read in its own transaction (runs in a worker thread)."""
     with transaction() as session:
-        return ai.suggest_reply(session, actor=actor, conversation_id=conversation_id)
+        return bot.suggest_reply(session, actor=actor, conversation_id=conversation_id)
 
 
 def _push_actor(token: str | None, ip: str | None) -> Actor | None:
@@ -1013,7 +1000,7 @@ def _push_actor(token: str | None, ip: str | None) -> Actor | None:
     known = _push_sessions.get(key)
     if known is not None and time.monotonic() - known[0] < PUSH_SESSION_TTL:
         return known[1]
-    actor = shared(("actor",) + key, lambda: auth.peek_actor(token, ip=ip))
+    actor = shared(("actor",) + key, lambda: access.peek_actor(token, ip=ip))
     if actor is None:
         _push_sessions.pop(key, None)
     else:

@@ -11,7 +11,7 @@ import asyncio
 import reflex as rx
 
 from crm_app.errors import ValidationError
-from crm_app.services import invites, transaction
+from crm_app.services import access, transaction
 from crm_app.state.session import SessionState
 
 READ_FRAGMENT = ("(() => { const t = window.location.hash.slice(1);"
@@ -20,7 +20,7 @@ READ_FRAGMENT = ("(() => { const t = window.location.hash.slice(1);"
 
 def _accept(token: str, password: str, ip: str | None) -> str:
     with transaction() as session:
-        return invites.accept(session, token=token, password=password, ip=ip)
+        return access.accept(session, token=token, password=password, ip=ip)
 
 
 class InviteState(SessionState):
@@ -49,7 +49,7 @@ class InviteState(SessionState):
         token = str(token or "").strip() or self._token
         try:
             with transaction() as session:
-                info = invites.peek(session, token=token)
+                info = access.peek(session, token=token)
         except Exception:
             self._token, self.step = "", "invalid"
             return
@@ -90,7 +90,7 @@ class InviteState(SessionState):
                 or self.t["admin.error.password"]
             self.busy = False
             return
-        except invites.InviteInvalid:
+        except access.InviteInvalid:
             self.busy, self.step, self._token = False, "invalid", ""
             return
         except Exception as exc:

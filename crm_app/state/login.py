@@ -9,7 +9,7 @@ import reflex as rx
 
 from crm_app.domain.urls import safe_next
 from crm_app.errors import CRMError
-from crm_app.services import auth
+from crm_app.services import access
 from crm_app.state.session import SessionState, navigate
 
 
@@ -59,8 +59,8 @@ class LoginState(SessionState):
         self.submitting = True
         yield
         try:
-            ticket, _ = await asyncio.to_thread(auth.login, email, password, **self._client())
-        except auth.SecondFactorRequired as exc:
+            ticket, _ = await asyncio.to_thread(access.login, email, password, **self._client())
+        except access.SecondFactorRequired as exc:
             self.submitting, self.error_key = False, ""
             self._pending, self.step = exc.pending, "code"
             return
@@ -82,8 +82,8 @@ class LoginState(SessionState):
         self.submitting = True
         yield
         try:
-            ticket, _ = await asyncio.to_thread(auth.login_second_step, self._pending, code, **self._client())
-        except auth.PendingExpired as exc:
+            ticket, _ = await asyncio.to_thread(access.login_second_step, self._pending, code, **self._client())
+        except access.PendingExpired as exc:
             self.submitting, self.step, self._pending = False, "password", ""
             self.error_key = f"error.{exc.code}"
             return

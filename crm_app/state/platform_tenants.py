@@ -1,7 +1,7 @@
 """/platform/tenants: platform operators create, suspend and reactivate tenants.
 
 The page's PAGE_ROLES entry lets admins in; `guard` then sends anyone who is not a platform operator to the
-access-denied page, and every handler asks the service again (`tenants.require_operator`).
+access-denied page, and every handler asks the service again (`access.require_operator`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import invites, tenants, transaction
-from crm_app.services.actors import Actor
+from crm_app.services import access, transaction
+from crm_app.services.core.actors import Actor
 from crm_app.state.session import SessionState
 
 _FIELDS = {"name": ("t_name_error", "admin.error.name"), "slug": ("t_slug_error", "admin.platform.error.slug"),
@@ -77,7 +77,7 @@ class PlatformTenantsState(SessionState):
         return self.link_url != ""
 
     def _operator(self) -> Actor:
-        return tenants.require_operator(self._require("admin"))
+        return access.require_operator(self._require("admin"))
 
     @rx.event
     def guard(self):
@@ -97,7 +97,7 @@ class PlatformTenantsState(SessionState):
         try:
             actor = self._operator()
             with transaction() as session:
-                rows = tenants.list_tenants(session, actor=actor)
+                rows = access.list_tenants(session, actor=actor)
         except Exception as exc:
             self.tenant_rows = []
             return rx.toast.error(self._error_text(exc))
@@ -105,7 +105,7 @@ class PlatformTenantsState(SessionState):
         self.tenants_loaded = True
         return None
 
-    def _row(self, row: tenants.TenantAdminRow, actor: Actor) -> dict[str, str]:
+    def _row(self, row: access.TenantAdminRow, actor: Actor) -> dict[str, str]:
         since = format_local(row.suspended_at, actor.timezone) if row.suspended_at else ""
         users_label = self.t["admin.platform.users_one"] if row.users_count == 1 else \
             self.t["admin.platform.users_many"].replace("{count}", str(row.users_count))
@@ -150,14 +150,14 @@ class PlatformTenantsState(SessionState):
         try:
             actor = self._operator()
             with transaction() as session:
-                _, token = tenants.create_tenant(session, actor=actor, name=self.t_name, slug=self.t_slug,
+                _, token = access.create_tenant(session, actor=actor, name=self.t_name, slug=self.t_slug,
                                                  admin_name=self.t_admin_name, admin_email=self.t_admin_email)
         except (ValidationError, Conflict) as exc:
             return self._show_field_error(exc)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self.form_open = False
-        self.link_url = invites.link_url(token)
+        self.link_url = access.link_url(token)
         self.link_body = self.t["admin.link.body"].replace("{name}", self.t_admin_name.strip())
         return [rx.toast.success(self.t["admin.platform.created"]), PlatformTenantsState.load]
 
@@ -206,7 +206,7 @@ class PlatformTenantsState(SessionState):
         try:
             actor = self._operator()
             with transaction() as session:
-                revoked = tenants.suspend_tenant(session, actor=actor, tenant_id=int(tenant_id))
+                revoked = access.suspend_tenant(session, actor=actor, tenant_id=int(tenant_id))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         message = self.t["admin.platform.suspended_toast"].replace("{count}", str(revoked))
@@ -220,7 +220,7 @@ class PlatformTenantsState(SessionState):
         try:
             actor = self._operator()
             with transaction() as session:
-                tenants.reactivate_tenant(session, actor=actor, tenant_id=int(tenant_id))
+                access.reactivate_tenant(session, actor=actor, tenant_id=int(tenant_id))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t["admin.platform.reactivated"]), PlatformTenantsState.load]

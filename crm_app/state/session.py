@@ -16,8 +16,9 @@ import reflex as rx
 from crm_app.domain.access import can_open_page
 from crm_app.errors import CRMError, NotAuthenticated
 from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
-from crm_app.services import auth, tenants
-from crm_app.services.actors import Actor, require_role
+from crm_app.services import access
+from crm_app.services.access import auth
+from crm_app.services.core.actors import Actor, require_role
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,10 @@ class SessionState(rx.State):
 
     def _actor(self) -> Actor | None:
         """Re-derive the actor from the cookie and the database; nobody while the 2FA policy waits for enrolment."""
-        access = self._access()
-        if access is None or (access.must_enrol_2fa and not self._allows_unenrolled()):
+        granted = self._access()
+        if granted is None or (granted.must_enrol_2fa and not self._allows_unenrolled()):
             return None
-        return access.actor
+        return granted.actor
 
     def _require(self, *roles: str) -> Actor:
         """The actor, if logged in with one of `roles`; raises otherwise."""
@@ -85,7 +86,7 @@ class SessionState(rx.State):
 
     def _remember(self, actor: Actor) -> None:
         self.user_name, self.user_email, self.user_role = actor.name, actor.email, actor.role
-        self.tenant_name = tenants.tenant_name(actor)
+        self.tenant_name = access.tenant_name(actor)
 
     def _error_text(self, exc: Exception) -> str:
         if isinstance(exc, CRMError):
@@ -96,13 +97,13 @@ class SessionState(rx.State):
     @rx.event
     def check_page_access(self, route: str):
         """on_load guard: log in first, then the role must fit the page."""
-        access = self._access()
-        if access is None:
+        granted = self._access()
+        if granted is None:
             self.user_role = ""
             return navigate(f"/login?next={route}")
-        actor = access.actor
+        actor = granted.actor
         self._remember(actor)
-        if access.must_enrol_2fa and route != "/account":
+        if granted.must_enrol_2fa and route != "/account":
             return rx.redirect("/account")
         if not can_open_page(actor.role, route):
             return rx.redirect("/denied")

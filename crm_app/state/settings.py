@@ -6,8 +6,8 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import ValidationError
-from crm_app.services import api_tokens, inbound, inboxes, messages, transaction, users
-from crm_app.services.api_tokens import ApiTokenRow
+from crm_app.services import access, channel, transaction
+from crm_app.services.access import ApiTokenRow, api_tokens
 from crm_app.state.session import SessionState
 
 TOKEN_SCOPES = api_tokens.SCOPES
@@ -56,10 +56,10 @@ class SettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                user_list = users.list_users(session, actor=actor)
-                inbox_list = inboxes.list_inboxes(session, actor=actor)
-                dead_list = inbound.list_dead_events(session, actor=actor)
-                unsupported = messages.list_unsupported(session, actor=actor)
+                user_list = access.list_users(session, actor=actor)
+                inbox_list = channel.list_inboxes(session, actor=actor)
+                dead_list = channel.list_dead_events(session, actor=actor)
+                unsupported = channel.list_unsupported(session, actor=actor)
                 tokens = api_tokens.list_tokens(session, actor=actor)
         except Exception as exc:
             self.user_rows, self.inbox_rows, self.token_rows = [], [], []
@@ -84,7 +84,7 @@ class SettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                inbound.replay_event(session, actor=actor, event_id=int(event_id))
+                channel.replay_event(session, actor=actor, event_id=int(event_id))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t["settings.replayed"]), SettingsState.load]

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import reflex as rx
 
 from crm_app.domain.timefmt import format_local
-from crm_app.services import audit, transaction, users
-from crm_app.services.actors import Actor
+from crm_app.services import access, transaction
+from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor
 from crm_app.state.session import SessionState
 
 ALL = "all"
@@ -90,7 +91,7 @@ class AuditLogState(SessionState):
             actor = self._require("admin")
             with transaction() as session:
                 actions = audit.list_actions(session, actor=actor)
-                people = users.list_users(session, actor=actor)
+                people = access.list_users(session, actor=actor)
                 page = self._query(session, actor, before_id=None)
         except Exception as exc:
             self.entries, self.next_before_id = [], ""

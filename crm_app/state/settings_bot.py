@@ -19,7 +19,7 @@ from components import flow_layout as fl
 from crm_app.domain import flows
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import ValidationError
-from crm_app.services import bot, inboxes, teams, transaction
+from crm_app.services import bot, channel, routing, transaction
 from crm_app.state.session import SessionState
 
 ROLE = "admin"
@@ -164,8 +164,8 @@ class BotSettingsState(SessionState):
         try:
             actor = self._require(ROLE)
             with transaction() as session:
-                inbox_list = inboxes.list_inboxes(session, actor=actor)
-                team_list = teams.list_teams(session, actor=actor)
+                inbox_list = channel.list_inboxes(session, actor=actor)
+                team_list = routing.list_teams(session, actor=actor)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self.inbox_options = [{"id": str(i.id), "name": f"{i.name} · {i.display_number}"} for i in inbox_list]

@@ -6,7 +6,8 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import canned, transaction
+from crm_app.services import transaction
+from crm_app.services.inbox import canned
 from crm_app.state.session import SessionState
 
 ROLES = ("admin", "supervisor")

@@ -11,8 +11,9 @@ import asyncio
 import reflex as rx
 
 from crm_app.errors import ValidationError
-from crm_app.services import ai, knowledge, transaction
-from crm_app.services.actors import Actor
+from crm_app.services import bot, transaction
+from crm_app.services.bot import ai
+from crm_app.services.core.actors import Actor
 from crm_app.state.session import SessionState
 
 ROLES = ("admin",)
@@ -79,7 +80,7 @@ class KnowledgeSettingsState(SessionState):
             with transaction() as session:
                 view = ai.get_ai_settings(session, actor=actor)
                 summary = ai.month_usage(session, actor=actor)
-                rows = knowledge.list_entries(session, actor=actor, query=self.kb_query or None)
+                rows = bot.list_entries(session, actor=actor, query=self.kb_query or None)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self._show_settings(view)
@@ -103,7 +104,7 @@ class KnowledgeSettingsState(SessionState):
                       "budget": money(budget, self.lang) if budget > 0 else self.t["ai.usage.no_budget"]}
         self.budget_percent = min(100, int(summary.cost_usd / budget * 100)) if budget > 0 else 0
 
-    def _show_rows(self, rows: list[knowledge.KnowledgeRow]) -> None:
+    def _show_rows(self, rows: list[bot.KnowledgeRow]) -> None:
         self.kb_rows = [{"id": str(r.id), "title": r.title, "content": r.content, "tags": ", ".join(r.tags),
                          "active": "1" if r.is_active else ""} for r in rows]
 
@@ -183,7 +184,7 @@ class KnowledgeSettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                rows = knowledge.list_entries(session, actor=actor, query=self.kb_query or None)
+                rows = bot.list_entries(session, actor=actor, query=self.kb_query or None)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self._show_rows(rows)
@@ -235,9 +236,9 @@ class KnowledgeSettingsState(SessionState):
             actor = self._require(*ROLES)
             with transaction() as session:
                 if self.editing_id:
-                    knowledge.update_entry(session, actor=actor, entry_id=int(self.editing_id), **values)
+                    bot.update_entry(session, actor=actor, entry_id=int(self.editing_id), **values)
                 else:
-                    knowledge.create_entry(session, actor=actor, **values)
+                    bot.create_entry(session, actor=actor, **values)
         except ValidationError as exc:
             field = str(exc.params.get("field", ""))
             if field in _KB_ERRORS:
@@ -268,7 +269,7 @@ class KnowledgeSettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                knowledge.delete_entry(session, actor=actor, entry_id=int(entry_id))
+                bot.delete_entry(session, actor=actor, entry_id=int(entry_id))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t["kb.deleted"]), KnowledgeSettingsState.load]

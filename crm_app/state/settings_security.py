@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from crm_app.i18n import translate
-from crm_app.services import auth, transaction
+from crm_app.services import access, transaction
 from crm_app.state.session import SessionState
 
 ROLES = ("admin",)
@@ -31,14 +31,14 @@ class SecuritySettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                policy = auth.get_security_policy(session, actor=actor)
+                policy = access.get_security_policy(session, actor=actor)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self._show(policy)
         self.policy_loaded = True
         return None
 
-    def _show(self, policy: auth.SecurityPolicy) -> None:
+    def _show(self, policy: access.SecurityPolicy) -> None:
         roles = set(policy.require_2fa_roles)
         self.require_admin, self.require_supervisor, self.require_attendant = (
             "admin" in roles, "supervisor" in roles, "attendant" in roles)
@@ -71,7 +71,7 @@ class SecuritySettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                policy = auth.update_security_policy(session, actor=actor, require_2fa_roles=roles,
+                policy = access.update_security_policy(session, actor=actor, require_2fa_roles=roles,
                                                      idle_minutes=idle, absolute_hours=absolute)
         except Exception as exc:
             self.policy_error = self._error_text(exc)

@@ -10,7 +10,8 @@ import reflex as rx
 
 from crm_app.domain.urls import safe_next
 from crm_app.errors import ValidationError
-from crm_app.services import sso, transaction
+from crm_app.services import transaction
+from crm_app.services.access import sso
 from crm_app.state.session import SessionState, navigate
 
 ROLES = ("admin", "supervisor", "attendant")

@@ -10,7 +10,8 @@ import reflex as rx
 
 from crm_app.domain.business_hours import WEEKDAYS
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import teams, transaction, users
+from crm_app.services import access, transaction
+from crm_app.services.routing import teams
 from crm_app.state.session import SessionState
 
 ROLES = ("admin",)
@@ -270,7 +271,7 @@ class TeamsSettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                users.set_capacity(session, actor=actor, user_id=int(user_id), capacity=capacity)
+                access.set_capacity(session, actor=actor, user_id=int(user_id), capacity=capacity)
         except ValidationError:
             return [rx.toast.error(self.t["teams.error.capacity"]), TeamsSettingsState.load]
         except Exception as exc:

@@ -8,8 +8,8 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import invites, transaction, users
-from crm_app.services.actors import Actor
+from crm_app.services import access, transaction
+from crm_app.services.core.actors import Actor
 from crm_app.state.session import SessionState
 
 ROLES = ("admin", "supervisor", "attendant")
@@ -20,7 +20,7 @@ _FIELDS = {"name": "form_name_error", "email": "form_email_error", "role": "form
 def _create(actor: Actor, **fields):
     """One transaction, in a worker thread: bcrypt takes a quarter of a second."""
     with transaction() as session:
-        return users.create_user(session, actor=actor, **fields)
+        return access.create_user(session, actor=actor, **fields)
 
 
 class UsersSettingsState(SessionState):
@@ -89,7 +89,7 @@ class UsersSettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                rows = users.list_users(session, actor=actor)
+                rows = access.list_users(session, actor=actor)
         except Exception as exc:
             self.user_rows = []
             return rx.toast.error(self._error_text(exc))
@@ -97,7 +97,7 @@ class UsersSettingsState(SessionState):
         self.users_loaded = True
         return None
 
-    def _row(self, row: users.UserRow, actor: Actor) -> dict[str, str]:
+    def _row(self, row: access.UserRow, actor: Actor) -> dict[str, str]:
         status = "inactive" if not row.is_active else ("pending" if row.link_pending else "active")
         return {"id": str(row.id), "name": row.name, "email": row.email, "role": row.role, "status": status,
                 "two_factor": "on" if row.two_factor else "off", "is_self": "1" if row.id == actor.user_id else "",
@@ -193,7 +193,7 @@ class UsersSettingsState(SessionState):
         return None
 
     def _show_link(self, token: str, name: str, title_key: str) -> None:
-        self.link_url = invites.link_url(token)
+        self.link_url = access.link_url(token)
         self.link_title = self.t[title_key]
         self.link_body = self._fill("admin.link.body", name=name)
 
@@ -230,7 +230,7 @@ class UsersSettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                users.change_role(session, actor=actor, user_id=int(user_id or 0), role=self.role_value)
+                access.change_role(session, actor=actor, user_id=int(user_id or 0), role=self.role_value)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self.role_id = self.role_name = ""
@@ -263,7 +263,7 @@ class UsersSettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                users.set_active(session, actor=actor, user_id=int(user_id), active=active)
+                access.set_active(session, actor=actor, user_id=int(user_id), active=active)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t[ok_key]), UsersSettingsState.load]
@@ -288,7 +288,7 @@ class UsersSettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                token = users.reset_password(session, actor=actor, user_id=int(user_id))
+                token = access.reset_password(session, actor=actor, user_id=int(user_id))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self._show_link(token, name, "admin.link.reset_title")

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from crm_app.api import hardening
 from crm_app.api.routes import create_api
 from crm_app.config import Environment, get_settings
-from crm_app.services import auth
+from crm_app.services.access import auth
 from tests.factories import PASSWORD, make_tenant, make_user
 
 SCRIPT = b"window.__boot = {route: 'login'};"

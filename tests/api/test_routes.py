@@ -11,7 +11,7 @@ from crm_app.api.routes import create_api
 from crm_app.domain.urls import safe_next
 from crm_app.models import UserSession
 from crm_app.queue import get_redis
-from crm_app.services import auth
+from crm_app.services.access import auth
 from tests.factories import PASSWORD, make_tenant, make_user
 
 
@@ -93,12 +93,13 @@ async def test_ready_is_503_until_workers_and_scheduler_are_up_and_again_when_on
     redis.delete("rq:workers")
     status, body = await _ready(client)
     assert status == 503 and body["database"]["ok"] and body["redis"]["ok"]
-    assert not body["hot_workers"]["ok"] and set(body["queues"]) == {"high", "default", "low"}
+    assert not body["hot_workers"]["ok"] and set(body["queues"]) == {"high", "bot", "default", "bulk"}
     procs = {role: _start(role) for role in ("worker-hot", "worker-bulk", "scheduler")}
     try:
         def all_up():
             queues = {q for w in Worker.all(connection=redis) for q in w.queue_names()}
-            return {"high", "default", "low"} <= queues and bool(list(redis.scan_iter("rq:scheduler_instance:*")))
+            wanted = {"high", "bot", "default", "bulk"}
+            return wanted <= queues and bool(list(redis.scan_iter("rq:scheduler_instance:*")))
 
         assert _wait(all_up)
         status, body = await _ready(client)
@@ -118,7 +119,7 @@ async def test_ready_is_503_until_workers_and_scheduler_are_up_and_again_when_on
 
 def test_database_check_fails_on_an_unreachable_server():
     from crm_app.db import make_engine
-    from crm_app.services import health
+    from crm_app.services.core import health
 
     dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nope?connect_timeout=2")
     assert health.check_database(dead) == {"ok": False, "error": "OperationalError"}

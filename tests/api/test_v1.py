@@ -12,7 +12,9 @@ from crm_app.api import v1
 from crm_app.api.routes import create_api
 from crm_app.models import Message
 from crm_app.queue import get_queue
-from crm_app.services import api_tokens, messages, presence, teams
+from crm_app.services.access import api_tokens
+from crm_app.services.core import jobs
+from crm_app.services.routing import presence, teams
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 
 ALL_SCOPES = list(api_tokens.SCOPES)
@@ -142,7 +144,7 @@ async def test_the_same_idempotency_key_sends_one_message(client, db, world):
     assert first.json()["id"] == again.json()["id"] and first.json()["status"] == "queued"
     rows = db.exec(select(Message).where(Message.conversation_id == cid)).all()
     assert len(rows) == 1 and rows[0].body == "Reserva confirmada!" and rows[0].sender_user_id == world["admin"].user_id
-    assert get_queue("high").fetch_job(messages.job_id(rows[0].id)) is not None
+    assert get_queue("high").fetch_job(jobs.job_id("send_outbound_message", rows[0].id)) is not None
     other = _conversation(db, world["tenant"].id)
     _error(await client.post(f"/api/v1/conversations/{other.id}/messages", headers=headers,
                              json={"type": "text", "text": "x"}), 422, "idempotency_key_reused")

@@ -6,7 +6,8 @@ from sqlalchemy import text
 
 from crm_app.api.routes import create_api
 from crm_app.queue import get_queue
-from crm_app.services import inbound
+from crm_app.services.channel import ingest
+from crm_app.services.core import jobs
 from tests.factories import make_inbox, make_tenant
 from tests.support.whatsapp import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, encode, fixture, signed_headers
 
@@ -50,12 +51,13 @@ async def test_signed_event_is_stored_then_enqueued(client, inbox, db):
 
 def _assert_one_drain_queued(first_event_id: int) -> None:
     """The first webhook of a burst queues one drain job for its slot and raises the slot's flag."""
-    slot = first_event_id % inbound.drain_slots()
+    slot = first_event_id % ingest.drain_slots()
     ids = [j for j in get_queue("high").job_ids if j.startswith(f"inbound-drain-{slot}-{first_event_id}-")]
     assert len(ids) == 1  # the id also carries a time, so that a redelivery never reuses a queued job's hash
     job = get_queue("high").fetch_job(ids[0])
-    assert job.func_name == inbound.DRAIN_JOB and job.args == [slot] and job.get_status() == "queued"
-    assert get_queue("high").connection.get(inbound.drain_flag(slot)) is not None
+    assert job.func_name == jobs.spec("drain_inbound_events").func and job.args == [slot]
+    assert job.get_status() == "queued"
+    assert get_queue("high").connection.get(ingest.drain_flag(slot)) is not None
 
 
 async def test_bad_or_missing_signature_gets_403_and_stores_nothing(client, inbox, db):
@@ -107,22 +109,22 @@ async def test_template_events_route_by_waba_id(client, inbox, db):
 
 async def test_postgresql_webhooks_are_stored_on_the_event_loop_and_enqueued_as_real_rq_jobs(inbox, db):
     first = encode(fixture("message", "text"))
-    learned = await inbound.receive_webhook_async(first, signed_headers(first)["X-Hub-Signature-256"])
+    learned = await ingest.receive_webhook_async(first, signed_headers(first)["X-Hub-Signature-256"])
     assert learned.status == 200 and not learned.duplicate  # no cached route yet: one query finds it
     body = fixture("message", "text")
     body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.fast.path"
     raw = encode(body)
-    outcome = await inbound.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
+    outcome = await ingest.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
     assert outcome is not None and outcome.status == 200 and not outcome.duplicate
     row = db.execute(text("SELECT id, status, body, inbox_id FROM inbound_events WHERE id = :i"),
                      {"i": outcome.event_id}).one()
     assert row.status == "pending" and row.body.encode() == raw and row.inbox_id == inbox.id
     _assert_one_drain_queued(learned.event_id)
     _assert_one_drain_queued(outcome.event_id)  # the next id falls in the other slot: a second drainer
-    again = await inbound.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
+    again = await ingest.receive_webhook_async(raw, signed_headers(raw)["X-Hub-Signature-256"])
     assert again.duplicate and again.event_id == row.id and _count(db) == 2
     assert len(get_queue("high").job_ids) == 2  # both flags are up: the redelivery queued nothing more
-    forged = await inbound.receive_webhook_async(raw, signed_headers(raw, "wrong-secret")["X-Hub-Signature-256"])
+    forged = await ingest.receive_webhook_async(raw, signed_headers(raw, "wrong-secret")["X-Hub-Signature-256"])
     assert forged.status == 403 and _count(db) == 2
 
 
@@ -140,7 +142,7 @@ async def test_a_rotated_app_secret_is_accepted_at_once(client, inbox, db):
     raw = encode(body)
     new = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw, "rotated-secret"))
     assert new.status_code == 200 and _count(db) == 2
-    inbound.forget_routes()  # the old secret is trusted until the cached route expires (30 s), then refused
+    ingest.forget_routes()  # the old secret is trusted until the cached route expires (30 s), then refused
     old = await client.post("/api/whatsapp/webhook", content=raw, headers=signed_headers(raw))
     assert old.status_code == 403
 
@@ -156,13 +158,13 @@ async def test_the_fast_path_survives_postgresql_dropping_its_connections(client
 
     raw, signature = webhook("wamid.a")
     await client.post("/api/whatsapp/webhook", content=raw, headers={"X-Hub-Signature-256": signature})
-    assert (await inbound.receive_webhook_async(*webhook("wamid.b"))).status == 200
+    assert (await ingest.receive_webhook_async(*webhook("wamid.b"))).status == 200
     assert len(async_pool()._idle) == 1  # the connection the next call will find dead
     killed = db.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                              "WHERE datname = current_database() AND application_name = :name"),
                         {"name": ASYNC_APPLICATION_NAME}).scalar()
     db.commit()
     assert killed == 1
-    outcome = await inbound.receive_webhook_async(*webhook("wamid.c"))
+    outcome = await ingest.receive_webhook_async(*webhook("wamid.c"))
     assert outcome is not None and outcome.status == 200 and not outcome.duplicate
     assert _count(db) == 3

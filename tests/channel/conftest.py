@@ -93,8 +93,8 @@ def channel_stack():
         subprocess.Popen([sys.executable, "-m", "rq.cli", "worker-pool", "high", "-n", "2", "-w",
                           "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url], cwd=PROJECT_ROOT,
                          start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "default", "low", "-S", "json", "-u", redis_url,
-                          "--with-scheduler"], cwd=PROJECT_ROOT, start_new_session=True,
+        subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "bot", "default", "bulk", "-S", "json",
+                          "-u", redis_url, "--with-scheduler"], cwd=PROJECT_ROOT, start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     try:
@@ -108,12 +108,13 @@ def channel_stack():
 @pytest.fixture
 def channel(channel_stack, clean_db, db):
     """A fresh demo-like tenant whose inbox points at the sandbox, and a clean sandbox."""
-    from crm_app.services import inboxes, tenants
+    from crm_app.services.access import tenants
+    from crm_app.services.channel import numbers
 
     settings = get_settings()
     channel_stack.sandbox("DELETE", "/state")
     tenant, _ = tenants.ensure_tenant(db, name="Pousada", slug="pousada")
-    inboxes.ensure_inbox(
+    numbers.ensure_inbox(
         db, actor=None, tenant_id=tenant.id, name="Recepção", phone_number_id=settings.demo_wa_phone_number_id,
         waba_id=settings.demo_wa_waba_id, display_number=settings.demo_wa_display_number,
         access_token=settings.demo_wa_access_token.get_secret_value(),

@@ -15,7 +15,8 @@ from sqlmodel import select
 from crm_app.config import get_settings
 from crm_app.db import session_scope, utcnow
 from crm_app.models import Contact, Conversation, Team, TeamMember
-from crm_app.services import ai, bot, demo, inbox
+from crm_app.services import bot, demo, inbox
+from crm_app.services.bot import ai
 from tests.channel.conftest import scalar, wait_for
 from tests.factories import make_user
 

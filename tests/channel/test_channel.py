@@ -12,7 +12,9 @@ from sqlalchemy import text
 from crm_app.config import get_settings
 from crm_app.domain.whatsapp import sign
 from crm_app.models import Conversation, Message, User
-from crm_app.services import auth, inbound, messages
+from crm_app.services.access import auth
+from crm_app.services.channel import ingest, outbound
+from crm_app.services.core import jobs
 from tests.channel.conftest import free_port, scalar, start_api, stop, wait_for, wait_http
 from tests.factories import make_tenant, make_user
 
@@ -39,7 +41,7 @@ def _owner(db, channel, conversation_id: int):
 
 
 def _send(db, actor, conversation_id: int, content: dict, key: str | None = None, reply_to=None):
-    row = messages.send_message(db, actor=actor, conversation_id=conversation_id, content=content, client_key=key,
+    row = outbound.send_message(db, actor=actor, conversation_id=conversation_id, content=content, client_key=key,
                                 reply_to_message_id=reply_to)
     db.commit()
     return row
@@ -81,7 +83,7 @@ def test_double_submit_with_one_idempotency_key_sends_once(channel, db):
         from crm_app.db import session_scope
 
         with session_scope() as session:
-            return messages.send_message(session, actor=attendant, conversation_id=conversation_id,
+            return outbound.send_message(session, actor=attendant, conversation_id=conversation_id,
                                          content={"type": "text", "body": "Só uma vez"}, client_key="click-42").id
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
@@ -124,7 +126,7 @@ def test_closed_window_refuses_free_text_but_takes_a_template(channel, db):
     db.add(conversation)
     db.commit()
     channel.sandbox("POST", "/window", json={"wa_id": WA_ID, "last_customer_message_at": old.isoformat()})
-    with pytest.raises(messages.WindowClosed):
+    with pytest.raises(outbound.WindowClosed):
         _send(db, attendant, conversation_id, {"type": "text", "body": "Oi?"})
     db.rollback()
     template = {"type": "template", "name": "reserva_confirmada", "language": "pt_BR",
@@ -214,10 +216,8 @@ def test_inbound_image_is_downloaded_checked_and_served_to_its_tenant_only(chann
 
 
 def test_templates_are_synced_with_paging(channel, db):
-    from crm_app.queue import get_queue
-
     inbox_id = scalar("SELECT id FROM inboxes")
-    get_queue("default").enqueue("workers.jobs.sync_templates", inbox_id, job_id=f"sync-test-{inbox_id}")
+    jobs.enqueue("sync_templates", inbox_id)
     count = wait_for(lambda: scalar("SELECT count(*) FROM message_templates"))
     expected = httpx.get(f"{channel.sandbox_url}/graph/v23.0/{get_settings().demo_wa_waba_id}/message_templates",
                          params={"limit": 100},
@@ -251,7 +251,7 @@ def test_webhook_with_redis_down_is_acknowledged_and_processed_after(channel, db
     assert scalar("SELECT status FROM inbound_events") == "pending"
     db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
     db.commit()
-    assert inbound.sweep_inbound_events() == 1  # Redis is back: the sweeper finds the stored event
+    assert ingest.sweep_inbound_events() == 1  # Redis is back: the sweeper finds the stored event
     wait_for(lambda: scalar("SELECT count(*) FROM messages") == 1)
     assert scalar("SELECT status FROM inbound_events") == "processed"
 
@@ -270,7 +270,7 @@ def test_webhook_with_the_database_down_gets_503(channel):
 
 
 def test_outbound_media_is_uploaded_first_then_sent_by_id(channel, db):
-    from crm_app.services import media
+    from crm_app.services.channel import media
 
     conversation_id = _open_conversation(channel, db)
     attendant = _owner(db, channel, conversation_id)
@@ -294,7 +294,7 @@ def test_reading_a_conversation_sends_a_read_receipt_with_typing(channel, db):
     conversation_id = _open_conversation(channel, db)
     attendant = _owner(db, channel, conversation_id)
     wamid = scalar("SELECT wa_message_id FROM messages WHERE direction = 'inbound'")
-    assert messages.mark_conversation_read(db, actor=attendant, conversation_id=conversation_id, typing=True)
+    assert outbound.mark_conversation_read(db, actor=attendant, conversation_id=conversation_id, typing=True)
     db.commit()
     receipt = wait_for(lambda: channel.sent(kind="read"))
     assert receipt[-1]["body"] == {"messaging_product": "whatsapp", "status": "read", "message_id": wamid,
@@ -316,11 +316,11 @@ def test_unsupported_messages_keep_their_raw_json_for_admins_only(channel, db):
     assert channel.sandbox("POST", "/webhooks/raw", json={"body": raw}).json()["webhook_status"] == 200
     wait_for(lambda: scalar("SELECT kind FROM messages WHERE wa_message_id = 'wamid.poll-1'") == "unsupported")
     admin = make_user(db, channel.tenant_id, "admin")
-    rows = messages.list_unsupported(db, actor=admin)
+    rows = outbound.list_unsupported(db, actor=admin)
     assert len(rows) == 1 and '"question": "Qual dia?"' in rows[0].raw_json
-    assert messages.list_unsupported(db, actor=make_user(db, make_tenant(db).id, "admin")) == []
+    assert outbound.list_unsupported(db, actor=make_user(db, make_tenant(db).id, "admin")) == []
     with pytest.raises(PermissionDenied):
-        messages.list_unsupported(db, actor=make_user(db, channel.tenant_id, "attendant"))
+        outbound.list_unsupported(db, actor=make_user(db, channel.tenant_id, "attendant"))
 
 
 def test_a_second_delivery_job_for_the_same_message_sends_nothing(channel, db):
@@ -328,7 +328,7 @@ def test_a_second_delivery_job_for_the_same_message_sends_nothing(channel, db):
     attendant = _owner(db, channel, conversation_id)
     row = _send(db, attendant, conversation_id, {"type": "text", "body": "Uma vez só"})
     _final_status(row.id, "read")
-    assert messages.deliver_message(row.id) == "skipped"
+    assert outbound.deliver_message(row.id) == "skipped"
     assert len([c for c in channel.sent(to=WA_ID) if c["kind"] == "message"]) == 1
 
 

@@ -16,7 +16,7 @@ def dora(stack):
     """Dora, an admin of the demo tenant made for this file (the demo users keep logging in without 2FA)."""
     from crm_app.config import get_settings
     from crm_app.db import session_scope
-    from crm_app.services import users
+    from crm_app.services.access import users
 
     with session_scope() as session:
         tenant_id = session.execute(text("SELECT tenant_id FROM inboxes WHERE phone_number_id = :p"),
@@ -28,7 +28,7 @@ def dora(stack):
 
 def _next_code(secret: str, used_step: int) -> str:
     """A code the server has not seen: the current step's, or the next one (±1 skew) if that step was used."""
-    from crm_app.services import mfa
+    from crm_app.services.access import mfa
 
     step = max(mfa.current_step(), used_step + 1)
     return mfa.code_at(secret, step)
@@ -36,7 +36,7 @@ def _next_code(secret: str, used_step: int) -> str:
 
 def test_enrol_log_out_and_log_in_with_a_code(page, dora):
     from crm_app.db import get_engine
-    from crm_app.services import mfa
+    from crm_app.services.access import mfa
 
     login(page, dora)
     page.locator("#user-menu").get_by_text("Dora Duas Etapas").wait_for()

@@ -14,7 +14,7 @@ OPERATOR_PASSWORD = "farol-da-plataforma-9"
 def _make_operator() -> None:
     """A platform tenant whose admin is a platform operator (the demo seed has none)."""
     from crm_app.db import session_scope
-    from crm_app.services import tenants, users
+    from crm_app.services.access import tenants, users
 
     with session_scope() as session:
         tenant, _ = tenants.ensure_tenant(session, name="Plataforma", slug="plataforma")

@@ -13,12 +13,13 @@ INBOX = "Loja Nova"
 def _new_inbox() -> None:
     """A second number of the demo tenant, with no flow yet (the demo inbox already has the seeded one)."""
     from crm_app.db import get_engine
-    from crm_app.services import inboxes, transaction
+    from crm_app.services import transaction
+    from crm_app.services.channel import numbers
 
     with get_engine().connect() as conn:
         tenant_id = conn.execute(text("SELECT tenant_id FROM users WHERE email = 'admin@demo.local'")).scalar()
     with transaction() as session:
-        inboxes.ensure_inbox(session, actor=None, tenant_id=tenant_id, name=INBOX, phone_number_id="5511900000077",
+        numbers.ensure_inbox(session, actor=None, tenant_id=tenant_id, name=INBOX, phone_number_id="5511900000077",
                              waba_id="5511900000078", display_number="+55 11 90000-0077", access_token="t",
                              app_secret="s", verify_token="v")
 

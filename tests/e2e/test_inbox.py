@@ -39,7 +39,7 @@ def second_attendant(stack):
     """Bia, a second attendant of the demo tenant, created through the services."""
     from crm_app.config import get_settings
     from crm_app.db import session_scope
-    from crm_app.services import users
+    from crm_app.services.access import users
 
     with session_scope() as session:
         tenant_id = session.execute(text("SELECT tenant_id FROM inboxes WHERE phone_number_id = :p"),
@@ -144,7 +144,7 @@ def test_customer_text_is_shown_literally_never_as_markup(browser, stack):
 def test_closed_window_forces_a_template_and_it_is_sent(browser, stack):
     from crm_app.config import get_settings
     from crm_app.db import get_engine
-    from crm_app.services import templates
+    from crm_app.services.channel import templates
 
     phone, name = "5511955550003", "Rafael Lima"
     _customer_says(phone, name, "Quero confirmar minha reserva")
@@ -224,8 +224,8 @@ def test_phone_width_list_and_chat_are_separate_screens(browser, stack):
 
 def test_composer_newlines_notes_quotes_and_canned_responses(browser, stack):
     from crm_app.db import get_engine, session_scope
-    from crm_app.services import canned
-    from crm_app.services.actors import Actor
+    from crm_app.services.core.actors import Actor
+    from crm_app.services.inbox import canned
 
     with get_engine().begin() as conn:
         admin = conn.execute(text("SELECT id, tenant_id FROM users WHERE email = 'admin@demo.local'")).one()

@@ -35,7 +35,7 @@ def _line(page, words: str):
 def bia(stack):
     """Bia, a second attendant of the demo tenant (the same one tests/e2e/test_inbox.py creates)."""
     from crm_app.db import session_scope
-    from crm_app.services import users
+    from crm_app.services.access import users
 
     tenant_id = _sql("SELECT tenant_id FROM users WHERE email = 'ana@demo.local'")[0].tenant_id
     with session_scope() as session:
@@ -116,7 +116,7 @@ def test_labels_snooze_close_reopen_and_transfer_show_system_lines_live(browser,
         # Transferir to the team, with a reason: it waits unassigned in the queue, and Bia sees it arrive.
         # Nobody else of Recepção may be online (an earlier file's Bruno may still count as online for 60 s, and
         # would get it from the queue at once); Ana, who hands it away, never gets it back.
-        from crm_app.services import presence
+        from crm_app.services.routing import presence
 
         for user in _sql("SELECT u.tenant_id, u.id FROM users u JOIN team_members m ON m.user_id = u.id "
                          "JOIN teams t ON t.id = m.team_id WHERE t.name = 'Recepção' AND u.email <> :ana",
@@ -277,7 +277,7 @@ def test_a_failed_send_shows_the_reason_and_resend_delivers_it(browser, stack):
 
 
 def test_presence_typing_attachments_older_messages_and_unread_title(browser, stack, tmp_path):
-    from crm_app.services import presence
+    from crm_app.services.routing import presence
 
     phone, name = "5511955551004", "Fábio Histórico"
     _customer_says(phone, name, "Primeira mensagem de hoje")

@@ -29,7 +29,7 @@ def _meta_delivers_elsewhere(phone: str, name: str, body: str) -> None:
     The signed webhook is stored and handed to the workers exactly as the webhook route does.
     """
     from crm_app.config import get_settings
-    from crm_app.services import inbound
+    from crm_app.services.channel import ingest
     from tests.support.whatsapp import encode, fixture, signed_headers
 
     settings = get_settings()
@@ -43,7 +43,7 @@ def _meta_delivers_elsewhere(phone: str, name: str, body: str) -> None:
                           "type": "text", "text": {"body": body}}]
     raw = encode(payload)
     secret = settings.demo_wa_app_secret.get_secret_value()
-    outcome = inbound.receive_webhook(raw, signed_headers(raw, secret)["X-Hub-Signature-256"])
+    outcome = ingest.receive_webhook(raw, signed_headers(raw, secret)["X-Hub-Signature-256"])
     assert outcome.status == 200, outcome.message
 
 

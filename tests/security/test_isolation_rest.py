@@ -156,7 +156,7 @@ async def test_api_route_foreign_tenant_and_scope(key, world, db):
 
 async def test_media_route_refuses_other_tenants_and_strangers(world, db):
     attacker, victim = world
-    from crm_app.services import auth
+    from crm_app.services.access import auth
 
     path = f"/api/media/{victim.ids['message']}"
     async with _client() as client:

@@ -15,7 +15,7 @@ from sqlmodel import select
 from crm_app.config import get_settings
 from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import AiSettings, AiUsage, AuditLog, Message
-from crm_app.services import ai, knowledge
+from crm_app.services.bot import ai, knowledge
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.support.sandbox import free_port, sandbox_in_thread
 

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import ApiToken, AuditLog, Tenant, User
-from crm_app.services import api_tokens, users
+from crm_app.services.access import api_tokens, users
 from tests.factories import make_tenant, make_user
 
 

@@ -14,8 +14,11 @@ from crm_app.db import session_scope, utcnow
 from crm_app.errors import NotFound, PermissionDenied
 from crm_app.models import Conversation, ConversationEvent, Message, Team, TeamMember, Tenant, User
 from crm_app.queue import QUEUE_HIGH, get_queue, get_redis
-from crm_app.services import assignment, inbox, messages, presence
-from crm_app.services.assignment import pick_least_load, pick_round_robin
+from crm_app.services import inbox
+from crm_app.services.channel import outbound
+from crm_app.services.core import jobs
+from crm_app.services.routing import assignment, presence
+from crm_app.services.routing.assignment import pick_least_load, pick_round_robin
 from tests.factories import make_user
 from tests.support.inbox import (
     Listener,
@@ -269,7 +272,7 @@ def test_coming_online_queues_a_run_that_assigns_in_queue_order(db, world):
     assert [hand(tenant_id, cid, team_id).queue_position for cid in ids] == [1, 2, 3]
     get_queue(QUEUE_HIGH).empty()
     presence.heartbeat(tenant_id, ana.user_id, "online")
-    assert ("workers.jobs.assign_waiting", (tenant_id,)) in queued_jobs()
+    assert (jobs.spec("assign_waiting").func, (tenant_id,)) in queued_jobs()
     assert assignment.assign_waiting(tenant_id) == 2
     assert owners(db, ids) == {ids[0]: ana.user_id, ids[1]: ana.user_id, ids[2]: None}  # oldest first, cap 2
     assert assignment.assign_waiting(tenant_id) == 0  # idempotent
@@ -285,7 +288,7 @@ def test_freed_capacity_assigns_the_next_waiting_conversation(db, world):
     get_queue(QUEUE_HIGH).empty()
     with session_scope() as session:
         inbox.close(session, actor=ana, conversation_id=first)
-    assert ("workers.jobs.assign_waiting", (tenant_id,)) in queued_jobs()
+    assert (jobs.spec("assign_waiting").func, (tenant_id,)) in queued_jobs()
     db.expire_all()
     assert db.get(Conversation, first).resolved_by == "human"
     assert assignment.assign_waiting(tenant_id) == 1
@@ -303,7 +306,7 @@ def test_transfer_to_a_team_waits_in_its_queue_and_gets_assigned(db, world):
         inbox.transfer(session, actor=ana, conversation_id=cid, team_id=sales)
     db.expire_all()
     assert db.get(Conversation, cid).queued_at is not None
-    assert ("workers.jobs.assign_waiting", (tenant_id,)) in queued_jobs()
+    assert (jobs.spec("assign_waiting").func, (tenant_id,)) in queued_jobs()
     assert assignment.assign_waiting(tenant_id) == 1
     assert owners(db, [cid]) == {cid: bia.user_id}
 
@@ -411,7 +414,7 @@ def test_bot_metrics(db, world):
     for cid in handed[:3]:  # the fourth never gets a reply
         owner = ana if db.get(Conversation, cid).assignee_id == ana.user_id else bia
         with session_scope() as session:
-            messages.send_message(session, actor=owner, conversation_id=cid, content={"type": "text", "body": "Oi"})
+            outbound.send_message(session, actor=owner, conversation_id=cid, content={"type": "text", "body": "Oi"})
     db.expire_all()
     replied = db.get(Conversation, handed[0])
     assert replied.first_reply_at >= replied.handoff_at
@@ -439,7 +442,7 @@ def test_a_reply_from_before_the_handoff_does_not_count(db, world):
     with session_scope() as session:
         inbox.take_over(session, actor=ana, conversation_id=cid)
     with session_scope() as session:
-        messages.send_message(session, actor=ana, conversation_id=cid, content={"type": "text", "body": "Oi"})
+        outbound.send_message(session, actor=ana, conversation_id=cid, content={"type": "text", "body": "Oi"})
     hand(tenant_id, cid, None, reason="menu")  # e.g. the bot got the conversation back, then handed over again
     with session_scope() as session:
         metrics = assignment.bot_metrics(session, actor=boss, since=utcnow() - dt.timedelta(hours=1),
@@ -491,7 +494,7 @@ def test_out_of_hours_handoff_tells_the_customer_the_teams_message(db, world):
 def test_teams_service_validates_audits_and_checks_tenant_and_role(db, world):
     from crm_app.errors import Conflict, ValidationError
     from crm_app.models import AuditLog
-    from crm_app.services import teams
+    from crm_app.services.routing import teams
 
     tenant_id = world["tenant"].id
     admin, boss = make_user(db, tenant_id, "admin"), make_user(db, tenant_id, "supervisor")

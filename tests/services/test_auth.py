@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, User, UserSession
-from crm_app.services import auth, users
+from crm_app.services.access import auth, users
 from tests.factories import PASSWORD, make_tenant, make_user
 
 

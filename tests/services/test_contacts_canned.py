@@ -5,7 +5,9 @@ from sqlmodel import select
 
 from crm_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, Contact, Conversation
-from crm_app.services import canned, contacts, inbox
+from crm_app.services import inbox
+from crm_app.services.conversations import contacts
+from crm_app.services.inbox import canned
 from tests.factories import make_inbox, make_tenant, make_user
 from tests.support.inbox import (
     Listener,

@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from crm_app.db import get_engine
 from crm_app.models import Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
-from crm_app.services import inbound
+from crm_app.services.channel import ingest
+from crm_app.services.core import jobs
 from tests.factories import make_conversation, make_inbox, make_tenant
 from tests.support.whatsapp import (
     APP_SECRET,
@@ -36,9 +37,9 @@ def inbox(db):
     return make_inbox(db, tenant.id, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID, app_secret=APP_SECRET)
 
 
-def deliver(body: dict) -> inbound.WebhookOutcome:
+def deliver(body: dict) -> ingest.WebhookOutcome:
     raw = encode(body)
-    return inbound.receive_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
+    return ingest.receive_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
 
 
 def drain() -> None:
@@ -189,7 +190,7 @@ def test_a_status_before_its_message_is_retried_by_the_sweeper(db, inbox):
     message_id = outbound_message(db, inbox.id, "wamid.not-yet")
     db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
     db.commit()
-    assert inbound.sweep_inbound_events() == 1
+    assert ingest.sweep_inbound_events() == 1
     drain()
     db.expire_all()
     assert db.get(Message, message_id).status == "delivered"
@@ -200,12 +201,12 @@ def test_a_poisoned_event_goes_to_the_dead_letter_list(db, inbox):
     event_id = deliver(fixture("message", "text")).event_id
     db.execute(text("UPDATE inbound_events SET body = 'not json' WHERE id = :id"), {"id": event_id})
     db.commit()
-    for _ in range(inbound.MAX_ATTEMPTS):
+    for _ in range(ingest.MAX_ATTEMPTS):
         with pytest.raises(json.JSONDecodeError):
-            inbound.process_inbound_event(event_id)
+            ingest.process_inbound_event(event_id)
     row = db.execute(text("SELECT status, attempts, last_error FROM inbound_events")).one()
-    assert row.status == "dead" and row.attempts == inbound.MAX_ATTEMPTS and "JSONDecodeError" in row.last_error
-    assert inbound.process_inbound_event(event_id) == "skipped"
+    assert row.status == "dead" and row.attempts == ingest.MAX_ATTEMPTS and "JSONDecodeError" in row.last_error
+    assert ingest.process_inbound_event(event_id) == "skipped"
 
 
 def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
@@ -236,7 +237,7 @@ def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
     assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "pending"
     db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
     db.commit()
-    assert inbound.sweep_inbound_events() == 1
+    assert ingest.sweep_inbound_events() == 1
     drain()
     assert db.execute(text("SELECT count(*) FROM messages")).scalar() == 1
     assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "processed"
@@ -252,14 +253,14 @@ def test_admins_see_and_replay_dead_events_of_their_tenant_only(db, inbox):
     tenant_id = db.get(Inbox, inbox.id).tenant_id
     admin, attendant = make_user(db, tenant_id, "admin"), make_user(db, tenant_id, "attendant")
     stranger = make_user(db, make_tenant(db).id, "admin")
-    assert [row.id for row in inbound.list_dead_events(db, actor=admin)] == [event_id]
-    assert inbound.list_dead_events(db, actor=stranger) == []
+    assert [row.id for row in ingest.list_dead_events(db, actor=admin)] == [event_id]
+    assert ingest.list_dead_events(db, actor=stranger) == []
     with pytest.raises(PermissionDenied):
-        inbound.list_dead_events(db, actor=attendant)
+        ingest.list_dead_events(db, actor=attendant)
     with pytest.raises(NotFound):
-        inbound.replay_event(db, actor=stranger, event_id=event_id)
+        ingest.replay_event(db, actor=stranger, event_id=event_id)
     db.rollback()
-    inbound.replay_event(db, actor=admin, event_id=event_id)
+    ingest.replay_event(db, actor=admin, event_id=event_id)
     db.commit()
     drain()
     assert db.execute(text("SELECT status FROM inbound_events")).scalar() == "processed"
@@ -281,13 +282,13 @@ def test_one_drain_job_applies_a_whole_burst_in_arrival_order_and_lowers_its_fla
 
     outcomes = [deliver(_text(f"wamid.burst.{i}")) for i in range(7)]
     assert all(o.status == 200 and o.pending for o in outcomes) and _pending(db) == 7
-    assert get_redis().exists(inbound.drain_flag(0), inbound.drain_flag(1)) == 2  # one drainer per slot queued
-    summary = inbound.drain_inbound_events(0)  # either drainer takes any pending event
+    assert get_redis().exists(ingest.drain_flag(0), ingest.drain_flag(1)) == 2  # one drainer per slot queued
+    summary = ingest.drain_inbound_events(0)  # either drainer takes any pending event
     assert summary.startswith("7 processed, 0 failed") and _pending(db) == 0
-    assert not get_redis().exists(inbound.drain_flag(0))
+    assert not get_redis().exists(ingest.drain_flag(0))
     ids = [r[0] for r in db.execute(text("SELECT wa_message_id FROM messages ORDER BY id"))]
     assert ids == [f"wamid.burst.{i}" for i in range(7)]
-    assert inbound.drain_inbound_events(1).startswith("0 processed")  # the other slot's job finds nothing
+    assert ingest.drain_inbound_events(1).startswith("0 processed")  # the other slot's job finds nothing
 
 
 def test_a_long_burst_is_drained_in_batches_that_requeue_behind_other_hot_jobs(inbox, db):
@@ -296,20 +297,20 @@ def test_a_long_burst_is_drained_in_batches_that_requeue_behind_other_hot_jobs(i
     for i in range(5):
         deliver(_text(f"wamid.long.{i}"))
     get_queue("high").empty()
-    assert inbound.drain_inbound_events(0, batch=3).endswith("requeued") and _pending(db) == 2
-    assert get_redis().exists(inbound.drain_flag(0))  # still draining: new webhooks queue nothing
+    assert ingest.drain_inbound_events(0, batch=3).endswith("requeued") and _pending(db) == 2
+    assert get_redis().exists(ingest.drain_flag(0))  # still draining: new webhooks queue nothing
     follow_up = [get_queue("high").fetch_job(j) for j in get_queue("high").job_ids]
-    assert [(j.func_name, j.args) for j in follow_up] == [(inbound.DRAIN_JOB, [0])]
+    assert [(j.func_name, j.args) for j in follow_up] == [(jobs.spec("drain_inbound_events").func, [0])]
     drain()  # a real worker runs the follow-up job
-    assert _pending(db) == 0 and not get_redis().exists(inbound.drain_flag(0))
+    assert _pending(db) == 0 and not get_redis().exists(ingest.drain_flag(0))
 
 
 def test_an_event_stored_while_the_drainer_finishes_is_not_stranded(inbox, db):
     from crm_app.queue import get_redis
 
     deliver(_text("wamid.late"))
-    get_redis().delete(inbound.drain_flag(0), inbound.drain_flag(1))  # as if the drainer had just lowered them
-    assert inbound.drain_inbound_events(0).startswith("1 processed") and _pending(db) == 0
+    get_redis().delete(ingest.drain_flag(0), ingest.drain_flag(1))  # as if the drainer had just lowered them
+    assert ingest.drain_inbound_events(0).startswith("1 processed") and _pending(db) == 0
 
 
 def test_a_failing_event_is_recorded_and_the_drain_goes_on(inbox, db):
@@ -317,7 +318,7 @@ def test_a_failing_event_is_recorded_and_the_drain_goes_on(inbox, db):
     bad = deliver(fixture("message_status", "read"))  # a status for a message we never sent: retried later
     assert bad.status == 200
     deliver(_text("wamid.good.2"))
-    summary = inbound.drain_inbound_events(0)
+    summary = ingest.drain_inbound_events(0)
     assert summary.startswith("2 processed, 1 failed")
     status = db.execute(text("SELECT status FROM inbound_events WHERE id = :i"), {"i": bad.event_id}).scalar()
     assert status == "failed" and _pending(db) == 0  # the sweeper retries it later
@@ -327,15 +328,15 @@ def test_the_sweeper_restarts_lost_drainers_and_gives_stale_events_their_own_job
     from crm_app.queue import get_queue, get_redis
 
     event_id = deliver(_text("wamid.lost")).event_id
-    get_redis().delete(inbound.drain_flag(0), inbound.drain_flag(1))  # the drain job and its flag were lost
+    get_redis().delete(ingest.drain_flag(0), ingest.drain_flag(1))  # the drain job and its flag were lost
     get_queue("high").empty()
     db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '10 seconds'"))
     db.commit()
-    assert inbound.sweep_inbound_events() == inbound.drain_slots()  # one drainer per slot, no per-event job
-    assert inbound.sweep_inbound_events() == 0  # their flags are up: nothing more to queue
+    assert ingest.sweep_inbound_events() == ingest.drain_slots()  # one drainer per slot, no per-event job
+    assert ingest.sweep_inbound_events() == 0  # their flags are up: nothing more to queue
     db.execute(text("UPDATE inbound_events SET received_at = received_at - interval '1 minute'"))
     db.commit()
-    assert inbound.sweep_inbound_events() == 1  # too old to wait for a drainer: its own job
-    assert get_queue("high").fetch_job(inbound.job_id(event_id)) is not None
+    assert ingest.sweep_inbound_events() == 1  # too old to wait for a drainer: its own job
+    assert get_queue("high").fetch_job(jobs.job_id("process_inbound_event", event_id)) is not None
     drain()
     assert _pending(db) == 0

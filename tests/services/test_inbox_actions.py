@@ -9,7 +9,10 @@ from sqlmodel import select
 from crm_app.db import session_scope
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, Conversation, ConversationEvent, Message
-from crm_app.services import inbox, messages, teams
+from crm_app.services import inbox
+from crm_app.services.channel import outbound
+from crm_app.services.core import jobs
+from crm_app.services.routing import teams
 from tests.factories import make_tenant, make_user
 from tests.support.inbox import (
     Listener,
@@ -148,15 +151,15 @@ def test_send_message_needs_the_conversation(db, setup):
     cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
     content = {"type": "text", "body": "Olá, tudo bem?"}
     with pytest.raises(PermissionDenied):  # the bot still owns it
-        run(messages.send_message, actor=ana, conversation_id=cid, content=content)
+        run(outbound.send_message, actor=ana, conversation_id=cid, content=content)
     run(inbox.take_over, actor=ana, conversation_id=cid)
     with pytest.raises(PermissionDenied):
-        run(messages.send_message, actor=bia, conversation_id=cid, content=content)
+        run(outbound.send_message, actor=bia, conversation_id=cid, content=content)
     setup["listener"].events(timeout=0.5)
-    sent = run(messages.send_message, actor=ana, conversation_id=cid, content=content)
+    sent = run(outbound.send_message, actor=ana, conversation_id=cid, content=content)
     published = setup["listener"].events()
     assert [(e["kind"], e["data"]) for e in published] == [("message.new", {"message_id": sent.id})]
-    run(messages.send_message, actor=setup["supervisor"], conversation_id=cid, content={"type": "text", "body": "Oi"})
+    run(outbound.send_message, actor=setup["supervisor"], conversation_id=cid, content={"type": "text", "body": "Oi"})
     db.expire_all()
     stored = db.get(Message, sent.id)
     conversation = db.get(Conversation, cid)
@@ -169,12 +172,12 @@ def test_failed_and_sent_marks_publish_status(db, setup):
 
     cid = setup["conversation_id"]
     run(inbox.take_over, actor=setup["admin"], conversation_id=cid)  # nobody writes while the bot owns it
-    first = run(messages.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "a"})
-    second = run(messages.send_message, actor=setup["admin"], conversation_id=cid,
+    first = run(outbound.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "a"})
+    second = run(outbound.send_message, actor=setup["admin"], conversation_id=cid,
                  content={"type": "text", "body": "b"})
     setup["listener"].events(timeout=0.5)
-    messages._mark_sent(first.id, "wamid.sent-1")
-    messages._mark_failed(second.id, ExternalServiceError("nope", code=131026, retryable=False))
+    outbound._mark_sent(first.id, "wamid.sent-1")
+    outbound._mark_failed(second.id, ExternalServiceError("nope", code=131026, retryable=False))
     published = setup["listener"].events()
     assert [(e["kind"], e["data"]) for e in published] == [
         ("message.status", {"message_id": first.id, "status": "sent"}),
@@ -251,22 +254,22 @@ def test_a_failed_message_is_resent_once_by_someone_who_may_write_there(db, setu
 
     cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
     run(inbox.take_over, actor=ana, conversation_id=cid)
-    row = run(messages.send_message, actor=ana, conversation_id=cid, content={"type": "text", "body": "Oi"},
+    row = run(outbound.send_message, actor=ana, conversation_id=cid, content={"type": "text", "body": "Oi"},
               client_key="resend-1")
     get_queue("high").empty()
     db.execute(text("UPDATE messages SET status = 'failed', error_code = 131026, error_reason = 'undeliverable', "
                     "send_attempts = 3, wa_message_id = 'wamid.old' WHERE id = :id"), {"id": row.id})
     db.commit()
     with pytest.raises(PermissionDenied):
-        run(messages.resend_failed, actor=bia, message_id=row.id)
+        run(outbound.resend_failed, actor=bia, message_id=row.id)
     with pytest.raises(NotFound):
-        run(messages.resend_failed, actor=make_user(db, make_tenant(db).id, "admin"), message_id=row.id)
-    again = run(messages.resend_failed, actor=ana, message_id=row.id)
+        run(outbound.resend_failed, actor=make_user(db, make_tenant(db).id, "admin"), message_id=row.id)
+    again = run(outbound.resend_failed, actor=ana, message_id=row.id)
     assert (again.status, again.error_code, again.error_reason, again.wa_message_id) == ("queued", None, None, None)
-    assert get_queue("high").fetch_job(messages.job_id(row.id)) is not None
+    assert get_queue("high").fetch_job(jobs.job_id("send_outbound_message", row.id)) is not None
     get_queue("high").empty()
-    assert run(messages.resend_failed, actor=ana, message_id=row.id).status == "queued"  # a double click
-    assert get_queue("high").fetch_job(messages.job_id(row.id)) is None
+    assert run(outbound.resend_failed, actor=ana, message_id=row.id).status == "queued"  # a double click
+    assert get_queue("high").fetch_job(jobs.job_id("send_outbound_message", row.id)) is None
     db.expire_all()
     assert db.get(Message, row.id).send_attempts == 0
     audits = db.exec(select(AuditLog.action).where(AuditLog.target_type == "message",
@@ -274,7 +277,7 @@ def test_a_failed_message_is_resent_once_by_someone_who_may_write_there(db, setu
     assert audits == ["message.resend"]
     customer = db.exec(select(Message).where(Message.conversation_id == cid, Message.direction == "inbound")).first()
     with pytest.raises(ValidationError):
-        run(messages.resend_failed, actor=ana, message_id=customer.id)
+        run(outbound.resend_failed, actor=ana, message_id=customer.id)
 
 
 def test_unread_total_counts_my_open_conversations_only(db, setup):
@@ -293,33 +296,33 @@ def test_nobody_writes_to_the_customer_while_the_bot_owns_the_conversation(db, s
     assert db.get(Conversation, cid).bot_active
     for who in ("admin", "supervisor", "ana"):
         with pytest.raises(PermissionDenied):
-            run(messages.send_message, actor=setup[who], conversation_id=cid, content={"type": "text", "body": "oi"})
+            run(outbound.send_message, actor=setup[who], conversation_id=cid, content={"type": "text", "body": "oi"})
     run(inbox.take_over, actor=setup["supervisor"], conversation_id=cid)
-    sent = run(messages.send_message, actor=setup["supervisor"], conversation_id=cid,
+    sent = run(outbound.send_message, actor=setup["supervisor"], conversation_id=cid,
                content={"type": "text", "body": "Agora é comigo"})
     assert sent.status == "queued"
     with pytest.raises(PermissionDenied):  # the supervisor's now: Ana may not write in it
-        run(messages.send_message, actor=setup["ana"], conversation_id=cid, content={"type": "text", "body": "x"})
-    run(messages.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "y"})
+        run(outbound.send_message, actor=setup["ana"], conversation_id=cid, content={"type": "text", "body": "x"})
+    run(outbound.send_message, actor=setup["admin"], conversation_id=cid, content={"type": "text", "body": "y"})
 
 
 def test_what_an_attendant_may_not_open_they_may_not_read_mark_or_preempt(db, setup):
-    from crm_app.services import contacts
-    from crm_app.services.messages import IdempotencyKeyReused
+    from crm_app.services.channel.outbound import IdempotencyKeyReused
+    from crm_app.services.conversations import contacts
 
     cid, ana, bia = setup["conversation_id"], setup["ana"], setup["bia"]
     run(inbox.take_over, actor=bia, conversation_id=cid)
-    run(messages.send_message, actor=bia, conversation_id=cid, content={"type": "text", "body": "Segredo da Bia"},
+    run(outbound.send_message, actor=bia, conversation_id=cid, content={"type": "text", "body": "Segredo da Bia"},
         client_key="11111111-1111-4111-8111-111111111111")
     customer_writes(body="mais um segredo")
     with pytest.raises(PermissionDenied):  # Bia's unread count and blue ticks are not Ana's to spend
-        run(messages.mark_conversation_read, actor=ana, conversation_id=cid)
+        run(outbound.mark_conversation_read, actor=ana, conversation_id=cid)
     assert db.get(Conversation, cid).unread_count == 1
     contact_id = db.get(Conversation, cid).contact_id
     seen_by_ana = run(contacts.get_contact, actor=ana, contact_id=contact_id).past_conversations
     seen_by_sup = run(contacts.get_contact, actor=setup["supervisor"], contact_id=contact_id).past_conversations
     assert [p["preview"] for p in seen_by_ana] == [""] and "egredo" in seen_by_sup[0]["preview"]
     with pytest.raises(IdempotencyKeyReused):  # the same key from someone else is not "the same send"
-        run(messages.send_message, actor=setup["supervisor"], conversation_id=cid,
+        run(outbound.send_message, actor=setup["supervisor"], conversation_id=cid,
             content={"type": "text", "body": "outra"}, client_key="11111111-1111-4111-8111-111111111111")
     assert db.exec(select(Message).where(Message.body == "outra")).all() == []

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from crm_app.db import get_engine, utcnow
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, RecoveryCode, User, UserSession
-from crm_app.services import auth, mfa
-from crm_app.services.mfa import InvalidCode, MfaRefused
+from crm_app.services.access import auth, mfa
+from crm_app.services.access.mfa import InvalidCode, MfaRefused
 from tests.factories import PASSWORD, make_tenant, make_user
 
 IP = "198.51.100.30"

@@ -7,7 +7,8 @@ import pytest
 from crm_app.errors import ValidationError
 from crm_app.models import Direction, Message, MessageKind, SenderType
 from crm_app.queue import get_queue
-from crm_app.services import media, messages
+from crm_app.services.channel import media, outbound
+from crm_app.services.core import jobs
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 
 
@@ -24,20 +25,20 @@ def test_a_send_interrupted_mid_call_is_failed_not_resent(db):
     old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
     stuck = _message(db, conversation, direction=Direction.OUTBOUND, sender_type=SenderType.ATTENDANT,
                      kind=MessageKind.TEXT, body="?", status="sending", created_at=old)
-    messages.sweep_queued_messages()
+    outbound.sweep_queued_messages()
     db.expire_all()
     row = db.get(Message, stuck.id)
     assert row.status == "failed" and "unknown" in row.error_reason
-    assert get_queue("high").fetch_job(messages.job_id(stuck.id)) is None
+    assert get_queue("high").fetch_job(jobs.job_id("send_outbound_message", stuck.id)) is None
 
 
 def test_tenant_admins_cannot_point_an_inbox_at_another_graph_server(db):
-    from crm_app.services import inboxes
+    from crm_app.services.channel import numbers
 
     tenant = make_tenant(db)
     admin = make_user(db, tenant.id, "admin")
     with pytest.raises(ValidationError, match="platform operator"):
-        inboxes.ensure_inbox(db, actor=admin, tenant_id=tenant.id, name="X", phone_number_id="123456789012",
+        numbers.ensure_inbox(db, actor=admin, tenant_id=tenant.id, name="X", phone_number_id="123456789012",
                              waba_id="223456789012", display_number="+55", access_token="a", app_secret="b",
                              verify_token="c", graph_base_url="http://169.254.169.254/latest")
 
@@ -53,5 +54,5 @@ def test_unfinished_media_downloads_are_swept_until_they_give_up(db):
     _message(db, conversation, media_id="m-3", **{**common, "created_at": old - dt.timedelta(days=8)})
     assert media.sweep_pending_media() == 1
     queue = get_queue("default")
-    assert queue.fetch_job(media.job_id(pending.id)) is not None
-    assert queue.fetch_job(media.job_id(refused.id)) is None
+    assert queue.fetch_job(jobs.job_id("download_media", pending.id)) is not None
+    assert queue.fetch_job(jobs.job_id("download_media", refused.id)) is None

@@ -8,7 +8,9 @@ from sqlmodel import select
 from crm_app.db import session_scope
 from crm_app.models import Contact, Conversation, Message
 from crm_app.queue import get_redis
-from crm_app.services import inbox, presence, realtime
+from crm_app.services import inbox
+from crm_app.services.core import realtime
+from crm_app.services.routing import presence
 from tests.factories import make_user
 from tests.support.inbox import (
     Listener,
@@ -115,7 +117,7 @@ def test_an_older_message_arriving_late_leaves_the_preview(db, tenant):
 
 
 def test_status_webhooks_publish_message_status(db, tenant):
-    from crm_app.services import inbound
+    from crm_app.services.channel import ingest
     from tests.support.whatsapp import encode, signed_headers, statuses_of
 
     customer_writes(body="Oi")
@@ -129,8 +131,8 @@ def test_status_webhooks_publish_message_status(db, tenant):
         body = fixture("message_status", status)
         statuses_of(body)[0]["id"] = "wamid.out-rt"
         raw = encode(body)
-        outcome = inbound.store_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
-        inbound.process_inbound_event(outcome.event_id)
+        outcome = ingest.store_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
+        ingest.process_inbound_event(outcome.event_id)
     published = listener.events()
     assert [(e["kind"], e["data"]) for e in published] == [
         ("message.status", {"message_id": outbound.id, "status": "delivered"}),

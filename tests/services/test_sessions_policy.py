@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied
 from crm_app.models import AuditLog, Tenant, UserSession
-from crm_app.services import account, auth, mfa
+from crm_app.services.access import account, auth, mfa
 from crm_app.state.account import AccountState
 from crm_app.state.session import SessionState
 from crm_app.state.settings_security import SecuritySettingsState

@@ -22,7 +22,7 @@ from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import AuditLog, SsoConfig, User, UserSession
 from crm_app.queue import get_redis
 from crm_app.sandbox.oidc_fake import OidcFake, create_oidc_app
-from crm_app.services import auth, sso
+from crm_app.services.access import auth, sso
 from tests.factories import make_tenant, make_user
 
 CLIENT_ID, CLIENT_SECRET = "crm-test", "test-sso-secret"

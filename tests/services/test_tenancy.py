@@ -3,7 +3,9 @@
 import pytest
 
 from crm_app.errors import NotFound, PermissionDenied
-from crm_app.services import inboxes, teams, users
+from crm_app.services.access import users
+from crm_app.services.channel import numbers
+from crm_app.services.routing import teams
 from tests.factories import make_inbox, make_tenant, make_user
 
 
@@ -24,9 +26,9 @@ def test_reads_across_tenants_are_not_found(db, two_tenants):
     with pytest.raises(NotFound):
         users.get_user(db, actor=admin_a, user_id=attendant_b.user_id)
     with pytest.raises(NotFound):
-        inboxes.get_inbox(db, actor=admin_a, inbox_id=inbox_b.id)
+        numbers.get_inbox(db, actor=admin_a, inbox_id=inbox_b.id)
     assert attendant_b.email not in {u.email for u in users.list_users(db, actor=admin_a)}
-    assert inbox_b.id not in {i.id for i in inboxes.list_inboxes(db, actor=admin_a)}
+    assert inbox_b.id not in {i.id for i in numbers.list_inboxes(db, actor=admin_a)}
 
 
 def test_writes_across_tenants_are_not_found_and_change_nothing(db, two_tenants):
@@ -34,7 +36,7 @@ def test_writes_across_tenants_are_not_found_and_change_nothing(db, two_tenants)
     attempts = [
         lambda: users.change_role(db, actor=admin_a, user_id=attendant_b.user_id, role="admin"),
         lambda: users.set_active(db, actor=admin_a, user_id=attendant_b.user_id, active=False),
-        lambda: inboxes.rename_inbox(db, actor=admin_a, inbox_id=inbox_b.id, name="hijacked"),
+        lambda: numbers.rename_inbox(db, actor=admin_a, inbox_id=inbox_b.id, name="hijacked"),
         lambda: teams.add_member(db, actor=admin_a, team_id=team_b.id, user_id=admin_a.user_id),
         lambda: users.ensure_user(db, actor=admin_a, tenant_id=admin_b.tenant_id, email="x@example.com",
                                   name="X", role="admin", password="long-enough-1"),
@@ -45,7 +47,7 @@ def test_writes_across_tenants_are_not_found_and_change_nothing(db, two_tenants)
         db.rollback()
     row = users.get_user(db, actor=admin_b, user_id=attendant_b.user_id)
     assert row.role == "attendant" and row.is_active
-    assert inboxes.get_inbox(db, actor=admin_b, inbox_id=inbox_b.id).name == "Recepção"
+    assert numbers.get_inbox(db, actor=admin_b, inbox_id=inbox_b.id).name == "Recepção"
     assert teams.list_teams(db, actor=admin_b)[0].member_count == 0
 
 

@@ -7,7 +7,8 @@ from sqlmodel import select
 
 from crm_app.errors import Conflict, InvalidCredentials, NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, InboundEvent, Message, Tenant, User
-from crm_app.services import auth, inbound, invites, tenants, users
+from crm_app.services.access import auth, invites, tenants, users
+from crm_app.services.channel import ingest
 from tests.factories import PASSWORD, make_inbox, make_tenant, make_user
 from tests.support.whatsapp import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, encode, fixture, signed_headers
 
@@ -112,9 +113,9 @@ def test_a_suspended_tenants_webhooks_are_still_stored_and_processed(db, operato
     tenants.suspend_tenant(db, actor=operator, tenant_id=tenant.id)
     db.commit()
     raw = encode(fixture("message", "text"))
-    outcome = inbound.receive_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
+    outcome = ingest.receive_webhook(raw, signed_headers(raw)["X-Hub-Signature-256"])
     assert outcome.status == 200
-    inbound.process_inbound_event(outcome.event_id)
+    ingest.process_inbound_event(outcome.event_id)
     assert db.exec(select(InboundEvent.tenant_id)).one() == tenant.id
     assert db.exec(select(Message.tenant_id)).one() == tenant.id
 

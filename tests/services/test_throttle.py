@@ -9,8 +9,8 @@ from sqlmodel import select
 from crm_app.config import get_settings
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, User
-from crm_app.services import auth, throttle, users
-from crm_app.services.throttle import LoginThrottled
+from crm_app.services.access import auth, throttle, users
+from crm_app.services.access.throttle import LoginThrottled
 from tests.factories import PASSWORD, make_tenant, make_user
 from tests.support.waiting import wait_for
 

@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from crm_app.errors import Conflict, InvalidCredentials, NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, User
-from crm_app.services import audit, auth, invites, users
+from crm_app.services.access import auth, invites, users
+from crm_app.services.core import audit
 from tests.factories import PASSWORD, make_tenant, make_user
 
 IP = "203.0.113.7"

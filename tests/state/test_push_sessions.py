@@ -2,7 +2,7 @@
 
 import time
 
-from crm_app.services import auth
+from crm_app.services.access import auth
 from crm_app.state import inbox as inbox_state
 from tests.factories import PASSWORD, make_tenant, make_user
 

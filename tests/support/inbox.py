@@ -15,7 +15,8 @@ from sqlmodel import Session
 from crm_app.domain.search import contact_search_text, fold
 from crm_app.models import Contact, ContactInbox, Conversation, Message
 from crm_app.queue import get_redis
-from crm_app.services import inbound, realtime
+from crm_app.services.channel import ingest
+from crm_app.services.core import realtime
 from tests.factories import make_inbox, make_tenant
 from tests.support.whatsapp import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, encode, fixture, messages_of, signed_headers
 
@@ -47,9 +48,9 @@ def customer_writes(message: dict | None = None, *, body: str = "Olá", wa_id: s
     value["messages"] = [raw]
     assert messages_of(payload)[0]["id"] == wamid
     raw_body = encode(payload)
-    outcome = inbound.store_webhook(raw_body, signed_headers(raw_body)["X-Hub-Signature-256"])
+    outcome = ingest.store_webhook(raw_body, signed_headers(raw_body)["X-Hub-Signature-256"])
     assert outcome.status == 200, outcome.message
-    assert inbound.process_inbound_event(outcome.event_id).startswith(("1 new", "0 new"))
+    assert ingest.process_inbound_event(outcome.event_id).startswith(("1 new", "0 new"))
     return wamid
 
 

@@ -17,8 +17,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_app.models import User
-from crm_app.services import api_tokens, auth, canned, knowledge, teams
-from crm_app.services.actors import Actor
+from crm_app.services.access import api_tokens, auth
+from crm_app.services.bot import knowledge
+from crm_app.services.core.actors import Actor
+from crm_app.services.inbox import canned
+from crm_app.services.routing import teams
 from tests.factories import make_inbox, make_tenant, make_user
 from tests.support.inbox import add_text, quick_conversation
 

@@ -10,7 +10,8 @@ from crm_app.config import get_settings
 from crm_app.db import utcnow
 from crm_app.models import UserSession
 from crm_app.queue import get_queue
-from crm_app.services import auth
+from crm_app.services.access import auth
+from crm_app.services.core import jobs
 from tests.factories import make_tenant, make_user
 
 
@@ -31,10 +32,10 @@ def test_purge_expired_sessions_runs_in_a_worker_and_is_idempotent(db):
     stale.expires_at = utcnow() - dt.timedelta(days=8)
     db.add(stale)
     db.commit()
-    queue = get_queue("low")
+    queue = get_queue("bulk")
     for attempt in ("purge-1", "purge-2"):
-        job = queue.enqueue("workers.jobs.purge_expired_sessions", job_id=attempt)
-        result = _burst_worker("low")
+        job = queue.enqueue(jobs.spec("purge_expired_sessions").func, job_id=attempt)
+        result = _burst_worker("bulk")
         assert result.returncode == 0, result.stderr
         job.refresh()
         assert job.get_status() == "finished"
@@ -49,12 +50,12 @@ def test_periodic_jobs_are_registered_once_with_fixed_ids(redis_client):
     from rq_scheduler import Scheduler
 
     from crm_app.queue import JSONJob, JSONQueue
-    from workers.scheduler import PERIODIC_JOBS, register_periodic_jobs
+    from workers.scheduler import register_periodic_jobs
 
     scheduler = Scheduler(connection=redis_client, job_class=JSONJob, queue_class=JSONQueue)
     register_periodic_jobs(scheduler)
     register_periodic_jobs(scheduler)
     ids = [job.id for job in scheduler.get_jobs()]
-    assert sorted(ids) == sorted(job_id for job_id, *_ in PERIODIC_JOBS)
+    assert sorted(ids) == sorted(jobs.job_id(spec.name) for spec in jobs.periodic_jobs())
     for job_id in ids:
         scheduler.cancel(job_id)

@@ -1,0 +1,490 @@
+"""Login, the 2FA step, server-side sessions, their timeouts and revocation.
+
+The cookie holds a random token (256 bits); the database holds only its SHA-256. The login event cannot set an
+HttpOnly cookie over the websocket, so it stores a 30-second one-time ticket in Redis and the browser loads a
+backend route that exchanges the ticket for the cookie (and revokes the session that browser had before).
+
+A password login of a user with 2FA does not open a session: it parks a short-lived *pending* ticket in Redis
+(`mfa_pending_seconds`), and only a right code turns it into a session, with a new token. Failures of both
+steps feed the throttle (`services/throttle.py`). An unknown e-mail, a wrong password, an inactive user and a
+suspended tenant all get the same error after the same bcrypt work.
+
+Timeouts are per tenant (`Tenant.session_idle_minutes` / `session_absolute_hours`, falling back to the install's
+30 min / 12 h) and are read again on every check, so a stricter policy applies to sessions already open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
+
+from crm_app.config import get_settings
+from crm_app.db import get_engine, session_scope, utcnow
+from crm_app.domain.passwords import fits_bcrypt
+from crm_app.domain.sessions import is_session_live
+from crm_app.domain.text import normalize_email
+from crm_app.errors import CRMError, InvalidCredentials, NotFound, ValidationError
+from crm_app.models import Role, Tenant, User, UserSession
+from crm_app.queue import get_redis
+from crm_app.services.access import mfa, throttle
+from crm_app.services.access.throttle import LoginThrottled
+from crm_app.services.access.users import check_password, find_user_by_email, hash_password
+from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor, require_role
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "crm_session"
+TICKET_PREFIX = "crm:login-ticket:"
+PENDING_PREFIX = "crm:mfa-pending:"
+# Wrong codes allowed on one pending ticket before the password must be typed again.
+PENDING_MAX_ATTEMPTS = 5
+# Written at most this often, so that page loads do not all write.
+TOUCH_INTERVAL = dt.timedelta(seconds=60)
+IDLE_RANGE = (5, 24 * 60)  # minutes a tenant may choose
+ABSOLUTE_RANGE = (1, 7 * 24)  # hours
+
+
+class SecondFactorRequired(CRMError):
+    """The password was right and the account has 2FA: ask for a code with `pending`."""
+
+    code = "mfa_required"
+    status = 401
+
+    def __init__(self, pending: str) -> None:
+        super().__init__("second factor required")
+        self.pending = pending
+
+
+class PendingExpired(CRMError):
+    """The password step is too old, was used, or saw too many wrong codes."""
+
+    code = "mfa_pending_expired"
+    status = 401
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash at the configured cost, so an unknown e-mail takes as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a session token, as stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_for(user: User, *, ip: str | None = None, timezone: str | None = None) -> Actor:
+    """The Actor of a user row (with the tenant's timezone when known)."""
+    return Actor(user_id=user.id, tenant_id=user.tenant_id, role=str(user.role), name=user.name,
+                 email=user.email, is_platform_operator=user.is_platform_operator,
+                 locale=user.locale, ip=ip, timezone=timezone or "America/Sao_Paulo")
+
+
+def session_timeouts(tenant: Tenant | None) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle, absolute) for the tenant's sessions; the install's defaults where the tenant set none."""
+    settings = get_settings()
+    idle = (tenant.session_idle_minutes if tenant is not None else None) or settings.session_idle_minutes
+    absolute = (tenant.session_absolute_hours if tenant is not None else None) or settings.session_absolute_hours
+    return dt.timedelta(minutes=idle), dt.timedelta(hours=absolute)
+
+
+def _audit_attempt(session: Session, user: User | None, action: str, ip: str | None, **after: object) -> None:
+    """An audit row about a login attempt, with the IP in its own column (no actor is logged in yet)."""
+    if user is None:
+        log.info("%s for an unknown e-mail from %s", action, ip)
+        return
+    row = audit.record(session, actor=None, tenant_id=user.tenant_id, action=action, target_type="user",
+                       target_id=user.id, after={"ip": ip, **after})
+    row.ip = ip
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """bcrypt always runs once, whether or not the user exists, so the time says nothing."""
+    if not fits_bcrypt(password):
+        check_password("x" * 12, _dummy_hash())
+        return False
+    return check_password(password, user.password_hash if user is not None else _dummy_hash()) and user is not None
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, ip: str | None = None, user_agent: str | None = None
+) -> tuple[str, Actor]:
+    """Check the credentials and open a session. Returns (cookie token, actor).
+
+    Raises InvalidCredentials (one message for every kind of failure), LoginThrottled (the same for every
+    e-mail), or SecondFactorRequired carrying the pending ticket for the code step.
+    """
+    email = normalize_email(email or "")
+    user = find_user_by_email(session, email) if email else None
+    try:
+        throttle.ensure_allowed(email, ip)
+    except LoginThrottled:
+        _audit_attempt(session, user, "auth.login_throttled", ip)
+        raise
+    valid = _password_matches(user, password)
+    tenant = _active_tenant(session, user) if user is not None and valid and user.is_active else None
+    if tenant is None:
+        throttle.record_failure(email, ip)
+        _audit_attempt(session, user, "auth.login_failed", ip)
+        raise InvalidCredentials("invalid e-mail or password")
+    throttle.record_success(email)
+    if mfa.is_enabled(user):
+        raise SecondFactorRequired(_park_pending(user, ip=ip, user_agent=user_agent))
+    token = open_session(session, user=user, ip=ip, user_agent=user_agent)
+    return token, actor_for(user, ip=ip, timezone=tenant.timezone)
+
+
+def _active_tenant(session: Session, user: User) -> Tenant | None:
+    """The user's tenant, or None when it is missing or switched off."""
+    tenant = session.get(Tenant, user.tenant_id)
+    return tenant if tenant is not None and tenant.is_active else None
+
+
+def _park_pending(user: User, *, ip: str | None, user_agent: str | None) -> str:
+    """The password step passed: remember who, for a few minutes, behind a random ticket."""
+    pending = secrets.token_urlsafe(32)
+    payload = json.dumps({"user_id": user.id, "ip": ip, "ua": (user_agent or "")[:255], "attempts": 0})
+    get_redis().set(PENDING_PREFIX + hash_token(pending), payload, ex=get_settings().mfa_pending_seconds)
+    return pending
+
+
+def _load_pending(pending: str | None) -> tuple[str, dict] | None:
+    if not pending or len(pending) > 100:
+        return None
+    key = PENDING_PREFIX + hash_token(pending)
+    raw = get_redis().get(key)
+    return (key, json.loads(raw)) if raw else None
+
+
+def verify_second_step(
+    session: Session, *, pending: str, code: str, ip: str | None = None, user_agent: str | None = None
+) -> tuple[str, Actor]:
+    """The code step of a 2FA login: a TOTP or recovery code turns the pending ticket into a session."""
+    loaded = _load_pending(pending)
+    if loaded is None:
+        raise PendingExpired("the login step expired")
+    key, data = loaded
+    user = session.get(User, data["user_id"])
+    tenant = _active_tenant(session, user) if user is not None and user.is_active else None
+    if tenant is None:
+        get_redis().delete(key)
+        raise PendingExpired("the login step expired")
+    try:
+        throttle.ensure_allowed(user.email, ip)
+    except LoginThrottled:
+        _audit_attempt(session, user, "auth.login_throttled", ip, step="2fa")
+        raise
+    method = mfa.verify_second_factor(session, user=user, code=code)
+    if method is None:
+        throttle.record_failure(user.email, ip)
+        _audit_attempt(session, user, "auth.2fa_failed", ip)
+        data["attempts"] += 1
+        if data["attempts"] >= PENDING_MAX_ATTEMPTS:
+            get_redis().delete(key)
+        else:
+            get_redis().set(key, json.dumps(data), keepttl=True)
+        raise mfa.InvalidCode("wrong code")
+    if not get_redis().delete(key):  # someone else finished this step first
+        raise PendingExpired("the login step expired")
+    if method == "recovery":
+        _audit_attempt(session, user, "auth.recovery_code_used", ip,
+                       remaining=mfa.remaining_recovery_codes(session, user_id=user.id))
+    token = open_session(session, user=user, ip=ip, user_agent=user_agent or data.get("ua"), mfa=True)
+    return token, actor_for(user, ip=ip, timezone=tenant.timezone)
+
+
+def open_session(session: Session, *, user: User, ip: str | None = None, user_agent: str | None = None,
+                 auth_method: str = "password", mfa: bool = False) -> str:
+    """Create a session row for `user` and return the raw token: the one way a session is made (SSO too)."""
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    _, absolute = session_timeouts(session.get(Tenant, user.tenant_id))
+    session.add(UserSession(
+        tenant_id=user.tenant_id, user_id=user.id, token_hash=hash_token(token), created_at=now,
+        last_seen_at=now, expires_at=now + absolute, ip=ip, user_agent=(user_agent or "")[:255] or None,
+        auth_method=auth_method, mfa=mfa,
+    ))
+    user.last_login_at = now
+    session.add(user)
+    audit.record(session, actor=actor_for(user, ip=ip), tenant_id=user.tenant_id, action="auth.login",
+                 target_type="user", target_id=user.id, after={"ip": ip, "method": auth_method, "mfa": mfa})
+    return token
+
+
+@dataclass(frozen=True)
+class Access:
+    """A live session's actor, and whether the tenant's 2FA policy still waits for this user to enrol."""
+
+    actor: Actor
+    must_enrol_2fa: bool
+    session_id: int
+
+
+def resolve_access(session: Session, *, token: str | None, ip: str | None = None) -> Access | None:
+    """The live session behind a cookie token, or None if it is unknown, expired, revoked or its user is off."""
+    if not token:
+        return None
+    row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    tenant = _active_tenant(session, user) if user is not None and user.is_active else None
+    if tenant is None:
+        return None
+    now = utcnow()
+    idle, absolute = session_timeouts(tenant)
+    if not is_session_live(now=now, last_seen_at=row.last_seen_at, expires_at=row.expires_at,
+                           revoked_at=row.revoked_at, idle=idle, created_at=row.created_at, absolute=absolute):
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.add(row)
+    # A single sign-on login had its second factor at the identity provider, under the company's own policy
+    # there; the tenant's 2FA rule is about our password logins.
+    must_enrol = row.auth_method != "sso" and mfa.must_enrol(tenant, user)
+    return Access(actor=actor_for(user, ip=ip, timezone=tenant.timezone), must_enrol_2fa=must_enrol,
+                  session_id=row.id)
+
+
+def resolve_session(session: Session, *, token: str | None, ip: str | None = None) -> Actor | None:
+    """The actor behind a cookie token, or None if it is unknown, expired or revoked."""
+    access = resolve_access(session, token=token, ip=ip)
+    return access.actor if access is not None else None
+
+
+def logout(session: Session, *, token: str | None, ip: str | None = None) -> bool:
+    """Revoke the session behind `token`. Returns whether one was live."""
+    if not token:
+        return False
+    row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.add(row)
+    entry = audit.record(session, actor=None, tenant_id=row.tenant_id, action="auth.logout",
+                         target_type="user", target_id=row.user_id, after={"ip": ip, "session_id": row.id})
+    entry.ip = ip
+    return True
+
+
+def revoke_user_sessions(session: Session, *, user_id: int, actor: Actor | None = None, reason: str = "revoked",
+                         except_token: str | None = None) -> int:
+    """Revoke every live session of a user (but the one behind `except_token`), with an audit row. Returns how many.
+
+    Called on deactivation, password change and "log out all my sessions"; an open tab of a revoked session loses
+    access on its next event, because every event resolves the cookie against this table again.
+    """
+    query = select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if except_token:
+        query = query.where(UserSession.token_hash != hash_token(except_token))
+    rows = session.exec(query).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    user = session.get(User, user_id)
+    if user is not None:
+        audit.record(session, actor=actor, tenant_id=user.tenant_id, action="auth.sessions_revoked",
+                     target_type="user", target_id=user_id,
+                     after={"count": len(rows), "reason": reason, "kept_current": bool(except_token)})
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    ip: str | None
+    user_agent: str | None
+    auth_method: str
+    mfa: bool
+    current: bool
+
+
+def list_sessions(session: Session, *, actor: Actor, current_token: str | None = None) -> list[SessionRow]:
+    """The actor's own live sessions, newest activity first."""
+    tenant = session.get(Tenant, actor.tenant_id)
+    idle, absolute = session_timeouts(tenant)
+    now = utcnow()
+    current_hash = hash_token(current_token) if current_token else None
+    rows = session.exec(select(UserSession).where(UserSession.user_id == actor.user_id,
+                                                  UserSession.tenant_id == actor.tenant_id,
+                                                  UserSession.revoked_at.is_(None))
+                        .order_by(UserSession.last_seen_at.desc())).all()
+    return [SessionRow(r.id, r.created_at, r.last_seen_at, r.ip, r.user_agent, r.auth_method, r.mfa,
+                       r.token_hash == current_hash)
+            for r in rows if is_session_live(now=now, last_seen_at=r.last_seen_at, expires_at=r.expires_at,
+                                             revoked_at=None, idle=idle, created_at=r.created_at, absolute=absolute)]
+
+
+def revoke_session(session: Session, *, actor: Actor, session_id: int) -> None:
+    """End one of the actor's own sessions; someone else's (or another tenant's) is NotFound."""
+    row = session.get(UserSession, session_id)
+    if row is None or row.user_id != actor.user_id or row.tenant_id != actor.tenant_id:
+        raise NotFound("session not found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="auth.session_revoked",
+                     target_type="session", target_id=row.id, after={"ip": row.ip})
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    require_2fa_roles: list[str]
+    idle_minutes: int
+    absolute_hours: int
+    default_idle_minutes: int
+    default_absolute_hours: int
+
+
+def get_security_policy(session: Session, *, actor: Actor) -> SecurityPolicy:
+    """The tenant's 2FA roles and session timeouts (admins only)."""
+    require_role(actor, Role.ADMIN)
+    tenant = session.get(Tenant, actor.tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    idle, absolute = session_timeouts(tenant)
+    settings = get_settings()
+    return SecurityPolicy(sorted(tenant.require_2fa_roles or []), int(idle.total_seconds() // 60),
+                          int(absolute.total_seconds() // 3600), settings.session_idle_minutes,
+                          settings.session_absolute_hours)
+
+
+class PolicyInvalid(ValidationError):
+    """A security policy value out of range; `code` picks the message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def update_security_policy(session: Session, *, actor: Actor, require_2fa_roles: list[str], idle_minutes: int,
+                           absolute_hours: int) -> SecurityPolicy:
+    """Change the tenant's 2FA roles and session timeouts; audited with before and after."""
+    require_role(actor, Role.ADMIN)
+    roles = sorted(set(require_2fa_roles))
+    if any(r not in {x.value for x in Role} for r in roles):
+        raise PolicyInvalid("policy_bad_role", "unknown role")
+    if not IDLE_RANGE[0] <= idle_minutes <= IDLE_RANGE[1]:
+        raise PolicyInvalid("policy_bad_idle", "idle timeout out of range")
+    if not ABSOLUTE_RANGE[0] <= absolute_hours <= ABSOLUTE_RANGE[1]:
+        raise PolicyInvalid("policy_bad_absolute", "absolute timeout out of range")
+    if idle_minutes > absolute_hours * 60:
+        raise PolicyInvalid("policy_idle_over_absolute", "idle timeout longer than the absolute one")
+    tenant = session.get(Tenant, actor.tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    before = get_security_policy(session, actor=actor)
+    tenant.require_2fa_roles = roles
+    tenant.session_idle_minutes, tenant.session_absolute_hours = idle_minutes, absolute_hours
+    session.add(tenant)
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="security.policy_change",
+                 target_type="tenant", target_id=tenant.id,
+                 before={"require_2fa_roles": before.require_2fa_roles, "idle_minutes": before.idle_minutes,
+                         "absolute_hours": before.absolute_hours},
+                 after={"require_2fa_roles": roles, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours})
+    return get_security_policy(session, actor=actor)
+
+
+def issue_login_ticket(token: str) -> str:
+    """Park a fresh session token in Redis behind a one-time ticket."""
+    ticket = secrets.token_urlsafe(32)
+    get_redis().set(TICKET_PREFIX + hash_token(ticket), token, ex=get_settings().login_ticket_seconds)
+    return ticket
+
+
+def redeem_login_ticket(ticket: str | None) -> str | None:
+    """Exchange a ticket for its session token, once."""
+    if not ticket or len(ticket) > 100:
+        return None
+    value = get_redis().getdel(TICKET_PREFIX + hash_token(ticket))
+    return value.decode() if value else None
+
+
+def resolve_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
+    """`resolve_session` in its own transaction, for routes and handlers.
+
+    Fails closed on the 2FA policy: a user who still has to enrol is nobody here (only /account serves them).
+    """
+    access = resolve_actor_access(token, ip=ip)
+    return access.actor if access is not None and not access.must_enrol_2fa else None
+
+
+def resolve_actor_access(token: str | None, *, ip: str | None = None) -> Access | None:
+    """`resolve_access` in its own transaction: the actor plus the 2FA-enrolment flag."""
+    if not token:
+        return None
+    with session_scope() as session:
+        return resolve_access(session, token=token, ip=ip)
+
+
+def peek_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
+    """The actor behind a live session, read in one statement and without counting as activity.
+
+    For real-time pushes: a push is not the user doing something, so it must not keep an idle
+    session alive, and it runs for every open tab on every event, so it is one autocommit SELECT
+    (no BEGIN and no ROLLBACK round trips).
+    """
+    if not token:
+        return None
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(_PEEK, {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None
+    settings = get_settings()
+    idle = dt.timedelta(minutes=row.session_idle_minutes or settings.session_idle_minutes)
+    absolute = dt.timedelta(hours=row.session_absolute_hours or settings.session_absolute_hours)
+    if not is_session_live(now=utcnow(), last_seen_at=row.last_seen_at, expires_at=row.expires_at,
+                           revoked_at=row.revoked_at, idle=idle, created_at=row.created_at, absolute=absolute):
+        return None
+    return Actor(user_id=row.id, tenant_id=row.tenant_id, role=str(row.role), name=row.name, email=row.email,
+                 is_platform_operator=row.is_platform_operator, locale=row.locale, ip=ip,
+                 timezone=row.timezone or "America/Sao_Paulo")
+
+
+_PEEK = (select(UserSession.last_seen_at, UserSession.expires_at, UserSession.revoked_at, UserSession.created_at,
+                User.id, User.tenant_id, User.role, User.name, User.email, User.is_platform_operator, User.locale,
+                Tenant.timezone, Tenant.session_idle_minutes, Tenant.session_absolute_hours)
+         .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
+         .where(UserSession.token_hash == bindparam("token_hash"), User.is_active.is_(True),
+                Tenant.is_active.is_(True)))
+
+
+def _run_committing(step, **kwargs) -> tuple[str, Actor]:
+    """Run one login step in its own transaction; a failure still commits its audit row before it is raised."""
+    failure: CRMError | None = None
+    with session_scope() as session:
+        try:
+            token, actor = step(session, **kwargs)
+        except CRMError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    return token, actor
+
+
+def login(email: str, password: str, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, Actor]:
+    """Authenticate, commit the session, then park it behind a ticket. Returns (ticket, actor).
+
+    Raises SecondFactorRequired (with the pending ticket) when the account has 2FA.
+    """
+    token, actor = _run_committing(authenticate, email=email, password=password, ip=ip, user_agent=user_agent)
+    return issue_login_ticket(token), actor
+
+
+def login_second_step(pending: str, code: str, *, ip: str | None = None,
+                      user_agent: str | None = None) -> tuple[str, Actor]:
+    """The 2FA code step: commit the new session, then park it behind a cookie ticket. Returns (ticket, actor)."""
+    token, actor = _run_committing(verify_second_step, pending=pending, code=code, ip=ip, user_agent=user_agent)
+    return issue_login_ticket(token), actor

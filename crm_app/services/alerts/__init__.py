@@ -1,0 +1,1 @@
+"""Alert rules: conditions over metrics, channels, cooldown and acknowledgement."""

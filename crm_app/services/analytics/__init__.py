@@ -1,0 +1,1 @@
+"""Executive analytics: per-conversation facts and the figures built on them."""

@@ -1,0 +1,1 @@
+"""Encrypted backups, schedules, retention and verified test restores."""

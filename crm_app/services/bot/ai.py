@@ -1,0 +1,438 @@
+"""AI answers grounded on the tenant's knowledge entries, for the bot and for attendants' drafts.
+
+The path of one question:
+1. The tenant's `AiSettings` must be enabled, and this month's spend (in the tenant's timezone) under
+   its budget; otherwise no call is made.
+2. Retrieval picks the relevant active entries (`services.knowledge.retrieve`); none means no call.
+3. The question, the history and the entries are redacted (`domain.redaction`) before they are put in
+   the prompt: nothing that leaves carries a CPF, phone, e-mail or card number.
+4. One bounded call through `integrations.openai_client`; the model must answer JSON
+   `{"answer", "confidence", "sources"}` from the entries only.
+5. Every call is written to `AiUsage` (tokens, cost, outcome, latency), whatever happened.
+
+`answer` never raises for outside failures: the bot turns an outcome other than "ok" into a handoff.
+It opens its own short transactions, so callers must not hold one while it waits for the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+import zoneinfo
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from crm_app.db import utcnow
+from crm_app.domain.redaction import redact
+from crm_app.errors import CRMError, PermissionDenied, ValidationError
+from crm_app.integrations.errors import ExternalServiceError
+from crm_app.integrations.openai_client import AiTimeout, ChatConfig, Completion, complete
+from crm_app.models import AiSettings, AiUsage, Message, Tenant
+from crm_app.services import transaction
+from crm_app.services.bot import knowledge
+from crm_app.services.bot.knowledge import KnowledgeHit
+from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor, require_role
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("ok", "low_confidence", "error", "timeout", "budget", "disabled")
+CONTEXT_ENTRIES = 3
+HISTORY_TURNS = 8
+SUGGEST_MESSAGES = 12
+MAX_QUESTION = 2000
+SYSTEM_PROMPT = (
+    "Você é o assistente de atendimento de uma empresa no WhatsApp. Responda SOMENTE com base nas entradas "
+    "da base de conhecimento abaixo; nunca invente preços, horários, políticas ou dados. Se a resposta não "
+    "estiver nas entradas, responda com confidence 0. Dados pessoais aparecem como [CPF], [CNPJ], [TELEFONE], "
+    "[EMAIL] ou [CARTAO]: não tente adivinhá-los nem pedi-los de volta. Responda no idioma do cliente, em "
+    "poucas frases, com cordialidade. Devolva apenas um objeto JSON: "
+    '{"answer": "texto da resposta", "confidence": número de 0 a 1, "sources": [ids das entradas usadas]}.'
+)
+
+
+@dataclass(frozen=True)
+class AiAnswer:
+    """What the AI said. Only the outcome "ok" carries text; `sources` are knowledge entry ids."""
+
+    text: str | None
+    outcome: str
+    confidence: float = 0.0
+    sources: list[int] = field(default_factory=list)
+
+
+class AiFailed(CRMError):
+    """No AI draft: the code says why (`ai_disabled`, `ai_budget`, `ai_timeout`…), for a clear toast."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(f"the AI could not answer ({outcome})")
+        self.outcome = outcome
+        self.code = f"ai_{outcome}"
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """Everything the call needs, copied out of the session before the (slow) call starts."""
+
+    config: ChatConfig
+    min_confidence: float
+    input_cost: float
+    output_cost: float
+    system_prompt: str | None
+    hits: list[KnowledgeHit]
+
+
+@dataclass(frozen=True)
+class AiSettingsView:
+    """The settings as the page shows them: whether a key is set, never the key."""
+
+    enabled: bool
+    base_url: str
+    model: str
+    key_set: bool
+    timeout_seconds: float
+    min_confidence: float
+    input_cost_per_mtok: float
+    output_cost_per_mtok: float
+    monthly_budget_usd: float
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """This month's calls and spend, in the tenant's timezone."""
+
+    calls: int
+    answered: int
+    refused_budget: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    budget_usd: float
+
+
+# ---- the question's path ---------------------------------------------------------------------------------
+
+def answer(*, tenant_id: int, conversation_id: int | None, question: str,
+           history: list[tuple[str, str]] | tuple = ()) -> AiAnswer:
+    """The bot's AI answer to `question`; never raises for outside failures.
+
+    Args:
+        tenant_id: Whose settings, budget and knowledge to use.
+        conversation_id: Recorded on the usage row.
+        question: The customer's message (redacted here before it leaves).
+        history: Earlier turns as (who, text); "customer"/"user" are the customer, anything else us.
+    """
+    return _ask(tenant_id=tenant_id, conversation_id=conversation_id, user_id=None, purpose="answer",
+                question=question, history=list(history))
+
+
+def _ask(*, tenant_id: int, conversation_id: int | None, user_id: int | None, purpose: str, question: str,
+         history: list[tuple[str, str]]) -> AiAnswer:
+    try:
+        with transaction() as session:
+            ready = _prepare(session, tenant_id, question)
+            if isinstance(ready, AiAnswer):
+                if ready.outcome == "budget":
+                    _record(session, tenant_id, conversation_id, user_id, purpose, "", None, "budget", 0, 0.0)
+                return ready
+        started = time.monotonic()
+        result, completion = _call(ready, question, history)
+        latency_ms = int((time.monotonic() - started) * 1000)
+    except Exception:
+        log.exception("AI answer failed for tenant %s", tenant_id)
+        return AiAnswer(None, "error")
+    cost = _cost(ready, completion)
+    try:
+        with transaction() as session:
+            _record(session, tenant_id, conversation_id, user_id, purpose, ready.config.model, completion,
+                    result.outcome, latency_ms, cost)
+    except Exception:
+        log.exception("could not record AI usage for tenant %s", tenant_id)
+    return result
+
+
+def _prepare(session: Session, tenant_id: int, question: str) -> _Ready | AiAnswer:
+    """Settings, budget and retrieval; an AiAnswer when no call should be made."""
+    settings = session.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).first()
+    if settings is None or not settings.enabled:
+        return AiAnswer(None, "disabled")
+    if settings.monthly_budget_usd > 0:
+        spent = month_spend(session, tenant_id=tenant_id, since=month_start(_tenant_tz(session, tenant_id)))
+        if spent >= settings.monthly_budget_usd:
+            return AiAnswer(None, "budget")
+    hits = knowledge.retrieve(session, tenant_id=tenant_id, question=question[:MAX_QUESTION],
+                              limit=CONTEXT_ENTRIES)
+    if not hits:
+        return AiAnswer(None, "low_confidence")
+    config = ChatConfig(base_url=settings.base_url, model=settings.model, api_key=settings.api_key or "",
+                        timeout_seconds=float(settings.timeout_seconds))
+    return _Ready(config, settings.min_confidence, settings.input_cost_per_mtok, settings.output_cost_per_mtok,
+                  settings.system_prompt, hits)
+
+
+def _heading(hit: KnowledgeHit) -> str:
+    """An entry's title line; its tags ride along, since they are words customers use."""
+    return f"{hit.title} — {', '.join(hit.tags)}" if hit.tags else hit.title
+
+
+def build_messages(hits: list[KnowledgeHit], question: str, history: list[tuple[str, str]],
+                   extra_prompt: str | None = None) -> list[dict[str, str]]:
+    """The chat messages: instructions and the entries, the recent turns, then the question; all redacted."""
+    context = "\n\n".join(f"[#{h.id}] {redact(_heading(h))}\n{redact(h.content)}" for h in hits)
+    system = SYSTEM_PROMPT + (f"\n\n{redact(extra_prompt)}" if extra_prompt else "")
+    messages = [{"role": "system", "content": f"{system}\n\nBase de conhecimento:\n\n{context}"}]
+    for who, text in history[-HISTORY_TURNS:]:
+        if text and text.strip():
+            role = "user" if who in ("customer", "user") else "assistant"
+            messages.append({"role": role, "content": redact(text.strip()[:MAX_QUESTION])})
+    messages.append({"role": "user", "content": redact(question.strip()[:MAX_QUESTION])})
+    return messages
+
+
+def _call(ready: _Ready, question: str, history: list[tuple[str, str]]) -> tuple[AiAnswer, Completion | None]:
+    messages = build_messages(ready.hits, question, history, ready.system_prompt)
+    try:
+        completion = complete(ready.config, messages)
+    except AiTimeout:
+        log.warning("AI call timed out after %ss (%s)", ready.config.timeout_seconds, ready.config.base_url)
+        return AiAnswer(None, "timeout"), None
+    except ExternalServiceError as exc:
+        log.warning("AI call failed: %s (HTTP %s, %s)", exc.message, exc.http_status, exc.details)
+        return AiAnswer(None, "error"), None
+    return judge(completion.content, {h.id for h in ready.hits}, ready.min_confidence), completion
+
+
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def judge(content: str, allowed_sources: set[int], min_confidence: float) -> AiAnswer:
+    """Read the model's JSON reply; low confidence or an empty answer means "low_confidence"."""
+    found = _JSON_OBJECT.search(content or "")
+    try:
+        data = json.loads(found.group(0)) if found else None
+        text = str(data.get("answer") or "").strip()
+        confidence = min(1.0, max(0.0, float(data.get("confidence") or 0)))
+        sources = [int(str(s).lstrip("#")) for s in (data.get("sources") or []) if str(s).lstrip("#").isdigit()]
+    except (ValueError, TypeError, AttributeError):
+        log.warning("AI reply was not the JSON asked for")
+        return AiAnswer(None, "error")
+    sources = [s for s in dict.fromkeys(sources) if s in allowed_sources]
+    if not text or confidence < min_confidence:
+        return AiAnswer(None, "low_confidence", confidence, sources)
+    return AiAnswer(text, "ok", confidence, sources)
+
+
+# ---- money ------------------------------------------------------------------------------------------------
+
+def _cost(ready: _Ready, completion: Completion | None) -> float:
+    if completion is None:
+        return 0.0
+    return (completion.prompt_tokens * ready.input_cost + completion.completion_tokens * ready.output_cost) / 1e6
+
+
+def _record(session: Session, tenant_id: int, conversation_id: int | None, user_id: int | None, purpose: str,
+            model: str, completion: Completion | None, outcome: str, latency_ms: int, cost: float) -> None:
+    session.add(AiUsage(tenant_id=tenant_id, conversation_id=conversation_id, user_id=user_id, purpose=purpose,
+                        model=(completion.model if completion else model)[:120],
+                        prompt_tokens=completion.prompt_tokens if completion else 0,
+                        completion_tokens=completion.completion_tokens if completion else 0,
+                        cost_usd=cost, outcome=outcome, latency_ms=latency_ms))
+
+
+def _tenant_tz(session: Session, tenant_id: int) -> str:
+    tenant = session.get(Tenant, tenant_id)
+    return (tenant.timezone if tenant else None) or "America/Sao_Paulo"
+
+
+def month_start(tz: str, now: dt.datetime | None = None) -> dt.datetime:
+    """The first instant of the current month in timezone `tz`, in UTC."""
+    try:
+        zone = zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("America/Sao_Paulo")
+    local = (now or utcnow()).astimezone(zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+
+
+def month_spend(session: Session, *, tenant_id: int, since: dt.datetime) -> float:
+    """USD spent by the tenant since `since`."""
+    total = session.exec(select(func.coalesce(func.sum(AiUsage.cost_usd), 0.0))
+                         .where(AiUsage.tenant_id == tenant_id, AiUsage.created_at >= since)).one()
+    return float(total or 0.0)
+
+
+def month_usage(session: Session, *, actor: Actor) -> UsageSummary:
+    """This month's usage and spend, for the knowledge page; admins only."""
+    require_role(actor, "admin")
+    since = month_start(_tenant_tz(session, actor.tenant_id))
+    rows = session.exec(select(AiUsage.outcome, func.count(), func.sum(AiUsage.prompt_tokens),
+                               func.sum(AiUsage.completion_tokens), func.sum(AiUsage.cost_usd))
+                        .where(AiUsage.tenant_id == actor.tenant_id, AiUsage.created_at >= since)
+                        .group_by(AiUsage.outcome)).all()
+    by = {outcome: (int(n), int(p or 0), int(c or 0), float(cost or 0)) for outcome, n, p, c, cost in rows}
+    settings = session.exec(select(AiSettings).where(AiSettings.tenant_id == actor.tenant_id)).first()
+    calls = sum(v[0] for k, v in by.items() if k != "budget")
+    return UsageSummary(calls=calls, answered=by.get("ok", (0,))[0], refused_budget=by.get("budget", (0,))[0],
+                        prompt_tokens=sum(v[1] for v in by.values()),
+                        completion_tokens=sum(v[2] for v in by.values()),
+                        cost_usd=round(sum(v[3] for v in by.values()), 6),
+                        budget_usd=settings.monthly_budget_usd if settings else 0.0)
+
+
+# ---- attendants and admins ----------------------------------------------------------------------------------
+
+def suggest_reply(session: Session, *, actor: Actor, conversation_id: int) -> str:
+    """A draft reply to the conversation's last customer messages, for the attendant to edit.
+
+    Only someone allowed to reply in the conversation may ask. Reads with `session`, then calls the
+    model outside of it. Raises `AiFailed` (code `ai_<outcome>`) when there is no usable draft.
+    """
+    from crm_app.services.inbox import actions
+
+    conversation = actions.access_conversation(session, actor=actor, conversation_id=conversation_id)
+    if not actions.can_send(conversation, actor):
+        raise PermissionDenied("take the conversation over before replying")
+    question, history = _recent_turns(session, conversation_id)
+    if not question:
+        raise AiFailed("nothing_to_answer")
+    # End the read transaction before the model call (up to the tenant's timeout): no pooled connection sits
+    # "idle in transaction" meanwhile. Only reads happened above, so this commits nothing.
+    session.commit()
+    result = _ask(tenant_id=actor.tenant_id, conversation_id=conversation_id, user_id=actor.user_id,
+                  purpose="suggest", question=question, history=history)
+    if result.outcome != "ok" or not result.text:
+        raise AiFailed(result.outcome)
+    return result.text
+
+
+def _recent_turns(session: Session, conversation_id: int) -> tuple[str, list[tuple[str, str]]]:
+    """The trailing customer messages (the question) and the turns before them, oldest first."""
+    rows = session.exec(select(Message.sender_type, Message.body).where(
+        Message.conversation_id == conversation_id, Message.body.is_not(None),
+        Message.sender_type.in_(("customer", "bot", "attendant")),
+    ).order_by(Message.id.desc()).limit(SUGGEST_MESSAGES)).all()
+    turns = [("customer" if str(who) == "customer" else "agent", body) for who, body in reversed(rows) if body]
+    tail: list[str] = []
+    while turns and turns[-1][0] == "customer":
+        tail.insert(0, turns.pop()[1])
+    return "\n".join(tail), turns
+
+
+def try_question(*, actor: Actor, question: str) -> AiAnswer:
+    """The knowledge page's "Testar" box: the same path the bot takes, for an admin's question."""
+    require_role(actor, "admin")
+    if not (question or "").strip():
+        raise ValidationError("type a question", field="question")
+    return _ask(tenant_id=actor.tenant_id, conversation_id=None, user_id=actor.user_id, purpose="test",
+                question=question, history=[])
+
+
+def _view(settings: AiSettings) -> AiSettingsView:
+    return AiSettingsView(settings.enabled, settings.base_url, settings.model, bool(settings.api_key),
+                          settings.timeout_seconds, settings.min_confidence, settings.input_cost_per_mtok,
+                          settings.output_cost_per_mtok, settings.monthly_budget_usd)
+
+
+def _settings_row(session: Session, tenant_id: int) -> AiSettings:
+    row = session.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).first()
+    return row or AiSettings(tenant_id=tenant_id)
+
+
+def get_ai_settings(session: Session, *, actor: Actor) -> AiSettingsView:
+    """The tenant's AI settings (defaults when never saved); admins only."""
+    require_role(actor, "admin")
+    return _view(_settings_row(session, actor.tenant_id))
+
+
+def _number(value: object, name: str, low: float, high: float) -> float:
+    try:
+        number = float(str(value).replace(",", "."))
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a number", field=name) from None
+    if not low <= number <= high:
+        raise ValidationError(f"{name} must be between {low} and {high}", field=name)
+    return number
+
+
+def _clean_settings(values: dict) -> dict:
+    base_url = str(values.get("base_url") or "").strip()
+    if not re.match(r"^https?://[^\s/]+", base_url) or len(base_url) > 255:
+        raise ValidationError("the base URL starts with http:// or https://", field="base_url")
+    model = str(values.get("model") or "").strip()
+    if not model or len(model) > 120:
+        raise ValidationError("the model has 1 to 120 characters", field="model")
+    return {"enabled": bool(values.get("enabled")), "base_url": base_url, "model": model,
+            "timeout_seconds": _number(values.get("timeout_seconds"), "timeout_seconds", 1, 120),
+            "min_confidence": _number(values.get("min_confidence"), "min_confidence", 0, 1),
+            "input_cost_per_mtok": _number(values.get("input_cost_per_mtok"), "input_cost_per_mtok", 0, 1000),
+            "output_cost_per_mtok": _number(values.get("output_cost_per_mtok"), "output_cost_per_mtok", 0, 1000),
+            "monthly_budget_usd": _number(values.get("monthly_budget_usd"), "monthly_budget_usd", 0, 1_000_000)}
+
+
+def save_ai_settings(session: Session, *, actor: Actor | None, tenant_id: int | None = None,
+                     api_key: str | None = None, clear_key: bool = False, **values: object) -> AiSettingsView:
+    """Save the AI settings. `api_key` None keeps the stored key; `clear_key` removes it.
+
+    `actor` None is the system (the demo seed), which must name `tenant_id`. The key is encrypted at
+    rest by its column type and never written to the audit trail.
+    """
+    if actor is not None:
+        require_role(actor, "admin")
+        tenant_id = actor.tenant_id
+    cleaned = _clean_settings(values)
+    row = _settings_row(session, tenant_id)
+    before = {k: getattr(row, k) for k in cleaned} | {"key_set": bool(row.api_key)}
+    for name, value in cleaned.items():
+        setattr(row, name, value)
+    if clear_key:
+        row.api_key = None
+    elif api_key is not None and api_key.strip():
+        row.api_key = api_key.strip()
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    key_change = "cleared" if clear_key else ("replaced" if api_key and api_key.strip() else "kept")
+    audit.record(session, actor=actor, tenant_id=tenant_id, action="ai_settings.update", target_type="ai_settings",
+                 target_id=row.id, before=before, after=cleaned | {"key": key_change})
+    return _view(row)
+
+
+# ---- the demo tenant ----------------------------------------------------------------------------------------
+
+DEMO_KNOWLEDGE = (
+    ("Horário de check-in e check-out",
+     "O check-in é a partir das 14h e o check-out até as 12h. Early check-in e late check-out dependem da "
+     "disponibilidade e podem ter custo adicional: peça na recepção.", ["check-in", "check-out", "horário"]),
+    ("Wi-Fi", "O Wi-Fi é gratuito em todo o hotel. Rede: HotelDemo-Hospedes, senha: praia2025.",
+     ["internet", "wifi", "senha"]),
+    ("Estacionamento",
+     "Temos estacionamento coberto no próprio hotel, com manobrista, por R$ 45 a diária. Vagas sujeitas à "
+     "disponibilidade; veículos grandes precisam de reserva antecipada.", ["garagem", "carro", "vaga"]),
+    ("Formas de pagamento",
+     "Aceitamos Pix, cartões de crédito (Visa, Mastercard, Elo e American Express, em até 3x sem juros) e "
+     "débito. Não aceitamos cheque.", ["pagamento", "pix", "cartão", "parcelamento"]),
+    ("Café da manhã", "O café da manhã está incluído na diária e é servido das 6h30 às 10h no restaurante do "
+     "térreo.", ["café", "refeição"]),
+    ("Animais de estimação", "Aceitamos pets de pequeno porte (até 10 kg), com taxa de R$ 60 por estadia. "
+     "Avise na hora da reserva.", ["pet", "cachorro", "gato"]),
+    ("Cancelamento", "Cancelamentos sem custo até 48 horas antes do check-in. Depois disso, cobramos a "
+     "primeira diária.", ["cancelar", "reembolso"]),
+)
+
+
+def seed_demo(session: Session, *, tenant_id: int, base_url: str, api_key: str) -> None:
+    """The demo tenant's AI (on, pointing at the sandbox's fake OpenAI) and its hotel FAQ; idempotent.
+
+    Settings an admin already saved are left alone.
+    """
+    if session.exec(select(AiSettings.id).where(AiSettings.tenant_id == tenant_id)).first() is None:
+        save_ai_settings(session, actor=None, tenant_id=tenant_id, api_key=api_key, enabled=True,
+                         base_url=base_url, model="gpt-4o-mini", timeout_seconds=10, min_confidence=0.6,
+                         input_cost_per_mtok=0.15, output_cost_per_mtok=0.60, monthly_budget_usd=5)
+    for title, content, tags in DEMO_KNOWLEDGE:
+        knowledge.ensure_entry(session, tenant_id=tenant_id, title=title, content=content, tags=tags)

@@ -1,0 +1,1 @@
+"""Template broadcasts to consenting segments, paced to Meta's limits."""

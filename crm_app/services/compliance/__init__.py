@@ -1,0 +1,1 @@
+"""LGPD/GDPR: the consent ledger, data-subject requests, erasure and retention."""

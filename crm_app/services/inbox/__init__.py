@@ -1,0 +1,36 @@
+"""The attendant's workspace: listing, message views, actions and canned responses."""
+
+from crm_app.services.inbox.actions import (  # noqa: F401
+    ConversationDetail,
+    ConversationPage,
+    ConversationRow,
+    MessageView,
+    access_conversation,
+    add_label,
+    add_note,
+    assign,
+    can_send,
+    close,
+    conversation_row,
+    get_conversation,
+    is_staff,
+    list_conversations,
+    list_labels,
+    list_messages,
+    remove_label,
+    reopen,
+    snooze,
+    tab_counts,
+    take_over,
+    transfer,
+    unread_total,
+    wake_snoozed,
+)
+from crm_app.services.inbox.canned import (  # noqa: F401
+    CannedRow,
+    create_canned,
+    delete_canned,
+    list_canned,
+    render,
+    update_canned,
+)

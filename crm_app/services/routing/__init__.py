@@ -1,0 +1,45 @@
+"""Who gets a conversation: bot handoff, the waiting queue, presence and teams."""
+
+from crm_app.services.routing.assignment import (  # noqa: F401
+    BotMetrics,
+    HandoffResult,
+    after_change,
+    assign_waiting,
+    assign_waiting_after_commit,
+    assign_waiting_all,
+    bot_metrics,
+    enqueue_assign_waiting,
+    handoff,
+    loads,
+    pick_least_load,
+    pick_round_robin,
+    queue_position,
+    resolved_by,
+    team_is_open,
+)
+from crm_app.services.routing.presence import (  # noqa: F401
+    heartbeat,
+    online_users,
+    set_offline,
+    set_typing,
+    set_viewing,
+    statuses,
+    stop_viewing,
+    viewers,
+)
+from crm_app.services.routing.teams import (  # noqa: F401
+    MemberRow,
+    TeamDetail,
+    TeamRow,
+    access_team,
+    add_member,
+    candidates,
+    create_team,
+    delete_team,
+    list_teams,
+    remove_member,
+    rename_team,
+    set_assignment_mode,
+    team_detail,
+    update_schedule,
+)

@@ -1,0 +1,1 @@
+"""Settings with a source and a history: the registry, tenant overrides, rollback."""

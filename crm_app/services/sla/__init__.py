@@ -1,0 +1,1 @@
+"""SLA policies: deadlines in business hours, warnings and breaches."""

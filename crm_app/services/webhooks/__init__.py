@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, the transactional outbox, signed deliveries and replay."""
