@@ -13,7 +13,6 @@ from crm_app.services.channel.ingest import (  # noqa: F401
     WebhookOutcome,
     drain_flag,
     drain_inbound_events,
-    drain_job_kwargs,
     drain_slots,
     enqueue_event,
     forget_routes,
