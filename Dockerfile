@@ -1,5 +1,7 @@
 # One image, several roles: `python -m crm_app serve ROLE`, the same process list
 # that `make run` starts (crm_app/processes.py). docker-compose.yml wires them up.
+# Roles: web, worker-hot (queue high), worker-bot (bot), worker-default (default),
+# worker-bulk (bulk), scheduler. The HEALTHCHECK below is the web role's.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -70,12 +70,12 @@ import sys
 from crm_app import migrations
 from crm_app.db import session_scope
 from crm_app.models import ContactInbox, Conversation, Contact, Direction, Message, MessageKind, SenderType
-from crm_app.services import inboxes, tenants
+from crm_app.services import access, channel
 migrations.upgrade()
 statuses = int(sys.argv[1])
 with session_scope() as s:
-    tenant, _ = tenants.ensure_tenant(s, name="Bench", slug="bench")
-    inbox, _ = inboxes.ensure_inbox(s, actor=None, tenant_id=tenant.id, name="Bench", phone_number_id="%s",
+    tenant, _ = access.ensure_tenant(s, name="Bench", slug="bench")
+    inbox, _ = channel.ensure_inbox(s, actor=None, tenant_id=tenant.id, name="Bench", phone_number_id="%s",
         waba_id="%s", display_number="+55 11 4000-0000", access_token="t", app_secret="%s", verify_token="v")
     contact = Contact(tenant_id=tenant.id, phone_e164="+5511900000000"); s.add(contact); s.flush()
     link = ContactInbox(tenant_id=tenant.id, contact_id=contact.id, inbox_id=inbox.id, wa_id="5511900000000")
@@ -243,7 +243,9 @@ def main() -> None:
         bare = asyncio.run(blast(port, [http_post(host, "/bare", b"{}")] * len(requests), args.concurrency))
         print(row("baseline (bare ASGI)", *bare))
         # The hot workers and the scheduler (whose sweeper re-queues stored events whose job was lost) start
-        # exactly as in production: `python -m crm_app serve ROLE`, under the same `nice`.
+        # exactly as in production: `python -m crm_app serve ROLE`, under the same `nice`. The other queues'
+        # workers (worker-bot, worker-default, worker-bulk) stay off: text messages and statuses to an inbox
+        # with no bot queue nothing on `bot` or `bulk`, and this measures the `high` queue alone.
         role_env = dict(env, HOT_WORKERS=str(args.hot_workers))
         for role in ("worker-hot", "scheduler") if args.hot_workers else ("scheduler",):
             procs.append(subprocess.Popen([sys.executable, "-m", "crm_app", "serve", role], env=role_env, cwd=ROOT,

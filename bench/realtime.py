@@ -7,15 +7,16 @@ It seeds a fresh PostgreSQL database (on TEST_DATABASE_URL's server) with bench/
 with 10,000 conversations and 1,000,000 messages. Next to it, a small second tenant ("Bench RT": one inbox, one
 supervisor) holds the fan-out tabs, so that their list re-queries stay small while the database is big.
 Then it starts the whole product the way `make run` does (`python -m crm_app run`: Reflex in prod mode with
-2 granian web workers and the Redis state manager, 2 hot SimpleWorkers, the bulk worker, the scheduler, the
-sandbox) on Redis db 8 (Reflex's state on db 7) and builds the frontend into /tmp/web_bench.
+2 granian web workers and the Redis state manager, 2 hot SimpleWorkers, one worker each for `bot`, `default`
+and `bulk`, the scheduler, the sandbox) on Redis db 8 (Reflex's state on db 7) and builds the frontend into
+/tmp/web_bench.
 
 Part 1, fan-out. N websocket clients speak Reflex's protocol (Socket.IO namespace /_event) as state.js does: connect to
 `/_event?token=…` with the session cookie and the `hydrate_and_load` boot event for /inbox (so
 `InboxState.load` registers the tab for pushes), then `set_tab("all")`. Each round sends one signed
 WhatsApp webhook with a unique text, and the clock runs per tab from just before the POST to the first state
 delta whose rows show that text. Baselines from the same run and the same tabs:
-  - publish → delta: a bare `crm_app.services.realtime.publish("conversation.updated")` to the first delta
+  - publish → delta: a bare `crm_app.services.core.realtime.publish("conversation.updated")` to the first delta
     carrying the new `last_seq` (listener + modify_state + list re-query + socket, no webhook, no RQ);
   - socket round trip: socket.io `ping` → `pong` (transport only, no state).
 
@@ -90,18 +91,18 @@ def seed_rt_tenant(max_tabs: int) -> tuple[int, list[str]]:
     from crm_app.config import get_settings
     from crm_app.db import session_scope
     from crm_app.models import User
-    from crm_app.services.access import auth, tenants, users
+    from crm_app.services import access
     from crm_app.services.channel import numbers
     from crm_app.services.demo import sandbox_graph_url
 
     with session_scope() as s:
-        tenant, _ = tenants.ensure_tenant(s, name="Bench RT", slug="bench-rt")
+        tenant, _ = access.ensure_tenant(s, name="Bench RT", slug="bench-rt")
         numbers.ensure_inbox(s, actor=None, tenant_id=tenant.id, name="Bench RT", phone_number_id=RT_PHONE_NUMBER_ID,
                              waba_id=RT_WABA_ID, display_number="+55 11 4000-0077",
                              access_token=get_settings().demo_wa_access_token.get_secret_value(),
                              app_secret=RT_APP_SECRET, verify_token="v", graph_base_url=sandbox_graph_url())
-        users.ensure_user(s, actor=None, tenant_id=tenant.id, email=RT_EMAIL, name="RT Supervisor",
-                          role="supervisor", password=uuid.uuid4().hex)
+        access.ensure_user(s, actor=None, tenant_id=tenant.id, email=RT_EMAIL, name="RT Supervisor",
+                           role="supervisor", password=uuid.uuid4().hex)
         tenant_id = tenant.id
     tokens = []
     with session_scope() as s:
@@ -109,7 +110,7 @@ def seed_rt_tenant(max_tabs: int) -> tuple[int, list[str]]:
 
         user = s.exec(select(User).where(User.email == RT_EMAIL)).one()
         for _ in range(max_tabs):
-            tokens.append(auth.open_session(s, user=user, ip="127.0.0.1", user_agent="bench/realtime.py"))
+            tokens.append(access.open_session(s, user=user, ip="127.0.0.1", user_agent="bench/realtime.py"))
     return tenant_id, tokens
 
 
@@ -337,13 +338,12 @@ async def _collect(tabs: list[Tab], futures: list[asyncio.Future], out: list[flo
 
 def reload_cost(session_token: str, repeat: int = 30) -> list[float]:
     """What one tab's reload costs in this process, one at a time: resolve the cookie, list 'all', tab counts."""
-    from crm_app.services import inbox, transaction
-    from crm_app.services.access import auth
+    from crm_app.services import access, inbox, transaction
 
     out = []
     for i in range(repeat + 1):
         started = time.perf_counter()
-        actor = auth.resolve_actor(session_token)
+        actor = access.resolve_actor(session_token)
         with transaction() as session:
             inbox.list_conversations(session, actor=actor, tab="all", limit=40)
             inbox.tab_counts(session, actor=actor)

@@ -74,8 +74,12 @@ class Settings(BaseSettings):
     wa_rate_limit_per_second: int = 80
     wa_send_attempts: int = 5
 
-    # Workers
+    # Workers: processes per queue on this host (`python -m crm_app run` and each `serve worker-*`).
+    # Two hot workers absorb a webhook burst; one each for bot, default and bulk keeps a 2-core host lean.
     hot_workers: int = 2
+    bot_workers: int = 1
+    default_workers: int = 1
+    bulk_workers: int = 1
     worker_stale_seconds: int = 120
 
     # Demo tenant (seed-demo)

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 
 from crm_app.config import Settings, path_with
 from crm_app.queue import QUEUE_BOT, QUEUE_BULK, QUEUE_DEFAULT, QUEUE_HIGH
 
-# In the order the launcher starts them. "sandbox" is for dev, tests and demos only.
-ROLES = ("web", "worker-hot", "worker-bulk", "scheduler", "sandbox")
-PRODUCTION_ROLES = ("web", "worker-hot", "worker-bulk", "scheduler")
+# One set of workers per queue, so a long job never delays a short deadline. Every queue that the job
+# registry (crm_app.services.core.jobs) names has its role here; tests/test_processes.py checks that.
+WORKER_QUEUES = {
+    "worker-hot": QUEUE_HIGH,  # WhatsApp in and out
+    "worker-bot": QUEUE_BOT,  # bot turns and their AI calls
+    "worker-default": QUEUE_DEFAULT,  # short periodic work, media downloads, template syncs
+    "worker-bulk": QUEUE_BULK,  # long work: exports, backups, bundles, retention
+}
 
+# In the order the launcher starts them. "sandbox" is for dev, tests and demos only.
+PRODUCTION_ROLES = ("web", *WORKER_QUEUES, "scheduler")
+ROLES = (*PRODUCTION_ROLES, "sandbox")
 
 # Background roles yield the CPU to the web role under contention: a webhook must be acknowledged within
 # Meta's timeout and the inbox must stay responsive, while a backlog of jobs can wait a few milliseconds.
 # On 2 cores this raised acks from ~920/s to ~1,100/s during a burst, with the same processing rate
-# (bench/RESULTS.md). `nice` is coreutils, present on Debian and in the python image.
-NICENESS = {"worker-hot": 10, "worker-bulk": 15, "scheduler": 10}
+# (bench/RESULTS.md). Long bulk work yields to everything else. `nice` is coreutils, present on Debian
+# and in the python image.
+NICENESS = {"worker-hot": 10, "worker-bot": 10, "worker-default": 10, "worker-bulk": 15, "scheduler": 10}
 
 
 def role_command(role: str, settings: Settings) -> list[str]:
@@ -30,26 +40,51 @@ def role_command(role: str, settings: Settings) -> list[str]:
     return ["nice", "-n", str(NICENESS[role]), *argv] if role in NICENESS else argv
 
 
+def worker_count(role: str, settings: Settings) -> int:
+    """How many worker processes `role` runs on this host (at least one)."""
+    counts = {"worker-hot": settings.hot_workers, "worker-bot": settings.bot_workers,
+              "worker-default": settings.default_workers, "worker-bulk": settings.bulk_workers}
+    return max(1, counts[role])
+
+
 def _command(role: str, settings: Settings) -> list[str]:
     py = sys.executable
-    redis_url = settings.effective_redis_url
     if role == "web":
         return [py, "-m", "reflex", "run", "--env", "prod", "--single-port",
                 "--frontend-port", str(settings.port), "--backend-port", str(settings.port),
                 "--backend-host", settings.host]
-    if role == "worker-hot":
-        # SimpleWorker keeps its DB connections: no fork per job on the hot path.
-        return [py, "-m", "rq.cli", "worker-pool", QUEUE_HIGH, "-n", str(settings.hot_workers),
-                "-w", "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url]
-    if role == "worker-bulk":
-        # --with-scheduler runs RQ's own scheduler, which delayed retries (media downloads) need.
-        return [py, "-m", "rq.cli", "worker", QUEUE_BOT, QUEUE_DEFAULT, QUEUE_BULK, "-S", "json", "-u", redis_url,
-                "--with-scheduler", "--name", f"bulk-{_hostname()}-{_pid()}"]
+    if role in WORKER_QUEUES:
+        return _worker_command(role, settings)
     if role == "scheduler":
         return [py, "-m", "workers.scheduler"]
     if role == "sandbox":
         return [py, "-m", "crm_app.sandbox"]
     raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+
+
+def _worker_command(role: str, settings: Settings) -> list[str]:
+    """`rq worker` (or a pool of them) on the role's one queue, JSON-serialized, moving its delayed jobs.
+
+    `high`, `bot` and `default` run SimpleWorkers: they keep their imports and DB connections, where a
+    forking worker spends about 90 ms per job (and, for a bot turn or a sweep, the import of the services
+    it calls); job timeouts still hold (SIGALRM). `bulk` forks: a long export or backup gives its memory
+    back when it ends, and a crash takes only the job with it.
+    Delayed jobs (`enqueue_in`: debounced bot turns; `Retry`: media downloads) wait in each queue's
+    scheduled registry until a worker with RQ's scheduler moves them: every worker here runs it
+    (`--with-scheduler`; a pool's workers always do). RQ elects one scheduler per queue through a lock.
+    """
+    queue, count = WORKER_QUEUES[role], worker_count(role, settings)
+    common = ["-w", worker_class(role), "-S", "json", "-u", settings.effective_redis_url]
+    if count > 1 or role == "worker-hot":
+        return [sys.executable, "-m", "rq.cli", "worker-pool", queue, "-n", str(count), *common]
+    # A fresh name per start: RQ refuses a name whose dead owner's key has not expired yet.
+    return [sys.executable, "-m", "rq.cli", "worker", queue, *common, "--with-scheduler",
+            "--name", f"{queue}-{_hostname()}-{uuid.uuid4().hex[:8]}"]
+
+
+def worker_class(role: str) -> str:
+    """The RQ worker class of a worker role: forking on `bulk`, SimpleWorker elsewhere."""
+    return "rq.worker.Worker" if role == "worker-bulk" else "rq.worker.SimpleWorker"
 
 
 def role_environment(role: str, settings: Settings) -> dict[str, str]:
@@ -72,7 +107,3 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname().split(".")[0]
-
-
-def _pid() -> int:
-    return os.getpid()

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from crm_app.models import User
 from crm_app.services.access import tenants, users
-from crm_app.services.access.auth import actor_for
+from crm_app.services.access.sessions import actor_for
 from crm_app.services.channel import numbers
 from crm_app.services.core.actors import Actor
 

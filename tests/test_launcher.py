@@ -1,6 +1,6 @@
 """`python -m crm_app run` with no DATABASE_URL and no REDIS_URL: the embedded defaults.
 
-Starts real processes (embedded redis-server, hot workers, scheduler, sandbox),
+Starts real processes (embedded redis-server, the workers of every queue, scheduler, sandbox),
 then Ctrl-C must leave no process behind.
 """
 
@@ -13,9 +13,12 @@ import time
 
 import psutil
 from redis import Redis
+from rq import Worker
 from sqlalchemy import create_engine, text
 
 from crm_app.config import PROJECT_ROOT
+from crm_app.processes import ROLES
+from crm_app.queue import ALL_QUEUES
 
 
 def _free_port() -> int:
@@ -45,14 +48,26 @@ def test_embedded_defaults_start_and_ctrl_c_leaves_no_orphans(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DATA_DIR=str(tmp_path), EMBEDDED_REDIS_PORT=str(redis_port), SANDBOX_PORT=str(sandbox_port),
                ENV="development")
-    proc = subprocess.Popen([sys.executable, "-m", "crm_app", "run", "--roles", "worker-hot,scheduler,sandbox"],
+    roles = [role for role in ROLES if role != "web"]  # web builds the frontend: tests/e2e covers it
+    proc = subprocess.Popen([sys.executable, "-m", "crm_app", "run", "--roles", ",".join(roles)],
                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output = "".join(_wait_for_line(proc, "All roles started.", timeout=90))
         assert "Seeded the demo tenant with 4 users" in output
+        assert all(f"started {role} (pid" in output for role in roles)
+        # redis-server, the hot pool (+ its workers), one worker per other queue, scheduler, sandbox
         descendants = psutil.Process(proc.pid).children(recursive=True)
-        assert len(descendants) >= 4  # redis-server, worker pool (+ its workers), scheduler, sandbox
-        assert Redis(port=redis_port).ping()
+        assert len(descendants) >= 7
+        redis = Redis(port=redis_port)
+        assert redis.ping()
+
+        def served():
+            return {q for w in Worker.all(connection=redis) for q in w.queue_names()}
+
+        deadline = time.monotonic() + 60
+        while served() != set(ALL_QUEUES) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert served() == set(ALL_QUEUES)  # every queue has its own live worker
         engine = create_engine(f"sqlite:///{tmp_path / 'crm.db'}")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 4

@@ -7,14 +7,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from crm_app.errors import CRMError
-from crm_app.services import channel, transaction
-from crm_app.services.access import auth
+from crm_app.services import access, channel, transaction
 
 INLINE_PREFIXES = ("image/", "audio/", "video/")
 
 
 def _read(token: str | None, message_id: int, ip: str | None) -> tuple[bytes, str, str]:
-    actor = auth.resolve_actor(token, ip=ip)
+    actor = access.resolve_actor(token, ip=ip)
     if actor is None:
         raise PermissionError
     with transaction() as session:
@@ -29,7 +28,7 @@ async def media_route(request: Request) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404)
     ip = request.client.host if request.client else None
     try:
-        data, mime, filename = await run_in_threadpool(_read, request.cookies.get(auth.COOKIE_NAME), message_id, ip)
+        data, mime, filename = await run_in_threadpool(_read, request.cookies.get(access.COOKIE_NAME), message_id, ip)
     except PermissionError:
         return JSONResponse({"error": "log in first"}, status_code=401)
     except CRMError as exc:

@@ -14,16 +14,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from crm_app.api import cookies
 from crm_app.config import get_settings
 from crm_app.domain.urls import safe_next
-from crm_app.services.access import auth, sso
+from crm_app.services import access
 
 BINDING_COOKIE = "crm_sso"
 BINDING_PATH = "/api/auth/sso"
 
 
 def _to_login(reason: str, next_path: str = "/") -> RedirectResponse:
-    query = {"sso_error": reason if reason in sso.REASONS else "provider"}
+    query = {"sso_error": reason if reason in access.SSO_REASONS else "provider"}
     if next_path and next_path != "/":
         query["next"] = next_path
     response = RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
@@ -36,12 +37,12 @@ async def start_route(request: Request) -> Response:
     tenant = request.query_params.get("tenant", "")
     next_path = request.query_params.get("next")
     try:
-        started = await run_in_threadpool(sso.begin_login, tenant, next_path)
-    except sso.SsoError as exc:
+        started = await run_in_threadpool(access.begin_login, tenant, next_path)
+    except access.SsoError as exc:
         return _to_login(exc.reason, safe_next(next_path))
     response = RedirectResponse(started.url, status_code=303)
     response.headers["Cache-Control"] = "no-store"
-    response.set_cookie(BINDING_COOKIE, started.binding, max_age=sso.PENDING_SECONDS, path=BINDING_PATH,
+    response.set_cookie(BINDING_COOKIE, started.binding, max_age=access.SSO_PENDING_SECONDS, path=BINDING_PATH,
                         httponly=True, samesite="lax", secure=get_settings().effective_cookie_secure)
     return response
 
@@ -49,23 +50,21 @@ async def start_route(request: Request) -> Response:
 async def callback_route(request: Request) -> Response:
     """Finish the login: on success set the session cookie and go on to the safe `next`."""
     params = request.query_params
-    ip = request.client.host if request.client else None
+    ip = cookies.client_ip(request)
     try:
         done = await run_in_threadpool(
-            lambda: sso.finish_login(state=params.get("state"), code=params.get("code"),
-                                     error=params.get("error"), binding=request.cookies.get(BINDING_COOKIE),
-                                     ip=ip, user_agent=request.headers.get("user-agent")))
-    except sso.SsoError as exc:
+            lambda: access.finish_login(state=params.get("state"), code=params.get("code"),
+                                        error=params.get("error"), binding=request.cookies.get(BINDING_COOKIE),
+                                        ip=ip, user_agent=request.headers.get("user-agent")))
+    except access.SsoError as exc:
         return _to_login(exc.reason, exc.next_path)
-    from crm_app.api import routes  # routes mounts this module: import at call time
-
-    previous = request.cookies.get(auth.COOKIE_NAME)
+    previous = request.cookies.get(access.COOKIE_NAME)
     if previous and previous != done.token:  # one browser, one live session (as the password login)
-        await run_in_threadpool(routes._logout, previous, ip)
+        await run_in_threadpool(cookies.end_session, previous, ip)
     response = RedirectResponse(safe_next(done.next_path), status_code=303)
     response.headers["Cache-Control"] = "no-store"
     response.delete_cookie(BINDING_COOKIE, path=BINDING_PATH, httponly=True, samesite="lax")
-    routes._set_session_cookie(response, done.token)
+    cookies.set_session_cookie(response, done.token)
     return response
 
 

@@ -22,7 +22,6 @@ from crm_app.api import v1_schemas as s
 from crm_app.config import get_settings
 from crm_app.errors import CRMError, ValidationError
 from crm_app.services import access, channel, conversations, inbox, routing, transaction
-from crm_app.services.access import api_tokens
 from crm_app.services.core.actors import Actor
 
 log = logging.getLogger(__name__)
@@ -76,12 +75,12 @@ def _authenticate(request: Request, secret: str | None, scope: str) -> Actor:
         raise ApiProblem(429, "rate_limited", "too many invalid tokens from this address; wait",
                          {"Retry-After": str(wait)})
     with transaction() as session:
-        found = api_tokens.authenticate(session, secret, ip=ip)
+        found = access.authenticate_token(session, secret, ip=ip)
     if found is None:
         hardening.record_failed_auth(ip)
         raise ApiProblem(401, "invalid_token", "the token is unknown, expired or revoked",
                          {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
-    retry_after = api_tokens.take_request_slot(found.token_id, limit=request.app.state.rate_limit_per_minute)
+    retry_after = access.take_request_slot(found.token_id, limit=request.app.state.rate_limit_per_minute)
     if retry_after:
         raise ApiProblem(429, "rate_limited", "too many requests for this token; slow down",
                          {"Retry-After": str(retry_after)})
@@ -126,13 +125,13 @@ def _with(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {**ERRORS, **{c: extra[c] for c in codes}}
 
 
-ConversationsRead = Annotated[Actor, Depends(scoped("conversations:read"))]
-ConversationsWrite = Annotated[Actor, Depends(scoped("conversations:write"))]
-MessagesRead = Annotated[Actor, Depends(scoped("messages:read"))]
-MessagesWrite = Annotated[Actor, Depends(scoped("messages:write"))]
-ContactsRead = Annotated[Actor, Depends(scoped("contacts:read"))]
-ContactsWrite = Annotated[Actor, Depends(scoped("contacts:write"))]
-UsersRead = Annotated[Actor, Depends(scoped("users:read"))]
+ConversationsRead = Annotated[Actor, Depends(scoped(access.scope("conversations")))]
+ConversationsWrite = Annotated[Actor, Depends(scoped(access.scope("conversations", write=True)))]
+MessagesRead = Annotated[Actor, Depends(scoped(access.scope("messages")))]
+MessagesWrite = Annotated[Actor, Depends(scoped(access.scope("messages", write=True)))]
+ContactsRead = Annotated[Actor, Depends(scoped(access.scope("contacts")))]
+ContactsWrite = Annotated[Actor, Depends(scoped(access.scope("contacts", write=True)))]
+UsersRead = Annotated[Actor, Depends(scoped(access.scope("users")))]
 
 
 def _conversation_routes(app: FastAPI) -> None:

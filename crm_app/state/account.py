@@ -15,7 +15,6 @@ from crm_app.domain.sessions import describe_user_agent
 from crm_app.domain.timefmt import format_local
 from crm_app.i18n import translate
 from crm_app.services import access, transaction
-from crm_app.services.access import account
 from crm_app.state.session import SessionState, navigate
 
 
@@ -53,7 +52,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                info = account.account_info(session, actor=actor)
+                info = access.account_info(session, actor=actor)
                 rows = access.list_sessions(session, actor=actor, current_token=self._session_token())
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
@@ -95,7 +94,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                codes = account.finish_enrolment(session, actor=actor, code=code)
+                codes = access.finish_enrolment(session, actor=actor, code=code)
         except Exception as exc:
             self.enrol_error = self._error_text(exc)
             return None
@@ -162,7 +161,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             await asyncio.to_thread(_change_password, actor, current, new, self._session_token())
-        except account.PasswordRefused as exc:
+        except access.PasswordRefused as exc:
             self.password_errors = [translate(self.lang, key) for key in exc.problems]
             return
         except Exception as exc:
@@ -192,7 +191,7 @@ class AccountState(SessionState):
         try:
             actor = self._require()
             with transaction() as session:
-                account.logout_everywhere(session, actor=actor)
+                access.logout_everywhere(session, actor=actor)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self.user_name = self.user_email = self.user_role = ""
@@ -201,10 +200,10 @@ class AccountState(SessionState):
 
 def _rotate(actor, current: str | None, ip: str | None, user_agent: str | None) -> str:
     with transaction() as session:
-        return account.rotate_session(session, actor=actor, current_token=current, ip=ip, user_agent=user_agent)
+        return access.rotate_session(session, actor=actor, current_token=current, ip=ip, user_agent=user_agent)
 
 
 def _change_password(actor, current: str, new: str, current_token: str | None) -> int:
     """bcrypt twice: off the event loop."""
     with transaction() as session:
-        return account.change_password(session, actor=actor, current=current, new=new, current_token=current_token)
+        return access.change_password(session, actor=actor, current=current, new=new, current_token=current_token)

@@ -26,7 +26,6 @@ from crm_app.i18n import translate
 from crm_app.services import access, bot, channel, conversations, inbox, routing, transaction
 from crm_app.services.core import realtime as rt_events
 from crm_app.services.core.actors import Actor
-from crm_app.services.inbox import actions
 from crm_app.state import inbox_view as view
 from crm_app.state import realtime
 from crm_app.state.burst import shared
@@ -137,7 +136,7 @@ class InboxState(SessionState):
 
     @rx.var(cache=True)
     def can_take_over(self) -> bool:
-        return self.blocked_reason in ("actions.blocked.bot", "actions.blocked.unassigned") or (
+        return self.blocked_reason in ("inbox.blocked.bot", "inbox.blocked.unassigned") or (
             self.user_role in SUPERVISORS and self.header.get("mine", "") == "")
 
     @rx.var(cache=True)
@@ -156,12 +155,12 @@ class InboxState(SessionState):
 
     @rx.var(cache=True)
     def page_title(self) -> str:
-        base = translate(self.lang, "actions.title") + " · " + translate(self.lang, "app.name")
+        base = translate(self.lang, "inbox.title") + " · " + translate(self.lang, "app.name")
         return f"({self.unread_total}) {base}" if self.unread_total else base
 
     @rx.var(cache=True)
     def typing_text(self) -> str:
-        return translate(self.lang, "actions.typing").format(name=self.typing_name) if self.typing_name else ""
+        return translate(self.lang, "inbox.typing").format(name=self.typing_name) if self.typing_name else ""
 
     # ---- helpers ------------------------------------------------------------------------------------
     def _fail(self, exc: Exception):
@@ -178,13 +177,13 @@ class InboxState(SessionState):
                 "inbox_id": as_int(self.filter_inbox), "sort": self.sort}
 
     def _load_list(self, session, actor: Actor, *, append: bool = False) -> None:
-        if self.tab not in actions.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
+        if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
             self.tab = "mine"  # the value also comes back from the browser's storage
         cursor = self.next_cursor if append and self.next_cursor else None
         filters = self._filters()
 
         def read_page():
-            page = actions.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
+            page = inbox.list_conversations(session, actor=actor, tab=self.tab, cursor=cursor, limit=PAGE_SIZE,
                                             **filters)
             now = _now()
             return [view.conversation_row(r, now, actor.timezone, self.lang) for r in page.rows], page.next_cursor
@@ -204,7 +203,7 @@ class InboxState(SessionState):
             self.rows = fresh if not keep else self._refresh_long_list(session, actor, fresh)
         self.next_cursor = next_cursor or ""
         counts, unread = shared(("counts", actor.tenant_id, actor.user_id, actor.role), lambda: (
-            dict(actions.tab_counts(session, actor=actor)), actions.unread_total(session, actor=actor)))
+            dict(inbox.tab_counts(session, actor=actor)), inbox.unread_total(session, actor=actor)))
         self.counts, self.unread_total = dict(counts), unread
         self.list_loading = False
 
@@ -214,7 +213,7 @@ class InboxState(SessionState):
         return fresh + [r for r in self.rows[PAGE_SIZE:] if r["id"] not in known]
 
     def _load_conversation(self, session, actor: Actor, *, keep_older: bool = False) -> None:
-        detail = actions.get_conversation(session, actor=actor, conversation_id=self.selected_id)
+        detail = inbox.get_conversation(session, actor=actor, conversation_id=self.selected_id)
         row, contact = detail.row, detail.contact
         now = _now()
         level, left = view.window_state(row.window_expires_at, now)
@@ -236,7 +235,7 @@ class InboxState(SessionState):
                       "when": view.short_time(p.get("created_at"), now, actor.timezone, self.lang),
                       "preview": str(p.get("preview") or "")[:80]}
                      for p in contact.past_conversations if p.get("id") != row.id]
-        newest = actions.list_messages(session, actor=actor, conversation_id=self.selected_id, limit=MESSAGE_PAGE)
+        newest = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id, limit=MESSAGE_PAGE)
         fresh = [view.message_item(m, actor.timezone, self.lang) for m in newest]
         merged = view.merge_messages(self.items, fresh) if keep_older else fresh
         if not keep_older:
@@ -296,7 +295,7 @@ class InboxState(SessionState):
             self.team_options = [{"id": str(t.id), "name": t.name} for t in routing.list_teams(session, actor=actor)]
             self.label_options = [{"id": str(label["id"]), "name": str(label["name"]),
                                    "color": str(label.get("color") or "gray")}
-                                  for label in actions.list_labels(session, actor=actor)]
+                                  for label in conversations.list_labels(session, actor=actor)]
             if actor.role in SUPERVISORS:
                 people = [{"id": str(u.id), "name": u.name} for u in access.list_users(session, actor=actor)
                           if u.is_active and u.role in ("attendant", "supervisor", "admin")]
@@ -322,7 +321,7 @@ class InboxState(SessionState):
     @rx.event
     def set_tab(self, tab: str):
         """Show one tab of the list."""
-        if tab not in actions.TABS:
+        if tab not in inbox.TABS:
             return None
         self.tab, self.list_loading = tab, True
         return self._relist()
@@ -396,7 +395,7 @@ class InboxState(SessionState):
         yield rx.call_script("window.crmInbox && window.crmInbox.opened()")
 
     def _mark_read(self, actor: Actor) -> None:
-        if not self.selected_id or self.blocked_reason == "actions.blocked.other_assignee":
+        if not self.selected_id or self.blocked_reason == "inbox.blocked.other_assignee":
             return  # not ours to read any more: the unread count and the blue ticks belong to its owner
         try:
             with transaction() as session:
@@ -405,7 +404,7 @@ class InboxState(SessionState):
             pass  # reading is best effort; the list shows the unread count until the next load
         self.rows = [dict(r, unread="") if r["id"] == str(self.selected_id) else r for r in self.rows]
         with transaction() as session:
-            self.unread_total = actions.unread_total(session, actor=actor)
+            self.unread_total = inbox.unread_total(session, actor=actor)
 
     @rx.event
     def step(self, delta: int):
@@ -450,7 +449,7 @@ class InboxState(SessionState):
         try:
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
-                older = actions.list_messages(session, actor=actor, conversation_id=self.selected_id,
+                older = inbox.list_messages(session, actor=actor, conversation_id=self.selected_id,
                                             before_id=min(ids), limit=MESSAGE_PAGE)
         except Exception as exc:
             yield self._fail(exc)
@@ -489,7 +488,7 @@ class InboxState(SessionState):
     @rx.event
     def take_over(self):
         """Assumir: the conversation becomes mine and the bot steps back."""
-        return self._act(actions.take_over, "actions.toast.taken")
+        return self._act(inbox.take_over, "inbox.toast.taken")
 
     @rx.event
     def open_transfer(self):
@@ -504,21 +503,21 @@ class InboxState(SessionState):
         target = str(form.get("target", ""))
         kind, _, ident = target.partition(":")
         if not ident.isdigit():
-            return rx.toast.error(translate(self.lang, "actions.transfer.pick"))
+            return rx.toast.error(translate(self.lang, "inbox.transfer.pick"))
         kwargs = {"team_id": int(ident)} if kind == "team" else {"user_id": int(ident)}
-        return self._act(actions.transfer, "actions.toast.transferred", reason=str(form.get("reason", ""))[:500],
+        return self._act(inbox.transfer, "inbox.toast.transferred", reason=str(form.get("reason", ""))[:500],
                          **kwargs)
 
     @rx.event
     def close(self, form: dict):
         """Encerrar, with an optional note."""
         note = str(form.get("note", "")).strip()[:1000] or None
-        return self._act(actions.close, "actions.toast.closed", note=note)
+        return self._act(inbox.close, "inbox.toast.closed", note=note)
 
     @rx.event
     def reopen(self):
         """Reabrir a closed conversation."""
-        return self._act(actions.reopen, "actions.toast.reopened")
+        return self._act(inbox.reopen, "inbox.toast.reopened")
 
     @rx.event
     def snooze(self, form: dict):
@@ -526,8 +525,8 @@ class InboxState(SessionState):
         try:
             until = dt.datetime.fromisoformat(str(form.get("until", ""))).replace(tzinfo=view.zone(self._tz))
         except ValueError:
-            return rx.toast.error(translate(self.lang, "actions.snooze.invalid"))
-        return self._act(actions.snooze, "actions.toast.snoozed", until=until.astimezone(dt.UTC))
+            return rx.toast.error(translate(self.lang, "inbox.snooze.invalid"))
+        return self._act(inbox.snooze, "inbox.toast.snoozed", until=until.astimezone(dt.UTC))
 
     @rx.event
     def add_label(self, form: dict):
@@ -535,7 +534,7 @@ class InboxState(SessionState):
         name = str(form.get("label", "")).strip()[:40]
         if not name:
             return None
-        result = self._act(actions.add_label, "", name=name)
+        result = self._act(conversations.add_label, "", name=name)
         actor = self._actor()
         if result is None and actor is not None and name not in {o["name"] for o in self.label_options}:
             self._load_options(actor)  # a new label joins the filter and the suggestions
@@ -544,7 +543,7 @@ class InboxState(SessionState):
     @rx.event
     def remove_label(self, name: str):
         """Remove one label from the open conversation."""
-        return self._act(actions.remove_label, "", name=name)
+        return self._act(conversations.remove_label, "", name=name)
 
     @rx.event
     def resend(self, message_id: str):
@@ -559,7 +558,7 @@ class InboxState(SessionState):
                 self._load_conversation(session, actor, keep_older=True)
         except Exception as exc:
             return self._fail(exc)
-        return rx.toast.info(translate(self.lang, "actions.toast.resent"))
+        return rx.toast.info(translate(self.lang, "inbox.toast.resent"))
 
     # ---- composer ------------------------------------------------------------------------------------
     @rx.event
@@ -596,7 +595,7 @@ class InboxState(SessionState):
             actor = self._require("admin", "supervisor", "attendant")
             with transaction() as session:
                 if note:  # a note is stored at once and has no client key: drop its placeholder now
-                    actions.add_note(session, actor=actor, conversation_id=self.selected_id, body=body)
+                    inbox.add_note(session, actor=actor, conversation_id=self.selected_id, body=body)
                     self.items = [m for m in self.items if m["id"] != f"pending-{key}"]
                 else:
                     reply_id = int(reply["id"]) if reply.get("id", "").isdigit() else None
@@ -678,7 +677,7 @@ class InboxState(SessionState):
         async with self:
             self.suggesting = False
             still_open = self.selected_id == conversation_id
-            done = translate(self.lang, "actions.suggest.ready")
+            done = translate(self.lang, "inbox.suggest.ready")
         if still_open:
             yield rx.call_script("(function(t){const el=document.getElementById('composer-text');"
                                  "if(!el)return;el.value=t;el.focus();el.setSelectionRange(t.length,t.length);"
@@ -740,7 +739,7 @@ class InboxState(SessionState):
         except Exception as exc:
             return self._fail(exc)
         self.template_values = ["" for _ in self.template_names]
-        return rx.toast.success(translate(self.lang, "actions.toast.template_sent"))
+        return rx.toast.success(translate(self.lang, "inbox.toast.template_sent"))
 
     # reply buttons and lists
     @rx.var
@@ -790,7 +789,7 @@ class InboxState(SessionState):
                 self.interactive_list_button)
         problem = outbound_content.interactive_problem(*args)
         if problem is not None:
-            self.interactive_error = translate(self.lang, f"actions.interactive.error.{problem}")
+            self.interactive_error = translate(self.lang, f"inbox.interactive.error.{problem}")
             return None
         try:
             self._send_content(outbound_content.interactive_content(*args))
@@ -798,7 +797,7 @@ class InboxState(SessionState):
             return self._fail(exc)
         self.open_dialog = ""
         self.interactive_body, self.interactive_options, self.interactive_list_button = "", ["", ""], ""
-        return rx.toast.success(translate(self.lang, "actions.interactive.sent"))
+        return rx.toast.success(translate(self.lang, "inbox.interactive.sent"))
 
     # attachments
     @rx.event
@@ -847,7 +846,7 @@ class InboxState(SessionState):
             return self._fail(exc)
         self.contact = dict(self.contact, name=saved.name or "", email=saved.email or "")
         self.contact_attributes = view.attributes_text(saved.custom_attributes)
-        return rx.toast.success(translate(self.lang, "actions.toast.contact_saved"))
+        return rx.toast.success(translate(self.lang, "inbox.toast.contact_saved"))
 
     # ---- presence ------------------------------------------------------------------------------------
     @rx.event
@@ -951,18 +950,18 @@ class InboxState(SessionState):
             header["status"] = str(data.get("status"))
         self.header = header
         self.can_reply, self.note_mode, self.reply_to = False, False, {}
-        self.blocked_reason = "actions.blocked.other_assignee"
+        self.blocked_reason = "inbox.blocked.other_assignee"
 
     def _maybe_notify(self, actor: Actor, kind: str, conversation_id: int | None, before: dict) -> None:
         """A sound and a browser notification for my conversations and new unassigned ones."""
         if kind == "conversation.new" or self.counts.get("unassigned", 0) > before.get("unassigned", 0):
-            self._notify(translate(self.lang, "actions.notify.unassigned"), "")
+            self._notify(translate(self.lang, "inbox.notify.unassigned"), "")
             return
         if kind != "message.new" or not conversation_id:
             return
         def read_row():
             with transaction() as session:
-                return actions.conversation_row(session, conversation_id, tenant_id=actor.tenant_id)
+                return inbox.conversation_row(session, conversation_id, tenant_id=actor.tenant_id)
 
         try:  # read once for every tab of the burst; shown only to its assignee, who may see it
             row = shared(("row", actor.tenant_id, conversation_id), read_row)

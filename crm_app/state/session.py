@@ -17,7 +17,6 @@ from crm_app.domain.access import can_open_page
 from crm_app.errors import CRMError, NotAuthenticated
 from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
 from crm_app.services import access
-from crm_app.services.access import auth
 from crm_app.services.core.actors import Actor, require_role
 
 log = logging.getLogger(__name__)
@@ -59,12 +58,12 @@ class SessionState(rx.State):
             jar = SimpleCookie(self.router.headers.cookie or "")
         except CookieError:
             return None
-        morsel = jar.get(auth.COOKIE_NAME)
+        morsel = jar.get(access.COOKIE_NAME)
         return morsel.value if morsel else None
 
-    def _access(self) -> auth.Access | None:
+    def _access(self) -> access.Access | None:
         """The live session behind the cookie, re-read from the database."""
-        return auth.resolve_actor_access(self._session_token(), ip=self.router.session.client_ip or None)
+        return access.resolve_actor_access(self._session_token(), ip=self.router.session.client_ip or None)
 
     def _allows_unenrolled(self) -> bool:
         """Whether this state serves users the 2FA policy still sends to enrol (only /account says yes)."""

@@ -7,10 +7,9 @@ import reflex as rx
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import ValidationError
 from crm_app.services import access, channel, transaction
-from crm_app.services.access import ApiTokenRow, api_tokens
 from crm_app.state.session import SessionState
 
-TOKEN_SCOPES = api_tokens.SCOPES
+TOKEN_SCOPES = access.TOKEN_SCOPES
 _TOKEN_FIELD_ERRORS = {"name": "tokens.error.name", "scopes": "tokens.error.scopes", "user_id": "tokens.error.user"}
 
 
@@ -60,7 +59,7 @@ class SettingsState(SessionState):
                 inbox_list = channel.list_inboxes(session, actor=actor)
                 dead_list = channel.list_dead_events(session, actor=actor)
                 unsupported = channel.list_unsupported(session, actor=actor)
-                tokens = api_tokens.list_tokens(session, actor=actor)
+                tokens = access.list_tokens(session, actor=actor)
         except Exception as exc:
             self.user_rows, self.inbox_rows, self.token_rows = [], [], []
             return rx.toast.error(self._error_text(exc))
@@ -89,7 +88,7 @@ class SettingsState(SessionState):
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t["settings.replayed"]), SettingsState.load]
 
-    def _token_row(self, token: ApiTokenRow, timezone: str) -> dict[str, str]:
+    def _token_row(self, token: access.ApiTokenRow, timezone: str) -> dict[str, str]:
         status = "active" if token.active else ("revoked" if token.revoked_at else "expired")
         return {"id": str(token.id), "name": token.name, "prefix": token.prefix + "…", "user": token.user_name,
                 "scopes": ", ".join(self.t.get(f"tokens.scope.{s}", s) for s in token.scopes),
@@ -138,8 +137,8 @@ class SettingsState(SessionState):
             actor = self._require("admin")
             user_id = int(self.token_user_id) if self.token_user_id.isdigit() else None
             with transaction() as session:
-                _, secret = api_tokens.create(session, actor=actor, name=self.token_name,
-                                              scopes=self.token_scopes, user_id=user_id)
+                _, secret = access.create(session, actor=actor, name=self.token_name,
+                                          scopes=self.token_scopes, user_id=user_id)
         except ValidationError as exc:
             key = _TOKEN_FIELD_ERRORS.get(str(exc.params.get("field", "")))
             if key is None:
@@ -172,7 +171,7 @@ class SettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                api_tokens.revoke(session, actor=actor, token_id=int(token_id))
+                access.revoke(session, actor=actor, token_id=int(token_id))
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         return [rx.toast.success(self.t["tokens.revoked"]), SettingsState.load]

@@ -12,7 +12,6 @@ import reflex as rx
 
 from crm_app.errors import ValidationError
 from crm_app.services import bot, transaction
-from crm_app.services.bot import ai
 from crm_app.services.core.actors import Actor
 from crm_app.state.session import SessionState
 
@@ -78,8 +77,8 @@ class KnowledgeSettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                view = ai.get_ai_settings(session, actor=actor)
-                summary = ai.month_usage(session, actor=actor)
+                view = bot.get_ai_settings(session, actor=actor)
+                summary = bot.month_usage(session, actor=actor)
                 rows = bot.list_entries(session, actor=actor, query=self.kb_query or None)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
@@ -89,13 +88,13 @@ class KnowledgeSettingsState(SessionState):
         self.loaded = True
         return None
 
-    def _show_settings(self, view: ai.AiSettingsView) -> None:
+    def _show_settings(self, view: bot.AiSettingsView) -> None:
         self.ai_enabled, self.ai_key_set, self.ai_clear_key = view.enabled, view.key_set, False
         self.ai_values = {"base_url": view.base_url, "model": view.model,
                           **{name: number_text(getattr(view, name)) for name in SETTING_FIELDS[2:]}}
         self.ai_error_field = self.ai_error = ""
 
-    def _show_usage(self, summary: ai.UsageSummary) -> None:
+    def _show_usage(self, summary: bot.UsageSummary) -> None:
         budget = summary.budget_usd
         self.usage = {"calls": str(summary.calls), "answered": str(summary.answered),
                       "refused": str(summary.refused_budget),
@@ -132,7 +131,7 @@ class KnowledgeSettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             with transaction() as session:
-                view = ai.save_ai_settings(session, actor=actor, api_key=None if self.ai_clear_key else new_key,
+                view = bot.save_ai_settings(session, actor=actor, api_key=None if self.ai_clear_key else new_key,
                                            clear_key=self.ai_clear_key, enabled=self.ai_enabled, **self.ai_values)
         except ValidationError as exc:
             field = str(exc.params.get("field", ""))
@@ -159,7 +158,7 @@ class KnowledgeSettingsState(SessionState):
         yield
         try:
             actor = self._require(*ROLES)
-            result = await asyncio.to_thread(ai.try_question, actor=actor, question=question)
+            result = await asyncio.to_thread(bot.try_question, actor=actor, question=question)
         except Exception as exc:
             self.test_running = False
             yield rx.toast.error(self._error_text(exc))
@@ -168,7 +167,7 @@ class KnowledgeSettingsState(SessionState):
         self._show_result(actor, result)
         yield KnowledgeSettingsState.load
 
-    def _show_result(self, actor: Actor, result: ai.AiAnswer) -> None:
+    def _show_result(self, actor: Actor, result: bot.AiAnswer) -> None:
         titles = {r["id"]: r["title"] for r in self.kb_rows}
         sources = [titles.get(str(s), f"#{s}") for s in result.sources]
         self.test_result = {"outcome": result.outcome, "ok": "1" if result.outcome == "ok" else "",

@@ -10,8 +10,7 @@ import reflex as rx
 
 from crm_app.domain.urls import safe_next
 from crm_app.errors import ValidationError
-from crm_app.services import transaction
-from crm_app.services.access import sso
+from crm_app.services import access, transaction
 from crm_app.state.session import SessionState, navigate
 
 ROLES = ("admin", "supervisor", "attendant")
@@ -48,7 +47,7 @@ class SsoSettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                view = sso.get_config(session, actor=actor)
+                view = access.get_config(session, actor=actor)
         except Exception as exc:
             return rx.toast.error(self._error_text(exc))
         self._show(view)
@@ -56,7 +55,7 @@ class SsoSettingsState(SessionState):
         self.sso_loaded = True
         return None
 
-    def _show(self, view: sso.SsoSettingsView) -> None:
+    def _show(self, view: access.SsoSettingsView) -> None:
         self.sso_enabled, self.issuer, self.client_id = view.enabled, view.issuer, view.client_id
         self.secret_set, self.secret_input = view.secret_set, ""
         self.scopes, self.groups_claim, self.auto_create = view.scopes, view.groups_claim, view.auto_create_users
@@ -131,7 +130,7 @@ class SsoSettingsState(SessionState):
         try:
             actor = self._require("admin")
             with transaction() as session:
-                view = sso.save_config(
+                view = access.save_config(
                     session, actor=actor, enabled=self.sso_enabled, issuer=self.issuer, client_id=self.client_id,
                     client_secret=self.secret_input or None, scopes=self.scopes, groups_claim=self.groups_claim,
                     group_roles={m["group"]: m["role"] for m in self.mappings if m["group"].strip()},
@@ -155,11 +154,11 @@ class SsoSettingsState(SessionState):
         yield
         try:
             actor = self._require("admin")
-            found = await asyncio.to_thread(sso.test_discovery, actor=actor, issuer=self.issuer)
+            found = await asyncio.to_thread(access.test_discovery, actor=actor, issuer=self.issuer)
         except ValidationError:
             self.testing, self.field, self.field_error = False, "issuer", self.t["sso.field.issuer"]
             return
-        except sso.DiscoveryError as exc:
+        except access.DiscoveryError as exc:
             self.testing, self.discovery_error = False, exc.message
             return
         except Exception as exc:
@@ -188,7 +187,7 @@ class SsoLoginState(SessionState):
     def read_params(self):
         """Show why the last SSO attempt was refused (`/login?sso_error=<reason>`)."""
         reason = str(self.router.page.params.get("sso_error") or "")
-        self.sso_error_key = f"sso.error.{reason}" if reason in sso.REASONS else ""
+        self.sso_error_key = f"sso.error.{reason}" if reason in access.SSO_REASONS else ""
         self.sso_open = bool(self.sso_error_key)  # after a refusal the company field is ready for a retry
 
     @rx.event

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from crm_app.api import hardening
 from crm_app.api.routes import create_api
 from crm_app.config import Environment, get_settings
-from crm_app.services.access import auth
+from crm_app.services.access import logins, sessions
 from tests.factories import PASSWORD, make_tenant, make_user
 
 SCRIPT = b"window.__boot = {route: 'login'};"
@@ -113,7 +113,7 @@ async def test_hsts_only_in_production_or_over_https(monkeypatch):
 @pytest.fixture
 def session_token(db):
     user = make_user(db, make_tenant(db).id)
-    return auth.redeem_login_ticket(auth.login(user.email, PASSWORD)[0])
+    return sessions.redeem_login_ticket(logins.login(user.email, PASSWORD)[0])
 
 
 @pytest.mark.parametrize("headers", [
@@ -125,11 +125,11 @@ def session_token(db):
 ])
 async def test_a_cross_site_post_with_the_session_cookie_is_refused(session_token, headers):
     async with _client() as client:
-        client.cookies.set(auth.COOKIE_NAME, session_token)
+        client.cookies.set(sessions.COOKIE_NAME, session_token)
         response = await client.post("/api/auth/logout", headers=headers)
     assert response.status_code == 403
     assert response.json() == {"error": {"code": "csrf", "message": "cross-site request refused"}}
-    assert auth.resolve_actor(session_token) is not None  # the session survived
+    assert sessions.resolve_actor(session_token) is not None  # the session survived
 
 
 async def test_same_origin_posts_and_token_or_signature_routes_go_through(session_token):
@@ -138,11 +138,11 @@ async def test_same_origin_posts_and_token_or_signature_routes_go_through(sessio
                                  headers={"origin": "https://evil.example", "cookie": "crm_lang=en"})
         api = await client.post("/api/v1/conversations/1/close", headers={"origin": "https://evil.example",
                                                                          "cookie": "crm_lang=en"})
-        client.cookies.set(auth.COOKIE_NAME, session_token)
+        client.cookies.set(sessions.COOKIE_NAME, session_token)
         same = await client.post("/api/auth/logout", headers={"sec-fetch-site": "same-origin", "origin": APP})
     assert hook.status_code == 403 and "csrf" not in hook.text  # refused by its HMAC check, not by CSRF
     assert api.status_code == 401  # bearer token required; cookies play no part
-    assert same.status_code == 200 and auth.resolve_actor(session_token) is None
+    assert same.status_code == 200 and sessions.resolve_actor(session_token) is None
 
 
 async def test_api_routes_are_rate_limited_per_ip_but_never_the_webhook(monkeypatch):

@@ -11,7 +11,7 @@ from crm_app.api.routes import create_api
 from crm_app.domain.urls import safe_next
 from crm_app.models import UserSession
 from crm_app.queue import get_redis
-from crm_app.services.access import auth
+from crm_app.services.access import logins, sessions
 from tests.factories import PASSWORD, make_tenant, make_user
 
 
@@ -29,13 +29,13 @@ async def test_health_is_liveness(client):
 
 async def test_exchange_sets_an_httponly_samesite_cookie_once(client, db):
     user = make_user(db, make_tenant(db).id)
-    ticket, _ = auth.login(user.email, PASSWORD)
+    ticket, _ = logins.login(user.email, PASSWORD)
     response = await client.get("/api/auth/exchange", params={"ticket": ticket, "next": "/settings"})
     assert response.status_code == 303 and response.headers["location"] == "/settings"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{auth.COOKIE_NAME}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert cookie.startswith(f"{sessions.COOKIE_NAME}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
     token = cookie.split(";")[0].split("=", 1)[1]
-    assert auth.resolve_actor(token).user_id == user.user_id
+    assert sessions.resolve_actor(token).user_id == user.user_id
     again = await client.get("/api/auth/exchange", params={"ticket": ticket})
     assert again.status_code == 303 and again.headers["location"] == "/login?expired=1"
     assert "set-cookie" not in again.headers
@@ -43,7 +43,7 @@ async def test_exchange_sets_an_httponly_samesite_cookie_once(client, db):
 
 async def test_exchange_never_redirects_off_site(client, db):
     user = make_user(db, make_tenant(db).id)
-    ticket, _ = auth.login(user.email, PASSWORD)
+    ticket, _ = logins.login(user.email, PASSWORD)
     response = await client.get("/api/auth/exchange", params={"ticket": ticket, "next": "//evil.example/x"})
     assert response.headers["location"] == "/"
     assert [safe_next(v) for v in ("https://evil.example", "/\\evil", "/inbox?x=1", None)] == [
@@ -52,12 +52,13 @@ async def test_exchange_never_redirects_off_site(client, db):
 
 async def test_logout_revokes_the_server_session_and_clears_the_cookie(client, db):
     user = make_user(db, make_tenant(db).id)
-    token = auth.redeem_login_ticket(auth.login(user.email, PASSWORD)[0])
-    client.cookies.set(auth.COOKIE_NAME, token)
+    token = sessions.redeem_login_ticket(logins.login(user.email, PASSWORD)[0])
+    client.cookies.set(sessions.COOKIE_NAME, token)
     response = await client.post("/api/auth/logout")
     assert response.status_code == 200
-    assert f'{auth.COOKIE_NAME}=""' in response.headers["set-cookie"] and "Max-Age=0" in response.headers["set-cookie"]
-    assert auth.resolve_actor(token) is None
+    set_cookie = response.headers["set-cookie"]
+    assert f'{sessions.COOKIE_NAME}=""' in set_cookie and "Max-Age=0" in set_cookie
+    assert sessions.resolve_actor(token) is None
     db.expire_all()
     assert db.exec(select(UserSession)).one().revoked_at is not None
     assert (await client.get("/api/auth/logout")).status_code == 405
@@ -86,29 +87,39 @@ async def _ready(client):
     return response.status_code, response.json()
 
 
-async def test_ready_is_503_until_workers_and_scheduler_are_up_and_again_when_one_stops(client, clean_db):
+async def test_ready_is_503_until_every_queue_has_a_worker_and_the_scheduler_runs(client, clean_db):
     from rq import Worker
+
+    from crm_app.processes import WORKER_QUEUES
+    from crm_app.queue import ALL_QUEUES, get_queue
 
     redis = get_redis()
     redis.delete("rq:workers")
+    get_queue("bulk").enqueue("workers.jobs.purge_expired_sessions", job_id="ready-depth")
     status, body = await _ready(client)
     assert status == 503 and body["database"]["ok"] and body["redis"]["ok"]
-    assert not body["hot_workers"]["ok"] and set(body["queues"]) == {"high", "bot", "default", "bulk"}
-    procs = {role: _start(role) for role in ("worker-hot", "worker-bulk", "scheduler")}
+    assert set(body["queues"]) == set(ALL_QUEUES) == {"high", "bot", "default", "bulk"}
+    assert all(q["ok"] is False and q["workers"] == 0 for q in body["queues"].values())
+    assert body["queues"]["bulk"]["depth"] == 1 and body["queues"]["high"]["depth"] == 0
+    procs = {role: _start(role) for role in (*WORKER_QUEUES, "scheduler")}  # each queue's own role
     try:
         def all_up():
             queues = {q for w in Worker.all(connection=redis) for q in w.queue_names()}
-            wanted = {"high", "bot", "default", "bulk"}
-            return wanted <= queues and bool(list(redis.scan_iter("rq:scheduler_instance:*")))
+            return set(ALL_QUEUES) <= queues and bool(list(redis.scan_iter("rq:scheduler_instance:*")))
 
         assert _wait(all_up)
         status, body = await _ready(client)
         assert status == 200, body
         assert body["status"] == "ok" and all(w["alive"] for w in body["workers"])
-        procs["worker-bulk"].terminate()
-        procs["worker-bulk"].wait(timeout=30)
+        assert all(q["ok"] and q["workers"] >= 1 for q in body["queues"].values())
+        assert all(w["queues"] in (["high"], ["bot"], ["default"], ["bulk"]) for w in body["workers"])
+        assert _wait(lambda: len(get_queue("bulk")) == 0)  # the bulk worker took the queued job
+        procs["worker-bot"].terminate()
+        procs["worker-bot"].wait(timeout=30)
         status, body = await _ready(client)
-        assert status == 503 and body["bulk_workers"]["ok"] is False and body["hot_workers"]["ok"] is True
+        assert status == 503 and body["status"] == "degraded"
+        assert {name: q["ok"] for name, q in body["queues"].items()} == {
+            "high": True, "bot": False, "default": True, "bulk": True}
     finally:
         for proc in procs.values():
             proc.terminate()

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from crm_app.config import PROJECT_ROOT, get_settings
+from crm_app.config import PROJECT_ROOT, child_environment, get_settings
+from crm_app.processes import WORKER_QUEUES, role_command, role_environment
 from tests.support.waiting import wait_for  # noqa: F401  (the channel tests import it from here)
 
 
@@ -79,23 +80,20 @@ class Channel:
 
 @pytest.fixture(scope="package")
 def channel_stack():
-    """API server + sandbox + hot and bulk workers, sharing the test database and Redis."""
+    """API server + sandbox + the workers of every queue, sharing the test database and Redis."""
     settings = get_settings()
     api_port, sandbox_port = free_port(), free_port()
     api_url, sandbox_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
     env = {"SANDBOX_PORT": str(sandbox_port), "SANDBOX_WEBHOOK_URL": f"{api_url}/api/whatsapp/webhook",
            "SANDBOX_RATE_LIMIT_PER_SECOND": "20"}
-    redis_url = settings.effective_redis_url
     procs = [
         start_api(api_port, **env),
         subprocess.Popen([sys.executable, "-m", "crm_app.sandbox"], cwd=PROJECT_ROOT, env=dict(os.environ, **env),
                          start_new_session=True),
-        subprocess.Popen([sys.executable, "-m", "rq.cli", "worker-pool", "high", "-n", "2", "-w",
-                          "rq.worker.SimpleWorker", "-S", "json", "-u", redis_url], cwd=PROJECT_ROOT,
-                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "bot", "default", "bulk", "-S", "json",
-                          "-u", redis_url, "--with-scheduler"], cwd=PROJECT_ROOT, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        # The workers of every queue (high, bot, default, bulk), with the argv production runs.
+        *(subprocess.Popen(role_command(role, settings), cwd=PROJECT_ROOT,
+                           env=child_environment(role_environment(role, settings)), start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for role in WORKER_QUEUES),
     ]
     try:
         wait_http(f"{api_url}/api/health", procs[0])

@@ -16,7 +16,7 @@ from crm_app.config import get_settings
 from crm_app.db import session_scope, utcnow
 from crm_app.models import Contact, Conversation, Team, TeamMember
 from crm_app.services import bot, demo, inbox
-from crm_app.services.bot import ai
+from crm_app.services.bot import ai_settings
 from tests.channel.conftest import scalar, wait_for
 from tests.factories import make_user
 
@@ -149,7 +149,7 @@ def test_a_debounced_burst_is_one_turn(hotel, db):
 
 
 def test_ai_answer_contains_the_grounded_fact(hotel, db):
-    ai.seed_demo(db, tenant_id=hotel.tenant_id, base_url=f"{hotel.sandbox_url}/openai/v1",
+    ai_settings.seed_demo(db, tenant_id=hotel.tenant_id, base_url=f"{hotel.sandbox_url}/openai/v1",
                  api_key=get_settings().sandbox_openai_key.get_secret_value())
     db.commit()
     _ask_ai(hotel, "Qual o horário do café da manhã?")
@@ -159,7 +159,7 @@ def test_ai_answer_contains_the_grounded_fact(hotel, db):
 
 
 def test_ai_down_hands_off_instead_of_silence(hotel, db):
-    ai.seed_demo(db, tenant_id=hotel.tenant_id, base_url=f"{hotel.sandbox_url}/openai/v1",
+    ai_settings.seed_demo(db, tenant_id=hotel.tenant_id, base_url=f"{hotel.sandbox_url}/openai/v1",
                  api_key=get_settings().sandbox_openai_key.get_secret_value())
     db.commit()
     hotel.sandbox("POST", "/openai/fault", json={"mode": "error", "count": 10})

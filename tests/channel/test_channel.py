@@ -12,7 +12,7 @@ from sqlalchemy import text
 from crm_app.config import get_settings
 from crm_app.domain.whatsapp import sign
 from crm_app.models import Conversation, Message, User
-from crm_app.services.access import auth
+from crm_app.services.access import sessions
 from crm_app.services.channel import ingest, outbound
 from crm_app.services.core import jobs
 from tests.channel.conftest import free_port, scalar, start_api, stop, wait_for, wait_http
@@ -204,13 +204,13 @@ def test_inbound_image_is_downloaded_checked_and_served_to_its_tenant_only(chann
     outsider = make_user(db, make_tenant(db).id, "admin")
     cookies = {}
     for name, actor in (("member", member), ("outsider", outsider)):
-        cookies[name] = auth.open_session(db, user=db.get(User, actor.user_id))
+        cookies[name] = sessions.open_session(db, user=db.get(User, actor.user_id))
     db.commit()
     url = f"{channel.api_url}/api/media/{message_id}"
-    ok = httpx.get(url, cookies={auth.COOKIE_NAME: cookies["member"]})
+    ok = httpx.get(url, cookies={sessions.COOKIE_NAME: cookies["member"]})
     assert ok.status_code == 200 and ok.content == image and ok.headers["content-type"] == "image/png"
     assert ok.headers["x-content-type-options"] == "nosniff"
-    assert httpx.get(url, cookies={auth.COOKIE_NAME: cookies["outsider"]}).status_code == 404
+    assert httpx.get(url, cookies={sessions.COOKIE_NAME: cookies["outsider"]}).status_code == 404
     assert httpx.get(url).status_code == 401
     assert hashlib.sha256(image).hexdigest()[:16] in scalar("SELECT media_storage_key FROM messages")
 

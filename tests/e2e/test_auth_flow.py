@@ -99,4 +99,5 @@ def test_the_running_stack_is_ready(stack):
     ready = httpx.get(f"{stack}/api/ready", timeout=10)
     body = ready.json()
     assert ready.status_code == 200, body
-    assert body["hot_workers"]["ok"] and body["bulk_workers"]["ok"] and body["scheduler"]["ok"]
+    assert all(queue["ok"] for queue in body["queues"].values()) and body["scheduler"]["ok"]
+    assert set(body["queues"]) >= {"high", "bot", "default", "bulk"}

@@ -156,12 +156,12 @@ async def test_api_route_foreign_tenant_and_scope(key, world, db):
 
 async def test_media_route_refuses_other_tenants_and_strangers(world, db):
     attacker, victim = world
-    from crm_app.services.access import auth
+    from crm_app.services.access import sessions
 
     path = f"/api/media/{victim.ids['message']}"
     async with _client() as client:
         for role in ("admin", "supervisor", "attendant"):
-            client.cookies.set(auth.COOKIE_NAME, attacker.cookies[role])
+            client.cookies.set(sessions.COOKIE_NAME, attacker.cookies[role])
             response = await client.get(path)
             assert response.status_code == 404, f"media as tenant A {role}: {response.status_code}"
             assert VICTIM not in response.text

@@ -15,7 +15,7 @@ from sqlmodel import select
 from crm_app.config import get_settings
 from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import AiSettings, AiUsage, AuditLog, Message
-from crm_app.services.bot import ai, knowledge
+from crm_app.services.bot import ai, ai_settings, knowledge
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.support.sandbox import free_port, sandbox_in_thread
 
@@ -51,7 +51,7 @@ def hotel(db, sandbox_url, fake):
     """A tenant with AI on (pointing at the fake), three knowledge entries and an admin."""
     tenant = make_tenant(db)
     admin = make_user(db, tenant.id, "admin")
-    ai.save_ai_settings(db, actor=admin, api_key=KEY, **_settings_values(sandbox_url))
+    ai_settings.save_ai_settings(db, actor=admin, api_key=KEY, **_settings_values(sandbox_url))
     ids = {}
     for title, content, tags in (("Horário de check-in e check-out", CHECKIN, ["checkin"]),
                                  ("Wi-Fi", WIFI, ["internet"]),
@@ -268,15 +268,15 @@ def test_suggest_reply_failure_has_a_message_key(db, hotel, fake):
 
 def test_settings_keep_the_key_secret(db, hotel, sandbox_url):
     admin, tenant_id = hotel["admin"], hotel["tenant"].id
-    view = ai.get_ai_settings(db, actor=admin)
+    view = ai_settings.get_ai_settings(db, actor=admin)
     assert view.key_set and not hasattr(view, "api_key")
     stored = db.exec(text("SELECT api_key FROM ai_settings WHERE tenant_id = :t"), params={"t": tenant_id}).one()[0]
     assert KEY not in stored
-    ai.save_ai_settings(db, actor=admin, **_settings_values(sandbox_url, model="gpt-4o"))  # key kept
-    assert ai.get_ai_settings(db, actor=admin).key_set
-    ai.save_ai_settings(db, actor=admin, clear_key=True, **_settings_values(sandbox_url))
+    ai_settings.save_ai_settings(db, actor=admin, **_settings_values(sandbox_url, model="gpt-4o"))  # key kept
+    assert ai_settings.get_ai_settings(db, actor=admin).key_set
+    ai_settings.save_ai_settings(db, actor=admin, clear_key=True, **_settings_values(sandbox_url))
     db.commit()
-    assert not ai.get_ai_settings(db, actor=admin).key_set
+    assert not ai_settings.get_ai_settings(db, actor=admin).key_set
     trail = db.exec(select(AuditLog).where(AuditLog.tenant_id == tenant_id,
                                            AuditLog.action == "ai_settings.update")).all()
     assert len(trail) == 3 and all(KEY not in str(r.before) + str(r.after) for r in trail)
@@ -286,13 +286,13 @@ def test_settings_keep_the_key_secret(db, hotel, sandbox_url):
 def test_settings_are_admin_only_and_validated(db, hotel, sandbox_url):
     supervisor = make_user(db, hotel["tenant"].id, "supervisor")
     with pytest.raises(PermissionDenied):
-        ai.get_ai_settings(db, actor=supervisor)
+        ai_settings.get_ai_settings(db, actor=supervisor)
     with pytest.raises(PermissionDenied):
-        ai.save_ai_settings(db, actor=supervisor, **_settings_values(sandbox_url))
+        ai_settings.save_ai_settings(db, actor=supervisor, **_settings_values(sandbox_url))
     for bad in ({"base_url": "ftp://x"}, {"model": ""}, {"timeout_seconds": 0}, {"min_confidence": 2},
                 {"monthly_budget_usd": -1}, {"input_cost_per_mtok": "abc"}):
         with pytest.raises(ValidationError):
-            ai.save_ai_settings(db, actor=hotel["admin"], **_settings_values(sandbox_url, **bad))
+            ai_settings.save_ai_settings(db, actor=hotel["admin"], **_settings_values(sandbox_url, **bad))
 
 
 def test_try_question_is_the_admins_test_box(db, hotel):
@@ -340,7 +340,7 @@ def test_demo_tenant_has_ai_and_a_hotel_faq(db, sandbox_url, fake):
     row = db.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).one()
     assert row.enabled and row.api_key == KEY and row.base_url.endswith("/openai/v1")
     titles = db.exec(select(KnowledgeEntry.title).where(KnowledgeEntry.tenant_id == tenant_id)).all()
-    assert len(titles) == len(ai.DEMO_KNOWLEDGE) == len(set(titles))
+    assert len(titles) == len(ai_settings.DEMO_KNOWLEDGE) == len(set(titles))
     _set(db, tenant_id, base_url=f"{sandbox_url}/openai/v1")
     for question, fact in (("Que horas é o check-in?", "14h"), ("Qual a senha do wi-fi?", "praia2025"),
                            ("Tem estacionamento? Quanto custa?", "R$ 45"), ("Aceitam pix?", "Pix"),

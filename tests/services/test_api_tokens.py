@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import ApiToken, AuditLog, Tenant, User
-from crm_app.services.access import api_tokens, users
+from crm_app.services.access import api_tokens, scopes, users
 from tests.factories import make_tenant, make_user
 
 
@@ -66,7 +66,7 @@ def test_a_token_acts_as_its_user(db):
     admin = make_user(db, tenant.id, "admin")
     attendant = make_user(db, tenant.id, "attendant")
     row, secret = _create(db, admin, user_id=attendant.user_id, scopes=["conversations:read", "users:read"])
-    found = api_tokens.authenticate(db, secret, ip="10.0.0.9")
+    found = api_tokens.authenticate_token(db, secret, ip="10.0.0.9")
     assert found.actor.user_id == attendant.user_id and found.actor.role == "attendant"
     assert found.actor.ip == "10.0.0.9" and found.scopes == {"conversations:read", "users:read"}
     assert [t.user_name for t in api_tokens.list_tokens(db, actor=admin)] == [attendant.name]
@@ -147,3 +147,24 @@ def test_a_token_stops_when_the_admin_who_made_it_is_deactivated(db):
     users.set_active(db, actor=staying, user_id=leaving.user_id, active=False)
     db.commit()
     assert api_tokens.resolve(db, secret) is None
+
+
+def test_scopes_follow_one_rule_and_keep_the_first_seven():
+    import re
+
+    from crm_app.i18n import CATALOGUES
+
+    assert api_tokens.SCOPES == scopes.SCOPES
+    assert all(re.fullmatch(r"[a-z_]+:(read|write)", name) for name in scopes.SCOPES)
+    assert {"conversations:read", "conversations:write", "messages:read", "messages:write", "contacts:read",
+            "contacts:write", "users:read"} <= set(scopes.SCOPES)
+    for catalogue in CATALOGUES.values():
+        assert all(f"tokens.scope.{name}" in catalogue for name in scopes.SCOPES)
+
+
+def test_a_scope_outside_the_registry_is_refused_at_once():
+    assert scopes.scope("messages", write=True) == "messages:write"
+    with pytest.raises(ValueError, match="users:write"):
+        scopes.scope("users", write=True)
+    with pytest.raises(ValueError):
+        scopes.scope("invoices")

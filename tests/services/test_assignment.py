@@ -17,8 +17,9 @@ from crm_app.queue import QUEUE_HIGH, get_queue, get_redis
 from crm_app.services import inbox
 from crm_app.services.channel import outbound
 from crm_app.services.core import jobs
-from crm_app.services.routing import assignment, presence
-from crm_app.services.routing.assignment import pick_least_load, pick_round_robin
+from crm_app.services.routing import handoff, presence, queue
+from crm_app.services.routing.metrics import bot_metrics
+from crm_app.services.routing.queue import pick_least_load, pick_round_robin
 from tests.factories import make_user
 from tests.support.inbox import (
     Listener,
@@ -70,7 +71,7 @@ def bot_conversations(db, inbox_id: int, n: int) -> list[int]:
 
 def hand(tenant_id: int, conversation_id: int, team_id: int | None, reason: str = "menu"):
     with session_scope() as session:
-        return assignment.handoff(session, tenant_id=tenant_id, conversation_id=conversation_id, team_id=team_id,
+        return handoff.handoff(session, tenant_id=tenant_id, conversation_id=conversation_id, team_id=team_id,
                                   reason=reason)
 
 
@@ -121,7 +122,7 @@ def test_handoff_silences_the_bot_records_the_reason_and_shows_live(db, world):
     assert kinds == ["bot_handoff", "assignment"]
     lines = db.exec(select(Message.body).where(Message.conversation_id == cid, Message.kind == "system")
                     .order_by(Message.id)).all()
-    assert "exit_keyword" in lines[0] and ana.name in lines[1]
+    assert "o cliente pediu um atendente" in lines[0] and "exit_keyword" not in lines[0] and ana.name in lines[1]
     updates = [e for e in events if e["kind"] == "conversation.updated" and e["conversation_id"] == cid]
     assert [e["data"]["action"] for e in updates] == ["handoff", "auto_assign"]
     assert updates[-1]["data"]["assignee_id"] == ana.user_id and updates[-1]["data"]["bot_active"] is False
@@ -178,7 +179,7 @@ def test_capacity_is_respected_and_the_rest_queue_with_their_position(db, world)
     db.expire_all()
     waiting = db.get(Conversation, ids[5])
     assert waiting.queued_at is not None and waiting.bot_active is False and waiting.assignee_id is None
-    assert assignment.assign_waiting(tenant_id) == 0  # still nobody free: nothing moves
+    assert queue.assign_waiting(tenant_id) == 0  # still nobody free: nothing moves
 
 
 def test_queue_text_follows_the_tenants_locale(db, world):
@@ -230,7 +231,7 @@ def test_no_team_means_every_online_attendant_but_not_supervisors(db, world):
     (cid,) = bot_conversations(db, world["inbox"].id, 1)
     assert hand(tenant_id, cid, None).queue_position == 1
     (ana,) = attendants(db, tenant_id, 1)
-    assert assignment.assign_waiting(tenant_id) == 1
+    assert queue.assign_waiting(tenant_id) == 1
     assert owners(db, [cid]) == {cid: ana.user_id}
 
 
@@ -273,9 +274,9 @@ def test_coming_online_queues_a_run_that_assigns_in_queue_order(db, world):
     get_queue(QUEUE_HIGH).empty()
     presence.heartbeat(tenant_id, ana.user_id, "online")
     assert (jobs.spec("assign_waiting").func, (tenant_id,)) in queued_jobs()
-    assert assignment.assign_waiting(tenant_id) == 2
+    assert queue.assign_waiting(tenant_id) == 2
     assert owners(db, ids) == {ids[0]: ana.user_id, ids[1]: ana.user_id, ids[2]: None}  # oldest first, cap 2
-    assert assignment.assign_waiting(tenant_id) == 0  # idempotent
+    assert queue.assign_waiting(tenant_id) == 0  # idempotent
 
 
 def test_freed_capacity_assigns_the_next_waiting_conversation(db, world):
@@ -291,7 +292,7 @@ def test_freed_capacity_assigns_the_next_waiting_conversation(db, world):
     assert (jobs.spec("assign_waiting").func, (tenant_id,)) in queued_jobs()
     db.expire_all()
     assert db.get(Conversation, first).resolved_by == "human"
-    assert assignment.assign_waiting(tenant_id) == 1
+    assert queue.assign_waiting(tenant_id) == 1
     assert owners(db, [second]) == {second: ana.user_id}
 
 
@@ -307,7 +308,7 @@ def test_transfer_to_a_team_waits_in_its_queue_and_gets_assigned(db, world):
     db.expire_all()
     assert db.get(Conversation, cid).queued_at is not None
     assert (jobs.spec("assign_waiting").func, (tenant_id,)) in queued_jobs()
-    assert assignment.assign_waiting(tenant_id) == 1
+    assert queue.assign_waiting(tenant_id) == 1
     assert owners(db, [cid]) == {cid: bia.user_id}
 
 
@@ -319,7 +320,7 @@ def test_a_transfer_into_ones_own_team_does_not_come_straight_back(db, world):
     hand(tenant_id, cid, team_of(db, tenant_id, [ana]))
     with session_scope() as session:
         inbox.transfer(session, actor=ana, conversation_id=cid, team_id=front)
-    assert assignment.assign_waiting(tenant_id) == 1
+    assert queue.assign_waiting(tenant_id) == 1
     assert owners(db, [cid]) == {cid: bia.user_id}  # not back to Ana, who handed it away
     presence.set_offline(tenant_id, bia.user_id)
     (other,) = bot_conversations(db, world["inbox"].id, 1)
@@ -332,7 +333,7 @@ def test_a_transfer_into_ones_own_team_does_not_come_straight_back(db, world):
         db_conv = session.get(Conversation, behind)
         db_conv.team_id = front  # ...then moves to the front desk's queue, behind `other`
         session.add(db_conv)
-    assert assignment.assign_waiting(tenant_id) == 1  # `other` may not go back to Ana; the one behind it may
+    assert queue.assign_waiting(tenant_id) == 1  # `other` may not go back to Ana; the one behind it may
     db.expire_all()
     assert db.get(Conversation, other).assignee_id is None and db.get(Conversation, other).queued_at is not None
     assert db.get(Conversation, behind).assignee_id == ana.user_id
@@ -348,7 +349,7 @@ def test_concurrent_queue_runs_never_exceed_capacity(db, world):
     for person in people:
         presence.heartbeat(tenant_id, person.user_id, "online")
     totals: list[int] = []
-    threads = [threading.Thread(target=lambda: totals.append(assignment.assign_waiting(tenant_id)))
+    threads = [threading.Thread(target=lambda: totals.append(queue.assign_waiting(tenant_id)))
                for _ in range(3)]
     for t in threads:
         t.start()
@@ -422,7 +423,7 @@ def test_bot_metrics(db, world):
         owner = ana if db.get(Conversation, handed[0]).assignee_id == ana.user_id else bia
         inbox.close(session, actor=owner, conversation_id=handed[0])
     with session_scope() as session:
-        metrics = assignment.bot_metrics(session, actor=boss, since=start, until=utcnow() + dt.timedelta(minutes=1))
+        metrics = bot_metrics(session, actor=boss, since=start, until=utcnow() + dt.timedelta(minutes=1))
     assert (metrics.closed_total, metrics.closed_by_bot) == (4, 3)
     assert metrics.containment_rate == pytest.approx(0.75)
     assert metrics.handoffs == 4
@@ -431,7 +432,7 @@ def test_bot_metrics(db, world):
     assert metrics.first_reply_median_seconds == pytest.approx(20, abs=3)
     assert metrics.first_reply_p90_seconds == pytest.approx(28, abs=3)
     with session_scope() as session, pytest.raises(PermissionDenied):
-        assignment.bot_metrics(session, actor=ana, since=start, until=utcnow())
+        bot_metrics(session, actor=ana, since=start, until=utcnow())
 
 
 def test_a_reply_from_before_the_handoff_does_not_count(db, world):
@@ -445,7 +446,7 @@ def test_a_reply_from_before_the_handoff_does_not_count(db, world):
         outbound.send_message(session, actor=ana, conversation_id=cid, content={"type": "text", "body": "Oi"})
     hand(tenant_id, cid, None, reason="menu")  # e.g. the bot got the conversation back, then handed over again
     with session_scope() as session:
-        metrics = assignment.bot_metrics(session, actor=boss, since=utcnow() - dt.timedelta(hours=1),
+        metrics = bot_metrics(session, actor=boss, since=utcnow() - dt.timedelta(hours=1),
                                          until=utcnow() + dt.timedelta(minutes=1))
     assert metrics.handoffs == 1 and metrics.replied == 0 and metrics.first_reply_median_seconds is None
     db.expire_all()
@@ -458,21 +459,21 @@ def test_team_is_open(db, world):
     team = db.get(Team, team_id)
     monday_noon_sp = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
     with session_scope() as session:
-        assert assignment.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=monday_noon_sp)
-        assert assignment.team_is_open(session, tenant_id=tenant_id, team_id=None)
+        assert handoff.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=monday_noon_sp)
+        assert handoff.team_is_open(session, tenant_id=tenant_id, team_id=None)
     team.business_hours = {"mon": [["13:00", "18:00"]]}
     db.add(team)
     db.commit()
     with session_scope() as session:
-        assert not assignment.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=monday_noon_sp)
-        assert assignment.team_is_open(session, tenant_id=tenant_id, team_id=team_id,
+        assert not handoff.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=monday_noon_sp)
+        assert handoff.team_is_open(session, tenant_id=tenant_id, team_id=team_id,
                                        now=monday_noon_sp + dt.timedelta(hours=1))
-        assert assignment.team_is_open(session, tenant_id=tenant_id + 1, team_id=team_id, now=monday_noon_sp)
+        assert handoff.team_is_open(session, tenant_id=tenant_id + 1, team_id=team_id, now=monday_noon_sp)
     team.timezone = "UTC"
     db.add(team)
     db.commit()
     with session_scope() as session:  # 15:00 UTC is inside 13–18 in UTC
-        assert assignment.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=monday_noon_sp)
+        assert handoff.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=monday_noon_sp)
 
 
 def test_out_of_hours_handoff_tells_the_customer_the_teams_message(db, world):

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, User, UserSession
-from crm_app.services.access import auth, users
+from crm_app.services.access import logins, sessions, users
 from tests.factories import PASSWORD, make_tenant, make_user
 
 
@@ -18,7 +18,7 @@ def _no_throttle(redis_client):
 
 
 def _login(db, email, password=PASSWORD):
-    token, actor = auth.authenticate(db, email=email, password=password, ip="203.0.113.7")
+    token, actor = logins.authenticate(db, email=email, password=password, ip="203.0.113.7")
     db.commit()
     return token, actor
 
@@ -29,8 +29,8 @@ def test_login_success_opens_a_session_storing_only_the_token_hash(db):
     token, actor = _login(db, admin.email.upper())  # e-mail is case-insensitive
     assert actor.user_id == admin.user_id and actor.tenant_id == tenant.id
     row = db.exec(select(UserSession).where(UserSession.user_id == admin.user_id)).one()
-    assert row.token_hash == auth.hash_token(token) and token not in row.token_hash
-    assert auth.resolve_session(db, token=token).user_id == admin.user_id
+    assert row.token_hash == sessions.hash_token(token) and token not in row.token_hash
+    assert sessions.resolve_session(db, token=token).user_id == admin.user_id
     assert db.get(User, admin.user_id).last_login_at is not None
 
 
@@ -65,7 +65,7 @@ def test_idle_session_expires(db):
     row.last_seen_at = row.last_seen_at - dt.timedelta(minutes=121)
     db.add(row)
     db.commit()
-    assert auth.resolve_session(db, token=token) is None
+    assert sessions.resolve_session(db, token=token) is None
 
 
 def test_absolute_expiry_ends_even_an_active_session(db):
@@ -75,16 +75,16 @@ def test_absolute_expiry_ends_even_an_active_session(db):
     row.expires_at = row.created_at - dt.timedelta(seconds=1)
     db.add(row)
     db.commit()
-    assert auth.resolve_session(db, token=token) is None
+    assert sessions.resolve_session(db, token=token) is None
 
 
 def test_logout_kills_the_session_on_the_server(db):
     tenant = make_tenant(db)
     token, _ = _login(db, make_user(db, tenant.id).email)
-    assert auth.logout(db, token=token) is True
+    assert sessions.logout(db, token=token) is True
     db.commit()
-    assert auth.resolve_session(db, token=token) is None
-    assert auth.logout(db, token=token) is False  # idempotent
+    assert sessions.resolve_session(db, token=token) is None
+    assert sessions.logout(db, token=token) is False  # idempotent
     assert db.exec(select(UserSession)).one().revoked_at is not None
 
 
@@ -95,29 +95,29 @@ def test_deactivating_a_user_revokes_their_sessions(db):
     token, _ = _login(db, other.email)
     users.set_active(db, actor=admin, user_id=other.user_id, active=False)
     db.commit()
-    assert auth.resolve_session(db, token=token) is None
+    assert sessions.resolve_session(db, token=token) is None
 
 
 def test_forged_or_empty_tokens_resolve_to_nobody(db):
-    assert auth.resolve_session(db, token=None) is None
-    assert auth.resolve_session(db, token="forged-token") is None
+    assert sessions.resolve_session(db, token=None) is None
+    assert sessions.resolve_session(db, token="forged-token") is None
 
 
 def test_login_ticket_is_one_time_and_short_lived(clean_db, redis_client):
-    ticket = auth.issue_login_ticket("session-token-123")
-    ttl = redis_client.ttl(auth.TICKET_PREFIX + auth.hash_token(ticket))
+    ticket = sessions.issue_login_ticket("session-token-123")
+    ttl = redis_client.ttl(sessions.TICKET_PREFIX + sessions.hash_token(ticket))
     assert 0 < ttl <= 30
-    assert auth.redeem_login_ticket(ticket) == "session-token-123"
-    assert auth.redeem_login_ticket(ticket) is None
-    assert auth.redeem_login_ticket("x" * 500) is None
+    assert sessions.redeem_login_ticket(ticket) == "session-token-123"
+    assert sessions.redeem_login_ticket(ticket) is None
+    assert sessions.redeem_login_ticket("x" * 500) is None
 
 
 def test_login_facade_commits_the_session_before_issuing_the_ticket(clean_db, db):
     tenant = make_tenant(db)
     user = make_user(db, tenant.id)
-    ticket, actor = auth.login(user.email, PASSWORD)
-    token = auth.redeem_login_ticket(ticket)
-    assert auth.resolve_actor(token).user_id == user.user_id
+    ticket, actor = logins.login(user.email, PASSWORD)
+    token = sessions.redeem_login_ticket(ticket)
+    assert sessions.resolve_actor(token).user_id == user.user_id
 
 
 def test_a_push_reads_the_session_without_keeping_it_alive(db):
@@ -129,16 +129,16 @@ def test_a_push_reads_the_session_without_keeping_it_alive(db):
     row.last_seen_at = an_hour_ago
     db.add(row)
     db.commit()
-    actor = auth.peek_actor(token, ip="203.0.113.9")
+    actor = sessions.peek_actor(token, ip="203.0.113.9")
     assert (actor.user_id, actor.tenant_id, actor.role, actor.ip) == (attendant.user_id, tenant.id, "attendant",
                                                                       "203.0.113.9")
     db.refresh(row)
     assert row.last_seen_at == an_hour_ago  # not activity: the idle clock keeps running
-    assert auth.peek_actor("not-a-token") is None and auth.peek_actor(None) is None
+    assert sessions.peek_actor("not-a-token") is None and sessions.peek_actor(None) is None
     row.last_seen_at = row.last_seen_at - dt.timedelta(hours=2)  # past the idle limit
     db.add(row)
     db.commit()
-    assert auth.peek_actor(token) is None
+    assert sessions.peek_actor(token) is None
 
 
 def test_a_push_stops_for_a_revoked_session_or_a_deactivated_user(db):
@@ -146,8 +146,8 @@ def test_a_push_stops_for_a_revoked_session_or_a_deactivated_user(db):
     first, second = make_user(db, tenant.id, "attendant"), make_user(db, tenant.id, "attendant")
     revoked, _ = _login(db, first.email)
     deactivated, _ = _login(db, second.email)
-    assert auth.peek_actor(revoked) is not None and auth.peek_actor(deactivated) is not None
-    assert auth.logout(db, token=revoked)
+    assert sessions.peek_actor(revoked) is not None and sessions.peek_actor(deactivated) is not None
+    assert sessions.logout(db, token=revoked)
     db.get(User, second.user_id).is_active = False
     db.commit()
-    assert auth.peek_actor(revoked) is None and auth.peek_actor(deactivated) is None
+    assert sessions.peek_actor(revoked) is None and sessions.peek_actor(deactivated) is None

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from crm_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, Contact, Conversation
-from crm_app.services import inbox
+from crm_app.services import conversations, inbox
 from crm_app.services.conversations import contacts
 from crm_app.services.inbox import canned
 from tests.factories import make_inbox, make_tenant, make_user
@@ -28,7 +28,7 @@ def test_contact_panel_shows_labels_and_past_conversations(db, tenant):
     admin = make_user(db, tenant[0].id, "admin")
     customer_writes(body="Primeira conversa")
     first = db.exec(select(Conversation)).one()
-    inbox.add_label(db, actor=admin, conversation_id=first.id, name="VIP")
+    conversations.add_label(db, actor=admin, conversation_id=first.id, name="VIP")
     inbox.close(db, actor=admin, conversation_id=first.id)
     db.commit()
     view = contacts.get_contact(db, actor=admin, contact_id=first.contact_id)

@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -28,6 +27,7 @@ from tests.support.whatsapp import (
     run_burst_worker,
     signed_headers,
     statuses_of,
+    worker_argv,
 )
 
 
@@ -210,15 +210,12 @@ def test_a_poisoned_event_goes_to_the_dead_letter_list(db, inbox):
 
 
 def test_worker_killed_mid_job_processes_the_message_exactly_once(db, inbox):
-    from crm_app.config import get_settings
-
     deliver(fixture("message", "text"))  # queues a drain job
     blocker = get_engine().connect()
     trans = blocker.begin()  # the drainer will lock the event, then wait to insert the message
     blocker.execute(text("LOCK TABLE messages IN SHARE MODE"))
-    argv = [sys.executable, "-m", "rq.cli", "worker", "high", "-w", "rq.worker.SimpleWorker", "-S", "json",
-            "-u", get_settings().effective_redis_url]
-    worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen(worker_argv("high"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the job is inside its transaction, waiting on our lock

@@ -7,7 +7,9 @@ from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import Contact, Conversation, Message
-from crm_app.services.inbox import actions
+from crm_app.services.conversations import access, labels
+from crm_app.services.inbox import listing
+from crm_app.services.inbox import views as inbox_views
 from tests.factories import make_inbox, make_tenant, make_user
 from tests.support.inbox import (
     add_text,
@@ -51,28 +53,28 @@ def ids(page) -> list[int]:
 
 def test_each_tab_for_an_attendant(db, world):
     r, ana = world["rows"], world["ana"]
-    assert ids(actions.list_conversations(db, actor=ana, tab="mine")) == [r["ana_open"]]
-    assert ids(actions.list_conversations(db, actor=ana, tab="unassigned")) == [r["unassigned"]]
-    assert ids(actions.list_conversations(db, actor=ana, tab="bot")) == [r["bot"]]
-    assert ids(actions.list_conversations(db, actor=ana, tab="closed")) == [r["ana_closed"]]
+    assert ids(listing.list_conversations(db, actor=ana, tab="mine")) == [r["ana_open"]]
+    assert ids(listing.list_conversations(db, actor=ana, tab="unassigned")) == [r["unassigned"]]
+    assert ids(listing.list_conversations(db, actor=ana, tab="bot")) == [r["bot"]]
+    assert ids(listing.list_conversations(db, actor=ana, tab="closed")) == [r["ana_closed"]]
     with pytest.raises(PermissionDenied):
-        actions.list_conversations(db, actor=ana, tab="all")
+        listing.list_conversations(db, actor=ana, tab="all")
     with pytest.raises(ValidationError):
-        actions.list_conversations(db, actor=ana, tab="everything")
+        listing.list_conversations(db, actor=ana, tab="everything")
 
 
 def test_supervisors_and_admins_see_all_and_every_closed_one(db, world):
     r = world["rows"]
     for actor in (world["supervisor"], world["admin"]):
-        every = actions.list_conversations(db, actor=actor, tab="all")
+        every = listing.list_conversations(db, actor=actor, tab="all")
         assert ids(every) == [r["ana_open"], r["bia_open"], r["unassigned"], r["bot"]] and every.total == 4
-        assert ids(actions.list_conversations(db, actor=actor, tab="closed")) == [r["ana_closed"], r["bia_closed"]]
-        assert ids(actions.list_conversations(db, actor=actor, tab="mine")) == []
+        assert ids(listing.list_conversations(db, actor=actor, tab="closed")) == [r["ana_closed"], r["bia_closed"]]
+        assert ids(listing.list_conversations(db, actor=actor, tab="mine")) == []
 
 
 def test_tab_counts_follow_the_role(db, world):
-    assert actions.tab_counts(db, actor=world["ana"]) == {"mine": 1, "unassigned": 1, "bot": 1, "closed": 1}
-    assert actions.tab_counts(db, actor=world["supervisor"]) == {"mine": 0, "unassigned": 1, "bot": 1, "all": 4,
+    assert listing.tab_counts(db, actor=world["ana"]) == {"mine": 1, "unassigned": 1, "bot": 1, "closed": 1}
+    assert listing.tab_counts(db, actor=world["supervisor"]) == {"mine": 0, "unassigned": 1, "bot": 1, "all": 4,
                                                                 "closed": 2}
 
 
@@ -81,17 +83,17 @@ def test_rows_carry_names_labels_and_window(db, world):
     conversation.last_customer_message_at = NOW - dt.timedelta(hours=1)
     db.add(conversation)
     db.commit()
-    actions.add_label(db, actor=world["ana"], conversation_id=conversation.id, name="VIP")
-    actions.add_label(db, actor=world["ana"], conversation_id=conversation.id, name="Atrasado")
+    labels.add_label(db, actor=world["ana"], conversation_id=conversation.id, name="VIP")
+    labels.add_label(db, actor=world["ana"], conversation_id=conversation.id, name="Atrasado")
     db.commit()
-    row = actions.list_conversations(db, actor=world["ana"], tab="mine").rows[0]
+    row = listing.list_conversations(db, actor=world["ana"], tab="mine").rows[0]
     assert (row.contact_name, row.contact_phone, row.assignee_name) == ("Ana Cliente", "+5511900000001",
                                                                         "attendant user")
     assert row.labels == ["Atrasado", "VIP"]
     assert row.window_expires_at == conversation.last_customer_message_at + dt.timedelta(hours=24)
     nameless = quick_conversation(db, world["inbox"].id, phone="+5511987654321", assignee_id=world["ana"].user_id)
     db.commit()
-    assert actions.get_conversation(db, actor=world["ana"], conversation_id=nameless.id).row.contact_name == \
+    assert listing.get_conversation(db, actor=world["ana"], conversation_id=nameless.id).row.contact_name == \
         "+55 11 98765-4321"
 
 
@@ -101,15 +103,15 @@ def test_another_tenant_is_not_found_and_another_attendant_is_forbidden(db, worl
     foreign = quick_conversation(db, other_box.id, phone="+5511911111111", name="Alheio")
     db.commit()
     stranger = make_user(db, other_tenant.id, "admin")
-    assert world["rows"]["ana_open"] not in ids(actions.list_conversations(db, actor=stranger, tab="all"))
+    assert world["rows"]["ana_open"] not in ids(listing.list_conversations(db, actor=stranger, tab="all"))
     for actor in (world["admin"], world["ana"]):
         with pytest.raises(NotFound):
-            actions.get_conversation(db, actor=actor, conversation_id=foreign.id)
+            listing.get_conversation(db, actor=actor, conversation_id=foreign.id)
         with pytest.raises(NotFound):
-            actions.list_messages(db, actor=actor, conversation_id=foreign.id)
+            inbox_views.list_messages(db, actor=actor, conversation_id=foreign.id)
     with pytest.raises(PermissionDenied):
-        actions.get_conversation(db, actor=world["ana"], conversation_id=world["rows"]["bia_open"])
-    detail = actions.get_conversation(db, actor=world["supervisor"], conversation_id=world["rows"]["bia_open"])
+        listing.get_conversation(db, actor=world["ana"], conversation_id=world["rows"]["bia_open"])
+    detail = listing.get_conversation(db, actor=world["supervisor"], conversation_id=world["rows"]["bia_open"])
     assert detail.row.id == world["rows"]["bia_open"]
 
 
@@ -121,7 +123,7 @@ def test_search_ignores_accents_and_case_on_name_phone_and_message_text(db, worl
     db.commit()
 
     def found(query):
-        return set(ids(actions.list_conversations(db, actor=admin, tab="all", query=query)))
+        return set(ids(listing.list_conversations(db, actor=admin, tab="all", query=query)))
 
     assert found("joao avila") == {joao.id}
     assert found("JOÃO") == {joao.id}
@@ -138,7 +140,7 @@ def test_search_does_not_leak_another_tenants_messages(db, world):
     foreign = quick_conversation(db, make_inbox(db, other_tenant.id).id, phone="+5511922222222", name="X")
     add_text(db, foreign, "segredo exclusivo")
     db.commit()
-    assert actions.list_conversations(db, actor=world["admin"], tab="all", query="segredo").rows == []
+    assert listing.list_conversations(db, actor=world["admin"], tab="all", query="segredo").rows == []
 
 
 def test_keyset_pages_have_no_duplicates_or_gaps(db, world):
@@ -151,7 +153,7 @@ def test_keyset_pages_have_no_duplicates_or_gaps(db, world):
     db.commit()
     seen, cursor, pages = [], None, 0
     while True:
-        page = actions.list_conversations(db, actor=admin, tab="all", query="pag", cursor=cursor, limit=5)
+        page = listing.list_conversations(db, actor=admin, tab="all", query="pag", cursor=cursor, limit=5)
         assert (page.total == 23) if cursor is None else page.total is None
         seen += ids(page)
         pages += 1
@@ -163,7 +165,7 @@ def test_keyset_pages_have_no_duplicates_or_gaps(db, world):
                                      key=lambda c: (c.last_message_at, c.id), reverse=True)]
     assert seen == expected
     with pytest.raises(ValidationError):
-        actions.list_conversations(db, actor=admin, tab="all", cursor="not-a-cursor")
+        listing.list_conversations(db, actor=admin, tab="all", cursor="not-a-cursor")
 
 
 def test_window_sort_lists_open_windows_closing_soonest_first(db, world):
@@ -173,34 +175,34 @@ def test_window_sort_lists_open_windows_closing_soonest_first(db, world):
                                   last_customer_message_at=NOW - dt.timedelta(hours=h)).id
             for i, (k, h) in enumerate(hours.items())}
     db.commit()
-    first = actions.list_conversations(db, actor=admin, tab="all", sort="window", limit=2)
-    second = actions.list_conversations(db, actor=admin, tab="all", sort="window", limit=2, cursor=first.next_cursor)
+    first = listing.list_conversations(db, actor=admin, tab="all", sort="window", limit=2)
+    second = listing.list_conversations(db, actor=admin, tab="all", sort="window", limit=2, cursor=first.next_cursor)
     assert ids(first) + ids(second) == [made["closing"], made["middle"], made["fresh"]]
     assert second.next_cursor is None
 
 
 def test_filters_by_label_status_and_inbox(db, world):
     admin, r = world["admin"], world["rows"]
-    actions.add_label(db, actor=admin, conversation_id=r["bia_open"], name="Financeiro")
+    labels.add_label(db, actor=admin, conversation_id=r["bia_open"], name="Financeiro")
     db.commit()
-    label_id = actions.list_labels(db, actor=admin)[0]["id"]
-    assert ids(actions.list_conversations(db, actor=admin, tab="all", label_id=label_id)) == [r["bia_open"]]
-    assert ids(actions.list_conversations(db, actor=admin, tab="all", status="pending")) == []
-    assert len(actions.list_conversations(db, actor=admin, tab="all", inbox_id=world["inbox"].id).rows) == 4
-    assert actions.list_conversations(db, actor=admin, tab="all", inbox_id=world["inbox"].id + 999).rows == []
+    label_id = labels.list_labels(db, actor=admin)[0]["id"]
+    assert ids(listing.list_conversations(db, actor=admin, tab="all", label_id=label_id)) == [r["bia_open"]]
+    assert ids(listing.list_conversations(db, actor=admin, tab="all", status="pending")) == []
+    assert len(listing.list_conversations(db, actor=admin, tab="all", inbox_id=world["inbox"].id).rows) == 4
+    assert listing.list_conversations(db, actor=admin, tab="all", inbox_id=world["inbox"].id + 999).rows == []
 
 
 def test_detail_says_why_the_composer_is_locked(db, world):
     r, ana, supervisor = world["rows"], world["ana"], world["supervisor"]
-    cases = {"ana_open": (True, None), "unassigned": (False, "actions.blocked.unassigned"),
-             "bot": (False, "actions.blocked.bot"), "ana_closed": (False, "actions.blocked.closed")}
+    cases = {"ana_open": (True, None), "unassigned": (False, "inbox.blocked.unassigned"),
+             "bot": (False, "inbox.blocked.bot"), "ana_closed": (False, "inbox.blocked.closed")}
     for key, (can_reply, reason) in cases.items():
-        detail = actions.get_conversation(db, actor=ana, conversation_id=r[key])
+        detail = listing.get_conversation(db, actor=ana, conversation_id=r[key])
         assert (detail.can_reply, detail.blocked_reason) == (can_reply, reason), key
-    bot = actions.get_conversation(db, actor=supervisor, conversation_id=r["bot"])
-    assert (bot.can_reply, bot.blocked_reason) == (False, "actions.blocked.bot")  # take over first, staff too
+    bot = listing.get_conversation(db, actor=supervisor, conversation_id=r["bot"])
+    assert (bot.can_reply, bot.blocked_reason) == (False, "inbox.blocked.bot")  # take over first, staff too
     conversation = db.get(Conversation, r["bia_open"])
-    assert not actions.can_send(conversation, ana) and actions.can_send(conversation, supervisor)
+    assert not access.can_send(conversation, ana) and access.can_send(conversation, supervisor)
 
 
 def test_messages_of_every_kind_render_with_reactions_replies_and_reasons(db):
@@ -219,7 +221,7 @@ def test_messages_of_every_kind_render_with_reactions_replies_and_reasons(db):
     failed = add_text(db, conversation, "Falhou", direction="outbound", sender_type="attendant", status="failed",
                       error_code=131047, sender_user_id=admin.user_id)
     db.commit()
-    views = actions.list_messages(db, actor=admin, conversation_id=conversation.id)
+    views = inbox_views.list_messages(db, actor=admin, conversation_id=conversation.id)
     by_kind = {v.kind: v for v in views}
     assert "reaction" not in by_kind and views[0].reactions == ["👍"] and views[0].sender_name == "João Silva"
     assert by_kind["document"].file_name == "filename.pdf" and by_kind["document"].body == "caption"
@@ -232,10 +234,10 @@ def test_messages_of_every_kind_render_with_reactions_replies_and_reasons(db):
     assert any(v.referral and v.referral["headline"] == "AD_TITLE" for v in views)
     assert any(v.forwarded for v in views) and not views[0].forwarded
     pt = next(v for v in views if v.id == failed.id)
-    en = next(v for v in actions.list_messages(db, actor=en_admin, conversation_id=conversation.id)
+    en = next(v for v in inbox_views.list_messages(db, actor=en_admin, conversation_id=conversation.id)
               if v.id == failed.id)
     assert "24 horas" in pt.error_reason and "24 hours" in en.error_reason and pt.sender_name == "admin user"
-    older = actions.list_messages(db, actor=admin, conversation_id=conversation.id, before_id=views[2].id, limit=10)
+    older = inbox_views.list_messages(db, actor=admin, conversation_id=conversation.id, before_id=views[2].id, limit=10)
     assert [v.id for v in older] == [views[0].id, views[1].id]
 
 
@@ -253,8 +255,8 @@ def test_an_unreaction_takes_the_emoji_back(db):
     for emoji in ("😮", "❤️", ""):
         customer_writes({"type": "reaction", "reaction": {"message_id": first.wa_message_id, "emoji": emoji}})
     admin = make_user(db, tenant.id, "admin")
-    views = actions.list_messages(db, actor=admin, conversation_id=first.conversation_id)
+    views = inbox_views.list_messages(db, actor=admin, conversation_id=first.conversation_id)
     assert [v.reactions for v in views] == [[]]
     customer_writes({"type": "reaction", "reaction": {"message_id": first.wa_message_id, "emoji": "❤️"}})
-    assert actions.list_messages(db, actor=admin, conversation_id=first.conversation_id)[0].reactions == ["❤️"]
+    assert inbox_views.list_messages(db, actor=admin, conversation_id=first.conversation_id)[0].reactions == ["❤️"]
     assert db.exec(select(Contact)).one().search_text == "joao silva 5511981234567"

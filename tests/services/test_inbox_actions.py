@@ -9,7 +9,7 @@ from sqlmodel import select
 from crm_app.db import session_scope
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, Conversation, ConversationEvent, Message
-from crm_app.services import inbox
+from crm_app.services import conversations, inbox
 from crm_app.services.channel import outbound
 from crm_app.services.core import jobs
 from crm_app.services.routing import teams
@@ -81,8 +81,8 @@ def test_every_action_records_and_publishes(db, setup):
     until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     steps = [
         (inbox.assign, supervisor, {"user_id": ana.user_id}, "assignment", "conversation.assign"),
-        (inbox.add_label, ana, {"name": "Urgente"}, "label", "conversation.label_add"),
-        (inbox.remove_label, ana, {"name": "urgente"}, "label", "conversation.label_remove"),
+        (conversations.add_label, ana, {"name": "Urgente"}, "label", "conversation.label_add"),
+        (conversations.remove_label, ana, {"name": "urgente"}, "label", "conversation.label_remove"),
         (inbox.snooze, ana, {"until": until}, "snooze", "conversation.snooze"),
         (inbox.reopen, ana, {}, "status", "conversation.reopen"),
         (inbox.close, ana, {"note": "Resolvido por telefone"}, "status", "conversation.close"),
@@ -121,7 +121,7 @@ def test_attendant_cannot_touch_another_attendants_conversation(db, setup):
     run(inbox.take_over, actor=ana, conversation_id=cid)
     for action, kwargs in ((inbox.take_over, {}), (inbox.close, {}), (inbox.add_note, {"body": "x"}),
                            (inbox.snooze, {"until": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)}),
-                           (inbox.add_label, {"name": "x"})):
+                           (conversations.add_label, {"name": "x"})):
         with pytest.raises(PermissionDenied):
             run(action, actor=bia, conversation_id=cid, **kwargs)
     with pytest.raises(PermissionDenied):
@@ -139,7 +139,7 @@ def test_another_tenant_gets_not_found_for_every_action(db, setup):
     other = make_tenant(db)
     stranger = make_user(db, other.id, "admin")
     for action, kwargs in ((inbox.take_over, {}), (inbox.close, {}), (inbox.reopen, {}),
-                           (inbox.add_note, {"body": "x"}), (inbox.add_label, {"name": "x"}),
+                           (inbox.add_note, {"body": "x"}), (conversations.add_label, {"name": "x"}),
                            (inbox.assign, {"user_id": stranger.user_id})):
         with pytest.raises(NotFound):
             run(action, actor=stranger, conversation_id=setup["conversation_id"], **kwargs)
@@ -240,13 +240,13 @@ def test_notes_are_private_and_searchable(db, setup):
 
 def test_labels_are_reused_case_insensitively_and_listed(db, setup):
     cid, admin = setup["conversation_id"], setup["admin"]
-    assert run(inbox.add_label, actor=admin, conversation_id=cid, name="  Cliente   VIP ") == ["Cliente VIP"]
-    assert run(inbox.add_label, actor=admin, conversation_id=cid, name="cliente vip") == ["Cliente VIP"]
-    assert [label["name"] for label in inbox.list_labels(db, actor=admin)] == ["Cliente VIP"]
+    assert run(conversations.add_label, actor=admin, conversation_id=cid, name="  Cliente   VIP ") == ["Cliente VIP"]
+    assert run(conversations.add_label, actor=admin, conversation_id=cid, name="cliente vip") == ["Cliente VIP"]
+    assert [label["name"] for label in conversations.list_labels(db, actor=admin)] == ["Cliente VIP"]
     events, _, _ = written(db, cid)
     assert [e.kind for e in events] == ["label"]  # the second add changed nothing
     other = make_tenant(db)
-    assert inbox.list_labels(db, actor=make_user(db, other.id, "admin")) == []
+    assert conversations.list_labels(db, actor=make_user(db, other.id, "admin")) == []
 
 
 def test_a_failed_message_is_resent_once_by_someone_who_may_write_there(db, setup):

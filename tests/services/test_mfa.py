@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from crm_app.db import get_engine, utcnow
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, RecoveryCode, User, UserSession
-from crm_app.services.access import auth, mfa
+from crm_app.services.access import logins, mfa, sessions, throttle
 from crm_app.services.access.mfa import InvalidCode, MfaRefused
 from tests.factories import PASSWORD, make_tenant, make_user
 
@@ -120,18 +120,18 @@ def test_recovery_codes_work_once_each(db):
 
 def test_password_login_with_2fa_opens_the_session_only_after_the_code(db):
     actor, secret, codes = _enrolled(db)
-    with pytest.raises(auth.SecondFactorRequired) as step:
-        auth.login(actor.email, PASSWORD, ip=IP)
+    with pytest.raises(logins.SecondFactorRequired) as step:
+        logins.login(actor.email, PASSWORD, ip=IP)
     assert db.exec(select(UserSession).where(UserSession.user_id == actor.user_id)).all() == []
     pending = step.value.pending
     with pytest.raises(InvalidCode):
-        auth.login_second_step(pending, "000000" if _code(secret) != "000000" else "111111", ip=IP)
-    ticket, logged = auth.login_second_step(pending, _code(secret, steps=1), ip=IP)
+        logins.login_second_step(pending, "000000" if _code(secret) != "000000" else "111111", ip=IP)
+    ticket, logged = logins.login_second_step(pending, _code(secret, steps=1), ip=IP)
     assert logged.user_id == actor.user_id
     row = db.exec(select(UserSession).where(UserSession.user_id == actor.user_id)).one()
-    assert row.mfa and auth.resolve_actor(auth.redeem_login_ticket(ticket)).user_id == actor.user_id
-    with pytest.raises(auth.PendingExpired):  # the pending ticket is spent
-        auth.login_second_step(pending, codes[0], ip=IP)
+    assert row.mfa and sessions.resolve_actor(sessions.redeem_login_ticket(ticket)).user_id == actor.user_id
+    with pytest.raises(logins.PendingExpired):  # the pending ticket is spent
+        logins.login_second_step(pending, codes[0], ip=IP)
     actions = db.exec(select(AuditLog.action).where(AuditLog.target_id == str(actor.user_id))).all()
     assert "auth.2fa_failed" in actions and "auth.login" in actions
 
@@ -139,42 +139,42 @@ def test_password_login_with_2fa_opens_the_session_only_after_the_code(db):
 def test_a_recovery_code_logs_in_once_and_is_audited(db):
     actor, _, codes = _enrolled(db)
     for attempt in range(2):
-        with pytest.raises(auth.SecondFactorRequired) as step:
-            auth.login(actor.email, PASSWORD, ip=IP)
+        with pytest.raises(logins.SecondFactorRequired) as step:
+            logins.login(actor.email, PASSWORD, ip=IP)
         if attempt == 0:
-            auth.login_second_step(step.value.pending, codes[0], ip=IP)
+            logins.login_second_step(step.value.pending, codes[0], ip=IP)
         else:
             with pytest.raises(InvalidCode):
-                auth.login_second_step(step.value.pending, codes[0], ip=IP)
+                logins.login_second_step(step.value.pending, codes[0], ip=IP)
     used = db.exec(select(AuditLog).where(AuditLog.action == "auth.recovery_code_used")).one()
     assert used.after["remaining"] == 9 and used.ip == IP
 
 
 def test_too_many_wrong_codes_end_the_pending_step_and_feed_the_throttle(db):
     actor, secret, _ = _enrolled(db)
-    with pytest.raises(auth.SecondFactorRequired) as step:
-        auth.login(actor.email, PASSWORD, ip=IP)
+    with pytest.raises(logins.SecondFactorRequired) as step:
+        logins.login(actor.email, PASSWORD, ip=IP)
     wrong = "000000" if _code(secret) != "000000" else "111111"
-    for _ in range(auth.PENDING_MAX_ATTEMPTS):
-        with pytest.raises((InvalidCode, auth.LoginThrottled)):
-            auth.login_second_step(step.value.pending, wrong, ip=IP)
-    with pytest.raises((auth.PendingExpired, auth.LoginThrottled)):
-        auth.login_second_step(step.value.pending, _code(secret), ip=IP)
-    with pytest.raises(auth.LoginThrottled):  # 5 wrong codes = 5 failures on the account
-        auth.login(actor.email, PASSWORD, ip=IP)
+    for _ in range(logins.PENDING_MAX_ATTEMPTS):
+        with pytest.raises((InvalidCode, throttle.LoginThrottled)):
+            logins.login_second_step(step.value.pending, wrong, ip=IP)
+    with pytest.raises((logins.PendingExpired, throttle.LoginThrottled)):
+        logins.login_second_step(step.value.pending, _code(secret), ip=IP)
+    with pytest.raises(throttle.LoginThrottled):  # 5 wrong codes = 5 failures on the account
+        logins.login(actor.email, PASSWORD, ip=IP)
 
 
 def test_an_expired_or_forged_pending_ticket_is_refused(db, redis_client):
     actor, secret, _ = _enrolled(db)
-    with pytest.raises(auth.SecondFactorRequired) as step:
-        auth.login(actor.email, PASSWORD, ip=IP)
-    ttl = redis_client.ttl(auth.PENDING_PREFIX + auth.hash_token(step.value.pending))
+    with pytest.raises(logins.SecondFactorRequired) as step:
+        logins.login(actor.email, PASSWORD, ip=IP)
+    ttl = redis_client.ttl(logins.PENDING_PREFIX + sessions.hash_token(step.value.pending))
     assert 0 < ttl <= 300
     for forged in ("forged", "x" * 500, ""):
-        with pytest.raises(auth.PendingExpired):
-            auth.login_second_step(forged, _code(secret), ip=IP)
+        with pytest.raises(logins.PendingExpired):
+            logins.login_second_step(forged, _code(secret), ip=IP)
     with pytest.raises(InvalidCredentials):  # the code step never skips the password
-        auth.login(actor.email, "wrong-password", ip=IP)
+        logins.login(actor.email, "wrong-password", ip=IP)
 
 
 def test_turning_2fa_off_needs_the_password_or_a_code(db):
@@ -190,8 +190,8 @@ def test_turning_2fa_off_needs_the_password_or_a_code(db):
     assert db.exec(select(RecoveryCode).where(RecoveryCode.user_id == actor.user_id)).all() == []
     assert db.exec(select(AuditLog).where(AuditLog.action == "auth.2fa_disabled")).one().after == {
         "proof": "password"}
-    ticket, _ = auth.login(actor.email, PASSWORD, ip=IP)  # no code step any more
-    assert auth.redeem_login_ticket(ticket)
+    ticket, _ = logins.login(actor.email, PASSWORD, ip=IP)  # no code step any more
+    assert sessions.redeem_login_ticket(ticket)
 
 
 def test_the_secret_never_reaches_the_audit_log(db):

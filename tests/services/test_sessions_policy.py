@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied
 from crm_app.models import AuditLog, Tenant, UserSession
-from crm_app.services.access import account, auth, mfa
+from crm_app.services.access import account, logins, mfa, sessions
 from crm_app.state.account import AccountState
 from crm_app.state.session import SessionState
 from crm_app.state.settings_security import SecuritySettingsState
@@ -25,14 +25,14 @@ def _fresh_throttle(redis_client):
 
 
 def _login(db, actor):
-    token, _ = auth.authenticate(db, email=actor.email, password=PASSWORD, ip="203.0.113.5",
+    token, _ = logins.authenticate(db, email=actor.email, password=PASSWORD, ip="203.0.113.5",
                                  user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36")
     db.commit()
     return token
 
 
 def _age(db, token, *, idle=None, since_login=None):
-    row = db.exec(select(UserSession).where(UserSession.token_hash == auth.hash_token(token))).one()
+    row = db.exec(select(UserSession).where(UserSession.token_hash == sessions.hash_token(token))).one()
     if idle is not None:
         row.last_seen_at = row.last_seen_at - idle
     if since_login is not None:
@@ -43,46 +43,46 @@ def _age(db, token, *, idle=None, since_login=None):
 
 def test_defaults_are_30_minutes_idle_and_12_hours_absolute(db):
     tenant = make_tenant(db)
-    assert auth.session_timeouts(db.get(Tenant, tenant.id)) == (dt.timedelta(minutes=30), dt.timedelta(hours=12))
+    assert sessions.session_timeouts(db.get(Tenant, tenant.id)) == (dt.timedelta(minutes=30), dt.timedelta(hours=12))
     token = _login(db, make_user(db, tenant.id))
     row = db.exec(select(UserSession)).one()
     assert dt.timedelta(hours=11, minutes=59) < row.expires_at - row.created_at <= dt.timedelta(hours=12)
     _age(db, token, idle=dt.timedelta(minutes=29))
-    assert auth.resolve_session(db, token=token) is not None
+    assert sessions.resolve_session(db, token=token) is not None
     _age(db, token, idle=dt.timedelta(minutes=31))
-    assert auth.resolve_session(db, token=token) is None
+    assert sessions.resolve_session(db, token=token) is None
 
 
 def test_timeouts_come_from_the_tenant_and_apply_to_open_sessions(db):
     tenant = make_tenant(db)
     admin = make_user(db, tenant.id)
     token = _login(db, admin)
-    auth.update_security_policy(db, actor=admin, require_2fa_roles=[], idle_minutes=10, absolute_hours=2)
+    sessions.update_security_policy(db, actor=admin, require_2fa_roles=[], idle_minutes=10, absolute_hours=2)
     db.commit()
     _age(db, token, idle=dt.timedelta(minutes=11))
-    assert auth.resolve_session(db, token=token) is None  # 11 min idle > the tenant's 10
+    assert sessions.resolve_session(db, token=token) is None  # 11 min idle > the tenant's 10
     fresh = _login(db, admin)
     _age(db, fresh, since_login=dt.timedelta(hours=2, seconds=1))
-    assert auth.resolve_session(db, token=fresh) is None and auth.peek_actor(fresh) is None
+    assert sessions.resolve_session(db, token=fresh) is None and sessions.peek_actor(fresh) is None
     longer = make_tenant(db)
     other_admin = make_user(db, longer.id)
-    auth.update_security_policy(db, actor=other_admin, require_2fa_roles=[], idle_minutes=120, absolute_hours=24)
+    sessions.update_security_policy(db, actor=other_admin, require_2fa_roles=[], idle_minutes=120, absolute_hours=24)
     db.commit()
     long_token = _login(db, other_admin)
     _age(db, long_token, idle=dt.timedelta(minutes=90), since_login=dt.timedelta(hours=13))
-    assert auth.resolve_session(db, token=long_token).user_id == other_admin.user_id
+    assert sessions.resolve_session(db, token=long_token).user_id == other_admin.user_id
 
 
 def test_only_admins_change_the_policy_within_limits_and_it_is_audited(db):
     tenant = make_tenant(db)
     admin, supervisor = make_user(db, tenant.id), make_user(db, tenant.id, "supervisor")
     with pytest.raises(PermissionDenied):
-        auth.update_security_policy(db, actor=supervisor, require_2fa_roles=[], idle_minutes=30, absolute_hours=12)
+        sessions.update_security_policy(db, actor=supervisor, require_2fa_roles=[], idle_minutes=30, absolute_hours=12)
     for idle, absolute, roles in ((2, 12, []), (30, 500, []), (30, 12, ["root"]), (600, 8, [])):
-        with pytest.raises(auth.PolicyInvalid):
-            auth.update_security_policy(db, actor=admin, require_2fa_roles=roles, idle_minutes=idle,
+        with pytest.raises(sessions.PolicyInvalid):
+            sessions.update_security_policy(db, actor=admin, require_2fa_roles=roles, idle_minutes=idle,
                                         absolute_hours=absolute)
-    policy = auth.update_security_policy(db, actor=admin, require_2fa_roles=["supervisor", "admin"],
+    policy = sessions.update_security_policy(db, actor=admin, require_2fa_roles=["supervisor", "admin"],
                                          idle_minutes=15, absolute_hours=8)
     db.commit()
     assert (policy.require_2fa_roles, policy.idle_minutes, policy.absolute_hours) == (["admin", "supervisor"], 15, 8)
@@ -93,12 +93,13 @@ def test_only_admins_change_the_policy_within_limits_and_it_is_audited(db):
 def test_a_required_role_without_2fa_is_sent_to_enrol_and_is_nobody_elsewhere(db, monkeypatch):
     tenant = make_tenant(db)
     admin, attendant = make_user(db, tenant.id), make_user(db, tenant.id, "attendant")
-    auth.update_security_policy(db, actor=admin, require_2fa_roles=["attendant"], idle_minutes=30, absolute_hours=12)
+    sessions.update_security_policy(db, actor=admin, require_2fa_roles=["attendant"], idle_minutes=30,
+                                    absolute_hours=12)
     db.commit()
     token, admin_token = _login(db, attendant), _login(db, admin)
-    access = auth.resolve_actor_access(token)
-    assert access.must_enrol_2fa and auth.resolve_actor(token) is None  # fail closed for routes and handlers
-    assert not auth.resolve_actor_access(admin_token).must_enrol_2fa
+    access = sessions.resolve_actor_access(token)
+    assert access.must_enrol_2fa and sessions.resolve_actor(token) is None  # fail closed for routes and handlers
+    assert not sessions.resolve_actor_access(admin_token).must_enrol_2fa
 
     tokens = {"value": token}
     monkeypatch.setattr(SessionState, "_session_token", lambda self: tokens["value"])
@@ -117,7 +118,7 @@ def test_a_required_role_without_2fa_is_sent_to_enrol_and_is_nobody_elsewhere(db
     db.commit()
     mfa.confirm_enrolment(db, actor=attendant, code=mfa.code_at(enrolment.secret, mfa.current_step()))
     db.commit()
-    assert not auth.resolve_actor_access(token).must_enrol_2fa
+    assert not sessions.resolve_actor_access(token).must_enrol_2fa
     assert SessionState.check_page_access.fn(inbox_like, "/inbox") is None
     with pytest.raises(mfa.MfaRefused):  # the policy also keeps them from turning it off
         mfa.disable(db, actor=attendant, password=PASSWORD)
@@ -127,35 +128,36 @@ def test_the_2fa_policy_binds_password_logins_not_single_sign_on(db):
     """An SSO login had its second factor at the company's identity provider."""
     tenant = make_tenant(db)
     admin, attendant = make_user(db, tenant.id), make_user(db, tenant.id, "attendant")
-    auth.update_security_policy(db, actor=admin, require_2fa_roles=["attendant"], idle_minutes=30, absolute_hours=12)
+    sessions.update_security_policy(db, actor=admin, require_2fa_roles=["attendant"], idle_minutes=30,
+                                    absolute_hours=12)
     db.commit()
     from crm_app.models import User
 
     user = db.get(User, attendant.user_id)
-    sso_token = auth.open_session(db, user=user, auth_method="sso")
+    sso_token = sessions.open_session(db, user=user, auth_method="sso")
     db.commit()
     password_token = _login(db, attendant)
-    assert not auth.resolve_actor_access(sso_token).must_enrol_2fa
-    assert auth.resolve_actor(sso_token).user_id == attendant.user_id
-    assert auth.resolve_actor_access(password_token).must_enrol_2fa
+    assert not sessions.resolve_actor_access(sso_token).must_enrol_2fa
+    assert sessions.resolve_actor(sso_token).user_id == attendant.user_id
+    assert sessions.resolve_actor_access(password_token).must_enrol_2fa
 
 
 def test_logout_everywhere_and_revoking_one_session(db):
     tenant = make_tenant(db)
     user, stranger = make_user(db, tenant.id, "attendant"), make_user(db, tenant.id, "attendant")
     first, second, third = _login(db, user), _login(db, user), _login(db, user)
-    rows = auth.list_sessions(db, actor=user, current_token=first)
+    rows = sessions.list_sessions(db, actor=user, current_token=first)
     assert len(rows) == 3 and [r.current for r in rows].count(True) == 1
     assert rows[0].user_agent and rows[0].ip == "203.0.113.5"
     other_id = next(r.id for r in rows if not r.current)
     with pytest.raises(NotFound):  # someone else's session
-        auth.revoke_session(db, actor=stranger, session_id=other_id)
-    auth.revoke_session(db, actor=user, session_id=other_id)
+        sessions.revoke_session(db, actor=stranger, session_id=other_id)
+    sessions.revoke_session(db, actor=user, session_id=other_id)
     db.commit()
-    assert len(auth.list_sessions(db, actor=user)) == 2
+    assert len(sessions.list_sessions(db, actor=user)) == 2
     assert account.logout_everywhere(db, actor=user) == 2
     db.commit()
-    assert all(auth.resolve_session(db, token=t) is None for t in (first, second, third))
+    assert all(sessions.resolve_session(db, token=t) is None for t in (first, second, third))
     actions = db.exec(select(AuditLog.action).where(AuditLog.target_type.in_(["user", "session"]))).all()
     assert "auth.session_revoked" in actions and "auth.sessions_revoked" in actions
 
@@ -171,8 +173,9 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(db):
     assert refused.value.problems == ["password.common"]
     assert account.change_password(db, actor=user, current=PASSWORD, new=NEW_PASSWORD, current_token=here) == 1
     db.commit()
-    assert auth.resolve_session(db, token=here) is not None and auth.resolve_session(db, token=elsewhere) is None
-    token, _ = auth.authenticate(db, email=user.email, password=NEW_PASSWORD)
+    assert sessions.resolve_session(db, token=here) is not None
+    assert sessions.resolve_session(db, token=elsewhere) is None
+    token, _ = logins.authenticate(db, email=user.email, password=NEW_PASSWORD)
     assert token
     revoked = db.exec(select(AuditLog).where(AuditLog.action == "auth.sessions_revoked")).one()
     assert revoked.after == {"count": 1, "reason": "password_changed", "kept_current": True}
@@ -183,9 +186,9 @@ def test_revoke_user_sessions_keeps_the_contract_signature(db):
     tenant = make_tenant(db)
     admin, user = make_user(db, tenant.id), make_user(db, tenant.id, "attendant")
     keep, drop = _login(db, user), _login(db, user)
-    assert auth.revoke_user_sessions(db, user_id=user.user_id, actor=admin, reason="admin", except_token=keep) == 1
+    assert sessions.revoke_user_sessions(db, user_id=user.user_id, actor=admin, reason="admin", except_token=keep) == 1
     db.commit()
-    assert auth.resolve_session(db, token=keep) and auth.resolve_session(db, token=drop) is None
+    assert sessions.resolve_session(db, token=keep) and sessions.resolve_session(db, token=drop) is None
     row = db.exec(select(AuditLog).where(AuditLog.action == "auth.sessions_revoked")).one()
     assert row.actor_user_id == admin.user_id and row.after["reason"] == "admin"
 
@@ -197,13 +200,13 @@ async def test_a_new_login_in_the_same_browser_revokes_its_previous_session(db):
     from crm_app.api.routes import create_api
 
     user = make_user(db, make_tenant(db).id, "attendant")
-    old = auth.redeem_login_ticket(auth.login(user.email, PASSWORD)[0])
-    ticket, _ = auth.login(user.email, PASSWORD)
+    old = sessions.redeem_login_ticket(logins.login(user.email, PASSWORD)[0])
+    ticket, _ = logins.login(user.email, PASSWORD)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()),
                                  base_url="http://127.0.0.1") as client:
-        client.cookies.set(auth.COOKIE_NAME, old)
+        client.cookies.set(sessions.COOKIE_NAME, old)
         response = await client.get("/api/auth/exchange", params={"ticket": ticket, "next": "/inbox"})
     assert response.status_code == 303
     new = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
-    assert new != old and auth.resolve_actor(new).user_id == user.user_id
-    assert auth.resolve_actor(old) is None
+    assert new != old and sessions.resolve_actor(new).user_id == user.user_id
+    assert sessions.resolve_actor(old) is None

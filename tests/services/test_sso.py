@@ -22,7 +22,7 @@ from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import AuditLog, SsoConfig, User, UserSession
 from crm_app.queue import get_redis
 from crm_app.sandbox.oidc_fake import OidcFake, create_oidc_app
-from crm_app.services.access import auth, sso
+from crm_app.services.access import sessions, sso
 from tests.factories import make_tenant, make_user
 
 CLIENT_ID, CLIENT_SECRET = "crm-test", "test-sso-secret"
@@ -118,7 +118,7 @@ def test_first_login_provisions_the_user_with_the_mapped_role_and_an_sso_session
     assert not user.password_hash.startswith("$2")  # no usable password
     row = db.exec(select(UserSession).where(UserSession.user_id == user.id)).one()
     assert row.auth_method == "sso"
-    assert auth.resolve_actor(done.token).user_id == user.id
+    assert sessions.resolve_actor(done.token).user_id == user.id
     assert {"sso.user_provisioned", "sso.login"} <= set(_actions(db, tenant.id))
 
 
@@ -319,7 +319,7 @@ async def test_routes_redirect_to_the_provider_and_back_with_the_session_cookie(
     done = await client.get("/api/auth/sso/callback", params=back)
     assert done.status_code == 303 and done.headers["location"] == "/settings"
     cookies = done.headers.get_list("set-cookie")
-    session_cookie = next(c for c in cookies if c.startswith(f"{auth.COOKIE_NAME}="))
+    session_cookie = next(c for c in cookies if c.startswith(f"{sessions.COOKIE_NAME}="))
     assert "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie
 
 

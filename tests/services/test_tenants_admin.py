@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crm_app.errors import Conflict, InvalidCredentials, NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, InboundEvent, Message, Tenant, User
-from crm_app.services.access import auth, invites, tenants, users
+from crm_app.services.access import invites, logins, sessions, tenants, users
 from crm_app.services.channel import ingest
 from tests.factories import PASSWORD, make_inbox, make_tenant, make_user
 from tests.support.whatsapp import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, encode, fixture, signed_headers
@@ -16,7 +16,7 @@ IP = "198.51.100.4"
 
 
 def _login(db, email, password=PASSWORD):
-    token, actor = auth.authenticate(db, email=email, password=password, ip=IP)
+    token, actor = logins.authenticate(db, email=email, password=password, ip=IP)
     db.commit()
     return token, actor
 
@@ -87,7 +87,7 @@ def test_suspending_revokes_every_session_blocks_login_and_links_and_is_audited(
     db.commit()
     assert tenants.suspend_tenant(db, actor=operator, tenant_id=tenant.id) == 2
     db.commit()
-    assert all(auth.resolve_session(db, token=t) is None for t in tokens)
+    assert all(sessions.resolve_session(db, token=t) is None for t in tokens)
     for email in (admin.email, attendant.email):
         with pytest.raises(InvalidCredentials):
             _login(db, email)
@@ -102,7 +102,7 @@ def test_suspending_revokes_every_session_blocks_login_and_links_and_is_audited(
 
     tenants.reactivate_tenant(db, actor=operator, tenant_id=tenant.id)
     db.commit()
-    assert all(auth.resolve_session(db, token=t) is None for t in tokens)  # old sessions stay revoked
+    assert all(sessions.resolve_session(db, token=t) is None for t in tokens)  # old sessions stay revoked
     _login(db, attendant.email)
     assert db.get(Tenant, tenant.id).suspended_at is None
 

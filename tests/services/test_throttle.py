@@ -9,7 +9,7 @@ from sqlmodel import select
 from crm_app.config import get_settings
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, User
-from crm_app.services.access import auth, throttle, users
+from crm_app.services.access import logins, passwords, sessions, throttle
 from crm_app.services.access.throttle import LoginThrottled
 from tests.factories import PASSWORD, make_tenant, make_user
 from tests.support.waiting import wait_for
@@ -27,7 +27,7 @@ def _fresh_throttle(redis_client):
 
 def _fail(email, ip=IP, password="wrong-password-1"):
     with pytest.raises((InvalidCredentials, LoginThrottled)) as info:
-        auth.login(email, password, ip=ip)
+        logins.login(email, password, ip=ip)
     return info.value
 
 
@@ -49,8 +49,8 @@ def test_brute_force_locks_the_account_and_even_the_right_password_is_refused_un
     assert isinstance(locked, LoginThrottled) and locked.code == "login_throttled"
     assert 0 < redis_client.ttl(_lock_key(user.email)) <= 15 * 60
     _expire_lock(redis_client, user.email)
-    ticket, actor = auth.login(user.email, PASSWORD, ip=IP)
-    assert actor.user_id == user.user_id and auth.redeem_login_ticket(ticket)
+    ticket, actor = logins.login(user.email, PASSWORD, ip=IP)
+    assert actor.user_id == user.user_id and sessions.redeem_login_ticket(ticket)
     actions = db.exec(select(AuditLog.action).where(AuditLog.target_id == str(user.user_id))).all()
     assert actions.count("auth.login_failed") == 5 and "auth.login_throttled" in actions and "auth.login" in actions
     failed = db.exec(select(AuditLog).where(AuditLog.action == "auth.login_failed")).first()
@@ -81,7 +81,7 @@ def test_a_success_resets_the_failure_count(db):
     user = make_user(db, make_tenant(db).id)
     for _ in range(4):
         _fail(user.email)
-    auth.login(user.email, PASSWORD, ip=IP)
+    logins.login(user.email, PASSWORD, ip=IP)
     for _ in range(4):
         assert isinstance(_fail(user.email), InvalidCredentials)
 
@@ -111,15 +111,15 @@ def test_one_ip_spraying_many_accounts_is_stopped_without_locking_them(db):
 def test_unknown_user_and_wrong_password_take_the_same_time(db, monkeypatch):
     """bcrypt runs in both cases; the gap must be small next to one bcrypt check (measured, not a fixed ms)."""
     monkeypatch.setattr(get_settings(), "bcrypt_rounds", 10)
-    auth._dummy_hash.cache_clear()
+    passwords.dummy_hash.cache_clear()
     user = make_user(db, make_tenant(db).id)
     row = db.get(User, user.user_id)
-    row.password_hash = users.hash_password(PASSWORD)  # at cost 10, like the dummy hash
+    row.password_hash = passwords.hash_password(PASSWORD)  # at cost 10, like the dummy hash
     db.commit()
 
     def bcrypt_once():
         started = time.perf_counter()
-        users.check_password("x", row.password_hash)
+        passwords.check_password("x", row.password_hash)
         return time.perf_counter() - started
 
     def timed(email):
@@ -136,7 +136,7 @@ def test_unknown_user_and_wrong_password_take_the_same_time(db, monkeypatch):
             unknown.append(timed("ghost@example.com"))
             bcrypt_times.append(bcrypt_once())
     finally:
-        auth._dummy_hash.cache_clear()
+        passwords.dummy_hash.cache_clear()
     bcrypt_time = statistics.median(bcrypt_times)
     gap = abs(statistics.median(w - u for w, u in zip(wrong, unknown, strict=True)))
     assert statistics.median(unknown) >= 0.8 * bcrypt_time  # the unknown e-mail really pays for bcrypt

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from crm_app.errors import Conflict, InvalidCredentials, NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, User
-from crm_app.services.access import auth, invites, users
+from crm_app.services.access import invites, logins, sessions, users
 from crm_app.services.core import audit
 from tests.factories import PASSWORD, make_tenant, make_user
 
@@ -17,7 +17,7 @@ NEW_PASSWORD = "lua-de-mel-em-paraty"
 
 
 def _login(db, email, password=PASSWORD):
-    token, actor = auth.authenticate(db, email=email, password=password, ip=IP)
+    token, actor = logins.authenticate(db, email=email, password=password, ip=IP)
     db.commit()
     return token, actor
 
@@ -129,16 +129,16 @@ def test_unknown_or_absurd_link_tokens_are_invalid(db, token):
 def test_deactivating_revokes_sessions_kills_the_link_and_reactivating_lets_them_log_in_again(db, admin):
     other = make_user(db, admin.tenant_id, "attendant")
     token, _ = _login(db, other.email)
-    assert auth.resolve_session(db, token=token) is not None
+    assert sessions.resolve_session(db, token=token) is not None
     row = users.set_active(db, actor=admin, user_id=other.user_id, active=False)
     db.commit()
     assert not row.is_active
-    assert auth.resolve_session(db, token=token) is None
+    assert sessions.resolve_session(db, token=token) is None
     with pytest.raises(InvalidCredentials):
         _login(db, other.email)
     users.set_active(db, actor=admin, user_id=other.user_id, active=True)
     db.commit()
-    assert auth.resolve_session(db, token=token) is None  # the old session stays dead
+    assert sessions.resolve_session(db, token=token) is None  # the old session stays dead
     _login(db, other.email)
     logs = db.exec(select(AuditLog).where(AuditLog.action.in_(["user.deactivate", "user.reactivate"]))
                    .order_by(AuditLog.id)).all()
@@ -196,7 +196,7 @@ def test_reset_password_kills_the_old_password_and_sessions_and_gives_a_link(db,
     session_token, _ = _login(db, other.email)
     link_token = users.reset_password(db, actor=admin, user_id=other.user_id)
     db.commit()
-    assert auth.resolve_session(db, token=session_token) is None
+    assert sessions.resolve_session(db, token=session_token) is None
     with pytest.raises(InvalidCredentials):
         _login(db, other.email)
     assert invites.peek(db, token=link_token).purpose == "reset"

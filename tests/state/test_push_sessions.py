@@ -2,7 +2,7 @@
 
 import time
 
-from crm_app.services.access import auth
+from crm_app.services.access import logins, sessions
 from crm_app.state import inbox as inbox_state
 from tests.factories import PASSWORD, make_tenant, make_user
 
@@ -12,10 +12,10 @@ def test_a_revoked_session_stops_receiving_pushes_once_its_check_expires(db, mon
     inbox_state._push_sessions.clear()
     tenant = make_tenant(db)
     attendant = make_user(db, tenant.id, "attendant")
-    token, _ = auth.authenticate(db, email=attendant.email, password=PASSWORD)
+    token, _ = logins.authenticate(db, email=attendant.email, password=PASSWORD)
     db.commit()
     assert inbox_state._push_actor(token, "198.51.100.4").user_id == attendant.user_id
-    assert auth.logout(db, token=token)
+    assert sessions.logout(db, token=token)
     db.commit()
     assert inbox_state._push_actor(token, "198.51.100.4").user_id == attendant.user_id  # still trusted
     time.sleep(0.35)

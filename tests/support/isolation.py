@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_app.models import User
-from crm_app.services.access import api_tokens, auth
+from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
 from crm_app.services.core.actors import Actor
 from crm_app.services.inbox import canned
@@ -57,7 +57,7 @@ def build_side(db: Session, *, marker: str) -> Side:
         db.execute(text("UPDATE users SET name = :n WHERE id = :id"), {"n": f"{role} {marker}", "id": actor.user_id})
         side.actors[role] = actor
         side.ids[role] = actor.user_id
-        side.cookies[role] = auth.open_session(db, user=db.get(User, actor.user_id), ip="127.0.0.1")
+        side.cookies[role] = sessions.open_session(db, user=db.get(User, actor.user_id), ip="127.0.0.1")
     db.commit()
     side.ids["session"] = db.execute(text("SELECT max(id) FROM sessions WHERE user_id = :u"),
                                      {"u": side.ids["admin"]}).scalar()
@@ -138,8 +138,9 @@ def _set_router(state: rx.State, router: RouterData) -> None:
 def fresh_state(state_cls: type[rx.State], cookie: str | None) -> tuple[rx.State, rx.State]:
     """(root, substate) as a new tab whose websocket handshake carried `cookie` as the session cookie."""
     root = rx.State(_reflex_internal_init=True)
+    header = f"{sessions.COOKIE_NAME}={cookie}" if cookie else ""
     router = RouterData(session=SessionData(client_token="iso-tab", client_ip="127.0.0.1", session_id="iso"),
-                        headers=HeaderData(host="127.0.0.1", cookie=f"{auth.COOKIE_NAME}={cookie}" if cookie else ""))
+                        headers=HeaderData(host="127.0.0.1", cookie=header))
     _set_router(root, router)
     return root, root.get_substate(state_cls.get_full_name().split(".")[1:])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from crm_app.config import get_settings
 from crm_app.domain.whatsapp import sign
+from crm_app.processes import WORKER_QUEUES, worker_class
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "meta_payloads"
 PHONE_NUMBER_ID = "1122334455667"  # the number in the fixtures
@@ -44,8 +45,13 @@ def statuses_of(body: dict) -> list[dict]:
     return [s for e in body["entry"] for c in e["changes"] for s in c["value"].get("statuses", [])]
 
 
+def worker_argv(queue: str = "high", *, burst: bool = False) -> list[str]:
+    """One real worker on `queue`, of the class production runs there (SimpleWorker; forking on bulk)."""
+    role = next(role for role, served in WORKER_QUEUES.items() if served == queue)
+    return [sys.executable, "-m", "rq.cli", "worker", queue, *(["--burst"] if burst else []),
+            "-w", worker_class(role), "-S", "json", "-u", get_settings().effective_redis_url]
+
+
 def run_burst_worker(queue: str = "high", timeout: float = 120) -> subprocess.CompletedProcess:
-    """A real SimpleWorker that drains `queue` and exits."""
-    argv = [sys.executable, "-m", "rq.cli", "worker", queue, "--burst", "-w", "rq.worker.SimpleWorker",
-            "-S", "json", "-u", get_settings().effective_redis_url]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    """A real worker that drains `queue` and exits."""
+    return subprocess.run(worker_argv(queue, burst=True), capture_output=True, text=True, timeout=timeout)

@@ -1,5 +1,6 @@
 """Who may do what: passwords, sessions and login, 2FA, invites, users, tenants, SSO, API tokens."""
 
+from crm_app.services.access import api_tokens, sessions, sso
 from crm_app.services.access.account import (  # noqa: F401
     AccountInfo,
     PasswordRefused,
@@ -13,40 +14,13 @@ from crm_app.services.access.account import (  # noqa: F401
 from crm_app.services.access.api_tokens import (  # noqa: F401
     ApiTokenRow,
     TokenAuth,
+    authenticate_token,
     create,
     hash_secret,
     list_tokens,
     resolve,
     revoke,
     take_request_slot,
-)
-from crm_app.services.access.auth import (  # noqa: F401
-    Access,
-    PendingExpired,
-    PolicyInvalid,
-    SecondFactorRequired,
-    SecurityPolicy,
-    SessionRow,
-    actor_for,
-    get_security_policy,
-    hash_token,
-    issue_login_ticket,
-    list_sessions,
-    login,
-    login_second_step,
-    logout,
-    open_session,
-    peek_actor,
-    redeem_login_ticket,
-    resolve_access,
-    resolve_actor,
-    resolve_actor_access,
-    resolve_session,
-    revoke_session,
-    revoke_user_sessions,
-    session_timeouts,
-    update_security_policy,
-    verify_second_step,
 )
 from crm_app.services.access.invites import (  # noqa: F401
     InviteInfo,
@@ -57,6 +31,14 @@ from crm_app.services.access.invites import (  # noqa: F401
     issue_link,
     link_url,
     peek,
+)
+from crm_app.services.access.logins import (  # noqa: F401
+    PendingExpired,
+    SecondFactorRequired,
+    authenticate,
+    login,
+    login_second_step,
+    verify_second_step,
 )
 from crm_app.services.access.mfa import (  # noqa: F401
     Enrolment,
@@ -78,6 +60,38 @@ from crm_app.services.access.mfa import (  # noqa: F401
     use_recovery_code,
     verify_second_factor,
     verify_totp,
+)
+from crm_app.services.access.passwords import (  # noqa: F401
+    check_password,
+    check_strength,
+    dummy_hash,
+    hash_password,
+    unusable_password,
+)
+from crm_app.services.access.scopes import scope  # noqa: F401
+from crm_app.services.access.sessions import (  # noqa: F401
+    Access,
+    PolicyInvalid,
+    SecurityPolicy,
+    SessionRow,
+    actor_for,
+    find_active_tenant,
+    get_security_policy,
+    hash_token,
+    issue_login_ticket,
+    list_sessions,
+    logout,
+    open_session,
+    peek_actor,
+    redeem_login_ticket,
+    resolve_access,
+    resolve_actor,
+    resolve_actor_access,
+    resolve_session,
+    revoke_session,
+    revoke_user_sessions,
+    session_timeouts,
+    update_security_policy,
 )
 from crm_app.services.access.sso import (  # noqa: F401
     Discovery,
@@ -129,15 +143,18 @@ from crm_app.services.access.users import (  # noqa: F401
     UserRow,
     access_user,
     change_role,
-    check_password,
     create_user,
     ensure_user,
     find_user_by_email,
     get_user,
-    hash_password,
     list_users,
     reset_password,
     set_active,
     set_capacity,
-    unusable_password,
 )
+
+# The constants that routes and pages read, besides the functions and classes above.
+COOKIE_NAME = sessions.COOKIE_NAME
+TOKEN_SCOPES = api_tokens.SCOPES  # the registry in scopes.py
+SSO_REASONS = sso.REASONS
+SSO_PENDING_SECONDS = sso.PENDING_SECONDS

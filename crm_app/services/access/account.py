@@ -13,13 +13,14 @@ from crm_app.db import utcnow
 from crm_app.domain.passwords import password_problems
 from crm_app.errors import CRMError, NotFound, ValidationError
 from crm_app.models import Tenant, User
-from crm_app.services.access import auth, mfa
-from crm_app.services.access.users import check_password, hash_password
+from crm_app.services.access import mfa, passwords, sessions
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
 
 
 class WrongPassword(CRMError):
+    """The current password typed to confirm a change is wrong."""
+
     code = "wrong_current_password"
     status = 401
 
@@ -36,6 +37,8 @@ class PasswordRefused(ValidationError):
 
 @dataclass(frozen=True)
 class AccountInfo:
+    """What /account shows about the user: identity, 2FA state and recovery codes left."""
+
     name: str
     email: str
     role: str
@@ -63,26 +66,26 @@ def account_info(session: Session, *, actor: Actor) -> AccountInfo:
 def change_password(session: Session, *, actor: Actor, current: str, new: str, current_token: str | None) -> int:
     """Set a new password after the current one; ends every other session (ASVS 7.4.3). Returns how many."""
     user = _own_user(session, actor)
-    if not check_password(current, user.password_hash):
+    if not passwords.check_password(current, user.password_hash):
         raise WrongPassword("wrong current password")
     problems = password_problems(new, email=user.email, name=user.name)
     if problems:
         raise PasswordRefused(problems)
-    if check_password(new, user.password_hash):
+    if passwords.check_password(new, user.password_hash):
         raise PasswordRefused(["password.same_as_old"])
-    user.password_hash = hash_password(new)
+    user.password_hash = passwords.hash_password(new)
     user.password_changed_at = utcnow()
     session.add(user)
     audit.record(session, actor=actor, tenant_id=user.tenant_id, action="auth.password_changed",
                  target_type="user", target_id=user.id)
-    return auth.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_changed",
-                                     except_token=current_token)
+    return sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_changed",
+                                         except_token=current_token)
 
 
 def logout_everywhere(session: Session, *, actor: Actor) -> int:
     """"Sair de todas as sessões": every session of the actor ends, this one included."""
     _own_user(session, actor)
-    return auth.revoke_user_sessions(session, user_id=actor.user_id, actor=actor, reason="user_logout_all")
+    return sessions.revoke_user_sessions(session, user_id=actor.user_id, actor=actor, reason="user_logout_all")
 
 
 def finish_enrolment(session: Session, *, actor: Actor, code: str) -> list[str]:
@@ -98,5 +101,5 @@ def rotate_session(session: Session, *, actor: Actor, current_token: str | None,
     """
     user = _own_user(session, actor)
     if current_token:
-        auth.logout(session, token=current_token, ip=ip)
-    return auth.open_session(session, user=user, ip=ip, user_agent=user_agent, mfa=mfa.is_enabled(user))
+        sessions.logout(session, token=current_token, ip=ip)
+    return sessions.open_session(session, user=user, ip=ip, user_agent=user_agent, mfa=mfa.is_enabled(user))

@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 from crm_app.db import utcnow
 from crm_app.errors import ValidationError
 from crm_app.models import ApiToken, Tenant, User
-from crm_app.services.access.auth import actor_for
+from crm_app.services.access import sessions
+from crm_app.services.access.scopes import SCOPES
 from crm_app.services.core import audit, ratelimit
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
@@ -28,10 +29,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "crm_"
 PREFIX_LENGTH = 12  # "crm_" and 8 random characters: enough to tell tokens apart, useless to guess
-SCOPES = (
-    "conversations:read", "conversations:write", "messages:read", "messages:write",
-    "contacts:read", "contacts:write", "users:read",
-)
 # last_used_at is written at most this often, so that busy tokens do not write on every request.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
 MAX_SECRET_LENGTH = 100
@@ -142,7 +139,7 @@ def revoke(session: Session, *, actor: Actor, token_id: int) -> ApiTokenRow:
     return _row(token, session.get(User, token.user_id).name)
 
 
-def authenticate(session: Session, secret: str | None, *, ip: str | None = None) -> TokenAuth | None:
+def authenticate_token(session: Session, secret: str | None, *, ip: str | None = None) -> TokenAuth | None:
     """The user and scopes behind a presented secret, or None.
 
     Unknown, revoked and expired tokens, inactive users (the token's or its creator's) and switched-off
@@ -165,13 +162,13 @@ def authenticate(session: Session, secret: str | None, *, ip: str | None = None)
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         token.last_used_at = now
         session.add(token)
-    actor = actor_for(user, ip=ip, timezone=tenant.timezone)
+    actor = sessions.actor_for(user, ip=ip, timezone=tenant.timezone)
     return TokenAuth(token.id, actor, frozenset(token.scopes or []))
 
 
 def resolve(session: Session, secret: str | None, *, ip: str | None = None) -> Actor | None:
-    """The actor a presented secret acts as, or None (see `authenticate`)."""
-    found = authenticate(session, secret, ip=ip)
+    """The actor a presented secret acts as, or None (see `authenticate_token`)."""
+    found = authenticate_token(session, secret, ip=ip)
     return found.actor if found else None
 
 

@@ -17,8 +17,9 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.db import utcnow
-from crm_app.errors import NotFound, ValidationError
+from crm_app.errors import NotFound
 from crm_app.models import Tenant, User
+from crm_app.services.access import passwords, sessions
 from crm_app.services.core import audit
 
 LINK_LIFETIME = dt.timedelta(hours=72)
@@ -99,19 +100,14 @@ def accept(session: Session, *, token: str | None, password: str, ip: str | None
     The row is locked, so two tabs using one link at once cannot both succeed. Any session the user still
     had is revoked: a new password is a fresh start.
     """
-    from crm_app.domain.passwords import password_problems
-    from crm_app.services.access import auth, users
-
     user, _ = _live_user(session, token, lock=True)
-    problems = password_problems(password, email=user.email, name=user.name)
-    if problems:
-        raise ValidationError("password refused", field="password", problems=problems)
-    user.password_hash = users.hash_password(password)
+    passwords.check_strength(password, email=user.email, name=user.name)
+    user.password_hash = passwords.hash_password(password)
     user.password_changed_at = utcnow()
     clear_link(user)
     session.add(user)
-    actor = auth.actor_for(user, ip=ip)
-    auth.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_set")
+    actor = sessions.actor_for(user, ip=ip)
+    sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_set")
     audit.record(session, actor=actor, tenant_id=user.tenant_id, action="user.password_set", target_type="user",
                  target_id=user.id, after={"via": "link"})
     return user.email

@@ -28,7 +28,7 @@ from crm_app.config import get_settings
 from crm_app.db import utcnow
 from crm_app.errors import CRMError, NotFound, ValidationError
 from crm_app.models import RecoveryCode, Tenant, User
-from crm_app.services.access.users import check_password
+from crm_app.services.access import passwords
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
 
@@ -57,6 +57,8 @@ class MfaRefused(ValidationError):
 
 @dataclass(frozen=True)
 class Enrolment:
+    """A drawn secret, its otpauth URI and its QR code, for the enrolment screen only."""
+
     secret: str
     uri: str
     qr_data_uri: str
@@ -86,6 +88,7 @@ def matching_step(secret: str, code: str, *, now: dt.datetime | None = None) -> 
 
 
 def is_enabled(user: User) -> bool:
+    """Whether the user has a confirmed TOTP secret, so a password login must ask for a code."""
     return user.totp_enabled_at is not None and bool(user.totp_secret)
 
 
@@ -205,6 +208,7 @@ def use_recovery_code(session: Session, *, user: User, code: str) -> bool:
 
 
 def remaining_recovery_codes(session: Session, *, user_id: int) -> int:
+    """How many of the user's recovery codes are still unused."""
     return len(session.exec(select(RecoveryCode.id).where(RecoveryCode.user_id == user_id,
                                                           RecoveryCode.used_at.is_(None))).all())
 
@@ -227,7 +231,7 @@ def disable(session: Session, *, actor: Actor, password: str = "", code: str = "
         raise MfaRefused("mfa_not_enabled", "2FA is off")
     if role_requires_2fa(session.get(Tenant, user.tenant_id), str(user.role)):
         raise MfaRefused("mfa_required_by_policy", "your organisation requires 2FA")
-    proved = (bool(password) and check_password(password, user.password_hash)) or (
+    proved = (bool(password) and passwords.check_password(password, user.password_hash)) or (
         bool(code) and verify_second_factor(session, user=user, code=code) is not None)
     if not proved:
         raise InvalidCode("wrong password or code")

@@ -44,8 +44,7 @@ from crm_app.errors import CRMError, ValidationError
 from crm_app.integrations import oidc
 from crm_app.models import Role, SsoConfig, Tenant, User
 from crm_app.queue import get_redis
-from crm_app.services.access import auth
-from crm_app.services.access.users import unusable_password
+from crm_app.services.access import passwords, sessions
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
 
@@ -114,19 +113,21 @@ class SsoSettingsView:
 
 @dataclass(frozen=True)
 class LoginStart:
+    """Where to send the browser, and the binding cookie that ties the callback to it."""
+
     url: str
     binding: str  # the value of the browser binding cookie
 
 
 @dataclass(frozen=True)
 class LoginDone:
+    """A finished SSO login: the new session token, where to go next, and who logged in."""
+
     token: str  # the session cookie's value
     next_path: str
     user_id: int
     role: str
 
-
-# ---------------------------------------------------------------- admin side
 
 
 def redirect_uri() -> str:
@@ -259,8 +260,6 @@ def seed_demo(session: Session, *, tenant_id: int, issuer: str) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- provider documents
-
 _cache: dict[str, tuple[float, Any]] = {}
 _cache_lock = threading.Lock()
 
@@ -312,8 +311,6 @@ def fetch_discovery(issuer: str, *, use_cache: bool = True) -> Discovery:
 def _key_set(jwks_uri: str, *, refresh: bool = False) -> KeySet:
     return KeySet.import_key_set(_cached("jwks:" + jwks_uri, lambda: _get_json(jwks_uri), use_cache=not refresh))
 
-
-# ---------------------------------------------------------------- the two legs of a login
 
 
 def _hash(value: str) -> str:
@@ -493,8 +490,8 @@ def _sign_in(pending: dict[str, Any], claims: dict[str, Any], *, ip: str | None,
             raise SsoError("deactivated", "the user is deactivated", tenant_id=tenant_id)
         else:
             _update(session, user, claims, role)
-        token = auth.open_session(session, user=user, ip=ip, user_agent=user_agent, auth_method="sso")
-        audit.record(session, actor=auth.actor_for(user, ip=ip), tenant_id=tenant_id, action="sso.login",
+        token = sessions.open_session(session, user=user, ip=ip, user_agent=user_agent, auth_method="sso")
+        audit.record(session, actor=sessions.actor_for(user, ip=ip), tenant_id=tenant_id, action="sso.login",
                      target_type="user", target_id=user.id, after={"sub": claims["sub"], "role": role, "ip": ip})
         return LoginDone(token=token, next_path=pending.get("next", "/"), user_id=user.id, role=role)
 
@@ -508,7 +505,7 @@ def _provision(session: Session, config: SsoConfig, claims: dict[str, Any], role
         raise SsoError("no_email", "the ID token has no usable e-mail", tenant_id=config.tenant_id)
     name = str(claims.get("name") or email.split("@")[0]).strip()[:120]
     user = User(tenant_id=config.tenant_id, email=email, name=name, role=Role(role),
-                password_hash=unusable_password(), sso_subject=claims["sub"])
+                password_hash=passwords.unusable_password(), sso_subject=claims["sub"])
     session.add(user)
     session.flush()
     audit.record(session, actor=None, tenant_id=config.tenant_id, action="sso.user_provisioned",

@@ -4,7 +4,7 @@ A platform operator is a user with `is_platform_operator` (and the admin role in
 act across tenants, so their changes are audited twice: in the tenant they touched (its admins see what the
 platform did to it) and in the operator's own tenant (the platform's own trail).
 
-Suspending a tenant switches it off: login and every session check refuse its users (`auth` reads
+Suspending a tenant switches it off: login and every session check refuse its users (`logins` and `sessions` read
 `Tenant.is_active`), its live sessions are revoked now, and its API tokens stop working. Its WhatsApp webhooks
 are still verified, stored and processed (messages are not lost while it is suspended); nobody can read them
 until it is reactivated.
@@ -22,13 +22,15 @@ from crm_app.db import session_scope, utcnow
 from crm_app.domain.text import is_email, is_slug, normalize_email
 from crm_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from crm_app.models import Role, Tenant, User, UserSession
-from crm_app.services.access import invites
+from crm_app.services.access import invites, passwords, sessions, users
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
 
 
 @dataclass(frozen=True)
 class TenantRow:
+    """A tenant's id, name and slug."""
+
     id: int
     name: str
     slug: str
@@ -131,8 +133,6 @@ def create_tenant(
 
     Returns (tenant, link token). No e-mail is sent yet: the operator passes the link on.
     """
-    from crm_app.services.access import users
-
     require_operator(actor)
     name, slug = name.strip(), slug.strip().lower()
     admin_name, admin_email = admin_name.strip(), normalize_email(admin_email)
@@ -149,7 +149,7 @@ def create_tenant(
     session.add(tenant)
     session.flush()
     admin = User(tenant_id=tenant.id, email=admin_email, name=admin_name, role=Role.ADMIN,
-                 password_hash=users.unusable_password())
+                 password_hash=passwords.unusable_password())
     session.add(admin)
     session.flush()
     token = invites.issue_link(session, user=admin)
@@ -173,8 +173,6 @@ def suspend_tenant(session: Session, *, actor: Actor, tenant_id: int) -> int:
 
     An operator cannot suspend their own tenant: that would lock the platform out of this page.
     """
-    from crm_app.services.access import auth
-
     require_operator(actor)
     tenant = _access_tenant(session, tenant_id)
     if tenant.id == actor.tenant_id:
@@ -185,7 +183,7 @@ def suspend_tenant(session: Session, *, actor: Actor, tenant_id: int) -> int:
     session.add(tenant)
     user_ids = session.exec(select(UserSession.user_id).where(
         UserSession.tenant_id == tenant.id, UserSession.revoked_at.is_(None)).distinct()).all()
-    revoked = sum(auth.revoke_user_sessions(session, user_id=uid, actor=actor, reason="tenant_suspended")
+    revoked = sum(sessions.revoke_user_sessions(session, user_id=uid, actor=actor, reason="tenant_suspended")
                   for uid in user_ids)
     _audit_both(session, actor=actor, tenant=tenant, action="tenant.suspend", before={"is_active": True},
                 after={"is_active": False, "sessions_revoked": revoked})
@@ -209,8 +207,6 @@ def set_platform_operator(session: Session, *, email: str, enabled: bool) -> boo
 
     Only an active admin may hold it, since the page is an admin page. Returns whether anything changed.
     """
-    from crm_app.services.access import users
-
     user = users.find_user_by_email(session, email)
     if user is None:
         raise NotFound("user not found")

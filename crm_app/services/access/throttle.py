@@ -38,6 +38,8 @@ class LoginThrottled(CRMError):
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether a login must be refused now, and for how long."""
+
     locked: bool
     retry_after: int  # seconds, 0 when not locked
 

@@ -8,26 +8,20 @@ admins demoting each other at the same moment cannot both succeed.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import secrets
 from dataclasses import dataclass
 
-import bcrypt
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crm_app.config import get_settings
 from crm_app.db import utcnow
 from crm_app.domain.access import can_manage_role
 from crm_app.domain.text import is_email, normalize_email, password_problem
 from crm_app.errors import Conflict, CRMError, PermissionDenied, ValidationError
 from crm_app.models import Role, Tenant, User
-from crm_app.services.access import invites
+from crm_app.services.access import invites, passwords, sessions
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, fetch_owned, require_admin_of, require_role
 
-# A password hash that no password matches: invited users, and users whose password an admin reset.
-UNUSABLE_PREFIX = "!"
 MAX_CAPACITY = 100
 
 
@@ -46,6 +40,8 @@ class OwnAccount(CRMError):
 
 @dataclass(frozen=True)
 class UserRow:
+    """A user as admins see them on the users page (never the password hash)."""
+
     id: int
     name: str
     email: str
@@ -65,36 +61,6 @@ def _row(user: User) -> UserRow:
                    two_factor=user.totp_enabled_at is not None,
                    link_pending=user.password_token_hash is not None and expires is not None and expires > utcnow(),
                    capacity=user.capacity, created_at=user.created_at)
-
-
-def hash_password(password: str) -> str:
-    """bcrypt with the configured cost. Slow by design: call it off the event loop.
-
-    bcrypt 5 refuses input over 72 bytes; `password_problems` refuses such passwords before they get here.
-    """
-    rounds = get_settings().bcrypt_rounds
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(16))
-
-
-def check_password(password: str, password_hash: str) -> bool:
-    """Constant-time bcrypt check. An unusable hash costs the same time as a real one, and never matches."""
-    try:
-        if password_hash.startswith(UNUSABLE_PREFIX):
-            bcrypt.checkpw(password.encode(), _dummy_hash().encode())
-            return False
-        return bcrypt.checkpw(password.encode(), password_hash.encode())
-    except ValueError:
-        return False
-
-
-def unusable_password() -> str:
-    """A value for `password_hash` that no password matches."""
-    return UNUSABLE_PREFIX + secrets.token_hex(16)
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -123,14 +89,6 @@ def _validate_new_user(email: str, name: str, role: str, password: str) -> None:
         raise ValidationError(problem, field="password")
 
 
-def _check_strength(password: str, *, email: str, name: str) -> None:
-    from crm_app.domain.passwords import password_problems
-
-    problems = password_problems(password, email=email, name=name)
-    if problems:
-        raise ValidationError("password refused", field="password", problems=problems)
-
-
 def ensure_user(
     session: Session,
     *,
@@ -151,14 +109,14 @@ def ensure_user(
     email = normalize_email(email)
     _validate_new_user(email, name, role, password)
     if actor is not None:
-        _check_strength(password, email=email, name=name)
+        passwords.check_strength(password, email=email, name=name)
     existing = find_user_by_email(session, email)
     if existing is not None:
         if existing.tenant_id != tenant_id:
             raise ValidationError("e-mail already used by another account")
         return _row(existing), False
     user = User(tenant_id=tenant_id, email=email, name=name.strip(), role=Role(role),
-                password_hash=hash_password(password), is_platform_operator=is_platform_operator)
+                password_hash=passwords.hash_password(password), is_platform_operator=is_platform_operator)
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, tenant_id=tenant_id, action="user.create", target_type="user",
@@ -178,11 +136,11 @@ def create_user(
     email, name = normalize_email(email), name.strip()
     _validate_identity(email, name, role)
     if password:
-        _check_strength(password, email=email, name=name)
+        passwords.check_strength(password, email=email, name=name)
     if find_user_by_email(session, email) is not None:  # one answer whichever tenant has it
         raise Conflict("e-mail already in use", field="email")
     user = User(tenant_id=actor.tenant_id, email=email, name=name, role=Role(role),
-                password_hash=hash_password(password) if password else unusable_password(),
+                password_hash=passwords.hash_password(password) if password else passwords.unusable_password(),
                 password_changed_at=utcnow() if password else None)
     session.add(user)
     session.flush()
@@ -240,8 +198,6 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> U
 def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) -> UserRow:
     """Deactivate or reactivate a user. Deactivation ends every session and kills a pending link; the last
     active admin cannot be deactivated."""
-    from crm_app.services.access import auth
-
     require_role(actor, Role.ADMIN)
     user = access_user(session, actor=actor, user_id=user_id)
     if user.is_active == active:
@@ -254,7 +210,7 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) ->
         invites.clear_link(user)
     session.add(user)
     if not active:
-        auth.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="user_deactivated")
+        sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="user_deactivated")
     audit.record(session, actor=actor, tenant_id=actor.tenant_id,
                  action="user.reactivate" if active else "user.deactivate",
                  target_type="user", target_id=user.id, before=before, after={"is_active": active})
@@ -267,17 +223,15 @@ def reset_password(session: Session, *, actor: Actor, user_id: int) -> str:
     The old password stops working at once (the account may be compromised). Admins change their own
     password on their account page instead.
     """
-    from crm_app.services.access import auth
-
     require_role(actor, Role.ADMIN)
     user = access_user(session, actor=actor, user_id=user_id)
     if user.id == actor.user_id:
         raise OwnAccount("change your own password on your account page")
     if not user.is_active:
         raise ValidationError("reactivate the user first", field="active")
-    user.password_hash = unusable_password()
+    user.password_hash = passwords.unusable_password()
     token = invites.issue_link(session, user=user)
-    revoked = auth.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_reset")
+    revoked = sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_reset")
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="user.password_reset", target_type="user",
                  target_id=user.id, after={"sessions_revoked": revoked, "link_expires_at":
                                            user.password_token_expires_at.isoformat()})

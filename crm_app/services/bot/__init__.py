@@ -1,21 +1,41 @@
 """The bot: turns triggered by customers, flows and their editor, AI answers and the knowledge base."""
 
+from crm_app.services.bot.actions import (  # noqa: F401
+    close_by_bot,
+    kick_deliveries,
+    merge_sends,
+    perform_actions,
+    send_bot_message,
+)
 from crm_app.services.bot.ai import (  # noqa: F401
     AiAnswer,
     AiFailed,
-    AiSettingsView,
     UsageSummary,
     answer,
     build_messages,
-    get_ai_settings,
     judge,
     month_spend,
     month_start,
     month_usage,
-    save_ai_settings,
-    seed_demo,
     suggest_reply,
     try_question,
+)
+from crm_app.services.bot.ai_settings import (  # noqa: F401
+    AiSettingsView,
+    get_ai_settings,
+    save_ai_settings,
+    seed_demo,
+)
+from crm_app.services.bot.flows import (  # noqa: F401
+    FlowInvalid,
+    FlowView,
+    VersionRow,
+    flow_of_conversation,
+    get_flow,
+    list_versions,
+    publish,
+    save_draft,
+    seed_flow,
 )
 from crm_app.services.bot.knowledge import (  # noqa: F401
     KnowledgeHit,
@@ -31,24 +51,22 @@ from crm_app.services.bot.knowledge import (  # noqa: F401
     update_entry,
 )
 from crm_app.services.bot.runtime import (  # noqa: F401
-    FlowInvalid,
-    FlowView,
-    SimLine,
-    VersionRow,
-    close_by_bot,
-    enqueue_turn,
-    expire_bot_sessions,
-    flow_of_conversation,
-    forget_scheduled_turns,
-    get_flow,
-    list_versions,
-    merge_sends,
-    publish,
+    expire_session,
     reply_id_of,
     run_turn,
-    save_draft,
-    schedule_turn,
-    seed_flow,
+)
+from crm_app.services.bot.simulator import (  # noqa: F401
+    SimLine,
     simulate,
+)
+from crm_app.services.bot.sweeps import (  # noqa: F401
+    expire_bot_sessions,
     sweep_bot_turns,
+)
+from crm_app.services.bot.trigger import (  # noqa: F401
+    enqueue_turn,
+    forget_published_flow,
+    forget_scheduled_turns,
+    published_flow,
+    schedule_turn,
 )

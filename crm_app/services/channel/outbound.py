@@ -29,6 +29,7 @@ from crm_app.errors import CRMError, NotFound, PermissionDenied, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
 from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
 from crm_app.services.channel import media
+from crm_app.services.conversations import access as conversation_access
 from crm_app.services.core import audit, jobs, ratelimit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
@@ -81,7 +82,7 @@ def send_message(
     """Queue one message to the conversation's customer; the same `client_key` sends once.
 
     `actor=None` is the bot, which must name the `tenant_id` it acts for. A human must be allowed to
-    reply here (`inbox.can_send`: nobody while the bot owns it; then staff, or the assigned attendant).
+    reply here (`conversations.access.can_send`: nobody while the bot owns it; then staff, or the assigned attendant).
     """
     conversation = _conversation(session, actor, tenant_id, conversation_id)
     key = content.get("storage_key")
@@ -106,11 +107,9 @@ def send_message(
 
 def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, conversation_id: int) -> Conversation:
     if actor is not None:
-        from crm_app.services.inbox.actions import can_send
-
         require_role(actor, "admin", "supervisor", "attendant")
         conversation = fetch_owned(session, Conversation, conversation_id, actor=actor, what="conversation")
-        if not can_send(conversation, actor):
+        if not conversation_access.can_send(conversation, actor):
             raise PermissionDenied("take the conversation over before replying")
         return conversation
     conversation = session.get(Conversation, conversation_id)
@@ -379,9 +378,8 @@ def mark_conversation_read(session: Session, *, actor: Actor, conversation_id: i
 
     With `typing`, the customer also sees the typing indicator. Returns whether a read receipt was queued.
     """
-    from crm_app.services.inbox.actions import access_conversation
-
-    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)  # may see it
+    conversation = conversation_access.access_conversation(session, actor=actor,
+                                                           conversation_id=conversation_id)  # may see it
     conversation.unread_count = 0
     session.add(conversation)
     last = session.exec(select(Message).where(Message.conversation_id == conversation.id,

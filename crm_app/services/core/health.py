@@ -1,4 +1,4 @@
-"""Liveness and readiness: the DB, Redis, worker heartbeats and queue depths."""
+"""Liveness and readiness: the DB, Redis, worker heartbeats, and each queue's depth and live workers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 
 from crm_app.config import get_settings
 from crm_app.db import get_engine, utcnow
-from crm_app.queue import ALL_QUEUES, QUEUE_BOT, QUEUE_BULK, QUEUE_DEFAULT, QUEUE_HIGH, get_queue, get_redis
+from crm_app.queue import ALL_QUEUES, get_queue, get_redis
+from crm_app.services.core.jobs import JOBS
 
 SCHEDULER_KEY_PATTERN = "rq:scheduler_instance:*"
 
@@ -53,25 +54,33 @@ def worker_heartbeats(now: dt.datetime | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def queue_names() -> tuple[str, ...]:
+    """Every queue that must be served: the known queues and any the job registry names."""
+    return tuple(dict.fromkeys([*ALL_QUEUES, *(spec.queue for spec in JOBS.values())]))
+
+
+def queue_report(workers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per queue: its depth, how many live workers serve it, and whether at least one does."""
+    report = {}
+    for name in queue_names():
+        live = sum(1 for w in workers if w["alive"] and name in w["queues"])
+        report[name] = {"ok": live > 0, "depth": len(get_queue(name)), "workers": live}
+    return report
+
+
 def readiness() -> tuple[bool, dict[str, Any]]:
-    """The full report, and whether every part is up: DB, Redis, both worker kinds, scheduler."""
+    """The full report, and whether every part is up: DB, Redis, a live worker on every queue, the scheduler."""
     database, redis = check_database(), check_redis()
     report: dict[str, Any] = {"database": database, "redis": redis}
+    ok = database["ok"] and redis["ok"]
     if redis["ok"]:
         workers = worker_heartbeats()
         report["workers"] = workers
-        report["queues"] = {name: len(get_queue(name)) for name in ALL_QUEUES}
-        report["hot_workers"] = {"ok": _serving(workers, QUEUE_HIGH)}
-        report["bulk_workers"] = {"ok": all(_serving(workers, q) for q in (QUEUE_BOT, QUEUE_DEFAULT, QUEUE_BULK))}
+        report["queues"] = queue_report(workers)
         report["scheduler"] = {"ok": _scheduler_alive()}
-    checks = ("database", "redis", "hot_workers", "bulk_workers", "scheduler")
-    ok = all(report.get(name, {}).get("ok", False) for name in checks)
+        ok = ok and all(q["ok"] for q in report["queues"].values()) and report["scheduler"]["ok"]
     report["status"] = "ok" if ok else "degraded"
     return ok, report
-
-
-def _serving(workers: list[dict[str, Any]], queue: str) -> bool:
-    return any(w["alive"] and queue in w["queues"] for w in workers)
 
 
 def _scheduler_alive() -> bool:

@@ -1,29 +1,13 @@
 """The attendant's workspace: listing, message views, actions and canned responses."""
 
 from crm_app.services.inbox.actions import (  # noqa: F401
-    ConversationDetail,
-    ConversationPage,
-    ConversationRow,
-    MessageView,
-    access_conversation,
-    add_label,
     add_note,
     assign,
-    can_send,
     close,
-    conversation_row,
-    get_conversation,
-    is_staff,
-    list_conversations,
-    list_labels,
-    list_messages,
-    remove_label,
     reopen,
     snooze,
-    tab_counts,
     take_over,
     transfer,
-    unread_total,
     wake_snoozed,
 )
 from crm_app.services.inbox.canned import (  # noqa: F401
@@ -33,4 +17,21 @@ from crm_app.services.inbox.canned import (  # noqa: F401
     list_canned,
     render,
     update_canned,
+)
+from crm_app.services.inbox.listing import (  # noqa: F401
+    TABS,
+    ConversationDetail,
+    ConversationPage,
+    ConversationRow,
+    conversation_row,
+    get_conversation,
+    list_conversations,
+    tab_counts,
+    unread_total,
+)
+from crm_app.services.inbox.views import (  # noqa: F401
+    MessageView,
+    list_messages,
+    message_views,
+    system_text,
 )

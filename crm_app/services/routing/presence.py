@@ -7,6 +7,7 @@ stale members first; the keys themselves also expire when nobody refreshes them.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlmodel import Session, select
@@ -14,8 +15,10 @@ from sqlmodel import Session, select
 from crm_app.errors import ValidationError
 from crm_app.models import User
 from crm_app.queue import get_redis
-from crm_app.services.core import realtime
+from crm_app.services.core import jobs, realtime
 from crm_app.services.core.actors import Actor, require_role
+
+log = logging.getLogger(__name__)
 
 PRESENCE_TTL = 60
 VIEWING_TTL = 30
@@ -49,9 +52,18 @@ def heartbeat(tenant_id: int, user_id: int, status: str = "online") -> None:
     if alive is None or (previous or b"").decode() != status:
         realtime.publish(tenant_id, "presence", data={"user_id": user_id, "status": status})
         if status == "online":  # someone free may take the waiting conversations
-            from crm_app.services.routing import assignment
+            _run_queue(tenant_id)
 
-            assignment.enqueue_assign_waiting(tenant_id)
+
+def _run_queue(tenant_id: int) -> None:
+    """Queue the tenant's `assign_waiting` job by name: the queue reads presence, so presence does not import it.
+
+    Never raises: the periodic sweep catches up.
+    """
+    try:
+        jobs.enqueue("assign_waiting", tenant_id)
+    except Exception as exc:
+        log.warning("could not queue assign_waiting for tenant %s: %s", tenant_id, type(exc).__name__)
 
 
 def set_offline(tenant_id: int, user_id: int) -> None:

@@ -12,7 +12,7 @@ from crm_app.models import Conversation, ConversationStatus, Role, Team, TeamMem
 from crm_app.services.access.users import access_user
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
-from crm_app.services.routing import assignment
+from crm_app.services.routing import queue
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def team_detail(session: Session, *, actor: Actor, team_id: int) -> TeamDetail:
     team = access_team(session, actor=actor, team_id=team_id)
     people = session.exec(select(User).join(TeamMember, TeamMember.user_id == User.id)
                           .where(TeamMember.team_id == team.id).order_by(User.name, User.id)).all()
-    counts = assignment.loads(session, actor.tenant_id, [u.id for u in people])
+    counts = queue.loads(session, actor.tenant_id, [u.id for u in people])
     waiting = session.exec(select(func.count()).select_from(Conversation).where(
         Conversation.tenant_id == actor.tenant_id, Conversation.team_id == team.id,
         Conversation.queued_at.is_not(None), Conversation.assignee_id.is_(None),

@@ -1,13 +1,8 @@
-"""Login, the 2FA step, server-side sessions, their timeouts and revocation.
+"""Server-side sessions: opening, resolving and revoking them, their timeouts, and the tenant's security policy.
 
 The cookie holds a random token (256 bits); the database holds only its SHA-256. The login event cannot set an
 HttpOnly cookie over the websocket, so it stores a 30-second one-time ticket in Redis and the browser loads a
 backend route that exchanges the ticket for the cookie (and revokes the session that browser had before).
-
-A password login of a user with 2FA does not open a session: it parks a short-lived *pending* ticket in Redis
-(`mfa_pending_seconds`), and only a right code turns it into a session, with a new token. Failures of both
-steps feed the throttle (`services/throttle.py`). An unknown e-mail, a wrong password, an inactive user and a
-suspended tenant all get the same error after the same bcrypt work.
 
 Timeouts are per tenant (`Tenant.session_idle_minutes` / `session_absolute_hours`, falling back to the install's
 30 min / 12 h) and are read again on every check, so a stricter policy applies to sessions already open.
@@ -16,10 +11,7 @@ Timeouts are per tenant (`Tenant.session_idle_minutes` / `session_absolute_hours
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-import json
-import logging
 import secrets
 from dataclasses import dataclass
 
@@ -28,53 +20,20 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.db import get_engine, session_scope, utcnow
-from crm_app.domain.passwords import fits_bcrypt
 from crm_app.domain.sessions import is_session_live
-from crm_app.domain.text import normalize_email
-from crm_app.errors import CRMError, InvalidCredentials, NotFound, ValidationError
+from crm_app.errors import NotFound, ValidationError
 from crm_app.models import Role, Tenant, User, UserSession
 from crm_app.queue import get_redis
-from crm_app.services.access import mfa, throttle
-from crm_app.services.access.throttle import LoginThrottled
-from crm_app.services.access.users import check_password, find_user_by_email, hash_password
+from crm_app.services.access import mfa
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
 
-log = logging.getLogger(__name__)
-
 COOKIE_NAME = "crm_session"
 TICKET_PREFIX = "crm:login-ticket:"
-PENDING_PREFIX = "crm:mfa-pending:"
-# Wrong codes allowed on one pending ticket before the password must be typed again.
-PENDING_MAX_ATTEMPTS = 5
 # Written at most this often, so that page loads do not all write.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
 IDLE_RANGE = (5, 24 * 60)  # minutes a tenant may choose
 ABSOLUTE_RANGE = (1, 7 * 24)  # hours
-
-
-class SecondFactorRequired(CRMError):
-    """The password was right and the account has 2FA: ask for a code with `pending`."""
-
-    code = "mfa_required"
-    status = 401
-
-    def __init__(self, pending: str) -> None:
-        super().__init__("second factor required")
-        self.pending = pending
-
-
-class PendingExpired(CRMError):
-    """The password step is too old, was used, or saw too many wrong codes."""
-
-    code = "mfa_pending_expired"
-    status = 401
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A real hash at the configured cost, so an unknown e-mail takes as long as a wrong password."""
-    return hash_password(secrets.token_urlsafe(16))
 
 
 def hash_token(token: str) -> str:
@@ -97,109 +56,10 @@ def session_timeouts(tenant: Tenant | None) -> tuple[dt.timedelta, dt.timedelta]
     return dt.timedelta(minutes=idle), dt.timedelta(hours=absolute)
 
 
-def _audit_attempt(session: Session, user: User | None, action: str, ip: str | None, **after: object) -> None:
-    """An audit row about a login attempt, with the IP in its own column (no actor is logged in yet)."""
-    if user is None:
-        log.info("%s for an unknown e-mail from %s", action, ip)
-        return
-    row = audit.record(session, actor=None, tenant_id=user.tenant_id, action=action, target_type="user",
-                       target_id=user.id, after={"ip": ip, **after})
-    row.ip = ip
-
-
-def _password_matches(user: User | None, password: str) -> bool:
-    """bcrypt always runs once, whether or not the user exists, so the time says nothing."""
-    if not fits_bcrypt(password):
-        check_password("x" * 12, _dummy_hash())
-        return False
-    return check_password(password, user.password_hash if user is not None else _dummy_hash()) and user is not None
-
-
-def authenticate(
-    session: Session, *, email: str, password: str, ip: str | None = None, user_agent: str | None = None
-) -> tuple[str, Actor]:
-    """Check the credentials and open a session. Returns (cookie token, actor).
-
-    Raises InvalidCredentials (one message for every kind of failure), LoginThrottled (the same for every
-    e-mail), or SecondFactorRequired carrying the pending ticket for the code step.
-    """
-    email = normalize_email(email or "")
-    user = find_user_by_email(session, email) if email else None
-    try:
-        throttle.ensure_allowed(email, ip)
-    except LoginThrottled:
-        _audit_attempt(session, user, "auth.login_throttled", ip)
-        raise
-    valid = _password_matches(user, password)
-    tenant = _active_tenant(session, user) if user is not None and valid and user.is_active else None
-    if tenant is None:
-        throttle.record_failure(email, ip)
-        _audit_attempt(session, user, "auth.login_failed", ip)
-        raise InvalidCredentials("invalid e-mail or password")
-    throttle.record_success(email)
-    if mfa.is_enabled(user):
-        raise SecondFactorRequired(_park_pending(user, ip=ip, user_agent=user_agent))
-    token = open_session(session, user=user, ip=ip, user_agent=user_agent)
-    return token, actor_for(user, ip=ip, timezone=tenant.timezone)
-
-
-def _active_tenant(session: Session, user: User) -> Tenant | None:
+def find_active_tenant(session: Session, user: User) -> Tenant | None:
     """The user's tenant, or None when it is missing or switched off."""
     tenant = session.get(Tenant, user.tenant_id)
     return tenant if tenant is not None and tenant.is_active else None
-
-
-def _park_pending(user: User, *, ip: str | None, user_agent: str | None) -> str:
-    """The password step passed: remember who, for a few minutes, behind a random ticket."""
-    pending = secrets.token_urlsafe(32)
-    payload = json.dumps({"user_id": user.id, "ip": ip, "ua": (user_agent or "")[:255], "attempts": 0})
-    get_redis().set(PENDING_PREFIX + hash_token(pending), payload, ex=get_settings().mfa_pending_seconds)
-    return pending
-
-
-def _load_pending(pending: str | None) -> tuple[str, dict] | None:
-    if not pending or len(pending) > 100:
-        return None
-    key = PENDING_PREFIX + hash_token(pending)
-    raw = get_redis().get(key)
-    return (key, json.loads(raw)) if raw else None
-
-
-def verify_second_step(
-    session: Session, *, pending: str, code: str, ip: str | None = None, user_agent: str | None = None
-) -> tuple[str, Actor]:
-    """The code step of a 2FA login: a TOTP or recovery code turns the pending ticket into a session."""
-    loaded = _load_pending(pending)
-    if loaded is None:
-        raise PendingExpired("the login step expired")
-    key, data = loaded
-    user = session.get(User, data["user_id"])
-    tenant = _active_tenant(session, user) if user is not None and user.is_active else None
-    if tenant is None:
-        get_redis().delete(key)
-        raise PendingExpired("the login step expired")
-    try:
-        throttle.ensure_allowed(user.email, ip)
-    except LoginThrottled:
-        _audit_attempt(session, user, "auth.login_throttled", ip, step="2fa")
-        raise
-    method = mfa.verify_second_factor(session, user=user, code=code)
-    if method is None:
-        throttle.record_failure(user.email, ip)
-        _audit_attempt(session, user, "auth.2fa_failed", ip)
-        data["attempts"] += 1
-        if data["attempts"] >= PENDING_MAX_ATTEMPTS:
-            get_redis().delete(key)
-        else:
-            get_redis().set(key, json.dumps(data), keepttl=True)
-        raise mfa.InvalidCode("wrong code")
-    if not get_redis().delete(key):  # someone else finished this step first
-        raise PendingExpired("the login step expired")
-    if method == "recovery":
-        _audit_attempt(session, user, "auth.recovery_code_used", ip,
-                       remaining=mfa.remaining_recovery_codes(session, user_id=user.id))
-    token = open_session(session, user=user, ip=ip, user_agent=user_agent or data.get("ua"), mfa=True)
-    return token, actor_for(user, ip=ip, timezone=tenant.timezone)
 
 
 def open_session(session: Session, *, user: User, ip: str | None = None, user_agent: str | None = None,
@@ -237,7 +97,7 @@ def resolve_access(session: Session, *, token: str | None, ip: str | None = None
     if row is None or row.revoked_at is not None:
         return None
     user = session.get(User, row.user_id)
-    tenant = _active_tenant(session, user) if user is not None and user.is_active else None
+    tenant = find_active_tenant(session, user) if user is not None and user.is_active else None
     if tenant is None:
         return None
     now = utcnow()
@@ -301,6 +161,8 @@ def revoke_user_sessions(session: Session, *, user_id: int, actor: Actor | None 
 
 @dataclass(frozen=True)
 class SessionRow:
+    """One of the user's own live sessions, as /account lists them (never the token)."""
+
     id: int
     created_at: dt.datetime
     last_seen_at: dt.datetime
@@ -341,6 +203,8 @@ def revoke_session(session: Session, *, actor: Actor, session_id: int) -> None:
 
 @dataclass(frozen=True)
 class SecurityPolicy:
+    """The tenant's 2FA roles and session timeouts, with the install's defaults beside them."""
+
     require_2fa_roles: list[str]
     idle_minutes: int
     absolute_hours: int
@@ -459,32 +323,3 @@ _PEEK = (select(UserSession.last_seen_at, UserSession.expires_at, UserSession.re
          .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
          .where(UserSession.token_hash == bindparam("token_hash"), User.is_active.is_(True),
                 Tenant.is_active.is_(True)))
-
-
-def _run_committing(step, **kwargs) -> tuple[str, Actor]:
-    """Run one login step in its own transaction; a failure still commits its audit row before it is raised."""
-    failure: CRMError | None = None
-    with session_scope() as session:
-        try:
-            token, actor = step(session, **kwargs)
-        except CRMError as exc:
-            failure = exc
-    if failure is not None:
-        raise failure
-    return token, actor
-
-
-def login(email: str, password: str, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, Actor]:
-    """Authenticate, commit the session, then park it behind a ticket. Returns (ticket, actor).
-
-    Raises SecondFactorRequired (with the pending ticket) when the account has 2FA.
-    """
-    token, actor = _run_committing(authenticate, email=email, password=password, ip=ip, user_agent=user_agent)
-    return issue_login_ticket(token), actor
-
-
-def login_second_step(pending: str, code: str, *, ip: str | None = None,
-                      user_agent: str | None = None) -> tuple[str, Actor]:
-    """The 2FA code step: commit the new session, then park it behind a cookie ticket. Returns (ticket, actor)."""
-    token, actor = _run_committing(verify_second_step, pending=pending, code=code, ip=ip, user_agent=user_agent)
-    return issue_login_ticket(token), actor

@@ -1,0 +1,295 @@
+"""Conversation lists by tab: rows, counts, search, pages, and the header of one conversation.
+
+Reads return frozen DTOs of plain types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, func, select
+
+from crm_app.db import UTCDateTime, utcnow
+from crm_app.domain import outbound
+from crm_app.domain.inbox import decode_cursor, display_phone, encode_cursor, search_pattern
+from crm_app.errors import PermissionDenied, ValidationError
+from crm_app.models import (
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    Label,
+    Message,
+    Team,
+    User,
+)
+from crm_app.services.conversations import contacts
+from crm_app.services.conversations.access import ROLES, access_conversation, can_send, is_staff
+from crm_app.services.conversations.contacts import ContactView
+from crm_app.services.core.actors import Actor, require_role
+
+TABS = ("mine", "unassigned", "bot", "all", "closed")
+SORTS = ("recent", "window")
+WINDOW = dt.timedelta(hours=24)
+
+_C, _K = Conversation, Contact
+_RECENT_KEY = func.coalesce(_C.last_message_at, _C.created_at)
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One conversation as a list row: customer, preview, unread count, owner, team, window and labels."""
+
+    id: int
+    inbox_id: int
+    contact_id: int
+    contact_name: str
+    contact_phone: str
+    preview: str
+    last_message_at: dt.datetime | None
+    unread_count: int
+    status: str
+    assignee_id: int | None
+    assignee_name: str | None
+    team_id: int | None
+    team_name: str | None
+    bot_active: bool
+    window_expires_at: dt.datetime | None
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """One page of a tab; `total` is counted on the first page only."""
+
+    rows: list[ConversationRow]
+    next_cursor: str | None
+    total: int | None
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    """The chat header and customer panel, and whether (or why not) the reader may reply."""
+
+    row: ConversationRow
+    contact: ContactView
+    can_reply: bool
+    blocked_reason: str | None
+    window_open: bool
+
+
+def _tab_filter(tab: str, actor: Actor) -> list:
+    if tab not in TABS:
+        raise ValidationError(f"tab must be one of {', '.join(TABS)}", field="tab")
+    if tab == "all" and not is_staff(actor):
+        raise PermissionDenied("only supervisors and admins see every conversation")
+    not_closed = _C.status != ConversationStatus.CLOSED
+    return {
+        "mine": [_C.assignee_id == actor.user_id, not_closed],
+        "unassigned": [_C.assignee_id.is_(None), _C.bot_active.is_(False), not_closed],
+        "bot": [_C.bot_active.is_(True), not_closed],
+        "all": [not_closed],
+        "closed": [_C.status == ConversationStatus.CLOSED]
+        + ([] if is_staff(actor) else [_C.assignee_id == actor.user_id]),
+    }[tab]
+
+
+def _search_filter(query: str | None, tenant_id: int) -> list:
+    pattern = search_pattern(query)
+    if not pattern:
+        return []
+    # IN, not a correlated EXISTS: under OR, PostgreSQL runs it once as a hashed subplan over the trigram index.
+    in_messages = _C.id.in_(select(Message.conversation_id).where(Message.tenant_id == tenant_id,
+                                                                  Message.search_text.like(pattern, escape="\\")))
+    return [sa.or_(_K.search_text.like(pattern, escape="\\"), in_messages)]
+
+
+def _row_statement():
+    assignee = aliased(User)
+    return (select(_C.id, _C.inbox_id, _C.contact_id, _K.name.label("contact_name"), _K.phone_e164,
+                   _C.last_message_preview, _C.last_message_at, _C.unread_count, _C.status, _C.assignee_id,
+                   assignee.name.label("assignee_name"), _C.team_id, Team.name.label("team_name"), _C.bot_active,
+                   _C.last_customer_message_at, _RECENT_KEY.label("recent_key"))
+            .join(_K, _K.id == _C.contact_id)
+            .outerjoin(assignee, assignee.id == _C.assignee_id)
+            .outerjoin(Team, Team.id == _C.team_id))
+
+
+def _rows(session: Session, records: list) -> list[ConversationRow]:
+    """DTOs for fetched rows, with their labels in one more query."""
+    ids = [r.id for r in records]
+    labels: dict[int, list[str]] = {}
+    if ids:
+        for conversation_id, name in session.exec(
+                select(ConversationLabel.conversation_id, Label.name)
+                .join(Label, Label.id == ConversationLabel.label_id)
+                .where(ConversationLabel.conversation_id.in_(ids)).order_by(Label.name)):
+            labels.setdefault(conversation_id, []).append(name)
+    return [ConversationRow(
+        r.id, r.inbox_id, r.contact_id, r.contact_name or display_phone(r.phone_e164), r.phone_e164,
+        r.last_message_preview or "", r.last_message_at, r.unread_count, str(r.status), r.assignee_id,
+        r.assignee_name, r.team_id, r.team_name, r.bot_active,
+        r.last_customer_message_at + WINDOW if r.last_customer_message_at else None, labels.get(r.id, []),
+    ) for r in records]
+
+
+def conversation_row(session: Session, conversation_id: int, *, tenant_id: int | None = None) -> ConversationRow:
+    """The list row of one conversation, already authorized.
+
+    Args:
+        session: The caller's session (flushed first, so the row shows pending changes).
+        conversation_id: The conversation.
+        tenant_id: When given, only a conversation of this tenant is found.
+
+    Returns:
+        The row.
+    """
+    session.flush()
+    statement = _row_statement().where(_C.id == conversation_id)
+    if tenant_id is not None:
+        statement = statement.where(_C.tenant_id == tenant_id)
+    return _rows(session, [session.exec(statement).one()])[0]
+
+
+def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", query: str | None = None,
+                       team_id: int | None = None, label_id: int | None = None, status: str | None = None,
+                       inbox_id: int | None = None, sort: str = "recent", cursor: str | None = None,
+                       limit: int = 50) -> ConversationPage:
+    """One page of a tab, newest activity first (or, with sort="window", open windows closing soonest first).
+
+    Args:
+        session: The caller's session.
+        actor: The acting user; attendants have no "all" tab.
+        tab: One of `TABS`.
+        query: Matches the contact's name, phone or e-mail, or any message text, ignoring accents and case.
+        team_id: Only this team's conversations.
+        label_id: Only conversations with this label.
+        status: Only conversations in this status.
+        inbox_id: Only this WhatsApp number's conversations.
+        sort: "recent" or "window".
+        cursor: The previous page's `next_cursor`.
+        limit: Rows per page (1 to 200).
+
+    Returns:
+        The page; `total` is counted on the first page only.
+    """
+    require_role(actor, *ROLES)
+    if sort not in SORTS:
+        raise ValidationError("sort must be recent or window", field="sort")
+    limit = max(1, min(limit, 200))
+    conditions = [_C.tenant_id == actor.tenant_id, *_tab_filter(tab, actor), *_search_filter(query, actor.tenant_id),
+                  *_narrowing(team_id, label_id, status, inbox_id)]
+    if sort == "window":
+        conditions.append(_C.last_customer_message_at > utcnow() - WINDOW)
+    key = _C.last_customer_message_at if sort == "window" else _RECENT_KEY
+    total = None
+    if cursor is None:
+        total = session.exec(select(func.count()).select_from(_C).join(_K, _K.id == _C.contact_id)
+                             .where(*conditions)).one()
+    statement = _row_statement().where(*conditions)
+    if cursor is not None:
+        statement = statement.where(_after(key, cursor, ascending=sort == "window"))
+    order = (key.asc(), _C.id.asc()) if sort == "window" else (key.desc(), _C.id.desc())
+    records = session.exec(statement.order_by(*order).limit(limit + 1)).all()
+    page = records[:limit]
+    next_cursor = None
+    if len(records) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(last.last_customer_message_at if sort == "window" else last.recent_key, last.id)
+    return ConversationPage(_rows(session, page), next_cursor, total)
+
+
+def _narrowing(team_id: int | None, label_id: int | None, status: str | None, inbox_id: int | None) -> list:
+    """The optional filters of a list: team, label, status, inbox."""
+    conditions = []
+    if team_id is not None:
+        conditions.append(_C.team_id == team_id)
+    if inbox_id is not None:
+        conditions.append(_C.inbox_id == inbox_id)
+    if status is not None:
+        conditions.append(_C.status == status)
+    if label_id is not None:
+        conditions.append(_C.id.in_(select(ConversationLabel.conversation_id)
+                                    .where(ConversationLabel.label_id == label_id)))
+    return conditions
+
+
+def _after(key, cursor: str, *, ascending: bool):
+    try:
+        moment, last_id = decode_cursor(cursor)
+    except ValueError as exc:
+        raise ValidationError("invalid cursor", field="cursor") from exc
+    if moment is None:
+        raise ValidationError("invalid cursor", field="cursor")
+    at = sa.literal(moment, UTCDateTime)
+    if ascending:
+        return sa.or_(key > at, sa.and_(key == at, _C.id > last_id))
+    return sa.or_(key < at, sa.and_(key == at, _C.id < last_id))
+
+
+def tab_counts(session: Session, *, actor: Actor) -> dict[str, int]:
+    """How many conversations each tab the actor may open holds (attendants get no "all").
+
+    Args:
+        session: The caller's session.
+        actor: The acting user.
+
+    Returns:
+        tab -> count.
+    """
+    require_role(actor, *ROLES)
+    tabs = [t for t in TABS if t != "all" or is_staff(actor)]
+    columns = [func.count().filter(sa.and_(*_tab_filter(t, actor))).label(t) for t in tabs]
+    row = session.exec(select(*columns).select_from(_C).where(_C.tenant_id == actor.tenant_id)).one()
+    return {t: int(row[i] or 0) for i, t in enumerate(tabs)}
+
+
+def unread_total(session: Session, *, actor: Actor) -> int:
+    """Unread customer messages in the actor's own open conversations (the browser tab's title).
+
+    Args:
+        session: The caller's session.
+        actor: The acting user.
+
+    Returns:
+        The number of unread messages.
+    """
+    require_role(actor, *ROLES)
+    total = session.exec(select(func.coalesce(func.sum(_C.unread_count), 0)).where(
+        _C.tenant_id == actor.tenant_id, _C.assignee_id == actor.user_id,
+        _C.status != ConversationStatus.CLOSED)).one()
+    return int(total or 0)
+
+
+def _blocked_reason(conversation: Conversation, actor: Actor) -> str | None:
+    if conversation.status == ConversationStatus.CLOSED:
+        return "inbox.blocked.closed"
+    if can_send(conversation, actor):
+        return None
+    if conversation.bot_active:
+        return "inbox.blocked.bot"
+    if conversation.assignee_id is None:
+        return "inbox.blocked.unassigned"
+    return "inbox.blocked.other_assignee"
+
+
+def get_conversation(session: Session, *, actor: Actor, conversation_id: int) -> ConversationDetail:
+    """The chat header and customer panel of one conversation, and whether the actor may reply.
+
+    Args:
+        session: The caller's session.
+        actor: The acting user.
+        conversation_id: The conversation.
+
+    Returns:
+        The detail; `blocked_reason` is a catalogue key when the actor may not reply.
+    """
+    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)
+    contact = contacts.view_of(session, session.get(Contact, conversation.contact_id), actor)
+    reason = _blocked_reason(conversation, actor)
+    window_open = outbound.is_window_open(conversation.last_customer_message_at, utcnow())
+    return ConversationDetail(conversation_row(session, conversation.id), contact, reason is None, reason,
+                              window_open)
