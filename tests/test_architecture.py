@@ -1,9 +1,17 @@
-"""The layering rules of STYLE.md, enforced on the import statements."""
+"""The layering rules of STYLE.md and docs/architecture.md, enforced on the import statements.
+
+Imports inside functions count everywhere here: they are how circles and upward calls hide.
+"""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("crm_app", "components", "pages", "workers")
+# The bounded contexts of crm_app/services, lowest first: each imports only its own rank or below.
+CONTEXTS = ("core", "access", "conversations", "channel", "routing", "inbox", "bot",
+            "settings", "webhooks", "compliance", "analytics", "sla", "alerts", "backups", "campaigns")
 
 
 def _imports(path: Path) -> set[str]:
@@ -82,3 +90,165 @@ def test_every_tenant_owned_table_has_an_indexed_non_null_tenant_id():
         column = table.c.get("tenant_id")
         assert column is not None, table.name
         assert not column.nullable and column.index, table.name
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _all_modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in _files(*PACKAGES)}
+
+
+def _imported(path: Path, modules: dict[str, Path]) -> list[tuple[str, list[tuple[str, str]], int]]:
+    """(module, [(imported name, bound name)], line) for each import statement, relative ones resolved."""
+    me = _module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, [], node.lineno) for alias in node.names]  # bound as a dotted path
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(parts + ([base] if base else []))
+            found.append((base, [(a.name, a.asname or a.name) for a in node.names], node.lineno))
+    return found
+
+
+def _resolve(name: str, modules: dict[str, Path]) -> str | None:
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _all_modules()
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for me, path in modules.items():
+        for base, names, _ in _imported(path, modules):
+            for target in [f"{base}.{n}" for n, _ in names] + [base]:
+                found = _resolve(target, modules)
+                own_package = me.startswith(f"{found}.") and modules[found].name == "__init__.py"
+                if found and found != me and not own_package:
+                    graph[me].add(found)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            nxt = next(edges, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_circles():
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _context(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[:2] != ["crm_app", "services"] or len(parts) < 3:
+        return None
+    return parts[2] if parts[2] in CONTEXTS else None
+
+
+def test_every_context_is_a_package_with_a_docstring():
+    for context in CONTEXTS:
+        init = ROOT / "crm_app" / "services" / context / "__init__.py"
+        assert init.exists(), context
+        assert ast.get_docstring(ast.parse(init.read_text())), context
+    loose = {p.stem for p in (ROOT / "crm_app" / "services").glob("*.py")} - {"__init__", "demo"}
+    assert loose == set()  # every service module lives in its context
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for module, targets in graph.items():
+        mine = _context(module)
+        for target in targets:
+            theirs = _context(target)
+            if mine and theirs and CONTEXTS.index(theirs) > CONTEXTS.index(mine):
+                bad.append(f"{module} imports {target}")
+    return sorted(bad)
+
+
+def test_contexts_import_only_downward():
+    assert _upward(_graph()) == []
+
+
+def test_the_upward_check_sees_an_import_inside_a_function():
+    graph = {"crm_app.services.channel.inbound": {"crm_app.services.bot.runtime"}}
+    assert _upward(graph) == ["crm_app.services.channel.inbound imports crm_app.services.bot.runtime"]
+
+
+def _private_reaches(path: Path, modules: dict[str, Path]) -> list[str]:
+    """`from x import _y` and `x._y` where x is another project module."""
+    me = _module_name(path)
+    bad, bound = [], {}
+    for base, names, line in _imported(path, modules):
+        for name, alias in names:
+            target = _resolve(f"{base}.{name}", modules)
+            if target == f"{base}.{name}":
+                bound[alias] = target  # a module imported by name
+            elif name.startswith("_") and not name.startswith("__") and _resolve(base, modules) not in (None, me):
+                bad.append(f"{me}:{line} imports {base}.{name}")
+    source = path.read_text()
+    for alias, target in bound.items():
+        for match in re.finditer(rf"(?<![\w.]){re.escape(alias)}\._[a-z]\w*", source):
+            if target != me:
+                bad.append(f"{me} uses {match.group(0)}")
+    return bad
+
+
+def test_no_private_name_crosses_modules():
+    modules = _all_modules()
+    bad = [line for path in modules.values() for line in _private_reaches(path, modules)]
+    assert bad == []
+
+
+def test_only_the_job_registry_names_job_functions():
+    offenders = [str(p.relative_to(ROOT)) for p in _files("crm_app", "components", "pages")
+                 if "workers.jobs." in p.read_text() and p != ROOT / "crm_app/services/core/jobs.py"]
+    assert offenders == []
