@@ -7,10 +7,11 @@ from components.connection import overlay
 from components.page import add_pages
 from crm_app.api import hardening
 from crm_app.api.routes import create_api
+from crm_app.state.errors import backend_exception_handler
 from crm_app.state.inbox import listen as listen_for_inbox_events
 
 # Our routes first, then the hardening middleware around everything (pages, assets, API, the /_event socket).
-app = rx.App(api_transformer=[create_api(), hardening.wrap])
+app = rx.App(api_transformer=[create_api(), hardening.wrap], backend_exception_handler=backend_exception_handler)
 # Our own pt-BR/en "Reconectando…" banner replaces Reflex's English connection toast and wifi-off icon.
 app.app_wraps[5, "Overlay"] = overlay
 add_pages(app)

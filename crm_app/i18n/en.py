@@ -28,6 +28,7 @@ EN: dict[str, str] = {
     "error.idempotency_key_reused": "This send key was already used for another message.",
     "error.conflict": "A record with these details already exists.",
     "error.unexpected": "Something went wrong. Please try again shortly.",
+    "error.unexpected_with_id": "Something went wrong on our side. Try again; if it keeps happening, give support the code {request_id}.",
     "denied.title": "Access denied",
     "denied.body": "Your role cannot open this page. If you need it, ask an admin.",
     "denied.back": "Back to the inbox",

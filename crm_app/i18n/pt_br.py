@@ -28,6 +28,7 @@ PT_BR: dict[str, str] = {
     "error.idempotency_key_reused": "Esta chave de envio já foi usada para outra mensagem.",
     "error.conflict": "Já existe um registro com esses dados.",
     "error.unexpected": "Algo deu errado. Tente de novo em instantes.",
+    "error.unexpected_with_id": "Algo deu errado do nosso lado. Tente de novo; se continuar, informe o código {request_id} ao suporte.",
     "denied.title": "Acesso negado",
     "denied.body": "Sua função não permite abrir esta página. Se precisar dela, fale com um administrador.",
     "denied.back": "Voltar ao atendimento",

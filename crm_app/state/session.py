@@ -18,6 +18,7 @@ from crm_app.errors import CRMError, NotAuthenticated
 from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
 from crm_app.services import access
 from crm_app.services.core.actors import Actor, require_role
+from crm_app.state.errors import current_ids
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class SessionState(rx.State):
         granted = self._access()
         if granted is None or (granted.must_enrol_2fa and not self._allows_unenrolled()):
             return None
+        current_ids.set((granted.actor.tenant_id, granted.actor.user_id))
         return granted.actor
 
     def _require(self, *roles: str) -> Actor:
