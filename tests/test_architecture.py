@@ -4,7 +4,6 @@ Imports inside functions count everywhere here: they are how circles and upward 
 """
 
 import ast
-import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,12 +102,15 @@ def _all_modules() -> dict[str, Path]:
 
 def _imported(path: Path, modules: dict[str, Path]) -> list[tuple[str, list[tuple[str, str]], int]]:
     """(module, [(imported name, bound name)], line) for each import statement, relative ones resolved."""
-    me = _module_name(path)
-    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    return _imports_in(path.read_text(), _module_name(path), path.name == "__init__.py")
+
+
+def _imports_in(source: str, me: str, is_package: bool) -> list[tuple[str, list[tuple[str, str]], int]]:
+    package = me if is_package else me.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found += [(alias.name, [], node.lineno) for alias in node.names]  # bound as a dotted path
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):  # `import a.b as c` binds c to a.b; `import a.b` binds the dotted path
+            found += [(alias.name, [("", alias.asname or alias.name)], node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -124,17 +126,20 @@ def _resolve(name: str, modules: dict[str, Path]) -> str | None:
     return name or None
 
 
+def _edges(me: str, imports: list, modules: dict[str, Path]) -> set[str]:
+    edges = set()
+    for base, names, _ in imports:
+        for target in [f"{base}.{n}" if n else base for n, _ in names] + [base]:
+            found = _resolve(target, modules)
+            own_package = found and me.startswith(f"{found}.") and modules[found].name == "__init__.py"
+            if found and found != me and not own_package:
+                edges.add(found)
+    return edges
+
+
 def _graph() -> dict[str, set[str]]:
     modules = _all_modules()
-    graph: dict[str, set[str]] = {m: set() for m in modules}
-    for me, path in modules.items():
-        for base, names, _ in _imported(path, modules):
-            for target in [f"{base}.{n}" for n, _ in names] + [base]:
-                found = _resolve(target, modules)
-                own_package = me.startswith(f"{found}.") and modules[found].name == "__init__.py"
-                if found and found != me and not own_package:
-                    graph[me].add(found)
-    return graph
+    return {me: _edges(me, _imported(path, modules), modules) for me, path in modules.items()}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -219,36 +224,70 @@ def test_contexts_import_only_downward():
 
 
 def test_the_upward_check_sees_an_import_inside_a_function():
-    graph = {"crm_app.services.channel.inbound": {"crm_app.services.bot.runtime"}}
-    assert _upward(graph) == ["crm_app.services.channel.inbound imports crm_app.services.bot.runtime"]
+    me = "crm_app.services.channel.inbound"
+    source = "def later():\n    from crm_app.services.bot import trigger\n    trigger.schedule_turn(1, 2)\n"
+    edges = _edges(me, _imports_in(source, me, False), _all_modules())
+    assert _upward({me: edges}) == [f"{me} imports crm_app.services.bot", f"{me} imports crm_app.services.bot.trigger"]
 
 
-def _private_reaches(path: Path, modules: dict[str, Path]) -> list[str]:
-    """`from x import _y` and `x._y` where x is another project module."""
-    me = _module_name(path)
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
+
+
+def _private_reaches(me: str, source: str, is_package: bool, modules: dict[str, Path]) -> list[str]:
+    """`from x import _y`, `x._y`, `x.y._z` and `alias._y`, where x is another project module."""
     bad, bound = [], {}
-    for base, names, line in _imported(path, modules):
+    for base, names, line in _imports_in(source, me, is_package):
         for name, alias in names:
-            target = _resolve(f"{base}.{name}", modules)
-            if target == f"{base}.{name}":
-                bound[alias] = target  # a module imported by name
+            full = f"{base}.{name}" if name else base
+            if _resolve(full, modules) == full:
+                bound[alias] = full  # a module, reachable under `alias`
             elif name.startswith("_") and not name.startswith("__") and _resolve(base, modules) not in (None, me):
                 bad.append(f"{me}:{line} imports {base}.{name}")
-    source = path.read_text()
-    for alias, target in bound.items():
-        for match in re.finditer(rf"(?<![\w.]){re.escape(alias)}\._[a-z]\w*", source):
-            if target != me:
-                bad.append(f"{me} uses {match.group(0)}")
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+            continue
+        path = _dotted(node.value)
+        head, _, rest = (path or "").partition(".")
+        if head not in bound:
+            continue
+        owner = _resolve(".".join(filter(None, (bound[head], rest))), modules)
+        if owner and owner != me and owner == ".".join(filter(None, (bound[head], rest))):
+            bad.append(f"{me}:{node.lineno} uses {path}.{node.attr}")
     return bad
 
 
 def test_no_private_name_crosses_modules():
     modules = _all_modules()
-    bad = [line for path in modules.values() for line in _private_reaches(path, modules)]
+    bad = [line for me, path in modules.items()
+           for line in _private_reaches(me, path.read_text(), path.name == "__init__.py", modules)]
     assert bad == []
 
 
+def test_the_private_check_sees_every_spelling():
+    modules, me = _all_modules(), "crm_app.state.login"
+    source = ("from crm_app.services.access import sessions\n"
+              "import crm_app.services.access.logins as lg\n"
+              "from crm_app.services import access\n"
+              "from crm_app.services.access.sessions import _PEEK\n"
+              "sessions._PEEK, lg._park_pending, access.sessions._PEEK, sessions.__name__\n")
+    assert [line.split(" ", 1)[1] for line in _private_reaches(me, source, False, modules)] == [
+        "imports crm_app.services.access.sessions._PEEK", "uses sessions._PEEK", "uses lg._park_pending",
+        "uses access.sessions._PEEK"]
+
+
 def test_only_the_job_registry_names_job_functions():
-    offenders = [str(p.relative_to(ROOT)) for p in _files("crm_app", "components", "pages")
-                 if "workers.jobs." in p.read_text() and p != ROOT / "crm_app/services/core/jobs.py"]
+    offenders = []
+    for path in _files("crm_app", "components", "pages"):
+        source, me = path.read_text(), _module_name(path)
+        imports = [base for base, names, _ in _imports_in(source, me, path.name == "__init__.py")
+                   for full in [base] + [f"{base}.{n}" for n, _ in names if n]
+                   if full == "workers.jobs" or full.startswith("workers.jobs.")]
+        if (imports or "workers.jobs." in source) and path != ROOT / "crm_app/services/core/jobs.py":
+            offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []

@@ -1,6 +1,6 @@
 """What starts a bot turn: the debounce after a customer message, and the published flow each inbox runs.
 
-Inbound processing queues the `start_bot_turn` job after its commit; that job calls `schedule_turn`,
+Inbound processing queues the `start_bot_turn` job (on `high`) after its commit; that job calls `schedule_turn`,
 which queues `run_bot_turn(conversation_id, message_id)` with RQ's `enqueue_in` (the `bot` queue's worker
 moves delayed jobs), `debounce_seconds` later, under a job id per message. The job of a message that is no
 longer the newest one does nothing, so a burst becomes the one turn of its last message's job (a

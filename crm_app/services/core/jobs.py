@@ -67,8 +67,11 @@ _SPECS = (
             timeout=180),
     JobSpec("send_read_receipt", QUEUE_HIGH,
             lambda message_id, typing=False, tag=None: f"read-{message_id}-{int(bool(typing))}", timeout=60),
-    JobSpec("assign_waiting", QUEUE_HIGH, lambda tenant_id, tag=None: f"assign-waiting-{tenant_id}",
-            timeout=60, result_ttl=300),
+    # Unique per request: a fixed id re-queued after the first run finished would keep that run's
+    # expiry, and the second could find its job hash gone (RQ skips it) until the 30 s sweep.
+    JobSpec("assign_waiting", QUEUE_HIGH,
+            lambda tenant_id, tag=None: f"assign-waiting-{tenant_id}-{tag or time.time_ns()}", timeout=60,
+            result_ttl=60),
     JobSpec("sweep_inbound_events", QUEUE_HIGH, _periodic("sweep_inbound_events"), every=10, timeout=120),
     JobSpec("sweep_queued_messages", QUEUE_HIGH, _periodic("sweep_queued_messages"), every=30, timeout=120),
     JobSpec("assign_waiting_all", QUEUE_HIGH, _periodic("assign_waiting"), every=30, timeout=120),
@@ -76,7 +79,8 @@ _SPECS = (
     JobSpec("run_bot_turn", QUEUE_BOT, lambda conversation_id, message_id=None, tag=None:
             f"bot-turn-{conversation_id}-{message_id or 'sweep'}-{0 if message_id else tag or int(time.time())}",
             timeout=300),
-    JobSpec("start_bot_turn", QUEUE_BOT, lambda conversation_id, message_id, inbox_id=None, tag=None:
+    # On `high`: a cached lookup and an `enqueue_in`, so the debounce starts at once, never behind a turn.
+    JobSpec("start_bot_turn", QUEUE_HIGH, lambda conversation_id, message_id, inbox_id=None, tag=None:
             f"bot-start-{conversation_id}-{message_id}", timeout=60),
     # default: short work and periodic sweeps
     JobSpec("download_media", QUEUE_DEFAULT, lambda message_id, tag=None: f"media-{message_id}", timeout=300,
