@@ -225,7 +225,7 @@ def test_contexts_import_only_downward():
 
 def test_the_upward_check_sees_an_import_inside_a_function():
     me = "crm_app.services.channel.inbound"
-    source = "def later():\n    from crm_app.services.bot import trigger\n    trigger.schedule_turn(1, 2)\n"
+    source = "def later():\n    from crm_app.services.bot import trigger\n    trigger.enqueue_turn(1, 2)\n"
     edges = _edges(me, _imports_in(source, me, False), _all_modules())
     assert _upward({me: edges}) == [f"{me} imports crm_app.services.bot", f"{me} imports crm_app.services.bot.trigger"]
 

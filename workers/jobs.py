@@ -123,13 +123,6 @@ def run_bot_turn(conversation_id: int, message_id: int | None = None) -> str:
     return bot.run_turn(conversation_id, message_id)
 
 
-def start_bot_turn(conversation_id: int, message_id: int, inbox_id: int | None = None) -> str:
-    """A customer wrote in a bot-owned conversation: schedule its debounced turn (queued by inbound, after commit)."""
-    from crm_app.services import bot
-
-    return bot.schedule_turn(conversation_id, message_id, inbox_id)
-
-
 def sweep_bot_turns() -> int:
     """Queue bot turns whose delayed job was lost (Redis dropped it, a worker died)."""
     from crm_app.services import bot

@@ -35,10 +35,9 @@ def test_each_reason_has_its_own_words_in_each_language(reason):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_an_unknown_code_never_reaches_the_screen_but_an_authors_text_does(lang):
-    assert "some_new_code" not in handoff_line(lang, "some_new_code")
-    assert not SNAKE_CASE.search(handoff_line(lang, "some_new_code"))
+def test_a_flow_authors_reason_is_shown_as_typed(lang):
     assert "Cliente VIP" in handoff_line(lang, "Cliente VIP")
+    assert "cliente_vip" in handoff_line(lang, "cliente_vip")  # the author's words, even shaped like a code
 
 
 def test_no_team_reads_as_a_word():
@@ -59,3 +58,14 @@ def test_a_stored_line_with_a_code_is_rendered_for_each_reader():
 def test_a_line_whose_parameters_do_not_fit_falls_back_to_the_stored_body():
     assert views.system_text("en", "UTC", {"system": {"key": "inbox.system.take_over", "params": {}}}) is None
     assert views.system_text("en", "UTC", {"content": {}}) is None
+
+
+@pytest.mark.parametrize("params", [{"actor": "Ana", "until": "not a date"}, {"actor": "Ana", "until": 123}, "junk"])
+def test_a_stored_line_that_no_longer_fits_shows_its_body(params):
+    payload = {"system": {"key": "inbox.system.snooze", "params": params}}
+    assert views.system_text("pt-BR", "UTC", payload) is None
+
+
+def test_a_line_that_does_not_fit_its_parameters_fails_the_change():
+    with pytest.raises(ValueError, match="inbox.system.transfer"):
+        log._stored_body("UTC", "inbox.system.transfer", {"actor": "Ana"})

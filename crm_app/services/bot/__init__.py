@@ -65,8 +65,5 @@ from crm_app.services.bot.sweeps import (  # noqa: F401
 )
 from crm_app.services.bot.trigger import (  # noqa: F401
     enqueue_turn,
-    forget_published_flow,
     forget_scheduled_turns,
-    published_flow,
-    schedule_turn,
 )

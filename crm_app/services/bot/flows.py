@@ -17,7 +17,7 @@ from crm_app.db import utcnow
 from crm_app.domain import flows
 from crm_app.errors import NotFound, ValidationError
 from crm_app.models import BotFlow, BotFlowVersion, Conversation, Inbox, User
-from crm_app.services.bot import trigger
+from crm_app.services.channel import bot_gate
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
@@ -110,7 +110,7 @@ def publish(session: Session, *, actor: Actor, inbox_id: int) -> VersionRow:
     session.flush()
     audit.record(session, actor=actor, tenant_id=inbox.tenant_id, action="bot_flow.publish", target_type="inbox",
                  target_id=inbox.id, before={"version": number - 1}, after={"version": number})
-    trigger.forget_published_flow(session, inbox.id)
+    bot_gate.forget_published_flow(session, inbox.id)
     return VersionRow(number, version.published_at, actor.name)
 
 
@@ -145,7 +145,7 @@ def seed_flow(session: Session, *, tenant_id: int, inbox_id: int, definition: di
     session.flush()
     session.add(BotFlowVersion(tenant_id=tenant_id, flow_id=flow.id, version=1, definition=definition))
     session.flush()
-    trigger.forget_published_flow(session, inbox_id)
+    bot_gate.forget_published_flow(session, inbox_id)
     return True
 
 
@@ -158,7 +158,7 @@ def flow_of_conversation(session: Session, *, conversation_id: int) -> dict[str,
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound("conversation not found")
-    return trigger.published_flow(session, conversation.inbox_id)[1]
+    return bot_gate.published_flow(session, conversation.inbox_id)[1]
 
 
 def _flow_row(session: Session, actor: Actor, inbox_id: int, *, lock: bool = False) -> tuple[Inbox, BotFlow | None]:

@@ -38,7 +38,8 @@ from crm_app.models import (
     MessageKind,
     SenderType,
 )
-from crm_app.services.bot import actions, ai, trigger
+from crm_app.services.bot import actions, ai
+from crm_app.services.channel import bot_gate
 from crm_app.services.routing import handoff
 
 # An AI answer still due after this long had its worker die mid-call: ask again.
@@ -189,7 +190,7 @@ def _reopened_since(session: Session, conversation_id: int, since: dt.datetime) 
 def _session_flow(session: Session, conversation: Conversation,
                   bot_session: BotSession) -> tuple[int | None, dict[str, Any] | None]:
     """The flow this session runs: its pinned version while active, else the inbox's published one."""
-    published_id, published = trigger.published_flow(session, conversation.inbox_id)
+    published_id, published = bot_gate.published_flow(session, conversation.inbox_id)
     if bot_session.status == "active" and bot_session.flow_version_id and bot_session.flow_version_id != published_id:
         pinned = session.get(BotFlowVersion, bot_session.flow_version_id)
         if pinned is not None:

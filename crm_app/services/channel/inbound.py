@@ -27,8 +27,8 @@ from crm_app.models import (
     MessageStatus,
     SenderType,
 )
-from crm_app.services.channel import media
-from crm_app.services.core import jobs, realtime
+from crm_app.services.channel import bot_gate, media
+from crm_app.services.core import realtime
 
 
 class InvalidSender(ValueError):
@@ -66,7 +66,8 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
     if new_id is None:
         return False
     if bot_active and message.kind not in _SILENT_KINDS:  # the bot schedules its debounced turn, after commit
-        jobs.enqueue_after_commit(session, "start_bot_turn", conversation_id, new_id, inbox_id)
+        bot_gate.start_turn_after_commit(session, conversation_id=conversation_id, message_id=new_id,
+                                         inbox_id=inbox_id)
     if message.media_id:
         after_commit(session, lambda: media.enqueue_download(new_id))
     preview = None if message.kind in _NO_PREVIEW_KINDS else compute_preview(message.kind, message.body)

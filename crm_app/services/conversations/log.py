@@ -100,13 +100,20 @@ def add_system_line(session: Session, conversation: Conversation, actor: Actor |
     line = Message(tenant_id=conversation.tenant_id, conversation_id=conversation.id,
                    direction=Direction.OUTBOUND, sender_type=SenderType.SYSTEM,
                    sender_user_id=actor.user_id if actor else None, kind=MessageKind.SYSTEM,
-                   body=render_line(STORED_LOCALE, timezone, key, params) or key,
+                   body=_stored_body(timezone, key, params),
                    payload={"system": {"key": key, "params": params}}, status=MessageStatus.RECEIVED)
     session.add(line)
     session.flush()
     realtime.publish_after_commit(session, conversation.tenant_id, "message.new", conversation_id=conversation.id,
                                   data={"message_id": line.id})
     return line
+
+
+def _stored_body(timezone: str, key: str, params: dict[str, Any]) -> str:
+    body = render_line(STORED_LOCALE, timezone, key, params)
+    if body is None:  # a wrong key or missing parameters is our bug: fail the change, as before
+        raise ValueError(f"system line {key!r} does not fit its parameters {sorted(params)}")
+    return body
 
 
 def render_line(locale: str, timezone: str, key: str, params: dict[str, Any]) -> str | None:
@@ -121,24 +128,24 @@ def render_line(locale: str, timezone: str, key: str, params: dict[str, Any]) ->
     Returns:
         The sentence, or None.
     """
-    shown = dict(params)
-    if shown.get("until"):
-        shown["until"] = format_local(dt.datetime.fromisoformat(shown["until"]), timezone)
-    if "reason" in shown:
-        shown["reason"] = describe_reason(locale, shown["reason"])
-    if shown.get("team") == NO_TEAM:
-        shown["team"] = translate(locale, "assignment.no_team")
     try:
+        shown = dict(params)
+        if shown.get("until"):
+            shown["until"] = format_local(dt.datetime.fromisoformat(shown["until"]), timezone)
+        if "reason" in shown:
+            shown["reason"] = describe_reason(locale, shown["reason"])
+        if shown.get("team") == NO_TEAM:
+            shown["team"] = translate(locale, "assignment.no_team")
         return translate(locale, key).format(**shown)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, TypeError):  # a stored row that no longer fits: show its body
         return None
 
 
 def describe_reason(locale: str, reason: Any) -> str:
     """Why the bot handed over (or closed), as words in `locale`.
 
-    Stored reasons are codes (`exit_keyword`, `ai_low_confidence`, …) or a flow author's own text.
-    Known codes are translated; an unknown code reads as "another reason"; the author's text stays as typed.
+    Stored reasons are our codes (`exit_keyword`, `ai_low_confidence`, …), each with words in both
+    catalogues, or a flow author's own text, which is shown as typed (even when it looks like a code).
 
     Args:
         locale: The reader's language.
@@ -149,8 +156,4 @@ def describe_reason(locale: str, reason: Any) -> str:
     """
     code = str(reason or "").strip() or "handoff"
     key = f"assignment.reason.{code}"
-    if key in PT_BR:
-        return translate(locale, key)
-    if _CODE.fullmatch(code):
-        return translate(locale, "assignment.reason.other")
-    return code
+    return translate(locale, key) if key in PT_BR else code

@@ -79,9 +79,6 @@ _SPECS = (
     JobSpec("run_bot_turn", QUEUE_BOT, lambda conversation_id, message_id=None, tag=None:
             f"bot-turn-{conversation_id}-{message_id or 'sweep'}-{0 if message_id else tag or int(time.time())}",
             timeout=300),
-    # On `high`: a cached lookup and an `enqueue_in`, so the debounce starts at once, never behind a turn.
-    JobSpec("start_bot_turn", QUEUE_HIGH, lambda conversation_id, message_id, inbox_id=None, tag=None:
-            f"bot-start-{conversation_id}-{message_id}", timeout=60),
     # default: short work and periodic sweeps
     JobSpec("download_media", QUEUE_DEFAULT, lambda message_id, tag=None: f"media-{message_id}", timeout=300,
             result_ttl=3600, failure_ttl=7 * 86400, retry=MEDIA_RETRY_INTERVALS),

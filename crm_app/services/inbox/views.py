@@ -129,7 +129,7 @@ def system_text(locale: str, timezone: str, payload: dict[str, Any]) -> str | No
         The sentence, or None when the payload holds no usable line (the stored body is shown then).
     """
     line = payload.get("system")
-    if not isinstance(line, dict) or "key" not in line:
+    if not isinstance(line, dict) or "key" not in line or not isinstance(line.get("params") or {}, dict):
         return None
     return conversation_log.render_line(locale, timezone, line["key"], dict(line.get("params") or {}))
 
