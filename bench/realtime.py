@@ -13,7 +13,7 @@ and `bulk`, the scheduler, the sandbox) on Redis db 8 (Reflex's state on db 7) a
 
 Part 1, fan-out. N websocket clients speak Reflex's protocol (Socket.IO namespace /_event) as state.js does: connect to
 `/_event?token=…` with the session cookie and the `hydrate_and_load` boot event for /inbox (so
-`InboxState.load` registers the tab for pushes), then `set_tab("all")`. Each round sends one signed
+`InboxLiveState.load` registers the tab for pushes), then `set_tab("all")`. Each round sends one signed
 WhatsApp webhook with a unique text, and the clock runs per tab from just before the POST to the first state
 delta whose rows show that text. Baselines from the same run and the same tabs:
   - publish → delta: a bare `crm_app.services.core.realtime.publish("conversation.updated")` to the first delta
@@ -357,16 +357,17 @@ async def fanout(base: str, tenant_id: int, sessions: list[str], sizes: list[int
 
     from crm_app.domain.whatsapp import sign
     from crm_app.services.core import realtime as rt
-    from crm_app.state.inbox import InboxState
+    from crm_app.state.inbox import InboxListState, InboxLiveState
 
-    inbox_state = InboxState.get_full_name()
+    # the list (rows, tab, set_tab) and the live section (last_seq) are substates of the inbox's state
+    list_state, live_state = InboxListState.get_full_name(), InboxLiveState.get_full_name()
     report: list[str] = []
     tabs: list[Tab] = []
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         counter = 0
         for n in sizes:
             started = time.perf_counter()
-            new = [Tab(base, sessions[i], inbox_state) for i in range(len(tabs), n)]
+            new = [Tab(base, sessions[i], list_state) for i in range(len(tabs), n)]
             opened = await asyncio.gather(*(t.open() for t in new), return_exceptions=True)
             failed = [r for r in opened if isinstance(r, BaseException)]
             tabs += [t for t, r in zip(new, opened, strict=True) if not isinstance(r, BaseException)]
@@ -397,7 +398,7 @@ async def fanout(base: str, tenant_id: int, sessions: list[str], sizes: list[int
                 seq = await asyncio.to_thread(rt.publish, tenant_id, "conversation.updated", data={"bench": counter})
                 if seq is None:
                     raise SystemExit("publish failed: is Redis reachable at REDIS_URL?")
-                futures = [t.arm(_has_seq(inbox_state, seq), t0) for t in live]
+                futures = [t.arm(_has_seq(live_state, seq), t0) for t in live]
                 sink = []
                 missed = await _collect(live, futures, sink)
                 if r >= 2:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.flow_layout import CARD_H, CARD_W
+from crm_app.domain.flows.layout import CARD_H, CARD_W
 from crm_app.state.settings_bot import NEW, NODE_TYPES, NONE, BotSettingsState
 
 S = BotSettingsState

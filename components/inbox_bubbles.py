@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from crm_app.state.inbox import InboxState
+from crm_app.state.inbox import InboxActionsState, InboxComposerState, InboxState
 
-S = InboxState
+S = InboxComposerState
+A = InboxActionsState
 T = InboxState.t
 
 
@@ -36,7 +37,7 @@ def tick(item: rx.Var) -> rx.Component:
                 content=T["inbox.resend.why"] + ": " + item["error"], side="bottom"),
             rx.cond(S.can_reply,
                     rx.button(rx.icon("rotate-cw", size=12), T["inbox.resend"], size="1", variant="soft",
-                              color_scheme="red", on_click=S.resend(item["id"]), class_name="resend-button",
+                              color_scheme="red", on_click=A.resend(item["id"]), class_name="resend-button",
                               data_id=item["id"]),
                     rx.fragment()),
             spacing="2", align="center")),

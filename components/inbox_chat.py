@@ -7,11 +7,12 @@ import reflex as rx
 from components.inbox_bubbles import message
 from components.inbox_interactive import interactive_dialog
 from components.inbox_list import status_badge, window_chip
-from crm_app.state.inbox import InboxState
+from crm_app.state.inbox import InboxActionsState, InboxComposerState, InboxConversationState, InboxState
 
-S = InboxState
+S = InboxComposerState
+A = InboxActionsState
 T = InboxState.t
-H = InboxState.header
+H = InboxConversationState.header
 
 
 def icon_action(icon: str, label_key: str, **props) -> rx.Component:
@@ -61,10 +62,10 @@ def _transfer() -> rx.Component:
             _form_buttons("inbox.transfer", "transfer-submit"),
             spacing="2", width="100%",
         ),
-        on_submit=S.transfer, reset_on_submit=True,
+        on_submit=A.transfer, reset_on_submit=True,
     )
     trigger = rx.button(rx.icon("arrow-right-left", size=14), T["inbox.transfer"], size="1", variant="soft",
-                        color_scheme="gray", id="transfer-button", on_click=S.open_transfer)
+                        color_scheme="gray", id="transfer-button", on_click=A.open_transfer)
     return _dialog(trigger, "inbox.transfer.title", body, "transfer-dialog")
 
 
@@ -76,7 +77,7 @@ def _close() -> rx.Component:
             _form_buttons("inbox.close", "close-submit", "red"),
             spacing="2", width="100%",
         ),
-        on_submit=S.close, reset_on_submit=True,
+        on_submit=A.close, reset_on_submit=True,
     )
     trigger = rx.button(rx.icon("circle-check", size=14), T["inbox.close"], size="1", variant="soft",
                         color_scheme="red", id="close-button")
@@ -91,7 +92,7 @@ def _snooze() -> rx.Component:
             _form_buttons("inbox.snooze", "snooze-submit"),
             spacing="2", width="100%",
         ),
-        on_submit=S.snooze, reset_on_submit=True,
+        on_submit=A.snooze, reset_on_submit=True,
     )
     trigger = icon_action("alarm-clock", "inbox.snooze", id="snooze-button")
     return _dialog(trigger, "inbox.snooze.title", body, "snooze-dialog", tooltip_key="inbox.snooze")
@@ -100,7 +101,7 @@ def _snooze() -> rx.Component:
 def _labels() -> rx.Component:
     chips = rx.foreach(S.conv_labels, lambda name: rx.badge(
         name,
-        rx.el.button(rx.icon("x", size=10), on_click=S.remove_label(name), type="button", class_name="remove-label",
+        rx.el.button(rx.icon("x", size=10), on_click=A.remove_label(name), type="button", class_name="remove-label",
                      aria_label=T["inbox.remove"] + " " + name, title=T["inbox.remove"],
                      style={"background": "none", "border": "none", "padding": "1px", "color": "inherit"}),
         variant="surface", color_scheme="gray", radius="full", class_name="label-chip", data_label=name))
@@ -120,7 +121,7 @@ def _labels() -> rx.Component:
                     ),
                     rx.el.datalist(rx.foreach(S.label_options, lambda o: rx.el.option(value=o["name"])),
                                    id="label-options"),
-                    on_submit=S.add_label, reset_on_submit=True, width="100%",
+                    on_submit=A.add_label, reset_on_submit=True, width="100%",
                 ),
                 spacing="2", width="240px",
             ),
@@ -129,10 +130,10 @@ def _labels() -> rx.Component:
 
 
 def _actions() -> rx.Component:
-    take = rx.button(rx.icon("hand", size=14), T["inbox.take_over"], size="1", on_click=S.take_over,
+    take = rx.button(rx.icon("hand", size=14), T["inbox.take_over"], size="1", on_click=A.take_over,
                      id="take-over")
     reopen = rx.button(rx.icon("rotate-ccw", size=14), T["inbox.reopen"], size="1", variant="soft",
-                       on_click=S.reopen, id="reopen-button")
+                       on_click=A.reopen, id="reopen-button")
     return rx.hstack(
         rx.cond(H["status"] == "closed",
                 rx.cond(S.can_manage, reopen, rx.fragment()),
@@ -320,9 +321,9 @@ def _blocked() -> rx.Component:
             rx.callout.icon(rx.icon("lock", size=16)),
             rx.callout.text(S.blocked_text, flex="1"),
             rx.cond(H["status"] == "closed",
-                    rx.button(T["inbox.reopen"], size="1", on_click=S.reopen),
+                    rx.button(T["inbox.reopen"], size="1", on_click=A.reopen),
                     rx.cond(S.can_take_over,
-                            rx.button(rx.icon("hand", size=14), T["inbox.take_over"], size="1", on_click=S.take_over,
+                            rx.button(rx.icon("hand", size=14), T["inbox.take_over"], size="1", on_click=A.take_over,
                                       id="blocked-take-over"),
                             rx.fragment())),
             align="center", width="100%", spacing="2",

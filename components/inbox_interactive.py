@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from crm_app.state.inbox import InboxState
+from crm_app.state.inbox import InboxComposerState, InboxState
 
-S = InboxState
+S = InboxComposerState
 T = InboxState.t
 DIALOG = "interactive"
 

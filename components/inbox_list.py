@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.shell import language_switch
-from crm_app.state.inbox import InboxState
+from crm_app.state.inbox import InboxConversationState, InboxListState, InboxState
 
-S = InboxState
+S = InboxListState
+Chat = InboxConversationState
 T = InboxState.t
 
 TABS = (("mine", "inbox.tab.mine"), ("unassigned", "inbox.tab.unassigned"), ("bot", "inbox.tab.bot"),
@@ -123,7 +123,7 @@ def _filters() -> rx.Component:
 
 
 def _row(row: rx.Var) -> rx.Component:
-    selected = S.selected_id.to(str) == row["id"]
+    selected = Chat.selected_id.to(str) == row["id"]
     unread = row["unread"] != ""
     return rx.box(
         rx.hstack(
@@ -164,7 +164,7 @@ def _row(row: rx.Var) -> rx.Component:
             ),
             spacing="3", align="start", width="100%",
         ),
-        on_click=S.select(row["id"]),
+        on_click=Chat.select(row["id"]),
         padding="10px 12px", cursor="pointer", width="100%",
         border_left=rx.cond(selected, f"3px solid {rx.color('teal', 9)}", "3px solid transparent"),
         background=rx.cond(selected, rx.color("teal", 3), "transparent"),
@@ -199,20 +199,14 @@ def _skeleton() -> rx.Component:
 def conversation_list() -> rx.Component:
     """The list pane."""
     return rx.vstack(
-        rx.hstack(
-            rx.heading(T["inbox.title"], size="4", weight="bold"),
-            rx.spacer(),
-            language_switch(),
-            _filters(),
-            width="100%", align="center", padding="12px 12px 4px 12px",
-        ),
-        rx.box(
+        rx.hstack(  # the shell's top bar already names the page: search and filters lead the pane
             rx.input(
                 rx.input.slot(rx.icon("search", size=14)),
                 placeholder=T["inbox.search"], value=S.query, on_change=S.set_query, debounce_timeout=150,
                 id="inbox-search", size="2", width="100%", aria_label=T["inbox.search"], type="search",
             ),
-            padding="4px 12px 8px 12px", width="100%",
+            _filters(),
+            width="100%", align="center", spacing="2", padding="12px 12px 8px 12px",
         ),
         rx.flex(*[_tab(v, k) for v, k in TABS], gap="4px", padding="0 12px 8px 12px", width="100%", wrap="wrap",
                  class_name="inbox-tabs"),

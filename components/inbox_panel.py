@@ -5,11 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from components.inbox_list import status_badge
-from crm_app.state.inbox import InboxState
+from crm_app.state.inbox import InboxConversationState, InboxState
 
-S = InboxState
+S = InboxConversationState
 T = InboxState.t
-C = InboxState.contact
+C = InboxConversationState.contact
 
 
 def _section(title_key: str, *children: rx.Component) -> rx.Component:

@@ -18,7 +18,7 @@ def _tab(route: str, key: str, active: str) -> rx.Component:
     selected = route == active
     return rx.link(
         T[key], href=route, underline="none", size="2", weight="medium",
-        padding="6px 12px", border_radius="6px",
+        padding="6px 12px", border_radius="6px", flex_shrink="0",
         color=rx.color("teal", 11) if selected else rx.color("slate", 11),
         background=rx.color("teal", 4) if selected else "transparent",
         _hover={"background": rx.color("teal", 4) if selected else rx.color("slate", 4)},
@@ -26,12 +26,21 @@ def _tab(route: str, key: str, active: str) -> rx.Component:
     )
 
 
+# On phones the row scrolls: bring the current tab into view.
+_SCROLL_ACTIVE = ("document.querySelector('#settings-tabs [aria-current=page]')"
+                  "?.scrollIntoView({block: 'nearest', inline: 'center'})")
+
+
 def settings_tabs(active: str) -> rx.Component:
     """Only admins see the tabs: supervisors have a single settings page."""
     return rx.cond(
         SessionState.is_admin,
-        rx.hstack(*[_tab(route, key, active) for route, key in TABS], spacing="1", padding="4px", flex_wrap="wrap",
-                  border_radius="8px", background=rx.color("slate", 3), width="fit-content",
-                  margin_bottom="8px"),
+        # Phones: one row that scrolls sideways instead of three wrapped rows above the page.
+        rx.hstack(*[_tab(route, key, active) for route, key in TABS], spacing="1", padding="4px",
+                  flex_wrap=rx.breakpoints(initial="nowrap", md="wrap"), overflow_x="auto", white_space="nowrap",
+                  border_radius="8px", background=rx.color("slate", 3), margin_bottom="8px",
+                  width=rx.breakpoints(initial="100%", md="fit-content"), max_width="100%", flex_shrink="0",
+                  id="settings-tabs", role="navigation", aria_label=T["settings.title"],
+                  on_mount=rx.call_script(_SCROLL_ACTIVE)),
         rx.fragment(),
     )

@@ -5,29 +5,18 @@ import reflex as rx
 from components.inbox_chat import chat
 from components.inbox_list import conversation_list
 from components.inbox_panel import customer_panel
-from components.inbox_rail import bridge, presence_toggle, rail
+from components.inbox_rail import bridge, presence_toggle, shortcuts
 from components.page import app_page
-from components.shell import mobile_nav
-from crm_app.state.inbox import InboxState
+from components.shell import shell
+from crm_app.state.inbox import InboxConversationState, InboxLiveState, InboxState
 
-S = InboxState
+S = InboxConversationState
 T = InboxState.t
-
-
-def _phone_bar() -> rx.Component:
-    """On phones the rail becomes a top bar with the menu and the presence toggle."""
-    return rx.hstack(
-        mobile_nav(), rx.text(T["app.name"], weight="bold", size="3"), rx.spacer(), presence_toggle(),
-        width="100%", align="center", padding="8px 12px", border_bottom=f"1px solid {rx.color('slate', 5)}",
-        class_name="phone-bar",
-    )
 
 
 # Phone width (under 768 px): the list and the chat are separate screens.
 LAYOUT_CSS = """
-.phone-bar { display: none !important; }
 @media (max-width: 767px) {
-  .phone-bar { display: flex !important; }
   .list-pane.chat-open { display: none !important; }
   .chat-pane:not(.chat-open) { display: none !important; }
 }
@@ -45,9 +34,7 @@ LAYOUT_CSS = """
 
 def _workspace() -> rx.Component:
     return rx.hstack(
-        rail(),
         rx.vstack(
-            _phone_bar(),
             rx.box(conversation_list(), flex="1", min_height="0", width="100%"),
             width=rx.breakpoints(initial="100%", sm="320px", lg="360px"),
             min_width=rx.breakpoints(initial="0", sm="320px", lg="360px"), height="100%", spacing="0",
@@ -61,18 +48,16 @@ def _workspace() -> rx.Component:
                        border_left=f"1px solid {rx.color('slate', 5)}", background=rx.color("slate", 1),
                        display=rx.breakpoints(initial="none", lg="block")),
                 rx.fragment()),
-        spacing="0", width="100%", height="100dvh", overflow="hidden",
+        spacing="0", width="100%", height="100%", overflow="hidden",
     )
 
 
 def _inbox() -> rx.Component:
+    """The app shell around the three panes; the rail's foot holds the shortcuts and presence."""
     return rx.box(
-        rx.cond(
-            S.user_role != "",
-            _workspace(),
-            rx.hstack(rx.skeleton(width="72px", height="100vh"), rx.skeleton(width="340px", height="100vh"),
-                      rx.skeleton(height="100vh", flex="1"), width="100%", spacing="2"),
-        ),
+        shell(T["nav.inbox"], "/inbox", _workspace(), full_bleed=True,
+              rail_footer=rx.vstack(shortcuts(), presence_toggle(compact=True), spacing="2", align="center"),
+              bar_extra=rx.box(presence_toggle(), class_name="shell-phone")),
         rx.el.style(LAYOUT_CSS),
         bridge(),
         rx.script(src="/inbox.js"),
@@ -80,11 +65,11 @@ def _inbox() -> rx.Component:
     )
 
 
-@app_page("/inbox", "Atendimento · Atende CRM", on_load=[InboxState.load])
+@app_page("/inbox", "Atendimento · Atende CRM", on_load=[InboxLiveState.load])
 def inbox_page() -> rx.Component:
     return _inbox()
 
 
-@app_page("/", "Atendimento · Atende CRM", on_load=[InboxState.load])
+@app_page("/", "Atendimento · Atende CRM", on_load=[InboxLiveState.load])
 def index_page() -> rx.Component:
     return _inbox()

@@ -2,8 +2,10 @@
 
 import reflex as rx
 
+from components.confirm import confirm_dialog
 from components.page import app_page
 from components.shell import shell
+from components.ui import empty_state, form_row, page_header
 from crm_app.state.platform_tenants import PlatformTenantsState
 
 S = PlatformTenantsState
@@ -11,10 +13,6 @@ T = S.t
 WIDE_ONLY = rx.breakpoints(initial="none", md="table-cell")
 SM_UP = rx.breakpoints(initial="none", sm="table-cell")
 PHONE_ONLY = rx.breakpoints(initial="flex", sm="none")
-
-
-def _field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
 
 
 def _status(row: rx.Var) -> rx.Component:
@@ -72,13 +70,12 @@ def _table() -> rx.Component:
     )
 
 
-def _input(label_key: str, input_id: str, value, on_change, error, **props) -> rx.Component:
-    return rx.fragment(
-        rx.text(T[label_key], as_="label", size="2", weight="medium", html_for=input_id, margin_top="8px"),
-        rx.input(value=value, on_change=on_change, id=input_id, width="100%", auto_complete="off",
-                 color_scheme=rx.cond(error != "", "red", "teal"), **props),
-        _field_error(error, f"{input_id}-error"),
-    )
+def _input(label_key: str, input_id: str, value, on_change, error, hint: str | None = None,
+           **props) -> rx.Component:
+    return form_row(label_key,
+                    rx.input(value=value, on_change=on_change, id=input_id, width="100%", auto_complete="off",
+                             color_scheme=rx.cond(error != "", "red", "teal"), **props),
+                    input_id, error=error, hint=hint, margin_top="8px")
 
 
 def _create_dialog() -> rx.Component:
@@ -89,9 +86,7 @@ def _create_dialog() -> rx.Component:
                 _input("admin.platform.form.name", "tenant-name", S.t_name, S.set_t_name, S.t_name_error,
                        max_length=120),
                 _input("admin.platform.form.slug", "tenant-slug", S.t_slug, S.set_t_slug, S.t_slug_error,
-                       max_length=60),
-                rx.cond(S.t_slug_error == "", rx.text(T["admin.platform.form.slug_hint"], size="1",
-                                                      color_scheme="gray")),
+                       hint="admin.platform.form.slug_hint", max_length=60),
                 _input("admin.platform.form.admin_name", "tenant-admin-name", S.t_admin_name, S.set_t_admin_name,
                        S.t_admin_name_error, max_length=120),
                 _input("admin.platform.form.admin_email", "tenant-admin-email", S.t_admin_email,
@@ -140,23 +135,12 @@ def _link_dialog() -> rx.Component:
 
 
 def _suspend_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(T["admin.platform.suspend.title"].to(str).replace("{name}", S.suspend_name)),
-            rx.alert_dialog.description(T["admin.platform.suspend.body"], size="2"),
-            rx.text(T["admin.platform.suspend.type"].to(str).replace("{slug}", S.suspend_slug), size="2",
-                    as_="label", html_for="tenant-suspend-typed", margin_top="12px", display="block"),
-            rx.input(value=S.suspend_typed, on_change=S.set_suspend_typed, id="tenant-suspend-typed", width="100%",
-                     auto_complete="off", margin_top="4px", placeholder=S.suspend_slug),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
-                rx.button(T["admin.platform.suspend"], color_scheme="red", on_click=S.confirm_suspend,
-                          disabled=~S.suspend_ready, id="tenant-confirm-suspend"),
-                justify="end", spacing="3", margin_top="16px",
-            ),
-            max_width="480px",
-        ),
-        open=S.suspend_open, on_open_change=S.set_suspend_open,
+    return confirm_dialog(
+        S, title=T["admin.platform.suspend.title"].to(str).replace("{name}", S.confirm_label),
+        body="admin.platform.suspend.body", action="admin.platform.suspend", on_confirm=S.confirm_suspend,
+        action_id="tenant-confirm-suspend", kind="suspend", show_label=False,
+        type_prompt=T["admin.platform.suspend.type"].to(str).replace("{slug}", S.confirm_expect),
+        type_id="tenant-suspend-typed",
     )
 
 
@@ -165,18 +149,13 @@ def platform_tenants_page() -> rx.Component:
     return shell(
         T["nav.platform"], "/platform/tenants",
         rx.vstack(
-            rx.flex(
-                rx.vstack(rx.heading(T["admin.platform.title"], size="4"),
-                          rx.text(T["admin.platform.help"], size="2", color_scheme="gray"), spacing="1", flex="1"),
-                rx.button(rx.icon("building-2", size=16), T["admin.platform.new"], on_click=S.open_new,
-                          id="tenant-new"),
-                direction=rx.breakpoints(initial="column", sm="row"),
-                align=rx.breakpoints(initial="start", sm="center"), gap="12px", width="100%",
-            ),
+            page_header("admin.platform.title", "admin.platform.help",
+                        rx.button(rx.icon("building-2", size=16), T["admin.platform.new"], on_click=S.open_new,
+                                  id="tenant-new")),
             rx.cond(
                 S.tenants_loaded,
                 rx.cond(S.tenant_rows.length() > 0, _table(),
-                        rx.callout(T["admin.platform.empty"], icon="building-2", width="100%")),
+                        empty_state("building-2", "admin.platform.empty", empty_id="tenants-empty")),
                 rx.skeleton(height="160px", width="100%"),
             ),
             _create_dialog(),

@@ -2,9 +2,11 @@
 
 import reflex as rx
 
+from components.confirm import confirm_dialog
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import empty_state, field_error, form_row, page_header
 from crm_app.state.settings import TOKEN_SCOPES, SettingsState
 
 S = SettingsState
@@ -65,7 +67,7 @@ def _token_row(row: rx.Var) -> rx.Component:
         rx.table.cell(_token_status(row["status"])),
         rx.table.cell(rx.cond(row["status"] == "active",
                               rx.button(T["tokens.revoke"], size="1", variant="soft", color_scheme="red",
-                                        on_click=S.ask_revoke(row["id"]), class_name="token-revoke"))),
+                                        on_click=S.ask_confirm(row["id"], row["name"]), class_name="token-revoke"))),
         align="center",
     )
 
@@ -76,28 +78,24 @@ def _scope_checkbox(scope: str) -> rx.Component:
                        id=f"token-scope-{scope.replace(':', '-')}", size="2")
 
 
-def _field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
-
-
 def _token_form() -> rx.Component:
     return rx.vstack(
-        rx.text(T["tokens.name"], as_="label", size="2", weight="medium", html_for="token-name"),
-        rx.input(value=S.token_name, on_change=S.set_token_name, id="token-name", width="100%", max_length=80,
-                 placeholder=T["tokens.name_hint"], auto_complete="off"),
-        _field_error(S.token_name_error, "token-name-error"),
-        rx.text(T["tokens.user"], as_="label", size="2", weight="medium", margin_top="8px"),
-        rx.select.root(
-            rx.select.trigger(width="100%", id="token-user"),
-            rx.select.content(rx.foreach(S.token_user_options,
-                                         lambda o: rx.select.item(o["label"], value=o["id"]))),
-            value=S.token_user_id, on_change=S.set_token_user_id,
-        ),
-        _field_error(S.token_user_error, "token-user-error"),
+        form_row("tokens.name",
+                 rx.input(value=S.token_name, on_change=S.set_token_name, id="token-name", width="100%",
+                          max_length=80, placeholder=T["tokens.name_hint"], auto_complete="off"),
+                 "token-name", error=S.token_name_error),
+        form_row("tokens.user",
+                 rx.select.root(
+                     rx.select.trigger(width="100%", id="token-user"),
+                     rx.select.content(rx.foreach(S.token_user_options,
+                                                  lambda o: rx.select.item(o["label"], value=o["id"]))),
+                     value=S.token_user_id, on_change=S.set_token_user_id,
+                 ),
+                 "token-user", error=S.token_user_error, margin_top="8px"),
         rx.text(T["tokens.scopes"], size="2", weight="medium", margin_top="8px"),
         rx.grid(*[_scope_checkbox(scope) for scope in TOKEN_SCOPES], columns=rx.breakpoints(initial="1", sm="2"),
                 gap="8px", width="100%"),
-        _field_error(S.token_scopes_error, "token-scopes-error"),
+        field_error(S.token_scopes_error, "token-scopes-error"),
         rx.hstack(
             rx.dialog.close(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray", type="button")),
             rx.button(T["tokens.create"], on_click=S.create_token, id="token-create", type="button"),
@@ -137,40 +135,21 @@ def _token_dialog() -> rx.Component:
 
 
 def _revoke_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(T["tokens.revoke_title"]),
-            rx.alert_dialog.description(rx.vstack(rx.text(S.revoke_name, weight="bold", size="2"),
-                                                  rx.text(T["tokens.revoke_body"], size="2"), spacing="2")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(T["tokens.revoke"], color_scheme="red", on_click=S.confirm_revoke,
-                                                 id="token-confirm-revoke")),
-                justify="end", spacing="3", margin_top="16px",
-            ),
-            max_width="440px",
-        ),
-        open=S.revoke_open, on_open_change=S.set_revoke_open,
-    )
+    return confirm_dialog(S, title="tokens.revoke_title", body="tokens.revoke_body", action="tokens.revoke",
+                          on_confirm=S.confirm_revoke, action_id="token-confirm-revoke")
 
 
 def _tokens_section() -> rx.Component:
     return rx.vstack(
-        rx.flex(
-            rx.vstack(
-                rx.heading(T["tokens.title"], size="4"),
-                rx.text(T["tokens.help"], " ", rx.link(T["tokens.docs"], href="/api/docs", is_external=True,
-                                                        id="api-docs-link"), size="2", color_scheme="gray"),
-                spacing="1", flex="1",
-            ),
-            rx.button(rx.icon("key-round", size=16), T["tokens.new"], on_click=S.open_token_form, id="token-new"),
-            direction=rx.breakpoints(initial="column", sm="row"), align=rx.breakpoints(initial="start", sm="center"),
-            gap="12px", width="100%",
-        ),
+        page_header("tokens.title",
+                    rx.text(T["tokens.help"], " ", rx.link(T["tokens.docs"], href="/api/docs", is_external=True,
+                                                            id="api-docs-link"), size="2", color_scheme="gray"),
+                    rx.button(rx.icon("key-round", size=16), T["tokens.new"], on_click=S.open_token_form,
+                              id="token-new")),
         rx.cond(S.token_rows.length() > 0,
                 _table(["tokens.name", "tokens.prefix", "tokens.user", "tokens.scopes", "tokens.last_used",
                         "settings.status", "settings.action"], S.token_rows, _token_row, "tokens-table"),
-                rx.callout(T["tokens.empty"], icon="key-round", id="tokens-empty", width="100%")),
+                empty_state("key-round", "tokens.empty", empty_id="tokens-empty", compact=True)),
         _token_dialog(),
         _revoke_dialog(),
         spacing="3", width="100%", margin_top="16px",

@@ -5,6 +5,7 @@ import reflex as rx
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import empty_state, page_header
 from crm_app.state.settings_audit import ALL, AuditLogState
 
 S = AuditLogState
@@ -109,13 +110,12 @@ def settings_audit_page() -> rx.Component:
         T["settings.title"], "/settings/audit",
         rx.vstack(
             settings_tabs("/settings/audit"),
-            rx.vstack(rx.heading(T["admin.audit.title"], size="4"),
-                      rx.text(T["admin.audit.help"], size="2", color_scheme="gray"), spacing="1"),
+            page_header("admin.audit.title", "admin.audit.help"),
             _filters(),
             rx.cond(
                 S.audit_loaded,
                 rx.cond(S.entries.length() > 0, _list(),
-                        rx.callout(T["admin.audit.empty"], icon="search-x", id="audit-empty", width="100%")),
+                        empty_state("search-x", "admin.audit.empty", empty_id="audit-empty")),
                 rx.skeleton(height="200px", width="100%"),
             ),
             spacing="3", width="100%", max_width="1040px",

@@ -40,7 +40,8 @@ def _status() -> rx.Component:
 
 def _toolbar() -> rx.Component:
     inbox_select = rx.select.root(
-        rx.select.trigger(placeholder=T["editor.inbox"], id="flow-inbox", min_width="220px"),
+        rx.select.trigger(placeholder=T["editor.inbox"], id="flow-inbox", min_width="0", max_width="100%",
+                          width=rx.breakpoints(initial="100%", md="auto")),
         rx.select.content(rx.foreach(S.inbox_options, lambda i: rx.select.item(i["name"], value=i["id"]))),
         value=S.inbox_id, on_change=S.pick_inbox,
     )
@@ -56,7 +57,7 @@ def _toolbar() -> rx.Component:
     )
     return card(rx.flex(
         rx.vstack(rx.hstack(rx.text(T["editor.inbox"], size="2", weight="medium"), inbox_select, align="center",
-                            spacing="2"), _status(), spacing="2"),
+                            spacing="2", width="100%", min_width="0"), _status(), spacing="2", min_width="0"),
         rx.spacer(),
         actions,
         direction=rx.breakpoints(initial="column", md="row"), gap="12px", width="100%",

@@ -2,9 +2,11 @@
 
 import reflex as rx
 
+from components.confirm import confirm_dialog
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import empty_state, form_row, page_header
 from crm_app.state.settings_canned import VARIABLES, CannedSettingsState
 
 S = CannedSettingsState
@@ -25,7 +27,8 @@ def _row(row: rx.Var) -> rx.Component:
                                       aria_label=T["canned.edit"], on_click=S.open_edit(row["id"]),
                                       class_name="canned-edit"), content=T["canned.edit"]),
             rx.tooltip(rx.icon_button(rx.icon("trash-2", size=15), size="1", variant="soft", color_scheme="red",
-                                      aria_label=T["canned.delete"], on_click=S.ask_delete(row["id"]),
+                                      aria_label=T["canned.delete"],
+                                      on_click=S.ask_confirm(row["id"], "/" + row["short_code"]),
                                       class_name="canned-delete"), content=T["canned.delete"]),
             spacing="2",
         )),
@@ -48,10 +51,6 @@ def _table() -> rx.Component:
     )
 
 
-def _field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
-
-
 def _variable_chip(name: str) -> rx.Component:
     return rx.button(
         rx.code("{{" + name + "}}", variant="ghost", size="1"), rx.text(T[f"canned.var.{name}"], size="1"),
@@ -65,18 +64,16 @@ def _form_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(rx.cond(S.editing_id != "", T["canned.edit_title"], T["canned.new_title"])),
             rx.vstack(
-                rx.text(T["canned.shortcut"], as_="label", size="2", weight="medium", html_for="canned-code"),
-                rx.input(rx.input.slot(rx.text("/", weight="bold")), value=S.form_code, on_change=S.set_form_code,
-                         id="canned-code", width="100%", max_length=40, auto_complete="off",
-                         color_scheme=rx.cond(S.code_error != "", "red", "teal")),
-                rx.cond(S.code_error != "", _field_error(S.code_error, "canned-code-error"),
-                        rx.text(T["canned.shortcut_hint"], size="1", color_scheme="gray")),
-                rx.text(T["canned.content"], as_="label", size="2", weight="medium", html_for="canned-content",
-                        margin_top="8px"),
-                rx.text_area(value=S.form_content, on_change=S.set_form_content, id="canned-content", rows="6",
-                             width="100%", max_length=4096, resize="vertical",
-                             color_scheme=rx.cond(S.content_error != "", "red", "teal")),
-                _field_error(S.content_error, "canned-content-error"),
+                form_row("canned.shortcut",
+                         rx.input(rx.input.slot(rx.text("/", weight="bold")), value=S.form_code,
+                                  on_change=S.set_form_code, id="canned-code", width="100%", max_length=40,
+                                  auto_complete="off", color_scheme=rx.cond(S.code_error != "", "red", "teal")),
+                         "canned-code", error=S.code_error, hint="canned.shortcut_hint"),
+                form_row("canned.content",
+                         rx.text_area(value=S.form_content, on_change=S.set_form_content, id="canned-content",
+                                      rows="6", width="100%", max_length=4096, resize="vertical",
+                                      color_scheme=rx.cond(S.content_error != "", "red", "teal")),
+                         "canned-content", error=S.content_error, margin_top="8px"),
                 rx.text(T["canned.variables"], size="1", color_scheme="gray", margin_top="4px"),
                 rx.flex(*[_variable_chip(v) for v in VARIABLES], wrap="wrap", gap="6px"),
                 rx.hstack(
@@ -94,21 +91,8 @@ def _form_dialog() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(T["canned.delete_title"]),
-            rx.alert_dialog.description(rx.vstack(
-                rx.code("/" + S.delete_code, size="2"), rx.text(T["canned.delete_body"], size="2"), spacing="2")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(T["canned.delete"], color_scheme="red", on_click=S.confirm_delete,
-                                                 id="canned-confirm-delete")),
-                justify="end", spacing="3", margin_top="16px",
-            ),
-            max_width="440px",
-        ),
-        open=S.delete_open, on_open_change=S.set_delete_open,
-    )
+    return confirm_dialog(S, title="canned.delete_title", body="canned.delete_body", action="canned.delete",
+                          on_confirm=S.confirm_delete, action_id="canned-confirm-delete", label_as_code=True)
 
 
 @app_page("/settings/canned", "Respostas rápidas · Atende CRM", on_load=[CannedSettingsState.load])
@@ -117,18 +101,12 @@ def settings_canned_page() -> rx.Component:
         T["settings.title"], "/settings/canned",
         rx.vstack(
             settings_tabs("/settings/canned"),
-            rx.flex(
-                rx.vstack(rx.heading(T["canned.title"], size="4"),
-                          rx.text(T["canned.help"], size="2", color_scheme="gray"), spacing="1", flex="1"),
-                rx.button(rx.icon("plus", size=16), T["canned.new"], on_click=S.open_new, id="canned-new"),
-                direction=rx.breakpoints(initial="column", sm="row"), align=rx.breakpoints(initial="start",
-                                                                                           sm="center"),
-                gap="12px", width="100%",
-            ),
+            page_header("canned.title", "canned.help",
+                        rx.button(rx.icon("plus", size=16), T["canned.new"], on_click=S.open_new, id="canned-new")),
             rx.cond(
                 S.canned_loaded,
                 rx.cond(S.canned_rows.length() > 0, _table(),
-                        rx.callout(T["canned.empty"], icon="message-square-plus", id="canned-empty", width="100%")),
+                        empty_state("message-square-plus", "canned.empty", empty_id="canned-empty")),
                 rx.skeleton(height="120px", width="100%"),
             ),
             _form_dialog(),

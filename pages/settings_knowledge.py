@@ -2,9 +2,11 @@
 
 import reflex as rx
 
+from components.confirm import confirm_dialog
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import empty_state, form_row, page_header
 from crm_app.state.settings_knowledge import KnowledgeSettingsState
 
 S = KnowledgeSettingsState
@@ -173,7 +175,7 @@ def _row(row: rx.Var) -> rx.Component:
                                       aria_label=T["kb.edit"], on_click=S.open_edit(row["id"]),
                                       class_name="kb-edit"), content=T["kb.edit"]),
             rx.tooltip(rx.icon_button(rx.icon("trash-2", size=15), size="1", variant="soft", color_scheme="red",
-                                      aria_label=T["kb.delete"], on_click=S.ask_delete(row["id"]),
+                                      aria_label=T["kb.delete"], on_click=S.ask_confirm(row["id"], row["title"]),
                                       class_name="kb-delete"), content=T["kb.delete"]),
             spacing="2",
         )),
@@ -198,27 +200,24 @@ def _table() -> rx.Component:
     )
 
 
-def _field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
-
-
 def _form_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(rx.cond(S.editing_id != "", T["kb.edit_title"], T["kb.new_title"])),
             rx.vstack(
-                _label("kb.field.title", "kb-title"),
-                rx.input(value=S.form_title, on_change=S.set_form_title, id="kb-title", width="100%",
-                         max_length=200, color_scheme=rx.cond(S.title_error != "", "red", "teal")),
-                _field_error(S.title_error, "kb-title-error"),
-                _label("kb.field.content", "kb-content"),
-                rx.text_area(value=S.form_content, on_change=S.set_form_content, id="kb-content", rows="7",
-                             width="100%", max_length=4000, resize="vertical",
-                             color_scheme=rx.cond(S.content_error != "", "red", "teal")),
-                _field_error(S.content_error, "kb-content-error"),
-                _label("kb.field.tags", "kb-tags"),
-                rx.input(value=S.form_tags, on_change=S.set_form_tags, id="kb-tags", width="100%", max_length=400),
-                _field_error(S.tags_error, "kb-tags-error"),
+                form_row("kb.field.title",
+                         rx.input(value=S.form_title, on_change=S.set_form_title, id="kb-title", width="100%",
+                                  max_length=200, color_scheme=rx.cond(S.title_error != "", "red", "teal")),
+                         "kb-title", error=S.title_error),
+                form_row("kb.field.content",
+                         rx.text_area(value=S.form_content, on_change=S.set_form_content, id="kb-content", rows="7",
+                                      width="100%", max_length=4000, resize="vertical",
+                                      color_scheme=rx.cond(S.content_error != "", "red", "teal")),
+                         "kb-content", error=S.content_error),
+                form_row("kb.field.tags",
+                         rx.input(value=S.form_tags, on_change=S.set_form_tags, id="kb-tags", width="100%",
+                                  max_length=400),
+                         "kb-tags", error=S.tags_error),
                 rx.hstack(rx.switch(checked=S.form_active, on_change=S.set_form_active, id="kb-active"),
                           rx.text(T["kb.field.active"], as_="label", size="2", html_for="kb-active"),
                           align="center", spacing="2", margin_top="4px"),
@@ -237,21 +236,8 @@ def _form_dialog() -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(T["kb.delete_title"]),
-            rx.alert_dialog.description(rx.vstack(rx.text(S.delete_title, weight="bold", size="2"),
-                                                  rx.text(T["kb.delete_body"], size="2"), spacing="2")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(T["kb.delete"], color_scheme="red", on_click=S.confirm_delete,
-                                                 id="kb-confirm-delete")),
-                justify="end", spacing="3", margin_top="16px",
-            ),
-            max_width="440px",
-        ),
-        open=S.delete_open, on_open_change=S.set_delete_open,
-    )
+    return confirm_dialog(S, title="kb.delete_title", body="kb.delete_body", action="kb.delete",
+                          on_confirm=S.confirm_delete, action_id="kb-confirm-delete")
 
 
 def _entries() -> rx.Component:
@@ -268,8 +254,8 @@ def _entries() -> rx.Component:
             gap="12px", width="100%",
         ),
         rx.cond(S.kb_rows.length() > 0, _table(),
-                rx.callout(rx.cond(S.kb_query != "", T["kb.no_match"], T["kb.empty"]), icon="book-open",
-                           id="kb-empty", width="100%")),
+                empty_state("book-open", rx.cond(S.kb_query != "", T["kb.no_match"], T["kb.empty"]),
+                            empty_id="kb-empty", compact=True)),
         spacing="3", width="100%",
     )
 
@@ -292,8 +278,7 @@ def settings_knowledge_page() -> rx.Component:
         T["settings.title"], "/settings/knowledge",
         rx.vstack(
             settings_tabs("/settings/knowledge"),
-            rx.vstack(rx.heading(T["ai.title"], size="4"), rx.text(T["ai.help"], size="2", color_scheme="gray"),
-                      spacing="1"),
+            page_header("ai.title", "ai.help"),
             rx.cond(S.loaded, _content(), rx.skeleton(height="320px", width="100%")),
             _form_dialog(),
             _delete_dialog(),

@@ -5,6 +5,7 @@ import reflex as rx
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import page_header
 from crm_app.state.settings_security import POLICY_ROLES, SecuritySettingsState
 
 S = SecuritySettingsState
@@ -64,8 +65,7 @@ def settings_security_page() -> rx.Component:
         T["settings.title"], "/settings/security",
         rx.vstack(
             settings_tabs("/settings/security"),
-            rx.vstack(rx.heading(T["security.title"], size="4"),
-                      rx.text(T["security.help"], size="2", color_scheme="gray"), spacing="1"),
+            page_header("security.title", "security.help"),
             rx.cond(S.policy_loaded, _form(), rx.skeleton(height="160px", width="100%")),
             spacing="3", width="100%", max_width="960px",
         ),

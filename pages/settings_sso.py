@@ -5,6 +5,7 @@ import reflex as rx
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import page_header
 from crm_app.state.settings_sso import REFUSE, ROLES, SsoSettingsState
 
 S = SsoSettingsState
@@ -187,8 +188,7 @@ def settings_sso_page() -> rx.Component:
         T["settings.title"], "/settings/sso",
         rx.vstack(
             settings_tabs("/settings/sso"),
-            rx.vstack(rx.heading(T["sso.title"], size="4"), rx.text(T["sso.help"], size="2", color_scheme="gray"),
-                      spacing="1"),
+            page_header("sso.title", "sso.help"),
             rx.cond(
                 S.sso_loaded,
                 rx.vstack(

@@ -2,9 +2,11 @@
 
 import reflex as rx
 
+from components.confirm import confirm_dialog
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import empty_state, field_error, page_header
 from crm_app.state.settings_teams import TeamsSettingsState
 
 S = TeamsSettingsState
@@ -16,10 +18,6 @@ STACK = rx.breakpoints(initial="column", sm="row")
 def _section(title: str, *children, **props) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="3"), *children, spacing="3", width="100%"), width="100%",
                    **props)
-
-
-def _field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
 
 
 # ---- header: choose, create, rename, delete -----------------------------------------------------------------
@@ -36,7 +34,7 @@ def _team_picker() -> rx.Component:
             rx.button(rx.icon("pencil", size=14), T["teams.rename"], variant="soft", color_scheme="gray",
                       on_click=S.open_rename, id="team-rename"),
             rx.tooltip(rx.icon_button(rx.icon("trash-2", size=15), variant="soft", color_scheme="red",
-                                      aria_label=T["teams.delete"], on_click=S.set_delete_open(True),
+                                      aria_label=T["teams.delete"], on_click=S.ask_confirm(S.selected_id, S.team_name),
                                       id="team-delete"), content=T["teams.delete"]),
             rx.badge(T["teams.waiting"] + ": " + S.team_waiting, color_scheme="amber", variant="soft",
                      id="team-waiting"),
@@ -56,7 +54,7 @@ def _name_dialog(open_var, on_open_change, title_key: str, value, on_change, err
                 rx.text(T["teams.name"], as_="label", size="2", weight="medium", html_for=input_id),
                 rx.input(value=value, on_change=on_change, id=input_id, width="100%", max_length=80,
                          auto_complete="off", color_scheme=rx.cond(error != "", "red", "teal")),
-                _field_error(error, f"{input_id}-error"),
+                field_error(error, f"{input_id}-error"),
                 rx.hstack(
                     rx.dialog.close(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray",
                                               type="button")),
@@ -72,21 +70,8 @@ def _name_dialog(open_var, on_open_change, title_key: str, value, on_change, err
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(T["teams.delete_title"]),
-            rx.alert_dialog.description(rx.vstack(rx.text(S.team_name, weight="bold"),
-                                                  rx.text(T["teams.delete_body"], size="2"), spacing="2")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(T["teams.delete"], color_scheme="red", on_click=S.confirm_delete,
-                                                 id="team-confirm-delete")),
-                justify="end", spacing="3", margin_top="16px",
-            ),
-            max_width="440px",
-        ),
-        open=S.delete_open, on_open_change=S.set_delete_open,
-    )
+    return confirm_dialog(S, title="teams.delete_title", body="teams.delete_body", action="teams.delete",
+                          on_confirm=S.confirm_delete, action_id="team-confirm-delete")
 
 
 # ---- members ----------------------------------------------------------------------------------------------
@@ -146,7 +131,7 @@ def _members() -> rx.Component:
     return _section(
         T["teams.members"], mode,
         rx.cond(S.member_rows.length() > 0, table,
-                rx.callout(T["teams.no_members"], icon="users", id="members-empty", width="100%")),
+                empty_state("users", "teams.no_members", empty_id="members-empty", compact=True)),
         rx.text(T["teams.capacity_hint"], size="1", color_scheme="gray"),
         add, id="members-card",
     )
@@ -202,7 +187,7 @@ def _holidays() -> rx.Component:
                            width="170px", color_scheme=rx.cond(S.holidays_error != "", "red", "teal")),
                   rx.button(rx.icon("plus", size=14), T["teams.add_holiday"], variant="soft", on_click=S.add_holiday,
                             id="holiday-add"), spacing="2", align="center", wrap="wrap"),
-        _field_error(S.holidays_error, "holidays-error"),
+        field_error(S.holidays_error, "holidays-error"),
         spacing="2", width="100%",
     )
 
@@ -223,14 +208,14 @@ def _schedule() -> rx.Component:
         rx.text_area(value=S.ooh_message, on_change=S.set_ooh_message, id="team-ooh", rows="3", width="100%",
                      max_length=1000, placeholder=T["teams.ooh_placeholder"],
                      color_scheme=rx.cond(S.ooh_error != "", "red", "teal")),
-        _field_error(S.ooh_error, "ooh-error"),
+        field_error(S.ooh_error, "ooh-error"),
         spacing="1", width="100%",
     )
     return _section(
         T["teams.hours"],
         rx.text(T["teams.hours_help"], size="1", color_scheme="gray"),
         rx.vstack(rx.foreach(S.day_rows, _day_row), spacing="0", width="100%", id="hours-days"),
-        _field_error(S.hours_error, "hours-error"),
+        field_error(S.hours_error, "hours-error"),
         timezone, _holidays(), message,
         rx.hstack(
             rx.cond(S.schedule_dirty, rx.badge(T["teams.unsaved"], color_scheme="amber", variant="soft")),
@@ -248,17 +233,13 @@ def settings_teams_page() -> rx.Component:
         T["settings.title"], "/settings/teams",
         rx.vstack(
             settings_tabs("/settings/teams"),
-            rx.flex(
-                rx.vstack(rx.heading(T["teams.title"], size="4"),
-                          rx.text(T["teams.help"], size="2", color_scheme="gray"), spacing="1", flex="1"),
-                rx.button(rx.icon("plus", size=16), T["teams.new"], on_click=S.open_new, id="team-new"),
-                direction=STACK, align=rx.breakpoints(initial="start", sm="center"), gap="12px", width="100%",
-            ),
+            page_header("teams.title", "teams.help",
+                        rx.button(rx.icon("plus", size=16), T["teams.new"], on_click=S.open_new, id="team-new")),
             rx.cond(
                 S.teams_loaded,
                 rx.cond(S.team_rows.length() > 0,
                         rx.vstack(_team_picker(), _members(), _schedule(), spacing="3", width="100%"),
-                        rx.callout(T["teams.empty"], icon="users", id="teams-empty", width="100%")),
+                        empty_state("users", "teams.empty", empty_id="teams-empty")),
                 rx.skeleton(height="120px", width="100%"),
             ),
             _name_dialog(S.new_open, S.set_new_open, "teams.new_title", S.new_name, S.set_new_name, S.new_error,

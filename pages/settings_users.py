@@ -2,9 +2,11 @@
 
 import reflex as rx
 
+from components.confirm import confirm_dialog
 from components.page import app_page
 from components.settings_tabs import settings_tabs
 from components.shell import shell
+from components.ui import empty_state, field_error, form_row, page_header
 from crm_app.state.settings_users import ROLES, UsersSettingsState
 
 S = UsersSettingsState
@@ -13,10 +15,6 @@ WIDE_ONLY = rx.breakpoints(initial="none", md="table-cell")
 SM_UP = rx.breakpoints(initial="none", sm="table-cell")
 PHONE_ONLY = rx.breakpoints(initial="flex", sm="none")
 ROLE_COLORS = {"admin": "violet", "supervisor": "blue", "attendant": "gray"}
-
-
-def _field_error(message: rx.Var, field_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.text(message, size="1", color_scheme="red", id=field_id, role="alert"))
 
 
 def _label(key: str, html_for: str, **props) -> rx.Component:
@@ -53,12 +51,14 @@ def _actions(row: rx.Var) -> rx.Component:
             rx.menu.item(rx.icon("user-cog", size=14), T["admin.role.change"], on_select=S.open_role(row["id"]),
                          class_name="user-role"),
             rx.cond(active & (row["is_self"] == ""),
-                    rx.menu.item(rx.icon("key-round", size=14), T["admin.reset"], on_select=S.ask_reset(row["id"]),
+                    rx.menu.item(rx.icon("key-round", size=14), T["admin.reset"],
+                                 on_select=S.ask_confirm_for("reset", row["id"], row["name"]),
                                  class_name="user-reset")),
             rx.menu.separator(),
             rx.cond(active,
                     rx.menu.item(rx.icon("user-x", size=14), T["admin.deactivate"], color="red",
-                                 on_select=S.ask_deactivate(row["id"]), class_name="user-deactivate"),
+                                 on_select=S.ask_confirm_for("deactivate", row["id"], row["name"]),
+                                 class_name="user-deactivate"),
                     rx.menu.item(rx.icon("user-check", size=14), T["admin.reactivate"],
                                  on_select=S.reactivate(row["id"]), class_name="user-reactivate")),
         ),
@@ -125,18 +125,19 @@ def _role_help(value: rx.Var) -> rx.Component:
 
 def _create_form() -> rx.Component:
     return rx.vstack(
-        _label("admin.form.name", "user-name"),
-        rx.input(value=S.form_name, on_change=S.set_form_name, id="user-name", width="100%", max_length=120,
-                 auto_complete="off", color_scheme=rx.cond(S.form_name_error != "", "red", "teal")),
-        _field_error(S.form_name_error, "user-name-error"),
-        _label("admin.form.email", "user-email", margin_top="8px"),
-        rx.input(value=S.form_email, on_change=S.set_form_email, id="user-email", type="email", width="100%",
-                 max_length=254, auto_complete="off", color_scheme=rx.cond(S.form_email_error != "", "red", "teal")),
-        _field_error(S.form_email_error, "user-email-error"),
+        form_row("admin.form.name",
+                 rx.input(value=S.form_name, on_change=S.set_form_name, id="user-name", width="100%", max_length=120,
+                          auto_complete="off", color_scheme=rx.cond(S.form_name_error != "", "red", "teal")),
+                 "user-name", error=S.form_name_error),
+        form_row("admin.form.email",
+                 rx.input(value=S.form_email, on_change=S.set_form_email, id="user-email", type="email",
+                          width="100%", max_length=254, auto_complete="off",
+                          color_scheme=rx.cond(S.form_email_error != "", "red", "teal")),
+                 "user-email", error=S.form_email_error, margin_top="8px"),
         _label("admin.form.role", "user-role", margin_top="8px"),
         _role_select(S.form_role, S.set_form_role, "user-role"),
         _role_help(S.form_role),
-        _field_error(S.form_role_error, "user-role-error"),
+        field_error(S.form_role_error, "user-role-error"),
         rx.text(T["admin.form.method"], size="2", weight="medium", margin_top="8px"),
         rx.radio_group.root(
             rx.vstack(
@@ -152,13 +153,12 @@ def _create_form() -> rx.Component:
         rx.cond(
             S.form_method == "password",
             rx.vstack(
-                _label("admin.form.password", "user-password", margin_top="4px"),
-                rx.input(value=S.form_password, on_change=S.set_form_password, id="user-password", type="password",
-                         width="100%", auto_complete="new-password",
-                         color_scheme=rx.cond(S.form_password_error != "", "red", "teal")),
-                rx.cond(S.form_password_error != "", _field_error(S.form_password_error, "user-password-error"),
-                        rx.text(T["admin.form.password_hint"], size="1", color_scheme="gray")),
-                spacing="1", width="100%",
+                form_row("admin.form.password",
+                         rx.input(value=S.form_password, on_change=S.set_form_password, id="user-password",
+                                  type="password", width="100%", auto_complete="new-password",
+                                  color_scheme=rx.cond(S.form_password_error != "", "red", "teal")),
+                         "user-password", error=S.form_password_error, hint="admin.form.password_hint"),
+                spacing="1", width="100%", margin_top="4px",
             ),
             rx.callout(T["admin.no_email_note"], icon="info", size="1", width="100%", margin_top="4px"),
         ),
@@ -229,22 +229,11 @@ def _role_dialog() -> rx.Component:
     )
 
 
-def _confirm(title: rx.Var, body_key: str, action_key: str, on_confirm, open_var, on_open_change,
-             button_id: str, color: str = "red") -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(T[body_key], size="2"),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(T[action_key], color_scheme=color, on_click=on_confirm,
-                                                 id=button_id)),
-                justify="end", spacing="3", margin_top="16px",
-            ),
-            max_width="460px",
-        ),
-        open=open_var, on_open_change=on_open_change,
-    )
+def _confirm(kind: str, title_key: str, body_key: str, action_key: str, on_confirm, button_id: str,
+             color: str = "red") -> rx.Component:
+    return confirm_dialog(S, title=T[title_key].to(str).replace("{name}", S.confirm_label), body=body_key,
+                          action=action_key, on_confirm=on_confirm, action_id=button_id, kind=kind,
+                          show_label=False, color=color)
 
 
 @app_page("/settings/users", "Usuários · Atende CRM", on_load=[UsersSettingsState.open_page])
@@ -253,28 +242,22 @@ def settings_users_page() -> rx.Component:
         T["settings.title"], "/settings/users",
         rx.vstack(
             settings_tabs("/settings/users"),
-            rx.flex(
-                rx.vstack(rx.heading(T["admin.users.title"], size="4"),
-                          rx.text(T["admin.users.help"], size="2", color_scheme="gray"), spacing="1", flex="1"),
-                rx.button(rx.icon("user-plus", size=16), T["admin.users.new"], on_click=S.open_new, id="user-new"),
-                direction=rx.breakpoints(initial="column", sm="row"),
-                align=rx.breakpoints(initial="start", sm="center"), gap="12px", width="100%",
-            ),
+            page_header("admin.users.title", "admin.users.help",
+                        rx.button(rx.icon("user-plus", size=16), T["admin.users.new"], on_click=S.open_new,
+                                  id="user-new")),
             rx.cond(
                 S.users_loaded,
                 rx.cond(S.user_rows.length() > 0, _table(),
-                        rx.callout(T["admin.users.empty"], icon="user-plus", id="users-empty", width="100%")),
+                        empty_state("user-plus", "admin.users.empty", empty_id="users-empty")),
                 rx.skeleton(height="160px", width="100%"),
             ),
             _create_dialog(),
             _link_dialog(),
             _role_dialog(),
-            _confirm(T["admin.deactivate.title"].to(str).replace("{name}", S.deactivate_name),
-                     "admin.deactivate.body", "admin.deactivate", S.confirm_deactivate, S.deactivate_open,
-                     S.set_deactivate_open, "user-confirm-deactivate"),
-            _confirm(T["admin.reset.title"].to(str).replace("{name}", S.reset_name), "admin.reset.body",
-                     "admin.reset.confirm", S.confirm_reset, S.reset_open, S.set_reset_open, "user-confirm-reset",
-                     color="amber"),
+            _confirm("deactivate", "admin.deactivate.title", "admin.deactivate.body", "admin.deactivate",
+                     S.confirm_deactivate, "user-confirm-deactivate"),
+            _confirm("reset", "admin.reset.title", "admin.reset.body", "admin.reset.confirm", S.confirm_reset,
+                     "user-confirm-reset", color="amber"),
             spacing="3", width="100%", max_width="1040px",
         ),
     )

@@ -55,6 +55,26 @@ def test_state_reaches_data_only_through_services():
     assert _violations(_files("crm_app/state"), forbidden) == []
 
 
+def test_states_run_one_use_case_per_call_and_leave_errors_to_the_decorator():
+    """No transaction opened in a state (`services.call` runs one use case), no catch-all per handler."""
+    offenders = []
+    for path in _files("crm_app/state"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "crm_app.services" and any(
+                    alias.name == "transaction" for alias in node.names):
+                offenders.append(f"{path.name}:{node.lineno} imports transaction")
+            catch_all = isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Name) and (
+                node.type.id in ("Exception", "BaseException"))
+            if catch_all and path.name not in ("errors.py", "realtime.py"):
+                offenders.append(f"{path.name}:{node.lineno} catches everything")
+    assert offenders == []
+
+
+def test_no_state_module_is_over_500_lines():
+    assert [p.name for p in _files("crm_app/state") if len(p.read_text().splitlines()) > 500] == []
+
+
 def test_pages_and_components_only_talk_to_state():
     forbidden = ("sqlmodel", "sqlalchemy", "crm_app.db", "crm_app.models", "crm_app.services",
                  "crm_app.queue", "crm_app.integrations", "httpx")

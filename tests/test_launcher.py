@@ -66,7 +66,7 @@ def test_embedded_defaults_start_and_ctrl_c_leaves_no_orphans(tmp_path):
 
         deadline = time.monotonic() + 60
         while served() != set(ALL_QUEUES) and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.05)
         assert served() == set(ALL_QUEUES)  # every queue has its own live worker
         engine = create_engine(f"sqlite:///{tmp_path / 'crm.db'}")
         with engine.connect() as conn:

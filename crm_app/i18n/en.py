@@ -9,6 +9,7 @@ EN: dict[str, str] = {
     "nav.settings": "Settings",
     "menu.logout": "Log out",
     "menu.language": "Language",
+    "menu.navigation": "Navigation",
     "role.admin": "Admin",
     "role.supervisor": "Supervisor",
     "role.attendant": "Attendant",

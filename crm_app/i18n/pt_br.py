@@ -9,6 +9,7 @@ PT_BR: dict[str, str] = {
     "nav.settings": "Configurações",
     "menu.logout": "Sair",
     "menu.language": "Idioma",
+    "menu.navigation": "Navegação",
     "role.admin": "Administrador",
     "role.supervisor": "Supervisor",
     "role.attendant": "Atendente",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -31,13 +32,14 @@ async def simulator(request: Request) -> FileResponse:
                         headers={"Cache-Control": "no-store"})
 
 
-def create_app(config: SandboxConfig | None = None) -> Starlette:
+def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float] = time.monotonic) -> Starlette:
     """The sandbox app, holding all of its state in memory.
 
     Args:
         config: The fake Meta's configuration; defaults from the app settings (demo inbox).
+        clock: Monotonic seconds for the throughput limit's window (tests pass one they can move).
     """
-    state = SandboxState(config or SandboxConfig())
+    state = SandboxState(config or SandboxConfig(), clock=clock)
     sender = WebhookSender(state)
 
     @contextlib.asynccontextmanager

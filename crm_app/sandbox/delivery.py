@@ -58,6 +58,11 @@ class WebhookSender:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
+    def pending(self) -> int:
+        """How many status sequences and webhook retries still run (none: the fake will post nothing more)."""
+        return len(self._tasks)
+
+    @property
     def client(self) -> httpx.AsyncClient:
         """The shared client, made on first use inside the running loop."""
         if self._client is None:

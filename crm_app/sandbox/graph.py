@@ -11,7 +11,6 @@ import binascii
 import datetime as dt
 import hmac
 import json
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -102,7 +101,7 @@ async def _gate(request: Request, state: SandboxState, kind: str, now: dt.dateti
     fault = state.pop_fault_error()
     if fault is not None:
         raise errors.injected(int(fault["code"]), now, fault.get("details"), fault.get("http_status"))
-    if not state.take_rate_slot(state.config.phone_number_id, time.monotonic()):
+    if not state.take_rate_slot(state.config.phone_number_id, state.clock()):
         raise GraphError(130429, subcode=2494055)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,8 +162,9 @@ class InboundRecord:
 class SandboxState:
     """The fake's memory: sends, webhooks, faults, customer windows, media and templates."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        self.clock = clock  # monotonic seconds for the throughput window (tests move it instead of sleeping)
         self.reset()
 
     def reset(self) -> None:

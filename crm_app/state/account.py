@@ -13,8 +13,10 @@ import reflex as rx
 
 from crm_app.domain.sessions import describe_user_agent
 from crm_app.domain.timefmt import format_local
+from crm_app.errors import CRMError
 from crm_app.i18n import translate
-from crm_app.services import access, transaction
+from crm_app.services import access, call
+from crm_app.state.errors import crm_error_text, toast_errors
 from crm_app.state.session import SessionState, navigate
 
 
@@ -47,15 +49,12 @@ class AccountState(SessionState):
         return self.router.session.client_ip or None
 
     @rx.event
+    @toast_errors
     def load(self):
         """Fetch the account and its sessions again."""
-        try:
-            actor = self._require()
-            with transaction() as session:
-                info = access.account_info(session, actor=actor)
-                rows = access.list_sessions(session, actor=actor, current_token=self._session_token())
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        actor = self._require()
+        overview = call(access.account_overview, actor=actor, current_token=self._session_token())
+        info, rows = overview.info, overview.sessions
         self.mfa_enabled, self.mfa_required, self.recovery_left = info.mfa_enabled, info.mfa_required, \
             info.recovery_codes_left
         unknown = translate(self.lang, "account.device_unknown")
@@ -71,14 +70,10 @@ class AccountState(SessionState):
     # --- 2FA enrolment -------------------------------------------------------------------------------------
 
     @rx.event
+    @toast_errors
     def start_enrolment(self):
         """Draw a secret and show its QR code."""
-        try:
-            actor = self._require()
-            with transaction() as session:
-                enrolment = access.start_enrolment(session, actor=actor)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        enrolment = call(access.start_enrolment, actor=self._require())
         self.enrol_secret, self.enrol_qr, self.enrol_error = enrolment.secret, enrolment.qr_data_uri, ""
         self.enrol_open, self.recovery_codes = True, []
         return None
@@ -88,43 +83,35 @@ class AccountState(SessionState):
         self.enrol_open, self.enrol_secret, self.enrol_qr, self.enrol_error = False, "", "", ""
 
     @rx.event
+    @toast_errors
     def confirm_enrolment(self, form_data: dict):
         """The first code turns 2FA on; the recovery codes are shown once."""
         code = str(form_data.get("code", "")).strip()
         try:
-            actor = self._require()
-            with transaction() as session:
-                codes = access.finish_enrolment(session, actor=actor, code=code)
-        except Exception as exc:
-            self.enrol_error = self._error_text(exc)
+            codes = call(access.finish_enrolment, actor=self._require(), code=code)
+        except CRMError as exc:  # a wrong code is shown under the field, not as a toast
+            self.enrol_error = crm_error_text(self.lang, exc)
             return None
         self.recovery_codes, self.enrol_secret, self.enrol_qr, self.enrol_open = codes, "", "", False
         self.mfa_enabled, self.recovery_left = True, len(codes)
         return None
 
     @rx.event
+    @toast_errors
     async def codes_saved(self):
         """The user kept the codes: hide them and rotate the session (now a 2FA session) through a new cookie."""
         self.recovery_codes = []
         current, ip, agent = self._session_token(), self._ip(), self.router.headers.user_agent or None
-        try:
-            actor = self._require()
-            token = await asyncio.to_thread(_rotate, actor, current, ip, agent)
-        except Exception as exc:
-            yield rx.toast.error(self._error_text(exc))
-            return
+        token = await asyncio.to_thread(call, access.rotate_session, actor=self._require(), current_token=current,
+                                        ip=ip, user_agent=agent)
         yield navigate(f"/api/auth/exchange?ticket={quote(access.issue_login_ticket(token))}&next=/account")
 
     @rx.event
+    @toast_errors
     def regenerate_codes(self, form_data: dict):
         """New recovery codes after a current code from the app."""
-        try:
-            actor = self._require()
-            with transaction() as session:
-                self.recovery_codes = access.regenerate_recovery_codes(session, actor=actor,
-                                                                    code=str(form_data.get("code", "")))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        self.recovery_codes = call(access.regenerate_recovery_codes, actor=self._require(),
+                                   code=str(form_data.get("code", "")))
         self.recovery_left = len(self.recovery_codes)
         return None
 
@@ -135,15 +122,14 @@ class AccountState(SessionState):
         self.disable_open, self.disable_error = value, ""
 
     @rx.event
+    @toast_errors
     def disable_mfa(self, form_data: dict):
         """Off, with the password or a code as proof."""
         try:
-            actor = self._require()
-            with transaction() as session:
-                access.disable(session, actor=actor, password=str(form_data.get("password", "")),
-                            code=str(form_data.get("code", "")))
-        except Exception as exc:
-            self.disable_error = self._error_text(exc)
+            call(access.disable, actor=self._require(), password=str(form_data.get("password", "")),
+                 code=str(form_data.get("code", "")))
+        except CRMError as exc:  # a wrong proof is shown in the dialog, not as a toast
+            self.disable_error = crm_error_text(self.lang, exc)
             return None
         self.disable_open, self.mfa_enabled, self.recovery_left = False, False, 0
         return rx.toast.success(translate(self.lang, "account.mfa_disabled"))
@@ -151,6 +137,7 @@ class AccountState(SessionState):
     # --- password ------------------------------------------------------------------------------------------
 
     @rx.event
+    @toast_errors
     async def change_password(self, form_data: dict):
         """Current password, then the new one twice; other sessions end."""
         current, new = str(form_data.get("current", "")), str(form_data.get("new", ""))
@@ -159,13 +146,14 @@ class AccountState(SessionState):
             self.password_errors = [translate(self.lang, "password.mismatch")]
             return
         try:
-            actor = self._require()
-            await asyncio.to_thread(_change_password, actor, current, new, self._session_token())
+            # bcrypt twice: off the event loop
+            await asyncio.to_thread(call, access.change_password, actor=self._require(), current=current, new=new,
+                                    current_token=self._session_token())
         except access.PasswordRefused as exc:
             self.password_errors = [translate(self.lang, key) for key in exc.problems]
             return
-        except Exception as exc:
-            self.password_errors = [self._error_text(exc)]
+        except CRMError as exc:  # e.g. a wrong current password: shown under the form, not as a toast
+            self.password_errors = [crm_error_text(self.lang, exc)]
             return
         self.password_errors, self.password_done = [], True
         yield AccountState.load
@@ -173,37 +161,18 @@ class AccountState(SessionState):
     # --- sessions ------------------------------------------------------------------------------------------
 
     @rx.event
+    @toast_errors
     def revoke_one(self, session_id: str):
         """End one of my sessions (ids come from my own list and are checked again on the server)."""
-        try:
-            actor = self._require()
-            with transaction() as session:
-                access.revoke_session(session, actor=actor, session_id=int(session_id))
-        except ValueError:
+        if not str(session_id).isdigit():
             return None
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(access.revoke_session, actor=self._require(), session_id=int(session_id))
         return AccountState.load
 
     @rx.event
+    @toast_errors
     def logout_everywhere(self):
         """"Sair de todas as sessões": this one too, then the login page."""
-        try:
-            actor = self._require()
-            with transaction() as session:
-                access.logout_everywhere(session, actor=actor)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(access.logout_everywhere, actor=self._require())
         self.user_name = self.user_email = self.user_role = ""
         return SessionState.logout
-
-
-def _rotate(actor, current: str | None, ip: str | None, user_agent: str | None) -> str:
-    with transaction() as session:
-        return access.rotate_session(session, actor=actor, current_token=current, ip=ip, user_agent=user_agent)
-
-
-def _change_password(actor, current: str, new: str, current_token: str | None) -> int:
-    """bcrypt twice: off the event loop."""
-    with transaction() as session:
-        return access.change_password(session, actor=actor, current=current, new=new, current_token=current_token)

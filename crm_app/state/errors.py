@@ -27,21 +27,31 @@ log = logging.getLogger("crm_app.state.errors")
 current_ids: ContextVar[tuple[int | None, int | None]] = ContextVar("crm_actor_ids", default=(None, None))
 
 
-def crm_error_toast(lang: str, exc: CRMError) -> EventSpec:
-    """The toast for one of our errors: its catalogue text, or its safe message."""
+def crm_error_text(lang: str, exc: CRMError) -> str:
+    """The words for one of our errors, for an inline field message: its catalogue text, or its safe message."""
     key = f"error.{exc.code}"
     text = translate(lang, key)
-    return rx.toast.error(exc.message if text == key else text)
+    return exc.message if text == key else text
 
 
-def unexpected_toast(lang: str, exc: BaseException, where: str) -> EventSpec:
-    """Log an unexpected error with a request id and return the friendly toast that quotes it."""
+def crm_error_toast(lang: str, exc: CRMError) -> EventSpec:
+    """The toast for one of our errors: its catalogue text, or its safe message."""
+    return rx.toast.error(crm_error_text(lang, exc))
+
+
+def unexpected_text(lang: str, exc: BaseException, where: str) -> str:
+    """Log an unexpected error with a request id and return the friendly sentence that quotes it."""
     request_id = uuid.uuid4().hex[:8]
     tenant_id, user_id = current_ids.get()
     stack = "".join(traceback.format_tb(exc.__traceback__))
     log.error("request %s: %s in %s (tenant %s, user %s)\n%s", request_id, type(exc).__name__, where,
               tenant_id, user_id, stack)
-    return rx.toast.error(translate(lang, "error.unexpected_with_id").format(request_id=request_id))
+    return translate(lang, "error.unexpected_with_id").format(request_id=request_id)
+
+
+def unexpected_toast(lang: str, exc: BaseException, where: str) -> EventSpec:
+    """Log an unexpected error with a request id and return the friendly toast that quotes it."""
+    return rx.toast.error(unexpected_text(lang, exc, where))
 
 
 def _handle(self, exc: Exception, where: str) -> EventSpec:

@@ -11,16 +11,12 @@ import asyncio
 import reflex as rx
 
 from crm_app.errors import ValidationError
-from crm_app.services import access, transaction
+from crm_app.services import access, call
+from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
 READ_FRAGMENT = ("(() => { const t = window.location.hash.slice(1);"
                  " if (t) { history.replaceState(null, '', window.location.pathname); } return t; })()")
-
-
-def _accept(token: str, password: str, ip: str | None) -> str:
-    with transaction() as session:
-        return access.accept(session, token=token, password=password, ip=ip)
 
 
 class InviteState(SessionState):
@@ -44,13 +40,13 @@ class InviteState(SessionState):
         return rx.call_script(READ_FRAGMENT, callback=InviteState.got_token)
 
     @rx.event
+    @toast_errors
     def got_token(self, token: str):
         """Check the link without using it; a reload keeps the token read the first time."""
         token = str(token or "").strip() or self._token
         try:
-            with transaction() as session:
-                info = access.peek(session, token=token)
-        except Exception:
+            info = call(access.peek, token=token)
+        except access.InviteInvalid:
             self._token, self.step = "", "invalid"
             return
         self._token = token
@@ -75,6 +71,7 @@ class InviteState(SessionState):
         self.confirm, self.confirm_error = value, ""
 
     @rx.event
+    @toast_errors
     async def submit(self):
         """Set the password (bcrypt off the event loop); the link is used up only when this succeeds."""
         if self.password != self.confirm:
@@ -82,20 +79,18 @@ class InviteState(SessionState):
             return
         self.busy = True
         yield
-        try:
-            await asyncio.to_thread(_accept, self._token, self.password, self.router.session.client_ip or None)
+        try:  # bcrypt: off the event loop
+            await asyncio.to_thread(call, access.accept, token=self._token, password=self.password,
+                                    ip=self.router.session.client_ip or None)
         except ValidationError as exc:
             problems = exc.params.get("problems") or []
             self.password_error = " ".join(self.t.get(p, "") for p in problems).strip() \
                 or self.t["admin.error.password"]
-            self.busy = False
             return
         except access.InviteInvalid:
-            self.busy, self.step, self._token = False, "invalid", ""
+            self.step, self._token = "invalid", ""
             return
-        except Exception as exc:
+        finally:  # whatever happened, the button works again (@toast_errors shows anything unexpected)
             self.busy = False
-            yield rx.toast.error(self._error_text(exc))
-            return
-        self.busy, self.step, self._token = False, "done", ""
+        self.step, self._token = "done", ""
         self.password = self.confirm = ""

@@ -10,6 +10,7 @@ import reflex as rx
 from crm_app.domain.urls import safe_next
 from crm_app.errors import CRMError
 from crm_app.services import access
+from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState, navigate
 
 
@@ -49,6 +50,7 @@ class LoginState(SessionState):
         return navigate(f"/api/auth/exchange?ticket={quote(ticket)}&next={quote(self._next_path())}")
 
     @rx.event
+    @toast_errors
     async def submit(self, form_data: dict):
         """Log in with the form's e-mail and password."""
         email = str(form_data.get("email", "")).strip()
@@ -70,6 +72,7 @@ class LoginState(SessionState):
         yield self._go(ticket)
 
     @rx.event
+    @toast_errors
     async def submit_code(self, form_data: dict):
         """The second step: a code from the authenticator app, or a recovery code."""
         code = str(form_data.get("code", "")).strip()

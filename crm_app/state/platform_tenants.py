@@ -13,8 +13,10 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import access, transaction
+from crm_app.services import access, call
 from crm_app.services.core.actors import Actor
+from crm_app.state.confirm import ConfirmMixin
+from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState
 
 _FIELDS = {"name": ("t_name_error", "admin.error.name"), "slug": ("t_slug_error", "admin.platform.error.slug"),
@@ -42,7 +44,7 @@ class PlatformNavState(SessionState):
         self.is_operator = bool(actor and actor.is_platform_operator and actor.role == "admin")
 
 
-class PlatformTenantsState(SessionState):
+class PlatformTenantsState(ConfirmMixin, SessionState):
     """The tenant list, the create dialog, the typed suspend confirmation and the first admin's link."""
 
     tenant_rows: list[dict[str, str]] = []
@@ -57,20 +59,8 @@ class PlatformTenantsState(SessionState):
     t_slug_error: str = ""
     t_admin_name_error: str = ""
     t_admin_email_error: str = ""
-    suspend_id: str = ""
-    suspend_name: str = ""
-    suspend_slug: str = ""
-    suspend_typed: str = ""
     link_url: str = ""
     link_body: str = ""
-
-    @rx.var(cache=True)
-    def suspend_open(self) -> bool:
-        return self.suspend_id != ""
-
-    @rx.var(cache=True)
-    def suspend_ready(self) -> bool:
-        return self.suspend_slug != "" and self.suspend_typed.strip() == self.suspend_slug
 
     @rx.var(cache=True)
     def link_open(self) -> bool:
@@ -88,19 +78,17 @@ class PlatformTenantsState(SessionState):
         if not (actor.is_platform_operator and actor.role == "admin"):
             self.tenant_rows, self.tenants_loaded = [], False
             return rx.redirect("/denied")
-        self.form_open, self.link_url, self.suspend_id = False, "", ""
+        self.form_open, self.link_url = False, ""
+        self._take_confirm(self.confirm_kind)
         return PlatformTenantsState.load
 
     @rx.event
+    @toast_errors
     def load(self):
         """Fetch the list again; the service checks the operator flag too."""
-        try:
-            actor = self._operator()
-            with transaction() as session:
-                rows = access.list_tenants(session, actor=actor)
-        except Exception as exc:
-            self.tenant_rows = []
-            return rx.toast.error(self._error_text(exc))
+        self.tenant_rows = []  # a failed load shows no stale rows
+        actor = self._operator()
+        rows = call(access.list_tenants, actor=actor)
         self.tenant_rows = [self._row(r, actor) for r in rows]
         self.tenants_loaded = True
         return None
@@ -145,17 +133,15 @@ class PlatformTenantsState(SessionState):
         self.t_admin_email, self.t_admin_email_error = value, ""
 
     @rx.event
+    @toast_errors
     def create_tenant(self):
         """Create the tenant and its first admin, then show the admin's invite link once."""
+        actor = self._operator()
         try:
-            actor = self._operator()
-            with transaction() as session:
-                _, token = access.create_tenant(session, actor=actor, name=self.t_name, slug=self.t_slug,
-                                                 admin_name=self.t_admin_name, admin_email=self.t_admin_email)
+            _, token = call(access.create_tenant, actor=actor, name=self.t_name, slug=self.t_slug,
+                            admin_name=self.t_admin_name, admin_email=self.t_admin_email)
         except (ValidationError, Conflict) as exc:
             return self._show_field_error(exc)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self.form_open = False
         self.link_url = access.link_url(token)
         self.link_body = self.t["admin.link.body"].replace("{name}", self.t_admin_name.strip())
@@ -165,7 +151,7 @@ class PlatformTenantsState(SessionState):
         field = str(exc.params.get("field", ""))
         table = _TAKEN if isinstance(exc, Conflict) else _FIELDS
         if field not in table:
-            return rx.toast.error(self._error_text(exc))
+            return crm_error_toast(self.lang, exc)
         attr, key = table[field]
         setattr(self, attr, self.t[key])
         return None
@@ -181,46 +167,28 @@ class PlatformTenantsState(SessionState):
 
     @rx.event
     def ask_suspend(self, tenant_id: str):
+        """Open the typed confirmation: the slug to type comes from the list, not from the browser."""
         row = next((r for r in self.tenant_rows if r["id"] == tenant_id), None)
-        self.suspend_id, self.suspend_name, self.suspend_slug = \
-            (tenant_id, row["name"], row["slug"]) if row else ("", "", "")
-        self.suspend_typed = ""
+        if row:
+            self._open_confirm(tenant_id, row["name"], "suspend", expect=row["slug"])
 
     @rx.event
-    def set_suspend_typed(self, value: str):
-        self.suspend_typed = value
-
-    @rx.event
-    def set_suspend_open(self, is_open: bool):
-        if not is_open:
-            self.suspend_id = self.suspend_name = self.suspend_slug = self.suspend_typed = ""
-
-    @rx.event
+    @toast_errors
     def confirm_suspend(self):
         """Suspend the tenant the confirmation names, once its slug has been typed."""
-        tenant_id = self.suspend_id
-        ready = self.suspend_slug != "" and self.suspend_typed.strip() == self.suspend_slug
-        self.suspend_id = self.suspend_name = self.suspend_slug = self.suspend_typed = ""
+        ready = self.confirm_expect != ""
+        tenant_id = self._take_confirm("suspend")  # "" unless the typed slug matched
         if not ready or not tenant_id.isdigit():
             return None
-        try:
-            actor = self._operator()
-            with transaction() as session:
-                revoked = access.suspend_tenant(session, actor=actor, tenant_id=int(tenant_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        revoked = call(access.suspend_tenant, actor=self._operator(), tenant_id=int(tenant_id))
         message = self.t["admin.platform.suspended_toast"].replace("{count}", str(revoked))
         return [rx.toast.success(message), PlatformTenantsState.load]
 
     @rx.event
+    @toast_errors
     def reactivate(self, tenant_id: str):
         """Reactivation is harmless, so it needs no confirmation."""
         if not tenant_id.isdigit():
             return None
-        try:
-            actor = self._operator()
-            with transaction() as session:
-                access.reactivate_tenant(session, actor=actor, tenant_id=int(tenant_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(access.reactivate_tenant, actor=self._operator(), tenant_id=int(tenant_id))
         return [rx.toast.success(self.t["admin.platform.reactivated"]), PlatformTenantsState.load]

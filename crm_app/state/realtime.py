@@ -138,7 +138,7 @@ async def listen(app: Any, push: Push, *, url: str | None = None) -> None:
                 await _dispatch_burst(app, pubsub, message, push)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - not a handler: whatever breaks, push must resume, or tabs go stale
             log.exception("real-time listener lost Redis; retrying in 1 s")
             await asyncio.sleep(1)
         finally:

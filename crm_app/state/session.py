@@ -8,19 +8,16 @@ database.
 from __future__ import annotations
 
 import json
-import logging
 from http.cookies import CookieError, SimpleCookie
 
 import reflex as rx
 
 from crm_app.domain.access import can_open_page
-from crm_app.errors import CRMError, NotAuthenticated
+from crm_app.errors import NotAuthenticated
 from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
 from crm_app.services import access
 from crm_app.services.core.actors import Actor, require_role
 from crm_app.state.errors import current_ids
-
-log = logging.getLogger(__name__)
 
 
 def navigate(url: str) -> rx.event.EventSpec:
@@ -88,12 +85,6 @@ class SessionState(rx.State):
     def _remember(self, actor: Actor) -> None:
         self.user_name, self.user_email, self.user_role = actor.name, actor.email, actor.role
         self.tenant_name = access.tenant_name(actor)
-
-    def _error_text(self, exc: Exception) -> str:
-        if isinstance(exc, CRMError):
-            return translate(self.lang, f"error.{exc.code}")
-        log.exception("unexpected error in a handler")
-        return translate(self.lang, "error.unexpected")
 
     @rx.event
     def check_page_access(self, route: str):

@@ -6,14 +6,16 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import ValidationError
-from crm_app.services import access, channel, transaction
+from crm_app.services import access, call, channel
+from crm_app.state.confirm import ConfirmMixin
+from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState
 
 TOKEN_SCOPES = access.TOKEN_SCOPES
 _TOKEN_FIELD_ERRORS = {"name": "tokens.error.name", "scopes": "tokens.error.scopes", "user_id": "tokens.error.user"}
 
 
-class SettingsState(SessionState):
+class SettingsState(ConfirmMixin, SessionState):
     """Users and inboxes of the admin's tenant, as plain rows."""
 
     user_rows: list[dict[str, str]] = []
@@ -31,12 +33,6 @@ class SettingsState(SessionState):
     token_user_error: str = ""
     # The new token's secret, shown once: cleared as soon as the dialog closes.
     new_secret: str = ""
-    revoke_id: str = ""
-    revoke_name: str = ""
-
-    @rx.var(cache=True)
-    def revoke_open(self) -> bool:
-        return self.revoke_id != ""
 
     @rx.var(cache=True)
     def token_user_options(self) -> list[dict[str, str]]:
@@ -50,42 +46,31 @@ class SettingsState(SessionState):
         return SettingsState.load
 
     @rx.event
+    @toast_errors
     def load(self):
         """Fetch the rows again; the role is checked here too, not only in on_load."""
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                user_list = access.list_users(session, actor=actor)
-                inbox_list = channel.list_inboxes(session, actor=actor)
-                dead_list = channel.list_dead_events(session, actor=actor)
-                unsupported = channel.list_unsupported(session, actor=actor)
-                tokens = access.list_tokens(session, actor=actor)
-        except Exception as exc:
-            self.user_rows, self.inbox_rows, self.token_rows = [], [], []
-            return rx.toast.error(self._error_text(exc))
-        self.token_rows = [self._token_row(token, actor.timezone) for token in tokens]
+        self.user_rows, self.inbox_rows, self.token_rows = [], [], []  # a failed load shows no stale rows
+        actor = self._require("admin")
+        overview = call(channel.settings_overview, actor=actor)
+        self.token_rows = [self._token_row(token, actor.timezone) for token in overview.tokens]
         self.user_rows = [{"id": str(u.id), "name": u.name, "email": u.email, "role": u.role,
-                           "active": "1" if u.is_active else ""} for u in user_list]
+                           "active": "1" if u.is_active else ""} for u in overview.users]
         self.inbox_rows = [{"name": i.name, "number": i.display_number,
-                            "phone_number_id": i.phone_number_id} for i in inbox_list]
+                            "phone_number_id": i.phone_number_id} for i in overview.inboxes]
         self.dead_rows = [{"id": str(e.id), "received_at": format_local(e.received_at, actor.timezone),
                            "attempts": str(e.attempts), "error": e.last_error, "body": e.body_preview}
-                          for e in dead_list]
+                          for e in overview.dead_events]
         self.unsupported_rows = [{"id": str(m.id), "conversation": str(m.conversation_id),
                                   "received_at": format_local(m.received_at, actor.timezone), "raw": m.raw_json}
-                                 for m in unsupported]
+                                 for m in overview.unsupported]
         self.loaded = True
         return None
 
     @rx.event
+    @toast_errors
     def replay(self, event_id: str):
         """Queue a dead-lettered webhook again; admins only, checked here as well."""
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                channel.replay_event(session, actor=actor, event_id=int(event_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(channel.replay_event, actor=self._require("admin"), event_id=int(event_id))
         return [rx.toast.success(self.t["settings.replayed"]), SettingsState.load]
 
     def _token_row(self, token: access.ApiTokenRow, timezone: str) -> dict[str, str]:
@@ -131,47 +116,30 @@ class SettingsState(SessionState):
         self.token_scopes_error = ""
 
     @rx.event
+    @toast_errors
     def create_token(self):
         """Create the token and show its secret in the same dialog, once."""
+        actor = self._require("admin")
+        user_id = int(self.token_user_id) if self.token_user_id.isdigit() else None
         try:
-            actor = self._require("admin")
-            user_id = int(self.token_user_id) if self.token_user_id.isdigit() else None
-            with transaction() as session:
-                _, secret = access.create(session, actor=actor, name=self.token_name,
-                                          scopes=self.token_scopes, user_id=user_id)
+            _, secret = call(access.create, actor=actor, name=self.token_name, scopes=self.token_scopes,
+                             user_id=user_id)
         except ValidationError as exc:
             key = _TOKEN_FIELD_ERRORS.get(str(exc.params.get("field", "")))
             if key is None:
-                return rx.toast.error(self._error_text(exc))
+                return crm_error_toast(self.lang, exc)
             setattr(self, {"name": "token_name_error", "scopes": "token_scopes_error"}.get(
                 str(exc.params["field"]), "token_user_error"), self.t[key])
             return None
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self.new_secret = secret
         return SettingsState.load
 
     @rx.event
-    def ask_revoke(self, token_id: str):
-        """Open the confirmation for one token."""
-        row = next((r for r in self.token_rows if r["id"] == token_id), None)
-        self.revoke_id, self.revoke_name = (token_id, row["name"]) if row else ("", "")
-
-    @rx.event
-    def set_revoke_open(self, is_open: bool):
-        if not is_open:
-            self.revoke_id = self.revoke_name = ""
-
-    @rx.event
+    @toast_errors
     def confirm_revoke(self):
         """Revoke the token the confirmation names; admins only, checked here as well."""
-        token_id, self.revoke_id = self.revoke_id, ""
+        token_id = self._take_confirm()
         if not token_id:
             return None
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                access.revoke(session, actor=actor, token_id=int(token_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(access.revoke, actor=self._require("admin"), token_id=int(token_id))
         return [rx.toast.success(self.t["tokens.revoked"]), SettingsState.load]

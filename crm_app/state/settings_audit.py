@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import reflex as rx
 
 from crm_app.domain.timefmt import format_local
-from crm_app.services import access, transaction
+from crm_app.services import access, call
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
+from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
 ALL = "all"
@@ -85,51 +86,44 @@ class AuditLogState(SessionState):
         return AuditLogState.load
 
     @rx.event
+    @toast_errors
     def load(self):
         """The first page for the current filters, with the filter choices; admins only, checked here too."""
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                actions = audit.list_actions(session, actor=actor)
-                people = access.list_users(session, actor=actor)
-                page = self._query(session, actor, before_id=None)
-        except Exception as exc:
-            self.entries, self.next_before_id = [], ""
-            return rx.toast.error(self._error_text(exc))
-        self._user_names = {u.id: u.name for u in people}
-        self.action_options = [{"value": a, "label": self._action_label(a)} for a in actions]
-        self.user_options = [{"value": str(u.id), "label": f"{u.name} · {u.email}"} for u in people]
+        self.entries, self.next_before_id = [], ""  # a failed load shows no stale entries
+        actor = self._require("admin")
+        overview = call(access.audit_log_overview, actor=actor, **self._filters(actor))
+        page = overview.page if not self.period_error else audit.AuditPage([], None)
+        self._user_names = {u.id: u.name for u in overview.users}
+        self.action_options = [{"value": a, "label": self._action_label(a)} for a in overview.actions]
+        self.user_options = [{"value": str(u.id), "label": f"{u.name} · {u.email}"} for u in overview.users]
         self.entries = [self._view(e, actor) for e in page.entries]
         self.next_before_id = str(page.next_before_id or "")
         self.audit_loaded = True
         return None
 
     @rx.event
+    @toast_errors
     def load_more(self):
         """The next older page, after the last entry shown (keyset, so new rows never shift it)."""
         if not self.next_before_id.isdigit():
             return None
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                page = self._query(session, actor, before_id=int(self.next_before_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        actor = self._require("admin")
+        filters = self._filters(actor)
+        page = audit.AuditPage([], None) if self.period_error else \
+            call(audit.list_entries, actor=actor, before_id=int(self.next_before_id), **filters)
         self.entries = [*self.entries, *[self._view(e, actor) for e in page.entries]]
         self.next_before_id = str(page.next_before_id or "")
         return None
 
-    def _query(self, session, actor: Actor, *, before_id: int | None) -> audit.AuditPage:
+    def _filters(self, actor: Actor) -> dict[str, Any]:
+        """The service's filter arguments; sets `period_error` when the period ends before it starts."""
         since = parse_day(self.date_from, actor.timezone)
         until = parse_day(self.date_to, actor.timezone, next_day=True)
-        if since and until and until <= since:
-            self.period_error = self.t["admin.audit.error.period"]
-            return audit.AuditPage([], None)
-        self.period_error = ""
-        user_id = int(self.filter_user) if self.filter_user.isdigit() else None
-        action = self.filter_action if self.filter_action != ALL else None
-        return audit.list_entries(session, actor=actor, action=action, user_id=user_id, since=since, until=until,
-                                  before_id=before_id, limit=PAGE_SIZE)
+        bad_period = bool(since and until and until <= since)
+        self.period_error = self.t["admin.audit.error.period"] if bad_period else ""
+        return {"action": self.filter_action if self.filter_action != ALL else None,
+                "user_id": int(self.filter_user) if self.filter_user.isdigit() else None,
+                "since": since, "until": until, "limit": PAGE_SIZE}
 
     @rx.event
     def set_filter_action(self, value: str):

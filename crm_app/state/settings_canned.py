@@ -6,8 +6,9 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import transaction
-from crm_app.services.inbox import canned
+from crm_app.services import call, inbox
+from crm_app.state.confirm import ConfirmMixin
+from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState
 
 ROLES = ("admin", "supervisor")
@@ -15,7 +16,7 @@ VARIABLES = ("nome", "primeiro_nome", "telefone", "email", "atendente")
 _FIELD_ERRORS = {"short_code": "canned.error.short_code", "content": "canned.error.content"}
 
 
-class CannedSettingsState(SessionState):
+class CannedSettingsState(ConfirmMixin, SessionState):
     """The list, the create/edit dialog and the delete confirmation, as plain strings."""
 
     canned_rows: list[dict[str, str]] = []
@@ -26,23 +27,13 @@ class CannedSettingsState(SessionState):
     form_content: str = ""
     code_error: str = ""
     content_error: str = ""
-    delete_id: str = ""
-    delete_code: str = ""
-
-    @rx.var(cache=True)
-    def delete_open(self) -> bool:
-        return self.delete_id != ""
-
     @rx.event
+    @toast_errors
     def load(self):
         """Fetch the list again; the role is checked here too, not only by the page guard."""
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                rows = canned.list_canned(session, actor=actor)
-        except Exception as exc:
-            self.canned_rows = []
-            return rx.toast.error(self._error_text(exc))
+        self.canned_rows = []  # a failed load shows no stale rows
+        actor = self._require(*ROLES)
+        rows = call(inbox.list_canned, actor=actor)
         self.canned_rows = [{"id": str(r.id), "short_code": r.short_code, "content": r.content,
                              "updated_at": format_local(r.updated_at, actor.timezone)} for r in rows]
         self.canned_loaded = True
@@ -86,20 +77,18 @@ class CannedSettingsState(SessionState):
             self.content_error = ""
 
     @rx.event
+    @toast_errors
     def save(self):
         """Create or update; a bad field is shown under the field, anything else as a toast."""
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                if self.editing_id:
-                    canned.update_canned(session, actor=actor, canned_id=int(self.editing_id),
-                                         short_code=self.form_code, content=self.form_content)
-                else:
-                    canned.create_canned(session, actor=actor, short_code=self.form_code, content=self.form_content)
+            if self.editing_id:
+                call(inbox.update_canned, actor=actor, canned_id=int(self.editing_id), short_code=self.form_code,
+                     content=self.form_content)
+            else:
+                call(inbox.create_canned, actor=actor, short_code=self.form_code, content=self.form_content)
         except (ValidationError, Conflict) as exc:
             return self._show_field_error(exc)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self.form_open = False
         return [rx.toast.success(self.t["canned.saved"]), CannedSettingsState.load]
 
@@ -111,29 +100,14 @@ class CannedSettingsState(SessionState):
         if field in _FIELD_ERRORS:
             setattr(self, "code_error" if field == "short_code" else "content_error", self.t[_FIELD_ERRORS[field]])
             return None
-        return rx.toast.error(self._error_text(exc))
+        return crm_error_toast(self.lang, exc)
 
     @rx.event
-    def ask_delete(self, canned_id: str):
-        """Open the confirmation for one row."""
-        row = next((r for r in self.canned_rows if r["id"] == canned_id), None)
-        self.delete_id, self.delete_code = (canned_id, row["short_code"]) if row else ("", "")
-
-    @rx.event
-    def set_delete_open(self, is_open: bool):
-        if not is_open:
-            self.delete_id = self.delete_code = ""
-
-    @rx.event
+    @toast_errors
     def confirm_delete(self):
         """Delete the row the confirmation names."""
-        canned_id, self.delete_id = self.delete_id, ""
+        canned_id = self._take_confirm()
         if not canned_id:
             return None
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                canned.delete_canned(session, actor=actor, canned_id=int(canned_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(inbox.delete_canned, actor=self._require(*ROLES), canned_id=int(canned_id))
         return [rx.toast.success(self.t["canned.deleted"]), CannedSettingsState.load]

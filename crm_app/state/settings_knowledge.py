@@ -11,8 +11,10 @@ import asyncio
 import reflex as rx
 
 from crm_app.errors import ValidationError
-from crm_app.services import bot, transaction
+from crm_app.services import bot, call
 from crm_app.services.core.actors import Actor
+from crm_app.state.confirm import ConfirmMixin
+from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState
 
 ROLES = ("admin",)
@@ -34,7 +36,7 @@ def number_text(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
-class KnowledgeSettingsState(SessionState):
+class KnowledgeSettingsState(ConfirmMixin, SessionState):
     """The AI form, the usage summary, the test box and the entries table, as plain strings."""
 
     loaded: bool = False
@@ -64,27 +66,15 @@ class KnowledgeSettingsState(SessionState):
     title_error: str = ""
     content_error: str = ""
     tags_error: str = ""
-    delete_id: str = ""
-    delete_title: str = ""
-
-    @rx.var(cache=True)
-    def delete_open(self) -> bool:
-        return self.delete_id != ""
 
     @rx.event
+    @toast_errors
     def load(self):
         """Settings, usage and entries, re-read with the role checked again."""
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                view = bot.get_ai_settings(session, actor=actor)
-                summary = bot.month_usage(session, actor=actor)
-                rows = bot.list_entries(session, actor=actor, query=self.kb_query or None)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
-        self._show_settings(view)
-        self._show_usage(summary)
-        self._show_rows(rows)
+        overview = call(bot.knowledge_overview, actor=self._require(*ROLES), query=self.kb_query or None)
+        self._show_settings(overview.settings)
+        self._show_usage(overview.usage)
+        self._show_rows(overview.entries)
         self.loaded = True
         return None
 
@@ -125,21 +115,19 @@ class KnowledgeSettingsState(SessionState):
         self.ai_clear_key = not self.ai_clear_key
 
     @rx.event
+    @toast_errors
     def save_settings(self, form: dict):
         """Save the form; the new key (if any) comes from the submitted form, never from a var."""
         new_key = str(form.get("api_key") or "").strip() or None
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                view = bot.save_ai_settings(session, actor=actor, api_key=None if self.ai_clear_key else new_key,
-                                           clear_key=self.ai_clear_key, enabled=self.ai_enabled, **self.ai_values)
+            view = call(bot.save_ai_settings, actor=actor, api_key=None if self.ai_clear_key else new_key,
+                        clear_key=self.ai_clear_key, enabled=self.ai_enabled, **self.ai_values)
         except ValidationError as exc:
             field = str(exc.params.get("field", ""))
             self.ai_error_field = field
             self.ai_error = self.t["ai.settings.error." + (field if field in ("base_url", "model") else "number")]
             return None
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self._show_settings(view)
         return [rx.toast.success(self.t["ai.settings.saved"]), KnowledgeSettingsState.load]
 
@@ -149,6 +137,7 @@ class KnowledgeSettingsState(SessionState):
         self.test_question = value[:500]
 
     @rx.event
+    @toast_errors
     async def run_test(self):
         """Ask the question the way the bot would; the call runs in a thread, the tab shows a spinner."""
         question = self.test_question.strip()
@@ -159,11 +148,8 @@ class KnowledgeSettingsState(SessionState):
         try:
             actor = self._require(*ROLES)
             result = await asyncio.to_thread(bot.try_question, actor=actor, question=question)
-        except Exception as exc:
+        finally:  # the spinner stops whatever happened (@toast_errors shows the error)
             self.test_running = False
-            yield rx.toast.error(self._error_text(exc))
-            return
-        self.test_running = False
         self._show_result(actor, result)
         yield KnowledgeSettingsState.load
 
@@ -177,16 +163,11 @@ class KnowledgeSettingsState(SessionState):
 
     # ---- entries -----------------------------------------------------------------------------------
     @rx.event
+    @toast_errors
     def set_kb_query(self, value: str):
         """Filter the entries."""
         self.kb_query = value[:80]
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                rows = bot.list_entries(session, actor=actor, query=self.kb_query or None)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
-        self._show_rows(rows)
+        self._show_rows(call(bot.list_entries, actor=self._require(*ROLES), query=self.kb_query or None))
         return None
 
     def _open_form(self, entry_id: str, title: str, content: str, tags: str, active: bool) -> None:
@@ -227,48 +208,32 @@ class KnowledgeSettingsState(SessionState):
         self.form_active = bool(value)
 
     @rx.event
+    @toast_errors
     def save_entry(self):
         """Create or update; a bad field is shown under it, anything else as a toast."""
         values = dict(title=self.form_title, content=self.form_content, tags=self.form_tags,
                       is_active=self.form_active)
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                if self.editing_id:
-                    bot.update_entry(session, actor=actor, entry_id=int(self.editing_id), **values)
-                else:
-                    bot.create_entry(session, actor=actor, **values)
+            if self.editing_id:
+                call(bot.update_entry, actor=actor, entry_id=int(self.editing_id), **values)
+            else:
+                call(bot.create_entry, actor=actor, **values)
         except ValidationError as exc:
             field = str(exc.params.get("field", ""))
             if field in _KB_ERRORS:
                 setattr(self, f"{field}_error", self.t[_KB_ERRORS[field]])
                 return None
-            return rx.toast.error(self._error_text(exc))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+            return crm_error_toast(self.lang, exc)
         self.form_open = False
         return [rx.toast.success(self.t["kb.saved"]), KnowledgeSettingsState.load]
 
     @rx.event
-    def ask_delete(self, entry_id: str):
-        row = next((r for r in self.kb_rows if r["id"] == entry_id), None)
-        self.delete_id, self.delete_title = (entry_id, row["title"]) if row else ("", "")
-
-    @rx.event
-    def set_delete_open(self, value: bool):
-        if not value:
-            self.delete_id = self.delete_title = ""
-
-    @rx.event
+    @toast_errors
     def confirm_delete(self):
         """Delete the entry the confirmation names."""
-        entry_id, self.delete_id = self.delete_id, ""
+        entry_id = self._take_confirm()
         if not entry_id:
             return None
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                bot.delete_entry(session, actor=actor, entry_id=int(entry_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(bot.delete_entry, actor=self._require(*ROLES), entry_id=int(entry_id))
         return [rx.toast.success(self.t["kb.deleted"]), KnowledgeSettingsState.load]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from crm_app.errors import CRMError
 from crm_app.i18n import translate
-from crm_app.services import access, transaction
+from crm_app.services import access, call
+from crm_app.state.errors import crm_error_text, toast_errors
 from crm_app.state.session import SessionState
 
 ROLES = ("admin",)
@@ -26,15 +28,10 @@ class SecuritySettingsState(SessionState):
     policy_error: str = ""
 
     @rx.event
+    @toast_errors
     def load(self):
         """Read the policy again (the role is checked here too, not only by the page guard)."""
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                policy = access.get_security_policy(session, actor=actor)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
-        self._show(policy)
+        self._show(call(access.get_security_policy, actor=self._require(*ROLES)))
         self.policy_loaded = True
         return None
 
@@ -60,6 +57,7 @@ class SecuritySettingsState(SessionState):
         self.absolute_hours, self.policy_error = value, ""
 
     @rx.event
+    @toast_errors
     def save(self):
         """Write the policy; users of a newly required role are sent to enrol on their next page."""
         try:
@@ -69,12 +67,10 @@ class SecuritySettingsState(SessionState):
             return None
         roles = [r for r in POLICY_ROLES if getattr(self, f"require_{r}")]
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                policy = access.update_security_policy(session, actor=actor, require_2fa_roles=roles,
-                                                     idle_minutes=idle, absolute_hours=absolute)
-        except Exception as exc:
-            self.policy_error = self._error_text(exc)
+            policy = call(access.update_security_policy, actor=self._require(*ROLES), require_2fa_roles=roles,
+                          idle_minutes=idle, absolute_hours=absolute)
+        except CRMError as exc:  # an out-of-range value is shown under the form, not as a toast
+            self.policy_error = crm_error_text(self.lang, exc)
             return None
         self._show(policy)
         return rx.toast.success(translate(self.lang, "security.saved"))

@@ -10,7 +10,8 @@ import reflex as rx
 
 from crm_app.domain.urls import safe_next
 from crm_app.errors import ValidationError
-from crm_app.services import access, transaction
+from crm_app.services import access, call
+from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState, navigate
 
 ROLES = ("admin", "supervisor", "attendant")
@@ -42,15 +43,10 @@ class SsoSettingsState(SessionState):
     saving: bool = False
 
     @rx.event
+    @toast_errors
     def load(self):
         """Read the config again; the admin role is checked in the service, not only by the page guard."""
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                view = access.get_config(session, actor=actor)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
-        self._show(view)
+        self._show(call(access.get_config, actor=self._require("admin")))
         self.discovery_rows, self.discovery_error = [], ""
         self.sso_loaded = True
         return None
@@ -125,29 +121,29 @@ class SsoSettingsState(SessionState):
             self.mappings = [{**m, "role": value} if m["id"] == row_id else m for m in self.mappings]
 
     @rx.event
+    @toast_errors
     def save(self):
         """Store the config; a bad field is shown under it, anything else as a toast."""
+        actor = self._require("admin")
         try:
-            actor = self._require("admin")
-            with transaction() as session:
-                view = access.save_config(
-                    session, actor=actor, enabled=self.sso_enabled, issuer=self.issuer, client_id=self.client_id,
-                    client_secret=self.secret_input or None, scopes=self.scopes, groups_claim=self.groups_claim,
-                    group_roles={m["group"]: m["role"] for m in self.mappings if m["group"].strip()},
-                    default_role=None if self.default_role == REFUSE else self.default_role,
-                    auto_create_users=self.auto_create)
+            view = call(
+                access.save_config, actor=actor, enabled=self.sso_enabled, issuer=self.issuer,
+                client_id=self.client_id, client_secret=self.secret_input or None, scopes=self.scopes,
+                groups_claim=self.groups_claim,
+                group_roles={m["group"]: m["role"] for m in self.mappings if m["group"].strip()},
+                default_role=None if self.default_role == REFUSE else self.default_role,
+                auto_create_users=self.auto_create)
         except ValidationError as exc:
             name = str(exc.params.get("field", ""))
             if name in FIELDS:
                 self.field, self.field_error = name, self.t[f"sso.field.{name}"]
                 return None
-            return rx.toast.error(self._error_text(exc))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+            return crm_error_toast(self.lang, exc)
         self._show(view)
         return rx.toast.success(self.t["sso.saved"])
 
     @rx.event
+    @toast_errors
     async def test_discovery(self):
         """Fetch the issuer's discovery document now and list its endpoints, or say why it failed."""
         self.testing, self.discovery_rows, self.discovery_error = True, [], ""
@@ -156,20 +152,17 @@ class SsoSettingsState(SessionState):
             actor = self._require("admin")
             found = await asyncio.to_thread(access.test_discovery, actor=actor, issuer=self.issuer)
         except ValidationError:
-            self.testing, self.field, self.field_error = False, "issuer", self.t["sso.field.issuer"]
+            self.field, self.field_error = "issuer", self.t["sso.field.issuer"]
             return
         except access.DiscoveryError as exc:
-            self.testing, self.discovery_error = False, exc.message
+            self.discovery_error = exc.message
             return
-        except Exception as exc:
+        finally:  # the spinner stops whatever happened (@toast_errors shows anything else)
             self.testing = False
-            yield rx.toast.error(self._error_text(exc))
-            return
         pairs = [("issuer", found.issuer), ("authorization", found.authorization_endpoint),
                  ("token", found.token_endpoint), ("jwks", found.jwks_uri),
                  ("userinfo", found.userinfo_endpoint or "—")]
         self.discovery_rows = [{"label": self.t[f"sso.endpoint.{k}"], "url": v} for k, v in pairs]
-        self.testing = False
 
 
 class SsoLoginState(SessionState):

@@ -10,8 +10,9 @@ import reflex as rx
 
 from crm_app.domain.business_hours import WEEKDAYS
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import access, transaction
-from crm_app.services.routing import teams
+from crm_app.services import access, call, routing
+from crm_app.state.confirm import ConfirmMixin
+from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
 ROLES = ("admin",)
@@ -52,7 +53,7 @@ def hours_from_days(rows: list[dict[str, str]]) -> dict[str, list[list[str]]]:
     return hours
 
 
-class TeamsSettingsState(SessionState):
+class TeamsSettingsState(ConfirmMixin, SessionState):
     """The list of teams, the selected team's members and schedule, and the dialogs."""
 
     team_rows: list[dict[str, str]] = []
@@ -81,7 +82,6 @@ class TeamsSettingsState(SessionState):
     rename_open: bool = False
     rename_name: str = ""
     rename_error: str = ""
-    delete_open: bool = False
 
     @rx.var(cache=True)
     def timezone_options(self) -> list[str]:
@@ -103,39 +103,29 @@ class TeamsSettingsState(SessionState):
     # ---- loading ---------------------------------------------------------------------------------------------
 
     @rx.event
+    @toast_errors
     def load(self):
         """Fetch the teams again and show the selected one (the first when none is chosen)."""
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                rows = teams.list_teams(session, actor=actor)
-        except Exception as exc:
-            self.team_rows = []
-            return rx.toast.error(self._error_text(exc))
-        self.team_rows = [{"id": str(r.id), "name": r.name, "members": str(r.member_count)} for r in rows]
+        self.team_rows = []  # a failed load shows no stale rows
+        team_id = int(self.selected_id) if self.selected_id.isdigit() else None
+        overview = call(routing.teams_overview, actor=self._require(*ROLES), team_id=team_id)
+        self.team_rows = [{"id": str(r.id), "name": r.name, "members": str(r.member_count)} for r in overview.teams]
         self.teams_loaded = True
-        ids = [r["id"] for r in self.team_rows]
-        if self.selected_id not in ids:
-            self.selected_id = ids[0] if ids else ""
-        return self._load_team()
-
-    def _load_team(self):
-        if not self.selected_id:
-            self.member_rows, self.candidate_rows, self.day_rows = [], [], []
-            return None
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                detail = teams.team_detail(session, actor=actor, team_id=int(self.selected_id))
-                others = teams.candidates(session, actor=actor, team_id=detail.id)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
-        self._show(detail)
-        self.candidate_rows = [{"id": str(i), "name": n} for i, n in others]
-        self.add_user_id = ""
+        self._show_team(overview.selected)
         return None
 
-    def _show(self, detail: teams.TeamDetail) -> None:
+    def _show_team(self, view: routing.TeamView | None) -> None:
+        """Show one team with the users who could join it, or nothing when there is no team."""
+        if view is None:
+            self.selected_id = ""
+            self.member_rows, self.candidate_rows, self.day_rows = [], [], []
+            return
+        self.selected_id = str(view.detail.id)
+        self._show(view.detail)
+        self.candidate_rows = [{"id": str(i), "name": n} for i, n in view.candidates]
+        self.add_user_id = ""
+
+    def _show(self, detail: routing.TeamDetail) -> None:
         self.team_name, self.team_mode, self.team_waiting = detail.name, detail.assignment_mode, str(detail.waiting)
         self.member_rows = [{"user_id": str(m.user_id), "name": m.name, "email": m.email, "role": m.role,
                              "capacity": str(m.capacity), "load": str(m.load)} for m in detail.members]
@@ -147,10 +137,12 @@ class TeamsSettingsState(SessionState):
         self.schedule_dirty = False
 
     @rx.event
+    @toast_errors
     def select_team(self, team_id: str):
         """Show another team (unsaved schedule edits are dropped)."""
         self.selected_id = team_id
-        return self._load_team()
+        view = call(routing.team_view, actor=self._require(*ROLES), team_id=int(team_id)) if team_id else None
+        self._show_team(view)
 
     # ---- create, rename, delete ----------------------------------------------------------------------------
 
@@ -167,20 +159,18 @@ class TeamsSettingsState(SessionState):
         self.new_name, self.new_error = value, ""
 
     @rx.event
+    @toast_errors
     def create(self):
         """Create the team named in the dialog and select it."""
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                row = teams.create_team(session, actor=actor, name=self.new_name)
+            row = call(routing.create_team, actor=actor, name=self.new_name)
         except Conflict:
             self.new_error = self.t["teams.error.taken"]
             return None
         except ValidationError:
             self.new_error = self.t["teams.error.name"]
             return None
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self.new_open, self.selected_id = False, str(row.id)
         return [rx.toast.success(self.t["teams.created"]), TeamsSettingsState.load]
 
@@ -197,35 +187,26 @@ class TeamsSettingsState(SessionState):
         self.rename_name, self.rename_error = value, ""
 
     @rx.event
+    @toast_errors
     def rename(self):
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                teams.rename_team(session, actor=actor, team_id=int(self.selected_id or 0), name=self.rename_name)
+            call(routing.rename_team, actor=actor, team_id=int(self.selected_id or 0), name=self.rename_name)
         except Conflict:
             self.rename_error = self.t["teams.error.taken"]
             return None
         except ValidationError:
             self.rename_error = self.t["teams.error.name"]
             return None
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self.rename_open = False
         return [rx.toast.success(self.t["teams.saved"]), TeamsSettingsState.load]
 
     @rx.event
-    def set_delete_open(self, is_open: bool):
-        self.delete_open = is_open
-
-    @rx.event
+    @toast_errors
     def confirm_delete(self):
-        self.delete_open = False
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                teams.delete_team(session, actor=actor, team_id=int(self.selected_id or 0))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        """Delete the team on screen, which the confirmation names."""
+        self._take_confirm()
+        call(routing.delete_team, actor=self._require(*ROLES), team_id=int(self.selected_id or 0))
         self.selected_id = ""
         return [rx.toast.success(self.t["teams.deleted"]), TeamsSettingsState.load]
 
@@ -236,29 +217,23 @@ class TeamsSettingsState(SessionState):
         self.add_user_id = value
 
     @rx.event
+    @toast_errors
     def add_member(self):
         if not self.add_user_id:
             return rx.toast.error(self.t["teams.error.pick_member"])
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                teams.add_member(session, actor=actor, team_id=int(self.selected_id or 0),
-                                 user_id=int(self.add_user_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(routing.add_member, actor=self._require(*ROLES), team_id=int(self.selected_id or 0),
+             user_id=int(self.add_user_id))
         return [rx.toast.success(self.t["teams.member_added"]), TeamsSettingsState.load]
 
     @rx.event
+    @toast_errors
     def remove_member(self, user_id: str):
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                teams.remove_member(session, actor=actor, team_id=int(self.selected_id or 0), user_id=int(user_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(routing.remove_member, actor=self._require(*ROLES), team_id=int(self.selected_id or 0),
+             user_id=int(user_id))
         return [rx.toast.success(self.t["teams.member_removed"]), TeamsSettingsState.load]
 
     @rx.event
+    @toast_errors
     def set_capacity(self, user_id: str, value: str):
         """Save one attendant's capacity when the field loses focus; a bad number is refused with a toast."""
         row = next((r for r in self.member_rows if r["user_id"] == user_id), None)
@@ -268,27 +243,20 @@ class TeamsSettingsState(SessionState):
             capacity = int(str(value).strip())
         except ValueError:
             return [rx.toast.error(self.t["teams.error.capacity"]), TeamsSettingsState.load]
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                access.set_capacity(session, actor=actor, user_id=int(user_id), capacity=capacity)
+            call(access.set_capacity, actor=actor, user_id=int(user_id), capacity=capacity)
         except ValidationError:
             return [rx.toast.error(self.t["teams.error.capacity"]), TeamsSettingsState.load]
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         row["capacity"] = str(capacity)
         self.member_rows = list(self.member_rows)
         return rx.toast.success(self.t["teams.capacity_saved"])
 
     @rx.event
+    @toast_errors
     def set_mode(self, mode: str):
-        try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                self.team_mode = teams.set_assignment_mode(session, actor=actor, team_id=int(self.selected_id or 0),
-                                                           mode=mode)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        self.team_mode = call(routing.set_assignment_mode, actor=self._require(*ROLES),
+                              team_id=int(self.selected_id or 0), mode=mode)
         return rx.toast.success(self.t["teams.saved"])
 
     # ---- schedule -------------------------------------------------------------------------------------------
@@ -336,19 +304,16 @@ class TeamsSettingsState(SessionState):
         self.ooh_message, self.ooh_error, self.schedule_dirty = value, "", True
 
     @rx.event
+    @toast_errors
     def save_schedule(self):
         """Save hours, holidays, timezone and the out-of-hours text; a problem is shown next to its field."""
+        actor = self._require(*ROLES)
         try:
-            actor = self._require(*ROLES)
-            with transaction() as session:
-                detail = teams.update_schedule(
-                    session, actor=actor, team_id=int(self.selected_id or 0),
-                    business_hours=hours_from_days(self.day_rows), holidays=self.holiday_list,
-                    timezone=self.team_tz or None, out_of_hours_message=self.ooh_message)
+            detail = call(routing.update_schedule, actor=actor, team_id=int(self.selected_id or 0),
+                          business_hours=hours_from_days(self.day_rows), holidays=self.holiday_list,
+                          timezone=self.team_tz or None, out_of_hours_message=self.ooh_message)
         except ValidationError as exc:
             return self._schedule_error(exc)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
         self._show(detail)
         return rx.toast.success(self.t["teams.schedule_saved"])
 

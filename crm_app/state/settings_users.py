@@ -8,8 +8,10 @@ import reflex as rx
 
 from crm_app.domain.timefmt import format_local
 from crm_app.errors import Conflict, ValidationError
-from crm_app.services import access, transaction
+from crm_app.services import access, call
 from crm_app.services.core.actors import Actor
+from crm_app.state.confirm import ConfirmMixin
+from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState
 
 ROLES = ("admin", "supervisor", "attendant")
@@ -17,13 +19,7 @@ _FIELDS = {"name": "form_name_error", "email": "form_email_error", "role": "form
            "password": "form_password_error"}
 
 
-def _create(actor: Actor, **fields):
-    """One transaction, in a worker thread: bcrypt takes a quarter of a second."""
-    with transaction() as session:
-        return access.create_user(session, actor=actor, **fields)
-
-
-class UsersSettingsState(SessionState):
+class UsersSettingsState(ConfirmMixin, SessionState):
     """The user list and its dialogs, as plain strings. The one-time link lives only until its dialog closes."""
 
     user_rows: list[dict[str, str]] = []
@@ -40,14 +36,10 @@ class UsersSettingsState(SessionState):
     form_role_error: str = ""
     form_password_error: str = ""
     form_busy: bool = False
-    # Role dialog, and the confirmations: the id of the user they are about, and their name.
+    # Role dialog: the id of the user it is about, and their name. The confirmations are ConfirmMixin's.
     role_id: str = ""
     role_name: str = ""
     role_value: str = ""
-    deactivate_id: str = ""
-    deactivate_name: str = ""
-    reset_id: str = ""
-    reset_name: str = ""
     # The link just made, shown once.
     link_url: str = ""
     link_title: str = ""
@@ -56,14 +48,6 @@ class UsersSettingsState(SessionState):
     @rx.var(cache=True)
     def role_open(self) -> bool:
         return self.role_id != ""
-
-    @rx.var(cache=True)
-    def deactivate_open(self) -> bool:
-        return self.deactivate_id != ""
-
-    @rx.var(cache=True)
-    def reset_open(self) -> bool:
-        return self.reset_id != ""
 
     @rx.var(cache=True)
     def link_open(self) -> bool:
@@ -80,19 +64,17 @@ class UsersSettingsState(SessionState):
         """on_load: a link from an earlier visit is never shown again."""
         self.link_url = self.link_title = self.link_body = ""
         self.form_open = False
-        self.role_id = self.deactivate_id = self.reset_id = ""
+        self.role_id = ""
+        self._take_confirm(self.confirm_kind)
         return UsersSettingsState.load
 
     @rx.event
+    @toast_errors
     def load(self):
         """Fetch the list again; the role is checked here too, not only by the page guard."""
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                rows = access.list_users(session, actor=actor)
-        except Exception as exc:
-            self.user_rows = []
-            return rx.toast.error(self._error_text(exc))
+        self.user_rows = []  # a failed load shows no stale rows
+        actor = self._require("admin")
+        rows = call(access.list_users, actor=actor)
         self.user_rows = [self._row(r, actor) for r in rows]
         self.users_loaded = True
         return None
@@ -144,6 +126,7 @@ class UsersSettingsState(SessionState):
         self.form_password, self.form_password_error = value, ""
 
     @rx.event
+    @toast_errors
     async def create_user(self):
         """Create the user; a bad field shows under the field, anything else as a toast. bcrypt runs off the loop."""
         if self._missing_fields():
@@ -151,19 +134,16 @@ class UsersSettingsState(SessionState):
         self.form_busy = True
         yield
         password = self.form_password if self.form_method == "password" else None
-        try:
+        try:  # in a worker thread: bcrypt takes a quarter of a second
             actor = self._require("admin")
-            row, token = await asyncio.to_thread(_create, actor, email=self.form_email, name=self.form_name,
-                                                 role=self.form_role, password=password)
+            row, token = await asyncio.to_thread(call, access.create_user, actor=actor, email=self.form_email,
+                                                 name=self.form_name, role=self.form_role, password=password)
         except (ValidationError, Conflict) as exc:
-            self.form_busy = False
             yield self._show_field_error(exc)
             return
-        except Exception as exc:
+        finally:  # the button works again whatever happened (@toast_errors shows anything else)
             self.form_busy = False
-            yield rx.toast.error(self._error_text(exc))
-            return
-        self.form_busy, self.form_open, self.form_password = False, False, ""
+        self.form_open, self.form_password = False, ""
         if token:
             self._show_link(token, row.name, "admin.link.invite_title")
         yield [rx.toast.success(self.t["admin.created"]), UsersSettingsState.load]
@@ -189,7 +169,7 @@ class UsersSettingsState(SessionState):
         elif field in _FIELDS:
             setattr(self, _FIELDS[field], self.t[f"admin.error.{field}"])
         else:
-            return rx.toast.error(self._error_text(exc))
+            return crm_error_toast(self.lang, exc)
         return None
 
     def _show_link(self, token: str, name: str, title_key: str) -> None:
@@ -224,35 +204,22 @@ class UsersSettingsState(SessionState):
             self.role_id = self.role_name = ""
 
     @rx.event
+    @toast_errors
     def save_role(self):
         """Change the role; the last active admin is refused with a toast that says why."""
-        user_id = self.role_id
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                access.change_role(session, actor=actor, user_id=int(user_id or 0), role=self.role_value)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(access.change_role, actor=self._require("admin"), user_id=int(self.role_id or 0), role=self.role_value)
         self.role_id = self.role_name = ""
         return [rx.toast.success(self.t["admin.role.saved"]), UsersSettingsState.load]
 
     @rx.event
-    def ask_deactivate(self, user_id: str):
-        row = self._find(user_id)
-        self.deactivate_id, self.deactivate_name = (user_id, row["name"]) if row else ("", "")
-
-    @rx.event
-    def set_deactivate_open(self, is_open: bool):
-        if not is_open:
-            self.deactivate_id = self.deactivate_name = ""
-
-    @rx.event
+    @toast_errors
     def confirm_deactivate(self):
         """Deactivate the user the confirmation names; their sessions end in the same transaction."""
-        user_id, self.deactivate_id = self.deactivate_id, ""
+        user_id = self._take_confirm("deactivate")
         return self._set_active(user_id, False, "admin.deactivated")
 
     @rx.event
+    @toast_errors
     def reactivate(self, user_id: str):
         """Reactivation is harmless, so it needs no confirmation."""
         return self._set_active(user_id, True, "admin.reactivated")
@@ -260,36 +227,17 @@ class UsersSettingsState(SessionState):
     def _set_active(self, user_id: str, active: bool, ok_key: str):
         if not user_id.isdigit():
             return None
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                access.set_active(session, actor=actor, user_id=int(user_id), active=active)
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        call(access.set_active, actor=self._require("admin"), user_id=int(user_id), active=active)
         return [rx.toast.success(self.t[ok_key]), UsersSettingsState.load]
 
     @rx.event
-    def ask_reset(self, user_id: str):
-        row = self._find(user_id)
-        self.reset_id, self.reset_name = (user_id, row["name"]) if row else ("", "")
-
-    @rx.event
-    def set_reset_open(self, is_open: bool):
-        if not is_open:
-            self.reset_id = self.reset_name = ""
-
-    @rx.event
+    @toast_errors
     def confirm_reset(self):
         """Reset the password of the user the confirmation names, and show the new link once."""
-        user_id, name = self.reset_id, self.reset_name
-        self.reset_id = self.reset_name = ""
+        name = self.confirm_label
+        user_id = self._take_confirm("reset")
         if not user_id.isdigit():
             return None
-        try:
-            actor = self._require("admin")
-            with transaction() as session:
-                token = access.reset_password(session, actor=actor, user_id=int(user_id))
-        except Exception as exc:
-            return rx.toast.error(self._error_text(exc))
+        token = call(access.reset_password, actor=self._require("admin"), user_id=int(user_id))
         self._show_link(token, name, "admin.link.reset_title")
         return UsersSettingsState.load

@@ -78,7 +78,7 @@ def _wait(predicate, timeout=30.0):
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.2)
+        time.sleep(0.05)
     return False
 
 

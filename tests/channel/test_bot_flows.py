@@ -1,7 +1,10 @@
 """The bot with real workers and the sandbox playing Meta (and OpenAI): what customers actually receive.
 
-The hot worker stores each customer message and queues its debounced turn with RQ's `enqueue_in`; the bulk
+The hot worker stores each customer message and queues its debounced turn with RQ's `enqueue_in`; the bot
 worker's scheduler releases it and runs the turn. We assert on the exact Graph bodies the sandbox recorded.
+Tests about what the bot does *not* do publish the flow with a long debounce (`held`), look at the delayed
+turns in RQ's scheduled registry, release them at once and read each job's result, instead of sleeping
+through the debounce.
 """
 
 from __future__ import annotations
@@ -10,13 +13,17 @@ import datetime as dt
 import time
 
 import pytest
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlmodel import select
 
 from crm_app.config import get_settings
 from crm_app.db import session_scope, utcnow
 from crm_app.models import Contact, Conversation, Team, TeamMember
+from crm_app.queue import QUEUE_BOT, QUEUE_HIGH, get_queue
 from crm_app.services import bot, demo, inbox
 from crm_app.services.bot import ai_settings
+from crm_app.services.core import jobs
 from tests.channel.conftest import scalar, wait_for
 from tests.factories import make_user
 
@@ -24,6 +31,7 @@ WA = "5511981234567"
 WELCOME = "Olá! 👋 Bem-vindo ao Hotel Demonstração. Sou o assistente virtual."
 CLOSED_TEXT = "Vendas fecha agora. Retornamos no próximo dia útil."
 QUEUE = "Você é o 1º da fila. Em breve um atendente vai falar com você."
+HELD = 60  # the longest debounce a flow may have: RQ's scheduler keeps the turn while the test looks at it
 
 
 def text_body(body: str) -> dict:
@@ -43,7 +51,16 @@ def menu_body(before: str = WELCOME) -> dict:
 
 
 @pytest.fixture
-def hotel(channel, db):
+def debounce() -> int:
+    """The published flow's debounce in seconds: the demo's, unless a test parametrizes it (`held`)."""
+    return 3
+
+
+held = pytest.mark.parametrize("debounce", [HELD])
+
+
+@pytest.fixture
+def hotel(channel, db, debounce):
     """The demo flow published on the channel's inbox; sales closed unless a test opens it."""
     bot.forget_scheduled_turns()
     tenant_id = channel.tenant_id
@@ -53,7 +70,9 @@ def hotel(channel, db):
     db.add_all([front, sales])
     db.commit()
     inbox_id = scalar("SELECT id FROM inboxes")
-    bot.seed_flow(db, tenant_id=tenant_id, inbox_id=inbox_id, definition=demo.demo_flow(front.id, sales.id))
+    definition = demo.demo_flow(front.id, sales.id)
+    definition["settings"]["debounce_seconds"] = debounce
+    bot.seed_flow(db, tenant_id=tenant_id, inbox_id=inbox_id, definition=definition)
     db.commit()
     channel.sandbox("DELETE", "/openai/requests")
     channel.front_id, channel.sales_id = front.id, sales.id
@@ -66,10 +85,60 @@ def messages_sent(channel) -> list[dict]:
 
 
 def wait_sent(channel, count: int, timeout: float = 20) -> list[dict]:
-    """Wait until at least `count` messages went out, then a little more to catch extras."""
+    """Wait until at least `count` messages went out and the workers are idle, so extras are caught too."""
     wait_for(lambda: len(messages_sent(channel)) >= count, timeout=timeout)
-    time.sleep(0.5)
+    wait_for(settled, timeout=timeout)
     return [c["body"] for c in messages_sent(channel)]
+
+
+def idle(name: str) -> bool:
+    """No job of queue `name` waits, is being taken by a worker, or runs."""
+    queue = get_queue(name)
+    return not (queue.count or queue.connection.llen(queue.intermediate_queue_key)
+                or StartedJobRegistry(queue=queue).count)
+
+
+def settled() -> bool:
+    """The hot and bot queues are idle and no turn is delayed: no message is on its way."""
+    return idle(QUEUE_HIGH) and idle(QUEUE_BOT) and not ScheduledJobRegistry(queue=get_queue(QUEUE_BOT)).count
+
+
+def scheduled_turns(conversation_id: int, *message_ids: int) -> list[str]:
+    """Wait until the hot worker delayed the turn of each customer message; assert its debounce; its job ids."""
+    registry = ScheduledJobRegistry(queue=get_queue(QUEUE_BOT))
+    expected = [jobs.job_id("run_bot_turn", conversation_id, message_id) for message_id in message_ids]
+    wait_for(lambda: set(expected) <= set(registry.get_job_ids()))
+    wait_for(lambda: idle(QUEUE_HIGH))
+    assert sorted(registry.get_job_ids()) == sorted(expected)  # one delayed turn per message, no other
+    for job_id in expected:
+        delay = registry.get_scheduled_time(job_id).timestamp() - time.time()
+        assert HELD / 2 < delay <= HELD + 1  # delayed by the flow's debounce, not queued at once
+    return expected
+
+
+def run_now(job_ids: list[str]) -> list[str]:
+    """Release delayed turns at once, as RQ's scheduler does once the debounce passes; the turns' results.
+
+    The channel stack's bot worker runs them (a burst worker would race it for the same jobs).
+    """
+    queue = get_queue(QUEUE_BOT)
+    registry = ScheduledJobRegistry(queue=queue)
+    for job_id in job_ids:
+        registry.requeue(job_id)
+    results = []
+    for job_id in job_ids:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+        wait_for(lambda job=job: job.get_status() in ("finished", "failed"))
+        assert job.get_status() == "finished", job.exc_info
+        results.append(job.return_value())
+    return results
+
+
+def inbound_ids(count: int) -> list[int]:
+    """The ids of the customer's messages, once the hot worker stored `count` of them."""
+    wait_for(lambda: scalar("SELECT count(*) FROM messages WHERE direction = 'inbound'") == count)
+    return [scalar("SELECT id FROM messages WHERE direction = 'inbound' ORDER BY id OFFSET :n LIMIT 1", n=n)
+            for n in range(count)]
 
 
 def tap(channel, kind: str, reply_id: str, title: str) -> None:
@@ -139,12 +208,15 @@ def test_out_of_hours_message(hotel, db):
     assert not row.bot_active and row.queued_at is not None and row.handoff_reason == "fora_do_horario"
 
 
+@held
 def test_a_debounced_burst_is_one_turn(hotel, db):
     for text in ("Oi", "bom dia", "tudo bem?"):
         hotel.customer_says(text)
+    message_ids = inbound_ids(3)
+    turns = scheduled_turns(conversation(db).id, *message_ids)
+    results = run_now(turns)  # every message's delayed turn runs; only the newest one's speaks
+    assert results[2].startswith("turn") and not any(r.startswith("turn") for r in results[:2]), results
     assert wait_sent(hotel, 1) == [menu_body()]
-    time.sleep(4)  # longer than the debounce: no second or third turn follows
-    assert len(messages_sent(hotel)) == 1
     assert scalar("SELECT count(*) FROM messages WHERE sender_type = 'bot'") == 1
 
 
@@ -180,37 +252,52 @@ def _ask_ai(channel, question: str) -> None:
     channel.customer_says(question)
 
 
+@held
 def test_bot_is_silent_after_a_takeover_even_between_debounce_and_turn(hotel, db):
     hotel.customer_says("Olá")
     conversation_id = wait_for(lambda: scalar("SELECT id FROM conversations"))
+    [first] = inbound_ids(1)
+    [turn] = scheduled_turns(conversation_id, first)
     attendant = make_user(db, hotel.tenant_id, "attendant")
-    inbox.take_over(db, actor=attendant, conversation_id=conversation_id)  # inside the 3 s debounce
+    inbox.take_over(db, actor=attendant, conversation_id=conversation_id)  # inside the debounce
     db.commit()
     hotel.customer_says("alguém aí?")
-    time.sleep(5)
+    inbound_ids(2)
+    assert scheduled_turns(conversation_id, first) == [turn]  # people own it: no turn for the second message
+    assert run_now([turn]) == ["silent"]  # the delayed turn runs, and says nothing
+    wait_for(settled)
     assert messages_sent(hotel) == []
     assert scalar("SELECT count(*) FROM messages WHERE sender_type = 'bot'") == 0
     assert bot.sweep_bot_turns() == 0  # nothing owed either: the bot is out
 
 
+@held
 def test_bot_is_silent_after_a_takeover_mid_flow(hotel, db):
     hotel.customer_says("Olá")
-    wait_sent(hotel, 1)
+    conversation_id = wait_for(lambda: scalar("SELECT id FROM conversations"))
+    run_now(scheduled_turns(conversation_id, *inbound_ids(1)))
+    assert wait_sent(hotel, 1) == [menu_body()]
     attendant = make_user(db, hotel.tenant_id, "attendant")
     with session_scope() as s:
         s.add(TeamMember(tenant_id=hotel.tenant_id, team_id=hotel.front_id, user_id=attendant.user_id))
-    inbox.take_over(db, actor=attendant, conversation_id=conversation(db).id)
+    inbox.take_over(db, actor=attendant, conversation_id=conversation_id)
     db.commit()
     hotel.customer_says("1")
-    time.sleep(5)
+    inbound_ids(2)
+    assert scheduled_turns(conversation_id) == []  # no turn is delayed for the bot to answer "1" later
+    wait_for(settled)
     assert len(messages_sent(hotel)) == 1
+    assert bot.sweep_bot_turns(utcnow() + dt.timedelta(seconds=90)) == 0  # nor owed to the sweep
 
 
+@held
 def test_a_turn_whose_delayed_job_redis_lost_is_swept_up(hotel, db):
     hotel.customer_says("Olá")
-    wait_for(lambda: scalar("SELECT count(*) FROM messages WHERE direction = 'inbound'") == 1)
-    assert bot.forget_scheduled_turns() >= 1  # Redis "lost" the delayed job before it ran
-    time.sleep(4)
+    conversation_id = wait_for(lambda: scalar("SELECT id FROM conversations"))
+    [turn] = scheduled_turns(conversation_id, *inbound_ids(1))
+    assert bot.forget_scheduled_turns() == 1  # Redis "lost" the delayed job before it ran
+    assert not Job.exists(turn, connection=get_queue(QUEUE_BOT).connection)  # nothing left to run it
+    wait_for(settled)
     assert messages_sent(hotel) == []
     assert bot.sweep_bot_turns(utcnow() + dt.timedelta(seconds=90)) == 1  # the periodic sweep, a little later
     assert wait_sent(hotel, 1) == [menu_body()]

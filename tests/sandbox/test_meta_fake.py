@@ -15,6 +15,8 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +86,35 @@ class Receiver:
                 if s["id"] == wamid]
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, str]:
+class Clock:
+    """The sandbox's monotonic clock, which a test moves on instead of sleeping through a time window."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@contextmanager
+def _served(app: Any) -> Iterator[str]:
+    """`app` under uvicorn in a thread on a free port; its base URL. On exit it stops, and is waited for."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.01)
-    return server, f"http://127.0.0.1:{port}"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _config(webhook_url: str) -> SandboxConfig:
@@ -103,13 +125,11 @@ def _config(webhook_url: str) -> SandboxConfig:
 
 @pytest.fixture(scope="module")
 def servers():
-    receiver = Receiver()
-    receiver_server, receiver_url = _serve(receiver.app)
-    sandbox_server, sandbox_url = _serve(create_app(_config(receiver_url + "/hook")))
-    yield {"receiver": receiver, "url": sandbox_url}
-    for server in (sandbox_server, receiver_server):
-        server.should_exit = True
-    time.sleep(0.2)
+    receiver, clock = Receiver(), Clock()
+    with _served(receiver.app) as receiver_url:
+        sandbox = create_app(_config(receiver_url + "/hook"), clock=clock)
+        with _served(sandbox) as sandbox_url:
+            yield {"receiver": receiver, "url": sandbox_url, "clock": clock, "sender": sandbox.state.sender}
 
 
 @pytest.fixture
@@ -136,6 +156,11 @@ def wait_for(predicate, timeout: float = 5.0):
             return value
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+def wait_quiet(servers) -> None:
+    """Wait until the fake has no status sequence or webhook retry left: it will post nothing more."""
+    wait_for(lambda: servers["sender"].pending == 0)
 
 
 def send(meta: httpx.Client, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
@@ -269,14 +294,14 @@ def test_async_window_mode_accepts_then_posts_failed_131047(meta, receiver):
     assert status["errors"][0]["error_data"]["details"].startswith("Message failed to send because more than 24")
 
 
-def test_more_than_the_limit_in_one_second_is_130429(meta):
+def test_more_than_the_limit_in_one_second_is_130429(meta, servers):
     open_window(meta)
     answers = [send(meta, text()) for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 5 + [400]
     error = answers[-1].json()["error"]
     assert error["code"] == 130429 and error["message"] == "(#130429) Rate limit hit"
     assert error["error_data"]["details"] == "Cloud API message throughput has been reached."
-    time.sleep(1.05)
+    servers["clock"].advance(1.0)  # the 1-second window slides past the first sends
     assert send(meta, text()).status_code == 200
 
 
@@ -334,11 +359,11 @@ def test_status_faults(meta, receiver, faults, expected):
         assert error["code"] == 131026 and error["title"] == "Message undeliverable" and error["error_data"]["details"]
 
 
-def test_status_mode_none_sends_nothing(meta, receiver):
+def test_status_mode_none_sends_nothing(meta, receiver, servers):
     open_window(meta)
     meta.post("/sandbox/api/faults", json={"status_mode": "none"})
     wamid = send(meta, text()).json()["messages"][0]["id"]
-    time.sleep(0.3)
+    wait_quiet(servers)
     assert receiver.statuses(wamid) == []
     meta.delete("/sandbox/api/faults")
     second = send(meta, text()).json()["messages"][0]["id"]
@@ -416,7 +441,7 @@ def test_customer_message_opens_the_window_and_can_be_marked_read(meta):
     assert [(i["direction"], i["status"]) for i in thread["items"]][0] == ("in", "read")
 
 
-def test_reactions_get_only_sent_and_mismatched_media_fails_later(meta, receiver):
+def test_reactions_get_only_sent_and_mismatched_media_fails_later(meta, receiver, servers):
     wamid = meta.post("/sandbox/api/customer/messages", json={"from": CUSTOMER, "text": "Oi"}).json()["wamid"]
     reaction = send(meta, {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "reaction",
                            "reaction": {"message_id": wamid, "emoji": "👍"}}).json()["messages"][0]["id"]
@@ -427,20 +452,17 @@ def test_reactions_get_only_sent_and_mismatched_media_fails_later(meta, receiver
                         "image": {"id": pdf.json()["id"]}}).json()["messages"][0]["id"]
     [failed] = wait_for(lambda: receiver.statuses(image))
     assert failed["status"] == "failed" and failed["errors"][0]["code"] == 131053
-    time.sleep(0.2)
+    wait_quiet(servers)
     assert [s["status"] for s in receiver.statuses(reaction)] == ["sent"]
 
 
 def test_customer_message_when_the_app_is_down(meta):
-    server, url = _serve(create_app(_config(f"http://127.0.0.1:{_free_port()}/hook")))
-    try:
-        with httpx.Client(base_url=url, timeout=10) as other:
-            result = other.post("/sandbox/api/customer/messages", json={"from": CUSTOMER, "text": "Oi"}).json()
-            assert result["webhook_status"] is None and "ConnectError" in result["webhook_error"]
-            bad = other.post("/sandbox/api/customer/messages", json={"from": "abc", "text": "Oi"})
-            assert bad.status_code == 400 and "from" in bad.json()["error"]
-    finally:
-        server.should_exit = True
+    with _served(create_app(_config(f"http://127.0.0.1:{_free_port()}/hook"))) as url, \
+            httpx.Client(base_url=url, timeout=10) as other:
+        result = other.post("/sandbox/api/customer/messages", json={"from": CUSTOMER, "text": "Oi"}).json()
+        assert result["webhook_status"] is None and "ConnectError" in result["webhook_error"]
+        bad = other.post("/sandbox/api/customer/messages", json={"from": "abc", "text": "Oi"})
+        assert bad.status_code == 400 and "from" in bad.json()["error"]
 
 
 def test_raw_webhooks_are_signed_duplicated_or_missigned_on_request(meta, receiver):

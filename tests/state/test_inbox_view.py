@@ -3,7 +3,7 @@
 import datetime as dt
 from types import SimpleNamespace
 
-from crm_app.state import inbox_view as view
+from crm_app.state.inbox import view
 
 NOW = dt.datetime(2025, 7, 10, 15, 0, tzinfo=dt.UTC)  # 12:00 in São Paulo
 TZ = "America/Sao_Paulo"

@@ -63,7 +63,7 @@ def test_a_failing_push_does_not_stop_the_others():
 
 
 def test_which_events_a_tab_applies_and_when_it_reloads_everything():
-    from crm_app.state.inbox_view import fresh_events
+    from crm_app.state.inbox.view import fresh_events
 
     typing = {"seq": None, "kind": "typing"}
     assert fresh_events(10, [{"seq": 9}, {"seq": 10}, {"seq": 11}, typing], 1000) == (11, [{"seq": 11}, typing],

@@ -2,8 +2,8 @@
 
 import reflex as rx
 
-from components import flow_layout as fl
 from crm_app.domain import flows
+from crm_app.domain.flows import layout as fl
 from crm_app.state.settings_bot import NEW, BotSettingsState
 
 
@@ -84,3 +84,18 @@ def test_problems_come_from_the_domain_validator_in_plain_words():
     s.lang = "en"
     _do(s, "validate")
     assert any(p["text"].startswith("No path leads") for p in s.problems)
+
+
+def test_the_json_box_says_why_it_refuses_and_otherwise_replaces_the_draft():
+    s = _state()
+    s.json_open = True
+    _do(s, "set_json_text", "{nope")
+    _do(s, "apply_json")
+    bad = s.json_error
+    _do(s, "set_json_text", '{"start": "a"}')
+    _do(s, "apply_json")
+    assert bad and s.json_error and s.json_error != bad and s.json_open
+    _do(s, "set_json_text", '{"start": "fim", "nodes": {"fim": {"type": "close"}}}')
+    _do(s, "apply_json")
+    assert not s.json_open and s.json_error == "" and s.sel_id == "fim" and s.dirty
+    assert s._flow["nodes"]["fim"] == {"type": "close", "text": ""} and [c["id"] for c in s.map_cards] == ["fim"]

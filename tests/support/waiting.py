@@ -3,7 +3,7 @@
 import time
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
     """Poll until `predicate()` is truthy; return its value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

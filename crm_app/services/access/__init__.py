@@ -3,9 +3,11 @@
 from crm_app.services.access import api_tokens, sessions, sso
 from crm_app.services.access.account import (  # noqa: F401
     AccountInfo,
+    AccountOverview,
     PasswordRefused,
     WrongPassword,
     account_info,
+    account_overview,
     change_password,
     finish_enrolment,
     logout_everywhere,
@@ -21,6 +23,10 @@ from crm_app.services.access.api_tokens import (  # noqa: F401
     resolve,
     revoke,
     take_request_slot,
+)
+from crm_app.services.access.audit_log import (  # noqa: F401
+    AuditLogOverview,
+    audit_log_overview,
 )
 from crm_app.services.access.invites import (  # noqa: F401
     InviteInfo,

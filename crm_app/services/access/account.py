@@ -63,6 +63,29 @@ def account_info(session: Session, *, actor: Actor) -> AccountInfo:
                        mfa.remaining_recovery_codes(session, user_id=user.id) if mfa.is_enabled(user) else 0)
 
 
+@dataclass(frozen=True)
+class AccountOverview:
+    """Everything /account shows at once: the account and the user's own live sessions."""
+
+    info: AccountInfo
+    sessions: list[sessions.SessionRow]
+
+
+def account_overview(session: Session, *, actor: Actor, current_token: str | None = None) -> AccountOverview:
+    """The /account page's read model: `account_info` and `list_sessions` from one snapshot.
+
+    Args:
+        session: The caller's session.
+        actor: The logged-in user (re-derived from the cookie); only their own rows are read.
+        current_token: The cookie's token, so the current session is marked.
+
+    Returns:
+        The account facts and the live sessions, newest activity first.
+    """
+    return AccountOverview(account_info(session, actor=actor),
+                           sessions.list_sessions(session, actor=actor, current_token=current_token))
+
+
 def change_password(session: Session, *, actor: Actor, current: str, new: str, current_token: str | None) -> int:
     """Set a new password after the current one; ends every other session (ASVS 7.4.3). Returns how many."""
     user = _own_user(session, actor)

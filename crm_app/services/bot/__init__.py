@@ -22,9 +22,19 @@ from crm_app.services.bot.ai import (  # noqa: F401
 )
 from crm_app.services.bot.ai_settings import (  # noqa: F401
     AiSettingsView,
+    KnowledgeOverview,
     get_ai_settings,
+    knowledge_overview,
     save_ai_settings,
     seed_demo,
+)
+from crm_app.services.bot.editor import (  # noqa: F401
+    EditorChoices,
+    FlowEditorView,
+    PublishOutcome,
+    editor_choices,
+    get_flow_editor,
+    save_and_publish,
 )
 from crm_app.services.bot.flows import (  # noqa: F401
     FlowInvalid,

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from crm_app.db import utcnow
 from crm_app.errors import ValidationError
 from crm_app.models import AiSettings
-from crm_app.services.bot import knowledge
+from crm_app.services.bot import ai, knowledge
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
 
@@ -58,6 +58,30 @@ def get_ai_settings(session: Session, *, actor: Actor) -> AiSettingsView:
     """The tenant's AI settings (defaults when never saved); admins only."""
     require_role(actor, "admin")
     return _view(_settings_row(session, actor.tenant_id))
+
+
+@dataclass(frozen=True)
+class KnowledgeOverview:
+    """The /settings/knowledge page: the AI settings, this month's usage and the entries."""
+
+    settings: AiSettingsView
+    usage: ai.UsageSummary
+    entries: list[knowledge.KnowledgeRow]
+
+
+def knowledge_overview(session: Session, *, actor: Actor, query: str | None = None) -> KnowledgeOverview:
+    """The knowledge page's read model, from one snapshot; admins only.
+
+    Args:
+        session: The caller's session.
+        actor: An admin; everything is of their tenant.
+        query: Filters the entries (as `knowledge.list_entries` does); None for all.
+
+    Returns:
+        The settings (never the key), the month's usage and the matching entries.
+    """
+    return KnowledgeOverview(get_ai_settings(session, actor=actor), ai.month_usage(session, actor=actor),
+                             knowledge.list_entries(session, actor=actor, query=query))
 
 
 def save_ai_settings(session: Session, *, actor: Actor | None, tenant_id: int | None = None,

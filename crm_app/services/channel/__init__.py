@@ -61,6 +61,10 @@ from crm_app.services.channel.outbound import (  # noqa: F401
     send_read_receipt,
     sweep_queued_messages,
 )
+from crm_app.services.channel.overview import (  # noqa: F401
+    SettingsOverview,
+    settings_overview,
+)
 from crm_app.services.channel.templates import (  # noqa: F401
     TemplateRow,
     enqueue_all_syncs,

@@ -23,15 +23,25 @@ from crm_app.services.inbox.listing import (  # noqa: F401
     ConversationDetail,
     ConversationPage,
     ConversationRow,
+    InboxSummary,
     conversation_row,
+    find_conversation_row,
     get_conversation,
     list_conversations,
+    summarize,
     tab_counts,
     unread_total,
 )
+from crm_app.services.inbox.options import (  # noqa: F401
+    InboxOptions,
+    Option,
+    list_options,
+)
 from crm_app.services.inbox.views import (  # noqa: F401
     MessageView,
+    OpenConversation,
     list_messages,
     message_views,
+    open_conversation,
     system_text,
 )

@@ -154,6 +154,21 @@ def conversation_row(session: Session, conversation_id: int, *, tenant_id: int |
     return _rows(session, [session.exec(statement).one()])[0]
 
 
+def find_conversation_row(session: Session, conversation_id: int, *, tenant_id: int) -> ConversationRow | None:
+    """The list row of one conversation of the tenant, already authorized; None when it is gone.
+
+    Args:
+        session: The caller's session.
+        conversation_id: The conversation.
+        tenant_id: Only a conversation of this tenant is found.
+
+    Returns:
+        The row, or None.
+    """
+    record = session.exec(_row_statement().where(_C.id == conversation_id, _C.tenant_id == tenant_id)).first()
+    return None if record is None else _rows(session, [record])[0]
+
+
 def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", query: str | None = None,
                        team_id: int | None = None, label_id: int | None = None, status: str | None = None,
                        inbox_id: int | None = None, sort: str = "recent", cursor: str | None = None,
@@ -293,3 +308,24 @@ def get_conversation(session: Session, *, actor: Actor, conversation_id: int) ->
     window_open = outbound.is_window_open(conversation.last_customer_message_at, utcnow())
     return ConversationDetail(conversation_row(session, conversation.id), contact, reason is None, reason,
                               window_open)
+
+
+@dataclass(frozen=True)
+class InboxSummary:
+    """The numbers around the list: conversations per tab and the actor's unread messages."""
+
+    counts: dict[str, int]
+    unread_total: int
+
+
+def summarize(session: Session, *, actor: Actor) -> InboxSummary:
+    """The tab counts and the unread total of the actor, read together.
+
+    Args:
+        session: The caller's session.
+        actor: The acting user.
+
+    Returns:
+        The summary.
+    """
+    return InboxSummary(tab_counts(session, actor=actor), unread_total(session, actor=actor))

@@ -15,6 +15,7 @@ from crm_app.models import Contact, Conversation, Message, MessageKind, MessageS
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.conversations.access import access_conversation
 from crm_app.services.core.actors import Actor
+from crm_app.services.inbox.listing import ConversationDetail, get_conversation
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,32 @@ def list_messages(session: Session, *, actor: Actor, conversation_id: int, befor
         statement = statement.where(Message.id < before_id)
     page = list(reversed(session.exec(statement.order_by(Message.id.desc()).limit(limit)).all()))
     return message_views(session, actor, conversation, page)
+
+
+@dataclass(frozen=True)
+class OpenConversation:
+    """Everything the chat shows when a conversation opens or refreshes: header, customer panel, newest messages."""
+
+    detail: ConversationDetail
+    messages: list[MessageView]
+
+
+def open_conversation(session: Session, *, actor: Actor, conversation_id: int,
+                      limit: int = 50) -> OpenConversation:
+    """The detail of one conversation and its newest page of messages, read in one transaction.
+
+    Args:
+        session: The caller's session.
+        actor: The reader.
+        conversation_id: The conversation.
+        limit: How many of the newest messages (1 to 200).
+
+    Returns:
+        The detail and the messages, oldest first.
+    """
+    detail = get_conversation(session, actor=actor, conversation_id=conversation_id)
+    messages = list_messages(session, actor=actor, conversation_id=conversation_id, limit=limit)
+    return OpenConversation(detail, messages)
 
 
 def message_views(session: Session, actor: Actor, conversation: Conversation,

@@ -41,6 +41,8 @@ from crm_app.services.routing.teams import (  # noqa: F401
     MemberRow,
     TeamDetail,
     TeamRow,
+    TeamsOverview,
+    TeamView,
     access_team,
     add_member,
     candidates,
@@ -51,5 +53,7 @@ from crm_app.services.routing.teams import (  # noqa: F401
     rename_team,
     set_assignment_mode,
     team_detail,
+    team_view,
+    teams_overview,
     update_schedule,
 )

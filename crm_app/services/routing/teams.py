@@ -131,6 +131,45 @@ def candidates(session: Session, *, actor: Actor, team_id: int) -> list[tuple[in
     return [(i, n) for i, n in rows]
 
 
+@dataclass(frozen=True)
+class TeamView:
+    """One team as the Teams page edits it, with the users who could still join it."""
+
+    detail: TeamDetail
+    candidates: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class TeamsOverview:
+    """The Teams page: every team, and the one shown (None when the tenant has none)."""
+
+    teams: list[TeamRow]
+    selected: TeamView | None
+
+
+def team_view(session: Session, *, actor: Actor, team_id: int) -> TeamView:
+    """`team_detail` and `candidates` of one team, from one snapshot; admins only."""
+    detail = team_detail(session, actor=actor, team_id=team_id)
+    return TeamView(detail, candidates(session, actor=actor, team_id=detail.id))
+
+
+def teams_overview(session: Session, *, actor: Actor, team_id: int | None = None) -> TeamsOverview:
+    """The Teams page's read model: the list, and `team_id` (or the first team, if it is not listed) shown.
+
+    Args:
+        session: The caller's session.
+        actor: An admin; everything is of their tenant.
+        team_id: The team the tab had selected, if any.
+
+    Returns:
+        The teams and the selected team's view.
+    """
+    rows = list_teams(session, actor=actor)
+    ids = [r.id for r in rows]
+    chosen = team_id if team_id in ids else (ids[0] if ids else None)
+    return TeamsOverview(rows, team_view(session, actor=actor, team_id=chosen) if chosen is not None else None)
+
+
 def rename_team(session: Session, *, actor: Actor, team_id: int, name: str) -> TeamRow:
     """Give a team another name, unique in the tenant; admins only."""
     require_role(actor, Role.ADMIN)

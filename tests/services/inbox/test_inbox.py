@@ -260,3 +260,50 @@ def test_an_unreaction_takes_the_emoji_back(db):
     customer_writes({"type": "reaction", "reaction": {"message_id": first.wa_message_id, "emoji": "❤️"}})
     assert inbox_views.list_messages(db, actor=admin, conversation_id=first.conversation_id)[0].reactions == ["❤️"]
     assert db.exec(select(Contact)).one().search_text == "joao silva 5511981234567"
+
+
+def test_open_conversation_reads_the_detail_and_the_newest_messages_together(db, world):
+    conversation = db.get(Conversation, world["rows"]["ana_open"])
+    for n in range(3):
+        add_text(db, conversation, f"msg {n}")
+    db.commit()
+    opened = inbox_views.open_conversation(db, actor=world["ana"], conversation_id=conversation.id, limit=2)
+    assert opened.detail.row.id == conversation.id and opened.detail.can_reply
+    assert [m.body for m in opened.messages] == ["msg 1", "msg 2"]
+    stranger = make_user(db, make_tenant(db).id, "admin")
+    with pytest.raises(NotFound):
+        inbox_views.open_conversation(db, actor=stranger, conversation_id=conversation.id)
+    with pytest.raises(PermissionDenied):
+        inbox_views.open_conversation(db, actor=world["bia"], conversation_id=conversation.id)
+
+
+def test_summary_holds_the_tab_counts_and_my_unread_total(db, world):
+    db.get(Conversation, world["rows"]["ana_open"]).unread_count = 4
+    db.commit()
+    summary = listing.summarize(db, actor=world["ana"])
+    assert summary.counts == listing.tab_counts(db, actor=world["ana"]) and "all" not in summary.counts
+    assert summary.unread_total == 4
+    assert listing.summarize(db, actor=world["bia"]).unread_total == 0
+
+
+def test_find_conversation_row_stays_inside_the_tenant(db, world):
+    conversation_id = world["rows"]["bot"]
+    assert listing.find_conversation_row(db, conversation_id, tenant_id=world["tenant"].id).id == conversation_id
+    assert listing.find_conversation_row(db, conversation_id, tenant_id=world["tenant"].id + 1) is None
+
+
+def test_options_offer_staff_every_active_colleague_and_attendants_those_online(db, world):
+    from crm_app.services.inbox import options
+    from crm_app.services.routing import presence, teams
+
+    admin, ana, bia = world["admin"], world["ana"], world["bia"]
+    teams.create_team(db, actor=admin, name="Vendas")
+    labels.add_label(db, actor=admin, conversation_id=world["rows"]["ana_open"], name="vip")
+    db.commit()
+    staff = options.list_options(db, actor=admin)
+    assert {p.id for p in staff.people} == {world["supervisor"].user_id, ana.user_id, bia.user_id}
+    assert [t.name for t in staff.teams] == ["Vendas"] and [i.id for i in staff.inboxes] == [world["inbox"].id]
+    assert [(label.name, bool(label.color)) for label in staff.labels] == [("vip", True)]
+    presence.heartbeat(world["tenant"].id, bia.user_id, "away")
+    presence.heartbeat(world["tenant"].id, ana.user_id, "away")
+    assert [p.id for p in options.list_options(db, actor=ana).people] == [bia.user_id]

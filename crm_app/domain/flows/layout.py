@@ -1,6 +1,6 @@
 """Pure helpers for the flow editor's map: a node's outgoing links, depths from the start, and card positions.
 
-This is drawing only: what a flow *means* (validation, running it) belongs to `crm_app.domain.flows`.
+This is drawing only: what a flow *means* (validation, running it) belongs to `flows.schema` and `flows.engine`.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def rule_label(rule: dict[str, Any]) -> str:
 
 
 def targets(node: dict[str, Any]) -> list[str]:
+    """The node ids a node links to, in the order the map draws them (empty links left out)."""
     return [link.target for link in links(node) if link.target]
 
 
@@ -84,6 +85,8 @@ def depths(flow: dict[str, Any]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Placed:
+    """A card's top-left corner on the map, in CSS pixels."""
+
     node_id: str
     x: int
     y: int

@@ -1,0 +1,136 @@
+"""The conversation list: tabs, counts, search, filters, sort and keyset pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from crm_app.services import call, inbox
+from crm_app.services.core.actors import Actor
+from crm_app.state.burst import shared
+from crm_app.state.errors import toast_errors
+from crm_app.state.inbox import view
+from crm_app.state.inbox.base import SUPERVISORS, InboxState, now
+
+PAGE_SIZE = 40
+
+
+class InboxListState(InboxState):
+    """What the list of one tab shows."""
+
+    tab: str = "mine"
+    counts: dict[str, int] = {}
+    query: str = ""
+    filter_team: str = ""
+    filter_label: str = ""
+    filter_status: str = ""
+    filter_inbox: str = ""
+    sort: str = "recent"
+    rows: list[dict[str, str]] = []
+    next_cursor: str = ""
+    list_loading: bool = True
+
+    @rx.var(cache=True)
+    def filters_active(self) -> bool:
+        """Whether a filter or the "window" sort narrows the list (the filter button lights up)."""
+        return bool(self.filter_team or self.filter_label or self.filter_status or self.filter_inbox
+                    or self.sort != "recent")
+
+    def _filters(self) -> dict[str, Any]:
+        def as_int(value: str) -> int | None:
+            return int(value) if value.isdigit() else None
+
+        return {"query": self.query.strip() or None, "team_id": as_int(self.filter_team),
+                "label_id": as_int(self.filter_label), "status": self.filter_status or None,
+                "inbox_id": as_int(self.filter_inbox), "sort": self.sort}
+
+    def _load_list(self, actor: Actor, *, append: bool = False) -> None:
+        if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
+            self.tab = "mine"  # the value also comes back from the browser's storage
+        cursor = self.next_cursor if append and self.next_cursor else None
+        filters = self._filters()
+        tab, lang = self.tab, self.lang
+
+        def read_page():
+            page = call(inbox.list_conversations, actor=actor, tab=tab, cursor=cursor, limit=PAGE_SIZE, **filters)
+            moment = now()
+            return [view.conversation_row(r, moment, actor.timezone, lang) for r in page.rows], page.next_cursor
+
+        # Tabs refreshed by the same burst share this read when they would get the same page: the key
+        # names all it depends on, the user only for the tabs that are per user.
+        per_user = actor.user_id if tab in ("mine", "closed") else None
+        key = ("list", actor.tenant_id, actor.role in SUPERVISORS, per_user, tab, cursor,
+               tuple(sorted(filters.items())), actor.timezone, lang)
+        shared_rows, next_cursor = shared(key, read_page)
+        fresh = [dict(r) for r in shared_rows]  # each tab gets its own copies
+        if append:
+            known = {r["id"] for r in self.rows}
+            self.rows = self.rows + [r for r in fresh if r["id"] not in known]
+        else:
+            keep = len(self.rows) if len(self.rows) > PAGE_SIZE else 0
+            self.rows = fresh if not keep else self._refresh_long_list(fresh)
+        self.next_cursor = next_cursor or ""
+        summary = shared(("counts", actor.tenant_id, actor.user_id, actor.role),
+                         lambda: call(inbox.summarize, actor=actor))
+        self.counts, self.unread_total = dict(summary.counts), summary.unread_total
+        self.list_loading = False
+
+    def _refresh_long_list(self, fresh: list[dict[str, str]]) -> list[dict[str, str]]:
+        """After "carregar mais", a live update keeps the extra rows: fresh first page, then the rest."""
+        known = {r["id"] for r in fresh}
+        return fresh + [r for r in self.rows[PAGE_SIZE:] if r["id"] not in known]
+
+    def _relist(self) -> None:
+        actor = self._require("admin", "supervisor", "attendant")
+        self.next_cursor = ""
+        self.rows = []
+        self._load_list(actor)
+
+    @rx.event
+    @toast_errors
+    def set_tab(self, tab: str):
+        """Show one tab of the list."""
+        if tab not in inbox.TABS:
+            return
+        self.tab, self.list_loading = tab, True
+        self._relist()
+
+    @rx.event
+    @toast_errors
+    def set_query(self, value: str):
+        """Server-side search (the input debounces)."""
+        self.query = value[:100]
+        self._relist()
+
+    @rx.event
+    @toast_errors
+    def set_filter(self, name: str, value: str):
+        """One of team / label / status / inbox; "all" clears it."""
+        value = "" if value == "all" else value
+        if name in ("team", "label", "status", "inbox"):
+            setattr(self, f"filter_{name}", value)
+        self._relist()
+
+    @rx.event
+    @toast_errors
+    def clear_filters(self):
+        """Drop every filter and the search."""
+        self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
+        self.sort = "recent"
+        self._relist()
+
+    @rx.event
+    @toast_errors
+    def set_sort(self, value: str | list[str]):
+        """recent, or window (closing soonest first)."""
+        value = value[0] if isinstance(value, list) and value else value
+        self.sort = value if value in ("recent", "window") else "recent"
+        self._relist()
+
+    @rx.event
+    @toast_errors
+    def load_more(self):
+        """Keyset pagination: the next page of the list."""
+        if self.next_cursor:
+            self._load_list(self._require("admin", "supervisor", "attendant"), append=True)
