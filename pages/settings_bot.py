@@ -40,8 +40,9 @@ def _status() -> rx.Component:
 
 def _toolbar() -> rx.Component:
     inbox_select = rx.select.root(
-        rx.select.trigger(placeholder=T["editor.inbox"], id="flow-inbox", min_width="0", max_width="100%",
-                          width=rx.breakpoints(initial="100%", md="auto")),
+        rx.select.trigger(placeholder=T["editor.inbox"], id="flow-inbox", max_width="100%",
+                          width=rx.breakpoints(initial="100%", sm="auto"), min_width=rx.breakpoints(sm="220px"),
+                          style={"overflow": "hidden"}),
         rx.select.content(rx.foreach(S.inbox_options, lambda i: rx.select.item(i["name"], value=i["id"]))),
         value=S.inbox_id, on_change=S.pick_inbox,
     )
@@ -56,8 +57,10 @@ def _toolbar() -> rx.Component:
         gap="8px", wrap="wrap",
     )
     return card(rx.flex(
-        rx.vstack(rx.hstack(rx.text(T["editor.inbox"], size="2", weight="medium"), inbox_select, align="center",
-                            spacing="2", width="100%", min_width="0"), _status(), spacing="2", min_width="0"),
+        rx.vstack(rx.flex(rx.text(T["editor.inbox"], size="2", weight="medium"), inbox_select,
+                          direction=rx.breakpoints(initial="column", sm="row"),
+                          align=rx.breakpoints(initial="start", sm="center"), gap="8px", width="100%"),
+                  _status(), spacing="2", width=rx.breakpoints(initial="100%", md="auto")),
         rx.spacer(),
         actions,
         direction=rx.breakpoints(initial="column", md="row"), gap="12px", width="100%",
