@@ -13,6 +13,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -140,6 +141,13 @@ class Settings(BaseSettings):
     @property
     def effective_redis_url(self) -> str:
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def realtime_channel_prefix(self) -> str:
+        """Pub/sub ignores the db index, so real-time channels carry it: two installs (or test runs) sharing one
+        Redis server on different dbs never hear each other."""
+        db = urlparse(self.effective_redis_url).path.strip("/") or "0"
+        return f"crm:rt:{db}:"
 
     @property
     def reflex_redis_url(self) -> str:

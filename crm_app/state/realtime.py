@@ -1,6 +1,6 @@
 """Real-time push (design A): one Redis pub/sub listener per web process, feeding this process's tabs.
 
-Publishers (services, workers) PUBLISH JSON on `crm:rt:{tenant_id}`. Each web
+Publishers (services, workers) PUBLISH JSON on `crm:rt:{db}:{tenant_id}`. Each web
 process runs `listen` as a lifespan task; the inbox page's `on_load` records
 the tab's client token under its tenant in this process's registry (on_load
 runs in the process that owns the socket, and again after a reconnect). For
@@ -23,8 +23,11 @@ from crm_app.state.burst import burst
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PATTERN = "crm:rt:*"
-CHANNEL_PREFIX = "crm:rt:"
+
+def channel_prefix() -> str:
+    """Every tenant's channel starts with this (it names the Redis db, see Settings.realtime_channel_prefix)."""
+    return get_settings().realtime_channel_prefix
+
 
 # tenant id -> client tokens of the tabs showing the inbox in this process.
 _TABS: dict[int, set[str]] = {}
@@ -60,7 +63,8 @@ def tabs_of(tenant_id: int) -> list[str]:
 def parse_message(channel: str | bytes, data: str | bytes) -> tuple[int, dict[str, Any]] | None:
     """`(tenant_id, event)` from one pub/sub message, or None if it is not ours or malformed."""
     channel = channel.decode() if isinstance(channel, bytes) else channel
-    suffix = channel[len(CHANNEL_PREFIX):] if channel.startswith(CHANNEL_PREFIX) else ""
+    prefix = channel_prefix()
+    suffix = channel[len(prefix):] if channel.startswith(prefix) else ""
     if not suffix.isdigit():
         return None
     try:
@@ -132,8 +136,9 @@ async def listen(app: Any, push: Push, *, url: str | None = None) -> None:
         client = AsyncRedis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
         try:
             pubsub = client.pubsub(ignore_subscribe_messages=True)
-            await pubsub.psubscribe(CHANNEL_PATTERN)
-            log.info("real-time listener subscribed to %s", CHANNEL_PATTERN)
+            pattern = channel_prefix() + "*"
+            await pubsub.psubscribe(pattern)
+            log.info("real-time listener subscribed to %s", pattern)
             async for message in pubsub.listen():
                 await _dispatch_burst(app, pubsub, message, push)
         except asyncio.CancelledError:

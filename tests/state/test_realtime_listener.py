@@ -23,10 +23,10 @@ def setup_function():
 
 def test_messages_are_parsed_only_from_tenant_channels():
     event = {"seq": 3, "kind": "message.new", "conversation_id": 7, "data": {}}
-    assert realtime.parse_message(b"crm:rt:12", json.dumps(event)) == (12, event)
-    assert realtime.parse_message("crm:rt:seq:12", json.dumps(event)) is None
-    assert realtime.parse_message("crm:rt:12", "not json") is None
-    assert realtime.parse_message("crm:rt:12", json.dumps({"seq": 1})) is None
+    assert realtime.parse_message((realtime.channel_prefix() + "12").encode(), json.dumps(event)) == (12, event)
+    assert realtime.parse_message(realtime.channel_prefix() + "seq:12", json.dumps(event)) is None
+    assert realtime.parse_message(realtime.channel_prefix() + "12", "not json") is None
+    assert realtime.parse_message(realtime.channel_prefix() + "12", json.dumps({"seq": 1})) is None
 
 
 def test_a_tab_moves_between_tenants_and_disconnected_tabs_are_dropped():

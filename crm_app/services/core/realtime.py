@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from crm_app.config import get_settings
 from crm_app.db import after_commit
 from crm_app.queue import get_redis
 
@@ -35,7 +36,7 @@ return seq
 
 def channel(tenant_id: int) -> str:
     """The pub/sub channel of one tenant."""
-    return f"crm:rt:{tenant_id}"
+    return f"{get_settings().realtime_channel_prefix}{tenant_id}"
 
 
 def seq_key(tenant_id: int) -> str:
