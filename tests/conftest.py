@@ -86,6 +86,22 @@ TABLES = (
 )
 
 
+def _truncate(engine, attempts: int = 5) -> None:
+    """TRUNCATE every table. A worker of a module-scoped fixture may still be finishing the last test's job
+    (a status webhook, a chained event): its row locks and TRUNCATE's table locks can deadlock, and
+    PostgreSQL then cancels one of the two. When that is us, go again; the worker's side has finished."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == attempts - 1:
+                raise
+
+
 @pytest.fixture
 def clean_db():
     """Empty every table before the test."""
@@ -93,8 +109,7 @@ def clean_db():
     from crm_app.queue import ALL_QUEUES, get_queue, get_redis
     from crm_app.services.channel import ingest
 
-    with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    _truncate(get_engine())
     ingest.forget_routes()  # ids restart: a cached route from the last test must not be trusted
     get_redis().delete(*(ingest.drain_flag(slot) for slot in range(ingest.drain_slots())))  # a raised flag
     for name in ALL_QUEUES:  # jobs left by the last test name rows that no longer exist
