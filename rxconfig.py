@@ -3,6 +3,7 @@
 import reflex as rx
 
 from crm_app.config import get_settings
+from crm_app.frontend import SecureTabToken
 
 settings = get_settings()
 
@@ -16,6 +17,7 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(
-        theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium", appearance="light"))],
+        theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium", appearance="light")),
+        SecureTabToken()],  # the tab token from crypto.getRandomValues, not Math.random
     disable_plugins=[rx.plugins.sitemap.SitemapPlugin],
 )

@@ -1,4 +1,4 @@
-"""Message bubbles: who sent it, ticks, media in place, reply quotes, reactions, day separators.
+"""Message bubbles: who sent it, ticks, media in place, reply quotes, reactions, edits, deletions, day separators.
 
 Customer text is only ever rendered through text components (React escapes
 it); never rx.html or markdown. The only link built from customer data is the
@@ -93,6 +93,25 @@ def _quote(item: rx.Var) -> rx.Component:
     )
 
 
+def _deleted(item: rx.Var) -> rx.Component:
+    """"mensagem apagada" in place of the content; the text kept for audit (if any) on hover."""
+    return rx.hstack(
+        rx.icon("ban", size=14, color=rx.color("slate", 10)),
+        rx.text(T["inbox.deleted"], size="2", color=rx.color("slate", 11), style={"fontStyle": "italic"}),
+        spacing="1", align="center", class_name="msg-deleted", title=item["history"],
+    )
+
+
+def _edited(item: rx.Var) -> rx.Component:
+    """"editada" beside the time; the earlier text(s) on hover."""
+    return rx.cond(
+        item["edited"] != "",
+        rx.text(T["inbox.edited"], size="1", color=rx.color("slate", 10), style={"fontStyle": "italic"},
+                class_name="msg-edited", title=item["history"]),
+        rx.fragment(),
+    )
+
+
 def _body(item: rx.Var) -> rx.Component:
     return rx.cond(
         (item["body"] != "") & (item["kind"] != "location") & (item["kind"] != "contacts"),
@@ -128,12 +147,12 @@ def _bubble(item: rx.Var) -> rx.Component:
     )
     bubble = rx.box(
         header,
-        _quote(item),
-        _media(item),
-        _body(item),
+        rx.cond(item["deleted"] != "", _deleted(item),
+                rx.fragment(_quote(item), _media(item), _body(item))),
         rx.hstack(
             rx.cond(item["reactions"] != "", rx.text(item["reactions"], size="1"), rx.fragment()),
             rx.spacer(),
+            _edited(item),
             rx.text(item["time"], size="1", color=rx.color("slate", 10)),
             tick(item),
             spacing="1", align="center", justify="end", margin_top="2px",

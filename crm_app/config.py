@@ -15,8 +15,10 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm_app.domain.proxies import Network, parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,15 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     embedded_redis_port: int = 6390
     reflex_redis_db: int = 1
+    # Connection hygiene: a store that stops answering fails a request in seconds instead of hanging it.
+    db_connect_timeout: int = 5  # seconds to open a PostgreSQL connection (libpq treats less than 2 as 2)
+    db_request_deadline: float = 5.0  # seconds the webhook's statements may take before their connection is cut
+    db_pool_max_idle_seconds: int = 300  # a webhook connection idle longer than this is closed, not reused
+    tcp_keepalive_seconds: int = 30  # idle seconds before keepalive probes, PostgreSQL and Redis alike
+    redis_socket_timeout: float = 5.0
+    redis_connect_timeout: float = 2.0
+    redis_health_check_seconds: int = 30  # an idle Redis connection is PINGed before reuse after this long
+    realtime_reconnect_delay: float = 1.0  # seconds the real-time listener waits before reconnecting
 
     # Web
     host: str = "127.0.0.1"
@@ -49,6 +60,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     web_workers: int = 2
     cookie_secure: bool | None = None
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto we believe: comma-separated CIDRs or addresses
+    # (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the headers are ignored, the TCP peer is the client.
+    trusted_proxies: str = ""
 
     # Secrets
     secret_key: SecretStr = SecretStr("change-me")
@@ -76,12 +90,16 @@ class Settings(BaseSettings):
     wa_send_attempts: int = 5
 
     # Workers: processes per queue on this host (`python -m crm_app run` and each `serve worker-*`).
-    # Two hot workers absorb a webhook burst; one each for bot, default and bulk keeps a 2-core host lean.
+    # Two hot workers absorb a webhook burst; one each for default and bulk keeps a 2-core host lean. Bot
+    # workers mostly wait on AI servers: three, so that one tenant at its cap (below) leaves one for the others.
     hot_workers: int = 2
-    bot_workers: int = 1
+    bot_workers: int = 3
     default_workers: int = 1
     bulk_workers: int = 1
     worker_stale_seconds: int = 120
+    # Bot turns (AI calls included) one tenant may run at once, over every bot worker; a turn over the cap is
+    # re-queued a moment later. Keep the bot workers (all hosts) above it, or one slow AI can hold them all.
+    bot_tenant_concurrency: int = Field(default=2, ge=1)
 
     # Demo tenant (seed-demo)
     demo_password: SecretStr = SecretStr("demo1234")
@@ -106,6 +124,14 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = 64 * 1024  # /api/v1 JSON bodies
     hsts_max_age_seconds: int = 31536000
 
+    # Outbound URLs a tenant configures (SSO issuer, AI base URL; crm_app/integrations/outbound_urls.py):
+    # loopback, private and link-local addresses only when this allows them. Unset: allowed outside production
+    # (the sandbox's fakes listen on 127.0.0.1), refused in production.
+    allow_private_outbound_urls: bool | None = None
+    # Origins besides the issuer's own that an SSO discovery document may name for its endpoints, comma
+    # separated (e.g. "https://oauth2.googleapis.com,https://www.googleapis.com" for Google).
+    sso_endpoint_origins: str = ""
+
     # Sandbox (fake Meta and friends)
     sandbox_port: int = 8765
     sandbox_webhook_url: str | None = None
@@ -116,6 +142,11 @@ class Settings(BaseSettings):
     # Tests
     test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     test_redis_url: str = "redis://127.0.0.1:6379/15"
+
+    @model_validator(mode="after")
+    def _check_trusted_proxies(self) -> Settings:
+        _networks(self.trusted_proxies)
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -155,11 +186,36 @@ class Settings(BaseSettings):
         return with_redis_db(self.effective_redis_url, self.reflex_redis_db)
 
     @property
+    def effective_allow_private_outbound_urls(self) -> bool:
+        """Whether tenant-configured URLs may reach loopback, private and link-local addresses."""
+        if self.allow_private_outbound_urls is not None:
+            return self.allow_private_outbound_urls
+        return self.env != Environment.PRODUCTION
+
+    @property
+    def sso_endpoint_origin_list(self) -> tuple[str, ...]:
+        """`SSO_ENDPOINT_ORIGINS` as origins (scheme://host[:port]), lower case, without a trailing slash."""
+        return tuple(o.strip().rstrip("/").lower() for o in self.sso_endpoint_origins.split(",") if o.strip())
+
+    @property
     def effective_cookie_secure(self) -> bool:
         """Secure cookies in production or behind https, unless COOKIE_SECURE says otherwise."""
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.env == Environment.PRODUCTION or (self.public_url or "").startswith("https://")
+
+    def cookie_secure_for(self, scheme: str) -> bool:
+        """Whether cookies set in answer to a request that came over `scheme` are Secure: as
+        `effective_cookie_secure`, and always over https (directly, or as a trusted proxy reports it), unless
+        COOKIE_SECURE says otherwise."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.effective_cookie_secure or scheme in ("https", "wss")
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        """`TRUSTED_PROXIES` parsed (checked when the settings load, so a typo stops the process at start)."""
+        return _networks(self.trusted_proxies)
 
     @property
     def app_url(self) -> str:
@@ -185,6 +241,11 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as fh:
                 fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         return _decode_key(key_file.read_text().strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(text: str) -> tuple[Network, ...]:
+    return parse_networks(text)
 
 
 def _decode_key(value: str) -> bytes:

@@ -6,6 +6,9 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import os
+import socket
+import time
 from collections.abc import Iterator
 
 from sqlalchemy import String, Text, event
@@ -111,7 +114,24 @@ def make_engine(url: str) -> Engine:
     # the webhook retries its idempotent insert once (then answers 503 and Meta retries), and a failed job is
     # re-run by the sweeper. pool_recycle bounds how long an idle connection is trusted.
     # hide_parameters: error messages (kept in last_error, worker logs) must not carry phone numbers or bodies.
-    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True)
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=True,
+                         connect_args=pg_connect_args())
+
+
+def pg_connect_args() -> dict[str, int]:
+    """libpq parameters that make an unreachable PostgreSQL fail a connection instead of hanging it.
+
+    `connect_timeout` bounds opening one (a silent network never answers the handshake). Keepalive probes
+    start after `tcp_keepalive_seconds` of silence, so a server that vanished (a failover, a NAT that forgot
+    the flow) is noticed while the connection idles in a pool; `tcp_user_timeout` gives sent but
+    unacknowledged data the same budget, because keepalives never fire while data is in flight.
+    """
+    settings = get_settings()
+    idle = settings.tcp_keepalive_seconds
+    interval, count = max(1, idle // 3), 3
+    return {"connect_timeout": settings.db_connect_timeout, "keepalives": 1, "keepalives_idle": idle,
+            "keepalives_interval": interval, "keepalives_count": count,
+            "tcp_user_timeout": (idle + interval * count) * 1000}
 
 
 @functools.lru_cache(maxsize=1)
@@ -174,32 +194,56 @@ class AsyncPool:
 
     SQLAlchemy's sync engine costs a thread hop per request, and on 2 cores the GIL hand-offs between
     those threads cost more than the statement (bench/RESULTS.md). One INSERT needs no ORM.
+
+    Each use of a connection has a `deadline`: past it, the connection's socket is shut down, so the
+    statement fails at once with a psycopg OperationalError (the webhook retries, then answers 503). A
+    connection idle for more than `max_idle` seconds is closed rather than reused.
     """
 
-    def __init__(self, conninfo: str, size: int = 4):
+    def __init__(self, conninfo: str, size: int = 4, *, connect_args: dict | None = None,
+                 deadline: float | None = None, max_idle: float | None = None, clock=time.monotonic):
         import asyncio
 
         self.conninfo = conninfo
-        self._idle: list = []
+        self.connect_args = connect_args or {}
+        self.deadline, self.max_idle, self._clock = deadline, max_idle, clock
+        self._idle: list[tuple[object, float]] = []  # (connection, when it was given back), oldest first
         self._slots = asyncio.Semaphore(size)
 
     async def discard_idle(self) -> None:
         """Close every idle connection (after one turned out dead, the others probably are too)."""
         idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             await conn.close()
+
+    async def _take_idle(self):
+        """The most recently used idle connection, after closing those idle too long; None when none is left."""
+        now = self._clock()
+        while self._idle and self.max_idle is not None and now - self._idle[0][1] > self.max_idle:
+            await self._idle.pop(0)[0].close()
+        while self._idle:
+            conn, _ = self._idle.pop()
+            if not conn.closed:
+                return conn
+        return None
 
     @contextlib.asynccontextmanager
     async def connection(self):
         """An idle connection (or a new one); a connection that errored or is mid-transaction is closed."""
+        import asyncio
+
         import psycopg
 
         await self._slots.acquire()
-        conn = self._idle.pop() if self._idle else None
+        conn = timer = None
         try:
-            if conn is None or conn.closed:
+            conn = await self._take_idle()
+            if conn is None:
                 conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
-                                                             application_name=ASYNC_APPLICATION_NAME)
+                                                             application_name=ASYNC_APPLICATION_NAME,
+                                                             **self.connect_args)
+            if self.deadline is not None:
+                timer = asyncio.get_running_loop().call_later(self.deadline, _sever, conn)
             yield conn
         except BaseException:
             if conn is not None and not conn.closed:
@@ -207,11 +251,34 @@ class AsyncPool:
             raise
         else:
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                self._idle.append(conn)
+                self._idle.append((conn, self._clock()))
             else:
                 await conn.close()
         finally:
+            if timer is not None:
+                timer.cancel()
             self._slots.release()
+
+
+def _sever(conn) -> None:
+    """Shut down a psycopg connection's socket, so that whatever it waits for fails now.
+
+    Used when a statement outlives its deadline. Cancelling the waiting task instead would make psycopg
+    send a cancel request and then wait for the server (up to 10 s) over the same dead network.
+    """
+    import psycopg
+
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.OperationalError:  # already closed: nothing waits on it
+        return
+    sock = socket.socket(fileno=os.dup(fd))  # a duplicate: closing it leaves psycopg's descriptor alone
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 _async_pools: dict[int, tuple[object, AsyncPool]] = {}
@@ -230,7 +297,9 @@ def async_pool() -> AsyncPool | None:
     entry = _async_pools.get(id(loop))
     if entry is None or entry[0] is not loop:
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        entry = (loop, AsyncPool(conninfo))
+        settings = get_settings()
+        entry = (loop, AsyncPool(conninfo, connect_args=pg_connect_args(), deadline=settings.db_request_deadline,
+                                 max_idle=settings.db_pool_max_idle_seconds))
         for key in [k for k, (other, _) in _async_pools.items() if other.is_closed()]:
             del _async_pools[key]  # tests run one loop per test
         _async_pools[id(loop)] = entry

@@ -80,7 +80,7 @@ def start_embedded_redis(settings: Settings) -> subprocess.Popen:
 def _wait_for_redis(url: str, proc: subprocess.Popen, timeout: float = 15) -> None:
     from redis import Redis
 
-    client = Redis.from_url(url, socket_connect_timeout=0.5)
+    client = Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)  # a PING, polled until it answers
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

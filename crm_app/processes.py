@@ -74,7 +74,9 @@ def _worker_command(role: str, settings: Settings) -> list[str]:
     (`--with-scheduler`; a pool's workers always do). RQ elects one scheduler per queue through a lock.
     """
     queue, count = WORKER_QUEUES[role], worker_count(role, settings)
-    common = ["-w", worker_class(role), "-S", "json", "-u", settings.effective_redis_url]
+    # WorkerRedis: our timeouts, keepalives and health checks on RQ's own connection (crm_app/queue.py).
+    common = ["-w", worker_class(role), "-S", "json", "-u", settings.effective_redis_url,
+              "--connection-class", "crm_app.queue.WorkerRedis"]
     if count > 1 or role == "worker-hot":
         return [sys.executable, "-m", "rq.cli", "worker-pool", queue, "-n", str(count), *common]
     # A fresh name per start: RQ refuses a name whose dead owner's key has not expired yet.
@@ -83,8 +85,12 @@ def _worker_command(role: str, settings: Settings) -> list[str]:
 
 
 def worker_class(role: str) -> str:
-    """The RQ worker class of a worker role: forking on `bulk`, SimpleWorker elsewhere."""
-    return "rq.worker.Worker" if role == "worker-bulk" else "rq.worker.SimpleWorker"
+    """The RQ worker class of a worker role: forking on `bulk`, SimpleWorker elsewhere.
+
+    Ours (`workers/rq_workers.py`) only keep stop signals away from RQ's pub/sub thread, so a stopped
+    worker cannot strand a job in RQ's intermediate queue.
+    """
+    return "workers.rq_workers.Worker" if role == "worker-bulk" else "workers.rq_workers.SimpleWorker"
 
 
 def role_environment(role: str, settings: Settings) -> dict[str, str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import socket
 
 from redis import Redis
 from rq import Queue
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -18,10 +20,51 @@ QUEUE_BULK = "bulk"  # long work: exports, backups, data-subject bundles, retent
 ALL_QUEUES = (QUEUE_HIGH, QUEUE_BOT, QUEUE_DEFAULT, QUEUE_BULK)
 
 
+# What RQ 3.0 gives its own connection: a worker blocks in BLPOP for `worker_ttl - 15` seconds (405 with
+# the default ttl) and wants a socket timeout 10 s above that (rq.worker.BaseWorker.connection_timeout).
+RQ_SOCKET_TIMEOUT = max(1, DEFAULT_WORKER_TTL - 15) + 10
+
+
+def keepalive_options(idle: int) -> dict[int, int]:
+    """TCP keepalive after `idle` seconds of silence, 3 probes; unacknowledged data gets the same budget."""
+    interval, count = max(1, idle // 3), 3
+    wanted = {"TCP_KEEPIDLE": idle, "TCP_KEEPINTVL": interval, "TCP_KEEPCNT": count,
+              "TCP_USER_TIMEOUT": (idle + interval * count) * 1000}
+    return {getattr(socket, name): value for name, value in wanted.items() if hasattr(socket, name)}
+
+
+def redis_options() -> dict:
+    """Timeouts, keepalives and health checks for every Redis client of ours, sync or async.
+
+    A command waits at most `redis_socket_timeout`; a connection idle for `redis_health_check_seconds` is
+    PINGed before it is used again, so one that died while idle is replaced instead of failing a request.
+    A client that blocks on purpose (RQ's BLPOP, the real-time listener) must read with a longer timeout.
+    """
+    settings = get_settings()
+    return {"socket_timeout": settings.redis_socket_timeout, "socket_connect_timeout": settings.redis_connect_timeout,
+            "socket_keepalive": True, "socket_keepalive_options": keepalive_options(settings.tcp_keepalive_seconds),
+            "health_check_interval": settings.redis_health_check_seconds}
+
+
+class WorkerRedis(Redis):
+    """RQ's own connection in worker processes (`rq worker --connection-class crm_app.queue.WorkerRedis`).
+
+    It starts with the socket timeout RQ wants above its BLPOP. RQ raises a lower timeout itself, but only in
+    the pool's settings, when the worker is built: a connection opened before (the CLI's suspension check
+    opens one) keeps the lower one, and an idle BLPOP on it would time out. Today that connection happens to
+    become the worker's pub/sub connection, which reads with its own timeout; nothing in RQ promises it.
+    """
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs) -> WorkerRedis:
+        """`Redis.from_url` with `redis_options()` and RQ's socket timeout."""
+        return super().from_url(url, **{**redis_options(), "socket_timeout": RQ_SOCKET_TIMEOUT, **kwargs})
+
+
 @functools.lru_cache(maxsize=1)
 def get_redis() -> Redis:
     """The process-wide Redis client for queues, tickets and events."""
-    return Redis.from_url(get_settings().effective_redis_url, socket_timeout=5, socket_connect_timeout=2)
+    return Redis.from_url(get_settings().effective_redis_url, **redis_options())
 
 
 @functools.lru_cache(maxsize=16)
@@ -75,7 +118,7 @@ def get_async_redis():
     loop = asyncio.get_running_loop()
     client = _async_clients.get(id(loop))
     if client is None or client._loop is not loop:
-        client = AsyncRedis.from_url(get_settings().effective_redis_url, socket_timeout=5, socket_connect_timeout=2)
+        client = AsyncRedis.from_url(get_settings().effective_redis_url, **redis_options())
         client._loop = loop  # remembered to tell a recycled id() from the same loop
         _async_clients[id(loop)] = client
     return client

@@ -1,4 +1,4 @@
-"""/settings/security: which roles must use 2FA, and how long sessions last."""
+"""/settings/security: which roles must use 2FA, how long sessions last, and who may edit contacts."""
 
 import reflex as rx
 
@@ -50,6 +50,16 @@ def _form() -> rx.Component:
                         S.absolute_hours, S.set_absolute_hours, "policy-absolute", "security.hours"),
                 gap="24px", wrap="wrap",
             ),
+            spacing="3", width="100%",
+        ), width="100%"),
+        rx.card(rx.vstack(
+            rx.heading(T["security.contacts_title"], size="4"),
+            rx.hstack(
+                rx.switch(checked=S.any_contact, on_change=S.set_any_contact, id="policy-any-contact"),
+                rx.text(T["security.any_contact"], as_="label", size="2", html_for="policy-any-contact"),
+                spacing="2", align="center",
+            ),
+            rx.text(T["security.any_contact_help"], size="2", color_scheme="gray"),
             spacing="3", width="100%",
         ), width="100%"),
         rx.cond(S.policy_error != "", rx.callout(S.policy_error, icon="triangle-alert", color_scheme="red",

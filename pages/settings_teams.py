@@ -227,6 +227,22 @@ def _schedule() -> rx.Component:
     )
 
 
+def _assigned() -> rx.Component:
+    """What the customer hears when the bot's handoff gives the conversation to one of the team at once."""
+    return _section(
+        T["teams.assigned"],
+        rx.text(T["teams.assigned_help"], size="1", color_scheme="gray"),
+        rx.text_area(value=S.assigned_message, on_change=S.set_assigned_message, id="team-assigned", rows="2",
+                     width="100%", max_length=1000, placeholder=T["teams.assigned_placeholder"],
+                     aria_label=T["teams.assigned"],
+                     color_scheme=rx.cond(S.assigned_error != "", "red", "teal")),
+        field_error(S.assigned_error, "assigned-error"),
+        rx.hstack(rx.button(rx.icon("save", size=14), T["teams.save_assigned"], on_click=S.save_assigned_message,
+                            id="assigned-save"), justify="end", width="100%"),
+        id="assigned-card",
+    )
+
+
 @app_page("/settings/teams", "Equipes · Atende CRM", on_load=[TeamsSettingsState.load])
 def settings_teams_page() -> rx.Component:
     return shell(
@@ -238,7 +254,8 @@ def settings_teams_page() -> rx.Component:
             rx.cond(
                 S.teams_loaded,
                 rx.cond(S.team_rows.length() > 0,
-                        rx.vstack(_team_picker(), _members(), _schedule(), spacing="3", width="100%"),
+                        rx.vstack(_team_picker(), _members(), _schedule(), _assigned(), spacing="3",
+                                  width="100%"),
                         empty_state("users", "teams.empty", empty_id="teams-empty")),
                 rx.skeleton(height="120px", width="100%"),
             ),

@@ -13,6 +13,7 @@ from crm_app.services.channel import numbers
 from crm_app.services.core.actors import Actor
 
 PASSWORD = "correct-horse-42"
+BROWSER = "pre-login-cookie-of-the-test-browser-0001"  # login tickets are bound to a browser's pre-login cookie
 
 
 def make_tenant(session: Session, slug: str | None = None):

@@ -52,7 +52,7 @@ def test_every_role_has_a_command_and_the_hot_path_uses_simple_workers():
         assert role_command(role, settings)
     hot = role_command("worker-hot", settings)
     pool = hot[hot.index("worker-pool"):]
-    assert "rq.worker.SimpleWorker" in pool and pool[pool.index("-n") + 1] == "3" and "json" in pool
+    assert "workers.rq_workers.SimpleWorker" in pool and pool[pool.index("-n") + 1] == "3" and "json" in pool
     assert _queues_of(hot) == ["high"]
 
 
@@ -81,19 +81,22 @@ def test_workers_move_their_delayed_jobs_and_only_bulk_forks():
             argv = role_command(role, settings)
             # A single `rq worker` needs the flag; a pool's workers always run RQ's scheduler.
             assert "--with-scheduler" in argv or "worker-pool" in argv, argv
-            forks = argv[argv.index("-w") + 1] == "rq.worker.Worker"
+            forks = argv[argv.index("-w") + 1] == "workers.rq_workers.Worker"
             assert forks == (role == "worker-bulk"), argv
 
 
-def test_worker_counts_come_from_settings_and_default_to_one_process_per_queue():
-    for role in ("worker-bot", "worker-default", "worker-bulk"):
+def test_worker_counts_come_from_settings():
+    for role in ("worker-default", "worker-bulk"):
         argv = role_command(role, SETTINGS)
         assert "worker" in argv and "worker-pool" not in argv  # one process, no pool manager on top
-    settings = Settings(redis_url=SETTINGS.redis_url, bot_workers=3)
+    # Bot workers wait on AI servers: more of them than one tenant's cap, so a slow AI leaves room for others.
+    assert SETTINGS.bot_workers > SETTINGS.bot_tenant_concurrency
+    settings = Settings(redis_url=SETTINGS.redis_url, bot_workers=5)
     bot = role_command("worker-bot", settings)
     pool = bot[bot.index("worker-pool"):]
-    assert pool[pool.index("-n") + 1] == "3"
-    names = {role_command("worker-bot", SETTINGS)[-1] for _ in range(2)}
+    assert pool[pool.index("-n") + 1] == "5"
+    single = Settings(redis_url=SETTINGS.redis_url, bot_workers=1)
+    names = {role_command("worker-bot", single)[-1] for _ in range(2)}
     assert len(names) == 2 and all(n.startswith("bot-") for n in names)  # a restarted worker never reuses a name
 
 

@@ -54,14 +54,14 @@ def wake_snoozed() -> int:
 
 
 def send_outbound_message(message_id: int) -> str:
-    """Deliver one queued message through the Graph API (idempotent: sends once)."""
+    """Deliver one queued message through the Graph API, in its conversation's order (idempotent: sends once)."""
     from crm_app.services import channel
 
     return channel.deliver_message(message_id)
 
 
 def sweep_queued_messages() -> int:
-    """Re-enqueue outbound messages whose delivery job was lost."""
+    """Re-enqueue outbound messages whose delivery job was lost; free conversations a dead worker held."""
     from crm_app.services import channel
 
     return channel.sweep_queued_messages()

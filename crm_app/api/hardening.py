@@ -13,7 +13,8 @@ routes and the `/_event` websocket.
   route set its own.
 - **CSRF**: a POST/PUT/PATCH/DELETE that carries cookies must come from our own origin (`Sec-Fetch-Site` when
   the browser sends it, else `Origin`), else 403. Exempt: `/api/v1` (bearer tokens, cookies ignored) and the
-  WhatsApp webhook (HMAC of the raw body).
+  WhatsApp webhook (HMAC of the raw body). Reflex's `/_upload` and the login exchange must be same-origin
+  even without cookies (`SAME_ORIGIN_ONLY`).
 - **Websocket origin**: `/_event` from a foreign `Origin` is closed before the handshake completes, on top of
   Reflex's own `cors_allowed_origins` check (rxconfig.py sets it to the app's URL).
 - **Rate limits** in Redis (fixed windows shared by every process), per client IP on `/api/...`. Never on the
@@ -23,6 +24,11 @@ routes and the `/_event` websocket.
   Redis trouble lets requests through: the limit protects us, it must not take the app down.
 - **Size limits**: bodies over `MAX_REQUEST_BYTES` get 413 with a JSON error, declared or streamed. `/api/v1`
   (64 KB) and the webhook (3 MB) keep their own limits; Reflex's `/_upload` (attachments) is not limited here.
+- **Behind a proxy**: first of all, a request whose peer is in `TRUSTED_PROXIES` gets the client address and
+  scheme its proxy reports (`X-Forwarded-For`, `X-Forwarded-Proto`; `domain.proxies.client_of`) written into
+  its scope, so everything after sees the real client: rate limits, CSRF's own origin, HSTS, audit IPs
+  (`request.client`) and Reflex's `router.session.client_ip` (read from the websocket's scope). From any other
+  peer those headers change nothing. Over https (as seen so) every cookie we set is `Secure`.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_app.config import Environment, get_settings
+from crm_app.domain import proxies
 from crm_app.queue import get_redis
 from crm_app.services.core import ratelimit
 
@@ -49,6 +56,9 @@ log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_EXEMPT = ("/api/v1/", "/api/whatsapp/webhook")
+# Same origin even without cookies: uploads act as a tab's session, and the login exchange must not be
+# forced on a browser that holds no cookie at all (login CSRF targets exactly those).
+SAME_ORIGIN_ONLY = frozenset({"/_upload", "/api/auth/exchange"})
 RATE_EXEMPT = ("/api/whatsapp/webhook", "/api/health", "/api/ready", "/api/media/", "/api/v1/")
 SIZE_EXEMPT = ("/api/v1/", "/api/whatsapp/webhook", "/_upload")
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -74,6 +84,25 @@ def _headers(scope: Scope) -> dict[str, str]:
 def _client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+def behind_proxies(scope: Scope) -> Scope:
+    """The scope as the app must see it: from a trusted proxy, its client's address and scheme.
+
+    Args:
+        scope: An http or websocket scope as the server gave it.
+
+    Returns:
+        The same scope, unless its peer is in `TRUSTED_PROXIES`: then a copy whose `client` and `scheme` are
+        what `domain.proxies.client_of` makes of the forwarded headers.
+    """
+    trusted = get_settings().trusted_proxy_networks
+    peer = scope.get("client")
+    if not trusted or not peer:
+        return scope
+    pairs = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers") or []]
+    client = proxies.client_of(str(peer[0]), scope.get("scheme", "http"), pairs, trusted)
+    return {**scope, "client": (client.ip, peer[1]), "scheme": client.scheme}
 
 
 # ---------------------------------------------------------------- headers
@@ -124,6 +153,18 @@ def security_headers(scope: Scope, csp: str) -> list[tuple[bytes, bytes]]:
         age = get_settings().hsts_max_age_seconds
         headers.append((b"strict-transport-security", f"max-age={age}; includeSubDomains".encode()))
     return headers
+
+
+def secure_cookies(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Over https (`Settings.cookie_secure_for`), every `Set-Cookie` of the answer carries `Secure`."""
+    if not get_settings().cookie_secure_for(scope.get("scheme", "http")):
+        return headers
+    return [(k, v + b"; Secure") if k.lower() == b"set-cookie" and not _has_secure(v) else (k, v)
+            for k, v in headers]
+
+
+def _has_secure(cookie: bytes) -> bool:
+    return any(part.strip().lower() == b"secure" for part in cookie.split(b";")[1:])
 
 
 def _merge(existing: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -186,14 +227,16 @@ def csrf_refusal(scope: Scope, headers: dict[str, str]) -> str | None:
     """Why a state-changing request is refused as cross-site, or None."""
     if scope["method"] not in UNSAFE_METHODS or scope["path"].startswith(CSRF_EXEMPT):
         return None
-    if not headers.get("cookie"):
+    strict = scope["path"].rstrip("/") in SAME_ORIGIN_ONLY
+    if not headers.get("cookie") and not strict:
         return None  # nothing ambient to abuse
     site = headers.get("sec-fetch-site")
     if site is not None:
-        return None if site in ("same-origin", "none") else f"Sec-Fetch-Site: {site}"
+        allowed = ("same-origin",) if strict else ("same-origin", "none")
+        return None if site in allowed else f"Sec-Fetch-Site: {site}"
     origin = headers.get("origin")
     if origin is None:
-        return "no Origin nor Sec-Fetch-Site on a request with cookies"
+        return "no Origin nor Sec-Fetch-Site"
     own = {*allowed_origins(), f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()}
     return None if origin.lower() in own else f"Origin: {origin}"
 
@@ -205,6 +248,8 @@ class Hardening:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = behind_proxies(scope)
         if scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
             return
@@ -267,7 +312,7 @@ class Hardening:
                     started.update(message)  # hold it: the CSP needs the page's inline script hashes
                     return
                 csp = API_CSP if is_api else app_csp()
-                await send({**message, "headers": _merge(message.get("headers") or [],
+                await send({**message, "headers": _merge(secure_cookies(scope, message.get("headers") or []),
                                                         security_headers(scope, csp))})
                 return
             if started and message["type"] == "http.response.pathsend":  # in case a server forces it
@@ -278,7 +323,7 @@ class Hardening:
                     return
                 body = b"".join(buffered)
                 csp = app_csp(inline_script_hashes(body))
-                await send({**started, "headers": _merge(started.get("headers") or [],
+                await send({**started, "headers": _merge(secure_cookies(scope, started.get("headers") or []),
                                                         security_headers(scope, csp))})
                 started.clear()
                 await send({"type": "http.response.body", "body": body,

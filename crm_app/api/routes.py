@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from crm_app.api import cookies, media, sso, v1, whatsapp
@@ -26,19 +26,37 @@ async def ready_route(request: Request) -> JSONResponse:
 
 
 async def exchange_route(request: Request) -> Response:
-    """Swap a one-time login ticket for the HttpOnly session cookie, then go on.
+    """Swap a one-time login ticket for the HttpOnly session cookie; answers where the page goes next.
 
-    The session this browser had before (its old cookie) is revoked: one browser, one live session.
+    A same-origin `fetch` POST with a JSON body `{"ticket", "next"}` (the hardening middleware refuses it from
+    any other origin, cookie or not), redeemed only in the browser the ticket was issued to (its pre-login
+    cookie). Only then is the session this browser had before revoked (one browser, one live session): a
+    failed, expired or foreign ticket changes nothing, whatever cookie came with it.
     """
-    token = await run_in_threadpool(access.redeem_login_ticket, request.query_params.get("ticket"))
+    fields = await _json_fields(request)
+    token = await run_in_threadpool(lambda: access.redeem_login_ticket(
+        fields.get("ticket"), browser=request.cookies.get(access.PRELOGIN_COOKIE)))
     if token is None:
-        return RedirectResponse("/login?expired=1", status_code=303)
+        return JSONResponse({"next": "/login?expired=1"}, status_code=400, headers={"Cache-Control": "no-store"})
     previous = request.cookies.get(access.COOKIE_NAME)
     if previous and previous != token:
         await run_in_threadpool(cookies.end_session, previous, cookies.client_ip(request))
-    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    response = JSONResponse({"next": safe_next(fields.get("next"))}, headers={"Cache-Control": "no-store"})
     cookies.set_session_cookie(response, token)
     return response
+
+
+async def _json_fields(request: Request) -> dict[str, str | None]:
+    """The string fields of a JSON object body; nothing for any other body (a cross-site form cannot send JSON)."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {key: value for key, value in body.items() if isinstance(value, str)}
 
 
 async def logout_route(request: Request) -> Response:
@@ -55,10 +73,10 @@ def create_api() -> Starlette:
     return Starlette(routes=[
         Route("/api/health", health_route, methods=["GET"]),
         Route("/api/ready", ready_route, methods=["GET"]),
-        Route("/api/auth/exchange", exchange_route, methods=["GET"]),
+        Route("/api/auth/exchange", exchange_route, methods=["POST"]),
         Route("/api/auth/logout", logout_route, methods=["POST"]),
         *sso.ROUTES,
-        Route("/api/media/{message_id}", media.media_route, methods=["GET"]),
+        Route("/api/media/{media_token}", media.media_route, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.verify_webhook, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.receive_webhook, methods=["POST"]),
         Route("/api/docs", v1.docs_endpoint(api_v1), methods=["GET"]),

@@ -28,14 +28,24 @@ def _to_login(reason: str, next_path: str = "/") -> RedirectResponse:
     if next_path and next_path != "/":
         query["next"] = next_path
     response = RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
+    response.headers["Cache-Control"] = "no-store"  # the same headers as a start that goes to the provider
     response.delete_cookie(BINDING_COOKIE, path=BINDING_PATH, httponly=True, samesite="lax")
     return response
 
 
 async def start_route(request: Request) -> Response:
-    """Send the browser to the tenant's provider, with state, nonce and PKCE, and bind the login to it."""
+    """Send the browser to the tenant's provider, with state, nonce and PKCE, and bind the login to it.
+
+    Every refusal answers alike (`unavailable`), so a slug without SSO, with SSO switched off or with a failing
+    provider cannot be told apart; only a working SSO necessarily shows itself by going to its provider.
+    """
     tenant = request.query_params.get("tenant", "")
     next_path = request.query_params.get("next")
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        # A link on another site must not start a login into a tenant of its choosing (its own provider could
+        # answer at once: login CSRF, and the callback would end the browser's own session). Our login page's
+        # button is same-origin; a typed address is "none".
+        return _to_login("bad_state", safe_next(next_path))
     try:
         started = await run_in_threadpool(access.begin_login, tenant, next_path)
     except access.SsoError as exc:

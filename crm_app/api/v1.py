@@ -36,7 +36,11 @@ Read and work the WhatsApp inbox from other systems.
 **Authentication.** An admin creates a token in *Configurações → Tokens de API* and copies it once.
 Send it on every request as `Authorization: Bearer crm_…`. The token acts as the user it was created for:
 that user's role and tenant decide what it can see and do, and the token's scopes narrow it further.
-Deactivating the user or revoking the token stops it at once.
+Objects embedded in an answer obey their own scope: without `contacts:read` a conversation shows its contact's
+id and name only (no phone, e-mail, attributes, labels or history), without `messages:read` no message preview,
+and searching conversations (`q`, which matches those fields) needs both.
+Deactivating the user or revoking the token stops it at once, and for good: reactivating the user does not
+bring the token back.
 
 **Errors** are JSON: `{{"error": {{"code": "...", "message": "..."}}}}`. 401 means a missing, unknown or
 revoked token; 403 a missing scope or a role that may not do this; 404 something that does not exist in
@@ -84,10 +88,38 @@ def _authenticate(request: Request, secret: str | None, scope: str) -> Actor:
     if retry_after:
         raise ApiProblem(429, "rate_limited", "too many requests for this token; slow down",
                          {"Retry-After": str(retry_after)})
-    if scope not in found.scopes:
+    _require(found.scopes, scope)
+    request.state.token_scopes = found.scopes
+    return found.actor
+
+
+def _require(scopes: frozenset[str], scope: str) -> None:
+    if scope not in scopes:
         raise ApiProblem(403, "insufficient_scope", f"this token lacks the scope {scope}",
                          {"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'})
-    return found.actor
+
+
+def _may_read(request: Request, area: str) -> bool:
+    """Whether the request's token may read `area`: embedded objects obey their own scope, not the route's."""
+    return access.scope(area) in request.state.token_scopes
+
+
+def _conversation(request: Request, row: Any) -> s.Conversation:
+    """A conversation row as this token may see it: the contact's phone needs `contacts:read`, the preview of
+    the last message `messages:read`."""
+    hidden: dict[str, Any] = {}
+    if not _may_read(request, "contacts"):
+        hidden["contact_phone"] = None
+    if not _may_read(request, "messages"):
+        hidden["preview"] = None
+    return s.Conversation.model_validate(row).model_copy(update=hidden)
+
+
+def _contact(request: Request, contact: Any) -> s.Contact | s.ContactRef:
+    """The conversation's contact: in full with `contacts:read`, else only its id and name."""
+    if _may_read(request, "contacts"):
+        return s.Contact.model_validate(contact)
+    return s.ContactRef(id=contact.id, name=contact.name)
 
 
 def scoped(scope: str) -> Callable[..., Actor]:
@@ -139,9 +171,11 @@ def _conversation_routes(app: FastAPI) -> None:
              summary="List conversations")
     def list_conversations(
         actor: ConversationsRead,
+        request: Request,
         tab: Annotated[Literal["mine", "unassigned", "bot", "all", "closed"],
                        Query(description="Attendants may not use `all`.")] = "mine",
-        q: Annotated[str | None, Query(max_length=200, description="Name, phone, e-mail or message text.")] = None,
+        q: Annotated[str | None, Query(max_length=200, description=(
+            "Name, phone, e-mail or message text; needs `contacts:read` and `messages:read` too."))] = None,
         status: Annotated[Literal["open", "pending", "snoozed", "closed"] | None, Query()] = None,
         team_id: Annotated[int | None, Query(ge=1)] = None,
         label_id: Annotated[int | None, Query(ge=1)] = None,
@@ -150,37 +184,41 @@ def _conversation_routes(app: FastAPI) -> None:
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
     ) -> s.ConversationPage:
+        if q:  # a search matches contact and message fields: it reads them
+            _require(request.state.token_scopes, access.scope("contacts"))
+            _require(request.state.token_scopes, access.scope("messages"))
         page = run(inbox.list_conversations, actor, tab=tab, query=q, team_id=team_id, label_id=label_id,
                    status=status, inbox_id=inbox_id, sort=sort, cursor=cursor, limit=limit)
-        return s.ConversationPage(data=[s.Conversation.model_validate(r) for r in page.rows],
+        return s.ConversationPage(data=[_conversation(request, r) for r in page.rows],
                                   next_cursor=page.next_cursor, total=page.total)
 
     @app.get("/conversations/{conversation_id}", response_model=s.ConversationDetail, tags=["conversations"],
              responses=ERRORS, summary="One conversation, with its contact")
-    def get_conversation(conversation_id: int, actor: ConversationsRead) -> s.ConversationDetail:
+    def get_conversation(conversation_id: int, actor: ConversationsRead, request: Request) -> s.ConversationDetail:
         detail = run(inbox.get_conversation, actor, conversation_id=conversation_id)
-        return s.ConversationDetail(conversation=s.Conversation.model_validate(detail.row),
-                                    contact=s.Contact.model_validate(detail.contact), can_reply=detail.can_reply,
+        return s.ConversationDetail(conversation=_conversation(request, detail.row),
+                                    contact=_contact(request, detail.contact), can_reply=detail.can_reply,
                                     blocked_reason=detail.blocked_reason, window_open=detail.window_open)
 
     @app.post("/conversations/{conversation_id}/take_over", response_model=s.Conversation, tags=["conversations"],
               responses=ERRORS, summary="Take over: assign the conversation to the token's user")
-    def take_over(conversation_id: int, actor: ConversationsWrite) -> s.Conversation:
-        return s.Conversation.model_validate(run(inbox.take_over, actor, conversation_id=conversation_id))
+    def take_over(conversation_id: int, actor: ConversationsWrite, request: Request) -> s.Conversation:
+        return _conversation(request, run(inbox.take_over, actor, conversation_id=conversation_id))
 
     @app.post("/conversations/{conversation_id}/transfer", response_model=s.Conversation, tags=["conversations"],
               responses=_with(413), summary="Transfer to a team and/or a user")
-    def transfer(conversation_id: int, body: s.Transfer, actor: ConversationsWrite) -> s.Conversation:
+    def transfer(conversation_id: int, body: s.Transfer, actor: ConversationsWrite,
+                 request: Request) -> s.Conversation:
         row = run(inbox.transfer, actor, conversation_id=conversation_id, team_id=body.team_id,
                   user_id=body.user_id, reason=body.reason)
-        return s.Conversation.model_validate(row)
+        return _conversation(request, row)
 
     @app.post("/conversations/{conversation_id}/close", response_model=s.Conversation, tags=["conversations"],
               responses=_with(413), summary="Close, with an optional private note")
-    def close(conversation_id: int, actor: ConversationsWrite,
+    def close(conversation_id: int, actor: ConversationsWrite, request: Request,
               body: Annotated[s.Close | None, Body()] = None) -> s.Conversation:
         row = run(inbox.close, actor, conversation_id=conversation_id, note=body.note if body else None)
-        return s.Conversation.model_validate(row)
+        return _conversation(request, row)
 
 
 def client_key_for(actor: Actor, idempotency_key: str) -> str:

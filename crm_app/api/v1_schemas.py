@@ -39,8 +39,8 @@ class Conversation(_Out):
     inbox_id: int
     contact_id: int
     contact_name: str
-    contact_phone: str = Field(description="E.164, e.g. +5511912345678.")
-    preview: str = Field(description="The last message, shortened.")
+    contact_phone: str | None = Field(description="E.164, e.g. +5511912345678; null without `contacts:read`.")
+    preview: str | None = Field(description="The last message, shortened; null without `messages:read`.")
     last_message_at: dt.datetime | None
     unread_count: int
     status: str = Field(description="open, pending, snoozed or closed.")
@@ -70,6 +70,13 @@ class Contact(_Out):
     past_conversations: list[dict[str, Any]] = []
 
 
+class ContactRef(_Out):
+    """A contact as a token without `contacts:read` sees it inside a conversation."""
+
+    id: int
+    name: str | None
+
+
 class ContactSummary(BaseModel):
     id: int
     name: str | None
@@ -93,7 +100,8 @@ class ContactPatch(_In):
 
 class ConversationDetail(BaseModel):
     conversation: Conversation
-    contact: Contact
+    contact: Contact | ContactRef = Field(
+        description="The whole contact with `contacts:read`; otherwise only its `id` and `name`.")
     can_reply: bool = Field(description="Whether this token's user may send in this conversation now.")
     blocked_reason: str | None = Field(description="Why not, when `can_reply` is false.")
     window_open: bool
@@ -106,7 +114,9 @@ class Message(_Out):
     sender_name: str | None
     kind: str
     body: str | None
-    media_url: str | None = Field(description="`/api/media/{id}`; needs a logged-in browser session.")
+    media_url: str | None = Field(description=(
+        "`/api/media/{token}` for a stored file (a random token); needs a logged-in browser session of a user "
+        "who may open the conversation."))
     media_mime: str | None
     file_name: str | None
     location: dict[str, Any] | None

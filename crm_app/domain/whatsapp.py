@@ -3,6 +3,11 @@
 One POST may hold several entries, changes, messages and statuses; every level
 is walked. Unknown fields are ignored; an unknown message type becomes
 `unsupported` with its raw JSON kept.
+
+A customer's edit or deletion of an earlier message comes in two forms: `edit`
+and `revoke` types that name the original (`original_message_id`), or an
+`unsupported` message whose `unsupported.type` is `edit`, which names none.
+Both are parsed as a `change` of an earlier message.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
+CHANGE_KINDS = ("edit", "revoke")
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3}
 
 
@@ -31,6 +37,10 @@ class InboundMessage:
     reply_to_wa_message_id: str | None = None
     forwarded: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
+    # "edit" or "revoke" when this message changes an earlier one (its `body` is then the edited text),
+    # and that earlier message's wamid when Meta says which.
+    change: str | None = None
+    original_wa_message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,13 +134,28 @@ def parse_message(raw: dict[str, Any], phone_number_id: str, profile_name: str |
     """One inbound message of any type."""
     kind, body, media = _content(raw)
     context = raw.get("context") or {}
+    change, original = _change(raw)
+    if change is not None:
+        media, context = {}, {}  # an edit's own media and context describe the original, not a new message
     return InboundMessage(
         phone_number_id=phone_number_id, wa_id=str(raw.get("from", "")), profile_name=profile_name,
         wa_message_id=str(raw.get("id", "")), sent_at=_timestamp(raw.get("timestamp")), kind=kind, body=body,
         media_id=media.get("id"), media_mime=media.get("mime_type"),
         reply_to_wa_message_id=context.get("id") if not context.get("forwarded") else None,
         forwarded=bool(context.get("forwarded") or context.get("frequently_forwarded")), payload=raw,
+        change=change, original_wa_message_id=original,
     )
+
+
+def _change(raw: dict[str, Any]) -> tuple[str | None, str | None]:
+    """("edit" or "revoke", the original's wamid or None) for a change of an earlier message, else (None, None)."""
+    kind = raw.get("type")
+    if kind in CHANGE_KINDS:
+        original = (raw.get(kind) or {}).get("original_message_id")
+        return kind, str(original) if original else None
+    if kind == "unsupported" and (raw.get("unsupported") or {}).get("type") == "edit":
+        return "edit", None
+    return None, None
 
 
 def _content(raw: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
@@ -159,6 +184,13 @@ def _content(raw: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         return "order", data.get("text") or None, {}
     if kind == "system":
         return "system", data.get("body"), {}
+    if kind == "edit":
+        edited = data.get("message") or {}
+        if not isinstance(edited, dict) or edited.get("type") in CHANGE_KINDS:
+            return "edit", None, {}
+        return "edit", _content(edited)[1], {}
+    if kind == "revoke":
+        return "revoke", None, {}
     return "unsupported", None, {}
 
 

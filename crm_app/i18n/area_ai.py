@@ -33,7 +33,8 @@ PT_BR: dict[str, str] = {
     "ai.settings.budget": "Orçamento mensal (US$, 0 = sem limite)",
     "ai.settings.save": "Salvar configurações",
     "ai.settings.saved": "Configurações da IA salvas.",
-    "ai.settings.error.base_url": "Use um endereço que comece com http:// ou https://.",
+    "ai.settings.error.base_url": "Use um endereço público que comece com https:// (ou http:// fora de produção); "
+                                  "endereços internos não são aceitos.",
     "ai.settings.error.model": "Informe o nome do modelo.",
     "ai.settings.error.number": "Informe um número dentro do limite permitido.",
     "ai.test.title": "Testar uma pergunta",
@@ -124,7 +125,8 @@ EN: dict[str, str] = {
     "ai.settings.budget": "Monthly budget (USD, 0 = no cap)",
     "ai.settings.save": "Save settings",
     "ai.settings.saved": "AI settings saved.",
-    "ai.settings.error.base_url": "Use an address starting with http:// or https://.",
+    "ai.settings.error.base_url": "Use a public address starting with https:// (or http:// outside production); "
+                                  "internal addresses are refused.",
     "ai.settings.error.model": "Enter the model name.",
     "ai.settings.error.number": "Enter a number within the allowed range.",
     "ai.test.title": "Test a question",

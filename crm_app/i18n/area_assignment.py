@@ -30,6 +30,7 @@ PT_BR: dict[str, str] = {
     "assignment.reason.disabled": "a IA está desligada",
     "assignment.reason.other": "outro motivo",
     "assignment.queue_position": "Você é o {position}º da fila. Em breve um atendente vai falar com você.",
+    "assignment.assigned_customer": "Já chamei {nome}, que vai te responder em instantes.",
     "teams.title": "Equipes",
     "teams.help": "Organize os atendentes em equipes. O bot transfere para uma equipe, e a conversa vai para um "
                   "atendente disponível (online e abaixo da capacidade). Sem ninguém livre, o cliente entra na fila.",
@@ -98,6 +99,13 @@ PT_BR: dict[str, str] = {
     "teams.error.holiday": "Escolha uma data válida.",
     "teams.error.ooh": "A mensagem pode ter até 1000 caracteres.",
     "teams.error.schedule": "Não salvo: corrija os campos marcados em vermelho.",
+    "teams.assigned": "Mensagem ao atribuir",
+    "teams.assigned_help": "O cliente recebe esta mensagem quando o bot transfere a conversa e ela vai na hora para "
+                           "um atendente. {nome} vira o primeiro nome de quem atende. Em branco: a mensagem padrão.",
+    "teams.assigned_placeholder": "Já chamei {nome}, que vai te responder em instantes.",
+    "teams.save_assigned": "Salvar mensagem",
+    "teams.assigned_saved": "Mensagem salva.",
+    "teams.error.assigned": "A mensagem pode ter até 1000 caracteres.",
 }
 
 EN: dict[str, str] = {
@@ -129,6 +137,7 @@ EN: dict[str, str] = {
     "assignment.reason.disabled": "the AI is turned off",
     "assignment.reason.other": "another reason",
     "assignment.queue_position": "You are number {position} in the queue. An agent will talk to you soon.",
+    "assignment.assigned_customer": "I've called {name}, who will answer you in a moment.",
     "teams.title": "Teams",
     "teams.help": "Group attendants into teams. The bot hands over to a team, and the conversation goes to an "
                   "available attendant (online and under capacity). When nobody is free, the customer waits in "
@@ -198,4 +207,12 @@ EN: dict[str, str] = {
     "teams.error.holiday": "Choose a valid date.",
     "teams.error.ooh": "The message can have up to 1000 characters.",
     "teams.error.schedule": "Not saved: fix the fields marked in red.",
+    "teams.assigned": "Message on assignment",
+    "teams.assigned_help": "The customer gets this message when the bot hands the conversation over and it goes to "
+                           "an attendant at once. {name} becomes the attendant's first name. Blank: the default "
+                           "message.",
+    "teams.assigned_placeholder": "I've called {name}, who will answer you in a moment.",
+    "teams.save_assigned": "Save message",
+    "teams.assigned_saved": "Message saved.",
+    "teams.error.assigned": "The message can have up to 1000 characters.",
 }

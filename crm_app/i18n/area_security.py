@@ -89,6 +89,10 @@ PT_BR: dict[str, str] = {
     "security.minutes": "minutos",
     "security.hours": "horas",
     "security.saved": "Política de segurança salva.",
+    "security.contacts_title": "Edição de contatos",
+    "security.any_contact": "Atendentes podem editar qualquer contato da empresa",
+    "security.any_contact_help": "Desligado, um atendente só edita contatos das conversas que ele pode abrir. "
+                                 "Supervisores e administradores editam qualquer contato.",
 }
 
 EN: dict[str, str] = {
@@ -174,4 +178,8 @@ EN: dict[str, str] = {
     "security.minutes": "minutes",
     "security.hours": "hours",
     "security.saved": "Security policy saved.",
+    "security.contacts_title": "Contact editing",
+    "security.any_contact": "Attendants may edit any contact of the company",
+    "security.any_contact_help": "Off, an attendant edits only contacts of conversations they can open. "
+                                 "Supervisors and admins edit any contact.",
 }

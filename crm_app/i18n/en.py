@@ -328,4 +328,11 @@ EN: dict[str, str] = {
     "inbox.system.wake": "The conversation is back from snooze",
     "inbox.system.label_add": "{actor} added the label {label}",
     "inbox.system.label_remove": "{actor} removed the label {label}",
+    "inbox.system.customer_edited_unknown": "The customer edited a message (WhatsApp does not say which)",
+    "inbox.system.customer_edited_missing": "The customer edited a message that is not in this history: {text}",
+    "inbox.system.customer_deleted_missing": "The customer deleted a message that is not in this history",
+    "inbox.edited": "edited",
+    "inbox.edited.earlier": "Earlier text",
+    "inbox.deleted": "message deleted",
+    "inbox.deleted.kept": "Deleted text, kept for audit",
 }

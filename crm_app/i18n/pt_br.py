@@ -328,4 +328,11 @@ PT_BR: dict[str, str] = {
     "inbox.system.wake": "A conversa voltou do adiamento",
     "inbox.system.label_add": "{actor} adicionou a etiqueta {label}",
     "inbox.system.label_remove": "{actor} removeu a etiqueta {label}",
+    "inbox.system.customer_edited_unknown": "O cliente editou uma mensagem (o WhatsApp não informa qual)",
+    "inbox.system.customer_edited_missing": "O cliente editou uma mensagem que não está neste histórico: {text}",
+    "inbox.system.customer_deleted_missing": "O cliente apagou uma mensagem que não está neste histórico",
+    "inbox.edited": "editada",
+    "inbox.edited.earlier": "Texto anterior",
+    "inbox.deleted": "mensagem apagada",
+    "inbox.deleted.kept": "Texto apagado, guardado para auditoria",
 }

@@ -2,7 +2,9 @@
 
 Each call gets the tenant's own base URL, model, key and timeout. The SDK's own retries are off: a bot
 turn waits for the answer, so one bounded attempt that fails fast into a handoff beats retries whose
-`Retry-After` pauses would blow the tenant's timeout. Failures come out as `ExternalServiceError`
+`Retry-After` pauses would blow the tenant's timeout. The tenant's timeout bounds the whole call
+(`deadlines.Deadline`), not only each read: a server that trickles its answer a byte at a time is cut off
+when the time is up, so a bot turn never waits longer than that. Failures come out as `ExternalServiceError`
 (`AiTimeout` for timeouts); the key is never part of an error message or a log line.
 """
 
@@ -13,10 +15,13 @@ from typing import Any
 
 import openai
 
+from crm_app.integrations import outbound_urls
+from crm_app.integrations.deadlines import Deadline
 from crm_app.integrations.errors import ExternalServiceError
 
 MAX_RETRIES = 0
 CONNECT_TIMEOUT = 5.0
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
 
 
 class AiTimeout(ExternalServiceError):
@@ -49,10 +54,15 @@ class Completion:
     model: str
 
 
-def _client(config: ChatConfig) -> openai.OpenAI:
+def _client(config: ChatConfig, deadline: Deadline) -> openai.OpenAI:
+    """The SDK over the outbound-URL policy's client: the base URL is the tenant's, so it is checked at the
+    address connected to, redirects are not followed and the answer is capped (`outbound_urls`). `deadline`
+    watches its connections."""
     timeout = openai.Timeout(config.timeout_seconds, connect=min(CONNECT_TIMEOUT, config.timeout_seconds))
+    http = outbound_urls.client(timeout=config.timeout_seconds, max_bytes=MAX_ANSWER_BYTES,
+                                event_hooks={"request": [deadline.watch]})
     return openai.OpenAI(api_key=config.api_key or "no-key", base_url=config.base_url.rstrip("/"),
-                         timeout=timeout, max_retries=MAX_RETRIES)
+                         timeout=timeout, max_retries=MAX_RETRIES, http_client=http)
 
 
 def _wrap(exc: openai.OpenAIError) -> ExternalServiceError:
@@ -71,21 +81,22 @@ def _wrap(exc: openai.OpenAIError) -> ExternalServiceError:
 
 def complete(config: ChatConfig, messages: list[dict[str, Any]], *, json_mode: bool = True,
              max_tokens: int = 600) -> Completion:
-    """One chat completion; raises `AiTimeout` or `ExternalServiceError`.
+    """One chat completion within the tenant's timeout, all of it; raises `AiTimeout` or `ExternalServiceError`.
 
     Args:
-        config: The tenant's endpoint, model, key and timeout.
+        config: The tenant's endpoint, model, key and timeout (a deadline for the whole call).
         messages: OpenAI chat messages, already redacted by the caller.
         json_mode: Ask for a JSON object (`response_format`), which compatible servers honour.
         max_tokens: A ceiling on the answer's length, which also bounds its cost.
     """
     extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
+    deadline = Deadline(config.timeout_seconds)
     try:
-        with _client(config) as client:
+        with deadline, _client(config, deadline) as client:
             response = client.chat.completions.create(model=config.model, messages=messages, temperature=0.2,
                                                       max_tokens=max_tokens, **extra)
     except openai.OpenAIError as exc:
-        raise _wrap(exc) from None
+        raise (AiTimeout() if deadline.expired else _wrap(exc)) from None
     choice = response.choices[0] if response.choices else None
     usage = response.usage
     return Completion(

@@ -30,3 +30,6 @@ class InboundEvent(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text, nullable=True)
     received_at: dt.datetime = now_field()
     processed_at: dt.datetime | None = timestamp()
+    # When the sweeper queued this event's own job; None once that job ran (or failed). A job that is still
+    # waiting is not queued again until it is presumed lost (`ingest.LOST_JOB_AFTER`).
+    last_enqueued_at: dt.datetime | None = timestamp()

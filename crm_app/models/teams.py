@@ -26,6 +26,9 @@ class Team(SQLModel, table=True):
     # None uses the tenant's timezone.
     timezone: str | None = text(64, nullable=True)
     out_of_hours_message: str | None = Field(default=None, sa_type=Text, nullable=True)
+    # What the customer hears when a handoff gives the conversation to someone at once; `{nome}`/`{name}` is
+    # their first name. None: the catalogue's text in the tenant's language.
+    assigned_message: str | None = Field(default=None, sa_type=Text, nullable=True)
     created_at: dt.datetime = now_field()
 
 

@@ -24,4 +24,8 @@ class Tenant(SQLModel, table=True):
     # Session timeouts for this tenant; None uses the install's defaults (30 min idle, 12 h absolute).
     session_idle_minutes: int | None = None
     session_absolute_hours: int | None = None
+    # Attendants may edit any contact of the tenant; off, only contacts of conversations they can open.
+    attendants_edit_any_contact: bool = False
+    # A message the customer deletes keeps its text for audit (shown on hover); off, the text is blanked.
+    keep_deleted_message_text: bool = True
     created_at: dt.datetime = now_field()

@@ -268,7 +268,7 @@ async def post_faults(request: Request) -> JSONResponse:
 
 def _expand_errors(errors: Any) -> list[dict[str, Any]]:
     if not isinstance(errors, list):
-        raise ControlError("'errors' must be a list of {code, times?, details?, http_status?}")
+        raise ControlError("'errors' must be a list of {code, times?, details?, http_status?, body_contains?}")
     queue = []
     for item in errors:
         if not isinstance(item, dict) or "code" not in item:
@@ -277,6 +277,10 @@ def _expand_errors(errors: Any) -> list[dict[str, Any]]:
         for key in ("details", "http_status"):
             if item.get(key) is not None:
                 entry[key] = item[key] if key == "details" else _non_negative(item[key], key)
+        if item.get("body_contains") is not None:
+            if not isinstance(item["body_contains"], str) or not item["body_contains"]:
+                raise ControlError("'body_contains' must be a non-empty string")
+            entry["body_contains"] = item["body_contains"]
         queue.extend(dict(entry) for _ in range(_non_negative(item.get("times", 1), "times")))
     return queue
 

@@ -79,7 +79,7 @@ async def send_message(request: Request) -> Response:
     body = parse_json(await request.body())
     kind = "read" if isinstance(body, dict) and is_read_request(body) else "message"
     try:
-        await _gate(request, state, kind, now)
+        await _gate(request, state, kind, now, body)
         valid = check_product(body)
         if kind == "read":
             return _mark_read(state, valid, now)
@@ -90,7 +90,7 @@ async def send_message(request: Request) -> Response:
         return error_response(error, payload)
 
 
-async def _gate(request: Request, state: SandboxState, kind: str, now: dt.datetime) -> None:
+async def _gate(request: Request, state: SandboxState, kind: str, now: dt.datetime, body: Any) -> None:
     """Token, number, injected latency and errors, and the throughput limit, in Meta's order."""
     check_token(request, state)
     check_number(state, request.path_params["phone_number_id"], "post")
@@ -98,7 +98,7 @@ async def _gate(request: Request, state: SandboxState, kind: str, now: dt.dateti
         await asyncio.sleep(state.faults.response_delay_ms / 1000)
     if kind != "message":
         return
-    fault = state.pop_fault_error()
+    fault = state.pop_fault_error(json.dumps(body, ensure_ascii=False))
     if fault is not None:
         raise errors.injected(int(fault["code"]), now, fault.get("details"), fault.get("http_status"))
     if not state.take_rate_slot(state.config.phone_number_id, state.clock()):

@@ -29,7 +29,8 @@ class Faults:
     """Misbehaviour requested by tests and demos.
 
     Attributes:
-        errors: Error codes the next message sends answer with, first in first out.
+        errors: Error codes the next message sends answer with, first in first out; an error with
+            `body_contains` waits for the first send whose JSON body contains that text.
         status_mode: "normal", "duplicate" (every status twice), "reorder" (read, delivered, sent)
             or "none" (no status webhooks).
         fail_with: When set, accepted sends get `sent` then `failed` with this code.
@@ -213,9 +214,13 @@ class SandboxState:
         times.append(monotonic_now)
         return True
 
-    def pop_fault_error(self) -> dict[str, Any] | None:
-        """The next injected send error, if any."""
-        return self.faults.errors.popleft() if self.faults.errors else None
+    def pop_fault_error(self, body_text: str = "") -> dict[str, Any] | None:
+        """The first injected send error meant for this send (its `body_contains`, if any, is in the body)."""
+        for error in self.faults.errors:
+            if error.get("body_contains", "") in body_text:
+                self.faults.errors.remove(error)
+                return error
+        return None
 
     def add_sent(self, record: SentRecord) -> None:
         """Keep a Graph send call."""

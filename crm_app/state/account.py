@@ -7,7 +7,6 @@ This is the one page a user whom the tenant's 2FA policy still waits for may use
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 
 import reflex as rx
 
@@ -17,7 +16,7 @@ from crm_app.errors import CRMError
 from crm_app.i18n import translate
 from crm_app.services import access, call
 from crm_app.state.errors import crm_error_text, toast_errors
-from crm_app.state.session import SessionState, navigate
+from crm_app.state.session import SessionState, navigate, redeem_ticket
 
 
 class AccountState(SessionState):
@@ -99,12 +98,21 @@ class AccountState(SessionState):
     @rx.event
     @toast_errors
     async def codes_saved(self):
-        """The user kept the codes: hide them and rotate the session (now a 2FA session) through a new cookie."""
+        """The user kept the codes: hide them and rotate the session (now a 2FA session) through a new cookie.
+
+        The new cookie comes through a login ticket bound to this browser's pre-login cookie; a browser without
+        one (it expired while the page stayed open) has its session ended instead and logs in again, with 2FA.
+        """
         self.recovery_codes = []
         current, ip, agent = self._session_token(), self._ip(), self.router.headers.user_agent or None
-        token = await asyncio.to_thread(call, access.rotate_session, actor=self._require(), current_token=current,
+        actor, browser = self._require(), self._browser()
+        if browser is None:
+            await asyncio.to_thread(call, access.logout, token=current, ip=ip)
+            yield navigate("/login?expired=1&next=/account")
+            return
+        token = await asyncio.to_thread(call, access.rotate_session, actor=actor, current_token=current,
                                         ip=ip, user_agent=agent)
-        yield navigate(f"/api/auth/exchange?ticket={quote(access.issue_login_ticket(token))}&next=/account")
+        yield redeem_ticket(access.issue_login_ticket(token, browser=browser), "/account")
 
     @rx.event
     @toast_errors

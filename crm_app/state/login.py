@@ -11,11 +11,14 @@ from crm_app.domain.urls import safe_next
 from crm_app.errors import CRMError
 from crm_app.services import access
 from crm_app.state.errors import toast_errors
-from crm_app.state.session import SessionState, navigate
+from crm_app.state.session import SessionState, navigate, redeem_ticket
 
 
 class LoginState(SessionState):
-    """Checks the password off the event loop, then hands the browser a one-time ticket.
+    """Checks the password off the event loop, then hands the browser a one-time ticket bound to it.
+
+    The ticket is bound to the pre-login cookie this tab's websocket presented, and the page redeems it with a
+    same-origin POST; a browser without that cookie reloads the page first (the page load sets it).
 
     Between the two steps the tab keeps only the pending ticket, in a backend-only var (never sent to the
     browser); the session itself is created after the code.
@@ -47,7 +50,12 @@ class LoginState(SessionState):
 
     def _go(self, ticket: str) -> rx.event.EventSpec:
         self.error_key, self._pending = "", ""
-        return navigate(f"/api/auth/exchange?ticket={quote(ticket)}&next={quote(self._next_path())}")
+        return redeem_ticket(ticket, self._next_path())
+
+    def _reload(self) -> rx.event.EventSpec:
+        """Load the login page again: its response gives this browser the pre-login cookie a ticket needs."""
+        self.submitting, self.step, self._pending = False, "password", ""
+        return navigate(f"/login?expired=1&next={quote(self._next_path())}")
 
     @rx.event
     @toast_errors
@@ -58,10 +66,14 @@ class LoginState(SessionState):
         if not email or not password:
             self.error_key = "error.missing_fields"
             return
+        browser = self._browser()
+        if browser is None:  # checked first: no session is opened that no ticket could carry
+            yield self._reload()
+            return
         self.submitting = True
         yield
         try:
-            ticket, _ = await asyncio.to_thread(access.login, email, password, **self._client())
+            ticket, _ = await asyncio.to_thread(access.login, email, password, browser=browser, **self._client())
         except access.SecondFactorRequired as exc:
             self.submitting, self.error_key = False, ""
             self._pending, self.step = exc.pending, "code"
@@ -82,10 +94,15 @@ class LoginState(SessionState):
         if not self._pending:
             self.step, self.error_key = "password", "error.mfa_pending_expired"
             return
+        browser = self._browser()
+        if browser is None:
+            yield self._reload()
+            return
         self.submitting = True
         yield
         try:
-            ticket, _ = await asyncio.to_thread(access.login_second_step, self._pending, code, **self._client())
+            ticket, _ = await asyncio.to_thread(access.login_second_step, self._pending, code, browser=browser,
+                                                **self._client())
         except access.PendingExpired as exc:
             self.submitting, self.step, self._pending = False, "password", ""
             self.error_key = f"error.{exc.code}"

@@ -5,7 +5,10 @@ process runs `listen` as a lifespan task; the inbox page's `on_load` records
 the tab's client token under its tenant in this process's registry (on_load
 runs in the process that owns the socket, and again after a reconnect). For
 each event, every registered tab of that tenant gets one short
-`app.modify_state` that lets the tab re-query what it shows.
+`app.modify_state` that lets the tab re-query what it shows. When the listener
+reconnects after losing Redis, every registered tab is told to resync.
+Revoked login sessions are announced on `crm:rt:{db}:revoked`; the listener hands
+them to `on_revoked` listeners (the push session cache) instead of to tabs.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis as AsyncRedis
-
 from crm_app.config import get_settings
+from crm_app.services.core.realtime import listener_client, revocations_channel
 from crm_app.state.burst import burst
 
 log = logging.getLogger(__name__)
@@ -32,9 +34,13 @@ def channel_prefix() -> str:
 # tenant id -> client tokens of the tabs showing the inbox in this process.
 _TABS: dict[int, set[str]] = {}
 _TENANT_OF: dict[str, int] = {}
+_REVOCATION_LISTENERS: list[Callable[[list[int]], None]] = []
 
 Push = Callable[[Any, str, list[dict[str, Any]]], Awaitable[bool]]
 MAX_BATCH = 200
+# Not a published kind: the listener's own note to its tabs after it reconnected (they reload what they show).
+RESYNC = "resync"
+stats = {"reconnects": 0}  # this process's listener: how many times it came back after losing Redis
 
 
 def register_tab(tenant_id: int, token: str) -> None:
@@ -108,8 +114,29 @@ async def dispatch(app: Any, tenant_id: int, events: list[dict[str, Any]], push:
     return reached
 
 
+def on_revoked(listener: Callable[[list[int]], None]) -> None:
+    """Call `listener(session_ids)` whenever the services announce revoked login sessions."""
+    _REVOCATION_LISTENERS.append(listener)
+
+
+def _announce_revoked(channel: str | bytes, data: str | bytes) -> bool:
+    """Hand a revocation note to the listeners; False when the message is something else."""
+    channel = channel.decode() if isinstance(channel, bytes) else channel
+    if channel != revocations_channel():
+        return False
+    try:
+        ids = [int(i) for i in json.loads(data)["session_ids"]]
+    except (TypeError, ValueError, KeyError):
+        return True
+    for listener in _REVOCATION_LISTENERS:
+        listener(ids)
+    return True
+
+
 def _collect(batch: dict[int, list[dict[str, Any]]], message: dict | None) -> None:
     if not message or message.get("type") != "pmessage":
+        return
+    if _announce_revoked(message["channel"], message["data"]):
         return
     parsed = parse_message(message["channel"], message["data"])
     if parsed is not None:
@@ -129,25 +156,66 @@ async def _dispatch_burst(app: Any, pubsub: Any, first: dict, push: Push) -> Non
         await dispatch(app, tenant_id, events, push)
 
 
-async def listen(app: Any, push: Push, *, url: str | None = None) -> None:
-    """Subscribe to every tenant's channel and dispatch events until cancelled; reconnects on errors."""
-    url = url or get_settings().effective_redis_url
+async def resync_tabs(app: Any, push: Push) -> int:
+    """Tell every registered tab in this process to reload what it shows. Returns how many were reached."""
+    reached = 0
+    for tenant_id in [t for t, tokens in _TABS.items() if tokens]:
+        reached += await dispatch(app, tenant_id, [{"seq": None, "kind": RESYNC}], push)
+    return reached
+
+
+async def _subscribe(pubsub: Any, pattern: str) -> None:
+    """PSUBSCRIBE and wait for Redis to confirm it: from then on no note can slip past this listener."""
+    await pubsub.psubscribe(pattern)
+    confirmation = await pubsub.get_message(timeout=get_settings().redis_socket_timeout)
+    if confirmation is None or confirmation.get("type") != "psubscribe":
+        raise ConnectionError(f"Redis did not confirm the subscription to {pattern}")
+
+
+async def _pump(app: Any, pubsub: Any, push: Push) -> None:
+    """Dispatch messages until the connection fails; each wait ends in time for the next health check."""
+    wait = max(1, get_settings().redis_health_check_seconds)
     while True:
-        client = AsyncRedis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+        if message is not None:
+            await _dispatch_burst(app, pubsub, message, push)
+
+
+async def listen(app: Any, push: Push, *, url: str | None = None) -> None:
+    """Subscribe to every tenant's channel and dispatch events until cancelled; reconnects on errors.
+
+    Notes published while the listener was away are lost, so after each reconnect every registered
+    tab is told to resync before new notes are dispatched.
+    """
+    url = url or get_settings().effective_redis_url
+    lost = False
+    while True:
+        client = listener_client(url)
         try:
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             pattern = channel_prefix() + "*"
-            await pubsub.psubscribe(pattern)
-            log.info("real-time listener subscribed to %s", pattern)
-            async for message in pubsub.listen():
-                await _dispatch_burst(app, pubsub, message, push)
+            await _subscribe(pubsub, pattern)  # before the resync: a note sent during its reads is not missed
+            if lost:
+                stats["reconnects"] += 1
+                reached = await resync_tabs(app, push)
+                log.warning("real-time listener reconnected to %s; %d tab(s) told to resync", pattern, reached)
+            else:
+                log.info("real-time listener subscribed to %s", pattern)
+            lost = False
+            await _pump(app, pubsub, push)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - not a handler: whatever breaks, push must resume, or tabs go stale
-            log.exception("real-time listener lost Redis; retrying in 1 s")
-            await asyncio.sleep(1)
+            lost = True
+            log.exception("real-time listener lost Redis; reconnecting in %s s",
+                          get_settings().realtime_reconnect_delay)
         finally:
-            try:
-                await client.aclose()
-            except Exception:  # noqa: BLE001 - closing a broken client must not mask the real error
-                pass
+            await _close(client)  # now: redis-py may already have reconnected this client's pub/sub itself
+        await asyncio.sleep(get_settings().realtime_reconnect_delay)
+
+
+async def _close(client: Any) -> None:
+    try:
+        await client.aclose()
+    except Exception:  # noqa: BLE001 - closing a broken client must not mask the real error
+        pass

@@ -2,13 +2,13 @@
 
 Nothing here is trusted across events: each guard and each data handler
 re-derives the actor from the HttpOnly cookie in the websocket headers and the
-database.
+database, and the tab's whole state is reset when that cookie stops naming the
+session it was built for (`crm_app/state/binding.py`).
 """
 
 from __future__ import annotations
 
 import json
-from http.cookies import CookieError, SimpleCookie
 
 import reflex as rx
 
@@ -17,12 +17,24 @@ from crm_app.errors import NotAuthenticated
 from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
 from crm_app.services import access
 from crm_app.services.core.actors import Actor, require_role
+from crm_app.state.binding import cookie_value
 from crm_app.state.errors import current_ids
 
 
 def navigate(url: str) -> rx.event.EventSpec:
     """A full page load (not client-side routing), so backend routes are reached."""
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+def redeem_ticket(ticket: str, next_path: str) -> rx.event.EventSpec:
+    """POST a one-time login ticket to `/api/auth/exchange` (same origin, with this browser's pre-login cookie),
+    then load the page the answer names (the safe `next`, or the login page when the ticket was refused)."""
+    body = json.dumps({"ticket": ticket, "next": next_path})
+    return rx.call_script(
+        "fetch('/api/auth/exchange', {method: 'POST', credentials: 'same-origin', "
+        f"headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify({body})}})"
+        ".then(r => r.json()).then(d => window.location.assign(d.next || '/login?expired=1'))"
+        ".catch(() => window.location.assign('/login?expired=1'))")
 
 
 class SessionState(rx.State):
@@ -52,12 +64,11 @@ class SessionState(rx.State):
         return self.user_role in ("admin", "supervisor")
 
     def _session_token(self) -> str | None:
-        try:
-            jar = SimpleCookie(self.router.headers.cookie or "")
-        except CookieError:
-            return None
-        morsel = jar.get(access.COOKIE_NAME)
-        return morsel.value if morsel else None
+        return cookie_value(self.router.headers.cookie, access.COOKIE_NAME)
+
+    def _browser(self) -> str | None:
+        """This browser's pre-login cookie (on the websocket), if it can bind a login ticket."""
+        return access.browser_binding(cookie_value(self.router.headers.cookie, access.PRELOGIN_COOKIE))
 
     def _access(self) -> access.Access | None:
         """The live session behind the cookie, re-read from the database."""

@@ -1,4 +1,5 @@
-"""/settings/security: the tenant's 2FA policy (which roles must use it) and session timeouts. Admins only."""
+"""/settings/security: the tenant's 2FA policy (which roles must use it), session timeouts and whether attendants
+may edit any contact. Admins only."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class SecuritySettingsState(SessionState):
     absolute_hours: str = ""
     default_idle: int = 30
     default_absolute: int = 12
+    any_contact: bool = False
     policy_error: str = ""
 
     @rx.event
@@ -41,12 +43,17 @@ class SecuritySettingsState(SessionState):
             "admin" in roles, "supervisor" in roles, "attendant" in roles)
         self.idle_minutes, self.absolute_hours = str(policy.idle_minutes), str(policy.absolute_hours)
         self.default_idle, self.default_absolute = policy.default_idle_minutes, policy.default_absolute_hours
+        self.any_contact = policy.attendants_edit_any_contact
         self.policy_error = ""
 
     @rx.event
     def set_require(self, role: str, value: bool):
         if role in POLICY_ROLES:
             setattr(self, f"require_{role}", bool(value))
+
+    @rx.event
+    def set_any_contact(self, value: bool):
+        self.any_contact = bool(value)
 
     @rx.event
     def set_idle_minutes(self, value: str):
@@ -68,7 +75,7 @@ class SecuritySettingsState(SessionState):
         roles = [r for r in POLICY_ROLES if getattr(self, f"require_{r}")]
         try:
             policy = call(access.update_security_policy, actor=self._require(*ROLES), require_2fa_roles=roles,
-                          idle_minutes=idle, absolute_hours=absolute)
+                          idle_minutes=idle, absolute_hours=absolute, attendants_edit_any_contact=self.any_contact)
         except CRMError as exc:  # an out-of-range value is shown under the form, not as a toast
             self.policy_error = crm_error_text(self.lang, exc)
             return None

@@ -75,6 +75,8 @@ class TeamsSettingsState(ConfirmMixin, SessionState):
     holidays_error: str = ""
     ooh_error: str = ""
     schedule_dirty: bool = False
+    assigned_message: str = ""
+    assigned_error: str = ""
     # dialogs
     new_open: bool = False
     new_name: str = ""
@@ -135,6 +137,7 @@ class TeamsSettingsState(ConfirmMixin, SessionState):
         self.ooh_message = detail.out_of_hours_message
         self.hours_error = self.holidays_error = self.ooh_error = self.new_holiday = ""
         self.schedule_dirty = False
+        self.assigned_message, self.assigned_error = detail.assigned_message, ""
 
     @rx.event
     @toast_errors
@@ -316,6 +319,26 @@ class TeamsSettingsState(ConfirmMixin, SessionState):
             return self._schedule_error(exc)
         self._show(detail)
         return rx.toast.success(self.t["teams.schedule_saved"])
+
+    # ---- what the customer hears on assignment ------------------------------------------------------------
+
+    @rx.event
+    def set_assigned_message(self, value: str):
+        self.assigned_message, self.assigned_error = value, ""
+
+    @rx.event
+    @toast_errors
+    def save_assigned_message(self):
+        """Save the text a customer hears when the bot's handoff gives them to one of the team at once."""
+        actor = self._require(*ROLES)
+        try:
+            detail = call(routing.set_assigned_message, actor=actor, team_id=int(self.selected_id or 0),
+                          message=self.assigned_message)
+        except ValidationError:
+            self.assigned_error = self.t["teams.error.assigned"]
+            return rx.toast.error(self.t["teams.error.assigned"])
+        self.assigned_message = detail.assigned_message
+        return rx.toast.success(self.t["teams.assigned_saved"])
 
     def _schedule_error(self, exc: ValidationError):
         field = str(exc.params.get("field", ""))

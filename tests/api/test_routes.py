@@ -12,7 +12,7 @@ from crm_app.domain.urls import safe_next
 from crm_app.models import UserSession
 from crm_app.queue import get_redis
 from crm_app.services.access import logins, sessions
-from tests.factories import PASSWORD, make_tenant, make_user
+from tests.factories import BROWSER, PASSWORD, make_tenant, make_user
 
 
 @pytest.fixture
@@ -27,32 +27,58 @@ async def test_health_is_liveness(client):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
+def _exchange(client, ticket: str, next_path: str | None = None, *, browser: str | None = BROWSER, cookie=None):
+    """POST a ticket as the login page does: JSON, from a browser with `browser` as its pre-login cookie."""
+    jar = {sessions.PRELOGIN_COOKIE: browser, sessions.COOKIE_NAME: cookie}
+    headers = {"cookie": "; ".join(f"{k}={v}" for k, v in jar.items() if v)}
+    body = {"ticket": ticket, **({"next": next_path} if next_path else {})}
+    return client.post("/api/auth/exchange", json=body, headers=headers)
+
+
 async def test_exchange_sets_an_httponly_samesite_cookie_once(client, db):
     user = make_user(db, make_tenant(db).id)
-    ticket, _ = logins.login(user.email, PASSWORD)
-    response = await client.get("/api/auth/exchange", params={"ticket": ticket, "next": "/settings"})
-    assert response.status_code == 303 and response.headers["location"] == "/settings"
+    ticket, _ = logins.login(user.email, PASSWORD, browser=BROWSER)
+    response = await _exchange(client, ticket, "/settings")
+    assert response.status_code == 200 and response.json() == {"next": "/settings"}
+    assert response.headers["cache-control"] == "no-store"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{sessions.COOKIE_NAME}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
     token = cookie.split(";")[0].split("=", 1)[1]
     assert sessions.resolve_actor(token).user_id == user.user_id
-    again = await client.get("/api/auth/exchange", params={"ticket": ticket})
-    assert again.status_code == 303 and again.headers["location"] == "/login?expired=1"
+    again = await _exchange(client, ticket)
+    assert again.status_code == 400 and again.json() == {"next": "/login?expired=1"}
     assert "set-cookie" not in again.headers
 
 
 async def test_exchange_never_redirects_off_site(client, db):
     user = make_user(db, make_tenant(db).id)
-    ticket, _ = logins.login(user.email, PASSWORD)
-    response = await client.get("/api/auth/exchange", params={"ticket": ticket, "next": "//evil.example/x"})
-    assert response.headers["location"] == "/"
+    ticket, _ = logins.login(user.email, PASSWORD, browser=BROWSER)
+    response = await _exchange(client, ticket, "//evil.example/x")
+    assert response.json() == {"next": "/"}
     assert [safe_next(v) for v in ("https://evil.example", "/\\evil", "/inbox?x=1", None)] == [
         "/", "/", "/inbox?x=1", "/"]
 
 
+async def test_exchange_is_a_json_post_from_the_browser_the_ticket_is_bound_to(client, db):
+    """A GET link, a form post or another browser's POST redeem nothing, and the session of the browser that
+    sent a foreign ticket survives (only a successful exchange replaces a browser's session)."""
+    user, other = make_user(db, make_tenant(db).id), make_user(db, make_tenant(db).id)
+    victims_session = sessions.redeem_login_ticket(logins.login(other.email, PASSWORD, browser=BROWSER)[0],
+                                                   browser=BROWSER)
+    ticket, _ = logins.login(user.email, PASSWORD, browser=BROWSER)
+    assert (await client.get("/api/auth/exchange", params={"ticket": ticket})).status_code == 405
+    form = await client.post("/api/auth/exchange", data={"ticket": ticket},
+                             headers={"cookie": f"{sessions.PRELOGIN_COOKIE}={BROWSER}"})
+    assert form.status_code == 400 and "set-cookie" not in form.headers
+    foreign = await _exchange(client, ticket, browser="the-victims-own-pre-login-cookie-0002", cookie=victims_session)
+    assert foreign.status_code == 400 and "set-cookie" not in foreign.headers
+    assert sessions.resolve_actor(victims_session).user_id == other.user_id
+    assert (await _exchange(client, ticket)).status_code == 400  # a foreign attempt used the ticket up
+
+
 async def test_logout_revokes_the_server_session_and_clears_the_cookie(client, db):
     user = make_user(db, make_tenant(db).id)
-    token = sessions.redeem_login_ticket(logins.login(user.email, PASSWORD)[0])
+    token = sessions.redeem_login_ticket(logins.login(user.email, PASSWORD, browser=BROWSER)[0], browser=BROWSER)
     client.cookies.set(sessions.COOKIE_NAME, token)
     response = await client.post("/api/auth/logout")
     assert response.status_code == 200

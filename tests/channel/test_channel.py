@@ -199,14 +199,15 @@ def test_inbound_image_is_downloaded_checked_and_served_to_its_tenant_only(chann
     assert upload.status_code == 200, upload.text
     channel.sandbox("POST", "/customer/messages", json={"from": WA_ID, "name": "Maria", "type": "image",
                                                         "media_id": upload.json()["media_id"], "caption": "Olha"})
-    message_id = wait_for(lambda: scalar("SELECT id FROM messages WHERE media_storage_key IS NOT NULL"), 30)
+    media_token = wait_for(lambda: scalar("SELECT media_token FROM messages WHERE media_storage_key IS NOT NULL"),
+                           30)
     member = make_user(db, channel.tenant_id, "attendant")
     outsider = make_user(db, make_tenant(db).id, "admin")
     cookies = {}
     for name, actor in (("member", member), ("outsider", outsider)):
         cookies[name] = sessions.open_session(db, user=db.get(User, actor.user_id))
     db.commit()
-    url = f"{channel.api_url}/api/media/{message_id}"
+    url = f"{channel.api_url}/api/media/{media_token}"
     ok = httpx.get(url, cookies={sessions.COOKIE_NAME: cookies["member"]})
     assert ok.status_code == 200 and ok.content == image and ok.headers["content-type"] == "image/png"
     assert ok.headers["x-content-type-options"] == "nosniff"

@@ -122,3 +122,25 @@ def test_a_supervisor_cannot_open_the_teams_page(page):
     page.locator("#user-menu").wait_for()
     page.goto("/settings/teams")
     page.wait_for_url(re.compile(r"/denied"))
+
+
+def test_admin_words_what_a_customer_hears_when_handed_to_someone(page):
+    login(page, "admin@demo.local")
+    page.locator("#user-menu").wait_for()
+    page.goto("/settings/teams")
+    page.locator("#team-select").wait_for()
+    card = page.locator("#assigned-card")
+    card.get_by_text("Mensagem ao atribuir").wait_for()
+    expect(page.locator("#team-assigned")).to_have_attribute("placeholder", re.compile(r"\{nome\}"))
+    page.fill("#team-assigned", "Já chamei a {nome}, ela já te responde.")
+    page.click("#assigned-save")
+    page.get_by_text("Mensagem salva.").first.wait_for()
+    shoot(page, "settings-teams-assigned")
+    assert _db("SELECT assigned_message FROM teams WHERE name = 'Recepção'") == [
+        ("Já chamei a {nome}, ela já te responde.",)]
+    page.reload()
+    expect(page.locator("#team-assigned")).to_have_value("Já chamei a {nome}, ela já te responde.")
+    page.fill("#team-assigned", "  ")  # blank: back to the default text
+    page.click("#assigned-save")
+    expect(page.locator("#team-assigned")).to_have_value("")
+    assert _db("SELECT assigned_message FROM teams WHERE name = 'Recepção'") == [(None,)]

@@ -316,6 +316,16 @@ def test_injected_errors_come_first_in_order_then_normal_behaviour(meta):
     assert meta.get("/sandbox/api/faults").json()["errors"] == []
 
 
+def test_an_injected_error_can_wait_for_the_send_whose_body_contains_a_text(meta):
+    open_window(meta)
+    meta.post("/sandbox/api/faults", json={"errors": [{"code": 131026, "body_contains": "[2]"}]}).raise_for_status()
+    answers = [send(meta, text(body=f"[{i}] mensagem")) for i in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 400, 200]
+    assert answers[2].json()["error"]["code"] == 131026
+    bad = meta.post("/sandbox/api/faults", json={"errors": [{"code": 131026, "body_contains": ""}]})
+    assert bad.status_code == 400 and "body_contains" in bad.text
+
+
 def test_status_webhooks_are_signed_and_arrive_sent_delivered_read(meta, receiver):
     open_window(meta)
     wamid = send(meta, {**text(), "biz_opaque_callback_data": "pedido-42"}).json()["messages"][0]["id"]

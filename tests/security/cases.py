@@ -118,8 +118,8 @@ HANDLERS: dict[str, UI | Attack] = {
     "InboxComposerState.send_interactive": call("send_interactive", preset={
         "selected_id": "iB:conversation", "interactive_body": "pwned", "interactive_options": ["a", "b"]}),
     "InboxComposerState.typing": call("typing", preset={"selected_id": "iB:conversation"}),
-    "InboxComposerState.upload": UI("needs a browser upload; it sends to the selected conversation through the "
-                                    "same messages service as send (attacked); not driven here (UNCOVERED directly)"),
+    "InboxComposerState.upload": UI("reached only through Reflex's POST /_upload, which is attacked over the real "
+                                    "web process: test_isolation_socket.py::test_upload_route_isolation"),
     "InboxComposerState.suggest_reply": UI("background task (needs `async with self`); calls ai.suggest_reply, "
                                            "which fetch_owned's the conversation (UNCOVERED directly)"),
     **_ui(FIELD, "InboxComposerState.set_canned_query", "InboxComposerState.set_interactive_body",
@@ -206,19 +206,22 @@ HANDLERS: dict[str, UI | Attack] = {
     "TeamsSettingsState.set_capacity": call("set_capacity", "B:attendant", "99", writes=True, preset={
         "selected_id": "B:team", "member_rows": [{"user_id": "B:attendant", "capacity": "1"}]}),
     "TeamsSettingsState.save_schedule": call("save_schedule", preset={"selected_id": "B:team"}),
+    "TeamsSettingsState.save_assigned_message": call("save_assigned_message", writes=True, preset={
+        "selected_id": "B:team", "assigned_message": "pwned {nome}"}),
     **_ui("edits this tab's schedule draft; save_schedule writes it and is attacked",
           "TeamsSettingsState.add_holiday", "TeamsSettingsState.remove_holiday"),
     "TeamsSettingsState.create": call("create", preset={"new_name": "pwned"}, writes=True),
     **_ui(FIELD, "TeamsSettingsState.set_add_user_id", "TeamsSettingsState.set_day", "TeamsSettingsState.set_mode",
           "TeamsSettingsState.set_new_holiday", "TeamsSettingsState.set_new_name", "TeamsSettingsState.set_ooh_message",
-          "TeamsSettingsState.set_rename_name", "TeamsSettingsState.set_team_tz"),
+          "TeamsSettingsState.set_rename_name", "TeamsSettingsState.set_team_tz",
+          "TeamsSettingsState.set_assigned_message"),
     **_ui(DIALOG, "TeamsSettingsState.open_new", "TeamsSettingsState.open_rename",
           "TeamsSettingsState.set_new_open", "TeamsSettingsState.set_rename_open"),
     # ---- security policy, SSO settings, audit
     "SecuritySettingsState.load": call("load"),
     "SecuritySettingsState.save": call("save", preset={"idle_minutes": "5", "absolute_hours": "1"}, writes=True),
     **_ui(FIELD, "SecuritySettingsState.set_absolute_hours", "SecuritySettingsState.set_idle_minutes",
-          "SecuritySettingsState.set_require"),
+          "SecuritySettingsState.set_require", "SecuritySettingsState.set_any_contact"),
     "SsoSettingsState.load": call("load"),
     "SsoSettingsState.save": call("save", preset={"sso_enabled": True, "issuer": "http://127.0.0.1:9/pwn",
                                                   "client_id": "pwn"}),

@@ -1,7 +1,8 @@
 """Every HTTP route of create_api() (the mounted /api/v1 app included), attacked from another tenant and with too
 little scope or role, over HTTP against the real app, PostgreSQL and Redis.
 
-Routes are enumerated from the Starlette router, so a route added without a row in ROUTES fails the first test.
+Routes are enumerated from the Starlette router, so a route added without a row in ROUTES fails the first test;
+Reflex's own routes (`/_event`, `/_upload`, ...) are enumerated from the running web process into REFLEX_ROUTES.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ CONV = {"conversation_id": "conversation"}
 ROUTES = {
     "GET /api/health": Public("liveness probe: a fixed status, no tenant data"),
     "GET /api/ready": Public("readiness probe: DB/Redis reachability only"),
-    "GET /api/auth/exchange": Public("trades a 30 s one-time login ticket for the cookie; the ticket is the secret"),
+    "POST /api/auth/exchange": Public("trades a 30 s one-time login ticket for the cookie, same origin only and only "
+                                      "in the browser the ticket is bound to (tests/security/test_login_csrf.py)"),
     "POST /api/auth/logout": Public("ends the caller's own session (the cookie it sends), nobody else's"),
     "GET /api/auth/sso/start": Public("starts OIDC for a tenant slug; redirects to that tenant's IdP, no data"),
     "GET /api/auth/sso/callback": Public("OIDC callback; state/nonce/PKCE from the signed session decide the tenant"),
@@ -51,7 +53,7 @@ ROUTES = {
     "POST /api/whatsapp/webhook": Public("Meta's webhook, authenticated by the inbox's app-secret HMAC"),
     "GET /api/docs": Public("the API documentation page"),
     "GET /api/v1/openapi.json": Public("the OpenAPI schema"),
-    "GET /api/media/{message_id}": Cookie({"message_id": "message"}),
+    "GET /api/media/{media_token}": Cookie({"media_token": "message"}),
     "GET /api/v1/conversations": Api("conversations:read", {}),
     "GET /api/v1/conversations/{conversation_id}": Api("conversations:read", CONV),
     "POST /api/v1/conversations/{conversation_id}/take_over": Api("conversations:write", CONV,
@@ -76,6 +78,24 @@ ROUTES = {
 }
 
 
+@dataclass(frozen=True)
+class Socket:
+    """A route of Reflex's own, attacked over the real web process by the named test of test_isolation_socket.py."""
+
+    test: str
+
+
+# Reflex's own routes, as the running web process registers them (tests/support/live_backend.py lists them).
+REFLEX_ROUTES = {
+    "GET /ping": Public("Reflex's liveness ping: a fixed answer"),
+    "GET /_health": Public("Reflex's health check: database and Redis reachability, no tenant data"),
+    "Mount /_event": Socket("test_handler_isolation_over_the_websocket"),
+    "POST /_upload": Socket("test_upload_route_isolation"),
+    "Mount /_upload": Public("Reflex's uploaded-files directory; our upload handler stores files through the "
+                             "channel's media storage, never there"),
+}
+
+
 def enumerate_routes(routes=None, prefix: str = ""):
     for route in create_api().routes if routes is None else routes:
         if isinstance(route, Mount):
@@ -93,6 +113,18 @@ def test_every_route_is_in_the_case_table():
     assert not missing, f"routes with no isolation case in tests/security/test_isolation_rest.py ROUTES: {missing}"
     stale = [r for r in ROUTES if r not in found]
     assert not stale, f"ROUTES rows for routes that no longer exist: {stale}"
+
+
+def test_every_route_of_the_running_web_process_is_in_the_case_table(backend):
+    """Reflex's own routes (the websocket, uploads, probes) too: a new one fails here until it is classified."""
+    from tests.security import test_isolation_socket
+
+    found = sorted(set(backend.routes))
+    missing = [r for r in found if r not in REFLEX_ROUTES]
+    assert not missing, f"Reflex routes with no case in REFLEX_ROUTES: {missing}"
+    assert [r for r in REFLEX_ROUTES if r not in found] == [], "REFLEX_ROUTES rows for routes that no longer exist"
+    tests = [c.test for c in REFLEX_ROUTES.values() if isinstance(c, Socket)]
+    assert all(callable(getattr(test_isolation_socket, t, None)) for t in tests), tests
 
 
 def _client():

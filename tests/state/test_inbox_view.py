@@ -43,7 +43,8 @@ def test_media_sources_are_only_our_own_route():
 def _message(**kw):
     base = dict(id=1, direction="inbound", sender_type="customer", sender_name="Maria", kind="text", body="oi",
                 media_url=None, media_mime=None, file_name=None, location=None, contacts=[], status="received",
-                error_code=None, error_reason=None, reply_to=None, reactions=[], created_at=NOW, client_key=None)
+                error_code=None, error_reason=None, reply_to=None, reactions=[], created_at=NOW, client_key=None,
+                edited=False, earlier_texts=[], deleted=False)
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -79,3 +80,20 @@ def test_attributes_round_trip_and_template_params():
     assert view.template_body_params(["1", "2"], ["Ana", "12/07"]) == ["Ana", "12/07"]
     assert view.template_body_params(["nome"], ["Ana"]) == {"nome": "Ana"}
     assert view.template_preview("Oi {{nome}}, {{x}}", ["nome", "x"], ["Ana", ""]) == "Oi Ana, {{x}}"
+
+
+def test_edited_and_deleted_bubbles_carry_their_mark_and_the_hover_text():
+    from crm_app.services.inbox.views import MessageView
+
+    edited = view.message_item(_message(body="3 pizzas", edited=True, earlier_texts=["<b>2</b> pizzas", "1"]),
+                               TZ, "pt-BR")
+    assert (edited["body"], edited["edited"], edited["deleted"]) == ("3 pizzas", "1", "")
+    assert edited["history"] == "Texto anterior:\n<b>2</b> pizzas\n1"  # plain text: the page never parses it
+    deleted = MessageView(**{**vars(_message(kind="image", body="foto do RG", media_url="/api/media/tok",
+                                             reply_to={"body": "x", "sender_type": "bot"})), "deleted": True})
+    item = view.message_item(deleted, TZ, "en")
+    assert (item["deleted"], item["body"], item["media_url"], item["reply_body"]) == ("1", "", "", "")
+    assert item["history"] == "Deleted text, kept for audit:\nfoto do RG"
+    blanked = view.message_item(MessageView(**{**vars(_message(body=None)), "deleted": True}), TZ, "pt-BR")
+    assert (blanked["deleted"], blanked["history"]) == ("1", "")
+    assert set(view.pending_item("oi", "k", False, "Ana", NOW, TZ)) == set(edited)

@@ -72,3 +72,16 @@ def test_which_events_a_tab_applies_and_when_it_reloads_everything():
     assert fresh_events(0, [{"seq": 7}], 1000) == (7, [{"seq": 7}], False)  # a fresh tab has nothing to miss
     assert fresh_events(5000, [{"seq": 1}, {"seq": 2}], 1000) == (2, [{"seq": 1}, {"seq": 2}], True)  # reset
     assert fresh_events(-1, [{"seq": 3}], 1000) == (3, [{"seq": 3}], True)  # a failed refresh: reload
+
+
+def test_revoked_sessions_go_to_the_revocation_listeners_never_to_tabs(monkeypatch):
+    from crm_app.services.core import realtime as rt_events
+
+    heard = []
+    monkeypatch.setattr(realtime, "_REVOCATION_LISTENERS", [heard.append])
+    batch = {}
+    message = {"type": "pmessage", "channel": rt_events.revocations_channel().encode(),
+               "data": json.dumps({"session_ids": [4, 9]})}
+    realtime._collect(batch, message)
+    realtime._collect(batch, {**message, "data": "not json"})  # malformed: dropped, never a tab event
+    assert heard == [[4, 9]] and batch == {}

@@ -135,10 +135,13 @@ def _set_router(state: rx.State, router: RouterData) -> None:
         _set_router(sub, router)
 
 
-def fresh_state(state_cls: type[rx.State], cookie: str | None) -> tuple[rx.State, rx.State]:
-    """(root, substate) as a new tab whose websocket handshake carried `cookie` as the session cookie."""
+def fresh_state(state_cls: type[rx.State], cookie: str | None, *,
+                browser: str | None = None) -> tuple[rx.State, rx.State]:
+    """(root, substate) as a new tab whose websocket handshake carried `cookie` as the session cookie (and
+    `browser` as its pre-login cookie, if given)."""
     root = rx.State(_reflex_internal_init=True)
-    header = f"{sessions.COOKIE_NAME}={cookie}" if cookie else ""
+    jar = {sessions.COOKIE_NAME: cookie, sessions.PRELOGIN_COOKIE: browser}
+    header = "; ".join(f"{name}={value}" for name, value in jar.items() if value)
     router = RouterData(session=SessionData(client_token="iso-tab", client_ip="127.0.0.1", session_id="iso"),
                         headers=HeaderData(host="127.0.0.1", cookie=header))
     _set_router(root, router)

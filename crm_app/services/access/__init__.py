@@ -81,6 +81,7 @@ from crm_app.services.access.sessions import (  # noqa: F401
     SecurityPolicy,
     SessionRow,
     actor_for,
+    browser_binding,
     find_active_tenant,
     get_security_policy,
     hash_token,
@@ -89,6 +90,7 @@ from crm_app.services.access.sessions import (  # noqa: F401
     logout,
     open_session,
     peek_actor,
+    peek_session,
     redeem_login_ticket,
     resolve_access,
     resolve_actor,
@@ -161,6 +163,7 @@ from crm_app.services.access.users import (  # noqa: F401
 
 # The constants that routes and pages read, besides the functions and classes above.
 COOKIE_NAME = sessions.COOKIE_NAME
+PRELOGIN_COOKIE = sessions.PRELOGIN_COOKIE
 TOKEN_SCOPES = api_tokens.SCOPES  # the registry in scopes.py
 SSO_REASONS = sso.REASONS
 SSO_PENDING_SECONDS = sso.PENDING_SECONDS

@@ -139,6 +139,24 @@ def revoke(session: Session, *, actor: Actor, token_id: int) -> ApiTokenRow:
     return _row(token, session.get(User, token.user_id).name)
 
 
+def revoke_user_tokens(session: Session, *, actor: Actor, user_id: int, reason: str) -> int:
+    """Revoke every live token that acts as `user_id` or that they made; returns how many.
+
+    Deactivating a user calls this, so that reactivating them later brings none of their tokens back: a
+    token's holder may not be someone the tenant still trusts.
+    """
+    tokens = session.exec(select(ApiToken).where(
+        ApiToken.tenant_id == actor.tenant_id, ApiToken.revoked_at.is_(None),
+        (ApiToken.user_id == user_id) | (ApiToken.created_by_user_id == user_id))).all()
+    for token in tokens:
+        token.revoked_at = utcnow()
+        session.add(token)
+        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="api_token.revoke",
+                     target_type="api_token", target_id=token.id,
+                     before={"name": token.name, "prefix": token.prefix}, after={"reason": reason})
+    return len(tokens)
+
+
 def authenticate_token(session: Session, secret: str | None, *, ip: str | None = None) -> TokenAuth | None:
     """The user and scopes behind a presented secret, or None.
 

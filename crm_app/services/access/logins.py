@@ -164,17 +164,23 @@ def _run_committing(step, **kwargs) -> tuple[str, Actor]:
     return token, actor
 
 
-def login(email: str, password: str, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, Actor]:
-    """Authenticate, commit the session, then park it behind a ticket. Returns (ticket, actor).
+def login(email: str, password: str, *, browser: str, ip: str | None = None,
+          user_agent: str | None = None) -> tuple[str, Actor]:
+    """Authenticate, commit the session, then park it behind a ticket only `browser` can redeem.
 
+    `browser` is the pre-login cookie the login form's websocket presented (`sessions.browser_binding`); the
+    caller checks it first, so that no session is opened that no ticket could carry. Returns (ticket, actor).
     Raises SecondFactorRequired (with the pending ticket) when the account has 2FA.
     """
     token, actor = _run_committing(authenticate, email=email, password=password, ip=ip, user_agent=user_agent)
-    return sessions.issue_login_ticket(token), actor
+    return sessions.issue_login_ticket(token, browser=browser), actor
 
 
-def login_second_step(pending: str, code: str, *, ip: str | None = None,
+def login_second_step(pending: str, code: str, *, browser: str, ip: str | None = None,
                       user_agent: str | None = None) -> tuple[str, Actor]:
-    """The 2FA code step: commit the new session, then park it behind a cookie ticket. Returns (ticket, actor)."""
+    """The 2FA code step: commit the new session, then park it behind a ticket bound to `browser`.
+
+    Returns (ticket, actor).
+    """
     token, actor = _run_committing(verify_second_step, pending=pending, code=code, ip=ip, user_agent=user_agent)
-    return sessions.issue_login_ticket(token), actor
+    return sessions.issue_login_ticket(token, browser=browser), actor

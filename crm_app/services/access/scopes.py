@@ -3,6 +3,10 @@
 Each area of the REST API adds its pair here (and a label for each scope in both catalogues, under
 `tokens.scope.<scope>`); routes ask for `scope(area, write=...)`, so a misspelt scope fails at import,
 not at a customer's first request. An area with nothing to change over the API yet is read-only.
+
+A scope covers its area wherever it appears: an object of one area embedded in another's answer (a
+conversation's contact, its last message) is shown only to tokens that may read that area too, and is
+otherwise cut down to what identifies it (`crm_app/api/v1.py`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,14 @@
 """Server-side sessions: opening, resolving and revoking them, their timeouts, and the tenant's security policy.
 
 The cookie holds a random token (256 bits); the database holds only its SHA-256. The login event cannot set an
-HttpOnly cookie over the websocket, so it stores a 30-second one-time ticket in Redis and the browser loads a
-backend route that exchanges the ticket for the cookie (and revokes the session that browser had before).
+HttpOnly cookie over the websocket, so it stores a 30-second one-time ticket in Redis and the browser POSTs it
+(same origin) to a backend route that exchanges it for the cookie (and revokes the session that browser had
+before). The ticket is bound to the browser that asked for it: it stores the hash of that browser's pre-login
+cookie (an HttpOnly random value every page load makes sure of), and only a request carrying the same cookie
+redeems it, so a ticket minted by someone else and pushed to a victim's browser logs nobody in.
+
+Every revocation is announced on Redis after commit (`core.realtime.publish_revoked_after_commit`), so the web
+processes stop pushing to a revoked session at once instead of trusting their short session cache.
 
 Timeouts are per tenant (`Tenant.session_idle_minutes` / `session_absolute_hours`, falling back to the install's
 30 min / 12 h) and are read again on every check, so a stricter policy applies to sessions already open.
@@ -12,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -25,10 +33,13 @@ from crm_app.errors import NotFound, ValidationError
 from crm_app.models import Role, Tenant, User, UserSession
 from crm_app.queue import get_redis
 from crm_app.services.access import mfa
-from crm_app.services.core import audit
+from crm_app.services.core import audit, realtime
 from crm_app.services.core.actors import Actor, require_role
 
 COOKIE_NAME = "crm_session"
+# The browser's pre-login cookie: a random value that login tickets are bound to (set by api/prelogin.py).
+PRELOGIN_COOKIE = "crm_prelogin"
+PRELOGIN_MIN_LENGTH = 32  # shorter values are not ours: no ticket is ever bound to them
 TICKET_PREFIX = "crm:login-ticket:"
 # Written at most this often, so that page loads do not all write.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
@@ -130,6 +141,7 @@ def logout(session: Session, *, token: str | None, ip: str | None = None) -> boo
         return False
     row.revoked_at = utcnow()
     session.add(row)
+    realtime.publish_revoked_after_commit(session, [row.id])
     entry = audit.record(session, actor=None, tenant_id=row.tenant_id, action="auth.logout",
                          target_type="user", target_id=row.user_id, after={"ip": ip, "session_id": row.id})
     entry.ip = ip
@@ -141,7 +153,8 @@ def revoke_user_sessions(session: Session, *, user_id: int, actor: Actor | None 
     """Revoke every live session of a user (but the one behind `except_token`), with an audit row. Returns how many.
 
     Called on deactivation, password change and "log out all my sessions"; an open tab of a revoked session loses
-    access on its next event, because every event resolves the cookie against this table again.
+    access on its next event, because every event resolves the cookie against this table again, and its pushes
+    stop as soon as the web processes hear the announcement.
     """
     query = select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
     if except_token:
@@ -151,6 +164,7 @@ def revoke_user_sessions(session: Session, *, user_id: int, actor: Actor | None 
     for row in rows:
         row.revoked_at = now
         session.add(row)
+    realtime.publish_revoked_after_commit(session, [row.id for row in rows])
     user = session.get(User, user_id)
     if user is not None:
         audit.record(session, actor=actor, tenant_id=user.tenant_id, action="auth.sessions_revoked",
@@ -197,19 +211,22 @@ def revoke_session(session: Session, *, actor: Actor, session_id: int) -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
+        realtime.publish_revoked_after_commit(session, [row.id])
         audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="auth.session_revoked",
                      target_type="session", target_id=row.id, after={"ip": row.ip})
 
 
 @dataclass(frozen=True)
 class SecurityPolicy:
-    """The tenant's 2FA roles and session timeouts, with the install's defaults beside them."""
+    """The tenant's 2FA roles, session timeouts (with the install's defaults beside them) and whether attendants
+    may edit any contact."""
 
     require_2fa_roles: list[str]
     idle_minutes: int
     absolute_hours: int
     default_idle_minutes: int
     default_absolute_hours: int
+    attendants_edit_any_contact: bool = False
 
 
 def get_security_policy(session: Session, *, actor: Actor) -> SecurityPolicy:
@@ -222,7 +239,7 @@ def get_security_policy(session: Session, *, actor: Actor) -> SecurityPolicy:
     settings = get_settings()
     return SecurityPolicy(sorted(tenant.require_2fa_roles or []), int(idle.total_seconds() // 60),
                           int(absolute.total_seconds() // 3600), settings.session_idle_minutes,
-                          settings.session_absolute_hours)
+                          settings.session_absolute_hours, tenant.attendants_edit_any_contact)
 
 
 class PolicyInvalid(ValidationError):
@@ -234,8 +251,9 @@ class PolicyInvalid(ValidationError):
 
 
 def update_security_policy(session: Session, *, actor: Actor, require_2fa_roles: list[str], idle_minutes: int,
-                           absolute_hours: int) -> SecurityPolicy:
-    """Change the tenant's 2FA roles and session timeouts; audited with before and after."""
+                           absolute_hours: int, attendants_edit_any_contact: bool | None = None) -> SecurityPolicy:
+    """Change the tenant's 2FA roles, session timeouts and (unless None) whether attendants may edit any
+    contact; audited with before and after."""
     require_role(actor, Role.ADMIN)
     roles = sorted(set(require_2fa_roles))
     if any(r not in {x.value for x in Role} for r in roles):
@@ -252,28 +270,56 @@ def update_security_policy(session: Session, *, actor: Actor, require_2fa_roles:
     before = get_security_policy(session, actor=actor)
     tenant.require_2fa_roles = roles
     tenant.session_idle_minutes, tenant.session_absolute_hours = idle_minutes, absolute_hours
+    if attendants_edit_any_contact is not None:
+        tenant.attendants_edit_any_contact = bool(attendants_edit_any_contact)
     session.add(tenant)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="security.policy_change",
                  target_type="tenant", target_id=tenant.id,
                  before={"require_2fa_roles": before.require_2fa_roles, "idle_minutes": before.idle_minutes,
-                         "absolute_hours": before.absolute_hours},
-                 after={"require_2fa_roles": roles, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours})
+                         "absolute_hours": before.absolute_hours,
+                         "attendants_edit_any_contact": before.attendants_edit_any_contact},
+                 after={"require_2fa_roles": roles, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours,
+                        "attendants_edit_any_contact": tenant.attendants_edit_any_contact})
     return get_security_policy(session, actor=actor)
 
 
-def issue_login_ticket(token: str) -> str:
-    """Park a fresh session token in Redis behind a one-time ticket."""
+def browser_binding(prelogin: str | None) -> str | None:
+    """The pre-login cookie's value if it can bind a login ticket (long enough to be one of ours), else None."""
+    if not prelogin or not PRELOGIN_MIN_LENGTH <= len(prelogin) <= 100:
+        return None
+    return prelogin
+
+
+def issue_login_ticket(token: str, *, browser: str) -> str:
+    """Park a fresh session token in Redis behind a one-time ticket that only `browser` can redeem.
+
+    `browser` is the pre-login cookie of the browser that asked (see `browser_binding`); its hash is stored with
+    the ticket. Raises ValueError without one: an unbound ticket is what login CSRF needs.
+    """
+    if browser_binding(browser) is None:
+        raise ValueError("a login ticket must be bound to the browser's pre-login cookie")
     ticket = secrets.token_urlsafe(32)
-    get_redis().set(TICKET_PREFIX + hash_token(ticket), token, ex=get_settings().login_ticket_seconds)
+    value = json.dumps({"token": token, "browser": hash_token(browser)})
+    get_redis().set(TICKET_PREFIX + hash_token(ticket), value, ex=get_settings().login_ticket_seconds)
     return ticket
 
 
-def redeem_login_ticket(ticket: str | None) -> str | None:
-    """Exchange a ticket for its session token, once."""
+def redeem_login_ticket(ticket: str | None, *, browser: str | None) -> str | None:
+    """Exchange a ticket for its session token, once, and only in the browser it was issued to.
+
+    A ticket presented by another browser (or with no pre-login cookie) is used up and gives nothing: whoever
+    pushed it there learns nothing, and the browser's own session is left alone by the caller.
+    """
     if not ticket or len(ticket) > 100:
         return None
-    value = get_redis().getdel(TICKET_PREFIX + hash_token(ticket))
-    return value.decode() if value else None
+    raw = get_redis().getdel(TICKET_PREFIX + hash_token(ticket))
+    if not raw:
+        return None
+    parked = json.loads(raw)
+    binding = browser_binding(browser)
+    if binding is None or not hmac.compare_digest(parked["browser"], hash_token(binding)):
+        return None
+    return parked["token"]
 
 
 def resolve_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
@@ -300,6 +346,15 @@ def peek_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
     session alive, and it runs for every open tab on every event, so it is one autocommit SELECT
     (no BEGIN and no ROLLBACK round trips).
     """
+    peeked = peek_session(token, ip=ip)
+    return peeked[1] if peeked is not None else None
+
+
+def peek_session(token: str | None, *, ip: str | None = None) -> tuple[int, Actor] | None:
+    """`(session id, actor)` of the live session behind a cookie token, as `peek_actor` reads it; None if none.
+
+    The id is what a browser tab's state is bound to, and what revocation announcements name.
+    """
     if not token:
         return None
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -312,14 +367,15 @@ def peek_actor(token: str | None, *, ip: str | None = None) -> Actor | None:
     if not is_session_live(now=utcnow(), last_seen_at=row.last_seen_at, expires_at=row.expires_at,
                            revoked_at=row.revoked_at, idle=idle, created_at=row.created_at, absolute=absolute):
         return None
-    return Actor(user_id=row.id, tenant_id=row.tenant_id, role=str(row.role), name=row.name, email=row.email,
-                 is_platform_operator=row.is_platform_operator, locale=row.locale, ip=ip,
-                 timezone=row.timezone or "America/Sao_Paulo")
+    return row.session_id, Actor(user_id=row.id, tenant_id=row.tenant_id, role=str(row.role), name=row.name,
+                                 email=row.email, is_platform_operator=row.is_platform_operator, locale=row.locale,
+                                 ip=ip, timezone=row.timezone or "America/Sao_Paulo")
 
 
-_PEEK = (select(UserSession.last_seen_at, UserSession.expires_at, UserSession.revoked_at, UserSession.created_at,
-                User.id, User.tenant_id, User.role, User.name, User.email, User.is_platform_operator, User.locale,
-                Tenant.timezone, Tenant.session_idle_minutes, Tenant.session_absolute_hours)
+_PEEK = (select(UserSession.id.label("session_id"), UserSession.last_seen_at, UserSession.expires_at,
+                UserSession.revoked_at, UserSession.created_at, User.id, User.tenant_id, User.role, User.name,
+                User.email, User.is_platform_operator, User.locale, Tenant.timezone, Tenant.session_idle_minutes,
+                Tenant.session_absolute_hours)
          .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
          .where(UserSession.token_hash == bindparam("token_hash"), User.is_active.is_(True),
                 Tenant.is_active.is_(True)))

@@ -36,15 +36,15 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import Session, select
 
-from crm_app.config import Environment, get_settings
+from crm_app.config import get_settings
 from crm_app.db import session_scope, utcnow
 from crm_app.domain.text import is_email, normalize_email
 from crm_app.domain.urls import safe_next
 from crm_app.errors import CRMError, ValidationError
-from crm_app.integrations import oidc
+from crm_app.integrations import oidc, outbound_urls
 from crm_app.models import Role, SsoConfig, Tenant, User
 from crm_app.queue import get_redis
-from crm_app.services.access import passwords, sessions
+from crm_app.services.access import passwords, sessions, users
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
 
@@ -58,6 +58,7 @@ MAX_MAPPINGS = 50
 ROLE_RANK = {"admin": 3, "supervisor": 2, "attendant": 1}
 CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 CALLBACK_PATH = "/api/auth/sso/callback"
+ENDPOINT_KEYS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
 # Reasons a login can fail; each has `sso.error.<reason>` in the catalogues.
 REASONS = ("unavailable", "denied", "bad_state", "provider", "invalid_token", "no_role", "deactivated",
            "not_provisioned", "no_email", "email_conflict")
@@ -156,13 +157,15 @@ def get_config(session: Session, *, actor: Actor) -> SsoSettingsView:
 
 
 def check_issuer(issuer: str) -> str:
-    """A normalised issuer URL, or ValidationError. Production requires https (the issuer is fetched by us)."""
+    """A normalised issuer URL, or ValidationError: we fetch it, so it must pass the outbound-URL policy
+    (https in production, a public address unless ALLOW_PRIVATE_OUTBOUND_URLS) and carry no query."""
     issuer = (issuer or "").strip().rstrip("/")
-    parts = urlsplit(issuer)
-    allowed = ("https",) if get_settings().env == Environment.PRODUCTION else ("https", "http")
-    if parts.scheme not in allowed or not parts.hostname or parts.query or parts.fragment or len(issuer) > 255:
-        raise ValidationError("the issuer must be an https URL", field="issuer")
-    return issuer
+    if urlsplit(issuer).query or len(issuer) > 255:
+        raise ValidationError("the issuer must be an https URL without a query", field="issuer")
+    try:
+        return outbound_urls.check_url(issuer)
+    except outbound_urls.UrlNotAllowed as exc:
+        raise ValidationError(f"issuer: {exc}", field="issuer") from None
 
 
 def _clean_mapping(group_roles: dict[str, str]) -> dict[str, str]:
@@ -289,17 +292,39 @@ def _cached(key: str, load, use_cache: bool = True):
     return value
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _check_endpoints(issuer: str, doc: dict[str, Any]) -> None:
+    """Every endpoint we send a browser or a request to must live at the issuer's origin (or one allowed by
+    SSO_ENDPOINT_ORIGINS): otherwise a document could make /api/auth/sso/start redirect anywhere, or point
+    our server at another host than the one the admin named."""
+    missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)]
+    if missing:
+        raise DiscoveryError(f"the document lacks {', '.join(missing)}")
+    allowed = {_origin(issuer), *get_settings().sso_endpoint_origin_list}
+    for key in ENDPOINT_KEYS:
+        value = doc.get(key)
+        if value is None and key == "userinfo_endpoint":
+            continue
+        parts = urlsplit(str(value))
+        if (not isinstance(value, str) or parts.scheme not in outbound_urls.allowed_schemes() or parts.username
+                or parts.password or _origin(value) not in allowed):
+            raise DiscoveryError(f"the document's {key} is not at the issuer's address")
+
+
 def fetch_discovery(issuer: str, *, use_cache: bool = True) -> Discovery:
-    """The issuer's discovery document, checked: its `issuer` must be exactly ours, and the endpoints present."""
+    """The issuer's discovery document, checked: its `issuer` must be exactly ours, the endpoints present and at
+    the issuer's origin."""
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
 
     def load() -> Discovery:
         doc = _get_json(url)
         if str(doc.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
-            raise DiscoveryError(f"the document names another issuer: {doc.get('issuer')!r}")
-        missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)]
-        if missing:
-            raise DiscoveryError(f"the document lacks {', '.join(missing)}")
+            raise DiscoveryError(f"the document names another issuer: {str(doc.get('issuer'))[:100]!r}")
+        _check_endpoints(issuer, doc)
         methods = doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         return Discovery(issuer=str(doc["issuer"]), authorization_endpoint=str(doc["authorization_endpoint"]),
                          token_endpoint=str(doc["token_endpoint"]), jwks_uri=str(doc["jwks_uri"]),
@@ -334,7 +359,11 @@ def _enabled_config(session: Session, tenant: Tenant | None) -> SsoConfig:
 
 
 def begin_login(tenant_slug: str, next_path: str | None = None) -> LoginStart:
-    """Leg one: the provider's authorization URL with state, nonce and PKCE, and the browser binding."""
+    """Leg one: the provider's authorization URL with state, nonce and PKCE, and the browser binding.
+
+    Every refusal is "unavailable", a provider that cannot be reached included: the answer must not tell a
+    slug with SSO set up (or a failing provider) from an unknown one. The log keeps the detail.
+    """
     slug = (tenant_slug or "").strip().lower()[:60]
     with session_scope() as session:
         tenant = session.exec(select(Tenant).where(Tenant.slug == slug)).first() if slug else None
@@ -342,7 +371,8 @@ def begin_login(tenant_slug: str, next_path: str | None = None) -> LoginStart:
     try:
         discovery = fetch_discovery(config.issuer)
     except DiscoveryError as exc:
-        raise SsoError("provider", exc.message, tenant_id=config.tenant_id) from None
+        log.info("sso start of tenant %s refused: %s", config.tenant_id, exc.message)
+        raise SsoError("unavailable", exc.message, tenant_id=config.tenant_id) from None
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     binding = secrets.token_urlsafe(32)
     pending = {"tenant_id": config.tenant_id, "nonce": nonce, "verifier": verifier, "binding": _hash(binding),
@@ -489,7 +519,7 @@ def _sign_in(pending: dict[str, Any], claims: dict[str, Any], *, ip: str | None,
         elif not user.is_active:
             raise SsoError("deactivated", "the user is deactivated", tenant_id=tenant_id)
         else:
-            _update(session, user, claims, role)
+            role = _update(session, user, claims, role)
         token = sessions.open_session(session, user=user, ip=ip, user_agent=user_agent, auth_method="sso")
         audit.record(session, actor=sessions.actor_for(user, ip=ip), tenant_id=tenant_id, action="sso.login",
                      target_type="user", target_id=user.id, after={"sub": claims["sub"], "role": role, "ip": ip})
@@ -513,17 +543,27 @@ def _provision(session: Session, config: SsoConfig, claims: dict[str, Any], role
     return user
 
 
-def _update(session: Session, user: User, claims: dict[str, Any], role: str) -> None:
-    """Link the SSO identity on first use, and apply the mapped role (the provider is the source of truth)."""
+def _update(session: Session, user: User, claims: dict[str, Any], role: str) -> str:
+    """Link the SSO identity on first use, and apply the mapped role (the provider is the source of truth),
+    except that the tenant's last active admin stays admin (audited): a mapping mistake must not leave the
+    tenant with nobody who can fix it. Returns the role the user has now."""
     if user.sso_subject is None:
         user.sso_subject = claims["sub"]
         audit.record(session, actor=None, tenant_id=user.tenant_id, action="sso.user_linked",
                      target_type="user", target_id=user.id, after={"sub": claims["sub"]})
+    if user.role == Role.ADMIN and role != "admin" and not users.another_active_admin(
+            session, tenant_id=user.tenant_id, leaving_id=user.id):
+        audit.record(session, actor=None, tenant_id=user.tenant_id, action="sso.role_change_refused",
+                     target_type="user", target_id=user.id, before={"role": "admin"},
+                     after={"role": role, "reason": "last_admin"})
+        session.add(user)
+        return "admin"
     if str(user.role) != role:
         audit.record(session, actor=None, tenant_id=user.tenant_id, action="sso.role_changed",
                      target_type="user", target_id=user.id, before={"role": str(user.role)}, after={"role": role})
         user.role = Role(role)
     session.add(user)
+    return role
 
 
 def _audit_failure(tenant_id: int, exc: SsoError, *, ip: str | None) -> None:

@@ -18,7 +18,7 @@ from crm_app.domain.access import can_manage_role
 from crm_app.domain.text import is_email, normalize_email, password_problem
 from crm_app.errors import Conflict, CRMError, PermissionDenied, ValidationError
 from crm_app.models import Role, Tenant, User
-from crm_app.services.access import invites, passwords, sessions
+from crm_app.services.access import api_tokens, invites, passwords, sessions
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, fetch_owned, require_admin_of, require_role
 
@@ -164,8 +164,8 @@ def get_user(session: Session, *, actor: Actor, user_id: int) -> UserRow:
     return _row(access_user(session, actor=actor, user_id=user_id))
 
 
-def _keep_an_admin(session: Session, *, tenant_id: int, leaving_id: int) -> None:
-    """Raise LastAdmin unless an active admin other than `leaving_id` remains.
+def another_active_admin(session: Session, *, tenant_id: int, leaving_id: int) -> bool:
+    """Whether an active admin other than `leaving_id` remains (for demotions from anywhere, SSO included).
 
     Locks the tenant row first, so concurrent admin changes in one tenant run one after the other.
     """
@@ -173,7 +173,12 @@ def _keep_an_admin(session: Session, *, tenant_id: int, leaving_id: int) -> None
     others = session.exec(select(func.count()).select_from(User).where(
         User.tenant_id == tenant_id, User.role == Role.ADMIN, User.is_active.is_(True),
         User.id != leaving_id)).one()
-    if others == 0:
+    return others > 0
+
+
+def _keep_an_admin(session: Session, *, tenant_id: int, leaving_id: int) -> None:
+    """Raise LastAdmin unless an active admin other than `leaving_id` remains."""
+    if not another_active_admin(session, tenant_id=tenant_id, leaving_id=leaving_id):
         raise LastAdmin("the tenant must keep at least one active admin")
 
 
@@ -196,7 +201,8 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> U
 
 
 def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) -> UserRow:
-    """Deactivate or reactivate a user. Deactivation ends every session and kills a pending link; the last
+    """Deactivate or reactivate a user. Deactivation ends every session, revokes the API tokens acting as the
+    user or made by them (for good: reactivation does not revive them) and kills a pending link; the last
     active admin cannot be deactivated."""
     require_role(actor, Role.ADMIN)
     user = access_user(session, actor=actor, user_id=user_id)
@@ -211,6 +217,7 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) ->
     session.add(user)
     if not active:
         sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="user_deactivated")
+        api_tokens.revoke_user_tokens(session, actor=actor, user_id=user.id, reason="user_deactivated")
     audit.record(session, actor=actor, tenant_id=actor.tenant_id,
                  action="user.reactivate" if active else "user.deactivate",
                  target_type="user", target_id=user.id, before=before, after={"is_active": active})

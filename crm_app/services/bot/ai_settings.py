@@ -6,13 +6,13 @@ audit trail only whether it was kept, replaced or cleared.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from crm_app.db import utcnow
 from crm_app.errors import ValidationError
+from crm_app.integrations import outbound_urls
 from crm_app.models import AiSettings
 from crm_app.services.bot import ai, knowledge
 from crm_app.services.core import audit
@@ -146,10 +146,19 @@ def _number(value: object, name: str, low: float, high: float) -> float:
     return number
 
 
+def _base_url(value: object) -> str:
+    """The AI base URL, once it passes the outbound-URL policy (our workers call it with the tenant's key)."""
+    base_url = str(value or "").strip()
+    if len(base_url) > 255:
+        raise ValidationError("the base URL has up to 255 characters", field="base_url")
+    try:
+        return outbound_urls.check_url(base_url)
+    except outbound_urls.UrlNotAllowed as exc:
+        raise ValidationError(f"base URL: {exc}", field="base_url") from None
+
+
 def _clean_settings(values: dict) -> dict:
-    base_url = str(values.get("base_url") or "").strip()
-    if not re.match(r"^https?://[^\s/]+", base_url) or len(base_url) > 255:
-        raise ValidationError("the base URL starts with http:// or https://", field="base_url")
+    base_url = _base_url(values.get("base_url"))
     model = str(values.get("model") or "").strip()
     if not model or len(model) > 120:
         raise ValidationError("the model has 1 to 120 characters", field="model")

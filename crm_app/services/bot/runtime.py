@@ -1,6 +1,9 @@
 """One bot turn: a conversation's flow reads what the customer said and acts, in one locked transaction.
 
 How a customer message becomes one bot turn (the trigger and its debounce are in `bot.trigger`):
+0. A job whose message is no longer the newest ends at once (step 1); any other takes one of its tenant's
+   places (`bot.fairness`). At the tenant's cap the turn waits in the tenant's line, woken when a place
+   frees up, so one tenant's slow AI never holds every bot worker.
 1. The `run_bot_turn(conversation_id, message_id)` job of a message that is no longer the newest one
    does nothing: a burst becomes the one turn of its last message's job.
 2. The turn locks the conversation and the `BotSession` row FOR UPDATE, re-checks that the bot still
@@ -9,8 +12,8 @@ How a customer message becomes one bot turn (the trigger and its debounce are in
    (`bot.actions`), and commits it all at once. A job that runs twice finds nothing left to consume; two
    workers serialise on the locks. A takeover commits either before the turn (the bot sees it and stays
    silent) or after it.
-3. An AI node commits the turn first, asks `bot.ai.answer` with no transaction open, then resumes in a
-   second locked transaction (re-checking the owner again).
+3. An AI node commits the turn first, asks `bot.ai.answer` with no transaction open (the tenant's timeout
+   bounds the whole call), then resumes in a second locked transaction (re-checking the owner again).
 4. PostgreSQL stays the truth: `bot.sweeps` re-queues conversations whose customer messages were never
    consumed (a delayed job Redis lost), and closes the ones that went quiet (`expire_session`).
 """
@@ -21,6 +24,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from crm_app.db import insert_ignoring_conflicts, session_scope, utcnow
@@ -38,7 +42,7 @@ from crm_app.models import (
     MessageKind,
     SenderType,
 )
-from crm_app.services.bot import actions, ai
+from crm_app.services.bot import actions, ai, fairness
 from crm_app.services.channel import bot_gate
 from crm_app.services.routing import handoff
 
@@ -60,7 +64,7 @@ class _PendingAI:
 
 
 def run_turn(conversation_id: int, message_id: int | None = None) -> str:
-    """One debounced turn of the conversation's flow (the `run_bot_turn` job).
+    """One debounced turn of the conversation's flow (the `run_bot_turn` job), within its tenant's cap.
 
     Args:
         conversation_id: The bot-owned conversation.
@@ -68,8 +72,39 @@ def run_turn(conversation_id: int, message_id: int | None = None) -> str:
             None (sweeps) consumes whatever is pending.
 
     Returns:
-        What happened, as the job's result ("silent", "debounced", "turn 3: …"…).
+        What happened, as the job's result ("silent", "debounced", "capped", "turn 3: …"…).
     """
+    tenant_id, superseded = _tenant_and_newer(conversation_id, message_id)
+    if tenant_id is None:
+        return "silent"
+    if superseded:
+        return "debounced"  # a later message's job runs this turn: no place taken for nothing
+    lease = fairness.take_turn_slot(tenant_id, conversation_id, message_id)
+    if lease is None:  # the tenant's other turns fill its places: it waits in line, this worker serves others
+        return "capped"
+    try:
+        return _run_turn(conversation_id, message_id)
+    finally:
+        fairness.give_back(tenant_id, lease)
+
+
+def _tenant_and_newer(conversation_id: int, message_id: int | None) -> tuple[int | None, bool]:
+    """The conversation's tenant (None: it is gone), and whether the bot owns it and a newer customer message
+    than `message_id` came in: that message's own job runs the turn (the debounce, checked again under the
+    locks in `_turn`). A conversation people own still runs `_turn`, which records that the bot is out."""
+    newer = sa.literal(False)
+    if message_id is not None:
+        newer = sa.and_(Conversation.bot_active.is_(True), Conversation.status != ConversationStatus.CLOSED,
+                        sa.exists().where(
+                            Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND,
+                            Message.sender_type == SenderType.CUSTOMER, Message.kind.not_in(list(IGNORED_KINDS)),
+                            Message.id > message_id))
+    with session_scope() as session:
+        row = session.exec(select(Conversation.tenant_id, newer).where(Conversation.id == conversation_id)).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def _run_turn(conversation_id: int, message_id: int | None) -> str:
     with session_scope() as session:
         result = _turn(session, conversation_id, message_id)
     if not isinstance(result, _PendingAI):

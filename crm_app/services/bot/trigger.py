@@ -1,4 +1,5 @@
-"""How the bot's turns are queued: one debounced turn per burst of customer messages, and the sweeps' catch-up.
+"""How the bot's turns are queued: one debounced turn per burst of customer messages, the sweeps' catch-up, and
+turns queued again because their tenant was at its concurrency cap (`bot.fairness`).
 
 Inbound processing starts a customer message's turn through `channel.bot_gate` (which knows each inbox's
 published flow and debounce); the sweeps and retries queue theirs here.
@@ -11,7 +12,7 @@ from crm_app.services.channel import bot_gate
 from crm_app.services.core import jobs
 
 
-def enqueue_turn(conversation_id: int, message_id: int | None, delay: float = 0) -> None:
+def enqueue_turn(conversation_id: int, message_id: int | None, delay: float = 0, tag: str | None = None) -> None:
     """Queue one turn (the `run_bot_turn` job).
 
     Args:
@@ -19,8 +20,10 @@ def enqueue_turn(conversation_id: int, message_id: int | None, delay: float = 0)
         message_id: With it, the turn runs only if that message is still the newest (debounce);
             None runs whatever is pending (sweeps).
         delay: Seconds to wait before the turn.
+        tag: Makes the job id new, for a turn queued again while its first job is still running (the cap,
+            `bot.fairness`).
     """
-    jobs.enqueue("run_bot_turn", conversation_id, message_id, delay=delay)
+    jobs.enqueue("run_bot_turn", conversation_id, message_id, delay=delay, tag=tag)
 
 
 def forget_scheduled_turns() -> int:

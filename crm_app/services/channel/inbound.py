@@ -1,4 +1,10 @@
-"""Conversations: found or reopened for inbound messages; statuses applied to messages."""
+"""Conversations: found or reopened for inbound messages; statuses applied to messages.
+
+A customer message and a close (an attendant's, or the bot's for inactivity) take the conversation's row
+lock in turn: the message either lands before the close (which then sees it) or finds the conversation
+closed and reopens it, never landing in a closed conversation. Edits and deletions of earlier messages
+go to `edits`; one whose original we do not have becomes a system line in the customer's conversation.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +33,8 @@ from crm_app.models import (
     MessageStatus,
     SenderType,
 )
-from crm_app.services.channel import bot_gate, media
+from crm_app.services.channel import bot_gate, edits, media
+from crm_app.services.conversations import log as conversation_log
 from crm_app.services.core import realtime
 
 
@@ -60,6 +67,8 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
         raise InvalidSender(str(exc)) from exc
     conn = session.connection()
     link = _lock_link(conn, inbox_id, digits(phone), tenant_id, phone, message.profile_name)
+    if message.change is not None:
+        return _record_change(session, link, tenant_id=tenant_id, inbox_id=inbox_id, message=message)
     conversation_id, opened, bot_active = _open_conversation_for(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
     values = _message_values(conn, tenant_id, conversation_id, message)
     new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
@@ -91,12 +100,16 @@ class _Link:
 _contact_inboxes, _contacts, _conversations = ContactInbox.__table__, Contact.__table__, Conversation.__table__
 _messages = Message.__table__
 
-# FOR UPDATE OF the identity row: it makes two workers handling the same new customer open one conversation.
+# FOR NO KEY UPDATE OF the identity row: it makes two workers handling the same new customer open one
+# conversation. Not FOR UPDATE: that would also block the foreign-key checks of other transactions on
+# conversations that point at this identity (KEY SHARE), and a close that holds the conversation's row and
+# updates it twice (its second UPDATE re-checks the key) deadlocked against a customer message waiting for
+# that row.
 _LOCK_LINK = (sa.select(_contact_inboxes.c.id, _contact_inboxes.c.contact_id, _contacts.c.name, _contacts.c.email)
               .join(_contacts, _contacts.c.id == _contact_inboxes.c.contact_id)
               .where(_contact_inboxes.c.inbox_id == sa.bindparam("inbox_id"),
                      _contact_inboxes.c.wa_id == sa.bindparam("wa_id"))
-              .with_for_update(of=_contact_inboxes))
+              .with_for_update(of=_contact_inboxes, key_share=True))
 
 _at, _customer = sa.bindparam("at", type_=UTCDateTime), sa.bindparam("customer", type_=sa.Boolean)
 _preview = sa.bindparam("preview", type_=sa.String)
@@ -153,9 +166,10 @@ def _upsert_contact_id(conn: Connection, tenant_id: int, phone: str, profile_nam
 
 
 # Hot-path statements are built once: building `.values(...)` per call cost a tenth of an event's processing.
+# FOR UPDATE: a close holding the row makes this wait, then read the row as the close left it (closed).
 _LATEST_CONVERSATION = (sa.select(_conversations.c.id, _conversations.c.status, _conversations.c.bot_active)
                         .where(_conversations.c.contact_inbox_id == sa.bindparam("link_id"))
-                        .order_by(_conversations.c.id.desc()).limit(1))
+                        .order_by(_conversations.c.id.desc()).limit(1).with_for_update())
 _NEW_CONVERSATION = sa.insert(_conversations).returning(_conversations.c.id)
 
 
@@ -167,10 +181,7 @@ def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int,
     """
     latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
     if latest is None:
-        return conn.execute(_NEW_CONVERSATION, {
-            "tenant_id": tenant_id, "inbox_id": inbox_id, "contact_id": link.contact_id,
-            "contact_inbox_id": link.id, "status": ConversationStatus.OPEN, "bot_active": True, "unread_count": 0,
-            "created_at": utcnow()}).scalar_one(), "created", True
+        return _new_conversation(conn, link, tenant_id=tenant_id, inbox_id=inbox_id), "created", True
     if latest.status not in (ConversationStatus.CLOSED, ConversationStatus.SNOOZED):
         return latest.id, None, latest.bot_active
     conn.execute(sa.insert(ConversationEvent.__table__).values(
@@ -183,6 +194,52 @@ def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int,
         conn.execute(sa.update(_conversations).where(_conversations.c.id == latest.id).values(
             status=ConversationStatus.OPEN, snoozed_until=None))
     return latest.id, "reopened", latest.status == ConversationStatus.CLOSED or latest.bot_active
+
+
+def _new_conversation(conn: Connection, link: _Link, *, tenant_id: int, inbox_id: int) -> int:
+    return conn.execute(_NEW_CONVERSATION, {
+        "tenant_id": tenant_id, "inbox_id": inbox_id, "contact_id": link.contact_id, "contact_inbox_id": link.id,
+        "status": ConversationStatus.OPEN, "bot_active": True, "unread_count": 0,
+        "created_at": utcnow()}).scalar_one()
+
+
+def _record_change(session: Session, link: _Link, *, tenant_id: int, inbox_id: int,
+                   message: whatsapp.InboundMessage) -> bool:
+    """An edit or deletion: applied to its original, or a system line when we do not have the original.
+
+    The line goes to the customer's latest conversation as it is (an edit does not reopen a closed one);
+    a customer we never saw gets a new conversation. Returns whether anything changed.
+    """
+    outcome = edits.apply_change(session, tenant_id=tenant_id, link_id=link.id, message=message)
+    if outcome != edits.MISSING:
+        return outcome == edits.APPLIED
+    conn = session.connection()
+    latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
+    conversation_id = latest.id if latest else _new_conversation(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
+    new_id = conn.execute(_insert_message(conn), _line_values(tenant_id, conversation_id, message)).scalar_one_or_none()
+    if new_id is None:
+        return False
+    conn.execute(_TOUCH, {"conversation_id": conversation_id, "at": message.sent_at, "customer": False,
+                          "preview": None})
+    if latest is None:
+        realtime.publish_after_commit(session, tenant_id, "conversation.new", conversation_id=conversation_id,
+                                      data={"reason": "created"})
+    realtime.publish_after_commit(session, tenant_id, "message.new", conversation_id=conversation_id,
+                                  data={"message_id": new_id})
+    return True
+
+
+def _line_values(tenant_id: int, conversation_id: int, message: whatsapp.InboundMessage) -> dict:
+    """A system line about a change we could not apply, under the change's wamid, with its raw payload."""
+    key, params = edits.line_for(message)
+    body = conversation_log.render_line(conversation_log.STORED_LOCALE, conversation_log.DEFAULT_TIMEZONE, key, params)
+    return {
+        "tenant_id": tenant_id, "conversation_id": conversation_id, "direction": Direction.INBOUND,
+        "sender_type": SenderType.SYSTEM, "kind": MessageKind.SYSTEM, "body": body, "search_text": None,
+        "media_id": None, "media_mime": None, "payload": {**message.payload, "system": {"key": key, "params": params}},
+        "status": MessageStatus.RECEIVED, "wa_message_id": message.wa_message_id, "reply_to_wa_message_id": None,
+        "reply_to_message_id": None, "created_at": message.sent_at, "send_attempts": 0,
+    }
 
 
 def _message_values(conn: Connection, tenant_id: int, conversation_id: int,

@@ -43,6 +43,9 @@ SWEEP_AFTER = dt.timedelta(seconds=5)
 # A pending event this old gets its own job even if a drainer seems alive (its flag lives 30 s at most).
 STALE_AFTER = dt.timedelta(seconds=30)
 SWEEP_BATCH = 500
+# An event's own job that has not run this long after the sweeper queued it is presumed lost (Redis lost
+# it): the sweeper queues it again. A job that ran and failed clears the mark, so a retry is not delayed.
+LOST_JOB_AFTER = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -510,32 +513,53 @@ def _record_failure(event_id: int, exc: Exception) -> None:
         event.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         dead = event.attempts >= MAX_ATTEMPTS
         event.status = InboundEventStatus.DEAD if dead else InboundEventStatus.FAILED
+        event.last_enqueued_at = None  # the job ran: the next sweep may queue a retry at once
         session.add(event)
 
 
 def sweep_inbound_events(now: dt.datetime | None = None) -> int:
     """Recover events whose job was lost (Redis down, a worker killed). Returns how many jobs it queued.
 
-    Failed events, and pending ones older than STALE_AFTER, get their own job. Younger pending events
-    only need a drainer: one is started for each slot whose flag is down (a live drainer keeps its flag up).
+    Failed events, and pending ones older than STALE_AFTER, get their own job, unless the one the sweeper
+    queued earlier is still waiting (`last_enqueued_at`, younger than LOST_JOB_AFTER) or a worker holds the
+    event right now. Younger pending events only need a drainer: one is started for each slot whose flag
+    is down (a live drainer keeps its flag up).
     """
     now = now or utcnow()
     with session_scope() as session:
-        ids = session.exec(
-            select(InboundEvent.id)
-            .where(or_(InboundEvent.status == InboundEventStatus.FAILED,
-                       InboundEvent.received_at < now - STALE_AFTER),
-                   InboundEvent.status.in_([InboundEventStatus.PENDING, InboundEventStatus.FAILED]),
-                   InboundEvent.received_at < now - SWEEP_AFTER)
-            .order_by(InboundEvent.id).limit(SWEEP_BATCH)
-        ).all()
+        ids = _claim_for_jobs(session, now)
         waiting = session.exec(select(InboundEvent.id).where(
             InboundEvent.status == InboundEventStatus.PENDING, InboundEvent.received_at < now - SWEEP_AFTER,
             InboundEvent.received_at >= now - STALE_AFTER).limit(1)).first()
-    queued = sum(1 for event_id in ids if enqueue_event(event_id))
+    lost = [event_id for event_id in ids if not enqueue_event(event_id)]
+    if lost:
+        _unmark_enqueued(lost, now)  # no job behind the mark: the next sweep tries again
+    queued = len(ids) - len(lost)
     if waiting is not None:
         queued += sum(1 for slot in range(drain_slots()) if _start_drain(slot, "sweep"))
     return queued
+
+
+def _claim_for_jobs(session: Session, now: dt.datetime) -> list[int]:
+    """The events that need their own job now, marked as queued at `now` (committed before the enqueue,
+    so a job that runs and fails at once clears the mark after it, not before)."""
+    ids = session.exec(
+        select(InboundEvent.id)
+        .where(or_(InboundEvent.status == InboundEventStatus.FAILED, InboundEvent.received_at < now - STALE_AFTER),
+               InboundEvent.status.in_([InboundEventStatus.PENDING, InboundEventStatus.FAILED]),
+               InboundEvent.received_at < now - SWEEP_AFTER,
+               or_(InboundEvent.last_enqueued_at.is_(None), InboundEvent.last_enqueued_at < now - LOST_JOB_AFTER))
+        .order_by(InboundEvent.id).limit(SWEEP_BATCH).with_for_update(skip_locked=True)  # held: being processed
+    ).all()
+    if ids:
+        session.exec(update(InboundEvent).where(InboundEvent.id.in_(ids)).values(last_enqueued_at=now))
+    return list(ids)
+
+
+def _unmark_enqueued(event_ids: list[int], at: dt.datetime) -> None:
+    with session_scope() as session:
+        session.exec(update(InboundEvent).where(InboundEvent.id.in_(event_ids),
+                                                InboundEvent.last_enqueued_at == at).values(last_enqueued_at=None))
 
 
 @dataclass(frozen=True)
@@ -565,7 +589,7 @@ def replay_event(session: Session, *, actor: Actor, event_id: int) -> None:
     event = fetch_owned(session, InboundEvent, event_id, actor=actor, what="event")
     if event.status != InboundEventStatus.DEAD:
         raise ValidationError("only failed events can be replayed")
-    event.status, event.attempts = InboundEventStatus.PENDING, 0
+    event.status, event.attempts, event.last_enqueued_at = InboundEventStatus.PENDING, 0, utcnow()
     session.add(event)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="inbound_event.replay",
                  target_type="inbound_event", target_id=event.id, before={"status": "dead"},

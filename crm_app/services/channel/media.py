@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
+import secrets
 
 from sqlmodel import Session, select
 
@@ -14,13 +16,16 @@ from crm_app.errors import NotFound, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
 from crm_app.integrations.storage import get_storage
 from crm_app.models import Conversation, Inbox, Message
+from crm_app.services.conversations import access as conversation_access
 from crm_app.services.core import jobs
-from crm_app.services.core.actors import Actor, fetch_owned, require_role
+from crm_app.services.core.actors import Actor, require_role
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 SWEEP_AFTER = dt.timedelta(minutes=15)  # longer than the RQ retry schedule above
 MEDIA_LIFETIME = dt.timedelta(days=7)
+MEDIA_TOKEN_BYTES = 24
+MEDIA_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")  # token_urlsafe(24)
 
 
 def enqueue_download(message_id: int) -> None:
@@ -63,6 +68,7 @@ def download_inbound_media(message_id: int) -> str:
     with session_scope() as session:
         message = session.get(Message, message_id)
         message.media_storage_key, message.media_mime = key, mime
+        message.media_token = message.media_token or new_media_token()
         session.add(message)
     return "stored"
 
@@ -103,10 +109,29 @@ def _give_up(message_id: int, reason: str) -> str:
     return "refused"
 
 
-def read_message_media(session: Session, *, actor: Actor, message_id: int) -> tuple[bytes, str, str]:
-    """The stored file of a message of the actor's tenant: (bytes, mime, filename)."""
+def new_media_token() -> str:
+    """The random name a stored file is fetched by (`/api/media/{token}`), so that its URL cannot be guessed."""
+    return secrets.token_urlsafe(MEDIA_TOKEN_BYTES)
+
+
+def is_media_token(value: str) -> bool:
+    """Whether `value` has the shape of a media token (anything else is not looked up at all)."""
+    return bool(MEDIA_TOKEN_SHAPE.fullmatch(value or ""))
+
+
+def read_message_media(session: Session, *, actor: Actor, media_token: str) -> tuple[bytes, str, str]:
+    """The stored file behind `media_token`: (bytes, mime, filename).
+
+    Exactly the conversation's access rule applies (`conversations.access`): a file of another attendant's
+    conversation is refused like the conversation itself; another tenant's or an unknown one is not found.
+    """
     require_role(actor, "admin", "supervisor", "attendant")
-    message = fetch_owned(session, Message, message_id, actor=actor, what="media")
+    if not is_media_token(media_token):
+        raise NotFound("media not found")
+    message = session.exec(select(Message).where(Message.media_token == media_token)).first()
+    if message is None or message.tenant_id != actor.tenant_id:
+        raise NotFound("media not found")
+    conversation_access.access_conversation(session, actor=actor, conversation_id=message.conversation_id)
     if not message.media_storage_key or not get_storage().exists(message.media_storage_key):
         raise NotFound("media not found")
     filename = message.media_storage_key.rsplit("/", 1)[-1]

@@ -1,22 +1,40 @@
-"""Outbound messages: queued by attendants or the bot, delivered by a hot worker.
+"""Outbound messages: queued by attendants or the bot, delivered by hot workers in creation order.
 
-`send_message` stores the message (`queued`, unique client key) and enqueues
-its delivery after commit. `deliver_message` runs in the worker: it enforces
-the 24-hour window, takes a rate-limit slot, calls the Graph API, and retries
-retryable errors with exponential backoff and jitter.
+`send_message` stores the message (`queued`, unique client key) and, after commit, queues its delivery.
+`deliver_message` runs in a worker and makes one attempt per run; nothing in it sleeps:
+
+- **Order.** A conversation's outbound messages go out one at a time, in creation (id) order: a message is
+  claimed (`queued` -> `sending`) only when it is the oldest queued message of its conversation and none is
+  `sending` (one conditional UPDATE). When it is accepted or finally fails, the next one's job is queued
+  ("released"). Releases and inserts take the conversation's row lock, so a release never misses a message
+  queued at the same moment, and an insert only queues a job for a message nobody will release. Different
+  conversations go in parallel.
+- **Rate.** Before claiming, a slot is taken from the number's limiter (`core.ratelimit`, interactive or bulk
+  lane). With no slot free the job re-queues itself for when one frees (RQ's scheduled jobs) and returns.
+- **Retries.** 130429, 131056, 5xx and timeouts (`retryable` errors) put the message back to `queued` with
+  `next_attempt_at`, still first in its conversation's line, and schedule a job for then (`retry_delay`);
+  after `wa_send_attempts` attempts it fails. Permanent errors fail it at once with Meta's code and reason.
+  A failed message no longer holds up the ones behind it.
+- **Crashes.** A message is `sending` only during its Graph call. If its worker dies there, the outcome is
+  unknown (Meta may have it), so it is never sent again automatically: once its claim is older than
+  `SEND_LEASE` the sweeper marks it failed with that reason and releases the next message.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
+import math
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import exists, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, func, select
 
 from crm_app.config import get_settings
 from crm_app.db import after_commit, insert_ignoring_conflicts, session_scope, utcnow
@@ -35,8 +53,16 @@ from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
 WINDOW_CLOSED_CODE = 131047
-# A message still `sending` after this long had its worker die mid-call: Meta may or may not have it.
-SENDING_STALE = dt.timedelta(minutes=10)
+PAIR_RATE_LIMIT_CODE = 131056
+PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
+# A claim older than this had its worker die mid-call (the send job's timeout, plus time to record the outcome).
+SEND_LEASE = dt.timedelta(seconds=jobs.spec("send_outbound_message").timeout + 30)
+# The rate limit's window: `wa_rate_limit_per_second` sends per this many seconds. A little over Meta's one
+# second, because our grant and Meta's receipt are not equally far apart for every send (a worker may be
+# descheduled in between): 20 ms of such jitter still keeps any second at Meta within the limit. (Measured in
+# bench/outbound.py: with 1.0 the fake refused about 1 % of sends with 130429; with 1.02, none; a wider margin
+# costs throughput, since waiters come back on RQ's one-second ticks.)
+SLOT_WINDOW = 1.02
 
 
 class WindowClosed(CRMError):
@@ -64,9 +90,18 @@ def _row(m: Message) -> MessageRow:
                       m.error_code, m.error_reason)
 
 
-def enqueue_delivery(message_id: int) -> None:
-    """Queue the delivery job on the hot queue."""
-    jobs.enqueue("send_outbound_message", message_id)
+def enqueue_delivery(message_id: int, *, tag: str | None = None, delay: float = 0) -> None:
+    """Queue the delivery job on the hot queue (after `delay` seconds through RQ's scheduled jobs).
+
+    `tag` names why it is queued again (`after-<id>`, `retry-<n>`, `slot-<ms>`): each gets its own job id,
+    so it never collides with a run of the same message's first job that is still finishing. RQ's scheduled
+    registry keeps whole seconds and moves due jobs once a second, so a delay is rounded up to a second's
+    boundary: rounded down, the job could run up to a second early.
+    """
+    if delay > 0:
+        now = time.time()
+        delay = math.ceil(now + delay) - now
+    jobs.enqueue("send_outbound_message", message_id, tag=tag, delay=delay)
 
 
 def send_message(
@@ -78,12 +113,16 @@ def send_message(
     client_key: str | None = None,
     reply_to_message_id: int | None = None,
     tenant_id: int | None = None,
+    lane: str = ratelimit.INTERACTIVE,
 ) -> MessageRow:
     """Queue one message to the conversation's customer; the same `client_key` sends once.
 
     `actor=None` is the bot, which must name the `tenant_id` it acts for. A human must be allowed to
     reply here (`conversations.access.can_send`: nobody while the bot owns it; then staff, or the assigned attendant).
+    `lane` is the rate limiter's lane: `interactive` for replies, `bulk` for campaigns, which yield to replies.
     """
+    if lane not in ratelimit.LANES:
+        raise ValidationError(f"unknown lane {lane!r}", field="lane")
     conversation = _conversation(session, actor, tenant_id, conversation_id)
     key = content.get("storage_key")
     if key is not None and not str(key).startswith(f"{conversation.tenant_id}/"):
@@ -102,7 +141,7 @@ def send_message(
         raise ValidationError(exc.message, field=exc.code) from exc
     if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at, utcnow()):
         raise WindowClosed("more than 24 hours since the customer's last message: send a template")
-    return _insert(session, conversation, actor, content, client_key, reply_to)
+    return _insert(session, conversation, actor, content, client_key, reply_to, lane)
 
 
 def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, conversation_id: int) -> Conversation:
@@ -148,7 +187,9 @@ def _reply_target(session: Session, conversation: Conversation, message_id: int 
 
 
 def _insert(session: Session, conversation: Conversation, actor: Actor | None, content: dict[str, Any],
-            client_key: str | None, reply_to: Message | None) -> MessageRow:
+            client_key: str | None, reply_to: Message | None, lane: str) -> MessageRow:
+    # Ids follow commit order within a conversation, and a release running now sees this message (_release_next).
+    _lock_conversation(session, conversation.id)
     kind, body = message_kind(content), display_text(content)
     message = Message(
         tenant_id=conversation.tenant_id, conversation_id=conversation.id, direction=Direction.OUTBOUND,
@@ -157,7 +198,9 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
         body=body, search_text=fold(body) or None,
         # a stored file is served back to the inbox by /api/media like a received one
         media_storage_key=content.get("storage_key"), media_mime=content.get("mime"),
-        payload={"content": content}, status=MessageStatus.QUEUED, client_key=client_key,
+        media_token=media.new_media_token() if content.get("storage_key") else None,
+        payload={"content": content, **({"lane": lane} if lane != ratelimit.INTERACTIVE else {})},
+        status=MessageStatus.QUEUED, client_key=client_key,
         reply_to_message_id=reply_to.id if reply_to else None,
         reply_to_wa_message_id=reply_to.wa_message_id if reply_to else None,
     )
@@ -176,7 +219,8 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
     if actor is not None and conversation.first_reply_at is None:
         conversation.first_reply_at = now
     session.add(conversation)
-    after_commit(session, lambda: enqueue_delivery(new_id))
+    if not _others_pending(session, conversation.id, new_id):  # else the message before it releases it
+        after_commit(session, lambda: enqueue_delivery(new_id))
     realtime.publish_after_commit(session, conversation.tenant_id, "message.new", conversation_id=conversation.id,
                                   data={"message_id": new_id})
     return _row(session.get(Message, new_id))
@@ -203,44 +247,134 @@ def resend_failed(session: Session, *, actor: Actor, message_id: int) -> Message
     before = {"status": str(message.status), "error_code": message.error_code}
     message.status, message.send_attempts, message.failed_at = MessageStatus.QUEUED, 0, None
     message.error_code, message.error_reason, message.wa_message_id = None, None, None
+    message.claimed_at = message.next_attempt_at = None
     session.add(message)
     audit.record(session, actor=actor, tenant_id=message.tenant_id, action="message.resend", target_type="message",
                  target_id=message.id, before=before, after={"status": "queued"})
     message_id = message.id
     after_commit(session, lambda: enqueue_delivery(message_id))
-    _publish_status(session, message)
+    _publish_status(session, message.tenant_id, message.conversation_id, message.id, message.status)
     return _row(message)
 
 
+def _lock_conversation(session: Session, conversation_id: int) -> None:
+    """Take the conversation's row lock: releases and inserts of its messages take turns there."""
+    session.exec(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()).first()
+
+
+def _others_pending(session: Session, conversation_id: int, message_id: int) -> bool:
+    """Whether another outbound message of the conversation is still queued or sending."""
+    return session.exec(select(Message.id).where(Message.conversation_id == conversation_id,
+                                                 Message.status.in_(PENDING), Message.id != message_id)
+                        .limit(1)).first() is not None
+
+
+@functools.cache
+def _goes_first():
+    """SQL: another message of the same conversation goes before this one (it is `sending`, or older and queued).
+
+    Built once: an aliased expression costs milliseconds to build, and the hot path uses it twice a send.
+    """
+    other = aliased(Message)
+    return exists().where(other.conversation_id == Message.conversation_id, other.id != Message.id,
+                          (other.status == MessageStatus.SENDING)
+                          | ((other.status == MessageStatus.QUEUED) & (other.id < Message.id)))
+
+
 @dataclass(frozen=True)
-class _Prepared:
+class _Turn:
+    """What one attempt needs, read in one query before any lock or rate-limit slot is taken."""
+
+    conversation_id: int
+    lane: str
     content: dict[str, Any]
     to: str
     reply_to: str | None
     account: meta_graph.GraphAccount
-    attempt: int
 
 
 def deliver_message(message_id: int) -> str:
-    """Send a queued message through the Graph API, at most once. Returns what happened.
+    """Send one queued message through the Graph API, at most once, in its conversation's order.
 
-    The message is claimed (`queued` -> `sending`) in the database before any Graph call, so a second
-    job for the same message, from the sweeper or a duplicate enqueue, finds nothing to do.
+    Returns what happened: `sent`, `failed`, `retry` (re-queued after an error), `throttled` (re-queued
+    for a rate-limit slot), `waiting` (another message of the conversation goes first and will release this
+    one, or its retry is not due), `skipped` (no longer queued) or `window-closed`. The message is claimed
+    (`queued` -> `sending`) in the database before any Graph call, so a second job for it finds nothing to do.
     """
-    prepared = _prepare(message_id)
-    if isinstance(prepared, str):
-        return prepared
+    turn = _turn(message_id)
+    if isinstance(turn, str):
+        return turn
+    slot = ratelimit.take_slot(f"wa:{turn.account.phone_number_id}", get_settings().wa_rate_limit_per_second,
+                               window=SLOT_WINDOW, lane=turn.lane)
+    if not slot.granted:
+        enqueue_delivery(message_id, tag=f"slot-{int((time.time() + slot.wait) * 1000)}", delay=slot.wait)
+        return "throttled"
+    claimed = _claim(message_id, turn)
+    if claimed != "claimed":
+        return claimed
     try:
-        body = build_body(_uploaded(message_id, prepared), prepared.to, prepared.reply_to)
-        return _send_with_retries(message_id, prepared.account, body, prepared.attempt)
-    except ExternalServiceError as exc:  # the upload failed for good
-        return _mark_failed(message_id, exc)
+        body = build_body(_uploaded(message_id, turn), turn.to, turn.reply_to)
+        wamid = meta_graph.send_message(turn.account, body)
+    except ExternalServiceError as exc:
+        return _after_error(message_id, exc)
+    return _mark_sent(message_id, turn.conversation_id, wamid)
 
 
-def _uploaded(message_id: int, prepared: _Prepared) -> dict[str, Any]:
+def _turn(message_id: int) -> _Turn | str:
+    """Whether it is this message's turn, and what sending it takes; read without locks."""
+    with session_scope() as session:
+        row = session.exec(
+            select(Message.status, Message.next_attempt_at, Message.conversation_id, Message.payload,
+                   Message.reply_to_wa_message_id, ContactInbox.wa_id, Inbox.graph_base_url, Inbox.phone_number_id,
+                   Inbox.waba_id, Inbox.access_token, _goes_first())
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Inbox, Inbox.id == Conversation.inbox_id)
+            .join(ContactInbox, ContactInbox.id == Conversation.contact_inbox_id)
+            .where(Message.id == message_id)).first()
+        if row is None or row[0] != MessageStatus.QUEUED:
+            return "skipped"
+        _, due, conversation_id, payload, reply_to, wa_id, base_url, number, waba, token, behind = row
+        if behind:
+            return "waiting"  # the message before it releases it
+        now = utcnow()
+        if due is not None and due > now:  # a duplicate job, early: come back when due (one job per due time)
+            after_commit(session, lambda: enqueue_delivery(message_id, tag=f"due-{int(due.timestamp() * 1000)}",
+                                                           delay=(due - now).total_seconds()))
+            return "waiting"
+        payload = payload or {}
+        return _Turn(conversation_id, payload.get("lane", ratelimit.INTERACTIVE), payload.get("content") or {},
+                     wa_id, reply_to, meta_graph.GraphAccount(base_url, number, waba, token))
+
+
+def _claim(message_id: int, turn: _Turn) -> str:
+    """`queued` -> `sending` if it is still this message's turn: one conditional UPDATE, atomic on the row.
+
+    No conversation lock is needed here: an older queued message or a `sending` one blocks the claim in every
+    snapshot, so two claims in one conversation cannot both pass. The claim commits before the Graph call.
+    A closed 24-hour window fails the message here instead.
+    """
+    with session_scope() as session:
+        now = utcnow()
+        if needs_open_window(turn.content) and not outbound.is_window_open(session.exec(
+                select(Conversation.last_customer_message_at).where(Conversation.id == turn.conversation_id)).one(),
+                now):
+            message = _locked_message(session, message_id)
+            if message is None or message.status != MessageStatus.QUEUED:
+                return "skipped"
+            _finish_failed(session, message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
+            return "window-closed"
+        claimed = session.execute(
+            update(Message).where(Message.id == message_id, Message.status == MessageStatus.QUEUED,
+                                  (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+                                  ~_goes_first())
+            .values(status=MessageStatus.SENDING, claimed_at=now, next_attempt_at=None).returning(Message.id)).first()
+        return "claimed" if claimed else "waiting"
+
+
+def _uploaded(message_id: int, turn: _Turn) -> dict[str, Any]:
     """Upload a stored file to Meta once, and keep its media id for retries."""
-    content = media.upload_for_sending(prepared.account, prepared.content)
-    if content is not prepared.content:
+    content = media.upload_for_sending(turn.account, turn.content)
+    if content is not turn.content:
         with session_scope() as session:
             message = session.get(Message, message_id)
             message.payload = {**(message.payload or {}), "content": content}
@@ -248,81 +382,95 @@ def _uploaded(message_id: int, prepared: _Prepared) -> dict[str, Any]:
     return content
 
 
-def _prepare(message_id: int) -> _Prepared | str:
+def retry_delay(code: int | None, attempt: int) -> float:
+    """Seconds before the next try after failed attempt number `attempt` (0 for the first).
+
+    131056 (too many messages to one customer) follows Meta's advice, 4^attempt seconds. Anything else
+    waits 1, then up to 2, 4, 8… seconds (full jitter, capped at 30 s), so a burst of refusals spreads out.
+    With the default 5 attempts a message is given up about 15 s (131056: 85 s) after its first try.
+    """
+    if code == PAIR_RATE_LIMIT_CODE:
+        return float(min(4 ** attempt, 300))
+    return random.uniform(1.0, min(30.0, 2.0 ** attempt))
+
+
+def _locked_message(session: Session, message_id: int) -> Message | None:
+    """The message, locked, then its conversation's lock, which a release needs (see `_release_next`).
+
+    Always the message row first: a transaction that finishes a message touches `messages` before
+    `conversations`, never the other way round.
+    """
+    message = session.exec(select(Message).where(Message.id == message_id).with_for_update()
+                           .execution_options(populate_existing=True)).first()
+    if message is not None:
+        _lock_conversation(session, message.conversation_id)
+    return message
+
+
+def _after_error(message_id: int, exc: ExternalServiceError) -> str:
+    """Count the attempt; re-queue a retryable error for later, else fail the message and release the next."""
     with session_scope() as session:
-        message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).first()
-        if message is None or message.status != MessageStatus.QUEUED:
+        message = _locked_message(session, message_id)
+        if message is None:
             return "skipped"
-        conversation = session.get(Conversation, message.conversation_id)
-        content = (message.payload or {}).get("content") or {}
-        if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at,
-                                                                       utcnow()):
-            _fail(message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
-            _publish_status(session, message)
-            return "window-closed"
-        inbox = session.get(Inbox, conversation.inbox_id)
-        link = session.get(ContactInbox, conversation.contact_inbox_id)
-        account = meta_graph.GraphAccount(inbox.graph_base_url, inbox.phone_number_id, inbox.waba_id,
-                                          inbox.access_token)
-        message.status = MessageStatus.SENDING  # the claim commits with this transaction
-        session.add(message)
-        return _Prepared(content, link.wa_id, message.reply_to_wa_message_id, account, message.send_attempts)
-
-
-def _send_with_retries(message_id: int, account: meta_graph.GraphAccount, body: dict[str, Any], first: int) -> str:
-    settings = get_settings()
-    for attempt in range(first, settings.wa_send_attempts):
-        if not ratelimit.acquire(f"wa:{account.phone_number_id}", settings.wa_rate_limit_per_second):
-            _record_attempt(message_id)
-            continue
-        try:
-            wamid = meta_graph.send_message(account, body)
-        except ExternalServiceError as exc:
-            _record_attempt(message_id)
-            if not exc.retryable or attempt + 1 >= settings.wa_send_attempts:
-                return _mark_failed(message_id, exc)
-            time.sleep(backoff_seconds(attempt))
-            continue
-        return _mark_sent(message_id, wamid)
-    return _mark_failed(message_id, ExternalServiceError("rate limit slot not available", retryable=True))
-
-
-def backoff_seconds(attempt: int, *, base: float = 0.5, cap: float = 8.0) -> float:
-    """Exponential backoff with full jitter: a random wait up to base·2^attempt, capped."""
-    return random.uniform(base, min(cap, base * 2 ** attempt))
-
-
-def _record_attempt(message_id: int) -> None:
-    with session_scope() as session:
-        message = session.get(Message, message_id)
         message.send_attempts += 1
+        if not exc.retryable or message.send_attempts >= get_settings().wa_send_attempts:
+            _finish_failed(session, message, exc.code, exc.details or exc.message)
+            log.info("message %s failed with Graph code %s", message_id, exc.code)
+            return "failed"
+        delay, attempt = retry_delay(exc.code, message.send_attempts - 1), message.send_attempts
+        message.status, message.claimed_at = MessageStatus.QUEUED, None
+        message.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
         session.add(message)
+        after_commit(session, lambda: enqueue_delivery(message_id, tag=f"retry-{attempt}", delay=delay))
+    log.info("message %s re-queued in %.1f s after Graph code %s", message_id, delay, exc.code)
+    return "retry"
 
 
-def _mark_sent(message_id: int, wamid: str) -> str:
+def _mark_sent(message_id: int, conversation_id: int, wamid: str) -> str:
+    """Store the wamid and `sent` (unless a status webhook moved it on already), then release the next."""
     with session_scope() as session:
-        message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).one()
-        message.wa_message_id = wamid
-        if message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):  # a webhook may have moved it on
-            message.status, message.sent_at = MessageStatus.SENT, message.sent_at or utcnow()
-            _publish_status(session, message)
-        session.add(message)
+        moved = session.execute(
+            update(Message).where(Message.id == message_id, Message.status.in_(PENDING))
+            .values(status=MessageStatus.SENT, sent_at=func.coalesce(Message.sent_at, utcnow()), wa_message_id=wamid,
+                    claimed_at=None).returning(Message.tenant_id)).first()
+        if moved:
+            _publish_status(session, moved[0], conversation_id, message_id, MessageStatus.SENT)
+        else:
+            session.execute(update(Message).where(Message.id == message_id)
+                            .values(wa_message_id=wamid, claimed_at=None))
+        _lock_conversation(session, conversation_id)
+        _release_next(session, conversation_id, message_id)
     return "sent"
 
 
-def _mark_failed(message_id: int, exc: ExternalServiceError) -> str:
-    with session_scope() as session:
-        message = session.get(Message, message_id)
-        _fail(message, exc.code, exc.details or exc.message)
-        _publish_status(session, message)
-        session.add(message)
-    log.info("message %s failed with Graph code %s", message_id, exc.code)
-    return "failed"
+def _finish_failed(session: Session, message: Message, code: int | None, reason: str | None) -> None:
+    """Fail the message for good (under its conversation's lock) and let the next one go."""
+    _fail(message, code, reason)
+    message.claimed_at = message.next_attempt_at = None
+    session.add(message)
+    _publish_status(session, message.tenant_id, message.conversation_id, message.id, message.status)
+    _release_next(session, message.conversation_id, message.id)
 
 
-def _publish_status(session: Session, message: Message) -> None:
-    realtime.publish_after_commit(session, message.tenant_id, "message.status", conversation_id=message.conversation_id,
-                                  data={"message_id": message.id, "status": str(message.status)})
+def _release_next(session: Session, conversation_id: int, done_id: int) -> None:
+    """After commit, queue the conversation's next message, unless its own scheduled retry will.
+
+    The caller holds the conversation's lock, as `_insert` does when it decides whether a new message needs
+    its own job: so either the insert sees this message finished and queues itself, or this sees the insert.
+    """
+    following = session.exec(select(Message.id, Message.next_attempt_at).where(
+        Message.conversation_id == conversation_id, Message.status == MessageStatus.QUEUED,
+        Message.id != done_id).order_by(Message.id).limit(1)).first()
+    if following is None or (following[1] is not None and following[1] > utcnow()):
+        return
+    next_id = following[0]
+    after_commit(session, lambda: enqueue_delivery(next_id, tag=f"after-{done_id}"))
+
+
+def _publish_status(session: Session, tenant_id: int, conversation_id: int, message_id: int, status: str) -> None:
+    realtime.publish_after_commit(session, tenant_id, "message.status", conversation_id=conversation_id,
+                                  data={"message_id": message_id, "status": str(status)})
 
 
 def _fail(message: Message, code: int | None, reason: str | None) -> None:
@@ -332,26 +480,46 @@ def _fail(message: Message, code: int | None, reason: str | None) -> None:
 
 
 def sweep_queued_messages(older_than_seconds: int = 60) -> int:
-    """Re-enqueue messages still queued long after they were written (a lost job).
+    """Recover deliveries whose job was lost, and conversations held by a dead worker. Returns jobs queued.
 
-    A message left `sending` by a dead worker is not resent, since Meta may have it: it is marked
-    failed with a reason, and the attendant decides whether to send it again.
+    A message left `sending` past `SEND_LEASE` had its worker die mid-call: Meta may or may not have it, so
+    it is marked failed with a reason (the attendant decides whether to send it again) and the next message
+    of its conversation goes. The first queued message of each conversation, when it was due more than
+    `older_than_seconds` ago, gets its job again; the ones behind it follow through the usual releases.
     """
     now = utcnow()
-    cutoff = now - dt.timedelta(seconds=older_than_seconds)
     with session_scope() as session:
-        ids = session.exec(select(Message.id).where(Message.status == MessageStatus.QUEUED,
-                                                    Message.direction == Direction.OUTBOUND,
-                                                    Message.created_at < cutoff).limit(500)).all()
-        stuck = session.exec(select(Message).where(Message.status == MessageStatus.SENDING,
-                                                   Message.created_at < now - SENDING_STALE).limit(500)).all()
-        for message in stuck:
-            _fail(message, None, "The send was interrupted and its outcome is unknown; check before resending")
-            _publish_status(session, message)
-            session.add(message)
-    for message_id in ids:
+        stuck = session.exec(select(Message.id).where(
+            Message.status == MessageStatus.SENDING,
+            func.coalesce(Message.claimed_at, Message.created_at) < now - SEND_LEASE).limit(500)).all()
+    for message_id in stuck:
+        _fail_interrupted(message_id, now)
+    heads = _overdue_heads(now - dt.timedelta(seconds=older_than_seconds))
+    for message_id in heads:
         enqueue_delivery(message_id)
-    return len(ids)
+    return len(heads)
+
+
+def _fail_interrupted(message_id: int, now: dt.datetime) -> None:
+    with session_scope() as session:
+        message = _locked_message(session, message_id)
+        if message is not None and message.status == MessageStatus.SENDING \
+                and (message.claimed_at or message.created_at) < now - SEND_LEASE:
+            _finish_failed(session, message, None,
+                           "The send was interrupted and its outcome is unknown; check before resending")
+
+
+def _overdue_heads(cutoff: dt.datetime) -> list[int]:
+    """Per conversation, its first queued outbound message if that was due before `cutoff`."""
+    with session_scope() as session:
+        firsts = session.exec(select(func.min(Message.id)).where(
+            Message.status == MessageStatus.QUEUED, Message.direction == Direction.OUTBOUND)
+            .group_by(Message.conversation_id).limit(500)).all()
+        if not firsts:
+            return []
+        rows = session.exec(select(Message.id, Message.created_at, Message.next_attempt_at)
+                            .where(Message.id.in_(firsts))).all()
+        return [message_id for message_id, created, due in rows if (due or created) < cutoff]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ attendant is forbidden.
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, select
 
 from crm_app.errors import NotFound, PermissionDenied
@@ -62,6 +63,20 @@ def can_view(conversation: Conversation, actor: Actor) -> bool:
     return is_staff(actor) or conversation.assignee_id in (None, actor.user_id)
 
 
+def viewable_by(actor: Actor) -> ColumnElement[bool]:
+    """`can_view` as a SQL condition on conversations of the actor's tenant (for queries over many rows).
+
+    Args:
+        actor: The acting user.
+
+    Returns:
+        True for staff; for others, unassigned or assigned to the actor.
+    """
+    if is_staff(actor):
+        return true()
+    return or_(Conversation.assignee_id.is_(None), Conversation.assignee_id == actor.user_id)
+
+
 def access_conversation(session: Session, *, actor: Actor, conversation_id: int,
                         lock: bool = False) -> Conversation:
     """A conversation of the actor's tenant that the actor may see.
@@ -81,8 +96,10 @@ def access_conversation(session: Session, *, actor: Actor, conversation_id: int,
     """
     require_role(actor, *ROLES)
     if lock:
+        # populate_existing: a copy this session read earlier is refreshed as the lock found the row (a close
+        # re-checks the status an inbound message may have just changed).
         conversation = session.exec(select(Conversation).where(Conversation.id == conversation_id)
-                                    .with_for_update()).first()
+                                    .with_for_update().execution_options(populate_existing=True)).first()
         if conversation is None or conversation.tenant_id != actor.tenant_id:
             raise NotFound("conversation not found")
     else:

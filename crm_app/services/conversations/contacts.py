@@ -11,8 +11,9 @@ from crm_app.db import utcnow
 from crm_app.domain.inbox import search_pattern
 from crm_app.domain.search import contact_search_text
 from crm_app.domain.text import is_email, normalize_email
-from crm_app.errors import ValidationError
-from crm_app.models import Contact, Conversation, ConversationLabel, ConversationStatus, Label
+from crm_app.errors import PermissionDenied, ValidationError
+from crm_app.models import Contact, Conversation, ConversationLabel, ConversationStatus, Label, Tenant
+from crm_app.services.conversations import access
 from crm_app.services.core import audit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
@@ -79,10 +80,30 @@ def _clean_attributes(values: dict[str, Any]) -> dict[str, str]:
     return cleaned
 
 
+def require_editable(session: Session, actor: Actor, contact: Contact) -> None:
+    """Staff edit any contact of their tenant; an attendant only the contact of a conversation they may open
+    (`access.viewable_by`), unless the tenant lets attendants edit any contact.
+
+    Raises:
+        PermissionDenied: The attendant may not open any conversation of this contact.
+    """
+    if access.is_staff(actor):
+        return
+    tenant = session.get(Tenant, actor.tenant_id)
+    if tenant is not None and tenant.attendants_edit_any_contact:
+        return
+    mine = session.exec(select(Conversation.id).where(Conversation.contact_id == contact.id,
+                                                      access.viewable_by(actor)).limit(1)).first()
+    if mine is None:
+        raise PermissionDenied("only contacts of conversations you can open")
+
+
 def update_contact(session: Session, *, actor: Actor, contact_id: int, name: str | None = None,
                    email: str | None = None, custom_attributes: dict[str, Any] | None = None) -> ContactView:
-    """Change what is given (an empty name or e-mail clears it); the search text follows."""
+    """Change what is given (an empty name or e-mail clears it); the search text follows. Attendants are
+    limited to contacts of their conversations (`require_editable`)."""
     contact = access_contact(session, actor=actor, contact_id=contact_id)
+    require_editable(session, actor, contact)
     before = {"name": contact.name, "email": contact.email, "custom_attributes": contact.custom_attributes}
     if name is not None:
         if len(name.strip()) > 160:

@@ -63,8 +63,9 @@ _SPECS = (
     JobSpec("process_inbound_event", QUEUE_HIGH, lambda event_id, tag=None: f"inbound-{event_id}", timeout=60),
     JobSpec("drain_inbound_events", QUEUE_HIGH, lambda slot, tag=None: f"inbound-drain-{slot}-{tag}",
             timeout=300, result_ttl=60),
-    JobSpec("send_outbound_message", QUEUE_HIGH, lambda message_id, tag=None: f"send-message-{message_id}",
-            timeout=180),
+    # One attempt per run (no sleeping): re-queued with a tag (`after-<id>`, `retry-<n>`, `slot-<ms>`) and a delay.
+    JobSpec("send_outbound_message", QUEUE_HIGH,
+            lambda message_id, tag=None: f"send-message-{message_id}" + (f"-{tag}" if tag else ""), timeout=120),
     JobSpec("send_read_receipt", QUEUE_HIGH,
             lambda message_id, typing=False, tag=None: f"read-{message_id}-{int(bool(typing))}", timeout=60),
     # Unique per request: a fixed id re-queued after the first run finished would keep that run's
@@ -75,9 +76,11 @@ _SPECS = (
     JobSpec("sweep_inbound_events", QUEUE_HIGH, _periodic("sweep_inbound_events"), every=10, timeout=120),
     JobSpec("sweep_queued_messages", QUEUE_HIGH, _periodic("sweep_queued_messages"), every=30, timeout=120),
     JobSpec("assign_waiting_all", QUEUE_HIGH, _periodic("assign_waiting"), every=30, timeout=120),
-    # bot: one debounced turn per burst of customer messages (AI calls included, up to 120 s)
+    # bot: one debounced turn per burst of customer messages (AI calls included, up to 120 s); a turn of a tenant
+    # at its concurrency cap is queued again under a tag: woken by a freed place (`woken-<ns>`) or by itself
+    # later (`capped-<ns>`)
     JobSpec("run_bot_turn", QUEUE_BOT, lambda conversation_id, message_id=None, tag=None:
-            f"bot-turn-{conversation_id}-{message_id or 'sweep'}-{0 if message_id else tag or int(time.time())}",
+            f"bot-turn-{conversation_id}-{message_id or 'sweep'}-{tag or (0 if message_id else int(time.time()))}",
             timeout=300),
     # default: short work and periodic sweeps
     JobSpec("download_media", QUEUE_DEFAULT, lambda message_id, tag=None: f"media-{message_id}", timeout=300,

@@ -18,13 +18,15 @@ from sqlmodel import Session
 
 from crm_app.config import get_settings
 from crm_app.db import after_commit
-from crm_app.queue import get_redis
+from crm_app.queue import get_redis, redis_options
 
 log = logging.getLogger(__name__)
 
-KINDS = ("message.new", "message.status", "conversation.updated", "conversation.new", "typing", "viewers",
-         "presence")
+LISTENER_NAME = "crm-realtime-listener"  # the web processes' subscriber connections, in Redis's CLIENT LIST
+KINDS = ("message.new", "message.status", "message.updated", "conversation.updated", "conversation.new", "typing",
+         "viewers", "presence")
 EPHEMERAL = frozenset({"typing", "viewers", "presence"})
+REVOKED = "revoked"  # the suffix of the channel that names revoked login sessions
 
 # KEYS[1] the sequence counter; ARGV[1] the channel; ARGV[2] the event JSON without its opening brace.
 _PUBLISH_SEQ = """
@@ -102,6 +104,28 @@ class _Flush:
             publish_many(tenant_id, events)
 
 
+def revocations_channel() -> str:
+    """The channel that names revoked sessions to every web process (not a tenant's: no tab receives it)."""
+    return f"{get_settings().realtime_channel_prefix}{REVOKED}"
+
+
+def publish_revoked_after_commit(session: Session, session_ids: list[int]) -> None:
+    """Once `session` commits, tell every web process these login sessions are revoked.
+
+    Each process trusts a live session for a few seconds when it pushes to that session's tabs; this note
+    makes it stop at once. Best effort: Redis down means the short trust runs out on its own.
+    """
+    if session_ids:
+        after_commit(session, lambda: _publish_revoked(list(session_ids)))
+
+
+def _publish_revoked(session_ids: list[int]) -> None:
+    try:
+        get_redis().publish(revocations_channel(), json.dumps({"session_ids": session_ids}))
+    except Exception as exc:  # the push cache's own expiry is the fallback; never break the committed caller
+        log.warning("could not announce %d revoked session(s): %s", len(session_ids), type(exc).__name__)
+
+
 def current_seq(tenant_id: int) -> int:
     """The last seq handed out for a tenant (0 before the first event, or when Redis is unreachable)."""
     try:
@@ -110,3 +134,18 @@ def current_seq(tenant_id: int) -> int:
         log.warning("could not read the real-time seq of tenant %s: %s", tenant_id, type(exc).__name__)
         return 0
     return int(value or 0)
+
+
+def listener_client(url: str):
+    """A Redis client for a web process's real-time listener: our timeouts and keepalives, and a name.
+
+    The listener reads with an explicit timeout, never the socket timeout, so a quiet tenant is not taken
+    for a dead connection. redis-py's own retries are off: every lost connection reaches the listener,
+    which reconnects and has its tabs resync.
+    """
+    from redis.asyncio import Redis as AsyncRedis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    options = dict(redis_options(), client_name=LISTENER_NAME, retry=Retry(NoBackoff(), 0))
+    return AsyncRedis.from_url(url, **options)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from crm_app.domain import edits
 from crm_app.domain.inbox import display_phone
 from crm_app.domain.meta_errors import classify
 from crm_app.i18n import translate
@@ -44,6 +45,11 @@ class MessageView:
     referral: dict[str, Any] | None = None
     buttons: list[str] = field(default_factory=list)
     media_error: str | None = None
+    # The customer edited it (`earlier_texts`: what it said before, oldest first) or deleted it (`body` is
+    # then the text kept for audit, or None when the tenant does not keep deleted texts).
+    edited: bool = False
+    earlier_texts: list[str] = field(default_factory=list)
+    deleted: bool = False
 
 
 def list_messages(session: Session, *, actor: Actor, conversation_id: int, before_id: int | None = None,
@@ -116,7 +122,8 @@ def message_views(session: Session, actor: Actor, conversation: Conversation,
     user_ids = {m.sender_user_id for m in page if m.sender_user_id}
     users = dict(session.exec(select(User.id, User.name).where(User.id.in_(user_ids))).all()) if user_ids else {}
     reply_ids = {m.reply_to_message_id for m in page if m.reply_to_message_id}
-    replies = {r.id: r for r in session.exec(select(Message.id, Message.body, Message.sender_type, Message.kind)
+    replies = {r.id: r for r in session.exec(select(Message.id, Message.body, Message.sender_type, Message.kind,
+                                                    Message.deleted_at)
                                              .where(Message.id.in_(reply_ids)))} if reply_ids else {}
     reactions = _reactions(session, conversation.id, {m.wa_message_id for m in page if m.wa_message_id})
     names = {"customer": customer, "bot": translate(actor.locale, "inbox.sender.bot")}
@@ -180,17 +187,19 @@ def _view(m: Message, actor: Actor, names: dict[str, str], users: dict[int, str]
     if str(m.kind) == "system":
         body = system_text(actor.locale, actor.timezone, payload) or m.body
     reply = replies.get(m.reply_to_message_id)
-    reply_to = None if reply is None else {"id": reply.id, "body": reply.body, "sender_type": str(reply.sender_type),
-                                          "kind": str(reply.kind)}
+    reply_to = None if reply is None else {
+        "id": reply.id, "sender_type": str(reply.sender_type), "kind": str(reply.kind),
+        "body": translate(actor.locale, "inbox.deleted") if reply.deleted_at else reply.body}
     return MessageView(
         id=m.id, direction=str(m.direction), sender_type=sender_type, sender_name=sender_name, kind=str(m.kind),
-        body=body, media_url=f"/api/media/{m.id}" if m.media_storage_key else content.get("link"),
+        body=body, media_url=f"/api/media/{m.media_token}" if m.media_storage_key else content.get("link"),
         media_mime=m.media_mime or content.get("mime"), file_name=_file_name(m, payload, content),
         location=_location(payload), contacts=_shared_contacts(payload), status=str(m.status),
         error_code=m.error_code, error_reason=_error_reason(m, actor.locale), reply_to=reply_to,
         reactions=reactions.get(m.wa_message_id, []) if m.wa_message_id else [], created_at=m.created_at,
         client_key=m.client_key, forwarded=_forwarded(payload), referral=_referral(payload),
-        buttons=_buttons(content), media_error=payload.get("media_error"),
+        buttons=_buttons(content), media_error=payload.get("media_error"), edited=m.edited_at is not None,
+        earlier_texts=edits.earlier_texts(m.edit_history), deleted=m.deleted_at is not None,
     )
 
 

@@ -51,6 +51,7 @@ from crm_app.services.routing.teams import (  # noqa: F401
     list_teams,
     remove_member,
     rename_team,
+    set_assigned_message,
     set_assignment_mode,
     team_detail,
     team_view,

@@ -72,9 +72,11 @@ def handoff(session: Session, *, tenant_id: int, conversation_id: int, team_id: 
     """The bot hands the conversation to people, in the caller's transaction.
 
     The bot goes quiet, the reason and moment are recorded (event, system line, audit, live note), then the
-    conversation goes to a free member of the team, or waits in its queue and the customer is told their place
-    (or, outside business hours, the team's out-of-hours message). A team of another tenant, or one that no
-    longer exists, is treated as no team: the customer must never be left with nobody.
+    conversation goes to a free member of the team and the customer is told who (`assigned_text`), or it waits
+    in its queue and the customer is told their place (or, outside business hours, the team's out-of-hours
+    message). Either text is queued after the turn's own texts, so the customer reads them in that order. A
+    team of another tenant, or one that no longer exists, is treated as no team: the customer must never be
+    left with nobody.
 
     Args:
         session: The caller's session.
@@ -102,8 +104,31 @@ def handoff(session: Session, *, tenant_id: int, conversation_id: int, team_id: 
     user = queue.pick(session, tenant_id, team)
     if user is not None:
         queue.give(session, conversation, user, via="handoff")
+        _tell_customer(session, conversation, assigned_text(session, conversation.tenant_id, team, user.name))
         return HandoffResult(user.id, None)
     return _wait(session, conversation, team, now)
+
+
+def assigned_text(session: Session, tenant_id: int, team: Team | None, attendant_name: str) -> str:
+    """What the customer hears when a handoff gives the conversation to someone at once.
+
+    The team's own text, else the catalogue's in the tenant's language; `{nome}` or `{name}` becomes the
+    attendant's first name (a customer is told who, never the full name of a member of staff).
+
+    Args:
+        session: The caller's session.
+        tenant_id: The conversation's tenant.
+        team: The team handed to, if any.
+        attendant_name: The full name of who got the conversation.
+
+    Returns:
+        The text to send.
+    """
+    template = ((team.assigned_message if team else None) or "").strip()
+    if not template:
+        template = translate(_tenant(session, tenant_id, "locale", "pt-BR"), "assignment.assigned_customer")
+    first_name = next(iter((attendant_name or "").split()), "")
+    return template.replace("{nome}", first_name).replace("{name}", first_name)
 
 
 def _record_handoff(session: Session, conversation: Conversation, team: Team | None, reason: str,
@@ -138,13 +163,14 @@ def _wait(session: Session, conversation: Conversation, team: Team | None, now: 
 
 
 def _tell_customer(session: Session, conversation: Conversation, text: str) -> None:
-    """Queue a bot text to the customer; a refusal (closed 24 h window, …) is logged, never raised."""
+    """Queue a bot text to the customer (after whatever the turn queued before: creation order is delivery
+    order); a refusal (closed 24 h window, …) is logged, never raised."""
     try:
         with session.begin_nested():
             outbound.send_message(session, actor=None, tenant_id=conversation.tenant_id,
                                   conversation_id=conversation.id, content={"type": "text", "body": text})
     except CRMError as exc:
-        log.info("could not tell conversation %s its queue place: %s", conversation.id, exc)
+        log.info("could not tell conversation %s about its handoff: %s", conversation.id, exc)
 
 
 def resolved_by(session: Session, conversation: Conversation) -> str:

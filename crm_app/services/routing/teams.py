@@ -69,6 +69,7 @@ def list_teams(session: Session, *, actor: Actor) -> list[TeamRow]:
 
 MODES = ("round_robin", "least_load")
 MAX_OUT_OF_HOURS = 1000
+MAX_ASSIGNED_MESSAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class TeamDetail:
     timezone: str | None  # None: the tenant's
     tenant_timezone: str
     out_of_hours_message: str
+    assigned_message: str  # "" when the team uses the catalogue's text
     members: list[MemberRow]
     waiting: int  # conversations in this team's queue
 
@@ -116,6 +118,7 @@ def team_detail(session: Session, *, actor: Actor, team_id: int) -> TeamDetail:
     tenant = session.get(Tenant, actor.tenant_id)
     return TeamDetail(team.id, team.name, team.assignment_mode, dict(team.business_hours or {}),
                       list(team.holidays or []), team.timezone, tenant.timezone, team.out_of_hours_message or "",
+                      team.assigned_message or "",
                       [MemberRow(u.id, u.name, u.email, str(u.role), u.capacity, counts.get(u.id, 0))
                        for u in people], int(waiting))
 
@@ -250,6 +253,36 @@ def update_schedule(session: Session, *, actor: Actor, team_id: int, business_ho
         session.add(team)
         audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="team.schedule", target_type="team",
                      target_id=team.id, before=before, after=after)
+    return team_detail(session, actor=actor, team_id=team.id)
+
+
+def set_assigned_message(session: Session, *, actor: Actor, team_id: int, message: str | None) -> TeamDetail:
+    """The text a customer hears when a handoff gives them to one of the team at once; admins only.
+
+    Args:
+        session: The caller's session.
+        actor: An admin of the team's tenant.
+        team_id: The team.
+        message: The text, where `{nome}` or `{name}` becomes the attendant's first name; blank goes back to
+            the catalogue's text in the tenant's language.
+
+    Returns:
+        The team as the page shows it.
+
+    Raises:
+        ValidationError: The text is longer than 1000 characters (field "assigned_message").
+    """
+    require_role(actor, Role.ADMIN)
+    team = access_team(session, actor=actor, team_id=team_id)
+    text = (message or "").strip() or None
+    if text is not None and len(text) > MAX_ASSIGNED_MESSAGE:
+        raise ValidationError("the assignment message is too long", field="assigned_message")
+    if text != team.assigned_message:
+        before, team.assigned_message = team.assigned_message, text
+        session.add(team)
+        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="team.assigned_message",
+                     target_type="team", target_id=team.id, before={"assigned_message": before},
+                     after={"assigned_message": text})
     return team_detail(session, actor=actor, team_id=team.id)
 
 

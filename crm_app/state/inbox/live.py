@@ -29,7 +29,8 @@ from crm_app.state.inbox.conversation import InboxConversationState
 
 log = logging.getLogger(__name__)
 
-LIST_KINDS = frozenset({"message.new", "message.status", "conversation.updated", "conversation.new"})
+LIST_KINDS = frozenset({"message.new", "message.status", "message.updated", "conversation.updated",
+                        "conversation.new"})
 TYPING_SHOWN_SECONDS = 4.0
 SEQ_RESET_WINDOW = 1000  # an event this far behind the tab's last seq means the tenant's counter was reset
 
@@ -119,7 +120,9 @@ class InboxLiveState(InboxConversationState):
         self.last_seq, fresh, gap = view.fresh_events(self.last_seq, events, SEQ_RESET_WINDOW)
         durable: list[dict[str, Any]] = []
         for event in fresh:
-            if event.get("kind") in LIST_KINDS:
+            if event.get("kind") == realtime.RESYNC:
+                gap = True  # this process's listener reconnected: notes may have been lost meanwhile
+            elif event.get("kind") in LIST_KINDS:
                 durable.append(event)
             else:
                 self._apply_ephemeral(actor, event)
@@ -203,11 +206,13 @@ class InboxLiveState(InboxConversationState):
             self.typing_name = ""
 
 
-# Sessions checked for pushes in this process: token hash -> (checked at, actor). A live session is trusted
-# for PUSH_SESSION_TTL seconds, so a burst that reaches 50 tabs costs no 50 session queries; a session
-# revoked meanwhile stops receiving pushes within that time (every handler the user triggers checks at once).
+# Sessions checked for pushes in this process: token hash -> (checked at, session id, actor). A live session is
+# trusted for PUSH_SESSION_TTL seconds, so a burst that reaches 50 tabs costs no 50 session queries. A revoked
+# session is announced by the services (`realtime.on_revoked`) and forgotten at once, so its pushes stop within
+# the announcement's trip; the TTL only bounds what is not announced (an idle timeout running out).
 PUSH_SESSION_TTL = 10.0
-_push_sessions: dict[tuple[str, str | None], tuple[float, Actor]] = {}
+_push_sessions: dict[tuple[str, str | None], tuple[float, int, Actor]] = {}
+_revocations = [0]  # announcements heard; a check that overlapped one is used once, never cached
 
 
 def push_actor(token: str | None, ip: str | None) -> Actor | None:
@@ -217,15 +222,29 @@ def push_actor(token: str | None, ip: str | None) -> Actor | None:
     key = (hashlib.sha256(token.encode()).hexdigest(), ip)
     known = _push_sessions.get(key)
     if known is not None and time.monotonic() - known[0] < PUSH_SESSION_TTL:
-        return known[1]
-    actor = shared(("actor",) + key, lambda: access.peek_actor(token, ip=ip))
-    if actor is None:
+        return known[2]
+    heard = _revocations[0]
+    peeked = shared(("session",) + key, lambda: access.peek_session(token, ip=ip))
+    if peeked is None:
         _push_sessions.pop(key, None)
-    else:
+        return None
+    if heard == _revocations[0]:  # it may have read the row just before a revocation committed
         if len(_push_sessions) > 10_000:
             _push_sessions.clear()
-        _push_sessions[key] = (time.monotonic(), actor)
-    return actor
+        _push_sessions[key] = (time.monotonic(), *peeked)
+    return peeked[1]
+
+
+def forget_revoked(session_ids: list[int]) -> None:
+    """The services revoked these sessions: stop trusting them for pushes now (called by the listener)."""
+    _revocations[0] += 1
+    revoked = set(session_ids)
+    for key, (_, session_id, _) in list(_push_sessions.items()):  # one copy: pushes may add keys from threads
+        if session_id in revoked:
+            _push_sessions.pop(key, None)
+
+
+realtime.on_revoked(forget_revoked)
 
 
 async def push_events(app: Any, token: str, events: list[dict[str, Any]]) -> bool:

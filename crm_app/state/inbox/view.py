@@ -7,6 +7,7 @@ link from numeric coordinates.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -137,8 +138,22 @@ def _location_label(location: dict | None) -> str:
     return " · ".join(str(location.get(k)) for k in ("name", "address") if location.get(k))
 
 
+def _history(m: Any, lang: str) -> str:
+    """The hover text of an edited bubble (its earlier texts) or a deleted one (its text kept for audit)."""
+    if m.deleted:
+        return f"{translate(lang, 'inbox.deleted.kept')}:\n{m.body}" if m.body else ""
+    if m.edited and m.earlier_texts:
+        return f"{translate(lang, 'inbox.edited.earlier')}:\n" + "\n".join(m.earlier_texts)
+    return ""
+
+
 def message_item(m: Any, timezone: str, lang: str) -> dict[str, str]:
-    """One bubble as strings (day separators are added by `with_separators`)."""
+    """One bubble as strings (day separators are added by `with_separators`).
+
+    A deleted message shows none of its content, only "mensagem apagada" (its kept text on hover).
+    """
+    if m.deleted:
+        return {**message_item(_without_content(m), timezone, lang), "deleted": "1", "history": _history(m, lang)}
     reply = m.reply_to or {}
     return {
         "id": str(m.id), "side": _side(m.sender_type), "sender_type": m.sender_type,
@@ -153,7 +168,14 @@ def message_item(m: Any, timezone: str, lang: str) -> dict[str, str]:
         "reply_sender": translate(lang, f"inbox.sender.{reply.get('sender_type')}") if reply else "",
         "reactions": " ".join(m.reactions or []), "client_key": m.client_key or "",
         "day": m.created_at.isoformat() if m.created_at else "", "separator": "", "divider": "",
+        "edited": "1" if m.edited else "", "deleted": "", "history": _history(m, lang),
     }
+
+
+def _without_content(m: Any) -> Any:
+    """The same message with nothing of what the customer deleted: no text, media, place or cards."""
+    return dataclasses.replace(m, body=None, media_url=None, file_name=None, location=None, contacts=[],
+                               reply_to=None, edited=False, deleted=False)
 
 
 def with_separators(items: list[dict[str, str]], now: dt.datetime, timezone: str, lang: str,
@@ -182,6 +204,7 @@ def pending_item(body: str, client_key: str, note: bool, name: str, now: dt.date
         "tick": "" if note else "pending", "error": "", "media_url": "", "mime": "", "file_name": "",
         "map_url": "", "location": "", "contacts": "", "reply_body": reply_body, "reply_sender": "",
         "reactions": "", "client_key": client_key, "day": now.isoformat(), "separator": "", "divider": "",
+        "edited": "", "deleted": "", "history": "",
     }
 
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, User, UserSession
 from crm_app.services.access import logins, sessions, users
-from tests.factories import PASSWORD, make_tenant, make_user
+from tests.factories import BROWSER, PASSWORD, make_tenant, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -104,19 +104,29 @@ def test_forged_or_empty_tokens_resolve_to_nobody(db):
 
 
 def test_login_ticket_is_one_time_and_short_lived(clean_db, redis_client):
-    ticket = sessions.issue_login_ticket("session-token-123")
+    ticket = sessions.issue_login_ticket("session-token-123", browser=BROWSER)
     ttl = redis_client.ttl(sessions.TICKET_PREFIX + sessions.hash_token(ticket))
     assert 0 < ttl <= 30
-    assert sessions.redeem_login_ticket(ticket) == "session-token-123"
-    assert sessions.redeem_login_ticket(ticket) is None
-    assert sessions.redeem_login_ticket("x" * 500) is None
+    assert sessions.redeem_login_ticket(ticket, browser=BROWSER) == "session-token-123"
+    assert sessions.redeem_login_ticket(ticket, browser=BROWSER) is None
+    assert sessions.redeem_login_ticket("x" * 500, browser=BROWSER) is None
+
+
+def test_a_login_ticket_only_redeems_in_the_browser_it_was_issued_to(clean_db):
+    """Bound to the pre-login cookie: another browser (or none) gets nothing, and the ticket is used up."""
+    for other in ("another-browser-with-its-own-prelogin-cookie", None, BROWSER[:20]):
+        ticket = sessions.issue_login_ticket("session-token-123", browser=BROWSER)
+        assert sessions.redeem_login_ticket(ticket, browser=other) is None
+        assert sessions.redeem_login_ticket(ticket, browser=BROWSER) is None
+    with pytest.raises(ValueError):  # an unbound ticket is what login CSRF needs: never issued
+        sessions.issue_login_ticket("session-token-123", browser="")
 
 
 def test_login_facade_commits_the_session_before_issuing_the_ticket(clean_db, db):
     tenant = make_tenant(db)
     user = make_user(db, tenant.id)
-    ticket, actor = logins.login(user.email, PASSWORD)
-    token = sessions.redeem_login_ticket(ticket)
+    ticket, actor = logins.login(user.email, PASSWORD, browser=BROWSER)
+    token = sessions.redeem_login_ticket(ticket, browser=BROWSER)
     assert sessions.resolve_actor(token).user_id == user.user_id
 
 

@@ -1,6 +1,7 @@
 """TOTP 2FA: enrolment, ±1 step of skew, single use (also under a race), recovery codes, the login's code step."""
 
 import datetime as dt
+import re
 import threading
 
 import pyotp
@@ -13,7 +14,7 @@ from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, RecoveryCode, User, UserSession
 from crm_app.services.access import logins, mfa, sessions, throttle
 from crm_app.services.access.mfa import InvalidCode, MfaRefused
-from tests.factories import PASSWORD, make_tenant, make_user
+from tests.factories import BROWSER, PASSWORD, make_tenant, make_user
 
 IP = "198.51.100.30"
 
@@ -121,17 +122,18 @@ def test_recovery_codes_work_once_each(db):
 def test_password_login_with_2fa_opens_the_session_only_after_the_code(db):
     actor, secret, codes = _enrolled(db)
     with pytest.raises(logins.SecondFactorRequired) as step:
-        logins.login(actor.email, PASSWORD, ip=IP)
+        logins.login(actor.email, PASSWORD, ip=IP, browser=BROWSER)
     assert db.exec(select(UserSession).where(UserSession.user_id == actor.user_id)).all() == []
     pending = step.value.pending
     with pytest.raises(InvalidCode):
-        logins.login_second_step(pending, "000000" if _code(secret) != "000000" else "111111", ip=IP)
-    ticket, logged = logins.login_second_step(pending, _code(secret, steps=1), ip=IP)
+        logins.login_second_step(pending, "000000" if _code(secret) != "000000" else "111111", ip=IP, browser=BROWSER)
+    ticket, logged = logins.login_second_step(pending, _code(secret, steps=1), ip=IP, browser=BROWSER)
     assert logged.user_id == actor.user_id
     row = db.exec(select(UserSession).where(UserSession.user_id == actor.user_id)).one()
-    assert row.mfa and sessions.resolve_actor(sessions.redeem_login_ticket(ticket)).user_id == actor.user_id
+    token = sessions.redeem_login_ticket(ticket, browser=BROWSER)
+    assert row.mfa and sessions.resolve_actor(token).user_id == actor.user_id
     with pytest.raises(logins.PendingExpired):  # the pending ticket is spent
-        logins.login_second_step(pending, codes[0], ip=IP)
+        logins.login_second_step(pending, codes[0], ip=IP, browser=BROWSER)
     actions = db.exec(select(AuditLog.action).where(AuditLog.target_id == str(actor.user_id))).all()
     assert "auth.2fa_failed" in actions and "auth.login" in actions
 
@@ -140,12 +142,12 @@ def test_a_recovery_code_logs_in_once_and_is_audited(db):
     actor, _, codes = _enrolled(db)
     for attempt in range(2):
         with pytest.raises(logins.SecondFactorRequired) as step:
-            logins.login(actor.email, PASSWORD, ip=IP)
+            logins.login(actor.email, PASSWORD, ip=IP, browser=BROWSER)
         if attempt == 0:
-            logins.login_second_step(step.value.pending, codes[0], ip=IP)
+            logins.login_second_step(step.value.pending, codes[0], ip=IP, browser=BROWSER)
         else:
             with pytest.raises(InvalidCode):
-                logins.login_second_step(step.value.pending, codes[0], ip=IP)
+                logins.login_second_step(step.value.pending, codes[0], ip=IP, browser=BROWSER)
     used = db.exec(select(AuditLog).where(AuditLog.action == "auth.recovery_code_used")).one()
     assert used.after["remaining"] == 9 and used.ip == IP
 
@@ -153,28 +155,28 @@ def test_a_recovery_code_logs_in_once_and_is_audited(db):
 def test_too_many_wrong_codes_end_the_pending_step_and_feed_the_throttle(db):
     actor, secret, _ = _enrolled(db)
     with pytest.raises(logins.SecondFactorRequired) as step:
-        logins.login(actor.email, PASSWORD, ip=IP)
+        logins.login(actor.email, PASSWORD, ip=IP, browser=BROWSER)
     wrong = "000000" if _code(secret) != "000000" else "111111"
     for _ in range(logins.PENDING_MAX_ATTEMPTS):
         with pytest.raises((InvalidCode, throttle.LoginThrottled)):
-            logins.login_second_step(step.value.pending, wrong, ip=IP)
+            logins.login_second_step(step.value.pending, wrong, ip=IP, browser=BROWSER)
     with pytest.raises((logins.PendingExpired, throttle.LoginThrottled)):
-        logins.login_second_step(step.value.pending, _code(secret), ip=IP)
+        logins.login_second_step(step.value.pending, _code(secret), ip=IP, browser=BROWSER)
     with pytest.raises(throttle.LoginThrottled):  # 5 wrong codes = 5 failures on the account
-        logins.login(actor.email, PASSWORD, ip=IP)
+        logins.login(actor.email, PASSWORD, ip=IP, browser=BROWSER)
 
 
 def test_an_expired_or_forged_pending_ticket_is_refused(db, redis_client):
     actor, secret, _ = _enrolled(db)
     with pytest.raises(logins.SecondFactorRequired) as step:
-        logins.login(actor.email, PASSWORD, ip=IP)
+        logins.login(actor.email, PASSWORD, ip=IP, browser=BROWSER)
     ttl = redis_client.ttl(logins.PENDING_PREFIX + sessions.hash_token(step.value.pending))
     assert 0 < ttl <= 300
     for forged in ("forged", "x" * 500, ""):
         with pytest.raises(logins.PendingExpired):
-            logins.login_second_step(forged, _code(secret), ip=IP)
+            logins.login_second_step(forged, _code(secret), ip=IP, browser=BROWSER)
     with pytest.raises(InvalidCredentials):  # the code step never skips the password
-        logins.login(actor.email, "wrong-password", ip=IP)
+        logins.login(actor.email, "wrong-password", ip=IP, browser=BROWSER)
 
 
 def test_turning_2fa_off_needs_the_password_or_a_code(db):
@@ -190,8 +192,8 @@ def test_turning_2fa_off_needs_the_password_or_a_code(db):
     assert db.exec(select(RecoveryCode).where(RecoveryCode.user_id == actor.user_id)).all() == []
     assert db.exec(select(AuditLog).where(AuditLog.action == "auth.2fa_disabled")).one().after == {
         "proof": "password"}
-    ticket, _ = logins.login(actor.email, PASSWORD, ip=IP)  # no code step any more
-    assert sessions.redeem_login_ticket(ticket)
+    ticket, _ = logins.login(actor.email, PASSWORD, ip=IP, browser=BROWSER)  # no code step any more
+    assert sessions.redeem_login_ticket(ticket, browser=BROWSER)
 
 
 def test_the_secret_never_reaches_the_audit_log(db):
@@ -201,17 +203,18 @@ def test_the_secret_never_reaches_the_audit_log(db):
 
 
 async def test_the_login_form_asks_for_the_code_and_keeps_the_pending_ticket_server_side(db):
-    import reflex as rx
-
     from crm_app.state.login import LoginState
+    from tests.support.isolation import fresh_state
 
     actor, secret, _ = _enrolled(db)
-    root = rx.State(_reflex_internal_init=True)
-    form = root.get_substate(LoginState.get_full_name().split(".")[1:])
+    _root, form = fresh_state(LoginState, None, browser=BROWSER)
     [_ async for _ in LoginState.submit.fn(form, {"email": actor.email, "password": PASSWORD})]
     assert form.step == "code" and form._pending and form.error_key == ""
     assert "_pending" not in form.get_delta().get(form.get_full_name(), {})  # a backend-only var
     [_ async for _ in LoginState.submit_code.fn(form, {"code": "12345x"})]
     assert form.error_key == "error.mfa_invalid_code" and form.step == "code"
     events = [e async for e in LoginState.submit_code.fn(form, {"code": _code(secret, steps=1)})]
-    assert "/api/auth/exchange?ticket=" in str(events[-1]) and form._pending == ""
+    script = str(events[-1])
+    assert "/api/auth/exchange" in script and "POST" in script and form._pending == ""
+    ticket = re.search(r'"ticket": "([^"]+)"', script.replace('\\"', '"')).group(1)
+    assert sessions.redeem_login_ticket(ticket, browser=BROWSER)  # bound to this tab's browser

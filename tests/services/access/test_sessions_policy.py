@@ -1,6 +1,7 @@
 """Tenant session timeouts, the 2FA policy, and revoking sessions (one, all, on password change)."""
 
 import datetime as dt
+import json
 
 import pytest
 import reflex as rx
@@ -12,7 +13,7 @@ from crm_app.services.access import account, logins, mfa, sessions
 from crm_app.state.account import AccountState
 from crm_app.state.session import SessionState
 from crm_app.state.settings_security import SecuritySettingsState
-from tests.factories import PASSWORD, make_tenant, make_user
+from tests.factories import BROWSER, PASSWORD, make_tenant, make_user
 
 NEW_PASSWORD = "a quiet river at dawn 7"
 
@@ -200,13 +201,44 @@ async def test_a_new_login_in_the_same_browser_revokes_its_previous_session(db):
     from crm_app.api.routes import create_api
 
     user = make_user(db, make_tenant(db).id, "attendant")
-    old = sessions.redeem_login_ticket(logins.login(user.email, PASSWORD)[0])
-    ticket, _ = logins.login(user.email, PASSWORD)
+    old = sessions.redeem_login_ticket(logins.login(user.email, PASSWORD, browser=BROWSER)[0], browser=BROWSER)
+    ticket, _ = logins.login(user.email, PASSWORD, browser=BROWSER)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()),
                                  base_url="http://127.0.0.1") as client:
-        client.cookies.set(sessions.COOKIE_NAME, old)
-        response = await client.get("/api/auth/exchange", params={"ticket": ticket, "next": "/inbox"})
-    assert response.status_code == 303
+        response = await client.post("/api/auth/exchange", json={"ticket": ticket, "next": "/inbox"}, headers={
+            "cookie": f"{sessions.COOKIE_NAME}={old}; {sessions.PRELOGIN_COOKIE}={BROWSER}"})
+    assert response.status_code == 200
     new = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
     assert new != old and sessions.resolve_actor(new).user_id == user.user_id
     assert sessions.resolve_actor(old) is None
+
+
+def test_every_revocation_is_announced_to_the_web_processes_after_commit(db, redis_client):
+    """Logout, one session, all of a user's: the session ids go out on the revocation channel, only on commit."""
+    from crm_app.services.core import realtime
+
+    admin = make_user(db, make_tenant(db).id)
+    tokens = [_login(db, admin) for _ in range(4)]
+    ids = [sessions.peek_session(t)[0] for t in tokens]
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(realtime.revocations_channel())
+    pubsub.get_message(timeout=1)  # the subscription's confirmation
+
+    def announced() -> list[int] | None:
+        message = pubsub.get_message(timeout=2)
+        return json.loads(message["data"])["session_ids"] if message else None
+
+    assert sessions.logout(db, token=tokens[0])
+    db.rollback()  # rolled back: nothing announced, nothing revoked
+    assert pubsub.get_message(timeout=0.2) is None
+    assert sessions.logout(db, token=tokens[0])
+    assert pubsub.get_message(timeout=0.2) is None  # not before the commit
+    db.commit()
+    assert announced() == [ids[0]]
+    sessions.revoke_session(db, actor=admin, session_id=ids[1])
+    db.commit()
+    assert announced() == [ids[1]]
+    assert sessions.revoke_user_sessions(db, user_id=admin.user_id, except_token=tokens[3]) == 1
+    db.commit()
+    assert announced() == [ids[2]]
+    pubsub.close()

@@ -11,7 +11,7 @@ from crm_app.errors import InvalidCredentials
 from crm_app.models import AuditLog, User
 from crm_app.services.access import logins, passwords, sessions, throttle
 from crm_app.services.access.throttle import LoginThrottled
-from tests.factories import PASSWORD, make_tenant, make_user
+from tests.factories import BROWSER, PASSWORD, make_tenant, make_user
 from tests.support.waiting import wait_for
 
 IP = "198.51.100.20"
@@ -27,7 +27,7 @@ def _fresh_throttle(redis_client):
 
 def _fail(email, ip=IP, password="wrong-password-1"):
     with pytest.raises((InvalidCredentials, LoginThrottled)) as info:
-        logins.login(email, password, ip=ip)
+        logins.login(email, password, ip=ip, browser=BROWSER)
     return info.value
 
 
@@ -49,8 +49,8 @@ def test_brute_force_locks_the_account_and_even_the_right_password_is_refused_un
     assert isinstance(locked, LoginThrottled) and locked.code == "login_throttled"
     assert 0 < redis_client.ttl(_lock_key(user.email)) <= 15 * 60
     _expire_lock(redis_client, user.email)
-    ticket, actor = logins.login(user.email, PASSWORD, ip=IP)
-    assert actor.user_id == user.user_id and sessions.redeem_login_ticket(ticket)
+    ticket, actor = logins.login(user.email, PASSWORD, ip=IP, browser=BROWSER)
+    assert actor.user_id == user.user_id and sessions.redeem_login_ticket(ticket, browser=BROWSER)
     actions = db.exec(select(AuditLog.action).where(AuditLog.target_id == str(user.user_id))).all()
     assert actions.count("auth.login_failed") == 5 and "auth.login_throttled" in actions and "auth.login" in actions
     failed = db.exec(select(AuditLog).where(AuditLog.action == "auth.login_failed")).first()
@@ -81,7 +81,7 @@ def test_a_success_resets_the_failure_count(db):
     user = make_user(db, make_tenant(db).id)
     for _ in range(4):
         _fail(user.email)
-    logins.login(user.email, PASSWORD, ip=IP)
+    logins.login(user.email, PASSWORD, ip=IP, browser=BROWSER)
     for _ in range(4):
         assert isinstance(_fail(user.email), InvalidCredentials)
 

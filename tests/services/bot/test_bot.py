@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlmodel import select
 
+from crm_app.config import get_settings
 from crm_app.db import session_scope, utcnow
 from crm_app.errors import NotFound, PermissionDenied
 from crm_app.models import BotSession, Contact, Conversation, ConversationLabel, Message, SenderType, Team
@@ -143,7 +144,8 @@ def test_burst_of_greeting_then_number_is_understood(world):
     assert bodies(cid)[-1] == "Seu e-mail?"
 
 
-def test_two_workers_at_once_send_one_reply(world):
+def test_two_workers_at_once_send_one_reply(world, monkeypatch):
+    monkeypatch.setattr(get_settings(), "bot_tenant_concurrency", 4)  # all four run at once: the locks decide
     message_id = says("Oi")
     cid = conversation_id()
     results = []

@@ -29,7 +29,34 @@ def test_a_send_interrupted_mid_call_is_failed_not_resent(db):
     db.expire_all()
     row = db.get(Message, stuck.id)
     assert row.status == "failed" and "unknown" in row.error_reason
-    assert get_queue("high").fetch_job(jobs.job_id("send_outbound_message", stuck.id)) is None
+    assert jobs.job_id("send_outbound_message", stuck.id) not in get_queue("high").get_job_ids()
+
+
+def test_a_send_claimed_a_moment_ago_is_not_taken_for_a_dead_one_however_old_the_message(db):
+    inbox = make_inbox(db, make_tenant(db).id)
+    conversation = make_conversation(db, inbox.id)
+    now = dt.datetime.now(dt.UTC)
+    # written an hour ago, waited in its conversation's line, and claimed just now: its call is in flight
+    waited = _message(db, conversation, direction=Direction.OUTBOUND, sender_type=SenderType.BOT,
+                      kind=MessageKind.TEXT, body="?", status="sending", created_at=now - dt.timedelta(hours=1),
+                      claimed_at=now)
+    outbound.sweep_queued_messages()
+    db.expire_all()
+    assert db.get(Message, waited.id).status == "sending"
+
+
+def test_the_sweeper_requeues_only_the_first_queued_message_of_each_conversation(db):
+    inbox = make_inbox(db, make_tenant(db).id)
+    one, two = make_conversation(db, inbox.id), make_conversation(db, inbox.id, wa_id="5511900000009")
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    common = dict(direction=Direction.OUTBOUND, sender_type=SenderType.BOT, kind=MessageKind.TEXT, body="?",
+                  status="queued", created_at=old)
+    first = _message(db, one, **common)
+    _message(db, one, **common)  # behind it
+    _message(db, two, **common, next_attempt_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))  # retrying
+    assert outbound.sweep_queued_messages() == 1
+    # only the first of its conversation: the one behind it is released after it; the other's retry is scheduled
+    assert get_queue("high").get_job_ids() == [jobs.job_id("send_outbound_message", first.id)]
 
 
 def test_tenant_admins_cannot_point_an_inbox_at_another_graph_server(db):

@@ -176,8 +176,8 @@ def test_failed_and_sent_marks_publish_status(db, setup):
     second = run(outbound.send_message, actor=setup["admin"], conversation_id=cid,
                  content={"type": "text", "body": "b"})
     setup["listener"].events(timeout=0.5)
-    outbound._mark_sent(first.id, "wamid.sent-1")
-    outbound._mark_failed(second.id, ExternalServiceError("nope", code=131026, retryable=False))
+    outbound._mark_sent(first.id, cid, "wamid.sent-1")
+    outbound._after_error(second.id, ExternalServiceError("nope", code=131026, retryable=False))
     published = setup["listener"].events()
     assert [(e["kind"], e["data"]) for e in published] == [
         ("message.status", {"message_id": first.id, "status": "sent"}),

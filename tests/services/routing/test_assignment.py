@@ -175,7 +175,8 @@ def test_capacity_is_respected_and_the_rest_queue_with_their_position(db, world)
     assert counts == {p.user_id: 2 for p in people}
     assert bot_texts(db, ids[4]) == ["Você é o 1º da fila. Em breve um atendente vai falar com você."]
     assert bot_texts(db, ids[5]) == ["Você é o 2º da fila. Em breve um atendente vai falar com você."]
-    assert bot_texts(db, ids[0]) == []
+    # assigned at once: told who, never a place in the queue
+    assert bot_texts(db, ids[0]) == ["Já chamei attendant, que vai te responder em instantes."]
     db.expire_all()
     waiting = db.get(Conversation, ids[5])
     assert waiting.queued_at is not None and waiting.bot_active is False and waiting.assignee_id is None
