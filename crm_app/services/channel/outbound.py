@@ -236,6 +236,9 @@ def resend_failed(session: Session, *, actor: Actor, message_id: int) -> Message
     message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).first()
     if message is None or message.tenant_id != actor.tenant_id:
         raise NotFound("message not found")
+    # A failed message going back to `queued` moves backwards in its conversation's line: claims and releases
+    # of the others must see it before or after, never half-way (see `_claim`).
+    _lock_conversation(session, message.conversation_id)
     conversation = _conversation(session, actor, None, message.conversation_id)
     if message.direction != Direction.OUTBOUND or message.sender_type not in (SenderType.ATTENDANT, SenderType.BOT):
         raise ValidationError("only messages sent to the customer can be resent")
@@ -252,7 +255,8 @@ def resend_failed(session: Session, *, actor: Actor, message_id: int) -> Message
     audit.record(session, actor=actor, tenant_id=message.tenant_id, action="message.resend", target_type="message",
                  target_id=message.id, before=before, after={"status": "queued"})
     message_id = message.id
-    after_commit(session, lambda: enqueue_delivery(message_id))
+    tag = f"resend-{time.time_ns()}"  # never a reused id: RQ would overwrite a finished job's data and keep its expiry
+    after_commit(session, lambda: enqueue_delivery(message_id, tag=tag))
     _publish_status(session, message.tenant_id, message.conversation_id, message.id, message.status)
     return _row(message)
 
@@ -304,20 +308,39 @@ def deliver_message(message_id: int) -> str:
     turn = _turn(message_id)
     if isinstance(turn, str):
         return turn
+    try:  # before the slot: an upload may take seconds, and the send must follow its grant at once
+        body = build_body(_uploaded(message_id, turn), turn.to, turn.reply_to)
+    except ExternalServiceError as exc:
+        return _after_error(message_id, exc)
+    except Exception as exc:  # a stored file gone, a database hiccup: counted as an attempt, retried, then failed
+        log.exception("message %s could not be prepared for sending", message_id)
+        failure = ExternalServiceError("could not prepare the message for sending", retryable=True,
+                                       details=f"Preparing failed: {type(exc).__name__}")
+        return _after_error(message_id, failure)
     slot = ratelimit.take_slot(f"wa:{turn.account.phone_number_id}", get_settings().wa_rate_limit_per_second,
                                window=SLOT_WINDOW, lane=turn.lane)
     if not slot.granted:
-        enqueue_delivery(message_id, tag=f"slot-{int((time.time() + slot.wait) * 1000)}", delay=slot.wait)
+        _wait_for_slot(message_id, slot.wait)
         return "throttled"
     claimed = _claim(message_id, turn)
     if claimed != "claimed":
         return claimed
     try:
-        body = build_body(_uploaded(message_id, turn), turn.to, turn.reply_to)
         wamid = meta_graph.send_message(turn.account, body)
     except ExternalServiceError as exc:
-        return _after_error(message_id, exc)
+        return _after_error(message_id, exc, claimed=True)
     return _mark_sent(message_id, turn.conversation_id, wamid)
+
+
+def _wait_for_slot(message_id: int, wait: float) -> None:
+    """Re-queue for when a slot frees, and say so on the message (`next_attempt_at`): the sweeper then knows
+    the job is coming, instead of taking a long rate-limit backlog for lost jobs and queueing more of them."""
+    due = utcnow() + dt.timedelta(seconds=wait)
+    with session_scope() as session:
+        session.execute(update(Message).where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+                        .values(next_attempt_at=due))
+        after_commit(session, lambda: enqueue_delivery(message_id, tag=f"slot-{int(due.timestamp() * 1000)}",
+                                                       delay=wait))
 
 
 def _turn(message_id: int) -> _Turn | str:
@@ -363,6 +386,10 @@ def _claim(message_id: int, turn: _Turn) -> str:
                 return "skipped"
             _finish_failed(session, message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
             return "window-closed"
+        # The message's lock, then its conversation's (the order of every path that finishes a message): a resend
+        # moves a message back into the line, so without the lock a claim could miss it and two would fly.
+        if _locked_message(session, message_id) is None:
+            return "skipped"
         claimed = session.execute(
             update(Message).where(Message.id == message_id, Message.status == MessageStatus.QUEUED,
                                   (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
@@ -407,11 +434,16 @@ def _locked_message(session: Session, message_id: int) -> Message | None:
     return message
 
 
-def _after_error(message_id: int, exc: ExternalServiceError) -> str:
-    """Count the attempt; re-queue a retryable error for later, else fail the message and release the next."""
+def _after_error(message_id: int, exc: ExternalServiceError, *, claimed: bool = False) -> str:
+    """Count the attempt; re-queue a retryable error for later, else fail the message and release the next.
+
+    `claimed`: the error came from the Graph call of our claim. If the message is no longer `sending` by then
+    (a worker stalled past the lease, and the sweeper failed it), the outcome is someone else's to handle.
+    """
     with session_scope() as session:
         message = _locked_message(session, message_id)
-        if message is None:
+        expected = MessageStatus.SENDING if claimed else MessageStatus.QUEUED
+        if message is None or message.status != expected:
             return "skipped"
         message.send_attempts += 1
         if not exc.retryable or message.send_attempts >= get_settings().wa_send_attempts:
@@ -422,7 +454,8 @@ def _after_error(message_id: int, exc: ExternalServiceError) -> str:
         message.status, message.claimed_at = MessageStatus.QUEUED, None
         message.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
         session.add(message)
-        after_commit(session, lambda: enqueue_delivery(message_id, tag=f"retry-{attempt}", delay=delay))
+        tag = f"retry-{attempt}-{time.time_ns()}"  # unique: a resend starts the attempts over
+        after_commit(session, lambda: enqueue_delivery(message_id, tag=tag, delay=delay))
     log.info("message %s re-queued in %.1f s after Graph code %s", message_id, delay, exc.code)
     return "retry"
 
@@ -496,7 +529,7 @@ def sweep_queued_messages(older_than_seconds: int = 60) -> int:
         _fail_interrupted(message_id, now)
     heads = _overdue_heads(now - dt.timedelta(seconds=older_than_seconds))
     for message_id in heads:
-        enqueue_delivery(message_id)
+        enqueue_delivery(message_id, tag=f"sweep-{int(now.timestamp())}")
     return len(heads)
 
 
@@ -510,16 +543,16 @@ def _fail_interrupted(message_id: int, now: dt.datetime) -> None:
 
 
 def _overdue_heads(cutoff: dt.datetime) -> list[int]:
-    """Per conversation, its first queued outbound message if that was due before `cutoff`."""
+    """Per conversation, its first queued outbound message if that was due before `cutoff`, oldest first.
+
+    A message waiting for a retry or a rate-limit slot is due at its `next_attempt_at`, so a long backlog
+    is not taken for lost jobs. Filtered in SQL before the limit, so overdue heads are never crowded out.
+    """
     with session_scope() as session:
-        firsts = session.exec(select(func.min(Message.id)).where(
-            Message.status == MessageStatus.QUEUED, Message.direction == Direction.OUTBOUND)
-            .group_by(Message.conversation_id).limit(500)).all()
-        if not firsts:
-            return []
-        rows = session.exec(select(Message.id, Message.created_at, Message.next_attempt_at)
-                            .where(Message.id.in_(firsts))).all()
-        return [message_id for message_id, created, due in rows if (due or created) < cutoff]
+        return list(session.exec(select(Message.id).where(
+            Message.status == MessageStatus.QUEUED, Message.direction == Direction.OUTBOUND,
+            func.coalesce(Message.next_attempt_at, Message.created_at) < cutoff, ~_goes_first())
+            .order_by(Message.id).limit(500)).all())
 
 
 @dataclass(frozen=True)

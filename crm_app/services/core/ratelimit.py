@@ -55,12 +55,15 @@ if used < limit and not held then
   redis.call('PEXPIRE', KEYS[1], us(window / 1000 + 1000))
   return {1, us(now)}
 end
-local free_in = window
-if held and used < limit then
-  free_in = held_until - now
-elseif limit > 0 then
+local free_in = 0
+if limit < 1 then
+  free_in = window
+elseif used >= limit then
   local nth = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
   free_in = tonumber(nth[2]) + window - now
+end
+if held then
+  free_in = math.max(free_in, held_until - now)
 end
 local line = tonumber(redis.call('GET', KEYS[3]) or '0')
 local ready = math.max(now + free_in, line)
@@ -93,7 +96,8 @@ def take_slot(key: str, limit: int, *, window: float = 1.0, lane: str = INTERACT
         window: The sliding window in seconds.
         lane: `interactive` may use every slot; `bulk` leaves `reserve` of them and yields to waiting
             interactive callers.
-        reserve: Slots per window that only `interactive` may take; a fifth of `limit` (at least 1) by default.
+        reserve: Slots per window that only `interactive` may take; a fifth of `limit` (at least 1) by default,
+            and never all of them.
         now: The time in seconds, for tests; Redis's own clock otherwise, so that every process agrees.
 
     Returns:
@@ -103,8 +107,9 @@ def take_slot(key: str, limit: int, *, window: float = 1.0, lane: str = INTERACT
         raise ValueError(f"unknown lane {lane!r}; choose one of {', '.join(LANES)}")
     if limit < 1 or window <= 0:
         raise ValueError("a rate limit needs a positive limit and window")
-    reserve = max(1, limit // 5) if reserve is None else reserve
-    lane_limit = limit if lane == INTERACTIVE else max(0, limit - min(reserve, limit))
+    # Bulk keeps at least one slot a window: a number limited to one send a second still sends campaigns.
+    reserve = min(max(1, limit // 5) if reserve is None else reserve, limit - 1)
+    lane_limit = limit if lane == INTERACTIVE else limit - max(reserve, 0)
     spacing = window / max(lane_limit, 1)
     base = f"crm:slots:{key}"
     granted, value = get_redis().eval(

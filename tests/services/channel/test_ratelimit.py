@@ -143,3 +143,21 @@ def test_bad_arguments_are_refused():
         ratelimit.take_slot("k", 10, lane="vip")
     with pytest.raises(ValueError, match="positive"):
         ratelimit.take_slot("k", 0)
+
+
+def test_a_number_limited_to_one_a_second_still_sends_bulk():
+    key, now = f"test:{uuid.uuid4().hex}", 4_000_000.0
+    assert ratelimit.take_slot(key, 1, lane=ratelimit.BULK, now=now).granted
+    refused = ratelimit.take_slot(key, 1, lane=ratelimit.BULK, now=now + 0.1)
+    assert not refused.granted and refused.wait == pytest.approx(0.9)
+
+
+def test_bulk_held_for_a_reply_and_out_of_slots_comes_back_when_both_have_passed():
+    key, now = f"test:{uuid.uuid4().hex}", 5_000_000.0
+    take = ratelimit.take_slot
+    assert sum(take(key, 10, lane=ratelimit.BULK, reserve=2, now=now).granted for _ in range(8)) == 8
+    assert sum(take(key, 10, now=now).granted for _ in range(2)) == 2
+    assert not take(key, 10, now=now + 0.1).granted  # a reply waits: bulk is held past its return
+    held_until = now + 1.0 + ratelimit.WAITER_GRACE
+    bulk = take(key, 10, lane=ratelimit.BULK, reserve=2, now=now + 0.2)
+    assert not bulk.granted and now + 0.2 + bulk.wait >= held_until - 1e-6  # not back early, only to be refused
