@@ -41,10 +41,12 @@ async def start_route(request: Request) -> Response:
     """
     tenant = request.query_params.get("tenant", "")
     next_path = request.query_params.get("next")
-    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
-        # A link on another site must not start a login into a tenant of its choosing (its own provider could
-        # answer at once: login CSRF, and the callback would end the browser's own session). Our login page's
-        # button is same-origin; a typed address is "none".
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site") or not access.proves_browser(
+            request.query_params.get("browser"), request.cookies.get(access.PRELOGIN_COOKIE)):
+        # A link planted elsewhere (another site, an e-mail, a chat app, an old browser without Sec-Fetch-Site)
+        # must not start a login into a tenant of its choosing: its own provider could answer at once (login
+        # CSRF), and the callback would end the browser's own session. Our login page's button adds a digest
+        # of this browser's pre-login cookie, which such a link cannot know.
         return _to_login("bad_state", safe_next(next_path))
     try:
         started = await run_in_threadpool(access.begin_login, tenant, next_path)

@@ -272,11 +272,14 @@ def _contact_routes(app: FastAPI) -> None:
     def get_contact(contact_id: int, actor: ContactsRead) -> s.Contact:
         return s.Contact.model_validate(run(conversations.get_contact, actor, contact_id=contact_id))
 
-    @app.patch("/contacts/{contact_id}", response_model=s.Contact, tags=["contacts"], responses=_with(413),
-               summary="Change a contact's name, e-mail or attributes")
-    def update_contact(contact_id: int, body: s.ContactPatch, actor: ContactsWrite) -> s.Contact:
+    @app.patch("/contacts/{contact_id}", response_model=s.Contact | s.ContactRef, tags=["contacts"],
+               responses=_with(413), summary="Change a contact's name, e-mail or attributes",
+               description="Answers with the contact in full with `contacts:read`, else only its id and name.")
+    def update_contact(contact_id: int, body: s.ContactPatch, actor: ContactsWrite,
+                       request: Request) -> s.Contact | s.ContactRef:
         changes = body.model_dump(exclude_unset=True)
-        return s.Contact.model_validate(run(conversations.update_contact, actor, contact_id=contact_id, **changes))
+        # A write-only token must not read contacts through the answer (an empty PATCH would be a read).
+        return _contact(request, run(conversations.update_contact, actor, contact_id=contact_id, **changes))
 
 
 def _user_routes(app: FastAPI) -> None:

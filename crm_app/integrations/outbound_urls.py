@@ -50,7 +50,13 @@ CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_URL_LENGTH = 2000
 DEFAULT_PORTS = {"http": 80, "https": 443}
-METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+# Refused even where private addresses are allowed (development, staging in a cloud): the clouds' instance
+# metadata and credential services (all of link-local IPv4, AWS's IPv6 one, Alibaba's, Azure's host endpoint,
+# which `ipaddress` calls global), and ranges Python 3.11 calls global although they are not reachable
+# publicly (site-local, local-use NAT64).
+METADATA_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
+    "169.254.0.0/16", "fd00:ec2::/32", "100.100.100.200/32", "168.63.129.16/32", "fe80::/10", "fec0::/10",
+    "64:ff9b:1::/48"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 Resolver = Callable[[str, int], list[str]]
@@ -125,7 +131,7 @@ def address_allowed(address: str) -> bool:
     except ValueError:
         return False
     ip = _embedded_ipv4(ip) or ip
-    if ip.is_unspecified or ip.is_multicast or ip in METADATA_ADDRESSES:
+    if ip.is_unspecified or ip.is_multicast or any(ip in net for net in METADATA_NETWORKS):
         return False
     return ip.is_global or private_allowed()
 

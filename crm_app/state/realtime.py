@@ -34,6 +34,7 @@ def channel_prefix() -> str:
 # tenant id -> client tokens of the tabs showing the inbox in this process.
 _TABS: dict[int, set[str]] = {}
 _TENANT_OF: dict[str, int] = {}
+_SOCKET_OF: dict[str, str] = {}  # client token -> the socket (sid) whose event registered it
 _REVOCATION_LISTENERS: list[Callable[[list[int]], None]] = []
 
 Push = Callable[[Any, str, list[dict[str, Any]]], Awaitable[bool]]
@@ -43,10 +44,17 @@ RESYNC = "resync"
 stats = {"reconnects": 0}  # this process's listener: how many times it came back after losing Redis
 
 
-def register_tab(tenant_id: int, token: str) -> None:
-    """Remember that the tab `token` shows the inbox of `tenant_id` in this process."""
+def register_tab(tenant_id: int, token: str, sid: str | None = None) -> None:
+    """Remember that the tab `token` shows the inbox of `tenant_id` in this process, on socket `sid`.
+
+    Pushes go to that socket only: another socket connecting with the same token (a token read from a log, the
+    websocket URL carries it) gets nothing until one of its own events, which the session binding checks,
+    registers it again (`state/binding.py`). A tab that reconnects does so with its page's on_load.
+    """
     if not token:
         return
+    if sid:
+        _SOCKET_OF[token] = sid
     previous = _TENANT_OF.get(token)
     if previous is not None and previous != tenant_id:
         _TABS.get(previous, set()).discard(token)
@@ -57,6 +65,7 @@ def register_tab(tenant_id: int, token: str) -> None:
 def forget_tab(token: str) -> None:
     """Stop pushing to `token` (its state is gone or it left the inbox)."""
     tenant_id = _TENANT_OF.pop(token, None)
+    _SOCKET_OF.pop(token, None)
     if tenant_id is not None:
         _TABS.get(tenant_id, set()).discard(token)
 
@@ -83,11 +92,13 @@ def parse_message(channel: str | bytes, data: str | bytes) -> tuple[int, dict[st
 
 
 def is_connected(app: Any, token: str) -> bool:
-    """Whether this process still holds a socket for `token`."""
+    """Whether this process still holds the socket that registered `token` (see `register_tab`)."""
     namespace = getattr(app, "event_namespace", None)
     if namespace is None:
         return False
-    return token in namespace.token_to_sid
+    sid = namespace.token_to_sid.get(token)
+    registered = _SOCKET_OF.get(token)
+    return sid is not None and (registered is None or registered == sid)
 
 
 async def dispatch(app: Any, tenant_id: int, events: list[dict[str, Any]], push: Push) -> int:

@@ -196,4 +196,7 @@ class SsoLoginState(SessionState):
             return None
         self.last_tenant, self.sso_error_key = slug, ""
         next_path = safe_next(str(self.router.page.params.get("next") or "/"))
-        return navigate(f"/api/auth/sso/start?tenant={quote(slug)}&next={quote(next_path)}")
+        proof = access.browser_proof(self._browser())
+        if proof is None:  # no pre-login cookie yet (it comes with the page): load the page, then try again
+            return navigate(f"/login?next={quote(next_path)}")
+        return navigate(f"/api/auth/sso/start?tenant={quote(slug)}&next={quote(next_path)}&browser={proof}")

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from crm_app.services import access
 from crm_app.state.login import LoginState
 from tests.factories import PASSWORD
+from tests.support import prelogin
 from tests.support.reflex_socket import ReflexSocket, handler_name, ticket_in
 
 
@@ -76,7 +77,9 @@ async def test_a_foreign_ticket_neither_logs_the_victim_in_nor_out(live, world):
 async def test_a_link_on_another_site_cannot_start_a_single_sign_on_login(live, world, db):
     """Another site's link to `/api/auth/sso/start` for a tenant whose provider would answer at once (its admin runs
     it) would log the victim's browser into that tenant and end its own session at the callback: it is sent back to
-    the login page instead. The login page's own button (same origin) still goes to the provider."""
+    the login page instead, also from an e-mail or chat app (`Sec-Fetch-Site: none`) or an old browser (no such
+    header), even though the victim's browser holds a pre-login cookie. The login page's own button (which adds
+    the digest of that cookie) still goes to the provider."""
     from crm_app.services.access import sso
     from tests.support.sandbox import sandbox_in_thread
 
@@ -85,11 +88,15 @@ async def test_a_link_on_another_site_cannot_start_a_single_sign_on_login(live, 
     with sandbox_in_thread() as sandbox:
         sso.seed_demo(db, tenant_id=attacker.tenant_id, issuer=f"{sandbox}/oidc")
         db.commit()
-        async with httpx.AsyncClient(base_url=live.base, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=live.base, timeout=30, cookies=prelogin.COOKIES) as http:
             params = {"tenant": slug, "next": "/inbox"}
-            forced = await http.get("/api/auth/sso/start", params=params, headers={"sec-fetch-site": "cross-site"})
-            own = await http.get("/api/auth/sso/start", params=params, headers={"sec-fetch-site": "same-origin"})
-    assert forced.status_code == 303 and forced.headers["location"].startswith("/login?sso_error=")
-    assert not forced.cookies.get("crm_sso", "").strip('"')  # no login bound to this browser
+            forced = [await http.get("/api/auth/sso/start", params=params, headers=headers)
+                      for headers in ({"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "none"}, {})]
+            guessed = await http.get("/api/auth/sso/start", params={**params, "browser": "0" * 64})
+            own = await http.get("/api/auth/sso/start", params=prelogin.sso_start(slug, next="/inbox"),
+                                 headers={"sec-fetch-site": "same-origin"})
+    for refused in (*forced, guessed):
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/login?sso_error=")
+        assert not refused.cookies.get("crm_sso", "").strip('"')  # no login bound to this browser
     assert own.status_code == 303 and own.headers["location"].startswith(f"{sandbox}/oidc")
     assert own.cookies.get("crm_sso")

@@ -37,6 +37,7 @@ from crm_app.services.access import sessions, sso
 from crm_app.services.bot import ai, ai_settings, knowledge
 from crm_app.state.settings_sso import SsoSettingsState
 from tests.factories import make_tenant, make_user
+from tests.support import prelogin
 from tests.support.isolation import fresh_state, run_handler
 from tests.support.sandbox import free_port, sandbox_in_thread
 
@@ -200,7 +201,7 @@ async def test_dns_rebinding_is_refused_at_the_address_connected_to(db, admin, i
         assert not answers, "the save resolved the name (public then)"
         before = len(hits.paths)
         async with _client() as client:
-            start = await client.get("/api/auth/sso/start", params={"tenant": tenant.slug})
+            start = await client.get("/api/auth/sso/start", params=prelogin.sso_start(tenant.slug))
         assert start.status_code == 303 and start.headers["location"] == "/login?sso_error=unavailable"
         assert hits.paths[before:] == []
 
@@ -216,7 +217,7 @@ async def test_the_connection_goes_to_the_address_that_was_checked(db, admin, id
                         group_roles={"crm-admins": "admin"}, default_role=None, auto_create_users=True)
         db.commit()
         async with _client() as client:
-            start = await client.get("/api/auth/sso/start", params={"tenant": tenant.slug})
+            start = await client.get("/api/auth/sso/start", params=prelogin.sso_start(tenant.slug))
     assert start.headers["location"].startswith(f"http://idp.pinned.test:{port}/authorize?")
     assert hits.paths[-1] == "/.well-known/openid-configuration"
 
@@ -225,8 +226,9 @@ def test_the_policy_table():
     allowed = outbound_urls.address_allowed
     assert allowed(PUBLIC) and allowed("2606:4700:4700::1111")
     for address in ("0.0.0.0", "::", "224.0.0.1", "ff02::1", "169.254.169.254", "fd00:ec2::254",
-                    "::ffff:169.254.169.254", "not-an-ip"):
-        assert not allowed(address), address  # never, whatever the setting
+                    "::ffff:169.254.169.254", "169.254.170.2", "100.100.100.200", "168.63.129.16", "fe80::1",
+                    "fec0::1", "64:ff9b:1::a00:1", "not-an-ip"):
+        assert not allowed(address), address  # never, whatever the setting (cloud metadata and credentials)
 
 
 @pytest.mark.usefixtures("strict")
@@ -269,7 +271,8 @@ def test_answers_are_capped_and_compressed_ones_refused():
 
 
 def _client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()), base_url="http://127.0.0.1")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()), base_url="http://127.0.0.1",
+                             cookies=prelogin.COOKIES)
 
 
 def _sso_tenant(db, issuer: str):
@@ -295,7 +298,7 @@ async def test_sso_start_never_redirects_to_a_foreign_origin(db, evil_idp, overr
     EVIL.update(override)
     try:
         async with _client() as client:
-            start = await client.get("/api/auth/sso/start", params={"tenant": tenant.slug})
+            start = await client.get("/api/auth/sso/start", params=prelogin.sso_start(tenant.slug))
     finally:
         EVIL.clear()
     assert start.status_code == 303 and start.headers["location"] == "/login?sso_error=unavailable"
@@ -308,7 +311,7 @@ async def test_an_allow_listed_origin_may_serve_the_endpoints(db, evil_idp, monk
     EVIL.update({"token_endpoint": "https://tokens.example/token", "jwks_uri": "https://keys.example/certs"})
     try:
         async with _client() as client:
-            start = await client.get("/api/auth/sso/start", params={"tenant": tenant.slug})
+            start = await client.get("/api/auth/sso/start", params=prelogin.sso_start(tenant.slug))
     finally:
         EVIL.clear()
     assert start.headers["location"].startswith(f"http://127.0.0.1:{evil_idp}/authorize?")
@@ -329,7 +332,7 @@ def _authorize(url: str, person: dict[str, str]) -> dict[str, str]:
 async def _sso_login(slug: str, groups: str) -> httpx.Response:
     person = {"sub": "idp-boss", "email": "boss@example.com", "name": "Boss", "groups": groups}
     async with _client() as client:
-        start = await client.get("/api/auth/sso/start", params={"tenant": slug})
+        start = await client.get("/api/auth/sso/start", params=prelogin.sso_start(slug))
         assert start.status_code == 303 and "/authorize?" in start.headers["location"], start.headers["location"]
         back = await anyio.to_thread.run_sync(_authorize, start.headers["location"], person)
         return await client.get("/api/auth/sso/callback", params=back)

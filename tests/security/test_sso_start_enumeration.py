@@ -13,6 +13,7 @@ from crm_app.api.routes import create_api
 from crm_app.models import SsoConfig
 from crm_app.services.access import sso
 from tests.factories import make_tenant
+from tests.support import prelogin
 from tests.support.sandbox import free_port
 
 
@@ -31,9 +32,9 @@ async def test_every_refusal_looks_the_same(db):
              "switched_off": _tenant(db, enabled=False), "provider_down": _tenant(db, enabled=True)}
     transport = httpx.ASGITransport(app=create_api())
     answers = {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", cookies=prelogin.COOKIES) as client:
         for name, slug in slugs.items():
-            response = await client.get("/api/auth/sso/start", params={"tenant": slug, "next": "/inbox"})
+            response = await client.get("/api/auth/sso/start", params=prelogin.sso_start(slug, next="/inbox"))
             answers[name] = (response.status_code, sorted(response.headers.items()), response.content)
     assert len(set(map(repr, answers.values()))) == 1, answers
     status, headers, _ = answers["unknown"]

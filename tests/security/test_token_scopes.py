@@ -107,3 +107,14 @@ async def test_the_openapi_document_says_so(shop):
     assert "contacts:read" in detail["description"]
     phone = schema["components"]["schemas"]["Conversation"]["properties"]["contact_phone"]
     assert "contacts:read" in phone["description"]
+
+
+async def test_a_write_only_token_cannot_read_a_contact_through_the_answer_of_its_change(shop):
+    conversation, contact, token = shop
+    async with _client() as client:
+        write_only = await client.patch(f"/api/v1/contacts/{contact.id}", json={}, headers=token("contacts:write"))
+        both = await client.patch(f"/api/v1/contacts/{contact.id}", json={},
+                                  headers=token("contacts:write", "contacts:read"))
+    assert write_only.status_code == 200, write_only.text
+    assert _leaks(write_only.text) == [] and write_only.json() == {"id": contact.id, "name": "Maria"}
+    assert both.json()["email"] == EMAIL

@@ -19,6 +19,26 @@ class _App:
 def setup_function():
     realtime._TABS.clear()
     realtime._TENANT_OF.clear()
+    realtime._SOCKET_OF.clear()
+
+
+def test_pushes_go_only_to_the_socket_that_registered_the_tab():
+    """A tab token read from a log and used on another socket (without an event of its own, which the session
+    binding would check) must not receive the victim's pushes; the registering socket still does."""
+    realtime.register_tab(1, "victim", "sid-victim")
+    realtime.register_tab(1, "reconnected", "sid-old")
+    app = _App([])
+    app.event_namespace.token_to_sid = {"victim": "sid-victim", "reconnected": "sid-attacker"}
+    pushed = []
+
+    async def push(app, token, events):
+        pushed.append(token)
+        return True
+
+    assert asyncio.run(realtime.dispatch(app, 1, [{"kind": "message.new"}], push)) == 1
+    assert pushed == ["victim"] and realtime.tabs_of(1) == ["victim"]
+    realtime.register_tab(1, "reconnected", "sid-attacker")  # its own event passed the binding: pushes again
+    assert asyncio.run(realtime.dispatch(app, 1, [{"kind": "message.new"}], push)) == 2
 
 
 def test_messages_are_parsed_only_from_tenant_channels():

@@ -290,6 +290,19 @@ def browser_binding(prelogin: str | None) -> str | None:
     return prelogin
 
 
+def browser_proof(browser: str | None) -> str | None:
+    """What our login page adds to an SSO start link to show it came from this browser: a digest of the
+    pre-login cookie, which a link planted elsewhere cannot know (see `proves_browser`)."""
+    binding = browser_binding(browser)
+    return hash_token(binding) if binding is not None else None
+
+
+def proves_browser(proof: str | None, browser: str | None) -> bool:
+    """Whether `proof` came from `browser_proof` of this request's pre-login cookie."""
+    expected = browser_proof(browser)
+    return bool(proof) and expected is not None and hmac.compare_digest(str(proof), expected)
+
+
 def issue_login_ticket(token: str, *, browser: str) -> str:
     """Park a fresh session token in Redis behind a one-time ticket that only `browser` can redeem.
 
@@ -315,11 +328,15 @@ def redeem_login_ticket(ticket: str | None, *, browser: str | None) -> str | Non
     raw = get_redis().getdel(TICKET_PREFIX + hash_token(ticket))
     if not raw:
         return None
-    parked = json.loads(raw)
-    binding = browser_binding(browser)
-    if binding is None or not hmac.compare_digest(parked["browser"], hash_token(binding)):
+    try:
+        parked = json.loads(raw)
+        bound, token = str(parked["browser"]), str(parked["token"])
+    except (ValueError, KeyError, TypeError):  # parked by an older release, or not ours: nobody is logged in
         return None
-    return parked["token"]
+    binding = browser_binding(browser)
+    if binding is None or not hmac.compare_digest(bound, hash_token(binding)):
+        return None
+    return token
 
 
 def resolve_actor(token: str | None, *, ip: str | None = None) -> Actor | None:

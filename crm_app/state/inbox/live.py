@@ -52,7 +52,7 @@ class InboxLiveState(InboxConversationState):
         """on_load (and again after a reconnect): register this tab for pushes and load everything."""
         try:
             actor = self._require("admin", "supervisor", "attendant")
-            realtime.register_tab(actor.tenant_id, self.router.session.client_token)
+            realtime.register_tab(actor.tenant_id, self.router.session.client_token, self.router.session.session_id)
             self._user_id, self._tz = actor.user_id, actor.timezone
             self.presence_status = routing.statuses(actor.tenant_id).get(actor.user_id, self.presence_status)
             self._load_options(actor)
@@ -74,7 +74,7 @@ class InboxLiveState(InboxConversationState):
         actor = self._actor()
         if actor is None:
             return
-        realtime.register_tab(actor.tenant_id, self.router.session.client_token)
+        realtime.register_tab(actor.tenant_id, self.router.session.client_token, self.router.session.session_id)
         routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
         if self.selected_id:
             routing.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)

@@ -25,6 +25,7 @@ from crm_app.queue import get_redis
 from crm_app.sandbox.oidc_fake import OidcFake, create_oidc_app
 from crm_app.services.access import sessions, sso
 from tests.factories import make_tenant, make_user
+from tests.support import prelogin
 
 CLIENT_ID, CLIENT_SECRET = "crm-test", "test-sso-secret"
 MAPPING = {"crm-admins": "admin", "crm-supervisors": "supervisor", "crm-attendants": "attendant"}
@@ -305,12 +306,12 @@ def test_discovery_check_shows_the_endpoints_or_a_clear_error(db, tenant, idp):
 @pytest.fixture
 async def client():
     transport = httpx.ASGITransport(app=create_api())
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", cookies=prelogin.COOKIES) as c:
         yield c
 
 
 async def test_routes_redirect_to_the_provider_and_back_with_the_session_cookie(client, tenant, db):
-    start = await client.get("/api/auth/sso/start", params={"tenant": tenant.slug, "next": "/settings"})
+    start = await client.get("/api/auth/sso/start", params=prelogin.sso_start(tenant.slug, next="/settings"))
     assert start.status_code == 303 and start.headers["location"].startswith(tenant and sso.fetch_discovery(
         db.exec(select(SsoConfig)).first().issuer).authorization_endpoint)
     binding = start.headers["set-cookie"]
@@ -326,7 +327,7 @@ async def test_routes_redirect_to_the_provider_and_back_with_the_session_cookie(
 
 
 async def test_route_errors_land_on_the_login_page_with_a_reason(client, tenant):
-    unknown = await client.get("/api/auth/sso/start", params={"tenant": "nope", "next": "//evil.example"})
+    unknown = await client.get("/api/auth/sso/start", params=prelogin.sso_start("nope", next="//evil.example"))
     assert unknown.status_code == 303 and unknown.headers["location"] == "/login?sso_error=unavailable"
     forged = await client.get("/api/auth/sso/callback", params={"state": "forged", "code": "x"})
     assert forged.headers["location"] == "/login?sso_error=bad_state"
