@@ -214,13 +214,19 @@ def set_assignment_mode(session: Session, *, actor: Actor, team_id: int, mode: s
     team = access_team(session, actor=actor, team_id=team_id)
     if mode not in MODES:
         raise ValidationError("mode must be round_robin or least_load", field="assignment_mode")
-    if mode != team.assignment_mode:
-        before, team.assignment_mode = team.assignment_mode, mode
-        session.add(team)
-        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="team.assignment_mode",
-                     target_type="team", target_id=team.id, before={"assignment_mode": before},
-                     after={"assignment_mode": mode})
+    _change(session, actor, team, "assignment_mode", mode)
     return mode
+
+
+def _change(session: Session, actor: Actor, team: Team, field: str, value: object) -> None:
+    """Set one of the team's fields and audit it as `team.<field>`, when it changes."""
+    before = getattr(team, field)
+    if value == before:
+        return
+    setattr(team, field, value)
+    session.add(team)
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action=f"team.{field}", target_type="team",
+                 target_id=team.id, before={field: before}, after={field: value})
 
 
 def update_schedule(session: Session, *, actor: Actor, team_id: int, business_hours: dict, holidays: list[str],
@@ -277,12 +283,7 @@ def set_assigned_message(session: Session, *, actor: Actor, team_id: int, messag
     text = (message or "").strip() or None
     if text is not None and len(text) > MAX_ASSIGNED_MESSAGE:
         raise ValidationError("the assignment message is too long", field="assigned_message")
-    if text != team.assigned_message:
-        before, team.assigned_message = team.assigned_message, text
-        session.add(team)
-        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="team.assigned_message",
-                     target_type="team", target_id=team.id, before={"assigned_message": before},
-                     after={"assigned_message": text})
+    _change(session, actor, team, "assigned_message", text)
     return team_detail(session, actor=actor, team_id=team.id)
 
 
