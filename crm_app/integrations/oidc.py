@@ -82,8 +82,8 @@ def exchange_code(spec: ClientSpec, endpoint: str, *, code: str, code_verifier: 
     """
     form, basic = _token_request(spec, code, code_verifier)
     try:
-        with outbound_urls.client(timeout=TIMEOUT_SECONDS, max_bytes=MAX_DOCUMENT_BYTES) as http:
-            response = http.post(endpoint, data=form, auth=basic, headers={"Accept": "application/json"})
+        response = outbound_urls.request("POST", endpoint, timeout=TIMEOUT_SECONDS, max_bytes=MAX_DOCUMENT_BYTES,
+                                         data=form, auth=basic, headers={"Accept": "application/json"})
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         log.info("token exchange failed: %s", type(exc).__name__)

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from crm_app.config import Environment, get_settings
+from crm_app.integrations.deadlines import Deadline
 from crm_app.integrations.errors import ExternalServiceError
 
 log = logging.getLogger(__name__)
@@ -249,16 +250,33 @@ def client(*, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYT
                         timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)), **kwargs)
 
 
+def request(method: str, url: str, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES,
+            **kwargs: Any) -> httpx.Response:
+    """One call through the policy, its answer read; `timeout` bounds the whole call, not each read.
+
+    A server that sends a byte every few seconds never trips a read timeout; without a total bound, a URL a
+    tenant configured (some are called on unauthenticated pages, such as SSO start) could hold a thread for as
+    long as it liked. Raises `httpx.HTTPError` as httpx does (a cut call ends as a closed connection).
+    """
+    with Deadline(timeout) as deadline, client(timeout=timeout, max_bytes=max_bytes,
+                                               event_hooks={"request": [deadline.watch]}) as http:
+        try:
+            return http.request(method, url, **kwargs)
+        except httpx.HTTPError:
+            if deadline.expired:
+                log.info("outbound %s cut at its %.0f s deadline", method, timeout)
+            raise
+
+
 def get_json(url: str, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
-    """GET a JSON object through the policy.
+    """GET a JSON object through the policy, in at most `timeout` seconds in all.
 
     Raises:
-        OutboundError: For every failure (refused, unreachable, not 200, too large, not a JSON object),
-            all with the same message; the log says which.
+        OutboundError: For every failure (refused, unreachable, not 200, too large, not a JSON object, too
+            slow), all with the same message; the log says which.
     """
     try:
-        with client(timeout=timeout, max_bytes=max_bytes) as http:
-            response = http.get(url, headers={"Accept": "application/json"})
+        response = request("GET", url, timeout=timeout, max_bytes=max_bytes, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         log.info("outbound GET failed: %s", type(exc).__name__)
         raise OutboundError() from None

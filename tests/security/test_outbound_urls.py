@@ -419,3 +419,16 @@ def test_unresolvable_names_read_like_refused_ones(strict):
         with pytest.raises(outbound_urls.UrlNotAllowed) as private:
             outbound_urls.check_url("https://inside.example/")
     assert str(unknown.value) == str(private.value) == outbound_urls.REFUSED_ADDRESS
+
+
+@pytest.mark.parametrize("mode", ["trickle_headers", "trickle_body"])
+def test_a_server_that_drips_its_answer_is_cut_at_the_total_deadline(mode):
+    """A byte every 0.2 s never trips a 1 s read timeout; the answer would take minutes. The call ends at 1 s."""
+    from tests.support.slow_ai import slow_ai
+
+    with slow_ai(mode, byte_every=0.2) as server:
+        started = time.monotonic()
+        with pytest.raises(outbound_urls.OutboundError):
+            outbound_urls.get_json(server.url + "/.well-known/openid-configuration", timeout=1.0)
+        took = time.monotonic() - started
+    assert server.requests and took < 3.0, took
