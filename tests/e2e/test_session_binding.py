@@ -27,7 +27,8 @@ def test_the_tab_token_comes_from_the_browsers_csprng(page):
     assert MARKER in built and "Math.random" not in built
     page.goto("/login")
     page.wait_for_selector("#email")
-    token = page.evaluate("() => window.sessionStorage.getItem('token')")
+    # The token is made when the socket first connects, which may come after the form is drawn.
+    token = page.wait_for_function("() => window.sessionStorage.getItem('token')").json_value()
     assert UUID4.match(token or ""), token
 
 
