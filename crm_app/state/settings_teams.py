@@ -317,7 +317,9 @@ class TeamsSettingsState(ConfirmMixin, SessionState):
                           timezone=self.team_tz or None, out_of_hours_message=self.ooh_message)
         except ValidationError as exc:
             return self._schedule_error(exc)
+        draft = self.assigned_message  # the card below may hold an unsaved edit: saving the hours keeps it
         self._show(detail)
+        self.assigned_message = draft
         return rx.toast.success(self.t["teams.schedule_saved"])
 
     # ---- what the customer hears on assignment ------------------------------------------------------------

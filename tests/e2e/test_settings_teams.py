@@ -144,3 +144,10 @@ def test_admin_words_what_a_customer_hears_when_handed_to_someone(page):
     page.click("#assigned-save")
     expect(page.locator("#team-assigned")).to_have_value("")
     assert _db("SELECT assigned_message FROM teams WHERE name = 'Recepção'") == [(None,)]
+    # An unsaved edit of the message survives saving the hours above it (the save reloads the team).
+    page.fill("#team-assigned", "Rascunho: {nome} já vem.")
+    page.fill("#team-ooh", "Fechados agora.")
+    page.click("#schedule-save")
+    page.get_by_text("Horário salvo.").first.wait_for()
+    expect(page.locator("#team-assigned")).to_have_value("Rascunho: {nome} já vem.")
+    assert _db("SELECT assigned_message FROM teams WHERE name = 'Recepção'") == [(None,)]
