@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from crm_app.db import utcnow
 from crm_app.domain import business_hours
-from crm_app.errors import CRMError, NotFound
+from crm_app.errors import NotFound
 from crm_app.i18n import translate
 from crm_app.models import (
     Conversation,
@@ -22,9 +22,8 @@ from crm_app.models import (
     Team,
     Tenant,
 )
-from crm_app.services.channel import outbound
 from crm_app.services.conversations import log as conversation_log
-from crm_app.services.routing import queue
+from crm_app.services.routing import queue, telling
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def handoff(session: Session, *, tenant_id: int, conversation_id: int, team_id: 
     """The bot hands the conversation to people, in the caller's transaction.
 
     The bot goes quiet, the reason and moment are recorded (event, system line, audit, live note), then the
-    conversation goes to a free member of the team and the customer is told who (`assigned_text`), or it waits
+    conversation goes to a free member of the team and the customer is told who (`telling.assigned_text`), or it waits
     in its queue and the customer is told their place (or, outside business hours, the team's out-of-hours
     message). Either text is queued after the turn's own texts, so the customer reads them in that order. A
     team of another tenant, or one that no longer exists, is treated as no team: the customer must never be
@@ -104,31 +103,10 @@ def handoff(session: Session, *, tenant_id: int, conversation_id: int, team_id: 
     user = queue.pick(session, tenant_id, team)
     if user is not None:
         queue.give(session, conversation, user, via="handoff")
-        _tell_customer(session, conversation, assigned_text(session, conversation.tenant_id, team, user.name))
+        text = telling.assigned_text(session, conversation.tenant_id, team, user.name)
+        telling.tell_customer(session, conversation, text)
         return HandoffResult(user.id, None)
     return _wait(session, conversation, team, now)
-
-
-def assigned_text(session: Session, tenant_id: int, team: Team | None, attendant_name: str) -> str:
-    """What the customer hears when a handoff gives the conversation to someone at once.
-
-    The team's own text, else the catalogue's in the tenant's language; `{nome}` or `{name}` becomes the
-    attendant's first name (a customer is told who, never the full name of a member of staff).
-
-    Args:
-        session: The caller's session.
-        tenant_id: The conversation's tenant.
-        team: The team handed to, if any.
-        attendant_name: The full name of who got the conversation.
-
-    Returns:
-        The text to send.
-    """
-    template = ((team.assigned_message if team else None) or "").strip()
-    if not template:
-        template = translate(_tenant(session, tenant_id, "locale", "pt-BR"), "assignment.assigned_customer")
-    first_name = next(iter((attendant_name or "").split()), "")
-    return template.replace("{nome}", first_name).replace("{name}", first_name)
 
 
 def _record_handoff(session: Session, conversation: Conversation, team: Team | None, reason: str,
@@ -155,22 +133,12 @@ def _wait(session: Session, conversation: Conversation, team: Team | None, now: 
     position = queue.queue_position(session, conversation)
     open_now = team_is_open(session, tenant_id=conversation.tenant_id, team_id=team.id if team else None, now=now)
     if not open_now and team is not None and (team.out_of_hours_message or "").strip():
-        _tell_customer(session, conversation, team.out_of_hours_message.strip())
+        telling.tell_customer(session, conversation, team.out_of_hours_message.strip())
     else:
         lang = _tenant(session, conversation.tenant_id, "locale", "pt-BR")
-        _tell_customer(session, conversation, translate(lang, "assignment.queue_position").format(position=position))
+        text = translate(lang, "assignment.queue_position").format(position=position)
+        telling.tell_customer(session, conversation, text)
     return HandoffResult(None, position, out_of_hours=not open_now)
-
-
-def _tell_customer(session: Session, conversation: Conversation, text: str) -> None:
-    """Queue a bot text to the customer (after whatever the turn queued before: creation order is delivery
-    order); a refusal (closed 24 h window, …) is logged, never raised."""
-    try:
-        with session.begin_nested():
-            outbound.send_message(session, actor=None, tenant_id=conversation.tenant_id,
-                                  conversation_id=conversation.id, content={"type": "text", "body": text})
-    except CRMError as exc:
-        log.info("could not tell conversation %s about its handoff: %s", conversation.id, exc)
 
 
 def resolved_by(session: Session, conversation: Conversation) -> str:

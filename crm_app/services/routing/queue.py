@@ -30,7 +30,7 @@ from crm_app.models import (
 )
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.core import jobs
-from crm_app.services.routing import presence
+from crm_app.services.routing import presence, telling
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +279,8 @@ def _assign_next(tenant_id: int, team_id: int | None) -> bool:
             user = pick(session, tenant_id, team, exclude=_handed_away_by(session, conversation))
             if user is not None:
                 give(session, conversation, user, via="queue")
+                # The customer heard their place in the line; now they hear who took it (the team's text).
+                telling.tell_customer(session, conversation, telling.assigned_text(session, tenant_id, team, user.name))
                 return True
     return False
 

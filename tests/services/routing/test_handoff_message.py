@@ -83,3 +83,20 @@ def test_the_teams_text_is_admin_only_validated_audited_and_blank_means_the_defa
                                             AuditLog.tenant_id == tenant_id).order_by(AuditLog.id)).all()
     assert [(a.before["assigned_message"], a.after["assigned_message"]) for a in audits] == [
         (None, "Já chamei {nome}!"), ("Já chamei {nome}!", None)]
+
+
+def test_a_customer_who_waited_hears_who_took_the_conversation_when_the_queue_gives_it(db, place):
+    from crm_app.services.routing import presence, queue
+
+    tenant_id, inbox_id = place
+    (ana,) = attendants(db, tenant_id, 1, status=None)  # not here yet
+    _named(db, ana, "Ana Paula")
+    team_id = team_of(db, tenant_id, [ana])
+    db.get(Team, team_id).assigned_message = "Pronto: {nome} vai te atender."
+    db.commit()
+    (cid,) = bot_conversations(db, inbox_id, 1)
+    assert hand(tenant_id, cid, team_id).queue_position == 1
+    presence.heartbeat(tenant_id, ana.user_id, "online")
+    assert queue.assign_waiting(tenant_id) == 1
+    assert bot_texts(db, cid) == ["Você é o 1º da fila. Em breve um atendente vai falar com você.",
+                                  "Pronto: Ana vai te atender."]
