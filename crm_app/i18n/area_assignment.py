@@ -100,8 +100,9 @@ PT_BR: dict[str, str] = {
     "teams.error.ooh": "A mensagem pode ter até 1000 caracteres.",
     "teams.error.schedule": "Não salvo: corrija os campos marcados em vermelho.",
     "teams.assigned": "Mensagem ao atribuir",
-    "teams.assigned_help": "O cliente recebe esta mensagem quando o bot transfere a conversa e ela vai na hora para "
-                           "um atendente. {nome} vira o primeiro nome de quem atende. Em branco: a mensagem padrão.",
+    "teams.assigned_help": "O cliente recebe esta mensagem quando a conversa vai para um atendente da equipe, na hora "
+                           "da transferência do bot ou depois de esperar na fila. {nome} vira o primeiro nome de quem "
+                           "atende. Em branco: a mensagem padrão.",
     "teams.assigned_placeholder": "Já chamei {nome}, que vai te responder em instantes.",
     "teams.save_assigned": "Salvar mensagem",
     "teams.assigned_saved": "Mensagem salva.",
@@ -208,9 +209,9 @@ EN: dict[str, str] = {
     "teams.error.ooh": "The message can have up to 1000 characters.",
     "teams.error.schedule": "Not saved: fix the fields marked in red.",
     "teams.assigned": "Message on assignment",
-    "teams.assigned_help": "The customer gets this message when the bot hands the conversation over and it goes to "
-                           "an attendant at once. {name} becomes the attendant's first name. Blank: the default "
-                           "message.",
+    "teams.assigned_help": "The customer gets this message when the conversation goes to one of the team, at the "
+                           "bot's handoff or after waiting in the queue. {name} becomes the attendant's first name. "
+                           "Blank: the default message.",
     "teams.assigned_placeholder": "I've called {name}, who will answer you in a moment.",
     "teams.save_assigned": "Save message",
     "teams.assigned_saved": "Message saved.",
