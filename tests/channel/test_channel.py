@@ -13,7 +13,7 @@ from crm_app.config import get_settings
 from crm_app.domain.whatsapp import sign
 from crm_app.models import Conversation, Message, User
 from crm_app.services.access import sessions
-from crm_app.services.channel import ingest, outbound
+from crm_app.services.channel import ingest, outbound, reads
 from crm_app.services.core import jobs
 from tests.channel.conftest import free_port, scalar, start_api, stop, wait_for, wait_http
 from tests.factories import make_tenant, make_user
@@ -295,7 +295,7 @@ def test_reading_a_conversation_sends_a_read_receipt_with_typing(channel, db):
     conversation_id = _open_conversation(channel, db)
     attendant = _owner(db, channel, conversation_id)
     wamid = scalar("SELECT wa_message_id FROM messages WHERE direction = 'inbound'")
-    assert outbound.mark_conversation_read(db, actor=attendant, conversation_id=conversation_id, typing=True)
+    assert reads.mark_conversation_read(db, actor=attendant, conversation_id=conversation_id, typing=True)
     db.commit()
     receipt = wait_for(lambda: channel.sent(kind="read"))
     assert receipt[-1]["body"] == {"messaging_product": "whatsapp", "status": "read", "message_id": wamid,
@@ -317,11 +317,11 @@ def test_unsupported_messages_keep_their_raw_json_for_admins_only(channel, db):
     assert channel.sandbox("POST", "/webhooks/raw", json={"body": raw}).json()["webhook_status"] == 200
     wait_for(lambda: scalar("SELECT kind FROM messages WHERE wa_message_id = 'wamid.poll-1'") == "unsupported")
     admin = make_user(db, channel.tenant_id, "admin")
-    rows = outbound.list_unsupported(db, actor=admin)
+    rows = reads.list_unsupported(db, actor=admin)
     assert len(rows) == 1 and '"question": "Qual dia?"' in rows[0].raw_json
-    assert outbound.list_unsupported(db, actor=make_user(db, make_tenant(db).id, "admin")) == []
+    assert reads.list_unsupported(db, actor=make_user(db, make_tenant(db).id, "admin")) == []
     with pytest.raises(PermissionDenied):
-        outbound.list_unsupported(db, actor=make_user(db, channel.tenant_id, "attendant"))
+        reads.list_unsupported(db, actor=make_user(db, channel.tenant_id, "attendant"))
 
 
 def test_a_second_delivery_job_for_the_same_message_sends_nothing(channel, db):

@@ -49,21 +49,23 @@ from crm_app.services.channel.numbers import (  # noqa: F401
 from crm_app.services.channel.outbound import (  # noqa: F401
     IdempotencyKeyReused,
     MessageRow,
-    UnsupportedRow,
     WindowClosed,
     deliver_message,
     enqueue_delivery,
-    list_unsupported,
-    mark_conversation_read,
     resend_failed,
     retry_delay,
     send_message,
-    send_read_receipt,
     sweep_queued_messages,
 )
 from crm_app.services.channel.overview import (  # noqa: F401
     SettingsOverview,
     settings_overview,
+)
+from crm_app.services.channel.reads import (  # noqa: F401
+    UnsupportedRow,
+    list_unsupported,
+    mark_conversation_read,
+    send_read_receipt,
 )
 from crm_app.services.channel.templates import (  # noqa: F401
     TemplateRow,

@@ -10,7 +10,7 @@ from crm_app.services.access.api_tokens import ApiTokenRow, list_tokens
 from crm_app.services.access.users import UserRow, list_users
 from crm_app.services.channel.ingest import DeadEventRow, list_dead_events
 from crm_app.services.channel.numbers import InboxRow, list_inboxes
-from crm_app.services.channel.outbound import UnsupportedRow, list_unsupported
+from crm_app.services.channel.reads import UnsupportedRow, list_unsupported
 from crm_app.services.core.actors import Actor
 
 

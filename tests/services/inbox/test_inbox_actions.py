@@ -10,7 +10,7 @@ from crm_app.db import session_scope
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import AuditLog, Conversation, ConversationEvent, Message
 from crm_app.services import conversations, inbox
-from crm_app.services.channel import outbound
+from crm_app.services.channel import outbound, reads
 from crm_app.services.core import jobs
 from crm_app.services.routing import teams
 from tests.factories import make_tenant, make_user
@@ -317,7 +317,7 @@ def test_what_an_attendant_may_not_open_they_may_not_read_mark_or_preempt(db, se
         client_key="11111111-1111-4111-8111-111111111111")
     customer_writes(body="mais um segredo")
     with pytest.raises(PermissionDenied):  # Bia's unread count and blue ticks are not Ana's to spend
-        run(outbound.mark_conversation_read, actor=ana, conversation_id=cid)
+        run(reads.mark_conversation_read, actor=ana, conversation_id=cid)
     assert db.get(Conversation, cid).unread_count == 1
     contact_id = db.get(Conversation, cid).contact_id
     seen_by_ana = run(contacts.get_contact, actor=ana, contact_id=contact_id).past_conversations
