@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 
 import psutil
@@ -30,19 +29,10 @@ def _meta_delivers_elsewhere(phone: str, name: str, body: str) -> None:
     """
     from crm_app.config import get_settings
     from crm_app.services.channel import ingest
-    from tests.support.whatsapp import encode, fixture, signed_headers
+    from tests.support.whatsapp import demo_text, encode, signed_headers
 
-    settings = get_settings()
-    payload = fixture("message", "text")
-    entry = payload["entry"][0]
-    entry["id"] = settings.demo_wa_waba_id
-    value = entry["changes"][0]["value"]
-    value["metadata"]["phone_number_id"] = settings.demo_wa_phone_number_id
-    value["contacts"][0].update({"wa_id": phone, "profile": {"name": name}})
-    value["messages"] = [{"from": phone, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-                          "type": "text", "text": {"body": body}}]
-    raw = encode(payload)
-    secret = settings.demo_wa_app_secret.get_secret_value()
+    raw = encode(demo_text(phone, name, body, f"wamid.{uuid.uuid4().hex}"))
+    secret = get_settings().demo_wa_app_secret.get_secret_value()
     outcome = ingest.receive_webhook(raw, signed_headers(raw, secret)["X-Hub-Signature-256"])
     assert outcome.status == 200, outcome.message
 

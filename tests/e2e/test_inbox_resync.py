@@ -17,24 +17,15 @@ from crm_app.services.core import realtime as rt_events
 from tests.e2e.test_inbox import _open_inbox, _wait
 from tests.e2e.test_inbox_actions import _sql, _take, _watch
 from tests.support.faults import kill_listener, listener_connections
-from tests.support.whatsapp import encode, fixture, signed_headers
+from tests.support.whatsapp import demo_text, encode, signed_headers
 
 
 def _customer_writes(stack: str, phone: str, name: str, body: str) -> str:
     """Meta posts one customer text to the stack's webhook route, signed; returns its wamid."""
-    settings = get_settings()
-    payload = fixture("message", "text")
-    entry = payload["entry"][0]
-    entry["id"] = settings.demo_wa_waba_id
-    value = entry["changes"][0]["value"]
-    value["metadata"]["phone_number_id"] = settings.demo_wa_phone_number_id
-    value["contacts"][0].update({"wa_id": phone, "profile": {"name": name}})
     wamid = f"wamid.{uuid.uuid4().hex}"
-    value["messages"] = [{"from": phone, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
-                          "text": {"body": body}}]
-    raw = encode(payload)
+    raw = encode(demo_text(phone, name, body, wamid))
     response = httpx.post(f"{stack}/api/whatsapp/webhook", content=raw, timeout=10,
-                          headers=signed_headers(raw, settings.demo_wa_app_secret.get_secret_value()))
+                          headers=signed_headers(raw, get_settings().demo_wa_app_secret.get_secret_value()))
     assert response.status_code == 200, response.text
     return wamid
 

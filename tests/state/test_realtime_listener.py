@@ -4,16 +4,7 @@ import asyncio
 import json
 
 from crm_app.state import realtime
-
-
-class _Namespace:
-    def __init__(self, tokens):
-        self.token_to_sid = {t: f"sid-{t}" for t in tokens}
-
-
-class _App:
-    def __init__(self, tokens):
-        self.event_namespace = _Namespace(tokens)
+from tests.support.fake_app import FakeApp
 
 
 def setup_function():
@@ -27,7 +18,7 @@ def test_pushes_go_only_to_the_socket_that_registered_the_tab():
     binding would check) must not receive the victim's pushes; the registering socket still does."""
     realtime.register_tab(1, "victim", "sid-victim")
     realtime.register_tab(1, "reconnected", "sid-old")
-    app = _App([])
+    app = FakeApp([])
     app.event_namespace.token_to_sid = {"victim": "sid-victim", "reconnected": "sid-attacker"}
     pushed = []
 
@@ -62,7 +53,7 @@ def test_a_tab_moves_between_tenants_and_disconnected_tabs_are_dropped():
 
     realtime.register_tab(1, "gone")
     realtime.register_tab(1, "closed")  # no socket in this process any more
-    app = _App(["a", "b", "gone"])
+    app = FakeApp(["a", "b", "gone"])
     reached = asyncio.run(realtime.dispatch(app, 1, [{"kind": "message.new"}], push))
     assert reached == 1
     assert sorted(pushed) == [("a", "message.new"), ("gone", "message.new")]
@@ -78,7 +69,7 @@ def test_a_failing_push_does_not_stop_the_others():
             raise RuntimeError("boom")
         return True
 
-    assert asyncio.run(realtime.dispatch(_App(["x", "y"]), 5, [{"kind": "typing"}], push)) == 1
+    assert asyncio.run(realtime.dispatch(FakeApp(["x", "y"]), 5, [{"kind": "typing"}], push)) == 1
     assert realtime.tabs_of(5) == ["x", "y"]  # x's socket is alive: it stays, and catches up on a later event
 
 

@@ -11,18 +11,9 @@ from crm_app.queue import get_redis  # noqa: E402
 from crm_app.services.core import realtime as rt_events  # noqa: E402
 from crm_app.state import realtime  # noqa: E402
 from crm_app.state.inbox import InboxListState, InboxLiveState  # noqa: E402
+from tests.support.fake_app import FakeApp  # noqa: E402
 from tests.support.faults import kill_listener, listener_connections  # noqa: E402
 from tests.support.isolation import build_side, fresh_state, run_handler  # noqa: E402
-
-
-class _Namespace:
-    def __init__(self, tokens):
-        self.token_to_sid = {t: f"sid-{t}" for t in tokens}
-
-
-class _App:
-    def __init__(self, tokens):
-        self.event_namespace = _Namespace(tokens)
 
 
 async def _until(predicate, timeout: float = 10.0):
@@ -49,7 +40,7 @@ async def test_a_killed_subscriber_reconnects_and_every_tab_is_told_to_resync(mo
         return True
 
     redis = get_redis()
-    listener = asyncio.create_task(realtime.listen(_App(["tab-a", "tab-b", "tab-c"]), push))
+    listener = asyncio.create_task(realtime.listen(FakeApp(["tab-a", "tab-b", "tab-c"]), push))
     try:
         first = await _until(lambda: listener_connections(redis))
         before = realtime.stats["reconnects"]
@@ -78,7 +69,7 @@ async def test_a_quiet_channel_is_not_taken_for_a_dead_connection(monkeypatch):
         return True
 
     redis = get_redis()
-    listener = asyncio.create_task(realtime.listen(_App([]), push))
+    listener = asyncio.create_task(realtime.listen(FakeApp([]), push))
     try:
         first = await _until(lambda: listener_connections(redis))
         quiet_until = time.monotonic() + 1.5  # several socket timeouts and a health check, with nothing published

@@ -6,6 +6,7 @@ import copy
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from crm_app.config import get_settings
@@ -26,6 +27,20 @@ def fixture(name: str, case: str) -> dict:
 def all_cases() -> list[tuple[str, str, dict]]:
     return [(f.stem, case, body) for f in sorted(FIXTURES.glob("*.json"))
             for case, body in json.loads(f.read_text()).items()]
+
+
+def demo_text(phone: str, name: str, body: str, wamid: str) -> dict:
+    """Meta's webhook for one customer text to the demo number (the sandbox's), from `phone`."""
+    settings = get_settings()
+    payload = fixture("message", "text")
+    entry = payload["entry"][0]
+    entry["id"] = settings.demo_wa_waba_id
+    value = entry["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = settings.demo_wa_phone_number_id
+    value["contacts"][0].update({"wa_id": phone, "profile": {"name": name}})
+    value["messages"] = [{"from": phone, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
+                          "text": {"body": body}}]
+    return payload
 
 
 def encode(body: dict) -> bytes:
