@@ -18,7 +18,16 @@ from starlette.routing import Route
 from crm_app.sandbox import display, ids, payloads
 from crm_app.sandbox.errors import GraphError
 from crm_app.sandbox.graph import now_utc, read_upload, sandbox_of, sender_of
-from crm_app.sandbox.state import STATUS_MODES, WINDOW, InboundRecord, SandboxState, SentRecord, iso
+from crm_app.sandbox.state import (
+    MESSAGING_LIMITS,
+    QUALITY_RATINGS,
+    STATUS_MODES,
+    WINDOW,
+    InboundRecord,
+    SandboxState,
+    SentRecord,
+    iso,
+)
 
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3}
 WINDOW_MODES = ("sync", "async")
@@ -341,6 +350,36 @@ def _outbound_item(record: SentRecord) -> dict[str, Any]:
             "failure": record.failure}
 
 
+async def get_phone_number(request: Request) -> JSONResponse:
+    """The business number's quality rating, messaging limit, verified name and token state."""
+    state = sandbox_of(request)
+    return JSONResponse({"phone_number_id": state.config.phone_number_id, **state.number.to_json()})
+
+
+async def post_phone_number(request: Request) -> JSONResponse:
+    """Change the number's standing (keys left out keep their value); Graph's GET /{id} answers it at once."""
+    state, spec = sandbox_of(request), await json_object(request)
+    unknown = set(spec) - {"phone_number_id", "quality_rating", "messaging_limit", "verified_name", "token_expired"}
+    if unknown:
+        raise ControlError(f"unknown phone number keys: {sorted(unknown)}")
+    _phone_number_id(state, spec)
+    number = state.number
+    if "quality_rating" in spec:
+        number.quality_rating = _choice(spec["quality_rating"], QUALITY_RATINGS, "quality_rating")
+    if "messaging_limit" in spec:
+        number.messaging_limit = _choice(spec["messaging_limit"], MESSAGING_LIMITS, "messaging_limit")
+    if "verified_name" in spec:
+        name = spec["verified_name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise ControlError("'verified_name' must be a non-empty string of at most 255 characters")
+        number.verified_name = name.strip()
+    if "token_expired" in spec:
+        if not isinstance(spec["token_expired"], bool):
+            raise ControlError("'token_expired' must be true or false")
+        number.token_expired = spec["token_expired"]
+    return JSONResponse({"phone_number_id": state.config.phone_number_id, **number.to_json()})
+
+
 async def list_customers(request: Request) -> JSONResponse:
     """Every customer seen, newest activity first."""
     return JSONResponse(sandbox_of(request).customers())
@@ -375,5 +414,7 @@ ROUTES = [
     Route(f"{API}/state", delete_state, methods=["DELETE"]),
     Route(f"{API}/thread", get_thread, methods=["GET"]),
     Route(f"{API}/customers", list_customers, methods=["GET"]),
+    Route(f"{API}/phone_number", get_phone_number, methods=["GET"]),
+    Route(f"{API}/phone_number", post_phone_number, methods=["POST"]),
     Route(f"{API}/info", get_info, methods=["GET"]),
 ]

@@ -57,6 +57,8 @@ def check_token(request: Request, state: SandboxState) -> None:
     token = header[7:].strip() if header[:7].lower() == "bearer " else request.query_params.get("access_token")
     if not token or not hmac.compare_digest(token.encode(), state.config.access_token.encode()):
         raise errors.invalid_token()
+    if state.number.token_expired:
+        raise errors.expired_token(now_utc())
 
 
 def check_number(state: SandboxState, phone_number_id: str, method: str) -> None:
@@ -220,11 +222,11 @@ def _check_media_number(request: Request, owner: str) -> None:
 
 
 def _phone_number(state: SandboxState) -> dict[str, Any]:
-    config = state.config
-    return {"verified_name": "Hotel Serra Azul (sandbox)", "code_verification_status": "VERIFIED",
-            "display_phone_number": config.display_number, "quality_rating": "GREEN",
+    config, number = state.config, state.number
+    return {"verified_name": number.verified_name, "code_verification_status": "VERIFIED",
+            "display_phone_number": config.display_number, "quality_rating": number.quality_rating,
             "platform_type": "CLOUD_API", "throughput": {"level": "STANDARD"},
-            "whatsapp_business_manager_messaging_limit": "TIER_250", "id": config.phone_number_id}
+            "whatsapp_business_manager_messaging_limit": number.messaging_limit, "id": config.phone_number_id}
 
 
 def _business_account(state: SandboxState) -> dict[str, Any]:

@@ -160,6 +160,33 @@ class InboundRecord:
                 "webhook_delivered": bool(webhook and webhook.delivered), "read": self.read}
 
 
+QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+MESSAGING_LIMITS = ("TIER_250", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED")
+
+
+@dataclass
+class PhoneNumberHealth:
+    """What Meta says about the business number's standing; tests and demos change it.
+
+    Attributes:
+        quality_rating: Graph's `quality_rating`: GREEN, YELLOW, RED or UNKNOWN.
+        messaging_limit: Graph's `whatsapp_business_manager_messaging_limit` (TIER_250 ... TIER_UNLIMITED).
+        verified_name: The display name Meta approved for the number.
+        token_expired: When True, every Graph call answers Meta's expired-session error (190, subcode 463),
+            as after the access token's expiry date.
+    """
+
+    quality_rating: str = "GREEN"
+    messaging_limit: str = "TIER_250"
+    verified_name: str = "Hotel Serra Azul (sandbox)"
+    token_expired: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The number's standing as the control API shows it."""
+        return {"quality_rating": self.quality_rating, "messaging_limit": self.messaging_limit,
+                "verified_name": self.verified_name, "token_expired": self.token_expired}
+
+
 class SandboxState:
     """The fake's memory: sends, webhooks, faults, customer windows, media and templates."""
 
@@ -183,6 +210,7 @@ class SandboxState:
         self.media: dict[str, MediaItem] = {}
         self.templates = seed_templates()
         self.send_times: dict[str, deque[float]] = {}
+        self.number = PhoneNumberHealth()
 
     def next_seq(self) -> int:
         """A number that orders every record."""

@@ -561,3 +561,43 @@ def test_simulator_page_and_health(meta):
     assert script.status_code == 200 and "textContent" in script.text
     assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text
     assert meta.get("/sandbox/static/simulator.css").status_code == 200
+
+
+def _number(meta: httpx.Client, **params) -> httpx.Response:
+    return meta.get(f"/graph/v23.0/{PNID}", params=params, headers=AUTH)
+
+
+def test_phone_number_quality_and_tier_are_set_through_the_control_api(meta):
+    fields = "verified_name,display_phone_number,quality_rating,whatsapp_business_manager_messaging_limit"
+    assert _number(meta, fields=fields).json() == {
+        "verified_name": "Hotel Serra Azul (sandbox)", "display_phone_number": "+55 11 4000-0001",
+        "quality_rating": "GREEN", "whatsapp_business_manager_messaging_limit": "TIER_250", "id": PNID}
+    changed = meta.post("/sandbox/api/phone_number", json={"quality_rating": "YELLOW", "messaging_limit": "TIER_2K"})
+    assert changed.status_code == 200 and changed.json()["quality_rating"] == "YELLOW"
+    assert _number(meta, fields="quality_rating,whatsapp_business_manager_messaging_limit").json() == {
+        "quality_rating": "YELLOW", "whatsapp_business_manager_messaging_limit": "TIER_2K", "id": PNID}
+    assert meta.get("/sandbox/api/phone_number").json()["messaging_limit"] == "TIER_2K"
+    meta.delete("/sandbox/api/state")
+    assert _number(meta, fields="quality_rating").json()["quality_rating"] == "GREEN"
+
+
+def test_phone_number_control_refuses_bad_values_and_changes_nothing(meta):
+    for body in ({"quality_rating": "PURPLE"}, {"messaging_limit": "TIER_7"}, {"token_expired": "yes"},
+                 {"colour": "RED"}, {"phone_number_id": "1", "quality_rating": "RED"}, {"verified_name": ""}):
+        answer = meta.post("/sandbox/api/phone_number", json=body)
+        assert answer.status_code == 400 and answer.json()["error"], body
+    assert meta.get("/sandbox/api/phone_number").json() == {
+        "phone_number_id": PNID, "quality_rating": "GREEN", "messaging_limit": "TIER_250",
+        "verified_name": "Hotel Serra Azul (sandbox)", "token_expired": False}
+
+
+def test_phone_number_lookup_with_a_wrong_or_expired_token_is_oauth_190(meta):
+    wrong = meta.get(f"/graph/v23.0/{PNID}", headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == 190
+    assert wrong.json()["error"]["type"] == "OAuthException" and "error_subcode" not in wrong.json()["error"]
+    meta.post("/sandbox/api/phone_number", json={"token_expired": True})
+    expired = _number(meta, fields="quality_rating")
+    error = expired.json()["error"]
+    assert expired.status_code == 401 and error["code"] == 190 and error["error_subcode"] == 463
+    assert error["message"].startswith("Error validating access token: Session has expired on ")
+    assert send(meta, text()).json()["error"]["error_subcode"] == 463  # sends are refused the same way
