@@ -1,4 +1,4 @@
-"""/settings: admins see the tenant's users, WhatsApp numbers, failed webhooks and API tokens."""
+"""/settings: admins see the tenant's users, failed webhooks and API tokens (numbers: /settings/numbers)."""
 
 import reflex as rx
 
@@ -21,11 +21,6 @@ def _user_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.cond(row["active"] != "", rx.badge(T["settings.active"], color_scheme="green"),
                               rx.badge(T["settings.inactive"], color_scheme="gray"))),
     )
-
-
-def _inbox_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(rx.table.cell(row["name"]), rx.table.cell(row["number"]),
-                        rx.table.cell(rx.code(row["phone_number_id"])))
 
 
 def _dead_row(row: rx.Var) -> rx.Component:
@@ -176,11 +171,6 @@ def settings_page() -> rx.Component:
             rx.heading(T["settings.users"], size="4"),
             _table(["settings.name", "settings.email", "settings.role", "settings.status"],
                    SettingsState.user_rows, _user_row, "users-table"),
-            rx.heading(T["settings.inboxes"], size="4", margin_top="16px"),
-            rx.cond(SettingsState.inbox_rows.length() > 0,
-                    _table(["settings.name", "settings.number", "settings.phone_number_id"],
-                           SettingsState.inbox_rows, _inbox_row, "inboxes-table"),
-                    rx.callout(T["settings.no_inboxes"], icon="info")),
             _tokens_section(),
             rx.heading(T["settings.dead_events"], size="4", margin_top="16px"),
             rx.cond(SettingsState.dead_rows.length() > 0,

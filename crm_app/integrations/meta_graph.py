@@ -116,3 +116,13 @@ def list_templates(account: GraphAccount, *, after: str | None = None, limit: in
     paging = data.get("paging") or {}
     next_cursor = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
     return list(data.get("data") or []), next_cursor
+
+
+def phone_number_info(account: GraphAccount, fields: tuple[str, ...], *,
+                      client: httpx.Client | None = None) -> dict[str, Any]:
+    """GET /{phone-number-id}?fields=...: the number as Meta knows it (verified_name, quality_rating, ...)."""
+    url = f"{account.base_url}/{account.phone_number_id}"
+    data = _request("GET", url, account=account, client=client, params={"fields": ",".join(fields)}).json()
+    if not isinstance(data, dict):
+        raise ExternalServiceError("Graph API answered something that is not an object", retryable=False)
+    return data

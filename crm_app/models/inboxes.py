@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
-from crm_app.models._base import id_field, now_field, secret_field, tenant_field, text
+from crm_app.models._base import id_field, now_field, secret_field, tenant_field, text, timestamp
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com/v23.0"
 
@@ -26,3 +26,11 @@ class Inbox(SQLModel, table=True):
     verify_token: str = secret_field()
     is_active: bool = True
     created_at: dt.datetime = now_field()
+    # What the last "Verificar" learnt from Graph (GET /{phone_number_id}), so the page needs no call to Meta.
+    verified_name: str | None = text(255, nullable=True)
+    quality_rating: str | None = text(32, nullable=True)
+    messaging_limit: str | None = text(32, nullable=True)
+    last_verified_at: dt.datetime | None = timestamp()
+    last_verify_ok: bool | None = None
+    last_verify_error_code: int | None = None
+    last_verify_error: str | None = text(500, nullable=True)

@@ -1,4 +1,4 @@
-"""The settings page: the tenant's users, WhatsApp numbers, failed webhooks and API tokens."""
+"""The settings page: the tenant's users, failed webhooks and API tokens (numbers have /settings/numbers)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ _TOKEN_FIELD_ERRORS = {"name": "tokens.error.name", "scopes": "tokens.error.scop
 
 
 class SettingsState(ConfirmMixin, SessionState):
-    """Users and inboxes of the admin's tenant, as plain rows."""
+    """Users, API tokens and failed webhooks of the admin's tenant, as plain rows."""
 
     user_rows: list[dict[str, str]] = []
-    inbox_rows: list[dict[str, str]] = []
     dead_rows: list[dict[str, str]] = []
     unsupported_rows: list[dict[str, str]] = []
     token_rows: list[dict[str, str]] = []
@@ -49,14 +48,12 @@ class SettingsState(ConfirmMixin, SessionState):
     @toast_errors
     def load(self):
         """Fetch the rows again; the role is checked here too, not only in on_load."""
-        self.user_rows, self.inbox_rows, self.token_rows = [], [], []  # a failed load shows no stale rows
+        self.user_rows, self.token_rows = [], []  # a failed load shows no stale rows
         actor = self._require("admin")
         overview = call(channel.settings_overview, actor=actor)
         self.token_rows = [self._token_row(token, actor.timezone) for token in overview.tokens]
         self.user_rows = [{"id": str(u.id), "name": u.name, "email": u.email, "role": u.role,
                            "active": "1" if u.is_active else ""} for u in overview.users]
-        self.inbox_rows = [{"name": i.name, "number": i.display_number,
-                            "phone_number_id": i.phone_number_id} for i in overview.inboxes]
         self.dead_rows = [{"id": str(e.id), "received_at": format_local(e.received_at, actor.timezone),
                            "attempts": str(e.attempts), "error": e.last_error, "body": e.body_preview}
                           for e in overview.dead_events]

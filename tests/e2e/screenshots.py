@@ -38,6 +38,7 @@ PAGES = [
     ("analytics", "/analytics", "admin"),
     ("compliance", "/compliance", "admin"),
     ("settings", "/settings", "admin"),
+    ("settings-numbers", "/settings/numbers", "admin"),
     ("settings-users", "/settings/users", "admin"),
     ("settings-teams", "/settings/teams", "admin"),
     ("settings-security", "/settings/security", "admin"),

@@ -52,6 +52,7 @@ STATE_ROLES = {
     "UsersSettingsState": ("admin",), "TeamsSettingsState": ("admin",), "SecuritySettingsState": ("admin",),
     "SsoSettingsState": ("admin",), "AuditLogState": ("admin",), "BotSettingsState": ("admin",),
     "KnowledgeSettingsState": ("admin",), "PlatformTenantsState": ("admin",), "PlatformNavState": ALL,
+    "NumbersSettingsState": ("admin",),
 }
 
 FIELD = "a form field setter: it only stores what the user typed in this tab"
@@ -172,6 +173,18 @@ HANDLERS: dict[str, UI | Attack] = {
     **_ui(FIELD, "SettingsState.set_token_name", "SettingsState.set_token_user_id", "SettingsState.toggle_token_scope"),
     **_ui(DIALOG, "SettingsState.close_token_form", "SettingsState.open_token_form",
           "SettingsState.set_token_form_open"),
+    # ---- WhatsApp numbers
+    "NumbersSettingsState.load": call("load", reads=True),
+    "NumbersSettingsState.verify": call("verify", "B:inbox", writes=True),
+    "NumbersSettingsState.save": call("save", preset={
+        "editing_id": "B:inbox", "form_active": False, "form": {
+            "name": "pwned", "display_number": "+55 11 4000-0666", "phone_number_id": "100000000000666",
+            "waba_id": "200000000000666", "access_token": "pwned-token", "app_secret": "", "verify_token": "",
+            "graph_base_url": ""}}, writes=True),
+    "NumbersSettingsState.open_edit": UI("fills the form from the rows this tab already loaded (its own tenant's, "
+                                         "re-read by load); save re-checks the number's owner"),
+    **_ui(FIELD, "NumbersSettingsState.set_field", "NumbersSettingsState.set_form_active"),
+    **_ui(DIALOG, "NumbersSettingsState.open_new", "NumbersSettingsState.set_form_open"),
     # ---- users
     "UsersSettingsState.load": call("load", reads=True),
     "UsersSettingsState.open_page": call("open_page"),

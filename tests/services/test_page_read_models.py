@@ -8,7 +8,7 @@ from crm_app.errors import NotFound, PermissionDenied
 from crm_app.services import access, bot, channel, routing
 from crm_app.services.access import logins
 from crm_app.services.core import audit
-from tests.factories import PASSWORD, make_inbox, make_tenant, make_user
+from tests.factories import PASSWORD, make_tenant, make_user
 
 
 @pytest.fixture
@@ -55,13 +55,10 @@ def test_audit_log_overview_is_for_admins(db, tenant):
 
 
 def test_settings_overview_lists_the_tenants_rows(db, tenant, admin, other_admin):
-    make_inbox(db, tenant.id)
-    make_inbox(db, other_admin.tenant_id, name="Outra")
     access.create(db, actor=admin, name="Integração", scopes=["conversations:read"], user_id=admin.user_id)
     db.commit()
     overview = channel.settings_overview(db, actor=admin)
     assert overview.users == access.list_users(db, actor=admin)
-    assert [i.name for i in overview.inboxes] == ["Recepção"]
     assert [t.name for t in overview.tokens] == ["Integração"]
     assert overview.dead_events == channel.list_dead_events(db, actor=admin)
     assert overview.unsupported == channel.list_unsupported(db, actor=admin)

@@ -38,13 +38,19 @@ from crm_app.services.channel.media import (  # noqa: F401
 )
 from crm_app.services.channel.numbers import (  # noqa: F401
     InboxRow,
+    NumberForm,
+    NumberRow,
+    NumbersPage,
     access_inbox,
     all_verify_tokens,
     ensure_inbox,
     find_inbox_by_phone_number_id,
     get_inbox,
     list_inboxes,
+    numbers_page,
     rename_inbox,
+    save_number,
+    verify_number,
 )
 from crm_app.services.channel.outbound import (  # noqa: F401
     IdempotencyKeyReused,

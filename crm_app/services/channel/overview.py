@@ -1,4 +1,4 @@
-"""The settings page's read model: users and API tokens beside the numbers and the webhooks that failed."""
+"""The settings page's read model: users and API tokens beside the webhooks that failed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlmodel import Session
 from crm_app.services.access.api_tokens import ApiTokenRow, list_tokens
 from crm_app.services.access.users import UserRow, list_users
 from crm_app.services.channel.ingest import DeadEventRow, list_dead_events
-from crm_app.services.channel.numbers import InboxRow, list_inboxes
 from crm_app.services.channel.reads import UnsupportedRow, list_unsupported
 from crm_app.services.core.actors import Actor
 
@@ -19,7 +18,6 @@ class SettingsOverview:
     """Everything /settings lists, read in one snapshot."""
 
     users: list[UserRow]
-    inboxes: list[InboxRow]
     dead_events: list[DeadEventRow]
     unsupported: list[UnsupportedRow]
     tokens: list[ApiTokenRow]
@@ -33,11 +31,10 @@ def settings_overview(session: Session, *, actor: Actor) -> SettingsOverview:
         actor: The admin; every list is of their tenant.
 
     Returns:
-        The tenant's users, inboxes, dead-lettered webhooks, unsupported messages and API tokens.
+        The tenant's users, dead-lettered webhooks, unsupported messages and API tokens.
     """
     return SettingsOverview(
         users=list_users(session, actor=actor),
-        inboxes=list_inboxes(session, actor=actor),
         dead_events=list_dead_events(session, actor=actor),
         unsupported=list_unsupported(session, actor=actor),
         tokens=list_tokens(session, actor=actor),
