@@ -141,9 +141,14 @@ def _form_dialog() -> rx.Component:
                 rx.cond(S.can_set_graph_url,
                         _input("graph_base_url", hint="numbers.hint.graph_base_url",
                                placeholder="https://graph.facebook.com/v23.0")),
-                rx.hstack(rx.switch(checked=S.form_active, on_change=S.set_form_active, id="number-active"),
-                          rx.text(T["numbers.field.is_active"], as_="label", size="2", html_for="number-active"),
-                          align="center", spacing="2"),
+                rx.vstack(
+                    rx.hstack(rx.switch(checked=S.form_active, on_change=S.set_form_active, id="number-active"),
+                              rx.text(T["numbers.field.is_active"], as_="label", size="2", weight="medium",
+                                      html_for="number-active"),
+                              align="center", spacing="2"),
+                    rx.text(T["numbers.hint.is_active"], size="1", color_scheme="gray"),
+                    spacing="1", width="100%",
+                ),
                 rx.hstack(
                     rx.dialog.close(rx.button(T["settings.cancel"], variant="soft", color_scheme="gray",
                                               type="button")),

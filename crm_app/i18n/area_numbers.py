@@ -53,7 +53,9 @@ PT_BR: dict[str, str] = {
     "numbers.field.app_secret": "Chave secreta do app",
     "numbers.field.verify_token": "Token de verificação do webhook",
     "numbers.field.graph_base_url": "Endereço da API Graph",
-    "numbers.field.is_active": "Ativo (recebe e envia mensagens)",
+    "numbers.field.is_active": "Ativo",
+    "numbers.hint.is_active": "Um número inativo não passa na verificação do webhook da Meta e não sincroniza "
+                              "modelos. As conversas que já existem continuam como estão.",
     "numbers.hint.phone_number_id": "Em WhatsApp Manager → Configuração da API: só números.",
     "numbers.hint.graph_base_url": "Só operadores da plataforma mudam este endereço (ex.: o sandbox).",
     "numbers.secret.keep": "Guardado. Deixe vazio para manter.",
@@ -78,6 +80,17 @@ PT_BR: dict[str, str] = {
                                           "caracteres.",
     "numbers.error.graph_base_url.invalid": "O endereço deve começar com http:// ou https://.",
     "numbers.error.graph_base_url.operator_only": "Só um operador da plataforma pode mudar o endereço da API.",
+    "audit.action.inbox.update": "Número WhatsApp alterado",
+    "audit.action.inbox.verify": "Número WhatsApp verificado na Meta",
+    "audit.field.display_number": "número exibido",
+    "audit.field.phone_number_id": "phone_number_id",
+    "audit.field.waba_id": "WABA",
+    "audit.field.graph_base_url": "endereço da API Graph",
+    "audit.field.secrets_changed": "segredos trocados",
+    "audit.field.ok": "deu certo",
+    "audit.field.error_code": "código de erro da Meta",
+    "audit.field.quality_rating": "qualidade",
+    "audit.field.messaging_limit": "limite de mensagens",
 }
 
 EN: dict[str, str] = {
@@ -130,7 +143,9 @@ EN: dict[str, str] = {
     "numbers.field.app_secret": "App secret",
     "numbers.field.verify_token": "Webhook verify token",
     "numbers.field.graph_base_url": "Graph API address",
-    "numbers.field.is_active": "Active (receives and sends messages)",
+    "numbers.field.is_active": "Active",
+    "numbers.hint.is_active": "An inactive number fails Meta's webhook verification and does not sync templates. "
+                              "Existing conversations stay as they are.",
     "numbers.hint.phone_number_id": "In WhatsApp Manager → API setup: digits only.",
     "numbers.hint.graph_base_url": "Only platform operators change this address (e.g. the sandbox).",
     "numbers.secret.keep": "Stored. Leave empty to keep it.",
@@ -154,4 +169,16 @@ EN: dict[str, str] = {
     "numbers.error.verify_token.invalid": "The verify token cannot contain spaces and has up to 1024 characters.",
     "numbers.error.graph_base_url.invalid": "The address must start with http:// or https://.",
     "numbers.error.graph_base_url.operator_only": "Only a platform operator may change the API address.",
+    "audit.action.inbox.update": "WhatsApp number changed",
+    "audit.action.inbox.verify": "WhatsApp number verified with Meta",
+    "audit.field.display_number": "display number",
+    "audit.field.phone_number_id": "phone_number_id",
+    "audit.field.waba_id": "WABA",
+    "audit.field.graph_base_url": "Graph API address",
+    "audit.field.secrets_changed": "secrets replaced",
+    "audit.field.ok": "succeeded",
+    "audit.field.error_code": "Meta error code",
+    "audit.field.quality_rating": "quality",
+    "audit.field.messaging_limit": "messaging limit",
 }
+

@@ -35,8 +35,9 @@ def test_admin_logs_in_and_sees_the_shell_and_settings(page):
     page.locator("#users-table").get_by_text("supervisor@demo.local").wait_for()
     for email in ("admin@demo.local", "ana@demo.local", "bruno@demo.local"):  # other files add users too
         page.locator("#users-table").get_by_text(email).wait_for()
-    assert page.locator("#inboxes-table").get_by_text("100000000000001").is_visible()
     shoot(page, "settings")
+    page.click("#settings-tab-settings-numbers")  # the numbers moved to their own tab
+    page.locator(".number-card").get_by_text("100000000000001").wait_for()
 
 
 def test_attendant_is_refused_admin_pages(page):
