@@ -5,6 +5,7 @@ Placeholders in braces ({name}, {count}, {when}, {code}, {details}) are filled i
 
 PT_BR: dict[str, str] = {
     "settings.tab_numbers": "Números WhatsApp",
+    "error.number_changed": "O número foi alterado enquanto era verificado. Clique em Verificar de novo.",
     "numbers.title": "Números WhatsApp",
     "numbers.help": "Os números da Meta (WhatsApp Cloud API) que atendem os seus clientes. Os segredos ficam "
                     "cifrados e nunca voltam para a tela.",
@@ -95,6 +96,7 @@ PT_BR: dict[str, str] = {
 
 EN: dict[str, str] = {
     "settings.tab_numbers": "WhatsApp numbers",
+    "error.number_changed": "The number was changed while it was being verified. Click Verify again.",
     "numbers.title": "WhatsApp numbers",
     "numbers.help": "The Meta numbers (WhatsApp Cloud API) that serve your customers. Secrets are stored "
                     "encrypted and never come back to the screen.",

@@ -327,6 +327,12 @@ def _store(session: Session, inbox: Inbox, phone_number_id: str) -> None:
         raise ValidationError(TAKEN, field="phone_number_id", reason="taken") from None
 
 
+class NumberChanged(Conflict):
+    """Someone changed the number's id or Graph address while Meta was being asked about the old one."""
+
+    code = "number_changed"
+
+
 @dataclass(frozen=True)
 class _Target:
     inbox_id: int
@@ -362,7 +368,7 @@ def verify_number(*, actor: Actor, inbox_id: int, now: dt.datetime | None = None
         inbox = access_inbox(session, actor=actor, inbox_id=target.inbox_id)
         if (inbox.phone_number_id, inbox.graph_base_url) != (target.account.phone_number_id,
                                                              target.account.base_url):
-            raise Conflict("the number changed while it was being verified")
+            raise NumberChanged("the number changed while it was being verified; verify it again")
         _apply_verification(inbox, outcome, now or utcnow())
         audit.record(session, actor=actor, tenant_id=target.tenant_id, action="inbox.verify", target_type="inbox",
                      target_id=inbox.id, after={"ok": inbox.last_verify_ok, "error_code": inbox.last_verify_error_code,
