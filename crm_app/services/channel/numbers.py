@@ -303,7 +303,7 @@ def save_number(session: Session, *, actor: Actor, inbox_id: int | None, form: N
         setattr(inbox, field, form.secrets[field])
     if identity_changed or "access_token" in changed:
         _forget_verification(inbox)  # what Meta said was about another number or token
-    _store(session, inbox, form.phone_number_id)
+    _store(session, inbox)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id,
                  action="inbox.create" if before is None else "inbox.update", target_type="inbox",
                  target_id=inbox.id, before=before, after={**_audit_view(inbox), "secrets_changed": changed})
@@ -317,7 +317,7 @@ def _forget_verification(inbox: Inbox) -> None:
     inbox.last_verify_error_code = inbox.last_verify_error = None
 
 
-def _store(session: Session, inbox: Inbox, phone_number_id: str) -> None:
+def _store(session: Session, inbox: Inbox) -> None:
     """Flush the row; two admins racing for one phone_number_id get the same "taken" answer."""
     try:
         with session.begin_nested():

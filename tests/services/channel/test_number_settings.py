@@ -181,3 +181,40 @@ def test_the_audit_trail_has_one_row_per_change_in_the_same_transaction(db, admi
     actions = db.exec(text("SELECT action FROM audit_logs WHERE target_type = 'inbox' ORDER BY id")).all()
     assert [a.action for a in actions] == ["inbox.create"]
     assert db.get(AuditLog, db.exec(text("SELECT max(id) FROM audit_logs")).one()[0]).action == "inbox.create"
+
+
+def test_two_admins_racing_for_one_phone_number_id_one_wins_and_the_other_is_told_it_is_taken(db, admin):
+    """The second INSERT waits on the unique index for the first transaction, then gets the same answer."""
+    import threading
+
+    from sqlmodel import Session
+
+    from crm_app.db import get_engine
+
+    other_admin = make_user(db, make_tenant(db).id, "admin")
+    first, second = Session(get_engine()), Session(get_engine())
+    outcome: dict[str, object] = {}
+
+    def race() -> None:
+        try:
+            numbers.save_number(second, actor=other_admin, inbox_id=None, form=_form())
+            second.commit()
+            outcome["second"] = "saved"
+        except ValidationError as exc:
+            second.rollback()
+            outcome["second"] = (exc.params["field"], exc.params["reason"])
+
+    try:
+        numbers.save_number(first, actor=admin, inbox_id=None, form=_form())  # flushed, not committed yet
+        thread = threading.Thread(target=race)
+        thread.start()
+        thread.join(timeout=1)
+        assert thread.is_alive(), "the second save should wait for the first transaction"
+        first.commit()
+        thread.join(timeout=10)
+        assert outcome["second"] == ("phone_number_id", "taken")
+    finally:
+        first.close()
+        second.close()
+    db.rollback()
+    assert db.execute(text("SELECT tenant_id FROM inboxes")).scalars().all() == [admin.tenant_id]
