@@ -94,3 +94,10 @@ def _shape(key: str) -> dict[str, Any]:
         if name in schema:
             shape[key_name] = schema[name]
     return shape
+
+
+def change(session: Session, *, actor: Actor | None, tenant_id: int | None, changes: dict[str, Any],
+           reason: str | None = None) -> list[SettingView]:
+    """`update` then `describe` in one transaction: what a form or the API shows after saving."""
+    store.update(session, actor=actor, changes=changes, tenant_id=tenant_id, reason=reason)
+    return describe(session, actor=actor, tenant_id=tenant_id)
