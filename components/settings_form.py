@@ -90,7 +90,7 @@ def settings_form(state, own_source: str) -> rx.Component:
     """The cards of settings by category, then the reason and Save."""
     return rx.vstack(
         rx.foreach(state.category_rows, lambda c: _category(state, c, own_source)),
-        rx.card(rx.vstack(
+        rx.box(rx.vstack(
             rx.text(T["settings_general.reason"], as_="label", size="2", weight="medium", html_for="settings-reason"),
             rx.input(value=state.reason, on_change=state.set_reason, id="settings-reason", width="100%",
                      placeholder=T["settings_general.reason_hint"], max_length=1000),
@@ -98,7 +98,9 @@ def settings_form(state, own_source: str) -> rx.Component:
                                                        size="1", role="alert", id="settings-form-error")),
             rx.button(T["settings.save"], on_click=state.save, id="settings-save"),
             spacing="2", width="100%",
-        ), width="100%", position="sticky", bottom="8px", z_index="1"),
+        ), width="100%", position="sticky", bottom="8px", z_index="1", padding="12px",
+            background="var(--color-panel-solid)", border=f"1px solid {rx.color('slate', 6)}", border_radius="8px",
+            box_shadow="0 -2px 12px rgba(0, 0, 0, 0.08)", id="settings-save-bar"),
         spacing="3", width="100%",
     )
 

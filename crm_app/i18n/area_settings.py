@@ -15,10 +15,9 @@ PT_BR: dict[str, str] = {
     "setting.security.require_2fa_roles.help": "Quem tem um destes papéis precisa ativar a verificação em duas "
                                                "etapas para entrar.",
     "setting.security.session_idle_minutes": "Tempo de inatividade da sessão (minutos)",
-    "setting.security.session_idle_minutes.help": "Sem uso por este tempo, a sessão termina. De 5 a 1440.",
+    "setting.security.session_idle_minutes.help": "Sem uso por este tempo, a sessão termina.",
     "setting.security.session_absolute_hours": "Duração máxima da sessão (horas)",
-    "setting.security.session_absolute_hours.help": "Depois disso é preciso entrar de novo, mesmo em uso. De 1 a "
-                                                    "168.",
+    "setting.security.session_absolute_hours.help": "Depois disso é preciso entrar de novo, mesmo em uso.",
     "setting.security.attendants_edit_any_contact": "Atendentes editam qualquer contato",
     "setting.security.attendants_edit_any_contact.help": "Desligado, atendentes editam só contatos das conversas "
                                                          "que podem abrir.",
@@ -37,10 +36,10 @@ PT_BR: dict[str, str] = {
     "setting.ai.api_key": "Chave da API",
     "setting.ai.api_key.help": "Guardada criptografada; nunca é mostrada de volta.",
     "setting.ai.timeout_seconds": "Tempo limite da chamada (segundos)",
-    "setting.ai.timeout_seconds.help": "De 1 a 120 segundos.",
+    "setting.ai.timeout_seconds.help": "Quanto esperar pela resposta do modelo.",
     "setting.ai.min_confidence": "Confiança mínima",
-    "setting.ai.min_confidence.help": "Respostas com confiança abaixo disso passam a conversa para uma pessoa. "
-                                      "De 0 a 1.",
+    "setting.ai.min_confidence.help": "Respostas com confiança abaixo disso passam a conversa para uma "
+                                      "pessoa.",
     "setting.ai.input_cost_per_mtok": "Custo de entrada (USD por milhão de tokens)",
     "setting.ai.input_cost_per_mtok.help": "Para o registro de custos e o orçamento.",
     "setting.ai.output_cost_per_mtok": "Custo de saída (USD por milhão de tokens)",
@@ -158,9 +157,9 @@ EN: dict[str, str] = {
     "setting.security.require_2fa_roles.help": "Anyone with one of these roles must turn on two-step "
                                                "verification to sign in.",
     "setting.security.session_idle_minutes": "Session idle timeout (minutes)",
-    "setting.security.session_idle_minutes.help": "Unused for this long, the session ends. 5 to 1440.",
+    "setting.security.session_idle_minutes.help": "Unused for this long, the session ends.",
     "setting.security.session_absolute_hours": "Maximum session length (hours)",
-    "setting.security.session_absolute_hours.help": "After this, sign in again even while in use. 1 to 168.",
+    "setting.security.session_absolute_hours.help": "After this, sign in again even while in use.",
     "setting.security.attendants_edit_any_contact": "Attendants edit any contact",
     "setting.security.attendants_edit_any_contact.help": "Off, attendants edit only contacts of conversations "
                                                          "they can open.",
@@ -179,9 +178,9 @@ EN: dict[str, str] = {
     "setting.ai.api_key": "API key",
     "setting.ai.api_key.help": "Stored encrypted; never shown back.",
     "setting.ai.timeout_seconds": "Call timeout (seconds)",
-    "setting.ai.timeout_seconds.help": "1 to 120 seconds.",
+    "setting.ai.timeout_seconds.help": "How long to wait for the model's answer.",
     "setting.ai.min_confidence": "Minimum confidence",
-    "setting.ai.min_confidence.help": "Answers below this confidence hand the conversation to a person. 0 to 1.",
+    "setting.ai.min_confidence.help": "Answers below this confidence hand the conversation to a person.",
     "setting.ai.input_cost_per_mtok": "Input cost (USD per million tokens)",
     "setting.ai.input_cost_per_mtok.help": "For the cost ledger and the budget.",
     "setting.ai.output_cost_per_mtok": "Output cost (USD per million tokens)",
