@@ -37,6 +37,11 @@ def _control(state, row: rx.Var) -> rx.Component:
                         on_change=lambda v: state.toggle_choice(c["key"], c["choice"], v),
                         id=field_id + "-" + c["choice"].to(str)),
         )), gap="16px", wrap="wrap", id=field_id)),
+        ("select", rx.select.root(
+            rx.select.trigger(id=field_id, min_width="200px"),
+            rx.select.content(rx.foreach(state.choice_rows, lambda c: rx.cond(
+                c["key"] == row["key"], rx.select.item(c["label"], value=c["choice"])))),
+            value=row["draft"], on_change=lambda v: state.set_field(row["key"], v), disabled=disabled)),
         ("textarea", rx.text_area(value=row["draft"], on_change=lambda v: state.set_field(row["key"], v),
                                   id=field_id, disabled=disabled, width="100%", rows="4")),
         rx.cond(row["secret"] == "1", secret_input, text_input),

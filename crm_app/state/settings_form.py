@@ -17,7 +17,7 @@ from crm_app.errors import CRMError, ValidationError
 from crm_app.i18n import translate
 from crm_app.services import call, settings
 from crm_app.services.core.actors import Actor
-from crm_app.state.errors import crm_error_text, toast_errors
+from crm_app.state.errors import crm_error_text
 
 SOURCE_LABELS = {"default": "settings_general.source_default", "global": "settings_general.source_global",
                  "tenant": "settings_general.source_tenant"}
@@ -36,6 +36,15 @@ def _number(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def choice_label(lang: str, key: str, choice: str) -> str:
+    """An option's words: "setting.<key>.choice.<choice>", else the role of that name, else the option itself."""
+    for catalogue_key in (f"setting.{key}.choice.{choice}", f"role.{choice}"):
+        text = translate(lang, catalogue_key)
+        if text != catalogue_key:
+            return text
+    return choice
 
 
 def draft_text(kind: str, value: Any) -> str:
@@ -96,9 +105,9 @@ class SettingsFormMixin(rx.State, mixin=True):
     def _show(self, views: list, history: list, actor: Actor) -> None:
         lang = self.lang
         self.setting_rows = [self._setting_row(v, lang) for v in views]
-        self.choice_rows = [{"key": v.key, "choice": c, "label": translate(lang, f"role.{c}"),
-                             "checked": "1" if c in (v.value or []) else ""}
-                            for v in views if v.kind == "multi" for c in v.choices]
+        self.choice_rows = [{"key": v.key, "choice": c, "label": choice_label(lang, v.key, c),
+                             "checked": "1" if c in (v.value if v.kind == "multi" else [v.value]) or [] else ""}
+                            for v in views if v.kind in ("multi", "select") for c in v.choices]
         seen = list(dict.fromkeys(v.category for v in views))
         self.category_rows = [{"id": c, "label": translate(lang, f"setting_category.{c}")} for c in seen]
         self.change_rows = [self._change_row(c, lang, actor) for c in history]
@@ -209,4 +218,4 @@ class SettingsFormMixin(rx.State, mixin=True):
         return [rx.toast.success(translate(self.lang, key)), type(self).load]
 
 
-__all__ = ["SettingsFormMixin", "draft_text", "parse_draft", "problem_text", "shown_value", "toast_errors"]
+__all__ = ["SettingsFormMixin", "choice_label", "draft_text", "parse_draft", "problem_text", "shown_value"]

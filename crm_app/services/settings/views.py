@@ -3,7 +3,6 @@ how to edit it (a field kind, bounds and choices derived from its type)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,12 +75,14 @@ def _jsonable(spec: SettingSpec, python_value: Any) -> Any:
 
 def field_shape(spec: SettingSpec) -> dict[str, Any]:
     """The form field for a spec's type, from its JSON schema: kind, bounds, choices, length."""
-    return _shape(spec.key)
+    shape = spec.__dict__.get("_shape")
+    if shape is None:
+        shape = _shape(spec)
+        object.__setattr__(spec, "_shape", shape)  # a cache, as the spec's adapter is
+    return shape
 
 
-@functools.lru_cache(maxsize=256)
-def _shape(key: str) -> dict[str, Any]:
-    spec = store.spec_for(key)
+def _shape(spec: SettingSpec) -> dict[str, Any]:
     schema = spec.adapter.json_schema()
     kind = {"boolean": "switch", "integer": "integer", "number": "number"}.get(schema.get("type"), "text")
     shape: dict[str, Any] = {"kind": kind}
