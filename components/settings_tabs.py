@@ -7,7 +7,8 @@ import reflex as rx
 from crm_app.state.session import SessionState
 
 T = SessionState.t
-TABS = (("/settings", "settings.tab_general"), ("/settings/numbers", "settings.tab_numbers"),
+TABS = (("/settings", "settings.tab_general"), ("/settings/general", "settings.tab_preferences"),
+        ("/settings/numbers", "settings.tab_numbers"),
         ("/settings/users", "settings.tab_users"),
         ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
         ("/settings/sso", "settings.tab_sso"), ("/settings/audit", "settings.tab_audit"),

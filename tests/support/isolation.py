@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_app.models import User
+from crm_app.services import settings
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
 from crm_app.services.core.actors import Actor
@@ -93,6 +94,9 @@ def build_side(db: Session, *, marker: str) -> Side:
     side.api_secrets["narrow_no_users"] = secret
     side.ids["knowledge"] = knowledge.create_entry(db, actor=admin, title=f"kb {marker} {ADMIN_ONLY}",
                                                    content=f"secret {marker}").id
+    changes = settings.update(db, actor=None, tenant_id=tenant.id, changes={
+        "ai.system_prompt": f"prompt {marker} {ADMIN_ONLY}", "ai.model": f"model-{marker}"})
+    side.ids["setting_change"] = changes[0].id
     db.commit()
     return side
 
