@@ -82,7 +82,7 @@ def pytest_sessionfinish(session, exitstatus):
 TABLES = (
     "audit_logs, canned_responses, message_templates, conversation_labels, labels, messages, conversation_events, "
     "conversations, contact_inboxes, contacts, inbound_events, inboxes, team_members, teams, "
-    "sessions, users, tenants"
+    "sessions, users, tenants, setting_values, setting_changes, setting_templates"
 )
 
 
@@ -107,9 +107,11 @@ def clean_db():
     """Empty every table before the test."""
     from crm_app.db import get_engine
     from crm_app.queue import ALL_QUEUES, get_queue, get_redis
+    from crm_app.services import settings
     from crm_app.services.channel import ingest
 
     _truncate(get_engine())
+    settings.publish_change()  # the truncated values must not linger in any process's settings cache
     ingest.forget_routes()  # ids restart: a cached route from the last test must not be trusted
     get_redis().delete(*(ingest.drain_flag(slot) for slot in range(ingest.drain_slots())))  # a raised flag
     for name in ALL_QUEUES:  # jobs left by the last test name rows that no longer exist

@@ -9,8 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("crm_app", "components", "pages", "workers")
 # The bounded contexts of crm_app/services, lowest first: each imports only its own rank or below.
-CONTEXTS = ("core", "access", "conversations", "channel", "routing", "inbox", "bot",
-            "settings", "webhooks", "compliance", "analytics", "sla", "alerts", "backups", "campaigns")
+# settings sits just above core: every context reads its settings through it.
+CONTEXTS = ("core", "settings", "access", "conversations", "channel", "routing", "inbox", "bot",
+            "webhooks", "compliance", "analytics", "sla", "alerts", "backups", "campaigns")
 
 
 def _imports(path: Path) -> set[str]:
@@ -103,12 +104,20 @@ def test_every_tenant_owned_table_has_an_indexed_non_null_tenant_id():
 
     import crm_app.models  # noqa: F401
 
-    tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "tenants"]
+    tables = [t for t in SQLModel.metadata.sorted_tables if t.name not in ("tenants", *INSTALL_WIDE)]
     assert len(tables) >= 15
     for table in tables:
         column = table.c.get("tenant_id")
         assert column is not None, table.name
         assert not column.nullable and column.index, table.name
+    for name, nullable_tenant in INSTALL_WIDE.items():
+        column = SQLModel.metadata.tables[name].c.get("tenant_id")
+        assert (column is not None and column.nullable and column.index) if nullable_tenant else column is None
+
+
+# Tables of the install, not of one tenant: settings rows whose tenant_id NULL is the global scope (True), and
+# the operators' templates, which belong to no tenant (False).
+INSTALL_WIDE = {"setting_values": True, "setting_changes": True, "setting_templates": False}
 
 
 def _module_name(path: Path) -> str:

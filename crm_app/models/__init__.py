@@ -16,6 +16,7 @@ from crm_app.models.inboxes import Inbox
 from crm_app.models.labels import ConversationLabel, Label
 from crm_app.models.messages import Direction, Message, MessageKind, MessageStatus, SenderType
 from crm_app.models.security import RecoveryCode, SsoConfig
+from crm_app.models.settings import SettingChange, SettingTemplate, SettingValue
 from crm_app.models.teams import Team, TeamMember
 from crm_app.models.templates import MessageTemplate
 from crm_app.models.tenants import Tenant
@@ -26,5 +27,6 @@ __all__ = [
     "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent", "ConversationEventKind",
     "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",
     "KnowledgeEntry", "Label", "Message", "MessageKind", "MessageStatus", "MessageTemplate", "RecoveryCode",
-    "Role", "SenderType", "SsoConfig", "Team", "TeamMember", "Tenant", "User", "UserSession",
+    "Role", "SenderType", "SettingChange", "SettingTemplate", "SettingValue", "SsoConfig", "Team", "TeamMember",
+    "Tenant", "User", "UserSession",
 ]

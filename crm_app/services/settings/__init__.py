@@ -1,1 +1,14 @@
-"""Settings with a source and a history: the registry, tenant overrides, rollback."""
+"""Settings with a source and a history: the registry, tenant overrides, rollback.
+
+`value(session, key, tenant_id=...)` is how code reads a setting: the tenant's value, else the install's global
+value, else the default of its spec in `catalog.SPECS`. `update` changes values (validated, all or nothing,
+with history); the cache of every process learns of it within a second.
+"""
+
+from crm_app.services.settings.cache import publish_change
+from crm_app.services.settings.catalog import BY_KEY, SPECS
+from crm_app.services.settings.registry import INHERIT, SettingSpec
+from crm_app.services.settings.values import MASK, ChangeRow, source, update, value, values
+
+__all__ = ["BY_KEY", "INHERIT", "MASK", "SPECS", "ChangeRow", "SettingSpec", "publish_change", "source", "update",
+           "value", "values"]

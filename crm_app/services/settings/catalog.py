@@ -1,0 +1,102 @@
+"""THE list of every setting (`SPECS`), grouped by category.
+
+Ranges are the ones the code validated before the registry (security policy, AI settings); defaults of
+install-wide options come from `crm_app.config`, so an environment variable still sets the default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from crm_app.config import get_settings
+from crm_app.domain.proxies import parse_networks
+from crm_app.services.settings.registry import SettingSpec
+
+RoleName = Literal["admin", "supervisor", "attendant"]
+
+
+def _sorted_unique(roles: list[str]) -> list[str]:
+    return sorted(set(roles))
+
+
+def _outbound_url(url: str) -> str:
+    from crm_app.integrations import outbound_urls
+
+    try:
+        return outbound_urls.check_url(url)
+    except outbound_urls.UrlNotAllowed as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _networks(text: str) -> str:
+    parse_networks(text)  # raises ValueError naming the bad entry
+    return text.strip()
+
+
+def _origins(text: str) -> str:
+    origins = [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+    for origin in origins:
+        if not origin.startswith(("https://", "http://")) or "/" in origin.split("://", 1)[1]:
+            raise ValueError(f"not an origin (scheme://host[:port]): {origin}")
+    return ",".join(origins)
+
+
+def _cfg(name: str):
+    """A default read from the process config when asked (tests and operators may change the environment)."""
+    return lambda: getattr(get_settings(), name)
+
+
+Text120 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+SECURITY = (
+    SettingSpec("security.require_2fa_roles", Annotated[list[RoleName], AfterValidator(_sorted_unique)], list,
+                "security", "tenant"),
+    SettingSpec("security.session_idle_minutes", Annotated[int, Field(ge=5, le=24 * 60)],
+                _cfg("session_idle_minutes"), "security", "both"),
+    SettingSpec("security.session_absolute_hours", Annotated[int, Field(ge=1, le=7 * 24)],
+                _cfg("session_absolute_hours"), "security", "both"),
+    SettingSpec("security.attendants_edit_any_contact", bool, False, "security", "tenant"),
+    SettingSpec("security.api_rate_limit_per_minute", Annotated[int, Field(ge=1, le=100_000)],
+                _cfg("api_rate_limit_per_minute"), "security", "global"),
+)
+
+CHANNEL = (
+    SettingSpec("channel.keep_deleted_message_text", bool, True, "channel", "both"),
+)
+
+AI = (
+    SettingSpec("ai.enabled", bool, False, "ai", "tenant"),
+    SettingSpec("ai.base_url", Annotated[str, StringConstraints(strip_whitespace=True, max_length=255),
+                                         AfterValidator(_outbound_url)],
+                "https://api.openai.com/v1", "ai", "tenant"),
+    SettingSpec("ai.model", Text120, "gpt-4o-mini", "ai", "tenant"),
+    SettingSpec("ai.api_key", Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)],
+                None, "ai", "tenant", secret=True),
+    SettingSpec("ai.timeout_seconds", Annotated[float, Field(ge=1, le=120)], 15.0, "ai", "tenant"),
+    SettingSpec("ai.min_confidence", Annotated[float, Field(ge=0, le=1)], 0.6, "ai", "tenant"),
+    SettingSpec("ai.input_cost_per_mtok", Annotated[float, Field(ge=0, le=1000)], 0.15, "ai", "tenant"),
+    SettingSpec("ai.output_cost_per_mtok", Annotated[float, Field(ge=0, le=1000)], 0.60, "ai", "tenant"),
+    SettingSpec("ai.monthly_budget_usd", Annotated[float, Field(ge=0, le=1_000_000)], 0.0, "ai", "tenant"),
+    SettingSpec("ai.system_prompt", Annotated[str, StringConstraints(max_length=4000)], "", "ai", "tenant"),
+)
+
+SYSTEM = (
+    SettingSpec("system.bot_tenant_concurrency", Annotated[int, Field(ge=1, le=100)],
+                _cfg("bot_tenant_concurrency"), "system", "both"),
+    SettingSpec("system.allow_private_outbound_urls", bool, _cfg("effective_allow_private_outbound_urls"),
+                "system", "global"),
+    SettingSpec("system.sso_endpoint_origins", Annotated[str, StringConstraints(max_length=2000),
+                                                         AfterValidator(_origins)],
+                _cfg("sso_endpoint_origins"), "system", "global"),
+    SettingSpec("system.trusted_proxies", Annotated[str, StringConstraints(max_length=2000),
+                                                    AfterValidator(_networks)],
+                _cfg("trusted_proxies"), "system", "global"),
+)
+
+SPECS: tuple[SettingSpec, ...] = SYSTEM + CHANNEL + SECURITY + AI
+
+BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}
+if len(BY_KEY) != len(SPECS):
+    raise RuntimeError("two settings share a key")

@@ -1,0 +1,91 @@
+"""What a setting is: its key, type, default, category, scope, secrecy and who may change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
+
+CATEGORIES = ("system", "channel", "notification", "backup", "compliance", "security", "ai")
+SCOPES = ("global", "tenant", "both")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting of the registry.
+
+    Attributes:
+        key: Dotted, category first, e.g. "security.session_idle_minutes".
+        type: Anything `pydantic.TypeAdapter` accepts (int, bool, list[str], Literal[...], Annotated[...]).
+        default: The value when neither the tenant nor the install set one; a zero-arg callable is called at
+            each read (e.g. to read process config).
+        category: One of CATEGORIES.
+        scope: "global" (install only), "tenant" (tenants only) or "both" (a global value tenants override).
+        secret: Stored encrypted, never sent to a browser or the API, masked in the history.
+        tenant_roles: Tenant roles that may change the tenant's value; global values are for platform
+            operators only. Labels are the i18n keys "setting.<key>" and "setting.<key>.help".
+    """
+
+    key: str
+    type: Any
+    default: Any
+    category: str
+    scope: str
+    secret: bool = False
+    tenant_roles: tuple[str, ...] = ("admin",)
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"{self.key}: unknown category {self.category!r}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"{self.key}: unknown scope {self.scope!r}")
+        if "." not in self.key:
+            raise ValueError(f"{self.key}: keys are dotted, e.g. security.session_idle_minutes")
+
+    @property
+    def adapter(self) -> TypeAdapter:
+        """The pydantic adapter that validates and dumps this setting's values."""
+        adapter = self.__dict__.get("_adapter")
+        if adapter is None:
+            adapter = TypeAdapter(self.type)
+            object.__setattr__(self, "_adapter", adapter)  # a cache, not state: the spec stays frozen
+        return adapter
+
+    @property
+    def label_key(self) -> str:
+        return f"setting.{self.key}"
+
+    @property
+    def help_key(self) -> str:
+        return f"setting.{self.key}.help"
+
+    def default_value(self) -> Any:
+        """The default, calling it when it is a callable."""
+        return self.default() if callable(self.default) else self.default
+
+    def allows_tenant(self) -> bool:
+        return self.scope in ("tenant", "both")
+
+    def allows_global(self) -> bool:
+        return self.scope in ("global", "both")
+
+
+class _Inherit:
+    """The value that removes a setting at a scope, so that it inherits again."""
+
+    _instance: _Inherit | None = None
+
+    def __new__(cls) -> _Inherit:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "INHERIT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+INHERIT = _Inherit()

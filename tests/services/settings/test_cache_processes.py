@@ -1,0 +1,72 @@
+"""The settings cache across processes: a second Python process reading through `settings.value` sees a change
+made here within a second, and reads nothing from PostgreSQL while its cache is warm."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crm_app.services import settings
+from tests.factories import make_tenant
+
+ROOT = Path(__file__).resolve().parents[3]
+KEY = "security.session_idle_minutes"
+
+
+@pytest.fixture
+def reader():
+    child = subprocess.Popen([sys.executable, "-m", "tests.support.settings_reader"], cwd=ROOT, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert json.loads(child.stdout.readline()) == {"ready": True}
+
+    def ask(key: str, tenant_id: int | None) -> dict:
+        child.stdin.write(f"{key} {'-' if tenant_id is None else tenant_id}\n")
+        child.stdin.flush()
+        return json.loads(child.stdout.readline())
+
+    yield ask
+    child.stdin.close()
+    child.wait(timeout=10)
+
+
+def _seen_within(ask, tenant_id: int, expected: int, seconds: float) -> float:
+    """Ask the other process until it answers `expected`; return how long that took (fails past `seconds`)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if ask(KEY, tenant_id)["value"] == expected:
+            return time.monotonic() - start
+    raise AssertionError(f"the other process still had the old value after {seconds}s")
+
+
+def test_another_process_sees_a_tenant_change_within_a_second_and_warm_reads_run_no_sql(db, reader):
+    tenant = make_tenant(db)
+    assert reader(KEY, tenant.id)["value"] == 30  # the default, from config
+    warm = reader(KEY, tenant.id)["statements"]
+    for _ in range(20):
+        assert reader(KEY, tenant.id) == {"value": 30, "statements": warm}
+
+    settings.update(db, actor=None, changes={KEY: 45}, tenant_id=tenant.id)
+    db.commit()
+    assert _seen_within(reader, tenant.id, 45, 1.0) < 1.0
+    warm = reader(KEY, tenant.id)["statements"]
+    assert reader(KEY, tenant.id) == {"value": 45, "statements": warm}
+
+
+def test_another_process_sees_a_global_change_and_the_tenant_value_still_wins(db, reader):
+    tenant, other = make_tenant(db), make_tenant(db)
+    settings.update(db, actor=None, changes={KEY: 90}, tenant_id=tenant.id)
+    db.commit()
+    assert reader(KEY, tenant.id)["value"] == 90
+    assert reader(KEY, other.id)["value"] == 30
+
+    settings.update(db, actor=None, changes={KEY: 60}, tenant_id=None)
+    db.commit()
+    _seen_within(reader, other.id, 60, 1.0)
+    assert reader(KEY, tenant.id)["value"] == 90
+
+    settings.update(db, actor=None, changes={KEY: settings.INHERIT}, tenant_id=tenant.id)
+    db.commit()
+    _seen_within(reader, tenant.id, 60, 1.0)

@@ -1,0 +1,178 @@
+"""The settings registry: resolution order, validation, secrets at rest and who may change what."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from crm_app import crypto
+from crm_app.errors import NotFound, PermissionDenied, ValidationError
+from crm_app.models import SettingChange, SettingValue
+from crm_app.services import settings
+from crm_app.services.settings import catalog
+from tests.factories import make_tenant, make_user
+
+IDLE = "security.session_idle_minutes"
+
+
+def _operator(db, tenant_id):
+    from dataclasses import replace
+
+    return replace(make_user(db, tenant_id, "admin"), is_platform_operator=True)
+
+
+def test_every_spec_has_a_valid_default_and_labels_in_both_languages():
+    from crm_app.i18n import CATALOGUES
+
+    for spec in catalog.SPECS:
+        default = spec.default_value()
+        if default is not None and spec.key != "ai.base_url":  # that one resolves its host: no DNS in tests
+            spec.adapter.validate_python(default)
+        for lang in CATALOGUES.values():
+            assert spec.label_key in lang and spec.help_key in lang, spec.key
+
+
+def test_resolution_goes_tenant_then_global_then_default(db):
+    tenant, other = make_tenant(db), make_tenant(db)
+    assert settings.value(db, IDLE, tenant_id=tenant.id) == 30
+    assert settings.source(db, IDLE, tenant_id=tenant.id) == "default"
+
+    settings.update(db, actor=None, changes={IDLE: 60}, tenant_id=None)
+    db.commit()
+    assert settings.value(db, IDLE, tenant_id=tenant.id) == 60
+    assert settings.source(db, IDLE, tenant_id=tenant.id) == "global"
+
+    settings.update(db, actor=None, changes={IDLE: 15}, tenant_id=tenant.id)
+    db.commit()
+    assert settings.value(None, IDLE, tenant_id=tenant.id) == 15
+    assert settings.source(None, IDLE, tenant_id=tenant.id) == "tenant"
+    assert settings.value(None, IDLE, tenant_id=other.id) == 60
+    assert settings.value(None, IDLE, tenant_id=None) == 60
+
+    settings.update(db, actor=None, changes={IDLE: None}, tenant_id=tenant.id)
+    db.commit()
+    assert settings.value(db, IDLE, tenant_id=tenant.id) == 60
+    assert settings.values(db, [IDLE, "ai.model"], tenant_id=tenant.id) == {IDLE: 60, "ai.model": "gpt-4o-mini"}
+
+
+def test_a_reading_inside_the_changing_transaction_sees_the_change_and_a_rollback_leaves_the_cache_clean(db):
+    tenant = make_tenant(db)
+    assert settings.value(db, IDLE, tenant_id=tenant.id) == 30  # warms the cache
+    settings.update(db, actor=None, changes={IDLE: 20}, tenant_id=tenant.id)
+    assert settings.value(db, IDLE, tenant_id=tenant.id) == 20
+    db.rollback()
+    assert settings.value(None, IDLE, tenant_id=tenant.id) == 30
+
+
+def test_scope_rules_tenant_only_and_global_only_keys(db):
+    tenant = make_tenant(db)
+    with pytest.raises(ValidationError) as tenant_only:
+        settings.update(db, actor=None, changes={"ai.model": "x"}, tenant_id=None)
+    assert tenant_only.value.params["field"] == "ai.model"
+    with pytest.raises(ValidationError) as global_only:
+        settings.update(db, actor=None, changes={"system.trusted_proxies": "10.0.0.0/8"}, tenant_id=tenant.id)
+    assert global_only.value.params["field"] == "system.trusted_proxies"
+
+
+def test_an_invalid_value_in_a_batch_writes_nothing_and_names_every_bad_field(db):
+    tenant = make_tenant(db)
+    with pytest.raises(ValidationError) as caught:
+        settings.update(db, actor=None, tenant_id=tenant.id, changes={
+            "ai.model": "gpt-4.1", IDLE: 3, "security.require_2fa_roles": ["admin", "owner"], "nope.key": 1})
+    errors = caught.value.params["errors"]
+    assert set(errors) == {IDLE, "security.require_2fa_roles", "nope.key"}
+    assert "5" in errors[IDLE]  # the lower bound is named
+    assert errors["nope.key"] == "unknown setting"
+    assert caught.value.params["field"] == IDLE
+    db.commit()
+    assert db.exec(text("SELECT count(*) FROM setting_values")).one()[0] == 0
+    assert db.exec(text("SELECT count(*) FROM setting_changes")).one()[0] == 0
+    assert settings.value(db, "ai.model", tenant_id=tenant.id) == "gpt-4o-mini"
+
+
+def test_values_are_normalised_and_an_unchanged_value_records_nothing(db):
+    tenant = make_tenant(db)
+    rows = settings.update(db, actor=None, tenant_id=tenant.id, reason="  política  ",
+                           changes={"security.require_2fa_roles": ["supervisor", "admin", "admin"], IDLE: "45"})
+    db.commit()
+    assert [(r.key, r.old_display, r.new_display, r.reason) for r in rows] == [
+        ("security.require_2fa_roles", None, '["admin", "supervisor"]', "política"), (IDLE, None, "45", "política")]
+    assert settings.value(db, "security.require_2fa_roles", tenant_id=tenant.id) == ["admin", "supervisor"]
+    assert settings.update(db, actor=None, tenant_id=tenant.id, changes={IDLE: 45}) == []
+
+
+def test_global_proxies_are_parsed_before_they_are_kept(db):
+    with pytest.raises(ValidationError) as caught:
+        settings.update(db, actor=None, tenant_id=None, changes={"system.trusted_proxies": "10.0.0.0/8,banana"})
+    assert "banana" in caught.value.params["errors"]["system.trusted_proxies"]
+    settings.update(db, actor=None, tenant_id=None, changes={"system.trusted_proxies": "10.0.0.0/8, 127.0.0.1"})
+    db.commit()
+    assert settings.value(db, "system.trusted_proxies", tenant_id=None) == "10.0.0.0/8, 127.0.0.1"
+
+
+def test_a_secret_is_encrypted_at_rest_masked_in_history_and_decrypted_for_the_server(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    settings.update(db, actor=admin, tenant_id=tenant.id, changes={"ai.api_key": "sk-first-key"})
+    db.commit()
+    rows = settings.update(db, actor=admin, tenant_id=tenant.id, changes={"ai.api_key": "sk-second-key"})
+    db.commit()
+    assert (rows[0].old_display, rows[0].new_display) == (settings.MASK, settings.MASK)
+    raw_value, raw_plain = db.exec(text("SELECT secret_value, value FROM setting_values")).one()
+    assert raw_value.startswith(crypto.PREFIX) and "sk-second-key" not in raw_value and raw_plain is None
+    assert json.loads(crypto.decrypt(raw_value)) == "sk-second-key"
+    history = db.exec(text("SELECT old_value, new_value, old_secret FROM setting_changes ORDER BY id")).all()
+    assert [h[:2] for h in history] == [(None, None), (None, None)]
+    assert history[0][2] is None and history[1][2].startswith(crypto.PREFIX)
+    assert "sk-first-key" not in history[1][2]
+    audit = db.exec(text("SELECT before, after FROM audit_logs WHERE action = 'settings.update'")).all()
+    assert "sk-" not in json.dumps([list(a) for a in audit], default=str)
+    assert settings.value(db, "ai.api_key", tenant_id=tenant.id) == "sk-second-key"
+
+
+def test_attendants_and_supervisors_may_not_change_admin_settings(db):
+    tenant = make_tenant(db)
+    for role in ("attendant", "supervisor"):
+        with pytest.raises(PermissionDenied):
+            settings.update(db, actor=make_user(db, tenant.id, role), tenant_id=tenant.id, changes={IDLE: 45})
+    assert db.exec(text("SELECT count(*) FROM setting_changes")).one()[0] == 0
+
+
+def test_an_admin_of_another_tenant_gets_not_found(db):
+    tenant, other = make_tenant(db), make_tenant(db)
+    with pytest.raises(NotFound):
+        settings.update(db, actor=make_user(db, other.id, "admin"), tenant_id=tenant.id, changes={IDLE: 45})
+    with pytest.raises(NotFound):
+        settings.update(db, actor=None, tenant_id=10_000, changes={IDLE: 45})
+
+
+def test_global_values_need_a_platform_operator(db):
+    tenant = make_tenant(db)
+    with pytest.raises(PermissionDenied):
+        settings.update(db, actor=make_user(db, tenant.id, "admin"), tenant_id=None, changes={IDLE: 45})
+    operator = _operator(db, tenant.id)
+    rows = settings.update(db, actor=operator, tenant_id=None, changes={IDLE: 45})
+    db.commit()
+    assert rows[0].actor_label == operator.label and rows[0].actor_user_id == operator.user_id
+    assert db.get(SettingChange, rows[0].id).tenant_id is None
+    assert db.exec(text("SELECT count(*) FROM setting_values WHERE tenant_id IS NULL")).one()[0] == 1
+
+
+def test_one_row_per_key_and_scope_is_enforced_by_the_database(db):
+    from sqlalchemy.exc import IntegrityError
+
+    tenant = make_tenant(db)
+    for tenant_id in (None, tenant.id):
+        db.add(SettingValue(tenant_id=tenant_id, key=IDLE, value=10))
+        db.add(SettingValue(tenant_id=tenant_id, key=IDLE, value=20))
+        with pytest.raises(IntegrityError):
+            db.flush()
+        db.rollback()
+
+
+def test_a_stored_value_that_no_longer_fits_its_type_is_ignored_on_read(db):
+    tenant = make_tenant(db)
+    db.add(SettingValue(tenant_id=tenant.id, key=IDLE, value="not a number"))
+    db.commit()
+    settings.publish_change()
+    assert settings.value(None, IDLE, tenant_id=tenant.id) == 30
