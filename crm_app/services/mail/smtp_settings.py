@@ -1,0 +1,95 @@
+"""The SMTP settings a tenant sends with (registry keys `mail.*`: tenant value -> global value -> default), and
+the admin's override, saved only after the server accepted a login with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from crm_app.errors import ValidationError
+from crm_app.integrations import smtp
+from crm_app.integrations.errors import ExternalServiceError
+from crm_app.models import Role
+from crm_app.services import settings
+from crm_app.services.core.actors import Actor, require_role
+
+KEYS = ("mail.smtp_host", "mail.smtp_port", "mail.smtp_security", "mail.smtp_username", "mail.smtp_password",
+        "mail.from_address", "mail.from_name")
+PASSWORD = "mail.smtp_password"
+
+
+@dataclass(frozen=True)
+class SmtpView:
+    """What the settings page shows: the effective values (never the password, only whether one is set)."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password_set: bool
+    from_address: str
+    from_name: str
+    # Whether the tenant has its own values (else it sends with the platform's).
+    overridden: bool
+
+
+def smtp_config(session: Session | None, *, tenant_id: int) -> smtp.SmtpConfig:
+    """The effective SMTP configuration of `tenant_id`."""
+    return _config(settings.values(session, KEYS, tenant_id=tenant_id))
+
+
+def _config(values: dict[str, Any]) -> smtp.SmtpConfig:
+    return smtp.SmtpConfig(host=values["mail.smtp_host"] or "", port=int(values["mail.smtp_port"]),
+                           security=values["mail.smtp_security"], username=values["mail.smtp_username"] or "",
+                           password=values["mail.smtp_password"] or "",
+                           from_address=values["mail.from_address"] or "", from_name=values["mail.from_name"] or "")
+
+
+def view(session: Session, *, actor: Actor) -> SmtpView:
+    """The tenant's effective SMTP settings for its admins (the password never leaves the server)."""
+    require_role(actor, Role.ADMIN)
+    config = smtp_config(session, tenant_id=actor.tenant_id)
+    own = settings.values(session, KEYS, tenant_id=actor.tenant_id) != settings.values(session, KEYS,
+                                                                                        tenant_id=None)
+    return SmtpView(config.host, config.port, config.security, config.username, bool(config.password),
+                    config.from_address, config.from_name, own)
+
+
+def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str | None = None) -> SmtpView:
+    """Set the tenant's own SMTP values after checking them: connect and log in first; refused -> nothing saved.
+
+    `changes` maps `mail.*` keys to values; a blank password keeps the current one (it is write-only).
+    """
+    require_role(actor, Role.ADMIN)
+    unknown = set(changes) - set(KEYS)
+    if unknown:
+        raise ValidationError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
+    changes = {k: v for k, v in changes.items() if not (k == PASSWORD and not v)}
+    current = settings.values(session, KEYS, tenant_id=actor.tenant_id)
+    candidate = _config({**current, **changes})
+    if not candidate.host:
+        raise ValidationError("the SMTP server is required", field="mail.smtp_host")
+    try:
+        smtp.check_login(candidate)
+    except ExternalServiceError as exc:
+        field = PASSWORD if exc.code == 535 or "login" in exc.message else "mail.smtp_host"
+        raise SmtpRefused(exc.message, field=field) from None
+    settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id, reason=reason)
+    return view(session, actor=actor)
+
+
+def reset(session: Session, *, actor: Actor) -> SmtpView:
+    """Drop the tenant's own SMTP values: it sends with the platform's again."""
+    require_role(actor, Role.ADMIN)
+    settings.update(session, actor=actor, changes=dict.fromkeys(KEYS), tenant_id=actor.tenant_id,
+                    reason="back to the platform's e-mail server")
+    return view(session, actor=actor)
+
+
+class SmtpRefused(ValidationError):
+    """The SMTP server could not be reached, or refused the login, with the values about to be saved."""
+
+    code = "smtp_refused"
