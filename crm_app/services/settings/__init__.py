@@ -7,8 +7,10 @@ with history); the cache of every process learns of it within a second.
 
 from crm_app.services.settings.cache import publish_change
 from crm_app.services.settings.catalog import BY_KEY, SPECS
+from crm_app.services.settings.changes import history, rollback
 from crm_app.services.settings.registry import INHERIT, SettingSpec
-from crm_app.services.settings.values import MASK, ChangeRow, source, update, value, values
+from crm_app.services.settings.store import MASK, ChangeRow, source, update, value, values
+from crm_app.services.settings.views import SettingView, describe
 
-__all__ = ["BY_KEY", "INHERIT", "MASK", "SPECS", "ChangeRow", "SettingSpec", "publish_change", "source", "update",
-           "value", "values"]
+__all__ = ["BY_KEY", "INHERIT", "MASK", "SPECS", "ChangeRow", "SettingSpec", "SettingView", "describe", "history",
+           "publish_change", "rollback", "source", "update", "value", "values"]

@@ -7,7 +7,9 @@ install-wide options come from `crm_app.config`, so an environment variable stil
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
@@ -127,6 +129,26 @@ NOTIFICATION = (
 )
 
 SPECS: tuple[SettingSpec, ...] = SYSTEM + CHANNEL + NOTIFICATION + SECURITY + AI
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check across settings: `check` gets the effective values of `keys` after a change and returns
+    (the key to blame, a message) when they do not fit together, else None."""
+
+    keys: tuple[str, ...]
+    check: Callable[[dict[str, Any]], tuple[str, str] | None]
+
+
+def _idle_within_absolute(v: dict[str, Any]) -> tuple[str, str] | None:
+    if v["security.session_idle_minutes"] > v["security.session_absolute_hours"] * 60:
+        return "security.session_idle_minutes", "the idle timeout is longer than the maximum session length"
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(("security.session_idle_minutes", "security.session_absolute_hours"), _idle_within_absolute),
+)
 
 BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}
 if len(BY_KEY) != len(SPECS):

@@ -23,7 +23,7 @@ from crm_app.models import SettingChange, SettingValue, Tenant
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
 from crm_app.services.settings import cache
-from crm_app.services.settings.catalog import BY_KEY
+from crm_app.services.settings.catalog import BY_KEY, RULES
 from crm_app.services.settings.registry import INHERIT, SettingSpec
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ def update(session: Session, *, actor: Actor | None, changes: Mapping[str, Any],
     """
     authorize(session, actor=actor, tenant_id=tenant_id, keys=list(changes))
     cleaned = clean(changes, tenant_id=tenant_id)
+    _check_rules(session, tenant_id, cleaned)
     reason = (reason or "").strip()[:1000] or None
     rows = [row for key, new in cleaned.items()
             if (row := _write(session, actor, tenant_id, BY_KEY[key], new, reason, rollback_of)) is not None]
@@ -232,6 +233,25 @@ def clean(changes: Mapping[str, Any], *, tenant_id: int | None) -> dict[str, Any
         first = next(iter(errors))
         raise ValidationError("; ".join(f"{k}: {m}" for k, m in errors.items()), field=first, errors=errors)
     return cleaned
+
+
+def _check_rules(session: Session, tenant_id: int | None, cleaned: dict[str, Any]) -> None:
+    for rule in RULES:
+        if not set(rule.keys) & set(cleaned):
+            continue
+        problem = rule.check({key: _value_after(session, key, tenant_id, cleaned) for key in rule.keys})
+        if problem:
+            key, message = problem
+            raise ValidationError(f"{key}: {message}", field=key, errors={key: message})
+
+
+def _value_after(session: Session, key: str, tenant_id: int | None, cleaned: dict[str, Any]) -> Any:
+    """The effective value of `key` at this scope once `cleaned` is written."""
+    if key not in cleaned:
+        return value(session, key, tenant_id=tenant_id)
+    if cleaned[key] is not INHERIT:
+        return cleaned[key]
+    return value(session, key, tenant_id=None) if tenant_id is not None else spec_for(key).default_value()
 
 
 def _scope_problem(spec: SettingSpec | None, key: str, tenant_id: int | None) -> str | None:

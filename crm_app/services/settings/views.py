@@ -1,0 +1,96 @@
+"""What a settings page or the API shows: each visible setting, its effective value, where it comes from, and
+how to edit it (a field kind, bounds and choices derived from its type)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from crm_app.services.core.actors import Actor
+from crm_app.services.settings import changes, store
+from crm_app.services.settings.catalog import SPECS
+from crm_app.services.settings.registry import SettingSpec
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """One setting as a page or the API shows it. A secret's `value` is always None: only `configured`.
+
+    `kind` is the field to draw: "switch", "integer", "number", "text", "textarea", "select", "multi"
+    (several of `choices`) or "list" (free strings). `source` is "tenant", "global" or "default" ("global"
+    at the global scope means the install's own value).
+    """
+
+    key: str
+    category: str
+    scope: str
+    secret: bool
+    kind: str
+    value: Any
+    configured: bool
+    source: str
+    editable: bool
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+
+
+def describe(session: Session, *, actor: Actor | None, tenant_id: int | None) -> list[SettingView]:
+    """Every setting of this scope visible to `actor`, in catalog order.
+
+    Args:
+        session: The caller's session.
+        actor: A platform operator (any scope), or a tenant user whose role may change some setting (their own
+            tenant; settings their role may not change are listed read-only).
+        tenant_id: The tenant; None for the global values (operators).
+
+    Returns:
+        The views; secrets only say whether they are configured.
+    """
+    changes.require_reader(session, actor=actor, tenant_id=tenant_id)
+    specs = [s for s in SPECS if (s.allows_tenant() if tenant_id is not None else s.allows_global())]
+    return [_view(session, actor, tenant_id, spec) for spec in specs]
+
+
+def _view(session: Session, actor: Actor | None, tenant_id: int | None, spec: SettingSpec) -> SettingView:
+    effective = store.value(session, spec.key, tenant_id=tenant_id)
+    editable = actor is None or store.is_operator(actor) or actor.role in spec.tenant_roles
+    shape = field_shape(spec)
+    default = None if spec.secret else _jsonable(spec, spec.default_value())
+    return SettingView(spec.key, spec.category, spec.scope, spec.secret, shape["kind"],
+                       None if spec.secret else _jsonable(spec, effective), effective is not None,
+                       store.source(session, spec.key, tenant_id=tenant_id), editable, default,
+                       shape.get("minimum"), shape.get("maximum"), shape.get("choices", ()), shape.get("max_length"))
+
+
+def _jsonable(spec: SettingSpec, python_value: Any) -> Any:
+    return None if python_value is None else spec.adapter.dump_python(python_value, mode="json")
+
+
+def field_shape(spec: SettingSpec) -> dict[str, Any]:
+    """The form field for a spec's type, from its JSON schema: kind, bounds, choices, length."""
+    return _shape(spec.key)
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(key: str) -> dict[str, Any]:
+    spec = store.spec_for(key)
+    schema = spec.adapter.json_schema()
+    kind = {"boolean": "switch", "integer": "integer", "number": "number"}.get(schema.get("type"), "text")
+    shape: dict[str, Any] = {"kind": kind}
+    if "enum" in schema:
+        shape |= {"kind": "select", "choices": tuple(schema["enum"])}
+    elif schema.get("type") == "array":
+        items = schema.get("items", {})
+        shape |= {"kind": "multi" if "enum" in items else "list", "choices": tuple(items.get("enum", ()))}
+    elif kind == "text" and (schema.get("maxLength") or 0) > 2000:
+        shape["kind"] = "textarea"
+    for name, key_name in (("minimum", "minimum"), ("maximum", "maximum"), ("maxLength", "max_length")):
+        if name in schema:
+            shape[key_name] = schema[name]
+    return shape
