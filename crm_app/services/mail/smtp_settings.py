@@ -15,6 +15,7 @@ from crm_app.integrations.errors import ExternalServiceError
 from crm_app.models import Role
 from crm_app.services import settings
 from crm_app.services.core.actors import Actor, require_role
+from crm_app.services.settings import store
 
 KEYS = ("mail.smtp_host", "mail.smtp_port", "mail.smtp_security", "mail.smtp_username", "mail.smtp_password",
         "mail.from_address", "mail.from_name")
@@ -68,8 +69,9 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     if unknown:
         raise ValidationError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
     changes = {k: v for k, v in changes.items() if not (k == PASSWORD and not v)}
+    cleaned = store.clean(changes, tenant_id=actor.tenant_id)  # a bad value is named before any connection
     current = settings.values(session, KEYS, tenant_id=actor.tenant_id)
-    candidate = _config({**current, **changes})
+    candidate = _config({**current, **{k: v for k, v in cleaned.items() if v is not settings.INHERIT}})
     if not candidate.host:
         raise ValidationError("the SMTP server is required", field="mail.smtp_host")
     try:
