@@ -41,6 +41,15 @@ PT_BR: dict[str, str] = {
     "setting.mail.from_address.help": "O endereço que aparece em \"De\", por exemplo nao-responda@suaempresa.com.br.",
     "setting.mail.from_name": "Remetente (nome)",
     "setting.mail.from_name.help": "O nome que aparece em \"De\", por exemplo Pousada Sol.",
+    # Invite and reset links (users page, platform tenants page)
+    "mail.link.emailed": "Convite enviado por e-mail para {email}. Se não chegar, envie este link para {name}: ele "
+                         "vale por 72 horas e só pode ser usado uma vez.",
+    "mail.link.reset_emailed": "Link para nova senha enviado por e-mail para {email}. Se não chegar, envie este "
+                               "link para {name}: ele vale por 72 horas e só pode ser usado uma vez.",
+    "mail.link.not_emailed": "O e-mail não foi enviado: o envio de e-mails não está configurado (Configurações › "
+                             "E-mail). Envie este link para {name}: ele vale por 72 horas e só pode ser usado "
+                             "uma vez.",
+    "mail.link.toast_emailed": "E-mail enviado para {email}.",
 }
 
 EN: dict[str, str] = {
@@ -83,4 +92,11 @@ EN: dict[str, str] = {
     "setting.mail.from_address.help": "The address shown in \"From\", for example no-reply@yourcompany.com.",
     "setting.mail.from_name": "Sender (name)",
     "setting.mail.from_name.help": "The name shown in \"From\", for example Pousada Sol.",
+    "mail.link.emailed": "Invitation e-mailed to {email}. If it does not arrive, send this link to {name}: it works "
+                         "for 72 hours, and only once.",
+    "mail.link.reset_emailed": "New password link e-mailed to {email}. If it does not arrive, send this link to "
+                               "{name}: it works for 72 hours, and only once.",
+    "mail.link.not_emailed": "The e-mail was not sent: sending e-mail is not set up (Settings › E-mail). Send this "
+                             "link to {name}: it works for 72 hours, and only once.",
+    "mail.link.toast_emailed": "E-mail sent to {email}.",
 }

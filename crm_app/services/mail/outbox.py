@@ -56,6 +56,11 @@ def _row(email: Email) -> EmailRow:
                     email.last_error, email.created_at, email.sent_at)
 
 
+def can_send(session: Session, *, tenant_id: int) -> bool:
+    """Whether `tenant_id` has an SMTP server to send with (its own or the platform's)."""
+    return bool(smtp_settings.smtp_config(session, tenant_id=tenant_id).host)
+
+
 def queue_email(session: Session, *, tenant_id: int, to: str, template: str, params: dict[str, Any],
                 locale: str | None = None, user_id: int | None = None) -> Email:
     """Render `template` for `to` and store it `queued`; its job is queued once the transaction commits.
