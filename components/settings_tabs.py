@@ -9,7 +9,8 @@ from crm_app.state.session import SessionState
 T = SessionState.t
 TABS = (("/settings", "settings.tab_general"), ("/settings/users", "settings.tab_users"),
         ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
-        ("/settings/sso", "settings.tab_sso"), ("/settings/audit", "settings.tab_audit"),
+        ("/settings/sso", "settings.tab_sso"), ("/settings/email", "settings.tab_email"),
+        ("/settings/audit", "settings.tab_audit"),
         ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),
         ("/settings/canned", "settings.tab_canned"))
 

@@ -13,6 +13,7 @@ from pages import (
     settings_audit,
     settings_bot,
     settings_canned,
+    settings_email,
     settings_knowledge,
     settings_security,
     settings_sso,
@@ -22,4 +23,4 @@ from pages import (
 
 __all__ = ["account", "analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned",
            "settings_security", "invite", "platform_tenants", "settings_audit", "settings_users",
-           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot"]
+           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot", "settings_email"]

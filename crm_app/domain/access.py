@@ -19,6 +19,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/settings/audit": frozenset({"admin"}),
     "/settings/bot": frozenset({"admin"}),
     "/settings/knowledge": frozenset({"admin"}),
+    "/settings/email": frozenset({"admin"}),
     # Every signed-in user: their own 2FA, password and sessions.
     "/account": frozenset({"admin", "supervisor", "attendant"}),
     # Platform operators only; the guard also checks `is_platform_operator`.

@@ -16,7 +16,7 @@ from reflex.istate.data import HeaderData, RouterData, SessionData
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crm_app.models import User
+from crm_app.models import Email, User
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
 from crm_app.services.core.actors import Actor
@@ -93,7 +93,12 @@ def build_side(db: Session, *, marker: str) -> Side:
     side.api_secrets["narrow_no_users"] = secret
     side.ids["knowledge"] = knowledge.create_entry(db, actor=admin, title=f"kb {marker} {ADMIN_ONLY}",
                                                    content=f"secret {marker}").id
+    email = Email(tenant_id=tenant.id, recipient=f"{marker.lower()}@example.com", template="notification",
+                  locale="pt-BR", subject=f"mail {marker} {ADMIN_ONLY}", body_text=f"text {marker}",
+                  body_html=f"<p>{marker}</p>", status="failed", attempts=1, last_error=f"421 {marker}")
+    db.add(email)
     db.commit()
+    side.ids["email"] = email.id
     return side
 
 

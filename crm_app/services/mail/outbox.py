@@ -150,6 +150,19 @@ def resend_email(session: Session, *, actor: Actor, email_id: int) -> EmailRow:
     return _row(email)
 
 
+@dataclass(frozen=True)
+class EmailPage:
+    """What /settings/email shows: the effective SMTP settings and the newest e-mails."""
+
+    smtp: smtp_settings.SmtpView
+    log: list[EmailRow]
+
+
+def email_page(session: Session, *, actor: Actor) -> EmailPage:
+    """The e-mail settings page's read model; admins only."""
+    return EmailPage(smtp_settings.view(session, actor=actor), list_emails(session, actor=actor))
+
+
 def send_test_email(session: Session, *, actor: Actor) -> EmailRow:
     """Queue a test e-mail to the admin asking for it, through the tenant's effective SMTP settings."""
     require_role(actor, Role.ADMIN)

@@ -53,8 +53,7 @@ def view(session: Session, *, actor: Actor) -> SmtpView:
     """The tenant's effective SMTP settings for its admins (the password never leaves the server)."""
     require_role(actor, Role.ADMIN)
     config = smtp_config(session, tenant_id=actor.tenant_id)
-    own = settings.values(session, KEYS, tenant_id=actor.tenant_id) != settings.values(session, KEYS,
-                                                                                        tenant_id=None)
+    own = any(settings.source(session, key, tenant_id=actor.tenant_id) == "tenant" for key in KEYS)
     return SmtpView(config.host, config.port, config.security, config.username, bool(config.password),
                     config.from_address, config.from_name, own)
 
@@ -74,11 +73,14 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     candidate = _config({**current, **{k: v for k, v in cleaned.items() if v is not settings.INHERIT}})
     if not candidate.host:
         raise ValidationError("the SMTP server is required", field="mail.smtp_host")
+    if not candidate.from_address:
+        raise ValidationError("the sender's e-mail address is required", field="mail.from_address")
     try:
         smtp.check_login(candidate)
     except ExternalServiceError as exc:
-        field = PASSWORD if exc.code == 535 or "login" in exc.message else "mail.smtp_host"
-        raise SmtpRefused(exc.message, field=field) from None
+        login = exc.code == 535 or "login" in exc.message
+        raise SmtpRefused(exc.message, field=PASSWORD if login else "mail.smtp_host",
+                          reason="login" if login else "connect") from None
     settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id, reason=reason)
     return view(session, actor=actor)
 
@@ -92,6 +94,7 @@ def reset(session: Session, *, actor: Actor) -> SmtpView:
 
 
 class SmtpRefused(ValidationError):
-    """The SMTP server could not be reached, or refused the login, with the values about to be saved."""
+    """The SMTP server could not be reached (`reason` "connect"), or refused the login ("login"), with the values
+    about to be saved."""
 
     code = "smtp_refused"
