@@ -14,10 +14,10 @@ from crm_app.services.mail.outbox import (
     sweep_queued_emails,
 )
 from crm_app.services.mail.smtp_settings import KEYS as SMTP_KEYS
-from crm_app.services.mail.smtp_settings import SmtpRefused, SmtpView
+from crm_app.services.mail.smtp_settings import SmtpRefused, SmtpView, seed_demo
 from crm_app.services.mail.smtp_settings import reset as reset_smtp
 from crm_app.services.mail.smtp_settings import save as save_smtp
 
 __all__ = ["SMTP_KEYS", "EmailPage", "EmailRow", "SmtpRefused", "SmtpView", "can_send", "deliver_email",
-           "email_page", "list_emails", "queue_email", "resend_email", "reset_smtp", "save_smtp", "send_test_email",
-           "sweep_queued_emails"]
+           "email_page", "list_emails", "queue_email", "resend_email", "reset_smtp", "save_smtp", "seed_demo",
+           "send_test_email", "sweep_queued_emails"]

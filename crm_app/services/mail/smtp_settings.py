@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from crm_app.config import get_settings
 from crm_app.errors import ValidationError
 from crm_app.integrations import smtp
 from crm_app.integrations.errors import ExternalServiceError
@@ -98,3 +99,17 @@ class SmtpRefused(ValidationError):
     about to be saved."""
 
     code = "smtp_refused"
+
+
+def seed_demo(session: Session) -> bool:
+    """Point the platform's SMTP settings at the sandbox's SMTP server (security "none", the demo login), unless
+    an SMTP server is already set globally. Returns whether it changed anything."""
+    if settings.source(session, "mail.smtp_host", tenant_id=None) != "default":
+        return False
+    config = get_settings()
+    settings.update(session, actor=None, tenant_id=None, reason="demo: the sandbox's SMTP server", changes={
+        "mail.smtp_host": "127.0.0.1", "mail.smtp_port": config.sandbox_smtp_port, "mail.smtp_security": "none",
+        "mail.smtp_username": config.sandbox_smtp_username,
+        "mail.smtp_password": config.sandbox_smtp_password.get_secret_value(),
+        "mail.from_address": "nao-responda@demo.local", "mail.from_name": "Hotel Demonstração"})
+    return True

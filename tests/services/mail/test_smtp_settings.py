@@ -88,3 +88,18 @@ def test_bad_values_and_roles_are_refused(db, admin, sandbox):
     with pytest.raises(PermissionDenied):
         smtp_settings.view(db, actor=supervisor)
     assert _stored(db, admin.tenant_id) == []
+
+
+def test_the_demo_seed_points_the_platform_at_the_sandbox_once(db, sandbox):
+    from crm_app.config import get_settings
+    from crm_app.services.mail import seed_demo
+
+    assert seed_demo(db) is True
+    db.commit()
+    config = smtp_settings.smtp_config(db, tenant_id=make_tenant(db).id)  # any tenant inherits it
+    assert (config.host, config.port, config.security, config.username) == (
+        "127.0.0.1", get_settings().sandbox_smtp_port, "none", get_settings().sandbox_smtp_username)
+    settings.update(db, actor=None, changes={"mail.smtp_host": "smtp.operator.example"}, tenant_id=None)
+    db.commit()
+    assert seed_demo(db) is False  # an operator's server is left alone
+    assert settings.value(db, "mail.smtp_host", tenant_id=None) == "smtp.operator.example"
