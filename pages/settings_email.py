@@ -18,7 +18,8 @@ STATUS_ICONS = {"queued": "clock", "sent": "circle-check", "failed": "triangle-a
 
 def _input(field: str, value, on_change, field_id: str, **props) -> rx.Component:
     bad = S.error_field == f"mail.{field}"
-    return rx.input(value=value, on_change=on_change, id=field_id, width="100%", auto_complete="off",
+    props.setdefault("auto_complete", "off")
+    return rx.input(value=value, on_change=on_change, id=field_id, width="100%",
                     color_scheme=rx.cond(bad, "red", "teal"), aria_invalid=rx.cond(bad, "true", "false"), **props)
 
 

@@ -95,6 +95,11 @@ PT_BR: dict[str, str] = {
     "mail.settings.security.starttls": "STARTTLS (porta 587)",
     "mail.settings.security.tls": "TLS (porta 465)",
     "mail.settings.security.none": "Nenhuma (só em rede local)",
+    # /account: e-mail notices
+    "account.notices_title": "Avisos por e-mail",
+    "account.notices_help": "Escolha o que você quer receber no seu e-mail.",
+    "account.notice_assigned_away": "Avisar quando uma conversa for atribuída a mim enquanto estou ausente",
+    "account.notices_saved": "Preferência salva.",
 }
 
 EN: dict[str, str] = {
@@ -187,4 +192,8 @@ EN: dict[str, str] = {
     "mail.settings.security.starttls": "STARTTLS (port 587)",
     "mail.settings.security.tls": "TLS (port 465)",
     "mail.settings.security.none": "None (local networks only)",
+    "account.notices_title": "E-mail notices",
+    "account.notices_help": "Choose what you want to receive by e-mail.",
+    "account.notice_assigned_away": "Tell me when a conversation is assigned to me while I am away",
+    "account.notices_saved": "Preference saved.",
 }

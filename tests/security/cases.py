@@ -287,6 +287,8 @@ HANDLERS: dict[str, UI | Attack] = {
     # ---- account (own user only)
     "AccountState.load": call("load"),
     "AccountState.revoke_one": call("revoke_one", "B:session", writes=True),
+    # Only the caller's own user: attacked anyway, since it writes (B's rows must stay as they were).
+    "AccountState.set_email_assigned_while_away": call("set_email_assigned_while_away", True),
     **_ui("acts on the caller's own user and sessions only, re-derived from the cookie",
           "AccountState.cancel_enrolment",
           "AccountState.change_password", "AccountState.codes_saved", "AccountState.confirm_enrolment",
