@@ -44,10 +44,11 @@ def _server_form() -> rx.Component:
         _grid(
             form_row("setting.mail.smtp_host", _input("smtp_host", S.host, S.set_host, "smtp-host", max_length=255,
                                                       placeholder="smtp.exemplo.com.br"), "smtp-host"),
-            _grid(
+            rx.grid(
                 form_row("setting.mail.smtp_port", _input("smtp_port", S.port, S.set_port, "smtp-port",
                                                           type="number", input_mode="numeric"), "smtp-port"),
                 form_row("setting.mail.smtp_security", _security_select(), "smtp-security"),
+                grid_template_columns=rx.breakpoints(initial="1fr", sm="1fr 2fr"), gap="12px", width="100%",
             ),
             form_row("setting.mail.smtp_username", _input("smtp_username", S.username, S.set_username,
                                                           "smtp-username", max_length=255), "smtp-username"),

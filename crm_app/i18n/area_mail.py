@@ -65,8 +65,8 @@ PT_BR: dict[str, str] = {
     "mail.settings.saved": "Servidor verificado e salvo.",
     "mail.settings.use_platform": "Usar o servidor da plataforma",
     "mail.settings.reset_done": "Esta empresa volta a usar o servidor da plataforma.",
-    "mail.settings.refused_login": "O servidor SMTP recusou o login ({detail}). Confira usuário e senha. Nada foi "
-                                   "alterado.",
+    "mail.settings.refused_login": "O servidor SMTP recusou o login (código {detail}). Confira usuário e senha. "
+                                   "Nada foi alterado.",
     "mail.settings.refused_connect": "Não foi possível falar com o servidor SMTP ({detail}). Confira servidor, porta "
                                      "e segurança. Nada foi alterado.",
     "mail.settings.test": "Enviar e-mail de teste",
@@ -163,7 +163,7 @@ EN: dict[str, str] = {
     "mail.settings.saved": "Server checked and saved.",
     "mail.settings.use_platform": "Use the platform's server",
     "mail.settings.reset_done": "This company uses the platform's server again.",
-    "mail.settings.refused_login": "The SMTP server refused the login ({detail}). Check the user and password. "
+    "mail.settings.refused_login": "The SMTP server refused the login (code {detail}). Check the user and password. "
                                    "Nothing was changed.",
     "mail.settings.refused_connect": "Could not talk to the SMTP server ({detail}). Check the server, port and "
                                      "security. Nothing was changed.",

@@ -115,8 +115,9 @@ class EmailSettingsState(SessionState):
         field = str(exc.params.get("field", ""))
         self.error_field = field
         if isinstance(exc, mail.SmtpRefused):
-            text = self.t[f"mail.settings.refused_{exc.params.get('reason', 'connect')}"]
-            self.form_error = text.replace("{detail}", exc.message)
+            login = exc.params.get("reason") == "login"
+            text = self.t["mail.settings.refused_login" if login else "mail.settings.refused_connect"]
+            self.form_error = text.replace("{detail}", str(exc.params.get("code") or "") if login else exc.message)
         elif field.startswith("mail."):
             detail = (exc.params.get("errors") or {}).get(field, exc.message)
             self.form_error = f"{self.t.get(f'setting.{field}', field)}: {detail}"

@@ -81,7 +81,7 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     except ExternalServiceError as exc:
         login = exc.code == 535 or "login" in exc.message
         raise SmtpRefused(exc.message, field=PASSWORD if login else "mail.smtp_host",
-                          reason="login" if login else "connect") from None
+                          reason="login" if login else "connect", code=exc.code) from None
     settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id, reason=reason)
     return view(session, actor=actor)
 
