@@ -12,7 +12,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
 from crm_app.integrations.errors import ExternalServiceError
 
@@ -45,6 +45,7 @@ def build_message(config: SmtpConfig, *, to: str, subject: str, text: str, html:
     message["From"] = formataddr((config.from_name, config.from_address)) if config.from_name \
         else config.from_address
     message["To"] = to
+    message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=config.from_address.rpartition("@")[2] or None)
     message.set_content(text)
     message.add_alternative(html, subtype="html")

@@ -141,3 +141,5 @@ def test_a_user_turns_on_the_away_email_on_their_account(page, stack):
     expect(page.locator("#notice-assigned-away")).to_have_attribute("data-state", "checked")
     page.locator("#account-notices").scroll_into_view_if_needed()
     shoot(page, "account-notices")
+    page.locator("#notice-assigned-away").click()  # leave the shared demo user as other files expect her
+    page.get_by_text("Preferência salva.").wait_for()

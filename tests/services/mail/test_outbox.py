@@ -3,6 +3,8 @@ retries after the server was down, idempotence, permanent failures, resend, and 
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
 import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import text
@@ -61,6 +63,8 @@ def test_a_mail_is_written_in_the_callers_transaction_and_sent_by_a_worker(db, t
     [captured] = sandbox.messages()
     assert captured["rcpt_tos"] == ["bia@example.com"] and captured["subject"] == "Olá <Bia>"
     assert captured["from"] == "Atende CRM <no-reply@atende.example>" and captured["login"] == "demo"
+    assert parsedate_to_datetime(captured["date"]).tzinfo is not None
+    assert captured["headers"]["Message-ID"].endswith("@atende.example>")
     assert "Olá &lt;Bia&gt;" in captured["html"] and "Corpo" in captured["text"]
 
 
