@@ -1,10 +1,11 @@
 """The sandbox's SMTP server: a real one (aiosmtpd) that captures every message instead of delivering it.
 
-It speaks ESMTP with AUTH PLAIN and LOGIN over a plain connection (the demo's security is "none"; no
-STARTTLS, since a self-signed certificate would be refused by any client that verifies, as ours does). Only
-the demo user and password log in; a wrong login gets the real `535 5.7.8` reply, and MAIL before a login
-gets `530`. Two switches let tests drive failures: `mode` ("up"; "421": every connection is greeted with
-`421` and closed; "refuse": the port stops listening) and `refuse_logins` (every login gets 535).
+It speaks ESMTP with AUTH PLAIN and LOGIN, over a plain connection or after STARTTLS with a self-signed
+certificate made at start. The demo's security is "none": the app verifies certificates, as it must with a real
+server, so it refuses this one (which shows that it checks). Only the demo user and password log in; a wrong
+login gets the real `535 5.7.8` reply, and MAIL before a login gets `530`. Two switches let tests drive
+failures: `mode` ("up"; "421": every connection is greeted with `421` and closed; "refuse": the port stops
+listening) and `refuse_logins` (every login gets 535).
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
+import ipaddress
 import itertools
 import logging
+import ssl
+import tempfile
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 MODES = ("up", "421", "refuse")
 # aiosmtpd logs a warning per connection for AUTH without TLS and per login for a deprecated attribute.
@@ -107,6 +116,26 @@ class Mailbox:
         return ok
 
 
+def self_signed_context(hostname: str = "sandbox.smtp.local") -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for `hostname`, localhost and 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = dt.datetime.now(dt.UTC)
+    names = [x509.DNSName(hostname), x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False).sign(key, hashes.SHA256()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as folder:  # the ssl module loads a chain only from files
+        cert_path, key_path = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        context.load_cert_chain(cert_path, key_path)
+    return context
+
+
 class _Handler:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
@@ -120,12 +149,13 @@ class _Handler:
 class SandboxSMTP(SMTP):
     """aiosmtpd's server, greeting with 421 and hanging up while the mailbox is switched to "421"."""
 
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Mailbox, tls_context: ssl.SSLContext | None = None) -> None:
         # AUTH over a plain connection is the point here (a local fake); aiosmtpd warns about it per connection.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             super().__init__(_Handler(mailbox), hostname="sandbox.smtp.local", auth_required=True,
-                             auth_require_tls=False, authenticator=self._authenticate_login)
+                             auth_require_tls=False, authenticator=self._authenticate_login,
+                             tls_context=tls_context)
         self.mailbox = mailbox
 
     def _authenticate_login(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -149,12 +179,13 @@ class SmtpServer:
     def __init__(self, mailbox: Mailbox, host: str, port: int) -> None:
         self.mailbox, self.host, self.port = mailbox, host, port
         self._server: asyncio.Server | None = None
+        self._tls = self_signed_context()
 
     async def start(self) -> None:
         """Listen (no-op when already listening)."""
         if self._server is None:
             loop = asyncio.get_running_loop()
-            self._server = await loop.create_server(lambda: SandboxSMTP(self.mailbox), self.host, self.port,
+            self._server = await loop.create_server(lambda: SandboxSMTP(self.mailbox, self._tls), self.host, self.port,
                                                     reuse_address=True)
 
     async def stop(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
+from dataclasses import replace
 from email.message import EmailMessage
 
 import httpx
@@ -114,3 +116,26 @@ def test_bad_control_requests_are_refused(sandbox, http):
 def test_the_mailbox_page_is_served(sandbox, http):
     page = http.get("/mail")
     assert page.status_code == 200 and "Caixa de e-mails" in page.text
+
+
+def test_starttls_with_a_self_signed_certificate(sandbox, http):
+    with smtplib.SMTP("127.0.0.1", sandbox[1], timeout=5) as smtp:
+        smtp.ehlo()
+        assert "starttls" in smtp.esmtp_features
+        smtp.starttls(context=ssl._create_unverified_context())  # a test client that accepts the fake's cert
+        smtp.ehlo()
+        smtp.login(*_login())
+        smtp.send_message(_message())
+    assert len(http.get("/sandbox/api/mail/messages").json()["messages"]) == 1
+
+
+def test_the_apps_client_refuses_the_sandboxs_certificate(sandbox, http):
+    from crm_app.integrations import smtp as client
+    from crm_app.integrations.errors import ExternalServiceError
+
+    config = client.SmtpConfig(host="127.0.0.1", port=sandbox[1], security="starttls", username=_login()[0],
+                               password=_login()[1], from_address="a@example.com", timeout=5)
+    with pytest.raises(ExternalServiceError) as refused:
+        client.check_login(config)
+    assert "secure connection" in refused.value.message and not refused.value.retryable
+    client.check_login(replace(config, security="none"))  # the demo's setting logs in
