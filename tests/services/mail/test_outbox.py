@@ -164,3 +164,13 @@ def test_the_log_is_for_the_tenants_admins_only(db, tenant, sandbox):
         mail.resend_email(db, actor=attendant, email_id=email_id)
     with pytest.raises(PermissionDenied):
         mail.send_test_email(db, actor=attendant)
+
+
+def test_two_runs_at_once_send_once(db, tenant, sandbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    email_id = _queue(db, tenant)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = sorted(pool.map(mail.deliver_email, [email_id, email_id]))
+    assert results == ["sent", "skipped"]  # the second waited on the row lock, then found it sent
+    assert len(sandbox.messages()) == 1 and _row(db, email_id).attempts == 1
