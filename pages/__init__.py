@@ -8,12 +8,14 @@ from pages import (
     inbox,
     invite,
     login,
+    platform_settings,
     platform_tenants,
     settings,
     settings_audit,
     settings_bot,
     settings_canned,
     settings_email,
+    settings_general,
     settings_knowledge,
     settings_security,
     settings_sso,
@@ -23,4 +25,5 @@ from pages import (
 
 __all__ = ["account", "analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned",
            "settings_security", "invite", "platform_tenants", "settings_audit", "settings_users",
-           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot", "settings_email"]
+           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot", "settings_email",
+           "settings_general", "platform_settings"]

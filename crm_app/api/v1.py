@@ -21,7 +21,7 @@ from crm_app.api import hardening, v1_docs
 from crm_app.api import v1_schemas as s
 from crm_app.config import get_settings
 from crm_app.errors import CRMError, ValidationError
-from crm_app.services import access, channel, conversations, inbox, routing, transaction
+from crm_app.services import access, channel, conversations, inbox, routing, settings, transaction
 from crm_app.services.core.actors import Actor
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,8 @@ MessagesWrite = Annotated[Actor, Depends(scoped(access.scope("messages", write=T
 ContactsRead = Annotated[Actor, Depends(scoped(access.scope("contacts")))]
 ContactsWrite = Annotated[Actor, Depends(scoped(access.scope("contacts", write=True)))]
 UsersRead = Annotated[Actor, Depends(scoped(access.scope("users")))]
+SettingsRead = Annotated[Actor, Depends(scoped(access.scope("settings")))]
+SettingsWrite = Annotated[Actor, Depends(scoped(access.scope("settings", write=True)))]
 
 
 def _conversation_routes(app: FastAPI) -> None:
@@ -297,6 +299,27 @@ def _user_routes(app: FastAPI) -> None:
         return s.OnlineUserList(data=[s.OnlineUser.model_validate(r) for r in run(routing.online_users, actor)])
 
 
+def _settings_view(views: list[Any]) -> s.SettingsView:
+    return s.SettingsView(settings={v.key: s.Setting(
+        value={"configured": v.configured} if v.secret else v.value, source=v.source, category=v.category,
+        editable=v.editable, secret=v.secret) for v in views})
+
+
+def _settings_routes(app: FastAPI) -> None:
+    @app.get("/settings", response_model=s.SettingsView, tags=["settings"], responses=ERRORS,
+             summary="Your tenant's settings: effective values and where each comes from (admins)")
+    def get_settings_view(actor: SettingsRead) -> s.SettingsView:
+        return _settings_view(run(settings.describe, actor, tenant_id=actor.tenant_id))
+
+    @app.patch("/settings", response_model=s.SettingsView, tags=["settings"], responses=_with(413),
+               summary="Change settings of your tenant, all or nothing (admins)",
+               description="Every value is validated first; a 422 lists each bad key in `details` and changes "
+                           "nothing. Each change is kept in the settings history with `reason`.")
+    def patch_settings(body: s.SettingsPatch, actor: SettingsWrite) -> s.SettingsView:
+        views = run(settings.change, actor, tenant_id=actor.tenant_id, changes=body.values, reason=body.reason)
+        return _settings_view(views)
+
+
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def problem(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -307,7 +330,10 @@ def _error_handlers(app: FastAPI) -> None:
         hint = WINDOW_HINT if isinstance(exc, channel.WindowClosed) else None
         headers = {"WWW-Authenticate": 'Bearer realm="api"'} if exc.status == 401 else None
         field = exc.params.get("field") if isinstance(exc, ValidationError) else None
+        errors = exc.params.get("errors") if isinstance(exc, ValidationError) else None
         details = [{"field": field, "message": exc.message}] if field else None
+        if isinstance(errors, dict) and errors:  # one detail per bad field (a settings change names each)
+            details = [{"field": k, "message": str(m)} for k, m in errors.items()]
         return _error(exc.status, exc.code, exc.message, headers, hint=hint, details=details)
 
     @app.exception_handler(RequestValidationError)
@@ -378,6 +404,7 @@ def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
     _message_routes(app)
     _contact_routes(app)
     _user_routes(app)
+    _settings_routes(app)
     _error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=get_settings().api_max_body_bytes)
     return app

@@ -203,3 +203,32 @@ class OnlineUser(BaseModel):
 
 class OnlineUserList(BaseModel):
     data: list[OnlineUser]
+
+
+class Setting(BaseModel):
+    value: Any = Field(description="The effective value; a secret shows only `{\"configured\": true|false}`.")
+    source: Literal["default", "global", "tenant"] = Field(
+        description="Where the value comes from: the default, the install's global value, or your tenant's own.")
+    category: str
+    editable: bool = Field(description="Whether this token's user may change it.")
+    secret: bool = Field(description="Write-only: set it with PATCH, never read back.")
+
+
+class SettingsView(BaseModel):
+    settings: dict[str, Setting] = Field(description="Every setting of your tenant, by key.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"settings": {
+        "security.session_idle_minutes": {"value": 30, "source": "default", "category": "security",
+                                          "editable": True, "secret": False},
+        "ai.api_key": {"value": {"configured": True}, "source": "tenant", "category": "ai", "editable": True,
+                       "secret": True}}}]})
+
+
+class SettingsPatch(_In):
+    values: dict[str, Any] = Field(
+        min_length=1, max_length=100,
+        description="{key: new value}; null removes your tenant's value, so the global value or the default applies.")
+    reason: Annotated[str | None, Field(max_length=1000, description="Kept in the settings history.")] = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"values": {"security.session_idle_minutes": 45, "ai.model": None}, "reason": "Turno da noite"}]})

@@ -144,6 +144,8 @@ EN: dict[str, str] = {
     "tokens.scope.contacts:read": "See contacts",
     "tokens.scope.contacts:write": "Edit contacts",
     "tokens.scope.users:read": "See users and presence",
+    "tokens.scope.settings:read": "See settings (secrets only as set or not)",
+    "tokens.scope.settings:write": "Change settings",
     # --- end of helper B ---
     "common.loading": "Loading…",
     # --- Helper C: inbox UI (en) ---

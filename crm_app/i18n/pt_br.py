@@ -144,6 +144,8 @@ PT_BR: dict[str, str] = {
     "tokens.scope.contacts:read": "Ver contatos",
     "tokens.scope.contacts:write": "Editar contatos",
     "tokens.scope.users:read": "Ver usuários e presença",
+    "tokens.scope.settings:read": "Ver configurações (segredos só como definidos ou não)",
+    "tokens.scope.settings:write": "Alterar configurações",
     # --- end of helper B ---
     "common.loading": "Carregando…",
     # --- Helper C: inbox UI (pt-BR) ---

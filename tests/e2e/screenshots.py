@@ -47,10 +47,12 @@ PAGES = [
     ("settings-knowledge", "/settings/knowledge", "admin"),
     ("settings-canned", "/settings/canned", "admin"),
     ("settings-email", "/settings/email", "admin"),
+    ("settings-general", "/settings/general", "admin"),
     ("account", "/account", "admin"),
     ("inbox-agent", "/inbox", "agent"),
     ("settings-canned-supervisor", "/settings/canned", "supervisor"),
     ("platform-tenants", "/platform/tenants", "operator"),
+    ("platform-settings", "/platform/settings", "operator"),
 ]
 USERS = {"admin": ("admin@demo.local", "demo1234"), "supervisor": ("supervisor@demo.local", "demo1234"),
          "agent": ("ana@demo.local", "demo1234"), "operator": OPERATOR}

@@ -75,6 +75,9 @@ ROUTES = {
     "PATCH /api/v1/contacts/{contact_id}": Api("contacts:write", {"contact_id": "contact"}, {"name": "pwned"}),
     "GET /api/v1/users": Api("users:read", {}, forbidden_roles=("attendant",)),
     "GET /api/v1/users/online": Api("users:read", {}),
+    "GET /api/v1/settings": Api("settings:read", {}, forbidden_roles=("supervisor", "attendant")),
+    "PATCH /api/v1/settings": Api("settings:write", {}, {"values": {"security.session_idle_minutes": 45}},
+                                  forbidden_roles=("supervisor", "attendant")),
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_app.models import Email, User
+from crm_app.services import settings
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
 from crm_app.services.core.actors import Actor
@@ -97,6 +98,9 @@ def build_side(db: Session, *, marker: str) -> Side:
                   locale="pt-BR", subject=f"mail {marker} {ADMIN_ONLY}", body_text=f"text {marker}",
                   body_html=f"<p>{marker}</p>", status="failed", attempts=1, last_error=f"421 {marker}")
     db.add(email)
+    changes = settings.update(db, actor=None, tenant_id=tenant.id, changes={
+        "ai.system_prompt": f"prompt {marker} {ADMIN_ONLY}", "ai.model": f"model-{marker}"})
+    side.ids["setting_change"] = changes[0].id
     db.commit()
     side.ids["email"] = email.id
     return side

@@ -19,6 +19,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "messages": (READ, WRITE),
     "contacts": (READ, WRITE),
     "users": (READ,),
+    "settings": (READ, WRITE),
 }
 
 SCOPES: tuple[str, ...] = tuple(f"{area}:{mode}" for area, modes in AREAS.items() for mode in modes)

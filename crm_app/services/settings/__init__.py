@@ -10,7 +10,8 @@ from crm_app.services.settings.catalog import BY_KEY, SPECS
 from crm_app.services.settings.changes import history, rollback
 from crm_app.services.settings.registry import INHERIT, SettingSpec
 from crm_app.services.settings.store import MASK, ChangeRow, source, update, value, values
-from crm_app.services.settings.views import SettingView, describe
+from crm_app.services.settings.views import SettingView, change, describe, platform_settings_page, settings_page
 
-__all__ = ["BY_KEY", "INHERIT", "MASK", "SPECS", "ChangeRow", "SettingSpec", "SettingView", "describe", "history",
-           "publish_change", "rollback", "source", "update", "value", "values"]
+__all__ = ["BY_KEY", "INHERIT", "MASK", "SPECS", "ChangeRow", "SettingSpec", "SettingView", "change", "describe",
+           "history", "platform_settings_page", "publish_change", "rollback", "settings_page", "source", "update",
+           "value", "values"]
