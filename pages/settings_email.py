@@ -26,7 +26,8 @@ def _input(field: str, value, on_change, field_id: str, **props) -> rx.Component
 def _security_select() -> rx.Component:
     return rx.select.root(
         rx.select.trigger(width="100%", id="smtp-security"),
-        rx.select.content(*[rx.select.item(T[f"setting.mail.smtp_security.choice.{m}"], value=m) for m in SECURITY_MODES]),
+        rx.select.content(*[rx.select.item(T[f"setting.mail.smtp_security.choice.{m}"], value=m)
+                            for m in SECURITY_MODES]),
         value=S.security, on_change=S.set_security,
     )
 

@@ -9,6 +9,7 @@ from crm_app.services.mail.outbox import (
     email_page,
     list_emails,
     queue_email,
+    queue_notification,
     resend_email,
     send_test_email,
     sweep_queued_emails,
@@ -19,5 +20,5 @@ from crm_app.services.mail.smtp_settings import reset as reset_smtp
 from crm_app.services.mail.smtp_settings import save as save_smtp
 
 __all__ = ["SMTP_KEYS", "EmailPage", "EmailRow", "SmtpRefused", "SmtpView", "can_send", "deliver_email",
-           "email_page", "list_emails", "queue_email", "resend_email", "reset_smtp", "save_smtp", "seed_demo",
-           "send_test_email", "sweep_queued_emails"]
+           "email_page", "list_emails", "queue_email", "queue_notification", "resend_email", "reset_smtp",
+           "save_smtp", "seed_demo", "send_test_email", "sweep_queued_emails"]

@@ -78,6 +78,15 @@ def queue_email(session: Session, *, tenant_id: int, to: str, template: str, par
     return email
 
 
+def queue_notification(session: Session, *, tenant_id: int, to: str, title: str, body: str,
+                       link: str | None = None, locale: str | None = None, user_id: int | None = None) -> Email:
+    """The generic notice (alerts, data-subject requests...): `title` and `body` are plain text (escaped in the
+    HTML part, line breaks kept) with an optional http(s) `link`. Queued like `queue_email`."""
+    params = {"title": title, "body": body, **({"link": link} if link else {})}
+    return queue_email(session, tenant_id=tenant_id, to=to, template="notification", params=params, locale=locale,
+                       user_id=user_id)
+
+
 def deliver_email(email_id: int) -> str:
     """The job: send one queued e-mail once. Returns "sent", "retry", "failed" or "skipped"."""
     with session_scope() as session:

@@ -59,11 +59,11 @@ def _words(lang: str, template: str, params: dict[str, str]) -> dict[str, str]:
     def say(key: str) -> str:
         return translate(lang, key).format(**params)
 
-    if template == "notification":
-        title, body, action = params["title"], params["body"], say("mail.notification.action")
+    if template == "notification":  # the caller's own words
+        title, body = params["title"], params["body"]
     else:
-        title, body, action = say(f"mail.{template}.title"), say(f"mail.{template}.body"), \
-            translate(lang, f"mail.{template}.action") if template != "test" else ""
+        title, body = say(f"mail.{template}.title"), say(f"mail.{template}.body")
+    action = translate(lang, f"mail.{template}.action") if template != "test" else ""  # the test has no link
     extra = say("mail.assigned.optout") if template == "assigned" else say("mail.ignore")
     return {"subject": say(f"mail.{template}.subject"), "title": title, "body": body, "action": action,
             "extra": extra, "footer": say("mail.footer"), "fallback": translate(lang, "mail.link_fallback")}

@@ -39,9 +39,9 @@ def _drain() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def _queue(db, tenant, to="bia@example.com", **params) -> int:
-    email = mail.queue_email(db, tenant_id=tenant.id, to=to, template="notification",
-                             params={"title": "Olá <Bia>", "body": "Corpo", **params}, locale="pt-BR")
+def _queue(db, tenant, to="bia@example.com") -> int:
+    email = mail.queue_notification(db, tenant_id=tenant.id, to=to, title="Olá <Bia>", body="Corpo",
+                                    link="https://crm.example/alerts", locale="pt-BR")
     db.commit()
     return email.id
 
@@ -66,6 +66,7 @@ def test_a_mail_is_written_in_the_callers_transaction_and_sent_by_a_worker(db, t
     assert parsedate_to_datetime(captured["date"]).tzinfo is not None
     assert captured["headers"]["Message-ID"].endswith("@atende.example>")
     assert "Olá &lt;Bia&gt;" in captured["html"] and "Corpo" in captured["text"]
+    assert 'href="https://crm.example/alerts"' in captured["html"]
 
 
 def test_a_mail_is_retried_after_the_server_was_down_then_sent_once(db, tenant, sandbox):
