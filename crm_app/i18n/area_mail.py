@@ -100,6 +100,8 @@ PT_BR: dict[str, str] = {
     "account.notices_help": "Escolha o que você quer receber no seu e-mail.",
     "account.notice_assigned_away": "Avisar quando uma conversa for atribuída a mim enquanto estou ausente",
     "account.notices_saved": "Preferência salva.",
+    "error.smtp_password_needed": "Informe a senha deste servidor SMTP: a senha da plataforma não é usada no "
+                                  "servidor da empresa.",
 }
 
 EN: dict[str, str] = {
@@ -196,4 +198,6 @@ EN: dict[str, str] = {
     "account.notices_help": "Choose what you want to receive by e-mail.",
     "account.notice_assigned_away": "Tell me when a conversation is assigned to me while I am away",
     "account.notices_saved": "Preference saved.",
+    "error.smtp_password_needed": "Enter this SMTP server's password: the platform's password is not used with "
+                                  "the company's own server.",
 }

@@ -118,7 +118,7 @@ class EmailSettingsState(SessionState):
             login = exc.params.get("reason") == "login"
             text = self.t["mail.settings.refused_login" if login else "mail.settings.refused_connect"]
             self.form_error = text.replace("{detail}", str(exc.params.get("code") or "") if login else exc.message)
-        elif field.startswith("mail."):
+        elif field.startswith("mail.") and exc.code == "validation":
             detail = (exc.params.get("errors") or {}).get(field, exc.message)
             self.form_error = f"{self.t.get(f'setting.{field}', field)}: {detail}"
         else:

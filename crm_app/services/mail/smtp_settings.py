@@ -38,9 +38,20 @@ class SmtpView:
     overridden: bool
 
 
+CONNECTION = ("mail.smtp_host", "mail.smtp_port", "mail.smtp_security")
+
+
 def smtp_config(session: Session | None, *, tenant_id: int) -> smtp.SmtpConfig:
-    """The effective SMTP configuration of `tenant_id`."""
-    return _config(settings.values(session, KEYS, tenant_id=tenant_id))
+    """The effective SMTP configuration of `tenant_id`.
+
+    A tenant that points mail at its own server (host, port or security of its own) never sends the platform's
+    password there: without a password of its own, it has none.
+    """
+    values = settings.values(session, KEYS, tenant_id=tenant_id)
+    own = {key for key in (*CONNECTION, PASSWORD) if settings.source(session, key, tenant_id=tenant_id) == "tenant"}
+    if own & set(CONNECTION) and PASSWORD not in own:
+        values[PASSWORD] = None
+    return _config(values)
 
 
 def _config(values: dict[str, Any]) -> smtp.SmtpConfig:
@@ -71,7 +82,11 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     changes = {k: v for k, v in changes.items() if not (k == PASSWORD and not v)}
     cleaned = store.clean(changes, tenant_id=actor.tenant_id)  # a bad value is named before any connection
     current = settings.values(session, KEYS, tenant_id=actor.tenant_id)
+    if PASSWORD not in cleaned and settings.source(session, PASSWORD, tenant_id=actor.tenant_id) != "tenant":
+        current[PASSWORD] = None  # the platform's password is never tried on (or lent to) the tenant's server
     candidate = _config({**current, **{k: v for k, v in cleaned.items() if v is not settings.INHERIT}})
+    if candidate.username and not candidate.password:
+        raise SmtpPasswordNeeded("enter this server's password", field=PASSWORD)
     if not candidate.host:
         raise ValidationError("the SMTP server is required", field="mail.smtp_host")
     if not candidate.from_address:
@@ -79,7 +94,7 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     try:
         smtp.check_login(candidate)
     except ExternalServiceError as exc:
-        login = exc.code == 535 or "login" in exc.message
+        login = exc.code in (530, 534, 535) or "login" in exc.message
         raise SmtpRefused(exc.message, field=PASSWORD if login else "mail.smtp_host",
                           reason="login" if login else "connect", code=exc.code) from None
     settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id, reason=reason)
@@ -113,3 +128,9 @@ def seed_demo(session: Session) -> bool:
         "mail.smtp_password": config.sandbox_smtp_password.get_secret_value(),
         "mail.from_address": "nao-responda@demo.local", "mail.from_name": "Hotel Demonstração"})
     return True
+
+
+class SmtpPasswordNeeded(ValidationError):
+    """A tenant's own SMTP server with a user needs the tenant's own password (the platform's is never lent)."""
+
+    code = "smtp_password_needed"

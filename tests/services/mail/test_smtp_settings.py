@@ -103,3 +103,22 @@ def test_the_demo_seed_points_the_platform_at_the_sandbox_once(db, sandbox):
     db.commit()
     assert seed_demo(db) is False  # an operator's server is left alone
     assert settings.value(db, "mail.smtp_host", tenant_id=None) == "smtp.operator.example"
+
+
+def test_the_platforms_password_is_never_lent_to_a_tenants_own_server(db, admin, sandbox):
+    from crm_app.services.mail import smtp_settings as module
+
+    settings.update(db, actor=None, changes=sandbox.global_settings(), tenant_id=None)
+    db.commit()
+    before = sandbox.control()["logins"]
+    # Through this page: a server of its own and no password of its own is refused before any connection.
+    with pytest.raises(module.SmtpPasswordNeeded):
+        smtp_settings.save(db, actor=admin, changes={"mail.smtp_host": "localhost", "mail.smtp_password": ""})
+    db.rollback()
+    assert sandbox.control()["logins"] == before and _stored(db, admin.tenant_id) == []
+    # Through the registry (the general settings page, the API): the tenant's own host gets no password.
+    settings.update(db, actor=admin, changes={"mail.smtp_host": "localhost"}, tenant_id=admin.tenant_id)
+    db.commit()
+    assert smtp_settings.smtp_config(db, tenant_id=admin.tenant_id).password == ""
+    assert smtp_settings.smtp_config(db, tenant_id=make_tenant(db).id).password == \
+        sandbox.global_settings()["mail.smtp_password"]  # tenants on the platform's server still use it
