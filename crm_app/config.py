@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     sandbox_rate_limit_per_second: int = 80
     # The only key the sandbox's fake OpenAI accepts; the demo tenant's AI settings use it.
     sandbox_openai_key: SecretStr = SecretStr("sk-sandbox-demo-key")
+    # The sandbox's SMTP server (captures every message; `/mail` shows them) and its only login.
+    sandbox_smtp_port: int = 8025
+    sandbox_smtp_username: str = "demo"
+    sandbox_smtp_password: SecretStr = SecretStr("sandbox-smtp-password")
 
     # Tests
     test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

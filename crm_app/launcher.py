@@ -131,7 +131,9 @@ def banner(settings: Settings) -> str:
     lines = ["", "=" * 64, f"  CRM is running at {settings.app_url}", "", "  Demo logins (password: "
              f"{password}):"]
     lines += [f"    {role:<11} {email}" for email, _, role in DEMO_USERS]
-    lines += ["", f"  Play the customer (WhatsApp simulator): {settings.sandbox_url}/", "  Press Ctrl-C to stop.",
+    lines += ["", f"  Play the customer (WhatsApp simulator): {settings.sandbox_url}/",
+              f"  Read the e-mail the app sent (Caixa de e-mails): {settings.sandbox_url}/mail",
+              "  Press Ctrl-C to stop.",
               "=" * 64, ""]
     return "\n".join(lines)
 

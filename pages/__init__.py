@@ -14,6 +14,7 @@ from pages import (
     settings_audit,
     settings_bot,
     settings_canned,
+    settings_email,
     settings_general,
     settings_knowledge,
     settings_numbers,
@@ -25,5 +26,5 @@ from pages import (
 
 __all__ = ["account", "analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned",
            "settings_security", "invite", "platform_tenants", "settings_audit", "settings_users",
-           "settings_knowledge", "settings_numbers", "settings_sso", "settings_teams", "settings_bot",
+           "settings_knowledge", "settings_numbers", "settings_sso", "settings_teams", "settings_bot", "settings_email",
            "settings_general", "platform_settings"]

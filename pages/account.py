@@ -213,13 +213,27 @@ def _sessions_section() -> rx.Component:
     )
 
 
+def _notices_section() -> rx.Component:
+    return _section(
+        "account.notices_title", "account.notices_help",
+        rx.hstack(
+            rx.switch(checked=S.email_assigned_while_away, on_change=S.set_email_assigned_while_away,
+                      id="notice-assigned-away"),
+            rx.text(T["account.notice_assigned_away"], as_="label", size="2", html_for="notice-assigned-away"),
+            spacing="2", align="center",
+        ),
+        id="account-notices",
+    )
+
+
 @app_page("/account", "Minha conta · Atende CRM", on_load=[AccountState.load])
 def account_page() -> rx.Component:
     return shell(
         T["account.title"], "/account",
         rx.vstack(
             rx.cond(S.info_loaded,
-                    rx.vstack(_mfa_section(), _password_section(), _sessions_section(), spacing="4", width="100%"),
+                    rx.vstack(_mfa_section(), _password_section(), _notices_section(), _sessions_section(),
+                              spacing="4", width="100%"),
                     rx.skeleton(height="160px", width="100%")),
             spacing="3", width="100%", max_width="960px",
         ),

@@ -119,7 +119,6 @@ def _link_dialog() -> rx.Component:
                              style={"font-family": "ui-monospace, Menlo, Consolas, monospace",
                                     "word-break": "break-all"},
                              on_focus=rx.call_script("document.getElementById('tenant-link').select()")),
-                rx.callout(T["admin.no_email_note"], icon="mail-x", color_scheme="amber", size="1", width="100%"),
                 rx.text(T["admin.link.once"], size="1", color_scheme="gray"),
                 rx.hstack(
                     rx.button(rx.icon("copy", size=15), T["admin.link.copy"], variant="soft", type="button",

@@ -184,13 +184,12 @@ def _link_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(S.link_title),
             rx.vstack(
-                rx.text(S.link_body, size="2"),
+                rx.text(S.link_body, size="2", id="user-link-body"),
                 rx.text_area(value=S.link_url, read_only=True, id="user-link", width="100%", rows="3",
                              resize="none", spell_check=False, aria_label=S.link_title,
                              style={"font-family": "ui-monospace, Menlo, Consolas, monospace",
                                     "word-break": "break-all"},
                              on_focus=rx.call_script("document.getElementById('user-link').select()")),
-                rx.callout(T["admin.no_email_note"], icon="mail-x", color_scheme="amber", size="1", width="100%"),
                 rx.text(T["admin.link.once"], size="1", color_scheme="gray"),
                 rx.hstack(
                     rx.button(rx.icon("copy", size=15), T["admin.link.copy"], variant="soft", type="button",

@@ -82,7 +82,7 @@ def pytest_sessionfinish(session, exitstatus):
 TABLES = (
     "audit_logs, canned_responses, message_templates, conversation_labels, labels, messages, conversation_events, "
     "conversations, contact_inboxes, contacts, inbound_events, inboxes, team_members, teams, "
-    "sessions, users, tenants, setting_values, setting_changes, setting_templates"
+    "emails, sessions, users, tenants, setting_values, setting_changes, setting_templates"
 )
 
 

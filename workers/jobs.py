@@ -135,3 +135,17 @@ def expire_bot_sessions() -> int:
     from crm_app.services import bot
 
     return bot.expire_bot_sessions()
+
+
+def send_email(email_id: int) -> str:
+    """Send one queued e-mail over SMTP (idempotent: a sent one is never sent again)."""
+    from crm_app.services import mail
+
+    return mail.deliver_email(email_id)
+
+
+def sweep_queued_emails() -> int:
+    """Queue again the e-mails whose job was lost."""
+    from crm_app.services import mail
+
+    return mail.sweep_queued_emails()

@@ -20,6 +20,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/settings/bot": frozenset({"admin"}),
     "/settings/knowledge": frozenset({"admin"}),
     "/settings/numbers": frozenset({"admin"}),
+    "/settings/email": frozenset({"admin"}),
     "/settings/general": frozenset({"admin"}),
     # Every signed-in user: their own 2FA, password and sessions.
     "/account": frozenset({"admin", "supervisor", "attendant"}),

@@ -29,8 +29,8 @@ PT_BR: dict[str, str] = {
     "admin.two_factor.on": "Ativa",
     "admin.two_factor.off": "Desligada",
     "admin.never": "Nunca",
-    "admin.no_email_note": "Ainda não enviamos e-mails: copie o link e envie você mesmo à pessoa (por WhatsApp ou "
-                           "e-mail).",
+    "admin.no_email_note": "A pessoa recebe por e-mail um link para escolher a senha. O link também aparece aqui, "
+                           "uma vez, caso o e-mail não chegue.",
     "admin.form.new_title": "Adicionar usuário",
     "admin.form.name": "Nome",
     "admin.form.email": "E-mail",
@@ -240,8 +240,8 @@ EN: dict[str, str] = {
     "admin.two_factor.on": "On",
     "admin.two_factor.off": "Off",
     "admin.never": "Never",
-    "admin.no_email_note": "We do not send e-mails yet: copy the link and send it to the person yourself (by "
-                           "WhatsApp or e-mail).",
+    "admin.no_email_note": "The person gets a link by e-mail to choose their password. The link also shows here, "
+                           "once, in case the e-mail does not arrive.",
     "admin.form.new_title": "Add user",
     "admin.form.name": "Name",
     "admin.form.email": "E-mail",

@@ -11,6 +11,7 @@ from crm_app.models.conversations import (
     ConversationEventKind,
     ConversationStatus,
 )
+from crm_app.models.emails import Email, EmailStatus
 from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
 from crm_app.models.inboxes import Inbox
 from crm_app.models.labels import ConversationLabel, Label
@@ -25,6 +26,7 @@ from crm_app.models.users import Role, User, UserSession
 __all__ = [
     "AiSettings", "AiUsage", "ApiToken", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
     "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent", "ConversationEventKind",
+    "Email", "EmailStatus",
     "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",
     "KnowledgeEntry", "Label", "Message", "MessageKind", "MessageStatus", "MessageTemplate", "RecoveryCode",
     "Role", "SenderType", "SettingChange", "SettingTemplate", "SettingValue", "SsoConfig", "Team", "TeamMember",

@@ -42,6 +42,8 @@ class User(SQLModel, table=True):
     # A pending invite or password-reset link: only the SHA-256 of its token, and when it stops working.
     password_token_hash: str | None = text(64, nullable=True, index=True)
     password_token_expires_at: dt.datetime | None = timestamp()
+    # Opt-in (account page): e-mail me when a conversation is assigned to me while I am away.
+    email_assigned_while_away: bool = False
 
 
 class UserSession(SQLModel, table=True):

@@ -7,4 +7,5 @@ from crm_app.sandbox.app import create_app
 
 if __name__ == "__main__":
     settings = get_settings()
-    uvicorn.run(create_app(), host="127.0.0.1", port=settings.sandbox_port, log_level="warning")
+    uvicorn.run(create_app(smtp_port=settings.sandbox_smtp_port), host="127.0.0.1", port=settings.sandbox_port,
+                log_level="warning")

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.models import Inbox, Team, TeamMember, Tenant, User
-from crm_app.services import access, bot, channel
+from crm_app.services import access, bot, channel, mail
 
 DEMO_SLUG = "demo"
 DEMO_USERS = (
@@ -63,6 +63,7 @@ def seed_demo(session: Session) -> DemoReport:
     bot.seed_demo(session, tenant_id=tenant.id, base_url=f"{settings.sandbox_url}/openai/v1",
                  api_key=settings.sandbox_openai_key.get_secret_value())
     access.seed_demo(session, tenant_id=tenant.id, issuer=f"{settings.sandbox_url}/oidc")  # the sandbox's fake IdP
+    mail.seed_demo(session)  # e-mail goes to the sandbox's SMTP server, read at SANDBOX_URL/mail
     logins = [(email, role) for email, _, role in DEMO_USERS]
     return DemoReport(tenant_created, created, inbox_created, logins)
 

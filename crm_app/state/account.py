@@ -40,6 +40,8 @@ class AccountState(SessionState):
     password_done: bool = False
     # Sessions.
     session_rows: list[dict[str, str]] = []
+    # E-mail notices.
+    email_assigned_while_away: bool = False
 
     def _allows_unenrolled(self) -> bool:
         return True
@@ -56,6 +58,7 @@ class AccountState(SessionState):
         info, rows = overview.info, overview.sessions
         self.mfa_enabled, self.mfa_required, self.recovery_left = info.mfa_enabled, info.mfa_required, \
             info.recovery_codes_left
+        self.email_assigned_while_away = info.email_assigned_while_away
         unknown = translate(self.lang, "account.device_unknown")
         self.session_rows = [{
             "id": str(r.id), "device": describe_user_agent(r.user_agent) or unknown, "ip": r.ip or "—",
@@ -65,6 +68,14 @@ class AccountState(SessionState):
         } for r in rows]
         self.info_loaded = True
         return None
+
+    @rx.event
+    @toast_errors
+    def set_email_assigned_while_away(self, enabled: bool):
+        """My own opt-in to the "assigned to you while you were away" e-mail."""
+        self.email_assigned_while_away = call(access.set_email_assigned_while_away, actor=self._require(),
+                                              enabled=bool(enabled))
+        return rx.toast.success(translate(self.lang, "account.notices_saved"))
 
     # --- 2FA enrolment -------------------------------------------------------------------------------------
 

@@ -138,13 +138,15 @@ class PlatformTenantsState(ConfirmMixin, SessionState):
         """Create the tenant and its first admin, then show the admin's invite link once."""
         actor = self._operator()
         try:
-            _, token = call(access.create_tenant, actor=actor, name=self.t_name, slug=self.t_slug,
-                            admin_name=self.t_admin_name, admin_email=self.t_admin_email)
+            row, token = call(access.create_tenant, actor=actor, name=self.t_name, slug=self.t_slug,
+                              admin_name=self.t_admin_name, admin_email=self.t_admin_email)
         except (ValidationError, Conflict) as exc:
             return self._show_field_error(exc)
         self.form_open = False
         self.link_url = access.link_url(token)
-        self.link_body = self.t["admin.link.body"].replace("{name}", self.t_admin_name.strip())
+        body = self.t["mail.link.emailed" if row.link_emailed else "mail.link.not_emailed"]
+        self.link_body = body.replace("{name}", self.t_admin_name.strip()).replace(
+            "{email}", self.t_admin_email.strip().lower())
         return [rx.toast.success(self.t["admin.platform.created"]), PlatformTenantsState.load]
 
     def _show_field_error(self, exc: ValidationError | Conflict):

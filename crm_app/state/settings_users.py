@@ -145,7 +145,7 @@ class UsersSettingsState(ConfirmMixin, SessionState):
             self.form_busy = False
         self.form_open, self.form_password = False, ""
         if token:
-            self._show_link(token, row.name, "admin.link.invite_title")
+            self._show_link(token, row, "admin.link.invite_title", "mail.link.emailed")
         yield [rx.toast.success(self.t["admin.created"]), UsersSettingsState.load]
 
     def _missing_fields(self) -> bool:
@@ -172,10 +172,12 @@ class UsersSettingsState(ConfirmMixin, SessionState):
             return crm_error_toast(self.lang, exc)
         return None
 
-    def _show_link(self, token: str, name: str, title_key: str) -> None:
+    def _show_link(self, token: str, row: access.UserRow, title_key: str, emailed_key: str) -> None:
+        """The link, once, saying whether it was also e-mailed (the e-mail log shows whether that e-mail left)."""
         self.link_url = access.link_url(token)
         self.link_title = self.t[title_key]
-        self.link_body = self._fill("admin.link.body", name=name)
+        self.link_body = self._fill(emailed_key if row.link_emailed else "mail.link.not_emailed", name=row.name,
+                                    email=row.email)
 
     @rx.event
     def close_link(self):
@@ -234,10 +236,9 @@ class UsersSettingsState(ConfirmMixin, SessionState):
     @toast_errors
     def confirm_reset(self):
         """Reset the password of the user the confirmation names, and show the new link once."""
-        name = self.confirm_label
         user_id = self._take_confirm("reset")
         if not user_id.isdigit():
             return None
-        token = call(access.reset_password, actor=self._require("admin"), user_id=int(user_id))
-        self._show_link(token, name, "admin.link.reset_title")
+        row, token = call(access.reset_password, actor=self._require("admin"), user_id=int(user_id))
+        self._show_link(token, row, "admin.link.reset_title", "mail.link.reset_emailed")
         return UsersSettingsState.load

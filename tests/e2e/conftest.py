@@ -61,7 +61,8 @@ def _stack(tmp_path_factory):
     port = _free_port()
     # REALTIME_RECONNECT_DELAY: test_inbox_resync.py writes messages while the real-time listener is away.
     # TRUSTED_PROXIES: test_behind_proxy.py plays a reverse proxy on 127.0.0.1 (a browser sends no such headers).
-    STACK_ENV.update(PORT=str(port), SANDBOX_PORT=str(_free_port()), HOST="127.0.0.1", WEB_WORKERS="1",
+    STACK_ENV.update(PORT=str(port), SANDBOX_PORT=str(_free_port()), SANDBOX_SMTP_PORT=str(_free_port()),
+                     HOST="127.0.0.1", WEB_WORKERS="1",
                      HOT_WORKERS="1", REALTIME_RECONNECT_DELAY="6", TRUSTED_PROXIES="127.0.0.1/32")
     env = dict(os.environ, **STACK_ENV)
     log = tmp_path_factory.mktemp("stack") / "stack.log"

@@ -47,6 +47,7 @@ PAGES = [
     ("settings-bot", "/settings/bot", "admin"),
     ("settings-knowledge", "/settings/knowledge", "admin"),
     ("settings-canned", "/settings/canned", "admin"),
+    ("settings-email", "/settings/email", "admin"),
     ("settings-general", "/settings/general", "admin"),
     ("account", "/account", "admin"),
     ("inbox-agent", "/inbox", "agent"),
@@ -90,7 +91,8 @@ def _environment(database: str, port: int) -> dict[str, str]:
                 DATABASE_URL=f"{prefix}/{database}", REDIS_URL=REDIS_URL, BCRYPT_ROUNDS="4",
                 SECRET_KEY=secrets.token_urlsafe(32),
                 ENCRYPTION_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-                PORT=str(port), SANDBOX_PORT=str(_free_port()), HOST="127.0.0.1", WEB_WORKERS="1",
+                PORT=str(port), SANDBOX_PORT=str(_free_port()), SANDBOX_SMTP_PORT=str(_free_port()),
+                HOST="127.0.0.1", WEB_WORKERS="1",
                 HOT_WORKERS="1")
 
 

@@ -53,6 +53,7 @@ STATE_ROLES = {
     "SsoSettingsState": ("admin",), "AuditLogState": ("admin",), "BotSettingsState": ("admin",),
     "KnowledgeSettingsState": ("admin",), "PlatformTenantsState": ("admin",), "PlatformNavState": ALL,
     "NumbersSettingsState": ("admin",), "GeneralSettingsState": ("admin",), "PlatformSettingsState": ("admin",),
+    "EmailSettingsState": ("admin",),
 }
 
 FIELD = "a form field setter: it only stores what the user typed in this tab"
@@ -237,6 +238,17 @@ HANDLERS: dict[str, UI | Attack] = {
           "TeamsSettingsState.set_assigned_message"),
     **_ui(DIALOG, "TeamsSettingsState.open_new", "TeamsSettingsState.open_rename",
           "TeamsSettingsState.set_new_open", "TeamsSettingsState.set_rename_open"),
+    # ---- e-mail settings and log
+    "EmailSettingsState.load": call("load", reads=True),
+    "EmailSettingsState.resend": call("resend", "B:email", writes=True),
+    "EmailSettingsState.send_test": call("send_test"),
+    "EmailSettingsState.use_platform": call("use_platform"),
+    # The check logs in to the server first: a closed port refuses, so nothing is saved anywhere.
+    "EmailSettingsState.save": call("save", preset={"host": "127.0.0.1", "port": "9", "security": "none",
+                                                    "from_address": "pwn@example.com"}),
+    **_ui(FIELD, "EmailSettingsState.set_host", "EmailSettingsState.set_port", "EmailSettingsState.set_security",
+          "EmailSettingsState.set_username", "EmailSettingsState.set_password", "EmailSettingsState.set_from_address",
+          "EmailSettingsState.set_from_name"),
     # ---- security policy, SSO settings, audit
     "SecuritySettingsState.load": call("load"),
     "SecuritySettingsState.save": call("save", preset={"idle_minutes": "5", "absolute_hours": "1"}, writes=True),
@@ -294,6 +306,8 @@ HANDLERS: dict[str, UI | Attack] = {
     # ---- account (own user only)
     "AccountState.load": call("load"),
     "AccountState.revoke_one": call("revoke_one", "B:session", writes=True),
+    # Only the caller's own user: attacked anyway, since it writes (B's rows must stay as they were).
+    "AccountState.set_email_assigned_while_away": call("set_email_assigned_while_away", True),
     **_ui("acts on the caller's own user and sessions only, re-derived from the cookie",
           "AccountState.cancel_enrolment",
           "AccountState.change_password", "AccountState.codes_saved", "AccountState.confirm_enrolment",

@@ -16,7 +16,7 @@ from reflex.istate.data import HeaderData, RouterData, SessionData
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crm_app.models import User
+from crm_app.models import Email, User
 from crm_app.services import settings
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
@@ -94,10 +94,15 @@ def build_side(db: Session, *, marker: str) -> Side:
     side.api_secrets["narrow_no_users"] = secret
     side.ids["knowledge"] = knowledge.create_entry(db, actor=admin, title=f"kb {marker} {ADMIN_ONLY}",
                                                    content=f"secret {marker}").id
+    email = Email(tenant_id=tenant.id, recipient=f"{marker.lower()}@example.com", template="notification",
+                  locale="pt-BR", subject=f"mail {marker} {ADMIN_ONLY}", body_text=f"text {marker}",
+                  body_html=f"<p>{marker}</p>", status="failed", attempts=1, last_error=f"421 {marker}")
+    db.add(email)
     changes = settings.update(db, actor=None, tenant_id=tenant.id, changes={
         "ai.system_prompt": f"prompt {marker} {ADMIN_ONLY}", "ai.model": f"model-{marker}"})
     side.ids["setting_change"] = changes[0].id
     db.commit()
+    side.ids["email"] = email.id
     return side
 
 

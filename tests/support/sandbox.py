@@ -20,10 +20,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def sandbox_in_thread(timeout: float = 10) -> Iterator[str]:
-    """Start the sandbox (fake Meta, OpenAI and OIDC) in a daemon thread; yields its base URL."""
+def sandbox_in_thread(timeout: float = 10, *, smtp_port: int | None = None) -> Iterator[str]:
+    """Start the sandbox (fake Meta, OpenAI and OIDC; its SMTP server on `smtp_port` if given) in a daemon
+    thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(smtp_port=smtp_port), host="127.0.0.1", port=port,
+                                           log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + timeout
     while not server.started:

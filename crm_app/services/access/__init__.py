@@ -12,6 +12,7 @@ from crm_app.services.access.account import (  # noqa: F401
     finish_enrolment,
     logout_everywhere,
     rotate_session,
+    set_email_assigned_while_away,
 )
 from crm_app.services.access.api_tokens import (  # noqa: F401
     ApiTokenRow,

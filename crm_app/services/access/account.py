@@ -45,6 +45,8 @@ class AccountInfo:
     mfa_enabled: bool
     mfa_required: bool
     recovery_codes_left: int
+    # Opt-in: an e-mail when a conversation is assigned to me while I am away.
+    email_assigned_while_away: bool = False
 
 
 def _own_user(session: Session, actor: Actor) -> User:
@@ -60,7 +62,19 @@ def account_info(session: Session, *, actor: Actor) -> AccountInfo:
     tenant = session.get(Tenant, user.tenant_id)
     return AccountInfo(user.name, user.email, str(user.role), mfa.is_enabled(user),
                        mfa.role_requires_2fa(tenant, str(user.role)),
-                       mfa.remaining_recovery_codes(session, user_id=user.id) if mfa.is_enabled(user) else 0)
+                       mfa.remaining_recovery_codes(session, user_id=user.id) if mfa.is_enabled(user) else 0,
+                       user.email_assigned_while_away)
+
+
+def set_email_assigned_while_away(session: Session, *, actor: Actor, enabled: bool) -> bool:
+    """Turn the actor's own "e-mail me a conversation assigned to me while I am away" on or off."""
+    user = _own_user(session, actor)
+    if user.email_assigned_while_away != bool(enabled):
+        user.email_assigned_while_away = bool(enabled)
+        session.add(user)
+        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="user.preferences", target_type="user",
+                     target_id=user.id, after={"email_assigned_while_away": bool(enabled)})
+    return user.email_assigned_while_away
 
 
 @dataclass(frozen=True)

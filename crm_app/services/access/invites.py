@@ -2,8 +2,8 @@
 
 The link carries a 256-bit random token in the URL fragment (`/invite#<token>`), so it never reaches a server
 log or a Referer header. Only the token's SHA-256 is stored, on the user row, with its expiry: a user has at most
-one live link, and issuing a new one kills the old. No e-mail is sent yet: the admin copies the link and passes
-it on.
+one live link, and issuing a new one kills the old. The link is e-mailed to the person when the tenant can send
+e-mail (its SMTP settings, or the platform's); the admin also sees it once, to pass on if the e-mail goes astray.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from crm_app.errors import NotFound
 from crm_app.models import Tenant, User
 from crm_app.services.access import passwords, sessions
 from crm_app.services.core import audit
+from crm_app.services.mail import outbox as mail_outbox
 
 LINK_LIFETIME = dt.timedelta(hours=72)
 LINK_PATH = "/invite"
@@ -65,6 +66,20 @@ def issue_link(session: Session, *, user: User, now: dt.datetime | None = None) 
     user.password_token_expires_at = (now or utcnow()) + LINK_LIFETIME
     session.add(user)
     return token
+
+
+def email_link(session: Session, *, user: User, token: str, inviter: str | None = None) -> bool:
+    """Queue the e-mail that carries `user`'s link (an invitation from `inviter`, else a reset), in the
+    caller's transaction. Returns False, queuing nothing, when the tenant has no SMTP server to send with."""
+    if not mail_outbox.can_send(session, tenant_id=user.tenant_id):
+        return False
+    template = "invite" if inviter is not None else "reset"
+    params = {"name": user.name, "link": link_url(token), **({"inviter": inviter} if inviter is not None else {})}
+    # Someone invited never chose a language: theirs is a default, so the tenant's language speaks to them.
+    chosen = user.last_login_at is not None or user.password_changed_at is not None
+    mail_outbox.queue_email(session, tenant_id=user.tenant_id, to=user.email, template=template, params=params,
+                            locale=user.locale if chosen else None, user_id=user.id)
+    return True
 
 
 def clear_link(user: User) -> None:

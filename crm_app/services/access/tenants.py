@@ -13,7 +13,7 @@ until it is reactivated.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -34,6 +34,8 @@ class TenantRow:
     id: int
     name: str
     slug: str
+    # Set by create_tenant: the first admin's link was e-mailed to them (else only shown to the operator).
+    link_emailed: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def create_tenant(
 ) -> tuple[TenantRow, str]:
     """A new tenant with its first admin, who gets a one-time link (72 h) to choose a password.
 
-    Returns (tenant, link token). No e-mail is sent yet: the operator passes the link on.
+    Returns (tenant, link token). The link is e-mailed to the admin when the platform can send e-mail
+    (`TenantRow.link_emailed`); the operator also sees it once, as a fallback.
     """
     require_operator(actor)
     name, slug = name.strip(), slug.strip().lower()
@@ -153,12 +156,13 @@ def create_tenant(
     session.add(admin)
     session.flush()
     token = invites.issue_link(session, user=admin)
+    emailed = invites.email_link(session, user=admin, token=token, inviter=actor.name)
     _audit_both(session, actor=actor, tenant=tenant, action="tenant.create",
                 after={"name": name, "admin_email": admin_email})
     audit.record(session, actor=actor, tenant_id=tenant.id, action="user.create", target_type="user",
                  target_id=admin.id, after={"name": admin_name, "email": admin_email, "role": "admin",
-                                            "method": "invite_link"})
-    return _row(tenant), token
+                                            "method": "invite_link", "link_emailed": emailed})
+    return replace(_row(tenant), link_emailed=emailed), token
 
 
 def _access_tenant(session: Session, tenant_id: int) -> Tenant:

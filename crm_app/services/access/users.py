@@ -8,7 +8,7 @@ admins demoting each other at the same moment cannot both succeed.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -53,6 +53,8 @@ class UserRow:
     link_pending: bool = False
     capacity: int = 10
     created_at: dt.datetime | None = None
+    # Set by create_user and reset_password: the new link was e-mailed to the person (else only shown).
+    link_emailed: bool = False
 
 
 def _row(user: User) -> UserRow:
@@ -130,7 +132,8 @@ def create_user(
     """An admin adds someone to their tenant. Returns (user, invite token or None).
 
     With a password, it must pass the policy and the person can log in at once. Without one, the person gets a
-    one-time link (72 h) to choose it; the caller shows the link, since no e-mail is sent yet.
+    one-time link (72 h) to choose it, e-mailed when the tenant can send e-mail (`UserRow.link_emailed`); the
+    caller also shows it once, as a fallback.
     """
     require_role(actor, Role.ADMIN)
     email, name = normalize_email(email), name.strip()
@@ -145,10 +148,12 @@ def create_user(
     session.add(user)
     session.flush()
     token = None if password else invites.issue_link(session, user=user)
+    emailed = token is not None and invites.email_link(session, user=user, token=token, inviter=actor.name)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="user.create", target_type="user",
                  target_id=user.id, after={"name": name, "email": email, "role": role,
-                                           "method": "password" if password else "invite_link"})
-    return _row(user), token
+                                           "method": "password" if password else "invite_link",
+                                           **({"link_emailed": emailed} if token else {})})
+    return replace(_row(user), link_emailed=emailed), token
 
 
 def list_users(session: Session, *, actor: Actor) -> list[UserRow]:
@@ -224,11 +229,11 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) ->
     return _row(user)
 
 
-def reset_password(session: Session, *, actor: Actor, user_id: int) -> str:
-    """Lock a user out of their old password and sessions, and return a one-time link token to choose a new one.
+def reset_password(session: Session, *, actor: Actor, user_id: int) -> tuple[UserRow, str]:
+    """Lock a user out of their old password and sessions; returns (user, one-time link token to choose a new one).
 
-    The old password stops working at once (the account may be compromised). Admins change their own
-    password on their account page instead.
+    The old password stops working at once (the account may be compromised). The link is e-mailed when the
+    tenant can send e-mail (`UserRow.link_emailed`). Admins change their own password on their account page.
     """
     require_role(actor, Role.ADMIN)
     user = access_user(session, actor=actor, user_id=user_id)
@@ -238,11 +243,12 @@ def reset_password(session: Session, *, actor: Actor, user_id: int) -> str:
         raise ValidationError("reactivate the user first", field="active")
     user.password_hash = passwords.unusable_password()
     token = invites.issue_link(session, user=user)
+    emailed = invites.email_link(session, user=user, token=token)
     revoked = sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="password_reset")
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="user.password_reset", target_type="user",
-                 target_id=user.id, after={"sessions_revoked": revoked, "link_expires_at":
-                                           user.password_token_expires_at.isoformat()})
-    return token
+                 target_id=user.id, after={"sessions_revoked": revoked, "link_emailed": emailed,
+                                           "link_expires_at": user.password_token_expires_at.isoformat()})
+    return replace(_row(user), link_emailed=emailed), token
 
 
 def set_capacity(session: Session, *, actor: Actor, user_id: int, capacity: int) -> UserRow:

@@ -92,6 +92,12 @@ _SPECS = (
     JobSpec("sweep_bot_turns", QUEUE_DEFAULT, _periodic("sweep_bot_turns"), every=15, timeout=120),
     JobSpec("expire_bot_sessions", QUEUE_DEFAULT, _periodic("expire_bot_sessions"), every=60, timeout=300),
     JobSpec("sync_all_templates", QUEUE_DEFAULT, _periodic("sync_templates"), every=3600, timeout=120),
+    # One attempt per run: a retry is the same job queued again under a tag (`retry-<n>-<ns>`, `resend-<ns>`,
+    # `sweep-<s>`) with a delay; the row lock and its status make a second run a no-op.
+    JobSpec("send_email", QUEUE_DEFAULT,
+            lambda email_id, tag=None: f"send-email-{email_id}" + (f"-{tag}" if tag else ""), timeout=120,
+            result_ttl=3600),
+    JobSpec("sweep_queued_emails", QUEUE_DEFAULT, _periodic("sweep_queued_emails"), every=60, timeout=120),
     # bulk: long work (retention now; exports, backups and bundles later)
     JobSpec("purge_expired_sessions", QUEUE_BULK, _periodic("purge_expired_sessions"), every=3600, timeout=1800),
 )

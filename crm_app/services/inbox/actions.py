@@ -31,7 +31,7 @@ from crm_app.services.conversations import log as conversation_log
 from crm_app.services.conversations.access import STAFF, access_conversation, require_owner
 from crm_app.services.core import audit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
-from crm_app.services.inbox import listing, views
+from crm_app.services.inbox import away_mail, listing, views
 from crm_app.services.inbox.listing import ConversationRow
 from crm_app.services.inbox.views import MessageView
 from crm_app.services.routing import handoff, queue
@@ -109,6 +109,7 @@ def assign(session: Session, *, actor: Actor, conversation_id: int, user_id: int
         "inbox.system.unassign", {"actor": actor.name})
     _record(session, actor, conversation, before, action="assign", kind=ConversationEventKind.ASSIGNMENT,
             from_value=previous, to_value=user_id, line=line, params=params)
+    away_mail.email_if_away(session, actor=actor, conversation=conversation, user=user)
     return listing.conversation_row(session, conversation.id)
 
 
@@ -147,6 +148,8 @@ def transfer(session: Session, *, actor: Actor, conversation_id: int, team_id: i
             from_value=before["assignee_id"], to_value=user.id if user else None, line="inbox.system.transfer",
             params={"actor": actor.name, "target": target},
             data={"team_id": conversation.team_id, "reason": reason} if reason else {"team_id": conversation.team_id})
+    if user is not None and user.id != before["assignee_id"]:
+        away_mail.email_if_away(session, actor=actor, conversation=conversation, user=user)
     return listing.conversation_row(session, conversation.id)
 
 

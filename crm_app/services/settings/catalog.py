@@ -6,6 +6,7 @@ install-wide options come from `crm_app.config`, so an environment variable stil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -97,7 +98,37 @@ SYSTEM = (
                 _cfg("trusted_proxies"), "system", "global"),
 )
 
-SPECS: tuple[SettingSpec, ...] = SYSTEM + CHANNEL + SECURITY + AI
+def _host(text: str) -> str:
+    if text and not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]", text):
+        raise ValueError(f"not a host name or IP address: {text}")
+    return text
+
+
+def _email_or_blank(text: str) -> str:
+    from crm_app.domain.text import is_email, normalize_email
+
+    if text and not is_email(text):
+        raise ValueError(f"not an e-mail address: {text}")
+    return normalize_email(text) if text else ""
+
+
+Line255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+
+# The SMTP server mail is sent through: the platform's (global), which a tenant may replace with its own.
+NOTIFICATION = (
+    SettingSpec("mail.smtp_host", Annotated[Line255, AfterValidator(_host)], "", "notification", "both"),
+    SettingSpec("mail.smtp_port", Annotated[int, Field(ge=1, le=65535)], 587, "notification", "both"),
+    SettingSpec("mail.smtp_security", Literal["starttls", "tls", "none"], "starttls", "notification", "both"),
+    SettingSpec("mail.smtp_username", Line255, "", "notification", "both"),
+    SettingSpec("mail.smtp_password", Annotated[str, StringConstraints(min_length=1, max_length=500)], None,
+                "notification", "both", secret=True),
+    SettingSpec("mail.from_address", Annotated[Line255, AfterValidator(_email_or_blank)], "", "notification",
+                "both"),
+    SettingSpec("mail.from_name", Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)], "",
+                "notification", "both"),
+)
+
+SPECS: tuple[SettingSpec, ...] = SYSTEM + CHANNEL + NOTIFICATION + SECURITY + AI
 
 
 @dataclass(frozen=True)

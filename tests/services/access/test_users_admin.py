@@ -194,13 +194,13 @@ def test_role_change_is_audited_with_before_and_after(db, admin):
 def test_reset_password_kills_the_old_password_and_sessions_and_gives_a_link(db, admin):
     other = make_user(db, admin.tenant_id, "attendant")
     session_token, _ = _login(db, other.email)
-    link_token = users.reset_password(db, actor=admin, user_id=other.user_id)
+    _, link_token = users.reset_password(db, actor=admin, user_id=other.user_id)
     db.commit()
     assert sessions.resolve_session(db, token=session_token) is None
     with pytest.raises(InvalidCredentials):
         _login(db, other.email)
     assert invites.peek(db, token=link_token).purpose == "reset"
-    second_link = users.reset_password(db, actor=admin, user_id=other.user_id)
+    _, second_link = users.reset_password(db, actor=admin, user_id=other.user_id)
     db.commit()
     with pytest.raises(invites.InviteInvalid):  # a newer link replaces the older one
         invites.peek(db, token=link_token)

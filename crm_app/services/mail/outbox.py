@@ -1,0 +1,182 @@
+"""Queue and send e-mails: a row in `emails` written in the caller's transaction, then the `send_email` job.
+
+The job locks its row, sends only a `queued` one, and marks it `sent` in the same transaction, so a job run
+twice (a retry, the sweeper, a resend clicked twice) sends once. A failure the server may get over (a 4xx
+reply, a timeout, a refused connection) is tried again later, with a growing delay, by a new job, never by
+sleeping in the worker; a permanent one (5xx, a refused login) or the last attempt marks the row `failed`
+with the reason, which admins see in the e-mail log and can resend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from crm_app.db import after_commit, session_scope, utcnow
+from crm_app.errors import ValidationError
+from crm_app.integrations import smtp
+from crm_app.integrations.errors import ExternalServiceError
+from crm_app.models import Email, EmailStatus, Role, Tenant
+from crm_app.services.core import audit, jobs
+from crm_app.services.core.actors import Actor, fetch_owned, require_role
+from crm_app.services.mail import smtp_settings, templates
+
+log = logging.getLogger("crm_app.services.mail")
+
+# Seconds before attempt 2, 3, ...: about two hours in all before a mail is given up.
+RETRY_DELAYS = (30, 120, 600, 1800, 3600)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# A queued mail whose job is this late is presumed lost (Redis flushed, worker killed) and queued again.
+LOST_AFTER = dt.timedelta(minutes=2)
+LOG_PAGE = 50
+
+
+@dataclass(frozen=True)
+class EmailRow:
+    """One line of the e-mail log (no bodies: an invitation's holds a live link)."""
+
+    id: int
+    recipient: str
+    template: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+def _row(email: Email) -> EmailRow:
+    return EmailRow(email.id, email.recipient, email.template, email.subject, str(email.status), email.attempts,
+                    email.last_error, email.created_at, email.sent_at)
+
+
+def can_send(session: Session, *, tenant_id: int) -> bool:
+    """Whether `tenant_id` has an SMTP server to send with (its own or the platform's)."""
+    return bool(smtp_settings.smtp_config(session, tenant_id=tenant_id).host)
+
+
+def queue_email(session: Session, *, tenant_id: int, to: str, template: str, params: dict[str, Any],
+                locale: str | None = None, user_id: int | None = None) -> Email:
+    """Render `template` for `to` and store it `queued`; its job is queued once the transaction commits.
+
+    The language is `locale` (the recipient's), else the tenant's. The caller authorises.
+    """
+    tenant = session.get(Tenant, tenant_id)
+    lang = templates.language_of(locale, tenant.locale if tenant else None)
+    rendered = templates.render(template, locale=lang, params={"tenant": tenant.name if tenant else "", **params})
+    email = Email(tenant_id=tenant_id, user_id=user_id, recipient=to, template=template, locale=lang,
+                  subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
+    session.add(email)
+    session.flush()
+    jobs.enqueue_after_commit(session, "send_email", email.id)
+    return email
+
+
+def queue_notification(session: Session, *, tenant_id: int, to: str, title: str, body: str,
+                       link: str | None = None, locale: str | None = None, user_id: int | None = None) -> Email:
+    """The generic notice (alerts, data-subject requests...): `title` and `body` are plain text (escaped in the
+    HTML part, line breaks kept) with an optional http(s) `link`. Queued like `queue_email`."""
+    params = {"title": title, "body": body, **({"link": link} if link else {})}
+    return queue_email(session, tenant_id=tenant_id, to=to, template="notification", params=params, locale=locale,
+                       user_id=user_id)
+
+
+def deliver_email(email_id: int) -> str:
+    """The job: send one queued e-mail once. Returns "sent", "retry", "failed" or "skipped"."""
+    with session_scope() as session:
+        email = session.exec(select(Email).where(Email.id == email_id).with_for_update()).first()
+        if email is None or email.status != EmailStatus.QUEUED:
+            return "skipped"
+        email.attempts += 1
+        email.updated_at = utcnow()
+        try:
+            config = smtp_settings.smtp_config(session, tenant_id=email.tenant_id)
+            smtp.send(config, smtp.build_message(config, to=email.recipient, subject=email.subject,
+                                                 text=email.body_text, html=email.body_html))
+        except ExternalServiceError as exc:
+            return _failed(session, email, exc)
+        email.status, email.sent_at, email.next_attempt_at, email.last_error = EmailStatus.SENT, utcnow(), None, None
+        session.add(email)
+        return "sent"
+
+
+def _failed(session: Session, email: Email, exc: ExternalServiceError) -> str:
+    email.last_error = exc.message[:500]
+    session.add(email)
+    if not exc.retryable or email.attempts >= MAX_ATTEMPTS:
+        email.status, email.next_attempt_at = EmailStatus.FAILED, None
+        log.warning("e-mail %s failed after %s attempt(s)", email.id, email.attempts)
+        return "failed"
+    delay = RETRY_DELAYS[email.attempts - 1]
+    email.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+    email_id, tag = email.id, f"retry-{email.attempts}-{time.time_ns()}"
+    after_commit(session, lambda: jobs.enqueue("send_email", email_id, tag=tag, delay=delay))
+    log.info("e-mail %s re-queued in %s s", email.id, delay)
+    return "retry"
+
+
+def sweep_queued_emails() -> int:
+    """Queue again the jobs of queued e-mails that are overdue (their job was lost). Returns how many."""
+    cutoff = utcnow() - LOST_AFTER
+    with session_scope() as session:
+        overdue = session.exec(select(Email.id).where(
+            Email.status == EmailStatus.QUEUED,
+            ((Email.next_attempt_at.is_(None)) & (Email.updated_at < cutoff)) | (Email.next_attempt_at < cutoff),
+        ).limit(500)).all()
+    tag = f"sweep-{int(time.time())}"
+    for email_id in overdue:
+        jobs.enqueue("send_email", email_id, tag=tag)
+    return len(overdue)
+
+
+def list_emails(session: Session, *, actor: Actor, before_id: int | None = None) -> list[EmailRow]:
+    """The tenant's e-mail log, newest first, one page (`before_id` for the next); admins only."""
+    require_role(actor, Role.ADMIN)
+    query = select(Email).where(Email.tenant_id == actor.tenant_id)
+    if before_id:
+        query = query.where(Email.id < before_id)
+    return [_row(e) for e in session.exec(query.order_by(Email.id.desc()).limit(LOG_PAGE))]
+
+
+def resend_email(session: Session, *, actor: Actor, email_id: int) -> EmailRow:
+    """Try a failed e-mail again from the start (admins); a sent or queued one is refused."""
+    require_role(actor, Role.ADMIN)
+    email = fetch_owned(session, Email, email_id, actor=actor, what="email")
+    session.refresh(email, with_for_update=True)
+    if email.status != EmailStatus.FAILED:
+        raise ValidationError("only a failed e-mail can be sent again", field="status")
+    email.status, email.attempts, email.next_attempt_at, email.updated_at = EmailStatus.QUEUED, 0, None, utcnow()
+    session.add(email)
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="email.resend", target_type="email",
+                 target_id=email.id, after={"template": email.template})
+    jobs.enqueue_after_commit(session, "send_email", email.id, tag=f"resend-{time.time_ns()}")
+    return _row(email)
+
+
+@dataclass(frozen=True)
+class EmailPage:
+    """What /settings/email shows: the effective SMTP settings and the newest e-mails."""
+
+    smtp: smtp_settings.SmtpView
+    log: list[EmailRow]
+
+
+def email_page(session: Session, *, actor: Actor) -> EmailPage:
+    """The e-mail settings page's read model; admins only."""
+    return EmailPage(smtp_settings.view(session, actor=actor), list_emails(session, actor=actor))
+
+
+def send_test_email(session: Session, *, actor: Actor) -> EmailRow:
+    """Queue a test e-mail to the admin asking for it, through the tenant's effective SMTP settings."""
+    require_role(actor, Role.ADMIN)
+    email = queue_email(session, tenant_id=actor.tenant_id, to=actor.email, template="test",
+                        params={"sender": actor.name}, locale=actor.locale, user_id=actor.user_id)
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="email.test", target_type="email",
+                 target_id=email.id, after={"to": actor.email})
+    return _row(email)
