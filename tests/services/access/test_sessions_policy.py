@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied
-from crm_app.models import AuditLog, Tenant, UserSession
+from crm_app.models import AuditLog, UserSession
 from crm_app.services.access import account, logins, mfa, sessions
 from crm_app.state.account import AccountState
 from crm_app.state.session import SessionState
@@ -44,7 +44,7 @@ def _age(db, token, *, idle=None, since_login=None):
 
 def test_defaults_are_30_minutes_idle_and_12_hours_absolute(db):
     tenant = make_tenant(db)
-    assert sessions.session_timeouts(db.get(Tenant, tenant.id)) == (dt.timedelta(minutes=30), dt.timedelta(hours=12))
+    assert sessions.session_timeouts(db, tenant.id) == (dt.timedelta(minutes=30), dt.timedelta(hours=12))
     token = _login(db, make_user(db, tenant.id))
     row = db.exec(select(UserSession)).one()
     assert dt.timedelta(hours=11, minutes=59) < row.expires_at - row.created_at <= dt.timedelta(hours=12)
