@@ -3,7 +3,7 @@
 Meta sends them as `edit` and `revoke` messages that name the original (`original_message_id`), or as an
 `unsupported` message of type `edit` that names nothing. With an original we have, an edit replaces its
 text and keeps every earlier one (`domain.edits`), and a deletion marks it deleted, keeping its text for
-audit or blanking it as the tenant's policy (`keep_deleted_message_text`) says. Without one, the inbound
+audit or blanking it as the tenant's setting `channel.keep_deleted_message_text` says. Without one, the inbound
 path writes a system line instead (`line_for`), under the change's own wamid.
 
 Every change is applied once: before anything else its wamid is looked up (a system line carries it),
