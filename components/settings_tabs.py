@@ -7,7 +7,8 @@ import reflex as rx
 from crm_app.state.session import SessionState
 
 T = SessionState.t
-TABS = (("/settings", "settings.tab_general"), ("/settings/users", "settings.tab_users"),
+TABS = (("/settings", "settings.tab_general"), ("/settings/general", "settings.tab_preferences"),
+        ("/settings/users", "settings.tab_users"),
         ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
         ("/settings/sso", "settings.tab_sso"), ("/settings/audit", "settings.tab_audit"),
         ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),

@@ -45,7 +45,8 @@ def _visible(visible, item: rx.Component) -> rx.Component:
 
 
 def _is_active(route: str, active: str) -> bool:
-    return route == active or active.startswith(route + "/") or (route == "/inbox" and active == "/")
+    platform = route.startswith("/platform/") and active.startswith("/platform/")  # one icon for the platform pages
+    return route == active or active.startswith(route + "/") or (route == "/inbox" and active == "/") or platform
 
 
 def _rail_item(route: str, icon: str, key: str, active: str) -> rx.Component:

@@ -8,11 +8,13 @@ from pages import (
     inbox,
     invite,
     login,
+    platform_settings,
     platform_tenants,
     settings,
     settings_audit,
     settings_bot,
     settings_canned,
+    settings_general,
     settings_knowledge,
     settings_security,
     settings_sso,
@@ -22,4 +24,5 @@ from pages import (
 
 __all__ = ["account", "analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned",
            "settings_security", "invite", "platform_tenants", "settings_audit", "settings_users",
-           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot"]
+           "settings_knowledge", "settings_sso", "settings_teams", "settings_bot", "settings_general",
+           "platform_settings"]

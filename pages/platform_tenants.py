@@ -4,6 +4,7 @@ import reflex as rx
 
 from components.confirm import confirm_dialog
 from components.page import app_page
+from components.platform_tabs import platform_tabs
 from components.shell import shell
 from components.ui import empty_state, form_row, page_header
 from crm_app.state.platform_tenants import PlatformTenantsState
@@ -149,6 +150,7 @@ def platform_tenants_page() -> rx.Component:
     return shell(
         T["nav.platform"], "/platform/tenants",
         rx.vstack(
+            platform_tabs("/platform/tenants"),
             page_header("admin.platform.title", "admin.platform.help",
                         rx.button(rx.icon("building-2", size=16), T["admin.platform.new"], on_click=S.open_new,
                                   id="tenant-new")),

@@ -19,10 +19,12 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/settings/audit": frozenset({"admin"}),
     "/settings/bot": frozenset({"admin"}),
     "/settings/knowledge": frozenset({"admin"}),
+    "/settings/general": frozenset({"admin"}),
     # Every signed-in user: their own 2FA, password and sessions.
     "/account": frozenset({"admin", "supervisor", "attendant"}),
     # Platform operators only; the guard also checks `is_platform_operator`.
     "/platform/tenants": frozenset({"admin"}),
+    "/platform/settings": frozenset({"admin"}),
 }
 
 

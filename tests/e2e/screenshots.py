@@ -46,10 +46,12 @@ PAGES = [
     ("settings-bot", "/settings/bot", "admin"),
     ("settings-knowledge", "/settings/knowledge", "admin"),
     ("settings-canned", "/settings/canned", "admin"),
+    ("settings-general", "/settings/general", "admin"),
     ("account", "/account", "admin"),
     ("inbox-agent", "/inbox", "agent"),
     ("settings-canned-supervisor", "/settings/canned", "supervisor"),
     ("platform-tenants", "/platform/tenants", "operator"),
+    ("platform-settings", "/platform/settings", "operator"),
 ]
 USERS = {"admin": ("admin@demo.local", "demo1234"), "supervisor": ("supervisor@demo.local", "demo1234"),
          "agent": ("ana@demo.local", "demo1234"), "operator": OPERATOR}

@@ -52,6 +52,7 @@ STATE_ROLES = {
     "UsersSettingsState": ("admin",), "TeamsSettingsState": ("admin",), "SecuritySettingsState": ("admin",),
     "SsoSettingsState": ("admin",), "AuditLogState": ("admin",), "BotSettingsState": ("admin",),
     "KnowledgeSettingsState": ("admin",), "PlatformTenantsState": ("admin",), "PlatformNavState": ALL,
+    "GeneralSettingsState": ("admin",), "PlatformSettingsState": ("admin",),
 }
 
 FIELD = "a form field setter: it only stores what the user typed in this tab"
@@ -72,6 +73,12 @@ def _confirm_ui(state: str) -> dict:
     return _ui(DIALOG, *(f"{state}.{h}" for h in ("ask_confirm", "ask_confirm_for", "cancel_confirm",
                                                     "set_confirm_open", "set_confirm_typed")))
 
+
+# A settings row as the tab holds it, forged to change a setting of tenant B's (the tenant comes from the cookie).
+_FORGED_SETTING = {"key": "ai.model", "kind": "text", "draft": "pwned-model", "loaded": "", "editable": "1",
+                   "secret": "", "inherit": ""}
+_FORGED_GLOBAL = {**_FORGED_SETTING, "key": "security.session_idle_minutes", "kind": "integer", "draft": "6"}
+_SETTINGS_FIELDS = ("set_field", "set_switch", "toggle_choice", "use_default", "set_reason")
 
 HANDLERS: dict[str, UI | Attack] = {
     # ---- shared session
@@ -297,4 +304,30 @@ HANDLERS: dict[str, UI | Attack] = {
           "PlatformTenantsState.set_t_slug"),
     **_ui(DIALOG, "PlatformTenantsState.close_link", "PlatformTenantsState.open_new",
           "PlatformTenantsState.set_form_open", "PlatformTenantsState.set_link_open"),
+    # ---- settings registry: the tenant's preferences and the operators' global settings and templates
+    "GeneralSettingsState.load": call("load", reads=True),
+    "GeneralSettingsState.save": call("save", preset={"setting_rows": [_FORGED_SETTING]}, writes=True),
+    "GeneralSettingsState.revert": call("revert", preset={"confirm_id": "B:setting_change", "confirm_kind": "revert"},
+                                        writes=True),
+    **_confirm_ui("GeneralSettingsState"),
+    **_ui(DIALOG, "GeneralSettingsState.ask_revert"),
+    **_ui(FIELD, *(f"GeneralSettingsState.{h}" for h in _SETTINGS_FIELDS)),
+    "PlatformSettingsState.guard": call("guard"),
+    "PlatformSettingsState.load": call("load"),
+    "PlatformSettingsState.save": call("save", preset={"setting_rows": [_FORGED_GLOBAL]}),
+    "PlatformSettingsState.revert": call("revert", preset={"confirm_id": "B:setting_change",
+                                                           "confirm_kind": "revert"}),
+    "PlatformSettingsState.save_template": call("save_template", preset={
+        "tpl_name": "pwn", "tpl_values": '{"ai.model": "pwned"}'}),
+    "PlatformSettingsState.delete_template": call("delete_template", preset={
+        "confirm_id": "1", "confirm_kind": "delete_template"}),
+    "PlatformSettingsState.preview": call("preview", "1", preset={"preview_tenant": "B:tenant"}),
+    "PlatformSettingsState.apply": call("apply", preset={
+        "preview_template": "1", "preview_tenant": "B:tenant", "diff_rows": [{"key": "ai.model"}]}),
+    **_confirm_ui("PlatformSettingsState"),
+    **_ui(DIALOG, "PlatformSettingsState.ask_revert", "PlatformSettingsState.open_template",
+          "PlatformSettingsState.set_editor_open", "PlatformSettingsState.ask_delete_template"),
+    **_ui(FIELD, *(f"PlatformSettingsState.{h}" for h in _SETTINGS_FIELDS), "PlatformSettingsState.set_tpl_name",
+          "PlatformSettingsState.set_tpl_description", "PlatformSettingsState.set_tpl_values",
+          "PlatformSettingsState.set_preview_tenant"),
 }

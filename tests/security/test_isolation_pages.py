@@ -24,7 +24,7 @@ PUBLIC_PAGES = {
 
 # Pages whose loaders list rows the world marks, so B's own admin must see the marker (the loaders really ran).
 SHOWS_MARKED_ROWS = {"/inbox", "/settings/canned", "/settings/users", "/settings/teams", "/settings",
-                     "/settings/knowledge"}
+                     "/settings/knowledge", "/settings/general"}
 
 
 def _guarded():

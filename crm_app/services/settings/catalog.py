@@ -107,7 +107,7 @@ class Rule:
 
     keys: tuple[str, ...]
     check: Callable[[dict[str, Any]], tuple[str, str] | None]
-
+    code: str  # the problem's type, for the pages' wording
 
 def _idle_within_absolute(v: dict[str, Any]) -> tuple[str, str] | None:
     if v["security.session_idle_minutes"] > v["security.session_absolute_hours"] * 60:
@@ -116,7 +116,8 @@ def _idle_within_absolute(v: dict[str, Any]) -> tuple[str, str] | None:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(("security.session_idle_minutes", "security.session_absolute_hours"), _idle_within_absolute),
+    Rule(("security.session_idle_minutes", "security.session_absolute_hours"), _idle_within_absolute,
+         "idle_over_absolute"),
 )
 
 BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SPECS}

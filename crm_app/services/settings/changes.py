@@ -84,9 +84,8 @@ def rollback(session: Session, *, actor: Actor | None, change_id: int,
         store.clean({change.key: old}, tenant_id=change.tenant_id)
     except ValidationError as exc:
         problem = exc.params.get("errors", {}).get(change.key, exc.message)
-        raise ValidationError(f"{change.key}: the type changed since; the old value no longer fits ({problem})",
-                              field=change.key, errors={change.key: f"the type changed since: {problem}"},
-                              reason="type_changed") from None
+        raise store.invalid({change.key: f"the type changed since; the old value no longer fits ({problem})"},
+                            {change.key: {"type": "type_changed", "message": str(problem)}}) from None
     return store.update(session, actor=actor, changes={change.key: old}, tenant_id=change.tenant_id,
                                   reason=reason, rollback_of=change.id)
 

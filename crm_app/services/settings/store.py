@@ -215,24 +215,34 @@ def is_operator(actor: Actor | None) -> bool:
 
 
 def clean(changes: Mapping[str, Any], *, tenant_id: int | None) -> dict[str, Any]:
-    """Validate every change; {key: python value or INHERIT}, or one ValidationError naming every bad key."""
-    cleaned, errors = {}, {}
+    """Validate every change; {key: python value or INHERIT}, or one ValidationError naming every bad key.
+
+    The error's params: `field` (the first bad key), `errors` ({key: English message}) and `problems`
+    ({key: {"type": pydantic's error type or ours, plus its context, e.g. "ge"}}) for pages to word it.
+    """
+    cleaned, errors, problems = {}, {}, {}
     for key, raw in changes.items():
         spec = BY_KEY.get(key)
         problem = _scope_problem(spec, key, tenant_id)
         if problem:
-            errors[key] = problem
+            errors[key], problems[key] = problem
         elif raw is None or raw is INHERIT:
             cleaned[key] = INHERIT
         else:
             try:
                 cleaned[key] = spec.adapter.validate_python(raw)
             except pydantic.ValidationError as exc:
-                errors[key] = _message(exc)
+                errors[key], problems[key] = _message(exc)
     if errors:
-        first = next(iter(errors))
-        raise ValidationError("; ".join(f"{k}: {m}" for k, m in errors.items()), field=first, errors=errors)
+        raise invalid(errors, problems)
     return cleaned
+
+
+def invalid(errors: dict[str, str], problems: dict[str, dict[str, Any]] | None = None) -> ValidationError:
+    """The ValidationError of some bad keys: one message per key, the first key as `field`."""
+    first = next(iter(errors))
+    return ValidationError("; ".join(f"{k}: {m}" for k, m in errors.items()), field=first, errors=errors,
+                           problems=problems or {k: {"type": "invalid"} for k in errors})
 
 
 def _check_rules(session: Session, tenant_id: int | None, cleaned: dict[str, Any]) -> None:
@@ -242,7 +252,7 @@ def _check_rules(session: Session, tenant_id: int | None, cleaned: dict[str, Any
         problem = rule.check({key: _value_after(session, key, tenant_id, cleaned) for key in rule.keys})
         if problem:
             key, message = problem
-            raise ValidationError(f"{key}: {message}", field=key, errors={key: message})
+            raise invalid({key: message}, {key: {"type": rule.code, "message": message}})
 
 
 def _value_after(session: Session, key: str, tenant_id: int | None, cleaned: dict[str, Any]) -> Any:
@@ -254,21 +264,23 @@ def _value_after(session: Session, key: str, tenant_id: int | None, cleaned: dic
     return value(session, key, tenant_id=None) if tenant_id is not None else spec_for(key).default_value()
 
 
-def _scope_problem(spec: SettingSpec | None, key: str, tenant_id: int | None) -> str | None:
+def _scope_problem(spec: SettingSpec | None, key: str, tenant_id: int | None) -> tuple[str, dict] | None:
     if spec is None:
-        return "unknown setting"
+        return "unknown setting", {"type": "unknown_setting"}
     if tenant_id is None and not spec.allows_global():
-        return "this setting is set per tenant only"
+        return "this setting is set per tenant only", {"type": "tenant_only"}
     if tenant_id is not None and not spec.allows_tenant():
-        return "this setting is install-wide only"
+        return "this setting is install-wide only", {"type": "global_only"}
     return None
 
 
-def _message(exc: pydantic.ValidationError) -> str:
+def _message(exc: pydantic.ValidationError) -> tuple[str, dict[str, Any]]:
     error = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in error.get("loc", ()) if p != "function-after")
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{message} (item {where})" if where else message
+    context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, float, str))}
+    problem = {"type": error.get("type", "invalid"), **context, "message": message}
+    return (f"{message} (item {where})" if where else message), problem
 
 
 def _write(session: Session, actor: Actor | None, tenant_id: int | None, spec: SettingSpec, new: Any,

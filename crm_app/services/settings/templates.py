@@ -98,12 +98,11 @@ def clean_values(values: Mapping[str, Any]) -> dict[str, Any]:
                               errors={"values": "at least one setting"})
     secrets = [k for k in values if k in BY_KEY and BY_KEY[k].secret]
     if secrets:
-        errors = {k: "secrets are not kept in templates" for k in secrets}
-        raise ValidationError("; ".join(f"{k}: {m}" for k, m in errors.items()), field=secrets[0], errors=errors)
+        raise store.invalid({k: "secrets are not kept in templates" for k in secrets},
+                            {k: {"type": "secret_in_template"} for k in secrets})
     unset = [k for k, v in values.items() if v is None]
     if unset:
-        errors = {k: "a template sets a value" for k in unset}
-        raise ValidationError("; ".join(f"{k}: {m}" for k, m in errors.items()), field=unset[0], errors=errors)
+        raise store.invalid({k: "a template sets a value" for k in unset}, {k: {"type": "missing"} for k in unset})
     cleaned = store.clean(values, tenant_id=0)  # 0: any tenant; only the scope rules read it
     return {key: BY_KEY[key].adapter.dump_python(v, mode="json") for key, v in cleaned.items()}
 

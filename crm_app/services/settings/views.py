@@ -3,14 +3,15 @@ how to edit it (a field kind, bounds and choices derived from its type)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from crm_app.errors import PermissionDenied
+from crm_app.models import Tenant
 from crm_app.services.core.actors import Actor
-from crm_app.services.settings import changes, store
+from crm_app.services.settings import changes, store, templates
 from crm_app.services.settings.catalog import SPECS
 from crm_app.services.settings.registry import SettingSpec
 
@@ -74,12 +75,14 @@ def _jsonable(spec: SettingSpec, python_value: Any) -> Any:
 
 def field_shape(spec: SettingSpec) -> dict[str, Any]:
     """The form field for a spec's type, from its JSON schema: kind, bounds, choices, length."""
-    return _shape(spec.key)
+    shape = spec.__dict__.get("_shape")
+    if shape is None:
+        shape = _shape(spec)
+        object.__setattr__(spec, "_shape", shape)  # a cache, as the spec's adapter is
+    return shape
 
 
-@functools.lru_cache(maxsize=256)
-def _shape(key: str) -> dict[str, Any]:
-    spec = store.spec_for(key)
+def _shape(spec: SettingSpec) -> dict[str, Any]:
     schema = spec.adapter.json_schema()
     kind = {"boolean": "switch", "integer": "integer", "number": "number"}.get(schema.get("type"), "text")
     shape: dict[str, Any] = {"kind": kind}
@@ -101,3 +104,39 @@ def change(session: Session, *, actor: Actor | None, tenant_id: int | None, chan
     """`update` then `describe` in one transaction: what a form or the API shows after saving."""
     store.update(session, actor=actor, changes=changes, tenant_id=tenant_id, reason=reason)
     return describe(session, actor=actor, tenant_id=tenant_id)
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """/settings/general: the tenant's settings and their latest changes."""
+
+    settings: list[SettingView]
+    history: list[store.ChangeRow]
+
+
+def settings_page(session: Session, *, actor: Actor, history_limit: int = 50) -> SettingsPage:
+    """The actor's tenant's settings page, from one snapshot (its admins; see `describe`)."""
+    views = describe(session, actor=actor, tenant_id=actor.tenant_id)
+    return SettingsPage(views, changes.history(session, actor=actor, tenant_id=actor.tenant_id,
+                                               limit=history_limit))
+
+
+@dataclass(frozen=True)
+class PlatformSettingsPage:
+    """/platform/settings: the install's global values, their changes, the templates and the tenants to aim
+    a template at ((id, name), by name)."""
+
+    settings: list[SettingView]
+    history: list[store.ChangeRow]
+    templates: list[templates.TemplateRow]
+    tenants: list[tuple[int, str]]
+
+
+def platform_settings_page(session: Session, *, actor: Actor, history_limit: int = 50) -> PlatformSettingsPage:
+    """The operators' settings page, from one snapshot; platform operators only."""
+    if not store.is_operator(actor):
+        raise PermissionDenied("platform operators only")
+    tenants = [(row.id, row.name) for row in session.exec(select(Tenant).order_by(Tenant.name))]
+    return PlatformSettingsPage(describe(session, actor=actor, tenant_id=None),
+                                changes.history(session, actor=actor, tenant_id=None, limit=history_limit),
+                                templates.list_templates(session, actor=actor), tenants)

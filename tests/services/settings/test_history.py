@@ -133,3 +133,15 @@ def test_describe_gives_values_sources_and_field_shapes_and_never_a_secret(db):
     operator = replace(admin, is_platform_operator=True)
     global_views = {v.key for v in settings.describe(db, actor=operator, tenant_id=None)}
     assert "system.trusted_proxies" in global_views and "ai.model" not in global_views
+
+
+def test_field_shapes_follow_the_type():
+    from typing import Literal
+
+    from crm_app.services.settings import SettingSpec
+    from crm_app.services.settings.views import field_shape
+
+    select = SettingSpec("mail.smtp_security", Literal["starttls", "tls", "none"], "starttls", "notification", "both")
+    assert field_shape(select) == {"kind": "select", "choices": ("starttls", "tls", "none")}
+    assert field_shape(SettingSpec("mail.cc", list[str], [], "notification", "both"))["kind"] == "list"
+    assert field_shape(SettingSpec("mail.on", bool, False, "notification", "both")) == {"kind": "switch"}
