@@ -263,3 +263,27 @@ def test_every_revocation_is_announced_to_the_web_processes_after_commit(db, red
     db.commit()
     assert announced() == [ids[2]]
     pubsub.close()
+
+
+def test_a_warm_timeout_read_costs_no_query(db):
+    """Every session check reads the timeouts: through the settings cache, not PostgreSQL."""
+    from sqlalchemy import event
+
+    from crm_app.db import get_engine
+
+    tenant = make_tenant(db)
+    settings.update(db, actor=None, tenant_id=tenant.id, changes={IDLE: 20})
+    db.commit()
+    assert sessions.session_timeouts(None, tenant.id)[0] == dt.timedelta(minutes=20)  # warms the cache
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        for _ in range(50):
+            assert sessions.session_timeouts(None, tenant.id)[0] == dt.timedelta(minutes=20)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    assert statements == []
