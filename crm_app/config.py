@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto we believe: comma-separated CIDRs or addresses
     # (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the headers are ignored, the TCP peer is the client.
+    # Only the default of the setting system.trusted_proxies (crm_app/services/settings/catalog.py), as are the
+    # other fields marked "setting default" below: code reads the setting, never these fields.
     trusted_proxies: str = ""
 
     # Secrets
@@ -70,8 +72,8 @@ class Settings(BaseSettings):
 
     # Auth
     bcrypt_rounds: int = 12
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
+    session_idle_minutes: int = 30  # setting default: security.session_idle_minutes
+    session_absolute_hours: int = 12  # setting default: security.session_absolute_hours
     login_ticket_seconds: int = 30
     # Login throttling (Redis): per account (normalised e-mail, known or not) and per IP.
     # 5 failures in 15 min lock the account for 15 min, doubling on each new lock up to 4 h;
@@ -99,7 +101,7 @@ class Settings(BaseSettings):
     worker_stale_seconds: int = 120
     # Bot turns (AI calls included) one tenant may run at once, over every bot worker; a turn over the cap is
     # re-queued a moment later. Keep the bot workers (all hosts) above it, or one slow AI can hold them all.
-    bot_tenant_concurrency: int = Field(default=2, ge=1)
+    bot_tenant_concurrency: int = Field(default=2, ge=1)  # setting default: system.bot_tenant_concurrency
 
     # Demo tenant (seed-demo)
     demo_password: SecretStr = SecretStr("demo1234")
@@ -116,7 +118,7 @@ class Settings(BaseSettings):
     demo_sso_client_secret: SecretStr = SecretStr("sandbox-sso-secret")
 
     # Web hardening: rate limits (Redis, fixed windows) and request size limits
-    api_rate_limit_per_minute: int = 120  # per REST API token
+    api_rate_limit_per_minute: int = 120  # per REST API token; setting default: security.api_rate_limit_per_minute
     api_ip_rate_limit_per_minute: int = 300  # per client IP on /api/* (never the WhatsApp webhook)
     api_failed_auth_per_ip: int = 20  # bad API tokens per client IP per window, then 429
     api_failed_auth_window_seconds: int = 600
@@ -126,10 +128,12 @@ class Settings(BaseSettings):
 
     # Outbound URLs a tenant configures (SSO issuer, AI base URL; crm_app/integrations/outbound_urls.py):
     # loopback, private and link-local addresses only when this allows them. Unset: allowed outside production
-    # (the sandbox's fakes listen on 127.0.0.1), refused in production.
+    # (the sandbox's fakes listen on 127.0.0.1), refused in production. Setting default:
+    # system.allow_private_outbound_urls (through `effective_allow_private_outbound_urls`).
     allow_private_outbound_urls: bool | None = None
     # Origins besides the issuer's own that an SSO discovery document may name for its endpoints, comma
-    # separated (e.g. "https://oauth2.googleapis.com,https://www.googleapis.com" for Google).
+    # separated (e.g. "https://oauth2.googleapis.com,https://www.googleapis.com" for Google). Setting default:
+    # system.sso_endpoint_origins.
     sso_endpoint_origins: str = ""
 
     # Sandbox (fake Meta and friends)
@@ -197,11 +201,6 @@ class Settings(BaseSettings):
         return self.env != Environment.PRODUCTION
 
     @property
-    def sso_endpoint_origin_list(self) -> tuple[str, ...]:
-        """`SSO_ENDPOINT_ORIGINS` as origins (scheme://host[:port]), lower case, without a trailing slash."""
-        return tuple(o.strip().rstrip("/").lower() for o in self.sso_endpoint_origins.split(",") if o.strip())
-
-    @property
     def effective_cookie_secure(self) -> bool:
         """Secure cookies in production or behind https, unless COOKIE_SECURE says otherwise."""
         if self.cookie_secure is not None:
@@ -215,11 +214,6 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.effective_cookie_secure or scheme in ("https", "wss")
-
-    @property
-    def trusted_proxy_networks(self) -> tuple[Network, ...]:
-        """`TRUSTED_PROXIES` parsed (checked when the settings load, so a typo stops the process at start)."""
-        return _networks(self.trusted_proxies)
 
     @property
     def app_url(self) -> str:

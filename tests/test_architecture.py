@@ -4,6 +4,7 @@ Imports inside functions count everywhere here: they are how circles and upward 
 """
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,3 +321,78 @@ def test_only_the_job_registry_names_job_functions():
         if (imports or "workers.jobs." in source) and path != ROOT / "crm_app/services/core/jobs.py":
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# Options that moved onto the settings registry (crm_app/services/settings): only that package reads where they
+# came from. The Tenant columns and the ai_settings table are gone; the config fields stay as the defaults of
+# install-wide settings, read by the catalog alone.
+MOVED_TENANT_COLUMNS = ("require_2fa_roles", "session_idle_minutes", "session_absolute_hours",
+                        "attendants_edit_any_contact", "keep_deleted_message_text")
+MOVED_CONFIG_FIELDS = ("allow_private_outbound_urls", "effective_allow_private_outbound_urls", "sso_endpoint_origins",
+                       "sso_endpoint_origin_list", "trusted_proxies", "trusted_proxy_networks",
+                       "bot_tenant_concurrency", "api_rate_limit_per_minute", "session_idle_minutes",
+                       "session_absolute_hours")
+# A name of the old place in code or in SQL text; a setting key ("security.session_idle_minutes") is preceded by a
+# dot and does not match.
+# Attributes that other objects may legitimately carry (SecurityPolicy.require_2fa_roles, the audit trail's fields):
+# wrong on a tenant only.
+_AMBIGUOUS = ("require_2fa_roles", "attendants_edit_any_contact")
+_MOVED_NAME = re.compile(r"(?<![\w.])(%s)\b|\btenants\.(%s)\b" % (
+    "|".join(sorted(set(MOVED_TENANT_COLUMNS + MOVED_CONFIG_FIELDS) - set(_AMBIGUOUS))), "|".join(_AMBIGUOUS)))
+_OLD_AI_TABLE = re.compile(r"\b(from|join|into|update|table)\s*\(?\s*['\"]?ai_settings\b", re.IGNORECASE)
+SETTINGS_OWNERS = ("crm_app/services/settings/", "crm_app/config.py")
+
+
+def _moved_option_reads(source: str) -> list[str]:
+    """Reads of a moved option: an attribute of the old name (the two shared names only on something called
+    tenant), a string naming an old column or config field, or SQL on the old ai_settings table, or AiSettings."""
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            owner = (_dotted(node.value) or "").lower()
+            if node.attr in _AMBIGUOUS:
+                if "tenant" in owner:
+                    bad.append(f"{node.lineno}: {owner}.{node.attr}")
+            elif node.attr in MOVED_TENANT_COLUMNS + MOVED_CONFIG_FIELDS:
+                bad.append(f"{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Name | ast.alias) and "AiSettings" in {getattr(node, "id", None),
+                                                                          getattr(node, "name", None)}:
+            bad.append(f"{getattr(node, 'lineno', '?')}: AiSettings")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            hit = _MOVED_NAME.search(node.value) or _OLD_AI_TABLE.search(node.value)
+            if hit:
+                bad.append(f"{node.lineno}: {hit.group(0)!r} in a string")
+    return sorted(bad, key=lambda line: int(line.split(":")[0]))
+
+
+def test_no_code_reads_a_moved_option_outside_the_settings_package():
+    offenders = []
+    for path in _files(*PACKAGES):
+        relative = str(path.relative_to(ROOT))
+        if not relative.startswith(SETTINGS_OWNERS):
+            offenders += [f"{relative}:{line}" for line in _moved_option_reads(path.read_text())]
+    assert offenders == []
+
+
+def test_the_moved_option_check_sees_every_spelling():
+    source = ("tenant.require_2fa_roles\n"
+              "policy.require_2fa_roles\n"
+              "get_settings().trusted_proxy_networks\n"
+              "config.bot_tenant_concurrency\n"
+              "getattr(get_settings(), 'api_rate_limit_per_minute')\n"
+              "sa.select(_tenants.c.keep_deleted_message_text)\n"
+              "text('SELECT api_key FROM ai_settings')\n"
+              "from crm_app.models import AiSettings\n"
+              "value(None, 'security.session_idle_minutes', tenant_id=1)\n"
+              "audit.record(action='ai_settings.update', after={'require_2fa_roles': []})\n"
+              "text('UPDATE tenants SET x = 1 WHERE tenants.attendants_edit_any_contact')\n")
+    assert [line.split(":")[0] for line in _moved_option_reads(source)] == ["1", "3", "4", "5", "6", "7", "8", "11"]
+
+
+def test_the_old_option_columns_and_table_are_gone():
+    from sqlmodel import SQLModel
+
+    import crm_app.models
+
+    assert not set(SQLModel.metadata.tables["tenants"].c.keys()) & set(MOVED_TENANT_COLUMNS)
+    assert "ai_settings" not in SQLModel.metadata.tables and not hasattr(crm_app.models, "AiSettings")

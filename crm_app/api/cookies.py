@@ -29,9 +29,9 @@ def set_session_cookie(response: Response, token: str) -> None:
         response: The response that carries the cookie.
         token: The raw session token.
     """
-    settings = get_settings()
-    response.set_cookie(access.COOKIE_NAME, token, max_age=settings.session_absolute_hours * 3600,
-                        httponly=True, samesite="lax", secure=settings.effective_cookie_secure, path="/")
+    # The server ends the session when the tenant's policy says; the cookie lives as long as any policy may allow.
+    response.set_cookie(access.COOKIE_NAME, token, max_age=access.ABSOLUTE_RANGE[1] * 3600,
+                        httponly=True, samesite="lax", secure=get_settings().effective_cookie_secure, path="/")
 
 
 def delete_session_cookie(response: Response) -> None:

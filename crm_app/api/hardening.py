@@ -24,7 +24,8 @@ routes and the `/_event` websocket.
   Redis trouble lets requests through: the limit protects us, it must not take the app down.
 - **Size limits**: bodies over `MAX_REQUEST_BYTES` get 413 with a JSON error, declared or streamed. `/api/v1`
   (64 KB) and the webhook (3 MB) keep their own limits; Reflex's `/_upload` (attachments) is not limited here.
-- **Behind a proxy**: first of all, a request whose peer is in `TRUSTED_PROXIES` gets the client address and
+- **Behind a proxy**: first of all, a request whose peer is in the setting `system.trusted_proxies` (the
+  install's value; `TRUSTED_PROXIES` is its default) gets the client address and
   scheme its proxy reports (`X-Forwarded-For`, `X-Forwarded-Proto`; `domain.proxies.client_of`) written into
   its scope, so everything after sees the real client: rate limits, CSRF's own origin, HSTS, audit IPs
   (`request.client`) and Reflex's `router.session.client_ip` (read from the websocket's scope). From any other
@@ -50,6 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_app.config import Environment, get_settings
 from crm_app.domain import proxies
 from crm_app.queue import get_redis
+from crm_app.services import settings
 from crm_app.services.core import ratelimit
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,12 @@ def _client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
+@functools.lru_cache(maxsize=8)
+def trusted_networks(text: str) -> tuple[proxies.Network, ...]:
+    """The setting `system.trusted_proxies` parsed, once per distinct value (it is checked when saved)."""
+    return proxies.parse_networks(text)
+
+
 def behind_proxies(scope: Scope) -> Scope:
     """The scope as the app must see it: from a trusted proxy, its client's address and scheme.
 
@@ -93,10 +101,10 @@ def behind_proxies(scope: Scope) -> Scope:
         scope: An http or websocket scope as the server gave it.
 
     Returns:
-        The same scope, unless its peer is in `TRUSTED_PROXIES`: then a copy whose `client` and `scheme` are
-        what `domain.proxies.client_of` makes of the forwarded headers.
+        The same scope, unless its peer is in the setting `system.trusted_proxies`: then a copy whose
+        `client` and `scheme` are what `domain.proxies.client_of` makes of the forwarded headers.
     """
-    trusted = get_settings().trusted_proxy_networks
+    trusted = trusted_networks(settings.value(None, "system.trusted_proxies", tenant_id=None))  # cached
     peer = scope.get("client")
     if not trusted or not peer:
         return scope
@@ -136,9 +144,9 @@ def inline_script_hashes(html: bytes) -> tuple[str, ...]:
 
 
 def wants_hsts(scope: Scope) -> bool:
-    settings = get_settings()
-    return (settings.env == Environment.PRODUCTION or scope.get("scheme") == "https"
-            or settings.app_url.startswith("https://"))
+    config = get_settings()
+    return (config.env == Environment.PRODUCTION or scope.get("scheme") == "https"
+            or config.app_url.startswith("https://"))
 
 
 def security_headers(scope: Scope, csp: str) -> list[tuple[bytes, bytes]]:
@@ -183,8 +191,8 @@ def take_slot(key: str, *, limit: int, window_seconds: int) -> int:
 
 def failed_auth_retry_after(ip: str | None) -> int:
     """Seconds this IP must wait because it sent too many bad API tokens (0: it may try)."""
-    settings = get_settings()
-    window_seconds = settings.api_failed_auth_window_seconds
+    config = get_settings()
+    window_seconds = config.api_failed_auth_window_seconds
     now = time.time()
     window = int(now // window_seconds)
     try:
@@ -192,16 +200,16 @@ def failed_auth_retry_after(ip: str | None) -> int:
     except Exception:
         log.warning("failed-auth limit not checked: Redis unavailable", exc_info=True)
         return 0
-    if count < settings.api_failed_auth_per_ip:
+    if count < config.api_failed_auth_per_ip:
         return 0
     return max(1, int((window + 1) * window_seconds - now + 0.999))
 
 
 def record_failed_auth(ip: str | None) -> None:
     """Count one bad API token from this IP."""
-    settings = get_settings()
-    take_slot(f"api-fail:{ip}", limit=settings.api_failed_auth_per_ip,
-              window_seconds=settings.api_failed_auth_window_seconds)
+    config = get_settings()
+    take_slot(f"api-fail:{ip}", limit=config.api_failed_auth_per_ip,
+              window_seconds=config.api_failed_auth_window_seconds)
 
 
 # ---------------------------------------------------------------- the middleware
@@ -264,8 +272,8 @@ class Hardening:
             await _json(send, scope, 403, "csrf", "cross-site request refused")
             return
         if path.startswith("/api/") and not path.startswith(RATE_EXEMPT):
-            settings = get_settings()
-            wait = take_slot(f"ip:{_client_ip(scope)}", limit=settings.api_ip_rate_limit_per_minute,
+            config = get_settings()
+            wait = take_slot(f"ip:{_client_ip(scope)}", limit=config.api_ip_rate_limit_per_minute,
                              window_seconds=60)
             if wait:
                 await _json(send, scope, 429, "rate_limited", "too many requests; slow down",

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
-RATE_LIMIT_PER_MINUTE = get_settings().api_rate_limit_per_minute  # API_RATE_LIMIT_PER_MINUTE, 120 by default
+RATE_LIMIT_SETTING = "security.api_rate_limit_per_minute"  # install-wide; API_RATE_LIMIT_PER_MINUTE its default
 WINDOW_HINT = 'The 24-hour window is closed: send an approved template ({"type": "template", ...}) instead.'
 DESCRIPTION = f"""\
 Read and work the WhatsApp inbox from other systems.
@@ -45,7 +45,7 @@ bring the token back.
 **Errors** are JSON: `{{"error": {{"code": "...", "message": "..."}}}}`. 401 means a missing, unknown or
 revoked token; 403 a missing scope or a role that may not do this; 404 something that does not exist in
 your tenant; 409 a closed 24-hour window; 413 a body over {MAX_BODY_BYTES // 1024} KB; 422 invalid input;
-429 more than {RATE_LIMIT_PER_MINUTE} requests a minute for one token (see `Retry-After`).
+429 more requests a minute for one token than the install allows (120 by default; see `Retry-After`).
 
 **Sending.** Send an `Idempotency-Key` header with every message: a retry with the same key returns the
 same message and WhatsApp receives it once.
@@ -84,7 +84,8 @@ def _authenticate(request: Request, secret: str | None, scope: str) -> Actor:
         hardening.record_failed_auth(ip)
         raise ApiProblem(401, "invalid_token", "the token is unknown, expired or revoked",
                          {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
-    retry_after = access.take_request_slot(found.token_id, limit=request.app.state.rate_limit_per_minute)
+    limit = request.app.state.rate_limit_per_minute or settings.value(None, RATE_LIMIT_SETTING, tenant_id=None)
+    retry_after = access.take_request_slot(found.token_id, limit=limit)
     if retry_after:
         raise ApiProblem(429, "rate_limited", "too many requests for this token; slow down",
                          {"Retry-After": str(retry_after)})
@@ -399,7 +400,7 @@ def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
     app = FastAPI(title="Atende CRM API", version="1.0.0", description=DESCRIPTION, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   servers=[{"url": PREFIX}], root_path_in_servers=False)
-    app.state.rate_limit_per_minute = rate_limit_per_minute or RATE_LIMIT_PER_MINUTE
+    app.state.rate_limit_per_minute = rate_limit_per_minute  # None: the setting, read per request (cached)
     _conversation_routes(app)
     _message_routes(app)
     _contact_routes(app)

@@ -2,18 +2,21 @@
 
 Who uses it: single sign-on (the issuer, the endpoints its discovery document names, the JWKS and the code
 exchange: `integrations/oidc.py`, checked when saved in `services/access/sso.py`) and the AI base URL
-(`integrations/openai_client.py`, checked when saved in `services/bot/ai_settings.py`). Outgoing webhooks
-and alert channels must reuse it when they land: call `check_url` when the tenant saves the URL (it gives
-the form a message it can show), and send only through `client()` or `get_json()`, never through a bare
+(`integrations/openai_client.py`, checked when saved as the setting `ai.base_url`, services/settings/catalog.py).
+Outgoing webhooks and alert channels must reuse it when they land: call `check_url` when the tenant saves the
+URL (it gives the form a message it can show), and send only through `client()` or `get_json()`, never through a bare
 `httpx.Client`, so that every rule below holds at the moment of each request and not only when saved.
 
 The rules, and why:
 - Production accepts https only: what we send there (client secrets, API keys, customer text) never
   travels in clear.
 - No loopback, private, link-local (cloud metadata lives at 169.254.169.254), shared or reserved address,
-  unless `ALLOW_PRIVATE_OUTBOUND_URLS` allows them (it does by default outside production: the sandbox's
-  fakes listen on 127.0.0.1). Unspecified (0.0.0.0, ::), multicast and the metadata addresses are never
-  allowed. IPv6 forms that carry an IPv4 address (mapped, compatible, 6to4, NAT64) are judged by it.
+  unless the install's setting `system.allow_private_outbound_urls` allows them (its default,
+  `ALLOW_PRIVATE_OUTBOUND_URLS`, does outside production: the sandbox's fakes listen on 127.0.0.1). The
+  settings package hands its reader over with `use_private_policy` when it loads (integrations import no
+  service); until then private addresses are refused. Unspecified (0.0.0.0, ::), multicast and the
+  metadata addresses are never allowed. IPv6 forms that carry an IPv4 address (mapped, compatible, 6to4,
+  NAT64) are judged by it.
 - The address checked is the address connected to: the transport resolves the name once, checks every
   address it got, and connects to that address itself, with the Host header and TLS SNI (so the
   certificate check too) still naming the host. A name that resolves to a public address when saved and to
@@ -104,9 +107,19 @@ def use_resolver(resolver: Resolver) -> Iterator[None]:
         _resolver = previous
 
 
+_private_policy: Callable[[], bool] | None = None
+
+
+def use_private_policy(policy: Callable[[], bool]) -> None:
+    """Where `private_allowed` reads the install's choice (`crm_app.services.settings` sets it when it loads)."""
+    global _private_policy
+    _private_policy = policy
+
+
 def private_allowed() -> bool:
-    """Whether loopback, private and link-local addresses may be called (`ALLOW_PRIVATE_OUTBOUND_URLS`)."""
-    return get_settings().effective_allow_private_outbound_urls
+    """Whether loopback, private and link-local addresses may be called (the setting
+    `system.allow_private_outbound_urls`); no when no policy was handed over (fail closed)."""
+    return bool(_private_policy()) if _private_policy is not None else False
 
 
 def allowed_schemes() -> tuple[str, ...]:

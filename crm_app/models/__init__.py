@@ -2,7 +2,7 @@
 
 from crm_app.models.api_tokens import ApiToken
 from crm_app.models.audit_logs import AuditLog
-from crm_app.models.bot import AiSettings, AiUsage, BotFlow, BotFlowVersion, BotSession, KnowledgeEntry
+from crm_app.models.bot import AiUsage, BotFlow, BotFlowVersion, BotSession, KnowledgeEntry
 from crm_app.models.canned_responses import CannedResponse
 from crm_app.models.contacts import Contact, ContactInbox
 from crm_app.models.conversations import (
@@ -24,7 +24,7 @@ from crm_app.models.tenants import Tenant
 from crm_app.models.users import Role, User, UserSession
 
 __all__ = [
-    "AiSettings", "AiUsage", "ApiToken", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
+    "AiUsage", "ApiToken", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
     "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent", "ConversationEventKind",
     "Email", "EmailStatus",
     "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",

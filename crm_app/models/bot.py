@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm_app.models._base import fk, id_field, json_field, now_field, secret_field, tenant_field, text, timestamp
+from crm_app.models._base import fk, id_field, json_field, now_field, tenant_field, text, timestamp
 
 
 class BotFlow(SQLModel, table=True):
@@ -83,30 +83,6 @@ class KnowledgeEntry(SQLModel, table=True):
     search_text: str = Field(default="", sa_type=Text, nullable=False)
     created_by_user_id: int | None = fk("users.id", nullable=True, index=False, ondelete="SET NULL")
     created_at: dt.datetime = now_field()
-    updated_at: dt.datetime = now_field()
-
-
-class AiSettings(SQLModel, table=True):
-    """A tenant's OpenAI-compatible endpoint, model, key and budget."""
-
-    __tablename__ = "ai_settings"
-    __table_args__ = (UniqueConstraint("tenant_id", name="uq_ai_settings_tenant"),)
-
-    id: int | None = id_field()
-    tenant_id: int = tenant_field()
-    enabled: bool = False
-    base_url: str = text(255, default="https://api.openai.com/v1")
-    model: str = text(120, default="gpt-4o-mini")
-    api_key: str | None = secret_field(nullable=True)
-    timeout_seconds: float = 15.0
-    # Answers whose confidence is below this hand off to a person.
-    min_confidence: float = 0.6
-    # USD per million tokens, for the cost ledger.
-    input_cost_per_mtok: float = 0.15
-    output_cost_per_mtok: float = 0.60
-    # 0 means no cap.
-    monthly_budget_usd: float = 0.0
-    system_prompt: str | None = Field(default=None, sa_type=Text, nullable=True)
     updated_at: dt.datetime = now_field()
 
 

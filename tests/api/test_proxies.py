@@ -25,6 +25,7 @@ from crm_app.api.routes import create_api
 from crm_app.config import Settings, get_settings
 from crm_app.db import session_scope
 from crm_app.models import AuditLog, User
+from crm_app.services import settings
 from crm_app.services.access import sessions
 from tests.factories import make_tenant, make_user
 
@@ -66,8 +67,13 @@ def _client(peer: str) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def trusted(monkeypatch):
-    monkeypatch.setattr(get_settings(), "trusted_proxies", "10.0.0.0/8")
+def trusted(clean_db):
+    """10.0.0.0/8 trusted, as an operator sets it: the install's value of system.trusted_proxies."""
+    with session_scope() as session:
+        settings.update(session, actor=None, tenant_id=None, changes={"system.trusted_proxies": "10.0.0.0/8"})
+    yield
+    with session_scope() as session:
+        settings.update(session, actor=None, tenant_id=None, changes={"system.trusted_proxies": None})
 
 
 @pytest.fixture
@@ -162,4 +168,4 @@ def test_reflex_events_see_the_forwarded_client_only_from_a_trusted_proxy(monkey
 def test_a_mistyped_trusted_proxy_stops_the_settings_from_loading():
     with pytest.raises(ValidationError, match="10.0.0.0/33"):
         Settings(trusted_proxies="10.0.0.0/8, 10.0.0.0/33")
-    assert Settings(trusted_proxies="").trusted_proxy_networks == ()
+    assert hardening.trusted_networks(Settings(trusted_proxies="").trusted_proxies) == ()

@@ -12,6 +12,7 @@ from crm_app.api import v1
 from crm_app.api.routes import create_api
 from crm_app.models import Message
 from crm_app.queue import get_queue
+from crm_app.services import settings
 from crm_app.services.access import api_tokens
 from crm_app.services.core import jobs
 from crm_app.services.routing import presence, teams
@@ -195,7 +196,8 @@ async def test_bodies_over_64_kb_are_413_declared_or_streamed(client, db, world)
 
 
 async def test_too_many_requests_for_one_token_is_429(redis_clean, db, world, monkeypatch):
-    monkeypatch.setattr(v1, "RATE_LIMIT_PER_MINUTE", 3)
+    settings.update(db, actor=None, changes={v1.RATE_LIMIT_SETTING: 3}, tenant_id=None)  # the install's limit
+    db.commit()
     monkeypatch.setattr(api_tokens, "_clock", lambda: 1_700_000_050.0)  # all requests in one window
     headers = _token(db, world["admin"])
     async with await _client(create_api()) as client:

@@ -79,7 +79,8 @@ def test_admin_adds_an_entry_and_tests_a_question(page):
     page.fill("#ai-base_url", "ftp://errado")
     page.click("#ai-save")
     page.locator("#ai-error-base_url").wait_for()
-    stored = _rows("SELECT base_url FROM ai_settings a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = 'demo'")
+    stored = _rows("SELECT v.value FROM setting_values v JOIN tenants t ON t.id = v.tenant_id "
+                   "WHERE t.slug = 'demo' AND v.key = 'ai.base_url'")
     assert re.match(r"^http://127\.0\.0\.1:\d+/openai/v1$", stored[0][0])  # nothing was saved
 
 

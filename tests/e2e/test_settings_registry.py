@@ -2,6 +2,9 @@
 (a bad value refused under its field, a secret never shown back); a platform operator sets a global value and
 applies a template to the demo tenant after its preview."""
 
+import json
+
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
@@ -17,6 +20,25 @@ def _db(query: str, **params):
 
     with get_engine().connect() as conn:
         return conn.execute(text(query), params).all()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _seeded_values_come_back():
+    """The stack's seeded values (the demo tenant's AI settings among them) are put back after these tests, which
+    wipe and change them: the other e2e files on this stack use them."""
+    saved = _db("SELECT tenant_id, key, value, secret_value, updated_at, updated_by_user_id FROM setting_values")
+    yield
+    from crm_app.db import get_engine
+    from crm_app.services import settings
+
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM setting_values"))
+        for tenant_id, key, value, secret, updated_at, updated_by in saved:
+            conn.execute(text("INSERT INTO setting_values (tenant_id, key, value, secret_value, updated_at, "
+                              "updated_by_user_id) VALUES (:t, :k, CAST(:v AS JSON), :s, :at, :by)"),
+                         {"t": tenant_id, "k": key, "v": None if value is None else json.dumps(value), "s": secret,
+                          "at": updated_at, "by": updated_by})
+    settings.publish_change()
 
 
 def _forget_settings() -> None:

@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import select
 
 from crm_app.api.routes import create_api
-from crm_app.models import Contact, Tenant, User
+from crm_app.models import Contact, User
+from crm_app.services import settings
 from crm_app.services.access import api_tokens, sessions
 from crm_app.state.inbox.conversation import InboxConversationState
 from crm_app.state.settings_security import SecuritySettingsState
@@ -81,6 +82,7 @@ async def test_the_tenant_may_let_attendants_edit_any_contact(db, desk):
     page.any_contact = True
     await run_handler(page, "save", ())
     db.expire_all()
-    assert db.get(Tenant, tenant.id).attendants_edit_any_contact is True
+    assert settings.value(db, "security.attendants_edit_any_contact", tenant_id=tenant.id) is True
+    assert settings.source(db, "security.attendants_edit_any_contact", tenant_id=tenant.id) == "tenant"
     assert await _patch(ana_token, chats["bia"].contact_id, "Allowed now") == 200
     assert _names(db)[chats["bia"].contact_id] == "Allowed now"

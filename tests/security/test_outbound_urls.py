@@ -29,10 +29,12 @@ from starlette.routing import Route
 
 from crm_app.api.routes import create_api
 from crm_app.config import get_settings
+from crm_app.db import session_scope
 from crm_app.errors import ValidationError
 from crm_app.integrations import outbound_urls
 from crm_app.models import AuditLog, SsoConfig, User
 from crm_app.sandbox.oidc_fake import OidcFake, create_oidc_app
+from crm_app.services import settings
 from crm_app.services.access import sessions, sso
 from crm_app.services.bot import ai, ai_settings, knowledge
 from crm_app.state.settings_sso import SsoSettingsState
@@ -102,9 +104,23 @@ def evil_idp():
 
 
 @pytest.fixture
-def strict(monkeypatch):
-    """The production rule for addresses (dev and tests allow private ones so the sandbox works)."""
-    monkeypatch.setattr(get_settings(), "allow_private_outbound_urls", False)
+def strict(clean_db):
+    """The production rule for addresses (dev and tests allow private ones so the sandbox works), set as an
+    operator sets it: the install's value of the setting, in the registry."""
+    with session_scope() as session:
+        settings.update(session, actor=None, tenant_id=None, changes={"system.allow_private_outbound_urls": False})
+    yield
+    with session_scope() as session:
+        settings.update(session, actor=None, tenant_id=None, changes={"system.allow_private_outbound_urls": None})
+
+
+def test_the_environment_still_sets_the_default_of_the_private_address_rule(monkeypatch, clean_db):
+    assert outbound_urls.private_allowed()  # tests run outside production: allowed by default
+    monkeypatch.setattr(get_settings(), "allow_private_outbound_urls", False)  # ALLOW_PRIVATE_OUTBOUND_URLS=false
+    assert not outbound_urls.private_allowed()
+    with session_scope() as session:  # the install's value wins over the default
+        settings.update(session, actor=None, tenant_id=None, changes={"system.allow_private_outbound_urls": True})
+    assert outbound_urls.private_allowed()
 
 
 @pytest.fixture
@@ -304,9 +320,12 @@ async def test_sso_start_never_redirects_to_a_foreign_origin(db, evil_idp, overr
     assert start.status_code == 303 and start.headers["location"] == "/login?sso_error=unavailable"
 
 
-async def test_an_allow_listed_origin_may_serve_the_endpoints(db, evil_idp, monkeypatch):
-    """Providers such as Google keep their token endpoint and keys on other hosts: SSO_ENDPOINT_ORIGINS."""
-    monkeypatch.setattr(get_settings(), "sso_endpoint_origins", "https://tokens.example, https://keys.example")
+async def test_an_allow_listed_origin_may_serve_the_endpoints(db, evil_idp):
+    """Providers such as Google keep their token endpoint and keys on other hosts: the install's setting
+    system.sso_endpoint_origins (SSO_ENDPOINT_ORIGINS its default)."""
+    settings.update(db, actor=None, tenant_id=None,
+                    changes={"system.sso_endpoint_origins": "https://tokens.example, https://keys.example/"})
+    db.commit()
     tenant = _sso_tenant(db, f"http://127.0.0.1:{evil_idp}")
     EVIL.update({"token_endpoint": "https://tokens.example/token", "jwks_uri": "https://keys.example/certs"})
     try:

@@ -77,6 +77,7 @@ from crm_app.services.access.passwords import (  # noqa: F401
 )
 from crm_app.services.access.scopes import scope  # noqa: F401
 from crm_app.services.access.sessions import (  # noqa: F401
+    ABSOLUTE_RANGE,
     Access,
     PolicyInvalid,
     SecurityPolicy,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from crm_app.db import utcnow
 from crm_app.domain.passwords import password_problems
 from crm_app.errors import CRMError, NotFound, ValidationError
-from crm_app.models import Tenant, User
+from crm_app.models import User
 from crm_app.services.access import mfa, passwords, sessions
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
@@ -59,9 +59,8 @@ def _own_user(session: Session, actor: Actor) -> User:
 def account_info(session: Session, *, actor: Actor) -> AccountInfo:
     """What /account shows about the actor."""
     user = _own_user(session, actor)
-    tenant = session.get(Tenant, user.tenant_id)
     return AccountInfo(user.name, user.email, str(user.role), mfa.is_enabled(user),
-                       mfa.role_requires_2fa(tenant, str(user.role)),
+                       mfa.role_requires_2fa(session, user.tenant_id, str(user.role)),
                        mfa.remaining_recovery_codes(session, user_id=user.id) if mfa.is_enabled(user) else 0,
                        user.email_assigned_while_away)
 

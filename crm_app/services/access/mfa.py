@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 from crm_app.config import get_settings
 from crm_app.db import utcnow
 from crm_app.errors import CRMError, NotFound, ValidationError
-from crm_app.models import RecoveryCode, Tenant, User
+from crm_app.models import RecoveryCode, User
+from crm_app.services import settings
 from crm_app.services.access import passwords
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
@@ -92,14 +93,16 @@ def is_enabled(user: User) -> bool:
     return user.totp_enabled_at is not None and bool(user.totp_secret)
 
 
-def role_requires_2fa(tenant: Tenant | None, role: str) -> bool:
-    """Whether the tenant's policy requires 2FA of users with `role`."""
-    return tenant is not None and str(role) in (tenant.require_2fa_roles or [])
+def role_requires_2fa(session: Session | None, tenant_id: int | None, role: str) -> bool:
+    """Whether the tenant's policy (setting `security.require_2fa_roles`) requires 2FA of users with `role`."""
+    if tenant_id is None:
+        return False
+    return str(role) in settings.value(session, "security.require_2fa_roles", tenant_id=tenant_id)
 
 
-def must_enrol(tenant: Tenant | None, user: User) -> bool:
+def must_enrol(session: Session | None, user: User) -> bool:
     """The policy wants 2FA for this user's role and they have none yet: enrolment comes before anything else."""
-    return role_requires_2fa(tenant, str(user.role)) and not is_enabled(user)
+    return role_requires_2fa(session, user.tenant_id, str(user.role)) and not is_enabled(user)
 
 
 def qr_data_uri(uri: str) -> str:
@@ -229,7 +232,7 @@ def disable(session: Session, *, actor: Actor, password: str = "", code: str = "
     user = _user(session, actor)
     if not is_enabled(user):
         raise MfaRefused("mfa_not_enabled", "2FA is off")
-    if role_requires_2fa(session.get(Tenant, user.tenant_id), str(user.role)):
+    if role_requires_2fa(session, user.tenant_id, str(user.role)):
         raise MfaRefused("mfa_required_by_policy", "your organisation requires 2FA")
     proved = (bool(password) and passwords.check_password(password, user.password_hash)) or (
         bool(code) and verify_second_factor(session, user=user, code=code) is not None)

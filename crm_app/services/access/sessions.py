@@ -10,8 +10,9 @@ redeems it, so a ticket minted by someone else and pushed to a victim's browser 
 Every revocation is announced on Redis after commit (`core.realtime.publish_revoked_after_commit`), so the web
 processes stop pushing to a revoked session at once instead of trusting their short session cache.
 
-Timeouts are per tenant (`Tenant.session_idle_minutes` / `session_absolute_hours`, falling back to the install's
-30 min / 12 h) and are read again on every check, so a stricter policy applies to sessions already open.
+Timeouts are the settings `security.session_idle_minutes` / `security.session_absolute_hours` (the tenant's value,
+else the install's, else 30 min / 12 h), read through the settings cache on every check, so a stricter policy
+applies to sessions already open.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from crm_app.domain.sessions import is_session_live
 from crm_app.errors import NotFound, ValidationError
 from crm_app.models import Role, Tenant, User, UserSession
 from crm_app.queue import get_redis
+from crm_app.services import settings
 from crm_app.services.access import mfa
 from crm_app.services.core import audit, realtime
 from crm_app.services.core.actors import Actor, require_role
@@ -43,6 +45,9 @@ PRELOGIN_MIN_LENGTH = 32  # shorter values are not ours: no ticket is ever bound
 TICKET_PREFIX = "crm:login-ticket:"
 # Written at most this often, so that page loads do not all write.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
+# The settings of the security page, in SecurityPolicy's order.
+POLICY_KEYS = ("security.require_2fa_roles", "security.session_idle_minutes", "security.session_absolute_hours",
+               "security.attendants_edit_any_contact")
 IDLE_RANGE = (5, 24 * 60)  # minutes a tenant may choose
 ABSOLUTE_RANGE = (1, 7 * 24)  # hours
 
@@ -59,11 +64,10 @@ def actor_for(user: User, *, ip: str | None = None, timezone: str | None = None)
                  locale=user.locale, ip=ip, timezone=timezone or "America/Sao_Paulo")
 
 
-def session_timeouts(tenant: Tenant | None) -> tuple[dt.timedelta, dt.timedelta]:
-    """(idle, absolute) for the tenant's sessions; the install's defaults where the tenant set none."""
-    settings = get_settings()
-    idle = (tenant.session_idle_minutes if tenant is not None else None) or settings.session_idle_minutes
-    absolute = (tenant.session_absolute_hours if tenant is not None else None) or settings.session_absolute_hours
+def session_timeouts(session: Session | None, tenant_id: int | None) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle, absolute) for the tenant's sessions (None: the install's), from the settings registry."""
+    idle = settings.value(session, "security.session_idle_minutes", tenant_id=tenant_id)
+    absolute = settings.value(session, "security.session_absolute_hours", tenant_id=tenant_id)
     return dt.timedelta(minutes=idle), dt.timedelta(hours=absolute)
 
 
@@ -78,7 +82,7 @@ def open_session(session: Session, *, user: User, ip: str | None = None, user_ag
     """Create a session row for `user` and return the raw token: the one way a session is made (SSO too)."""
     now = utcnow()
     token = secrets.token_urlsafe(32)
-    _, absolute = session_timeouts(session.get(Tenant, user.tenant_id))
+    _, absolute = session_timeouts(session, user.tenant_id)
     session.add(UserSession(
         tenant_id=user.tenant_id, user_id=user.id, token_hash=hash_token(token), created_at=now,
         last_seen_at=now, expires_at=now + absolute, ip=ip, user_agent=(user_agent or "")[:255] or None,
@@ -112,7 +116,7 @@ def resolve_access(session: Session, *, token: str | None, ip: str | None = None
     if tenant is None:
         return None
     now = utcnow()
-    idle, absolute = session_timeouts(tenant)
+    idle, absolute = session_timeouts(session, tenant.id)
     if not is_session_live(now=now, last_seen_at=row.last_seen_at, expires_at=row.expires_at,
                            revoked_at=row.revoked_at, idle=idle, created_at=row.created_at, absolute=absolute):
         return None
@@ -121,7 +125,7 @@ def resolve_access(session: Session, *, token: str | None, ip: str | None = None
         session.add(row)
     # A single sign-on login had its second factor at the identity provider, under the company's own policy
     # there; the tenant's 2FA rule is about our password logins.
-    must_enrol = row.auth_method != "sso" and mfa.must_enrol(tenant, user)
+    must_enrol = row.auth_method != "sso" and mfa.must_enrol(session, user)
     return Access(actor=actor_for(user, ip=ip, timezone=tenant.timezone), must_enrol_2fa=must_enrol,
                   session_id=row.id)
 
@@ -189,8 +193,7 @@ class SessionRow:
 
 def list_sessions(session: Session, *, actor: Actor, current_token: str | None = None) -> list[SessionRow]:
     """The actor's own live sessions, newest activity first."""
-    tenant = session.get(Tenant, actor.tenant_id)
-    idle, absolute = session_timeouts(tenant)
+    idle, absolute = session_timeouts(session, actor.tenant_id)
     now = utcnow()
     current_hash = hash_token(current_token) if current_token else None
     rows = session.exec(select(UserSession).where(UserSession.user_id == actor.user_id,
@@ -230,16 +233,15 @@ class SecurityPolicy:
 
 
 def get_security_policy(session: Session, *, actor: Actor) -> SecurityPolicy:
-    """The tenant's 2FA roles and session timeouts (admins only)."""
+    """The tenant's 2FA roles and session timeouts (admins only), from the settings registry; the defaults beside
+    them are what the tenant inherits (the install's values)."""
     require_role(actor, Role.ADMIN)
-    tenant = session.get(Tenant, actor.tenant_id)
-    if tenant is None:
+    if session.get(Tenant, actor.tenant_id) is None:
         raise NotFound("tenant not found")
-    idle, absolute = session_timeouts(tenant)
-    settings = get_settings()
-    return SecurityPolicy(sorted(tenant.require_2fa_roles or []), int(idle.total_seconds() // 60),
-                          int(absolute.total_seconds() // 3600), settings.session_idle_minutes,
-                          settings.session_absolute_hours, tenant.attendants_edit_any_contact)
+    mine = settings.values(session, POLICY_KEYS, tenant_id=actor.tenant_id)
+    install = settings.values(session, POLICY_KEYS[1:3], tenant_id=None)
+    return SecurityPolicy(sorted(mine[POLICY_KEYS[0]]), mine[POLICY_KEYS[1]], mine[POLICY_KEYS[2]],
+                          install[POLICY_KEYS[1]], install[POLICY_KEYS[2]], mine[POLICY_KEYS[3]])
 
 
 class PolicyInvalid(ValidationError):
@@ -264,23 +266,23 @@ def update_security_policy(session: Session, *, actor: Actor, require_2fa_roles:
         raise PolicyInvalid("policy_bad_absolute", "absolute timeout out of range")
     if idle_minutes > absolute_hours * 60:
         raise PolicyInvalid("policy_idle_over_absolute", "idle timeout longer than the absolute one")
-    tenant = session.get(Tenant, actor.tenant_id)
-    if tenant is None:
-        raise NotFound("tenant not found")
     before = get_security_policy(session, actor=actor)
-    tenant.require_2fa_roles = roles
-    tenant.session_idle_minutes, tenant.session_absolute_hours = idle_minutes, absolute_hours
-    if attendants_edit_any_contact is not None:
-        tenant.attendants_edit_any_contact = bool(attendants_edit_any_contact)
-    session.add(tenant)
+    wanted = dict(zip(POLICY_KEYS, (roles, idle_minutes, absolute_hours, attendants_edit_any_contact), strict=True))
+    current = dict(zip(POLICY_KEYS, (before.require_2fa_roles, before.idle_minutes, before.absolute_hours,
+                                     before.attendants_edit_any_contact), strict=True))
+    # Only what differs from the effective value: a value left as inherited stays inherited.
+    changes = {key: new for key, new in wanted.items() if new is not None and new != current[key]}
+    settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id)
+    after = get_security_policy(session, actor=actor)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="security.policy_change",
-                 target_type="tenant", target_id=tenant.id,
+                 target_type="tenant", target_id=actor.tenant_id,
                  before={"require_2fa_roles": before.require_2fa_roles, "idle_minutes": before.idle_minutes,
                          "absolute_hours": before.absolute_hours,
                          "attendants_edit_any_contact": before.attendants_edit_any_contact},
-                 after={"require_2fa_roles": roles, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours,
-                        "attendants_edit_any_contact": tenant.attendants_edit_any_contact})
-    return get_security_policy(session, actor=actor)
+                 after={"require_2fa_roles": after.require_2fa_roles, "idle_minutes": after.idle_minutes,
+                        "absolute_hours": after.absolute_hours,
+                        "attendants_edit_any_contact": after.attendants_edit_any_contact})
+    return after
 
 
 def browser_binding(prelogin: str | None) -> str | None:
@@ -378,9 +380,7 @@ def peek_session(token: str | None, *, ip: str | None = None) -> tuple[int, Acto
         row = conn.execute(_PEEK, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    settings = get_settings()
-    idle = dt.timedelta(minutes=row.session_idle_minutes or settings.session_idle_minutes)
-    absolute = dt.timedelta(hours=row.session_absolute_hours or settings.session_absolute_hours)
+    idle, absolute = session_timeouts(None, row.tenant_id)  # the settings cache: no query when warm
     if not is_session_live(now=utcnow(), last_seen_at=row.last_seen_at, expires_at=row.expires_at,
                            revoked_at=row.revoked_at, idle=idle, created_at=row.created_at, absolute=absolute):
         return None
@@ -391,8 +391,7 @@ def peek_session(token: str | None, *, ip: str | None = None) -> tuple[int, Acto
 
 _PEEK = (select(UserSession.id.label("session_id"), UserSession.last_seen_at, UserSession.expires_at,
                 UserSession.revoked_at, UserSession.created_at, User.id, User.tenant_id, User.role, User.name,
-                User.email, User.is_platform_operator, User.locale, Tenant.timezone, Tenant.session_idle_minutes,
-                Tenant.session_absolute_hours)
+                User.email, User.is_platform_operator, User.locale, Tenant.timezone)
          .join(User, User.id == UserSession.user_id).join(Tenant, Tenant.id == User.tenant_id)
          .where(UserSession.token_hash == bindparam("token_hash"), User.is_active.is_(True),
                 Tenant.is_active.is_(True)))

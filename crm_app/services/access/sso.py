@@ -44,6 +44,7 @@ from crm_app.errors import CRMError, ValidationError
 from crm_app.integrations import oidc, outbound_urls
 from crm_app.models import Role, SsoConfig, Tenant, User
 from crm_app.queue import get_redis
+from crm_app.services import settings
 from crm_app.services.access import passwords, sessions, users
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
@@ -255,10 +256,10 @@ def seed_demo(session: Session, *, tenant_id: int, issuer: str) -> bool:
     """The demo tenant signs in through the sandbox's fake provider (`/oidc`). Idempotent; True if created."""
     if _config_row(session, tenant_id) is not None:
         return False
-    settings = get_settings()
-    session.add(SsoConfig(tenant_id=tenant_id, enabled=settings.demo_sso_enabled, issuer=issuer,
-                          client_id=settings.demo_sso_client_id,
-                          client_secret=settings.demo_sso_client_secret.get_secret_value(),
+    config = get_settings()
+    session.add(SsoConfig(tenant_id=tenant_id, enabled=config.demo_sso_enabled, issuer=issuer,
+                          client_id=config.demo_sso_client_id,
+                          client_secret=config.demo_sso_client_secret.get_secret_value(),
                           group_roles=dict(DEMO_GROUPS), default_role=None, auto_create_users=True))
     return True
 
@@ -299,12 +300,13 @@ def _origin(url: str) -> str:
 
 def _check_endpoints(issuer: str, doc: dict[str, Any]) -> None:
     """Every endpoint we send a browser or a request to must live at the issuer's origin (or one allowed by
-    SSO_ENDPOINT_ORIGINS): otherwise a document could make /api/auth/sso/start redirect anywhere, or point
-    our server at another host than the one the admin named."""
+    the setting system.sso_endpoint_origins): otherwise a document could make /api/auth/sso/start redirect
+    anywhere, or point our server at another host than the one the admin named."""
     missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)]
     if missing:
         raise DiscoveryError(f"the document lacks {', '.join(missing)}")
-    allowed = {_origin(issuer), *get_settings().sso_endpoint_origin_list}
+    extra = settings.value(None, "system.sso_endpoint_origins", tenant_id=None)
+    allowed = {_origin(issuer), *(o.strip().rstrip("/").lower() for o in extra.split(",") if o.strip())}
     for key in ENDPOINT_KEYS:
         value = doc.get(key)
         if value is None and key == "userinfo_endpoint":

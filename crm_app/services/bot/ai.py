@@ -1,8 +1,8 @@
 """AI answers grounded on the tenant's knowledge entries, for the bot and for attendants' drafts.
 
 The path of one question:
-1. The tenant's `AiSettings` must be enabled, and this month's spend (in the tenant's timezone) under
-   its budget; otherwise no call is made.
+1. The tenant's AI settings (`ai.*` in the settings registry) must be enabled, and this month's spend (in
+   the tenant's timezone) under its budget; otherwise no call is made.
 2. Retrieval picks the relevant active entries (`services.knowledge.retrieve`); none means no call.
 3. The question, the history and the entries are redacted (`domain.redaction`) before they are put in
    the prompt: nothing that leaves carries a CPF, phone, e-mail or card number.
@@ -32,7 +32,8 @@ from crm_app.domain.redaction import redact
 from crm_app.errors import CRMError, PermissionDenied, ValidationError
 from crm_app.integrations.errors import ExternalServiceError
 from crm_app.integrations.openai_client import AiTimeout, ChatConfig, Completion, complete
-from crm_app.models import AiSettings, AiUsage, Message, Tenant
+from crm_app.models import AiUsage, Message, Tenant
+from crm_app.services import settings as registry
 from crm_app.services import transaction
 from crm_app.services.bot import knowledge
 from crm_app.services.bot.knowledge import KnowledgeHit
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = ("ok", "low_confidence", "error", "timeout", "budget", "disabled")
 CONTEXT_ENTRIES = 3
+# The settings a call reads (crm_app/services/settings, category "ai").
+AI_KEYS = ("ai.base_url", "ai.model", "ai.api_key", "ai.timeout_seconds", "ai.min_confidence",
+           "ai.input_cost_per_mtok", "ai.output_cost_per_mtok", "ai.monthly_budget_usd", "ai.system_prompt")
 HISTORY_TURNS = 8
 SUGGEST_MESSAGES = 12
 MAX_QUESTION = 2000
@@ -141,21 +145,22 @@ def _ask(*, tenant_id: int, conversation_id: int | None, user_id: int | None, pu
 
 def _prepare(session: Session, tenant_id: int, question: str) -> _Ready | AiAnswer:
     """Settings, budget and retrieval; an AiAnswer when no call should be made."""
-    settings = session.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).first()
-    if settings is None or not settings.enabled:
+    if not registry.value(session, "ai.enabled", tenant_id=tenant_id):
         return AiAnswer(None, "disabled")
-    if settings.monthly_budget_usd > 0:
+    settings = registry.values(session, AI_KEYS, tenant_id=tenant_id)  # the settings cache: no query when warm
+    budget = settings["ai.monthly_budget_usd"]
+    if budget > 0:
         spent = month_spend(session, tenant_id=tenant_id, since=month_start(_tenant_tz(session, tenant_id)))
-        if spent >= settings.monthly_budget_usd:
+        if spent >= budget:
             return AiAnswer(None, "budget")
     hits = knowledge.retrieve(session, tenant_id=tenant_id, question=question[:MAX_QUESTION],
                               limit=CONTEXT_ENTRIES)
     if not hits:
         return AiAnswer(None, "low_confidence")
-    config = ChatConfig(base_url=settings.base_url, model=settings.model, api_key=settings.api_key or "",
-                        timeout_seconds=float(settings.timeout_seconds))
-    return _Ready(config, settings.min_confidence, settings.input_cost_per_mtok, settings.output_cost_per_mtok,
-                  settings.system_prompt, hits)
+    config = ChatConfig(base_url=settings["ai.base_url"], model=settings["ai.model"],
+                        api_key=settings["ai.api_key"] or "", timeout_seconds=float(settings["ai.timeout_seconds"]))
+    return _Ready(config, settings["ai.min_confidence"], settings["ai.input_cost_per_mtok"],
+                  settings["ai.output_cost_per_mtok"], settings["ai.system_prompt"] or None, hits)
 
 
 def _heading(hit: KnowledgeHit) -> str:
@@ -256,13 +261,13 @@ def month_usage(session: Session, *, actor: Actor) -> UsageSummary:
                         .where(AiUsage.tenant_id == actor.tenant_id, AiUsage.created_at >= since)
                         .group_by(AiUsage.outcome)).all()
     by = {outcome: (int(n), int(p or 0), int(c or 0), float(cost or 0)) for outcome, n, p, c, cost in rows}
-    settings = session.exec(select(AiSettings).where(AiSettings.tenant_id == actor.tenant_id)).first()
+    budget = registry.value(session, "ai.monthly_budget_usd", tenant_id=actor.tenant_id)
     calls = sum(v[0] for k, v in by.items() if k != "budget")
     return UsageSummary(calls=calls, answered=by.get("ok", (0,))[0], refused_budget=by.get("budget", (0,))[0],
                         prompt_tokens=sum(v[1] for v in by.values()),
                         completion_tokens=sum(v[2] for v in by.values()),
                         cost_usd=round(sum(v[3] for v in by.values()), 6),
-                        budget_usd=settings.monthly_budget_usd if settings else 0.0)
+                        budget_usd=budget)
 
 
 def suggest_reply(session: Session, *, actor: Actor, conversation_id: int) -> str:

@@ -1,22 +1,29 @@
 """The tenant's AI settings (model, key, limits, budget) as the knowledge page edits them, and the demo's AI.
 
-The API key is encrypted at rest by its column type; the page only learns whether one is set, and the
-audit trail only whether it was kept, replaced or cleared.
+They are settings of the registry (`ai.*`, crm_app/services/settings): read with `settings.values`, saved with
+`settings.update`, so every change lands in the settings history. The API key is a secret setting (encrypted at
+rest, masked in the history); the page only learns whether one is set, and the audit trail only whether it was
+kept, replaced or cleared.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from crm_app.db import utcnow
 from crm_app.errors import ValidationError
-from crm_app.integrations import outbound_urls
-from crm_app.models import AiSettings
+from crm_app.services import settings
 from crm_app.services.bot import ai, knowledge
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
+
+# The page's fields and the settings behind them.
+FIELDS = {name: f"ai.{name}" for name in (
+    "enabled", "base_url", "model", "timeout_seconds", "min_confidence", "input_cost_per_mtok",
+    "output_cost_per_mtok", "monthly_budget_usd")}
+API_KEY = "ai.api_key"
+MAX_KEY_LENGTH = 500
 
 DEMO_KNOWLEDGE = (
     ("Horário de check-in e check-out",
@@ -57,7 +64,7 @@ class AiSettingsView:
 def get_ai_settings(session: Session, *, actor: Actor) -> AiSettingsView:
     """The tenant's AI settings (defaults when never saved); admins only."""
     require_role(actor, "admin")
-    return _view(_settings_row(session, actor.tenant_id))
+    return _view(session, actor.tenant_id)
 
 
 @dataclass(frozen=True)
@@ -86,30 +93,36 @@ def knowledge_overview(session: Session, *, actor: Actor, query: str | None = No
 
 def save_ai_settings(session: Session, *, actor: Actor | None, tenant_id: int | None = None,
                      api_key: str | None = None, clear_key: bool = False, **values: object) -> AiSettingsView:
-    """Save the AI settings. `api_key` None keeps the stored key; `clear_key` removes it.
+    """Save the AI settings through the settings registry (one history row per changed value).
 
-    `actor` None is the system (the demo seed), which must name `tenant_id`. The key is encrypted at
-    rest by its column type and never written to the audit trail.
+    `api_key` None keeps the stored key; `clear_key` removes it. `actor` None is the system (the demo seed),
+    which must name `tenant_id`. The key is a secret setting: encrypted at rest, never in the audit trail.
     """
     if actor is not None:
         require_role(actor, "admin")
         tenant_id = actor.tenant_id
     cleaned = _clean_settings(values)
-    row = _settings_row(session, tenant_id)
-    before = {k: getattr(row, k) for k in cleaned} | {"key_set": bool(row.api_key)}
-    for name, value in cleaned.items():
-        setattr(row, name, value)
+    new_key = (api_key or "").strip()
+    if len(new_key) > MAX_KEY_LENGTH:
+        raise ValidationError(f"the API key has up to {MAX_KEY_LENGTH} characters", field="api_key")
+    before = _view(session, tenant_id)
+    changes = {FIELDS[name]: value for name, value in cleaned.items()}
     if clear_key:
-        row.api_key = None
-    elif api_key is not None and api_key.strip():
-        row.api_key = api_key.strip()
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    key_change = "cleared" if clear_key else ("replaced" if api_key and api_key.strip() else "kept")
+        changes[API_KEY] = settings.INHERIT
+    elif new_key:
+        changes[API_KEY] = new_key
+    try:
+        settings.update(session, actor=actor, changes=changes, tenant_id=tenant_id)
+    except ValidationError as exc:  # the registry's checks (the outbound-URL policy among them), in the page's names
+        field = str(exc.params.get("field", ""))
+        name = field.removeprefix("ai.")
+        message = exc.params.get("errors", {}).get(field, exc.message)
+        raise ValidationError(f"{name.replace('_', ' ')}: {message}", field=name) from None
+    key_change = "cleared" if clear_key else ("replaced" if new_key else "kept")
     audit.record(session, actor=actor, tenant_id=tenant_id, action="ai_settings.update", target_type="ai_settings",
-                 target_id=row.id, before=before, after=cleaned | {"key": key_change})
-    return _view(row)
+                 target_id=tenant_id, before={k: getattr(before, k) for k in cleaned} | {"key_set": before.key_set},
+                 after=cleaned | {"key": key_change})
+    return _view(session, tenant_id)
 
 
 def seed_demo(session: Session, *, tenant_id: int, base_url: str, api_key: str) -> None:
@@ -117,7 +130,7 @@ def seed_demo(session: Session, *, tenant_id: int, base_url: str, api_key: str) 
 
     Settings an admin already saved are left alone.
     """
-    if session.exec(select(AiSettings.id).where(AiSettings.tenant_id == tenant_id)).first() is None:
+    if settings.source(session, FIELDS["enabled"], tenant_id=tenant_id) != "tenant":
         save_ai_settings(session, actor=None, tenant_id=tenant_id, api_key=api_key, enabled=True,
                          base_url=base_url, model="gpt-4o-mini", timeout_seconds=10, min_confidence=0.6,
                          input_cost_per_mtok=0.15, output_cost_per_mtok=0.60, monthly_budget_usd=5)
@@ -125,15 +138,11 @@ def seed_demo(session: Session, *, tenant_id: int, base_url: str, api_key: str) 
         knowledge.ensure_entry(session, tenant_id=tenant_id, title=title, content=content, tags=tags)
 
 
-def _view(settings: AiSettings) -> AiSettingsView:
-    return AiSettingsView(settings.enabled, settings.base_url, settings.model, bool(settings.api_key),
-                          settings.timeout_seconds, settings.min_confidence, settings.input_cost_per_mtok,
-                          settings.output_cost_per_mtok, settings.monthly_budget_usd)
-
-
-def _settings_row(session: Session, tenant_id: int) -> AiSettings:
-    row = session.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).first()
-    return row or AiSettings(tenant_id=tenant_id)
+def _view(session: Session, tenant_id: int) -> AiSettingsView:
+    found = settings.values(session, [*FIELDS.values(), API_KEY], tenant_id=tenant_id)
+    return AiSettingsView(found["ai.enabled"], found["ai.base_url"], found["ai.model"], bool(found[API_KEY]),
+                          found["ai.timeout_seconds"], found["ai.min_confidence"], found["ai.input_cost_per_mtok"],
+                          found["ai.output_cost_per_mtok"], found["ai.monthly_budget_usd"])
 
 
 def _number(value: object, name: str, low: float, high: float) -> float:
@@ -147,14 +156,14 @@ def _number(value: object, name: str, low: float, high: float) -> float:
 
 
 def _base_url(value: object) -> str:
-    """The AI base URL, once it passes the outbound-URL policy (our workers call it with the tenant's key)."""
+    """The AI base URL's shape; the outbound-URL policy (our workers call it with the tenant's key) is the
+    setting's own check (`ai.base_url` in the catalog), made once when `settings.update` validates it."""
     base_url = str(value or "").strip()
     if len(base_url) > 255:
         raise ValidationError("the base URL has up to 255 characters", field="base_url")
-    try:
-        return outbound_urls.check_url(base_url)
-    except outbound_urls.UrlNotAllowed as exc:
-        raise ValidationError(f"base URL: {exc}", field="base_url") from None
+    if not base_url:
+        raise ValidationError("base URL: the address is missing", field="base_url")
+    return base_url
 
 
 def _clean_settings(values: dict) -> dict:

@@ -1,4 +1,5 @@
-"""Fair bot turns: one tenant runs at most `BOT_TENANT_CONCURRENCY` turns at once, over every bot worker.
+"""Fair bot turns: one tenant runs at most `system.bot_tenant_concurrency` turns at once
+(a setting: the tenant's value, else the install's, else BOT_TENANT_CONCURRENCY), over every bot worker.
 
 A turn's AI call may take up to the tenant's timeout. Without a cap, one tenant with a slow AI server and many
 customers would fill every bot worker, and every other tenant's customers would wait behind it. So each turn
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from crm_app.config import get_settings
+from crm_app.services import settings
 from crm_app.services.bot import trigger
 from crm_app.services.core import semaphore
 
@@ -28,7 +29,8 @@ def take_turn_slot(tenant_id: int, conversation_id: int, message_id: int | None)
     """A place for this turn of `tenant_id`: the lease id to give back, or None when the tenant is at its cap
     (the turn is then in the tenant's line, and also queued again a little later, see the module)."""
     waiter = f"{conversation_id}:{'' if message_id is None else message_id}"
-    lease = semaphore.acquire(_name(tenant_id), get_settings().bot_tenant_concurrency,
+    cap = settings.value(None, "system.bot_tenant_concurrency", tenant_id=tenant_id)  # cached: no query
+    lease = semaphore.acquire(_name(tenant_id), cap,
                               lease_seconds=TURN_LEASE_SECONDS, waiter=waiter)
     if lease is None:
         trigger.enqueue_turn(conversation_id, message_id, delay=WAKE_FALLBACK_SECONDS, tag=f"capped-{time.time_ns()}")

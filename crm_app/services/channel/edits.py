@@ -3,7 +3,7 @@
 Meta sends them as `edit` and `revoke` messages that name the original (`original_message_id`), or as an
 `unsupported` message of type `edit` that names nothing. With an original we have, an edit replaces its
 text and keeps every earlier one (`domain.edits`), and a deletion marks it deleted, keeping its text for
-audit or blanking it as the tenant's policy (`keep_deleted_message_text`) says. Without one, the inbound
+audit or blanking it as the tenant's setting `channel.keep_deleted_message_text` says. Without one, the inbound
 path writes a system line instead (`line_for`), under the change's own wamid.
 
 Every change is applied once: before anything else its wamid is looked up (a system line carries it),
@@ -21,12 +21,13 @@ from crm_app.db import UTCDateTime
 from crm_app.domain import edits, whatsapp
 from crm_app.domain.inbox import compute_preview
 from crm_app.domain.search import fold
-from crm_app.models import Conversation, Direction, Message, SenderType, Tenant
+from crm_app.models import Conversation, Direction, Message, SenderType
+from crm_app.services import settings
 from crm_app.services.core import realtime
 
 APPLIED, DUPLICATE, MISSING = "applied", "duplicate", "missing"
 
-_messages, _conversations, _tenants = Message.__table__, Conversation.__table__, Tenant.__table__
+_messages, _conversations = Message.__table__, Conversation.__table__
 
 _KNOWN = sa.select(_messages.c.id).where(_messages.c.wa_message_id == sa.bindparam("wamid"))
 # The customer's own message, on this identity (number and customer), locked against a concurrent change
@@ -105,8 +106,7 @@ def _edit(conn: Connection, original, message: whatsapp.InboundMessage) -> bool:
 
 def _delete(conn: Connection, tenant_id: int, original, message: whatsapp.InboundMessage) -> bool:
     values: dict = {"deleted_at": message.sent_at}
-    keep = conn.execute(sa.select(_tenants.c.keep_deleted_message_text)
-                        .where(_tenants.c.id == tenant_id)).scalar_one()
+    keep = settings.value(None, "channel.keep_deleted_message_text", tenant_id=tenant_id)  # cached: no query
     if not keep:
         values.update(body=None, search_text=None, payload=edits.envelope(original.payload))
         if original.edit_history is not None:

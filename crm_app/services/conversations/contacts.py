@@ -12,7 +12,8 @@ from crm_app.domain.inbox import search_pattern
 from crm_app.domain.search import contact_search_text
 from crm_app.domain.text import is_email, normalize_email
 from crm_app.errors import PermissionDenied, ValidationError
-from crm_app.models import Contact, Conversation, ConversationLabel, ConversationStatus, Label, Tenant
+from crm_app.models import Contact, Conversation, ConversationLabel, ConversationStatus, Label
+from crm_app.services import settings
 from crm_app.services.conversations import access
 from crm_app.services.core import audit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
@@ -89,8 +90,7 @@ def require_editable(session: Session, actor: Actor, contact: Contact) -> None:
     """
     if access.is_staff(actor):
         return
-    tenant = session.get(Tenant, actor.tenant_id)
-    if tenant is not None and tenant.attendants_edit_any_contact:
+    if settings.value(session, "security.attendants_edit_any_contact", tenant_id=actor.tenant_id):
         return
     mine = session.exec(select(Conversation.id).where(Conversation.contact_id == contact.id,
                                                       access.viewable_by(actor)).limit(1)).first()

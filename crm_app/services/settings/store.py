@@ -337,7 +337,7 @@ def _audit(session: Session, actor: Actor | None, tenant_id: int | None, rows: l
         return  # global values have no tenant's audit trail; their history is the record
     shown = [change_row(row) for row in rows]
     audit.record(session, actor=actor, tenant_id=tenant_id, action="settings.update", target_type="settings",
-                 target_id=",".join(r.key for r in shown)[:64],  # audit_logs.target_id is 64 characters
+                 target_id=shown[0].key if len(shown) == 1 else f"{len(shown)} settings",  # the keys: before/after
                  before={r.key: r.old_display for r in shown}, after={r.key: r.new_display for r in shown})
 
 

@@ -8,7 +8,8 @@ import reflex as rx
 from sqlmodel import select
 
 from crm_app.errors import NotFound, PermissionDenied
-from crm_app.models import AuditLog, Tenant, UserSession
+from crm_app.models import AuditLog, UserSession
+from crm_app.services import settings
 from crm_app.services.access import account, logins, mfa, sessions
 from crm_app.state.account import AccountState
 from crm_app.state.session import SessionState
@@ -16,6 +17,7 @@ from crm_app.state.settings_security import SecuritySettingsState
 from tests.factories import BROWSER, PASSWORD, make_tenant, make_user
 
 NEW_PASSWORD = "a quiet river at dawn 7"
+IDLE = "security.session_idle_minutes"
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +46,7 @@ def _age(db, token, *, idle=None, since_login=None):
 
 def test_defaults_are_30_minutes_idle_and_12_hours_absolute(db):
     tenant = make_tenant(db)
-    assert sessions.session_timeouts(db.get(Tenant, tenant.id)) == (dt.timedelta(minutes=30), dt.timedelta(hours=12))
+    assert sessions.session_timeouts(db, tenant.id) == (dt.timedelta(minutes=30), dt.timedelta(hours=12))
     token = _login(db, make_user(db, tenant.id))
     row = db.exec(select(UserSession)).one()
     assert dt.timedelta(hours=11, minutes=59) < row.expires_at - row.created_at <= dt.timedelta(hours=12)
@@ -89,6 +91,25 @@ def test_only_admins_change_the_policy_within_limits_and_it_is_audited(db):
     assert (policy.require_2fa_roles, policy.idle_minutes, policy.absolute_hours) == (["admin", "supervisor"], 15, 8)
     row = db.exec(select(AuditLog).where(AuditLog.action == "security.policy_change")).one()
     assert row.before["idle_minutes"] == 30 and row.after["require_2fa_roles"] == ["admin", "supervisor"]
+
+
+def test_the_policy_is_kept_in_the_settings_registry_and_a_value_left_alone_keeps_inheriting(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id)
+    settings.update(db, actor=None, tenant_id=None, changes={IDLE: 45})  # the install's value
+    db.commit()
+    policy = sessions.get_security_policy(db, actor=admin)
+    assert (policy.idle_minutes, policy.default_idle_minutes, policy.absolute_hours) == (45, 45, 12)
+    sessions.update_security_policy(db, actor=admin, require_2fa_roles=["admin"], idle_minutes=45, absolute_hours=8)
+    db.commit()
+    assert settings.source(db, IDLE, tenant_id=tenant.id) == "global"  # unchanged: still the install's
+    changed = [(c.key, c.old_display, c.new_display, c.actor_user_id)
+               for c in settings.history(db, actor=admin, tenant_id=tenant.id)]
+    assert sorted(changed) == [("security.require_2fa_roles", None, '["admin"]', admin.user_id),
+                               ("security.session_absolute_hours", None, "8", admin.user_id)]
+    settings.update(db, actor=None, tenant_id=None, changes={IDLE: 20})
+    db.commit()
+    assert sessions.session_timeouts(None, tenant.id) == (dt.timedelta(minutes=20), dt.timedelta(hours=8))
 
 
 def test_a_required_role_without_2fa_is_sent_to_enrol_and_is_nobody_elsewhere(db, monkeypatch):
@@ -242,3 +263,27 @@ def test_every_revocation_is_announced_to_the_web_processes_after_commit(db, red
     db.commit()
     assert announced() == [ids[2]]
     pubsub.close()
+
+
+def test_a_warm_timeout_read_costs_no_query(db):
+    """Every session check reads the timeouts: through the settings cache, not PostgreSQL."""
+    from sqlalchemy import event
+
+    from crm_app.db import get_engine
+
+    tenant = make_tenant(db)
+    settings.update(db, actor=None, tenant_id=tenant.id, changes={IDLE: 20})
+    db.commit()
+    assert sessions.session_timeouts(None, tenant.id)[0] == dt.timedelta(minutes=20)  # warms the cache
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        for _ in range(50):
+            assert sessions.session_timeouts(None, tenant.id)[0] == dt.timedelta(minutes=20)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    assert statements == []

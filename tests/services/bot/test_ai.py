@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from crm_app.config import get_settings
 from crm_app.errors import PermissionDenied, ValidationError
-from crm_app.models import AiSettings, AiUsage, AuditLog, Message
+from crm_app.models import AiUsage, AuditLog, Message, SettingValue
+from crm_app.services import settings
 from crm_app.services.bot import ai, ai_settings, knowledge
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.support.sandbox import free_port, sandbox_in_thread
@@ -62,10 +63,8 @@ def hotel(db, sandbox_url, fake):
 
 
 def _set(db, tenant_id: int, **values) -> None:
-    row = db.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).one()
-    for name, value in values.items():
-        setattr(row, name, value)
-    db.add(row)
+    """Change AI settings behind the page's back (the system), as the registry stores them."""
+    settings.update(db, actor=None, tenant_id=tenant_id, changes={f"ai.{k}": v for k, v in values.items()})
     db.commit()
 
 
@@ -270,8 +269,11 @@ def test_settings_keep_the_key_secret(db, hotel, sandbox_url):
     admin, tenant_id = hotel["admin"], hotel["tenant"].id
     view = ai_settings.get_ai_settings(db, actor=admin)
     assert view.key_set and not hasattr(view, "api_key")
-    stored = db.exec(text("SELECT api_key FROM ai_settings WHERE tenant_id = :t"), params={"t": tenant_id}).one()[0]
-    assert KEY not in stored
+    stored = db.exec(text("SELECT secret_value FROM setting_values WHERE tenant_id = :t AND key = 'ai.api_key'"),
+                     params={"t": tenant_id}).one()[0]
+    assert KEY not in stored and stored.startswith("v1:")  # encrypted at rest
+    history = settings.history(db, actor=admin, tenant_id=tenant_id, key="ai.api_key")
+    assert [c.new_display for c in history] == [settings.MASK]  # the history masks it
     ai_settings.save_ai_settings(db, actor=admin, **_settings_values(sandbox_url, model="gpt-4o"))  # key kept
     assert ai_settings.get_ai_settings(db, actor=admin).key_set
     ai_settings.save_ai_settings(db, actor=admin, clear_key=True, **_settings_values(sandbox_url))
@@ -337,8 +339,11 @@ def test_demo_tenant_has_ai_and_a_hotel_faq(db, sandbox_url, fake):
     demo.seed_demo(db)
     db.commit()
     tenant_id = db.exec(text("SELECT id FROM tenants WHERE slug = 'demo'")).one()[0]
-    row = db.exec(select(AiSettings).where(AiSettings.tenant_id == tenant_id)).one()
-    assert row.enabled and row.api_key == KEY and row.base_url.endswith("/openai/v1")
+    ai_values = settings.values(db, ["ai.enabled", "ai.api_key", "ai.base_url"], tenant_id=tenant_id)
+    assert ai_values["ai.enabled"] and ai_values["ai.api_key"] == KEY
+    assert ai_values["ai.base_url"].endswith("/openai/v1")
+    assert db.exec(select(SettingValue).where(SettingValue.tenant_id == tenant_id,
+                                              SettingValue.key == "ai.enabled")).one().value is True
     titles = db.exec(select(KnowledgeEntry.title).where(KnowledgeEntry.tenant_id == tenant_id)).all()
     assert len(titles) == len(ai_settings.DEMO_KNOWLEDGE) == len(set(titles))
     _set(db, tenant_id, base_url=f"{sandbox_url}/openai/v1")

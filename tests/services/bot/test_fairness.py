@@ -13,8 +13,9 @@ from crm_app.config import get_settings
 from crm_app.db import session_scope
 from crm_app.models import Message, SenderType
 from crm_app.queue import QUEUE_BOT, get_queue
-from crm_app.services import bot
+from crm_app.services import bot, settings
 from crm_app.services.bot import fairness
+from tests.factories import make_tenant
 from tests.support.inbox import customer_writes, fresh_tenant
 
 FLOW = {"start": "hi", "nodes": {"hi": {"type": "message", "text": "Olá!", "next": "bye"},
@@ -116,3 +117,18 @@ def test_a_turn_gives_its_place_back_even_when_it_fails(world, monkeypatch):
 def test_a_turn_of_a_deleted_conversation_takes_no_place(world):
     assert bot.run_turn(987654321, None) == "silent"
     assert _jobs(ScheduledJobRegistry(queue=get_queue(QUEUE_BOT)), "capped") == []
+
+
+def test_the_cap_is_the_tenants_setting_over_the_installs(db, world):
+    """system.bot_tenant_concurrency: the install's value (BOT_TENANT_CONCURRENCY its default), which a tenant's
+    own value overrides; read at each turn, so a change applies to the next one."""
+    tenant_id, other = world["tenant_id"], make_tenant(db).id
+    settings.update(db, actor=None, tenant_id=None, changes={"system.bot_tenant_concurrency": 3})
+    settings.update(db, actor=None, tenant_id=tenant_id, changes={"system.bot_tenant_concurrency": 1})
+    db.commit()
+    taken = [fairness.take_turn_slot(tenant_id, 10**9 + n, None) for n in range(2)]
+    world["leases"] += [(tenant_id, lease) for lease in taken if lease]
+    assert taken[0] is not None and taken[1] is None  # its own cap of 1
+    theirs = [fairness.take_turn_slot(other, 10**9 + n, None) for n in range(4)]
+    world["leases"] += [(other, lease) for lease in theirs if lease]
+    assert [lease is not None for lease in theirs] == [True, True, True, False]  # the install's 3

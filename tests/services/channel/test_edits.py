@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from crm_app.db import session_scope
-from crm_app.models import Conversation, Message, Tenant
+from crm_app.models import Conversation, Message
+from crm_app.services import settings
 from crm_app.services.channel import ingest
 from crm_app.services.inbox import views
 from tests.factories import make_user
@@ -195,9 +196,7 @@ def test_a_deletion_marks_the_message_and_keeps_its_text_for_audit_by_default(wo
 
 
 def test_a_tenant_that_keeps_no_deleted_texts_gets_them_blanked_but_keeps_the_row(world, db):
-    tenant = db.get(Tenant, world["tenant"].id)
-    tenant.keep_deleted_message_text = False
-    db.add(tenant)
+    settings.update(db, actor=None, tenant_id=world["tenant"].id, changes={"channel.keep_deleted_message_text": False})
     db.commit()
     original = customer_writes(body="Meu CPF é 123", wa_id=WA, sent_at=T0)
     deliver(stamped(edit_of(original, "Meu CPF é 1234"), "wamid.e1", T0 + dt.timedelta(minutes=1)))
