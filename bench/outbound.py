@@ -227,7 +227,8 @@ def main() -> None:
     name, url = setup_database(admin_url)
     sandbox_port = free_port()
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_url, ENV="test", PYTHONPATH=str(ROOT),
-               SANDBOX_PORT=str(sandbox_port), SANDBOX_RATE_LIMIT_PER_SECOND=str(args.rate),
+               SANDBOX_PORT=str(sandbox_port), SANDBOX_SMTP_PORT=str(free_port()),
+               SANDBOX_RATE_LIMIT_PER_SECOND=str(args.rate),
                WA_RATE_LIMIT_PER_SECOND=str(args.rate), HOT_WORKERS=str(args.hot_workers),
                SANDBOX_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/nobody")
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "ENV", "SANDBOX_PORT",

@@ -544,7 +544,8 @@ def main() -> None:
     port, sandbox_port = free_port(), free_port()
     # Before anything reads the settings (they are cached): every process of this run agrees on these.
     os.environ.update(REDIS_URL=REDIS_URL, REFLEX_REDIS_DB=REFLEX_REDIS_DB, DATA_DIR=DATA_DIR, PORT=str(port),
-                      SANDBOX_PORT=str(sandbox_port), HOST="127.0.0.1", WEB_WORKERS="2", HOT_WORKERS="2")
+                      SANDBOX_PORT=str(sandbox_port), SANDBOX_SMTP_PORT=str(free_port()), HOST="127.0.0.1",
+                      WEB_WORKERS="2", HOT_WORKERS="2")
     os.environ.pop("DATABASE_URL", None)
     Path(DATA_DIR).mkdir(parents=True, exist_ok=True)
     from redis import Redis

@@ -7,14 +7,13 @@ import reflex as rx
 from crm_app.state.session import SessionState
 
 T = SessionState.t
-TABS = (("/settings", "settings.tab_general"), ("/settings/general", "settings.tab_preferences"),
-        ("/settings/numbers", "settings.tab_numbers"),
+TABS = (("/settings/general", "settings.tab_general"), ("/settings/numbers", "settings.tab_numbers"),
         ("/settings/users", "settings.tab_users"),
         ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
         ("/settings/sso", "settings.tab_sso"), ("/settings/email", "settings.tab_email"),
         ("/settings/audit", "settings.tab_audit"),
         ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),
-        ("/settings/canned", "settings.tab_canned"))
+        ("/settings/canned", "settings.tab_canned"), ("/settings", "settings.tab_api"))
 
 
 def _tab(route: str, key: str, active: str) -> rx.Component:

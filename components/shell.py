@@ -18,7 +18,7 @@ NAV = (
     ("/inbox", "message-circle", "nav.inbox", None),
     ("/analytics", "chart-column", "nav.analytics", SessionState.can_see_analytics),
     ("/compliance", "shield-check", "nav.compliance", SessionState.is_admin),
-    ("/settings", "settings", "nav.settings", SessionState.is_admin),
+    ("/settings/general", "settings", "nav.settings", SessionState.is_admin),
     # Supervisors reach only the canned-responses part of the settings.
     ("/settings/canned", "settings", "nav.settings", SessionState.user_role == "supervisor"),
     # Platform operators only; the page guard and the services check it again.
@@ -45,8 +45,10 @@ def _visible(visible, item: rx.Component) -> rx.Component:
 
 
 def _is_active(route: str, active: str) -> bool:
-    platform = route.startswith("/platform/") and active.startswith("/platform/")  # one icon for the platform pages
-    return route == active or active.startswith(route + "/") or (route == "/inbox" and active == "/") or platform
+    # One icon for all the platform pages, and one for all the settings pages.
+    section = any(route.startswith(p) and (active == p.rstrip("/") or active.startswith(p))
+                  for p in ("/platform/", "/settings/"))
+    return route == active or active.startswith(route + "/") or (route == "/inbox" and active == "/") or section
 
 
 def _rail_item(route: str, icon: str, key: str, active: str) -> rx.Component:

@@ -1,4 +1,4 @@
-"""/settings: admins see the tenant's users, failed webhooks and API tokens (numbers: /settings/numbers)."""
+"""/settings (API e diagnóstico): admins see the tenant's API tokens, failed webhooks and unsupported messages."""
 
 import reflex as rx
 
@@ -11,16 +11,6 @@ from crm_app.state.settings import TOKEN_SCOPES, SettingsState
 
 S = SettingsState
 T = SettingsState.t
-
-
-def _user_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row["name"]),
-        rx.table.cell(row["email"]),
-        rx.table.cell(rx.badge(T["role." + row["role"].to(str)], variant="soft")),
-        rx.table.cell(rx.cond(row["active"] != "", rx.badge(T["settings.active"], color_scheme="green"),
-                              rx.badge(T["settings.inactive"], color_scheme="gray"))),
-    )
 
 
 def _dead_row(row: rx.Var) -> rx.Component:
@@ -147,7 +137,7 @@ def _tokens_section() -> rx.Component:
                 empty_state("key-round", "tokens.empty", empty_id="tokens-empty", compact=True)),
         _token_dialog(),
         _revoke_dialog(),
-        spacing="3", width="100%", margin_top="16px",
+        spacing="3", width="100%",
     )
 
 
@@ -168,9 +158,6 @@ def settings_page() -> rx.Component:
         T["settings.title"], "/settings",
         rx.vstack(
             settings_tabs("/settings"),
-            rx.heading(T["settings.users"], size="4"),
-            _table(["settings.name", "settings.email", "settings.role", "settings.status"],
-                   SettingsState.user_rows, _user_row, "users-table"),
             _tokens_section(),
             rx.heading(T["settings.dead_events"], size="4", margin_top="16px"),
             rx.cond(SettingsState.dead_rows.length() > 0,
@@ -184,7 +171,6 @@ def settings_page() -> rx.Component:
                     _table(["settings.message", "settings.conversation", "settings.received", "settings.payload"],
                            SettingsState.unsupported_rows, _unsupported_row, "unsupported-table"),
                     rx.callout(T["settings.no_unsupported"], icon="circle-check", color_scheme="green")),
-            rx.text(T["settings.more_soon"], size="2", color_scheme="gray", margin_top="16px"),
             spacing="3", width="100%", max_width="960px",
         ),
     )

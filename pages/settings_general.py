@@ -13,7 +13,7 @@ S = GeneralSettingsState
 T = S.t
 
 
-@app_page("/settings/general", "Preferências · Atende CRM", on_load=[GeneralSettingsState.load])
+@app_page("/settings/general", "Configurações gerais · Atende CRM", on_load=[GeneralSettingsState.load])
 def settings_general_page() -> rx.Component:
     return shell(
         T["settings.title"], "/settings/general",

@@ -47,7 +47,7 @@ def test_embedded_defaults_start_and_ctrl_c_leaves_no_orphans(tmp_path):
     redis_port, sandbox_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DATA_DIR=str(tmp_path), EMBEDDED_REDIS_PORT=str(redis_port), SANDBOX_PORT=str(sandbox_port),
-               ENV="development")
+               SANDBOX_SMTP_PORT=str(_free_port()), ENV="development")
     roles = [role for role in ROLES if role != "web"]  # web builds the frontend: tests/e2e covers it
     proc = subprocess.Popen([sys.executable, "-m", "crm_app", "run", "--roles", ",".join(roles)],
                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

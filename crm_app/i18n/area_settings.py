@@ -60,8 +60,8 @@ PT_BR: dict[str, str] = {
     "setting.system.trusted_proxies.help": "Endereços ou redes (CIDR), separados por vírgula, cujos cabeçalhos "
                                            "X-Forwarded-For aceitamos.",
     # Pages
-    "settings.tab_preferences": "Preferências",
-    "settings_general.title": "Preferências",
+    "settings.tab_api": "API e diagnóstico",
+    "settings_general.title": "Configurações gerais",
     "settings_general.help": "As opções da empresa por categoria. Cada uma mostra de onde vem o valor: o padrão do "
                              "sistema, o valor global da plataforma ou o desta empresa.",
     "settings_general.source_default": "Padrão",
@@ -78,7 +78,7 @@ PT_BR: dict[str, str] = {
     "settings_general.reason": "Motivo da alteração (opcional)",
     "settings_general.reason_hint": "Por exemplo: pedido do gerente, novo contrato…",
     "settings_general.reason_label": "Motivo:",
-    "settings_general.saved": "Preferências salvas.",
+    "settings_general.saved": "Configurações salvas.",
     "settings_general.nothing_changed": "Nada mudou.",
     "settings_general.fix_fields": "Corrija os campos indicados. Nada foi salvo.",
     "settings_general.history": "Histórico de alterações",
@@ -200,8 +200,8 @@ EN: dict[str, str] = {
     "setting.system.trusted_proxies": "Trusted proxies",
     "setting.system.trusted_proxies.help": "Addresses or networks (CIDR), comma separated, whose "
                                            "X-Forwarded-For headers we accept.",
-    "settings.tab_preferences": "Preferences",
-    "settings_general.title": "Preferences",
+    "settings.tab_api": "API & diagnostics",
+    "settings_general.title": "General settings",
     "settings_general.help": "The tenant's options by category. Each shows where its value comes from: the system "
                              "default, the platform's global value or this tenant's own.",
     "settings_general.source_default": "Default",
@@ -218,7 +218,7 @@ EN: dict[str, str] = {
     "settings_general.reason": "Reason for the change (optional)",
     "settings_general.reason_hint": "For example: the manager asked, new contract…",
     "settings_general.reason_label": "Reason:",
-    "settings_general.saved": "Preferences saved.",
+    "settings_general.saved": "Settings saved.",
     "settings_general.nothing_changed": "Nothing changed.",
     "settings_general.fix_fields": "Fix the fields shown. Nothing was saved.",
     "settings_general.history": "Change history",

@@ -48,7 +48,6 @@ EN: dict[str, str] = {
     "settings.status": "Status",
     "settings.active": "Active",
     "settings.inactive": "Inactive",
-    "settings.more_soon": "Editing users, teams, webhooks and alerts comes in the next versions.",
     "settings.dead_events": "Failed webhooks",
     "settings.no_dead_events": "No failed webhooks. Everything Meta sent has been processed.",
     "settings.event": "Event",

@@ -48,7 +48,6 @@ PT_BR: dict[str, str] = {
     "settings.status": "Situação",
     "settings.active": "Ativo",
     "settings.inactive": "Inativo",
-    "settings.more_soon": "Edição de usuários, equipes, webhooks e alertas chega nas próximas versões.",
     "settings.dead_events": "Webhooks com falha",
     "settings.no_dead_events": "Nenhum webhook com falha. Tudo o que a Meta enviou foi processado.",
     "settings.event": "Evento",

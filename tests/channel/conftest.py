@@ -84,7 +84,8 @@ def channel_stack():
     settings = get_settings()
     api_port, sandbox_port = free_port(), free_port()
     api_url, sandbox_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
-    env = {"SANDBOX_PORT": str(sandbox_port), "SANDBOX_WEBHOOK_URL": f"{api_url}/api/whatsapp/webhook",
+    env = {"SANDBOX_PORT": str(sandbox_port), "SANDBOX_SMTP_PORT": str(free_port()),
+           "SANDBOX_WEBHOOK_URL": f"{api_url}/api/whatsapp/webhook",
            "SANDBOX_RATE_LIMIT_PER_SECOND": "20"}
     procs = [
         start_api(api_port, **env),

@@ -48,7 +48,8 @@ def second_number(channel_stack):
     """A second sandbox serving tenant B's WhatsApp number, posting to the same API server."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {"SANDBOX_PORT": str(port), "SANDBOX_WEBHOOK_URL": f"{channel_stack.api_url}/api/whatsapp/webhook",
+    env = {"SANDBOX_PORT": str(port), "SANDBOX_SMTP_PORT": str(free_port()),
+           "SANDBOX_WEBHOOK_URL": f"{channel_stack.api_url}/api/whatsapp/webhook",
            "DEMO_WA_PHONE_NUMBER_ID": B_NUMBER, "SANDBOX_RATE_LIMIT_PER_SECOND": "20"}
     proc = subprocess.Popen([sys.executable, "-m", "crm_app.sandbox"], cwd=PROJECT_ROOT, env=dict(os.environ, **env),
                             start_new_session=True)

@@ -31,7 +31,9 @@ def test_admin_logs_in_and_sees_the_shell_and_settings(page):
     shoot(page, "inbox")
     cookie = next(c for c in page.context.cookies() if c["name"] == "crm_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    page.click("#nav-settings")
+    page.click("#nav-settings-general")
+    page.wait_for_url(re.compile(r"/settings/general$"))
+    page.click("#settings-tab-settings-users")
     page.locator("#users-table").get_by_text("supervisor@demo.local").wait_for()
     for email in ("admin@demo.local", "ana@demo.local", "bruno@demo.local"):  # other files add users too
         page.locator("#users-table").get_by_text(email).wait_for()
@@ -43,7 +45,7 @@ def test_admin_logs_in_and_sees_the_shell_and_settings(page):
 def test_attendant_is_refused_admin_pages(page):
     login(page, "ana@demo.local")
     page.locator("#user-menu").get_by_text("Ana Atendente").wait_for()
-    assert page.locator("#nav-settings").count() == 0
+    assert page.locator("[id^=nav-settings]").count() == 0
     page.goto("/settings")
     page.wait_for_url(re.compile(r"/denied"))
     page.locator("#denied-title").wait_for()

@@ -52,7 +52,7 @@ def test_pages_run_under_the_csp_without_a_single_violation(page, stack):
                          "e.blockedURI))")
     login(page, "admin@demo.local")
     page.locator("#user-menu").get_by_text("Alice Admin").wait_for()  # the websocket and eval'd navigations work
-    for route, ready in (("/settings/sso", "#sso-tenant-slug"), ("/settings", "#users-table"),
+    for route, ready in (("/settings/sso", "#sso-tenant-slug"), ("/settings", "#token-new"),
                          ("/inbox", "#user-menu")):
         page.goto(route)
         page.locator(ready).first.wait_for()

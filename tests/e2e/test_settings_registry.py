@@ -75,7 +75,7 @@ def test_admin_changes_a_setting_with_a_reason_sees_its_source_and_reverts_it(pa
     page.fill("#setting-ai-api_key", "sk-e2e-never-shown-back")
     page.fill("#settings-reason", "Turno da noite")
     page.click("#settings-save")
-    page.get_by_text("Preferências salvas.").wait_for()
+    page.get_by_text("Configurações salvas.").wait_for()
     expect(page.locator("#setting-source-security-session_idle_minutes")).to_have_text("Empresa")
     expect(page.locator(IDLE)).to_have_value("45")
     expect(page.locator("#setting-ai-api_key")).to_have_value("")
@@ -123,7 +123,7 @@ def test_operator_sets_a_global_value_and_applies_a_template_after_its_preview(p
     page.locator("#setting-channel-keep_deleted_message_text").click()  # on by default: off, globally
     page.fill("#settings-reason", "Política da plataforma")
     page.click("#settings-save")
-    page.get_by_text("Preferências salvas.").wait_for()
+    page.get_by_text("Configurações salvas.").wait_for()
     expect(page.locator("#setting-source-channel-keep_deleted_message_text")).to_have_text("Global")
     assert _db("SELECT value FROM setting_values WHERE tenant_id IS NULL") == [(False,)]
 
