@@ -77,6 +77,8 @@ def _field(state, row: rx.Var, own_source: str) -> rx.Component:
                 _badges(state, row, own_source), gap="8px", wrap="wrap", align="center",
                 justify="between", width="100%"),
         _control(state, row),
+        rx.cond(row["page"] != "", rx.link(T["settings_general.set_on_page"], href=row["page"], size="2",
+                                           id="setting-page-" + row["id"].to(str))),
         rx.cond(row["error"] != "", field_error(row["error"], field_id + "-error"), _hint(row)),
         spacing="1", width="100%", padding_y="6px",
     )

@@ -122,7 +122,8 @@ class SettingsFormMixin(rx.State, mixin=True):
                 "source_label": translate(lang, SOURCE_LABELS[view.source]),
                 "editable": "1" if view.editable else "", "secret": "1" if view.secret else "",
                 "configured": "1" if view.configured else "", "inherit": "", "error": "",
-                "bounds": bounds, "default": "" if view.secret else draft_text(view.kind, view.default)}
+                "page": view.page or "", "bounds": bounds,
+                "default": "" if view.secret else draft_text(view.kind, view.default)}
 
     def _change_row(self, change, lang: str, actor: Actor) -> dict[str, str]:
         return {"id": str(change.id), "key": change.key, "label": translate(lang, f"setting.{change.key}"),

@@ -21,6 +21,7 @@ from crm_app.services.settings import store
 KEYS = ("mail.smtp_host", "mail.smtp_port", "mail.smtp_security", "mail.smtp_username", "mail.smtp_password",
         "mail.from_address", "mail.from_name")
 PASSWORD = "mail.smtp_password"
+PAGE = "/settings/email"  # the catalog's MAIL_PAGE: the one page that sets a tenant's SMTP values
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     if unknown:
         raise ValidationError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
     changes = {k: v for k, v in changes.items() if not (k == PASSWORD and not v)}
-    cleaned = store.clean(changes, tenant_id=actor.tenant_id)  # a bad value is named before any connection
+    cleaned = store.clean(changes, tenant_id=actor.tenant_id, checked_on=PAGE)  # named before any connection
     current = settings.values(session, KEYS, tenant_id=actor.tenant_id)
     if PASSWORD not in cleaned and settings.source(session, PASSWORD, tenant_id=actor.tenant_id) != "tenant":
         current[PASSWORD] = None  # the platform's password is never tried on (or lent to) the tenant's server
@@ -97,7 +98,8 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
         login = exc.code in (530, 534, 535) or "login" in exc.message
         raise SmtpRefused(exc.message, field=PASSWORD if login else "mail.smtp_host",
                           reason="login" if login else "connect", code=exc.code) from None
-    settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id, reason=reason)
+    settings.update(session, actor=actor, changes=changes, tenant_id=actor.tenant_id, reason=reason,
+                    checked_on=PAGE)
     return view(session, actor=actor)
 
 

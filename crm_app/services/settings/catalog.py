@@ -114,18 +114,25 @@ def _email_or_blank(text: str) -> str:
 
 Line255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 
-# The SMTP server mail is sent through: the platform's (global), which a tenant may replace with its own.
+# The SMTP server mail is sent through: the platform's (global), which a tenant may replace with its own, on its
+# own page only (the page logs in to the server before it saves).
+MAIL_PAGE = "/settings/email"
 NOTIFICATION = (
-    SettingSpec("mail.smtp_host", Annotated[Line255, AfterValidator(_host)], "", "notification", "both"),
-    SettingSpec("mail.smtp_port", Annotated[int, Field(ge=1, le=65535)], 587, "notification", "both"),
-    SettingSpec("mail.smtp_security", Literal["starttls", "tls", "none"], "starttls", "notification", "both"),
-    SettingSpec("mail.smtp_username", Line255, "", "notification", "both"),
+    SettingSpec("mail.smtp_host", Annotated[Line255, AfterValidator(_host)], "", "notification", "both",
+                tenant_page=MAIL_PAGE),
+    SettingSpec("mail.smtp_port", Annotated[int, Field(ge=1, le=65535)], 587, "notification", "both",
+                tenant_page=MAIL_PAGE),
+    SettingSpec("mail.smtp_security", Literal["starttls", "tls", "none"], "starttls", "notification", "both",
+                tenant_page=MAIL_PAGE),
+    SettingSpec("mail.smtp_username", Line255, "", "notification", "both",
+                tenant_page=MAIL_PAGE),
     SettingSpec("mail.smtp_password", Annotated[str, StringConstraints(min_length=1, max_length=500)], None,
-                "notification", "both", secret=True),
+                "notification", "both", secret=True, tenant_page=MAIL_PAGE),
     SettingSpec("mail.from_address", Annotated[Line255, AfterValidator(_email_or_blank)], "", "notification",
-                "both"),
+                "both", tenant_page=MAIL_PAGE),
     SettingSpec("mail.from_name", Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)], "",
-                "notification", "both"),
+                "notification", "both",
+                tenant_page=MAIL_PAGE),
 )
 
 SPECS: tuple[SettingSpec, ...] = SYSTEM + CHANNEL + NOTIFICATION + SECURITY + AI

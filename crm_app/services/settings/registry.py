@@ -25,6 +25,9 @@ class SettingSpec:
         secret: Stored encrypted, never sent to a browser or the API, masked in the history.
         tenant_roles: Tenant roles that may change the tenant's value; global values are for platform
             operators only. Labels are the i18n keys "setting.<key>" and "setting.<key>.help".
+        tenant_page: The page through which alone a tenant sets this value, because that page checks more than
+            the value's type (the SMTP values: a login to the server). Elsewhere (the general page, the API,
+            rollback, templates) a tenant may only drop its value, never set one.
     """
 
     key: str
@@ -34,6 +37,7 @@ class SettingSpec:
     scope: str
     secret: bool = False
     tenant_roles: tuple[str, ...] = ("admin",)
+    tenant_page: str | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

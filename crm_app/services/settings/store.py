@@ -144,7 +144,8 @@ def _dump(spec: SettingSpec, python_value: Any) -> Any:
 
 
 def update(session: Session, *, actor: Actor | None, changes: Mapping[str, Any], tenant_id: int | None,
-           reason: str | None = None, rollback_of: int | None = None) -> list[ChangeRow]:
+           reason: str | None = None, rollback_of: int | None = None,
+           checked_on: str | None = None) -> list[ChangeRow]:
     """Change settings at one scope, all or nothing, with one history row per key that changed.
 
     Args:
@@ -155,6 +156,8 @@ def update(session: Session, *, actor: Actor | None, changes: Mapping[str, Any],
         tenant_id: The tenant whose values change; None for the global values.
         reason: Kept in the history.
         rollback_of: The change this one undoes (set by `rollback`).
+        checked_on: The page whose own checks this change passed; a tenant value of a spec with a `tenant_page`
+            is set only with that page here.
 
     Returns:
         The recorded changes; a key set to the value it already had records nothing.
@@ -165,7 +168,7 @@ def update(session: Session, *, actor: Actor | None, changes: Mapping[str, Any],
         PermissionDenied / NotFound: As `authorize` says.
     """
     authorize(session, actor=actor, tenant_id=tenant_id, keys=list(changes))
-    cleaned = clean(changes, tenant_id=tenant_id)
+    cleaned = clean(changes, tenant_id=tenant_id, checked_on=checked_on)
     _check_rules(session, tenant_id, cleaned)
     reason = (reason or "").strip()[:1000] or None
     rows = [row for key, new in cleaned.items()
@@ -214,7 +217,7 @@ def is_operator(actor: Actor | None) -> bool:
     return actor is not None and actor.is_platform_operator and actor.role == "admin"
 
 
-def clean(changes: Mapping[str, Any], *, tenant_id: int | None) -> dict[str, Any]:
+def clean(changes: Mapping[str, Any], *, tenant_id: int | None, checked_on: str | None = None) -> dict[str, Any]:
     """Validate every change; {key: python value or INHERIT}, or one ValidationError naming every bad key.
 
     The error's params: `field` (the first bad key), `errors` ({key: English message}) and `problems`
@@ -228,6 +231,9 @@ def clean(changes: Mapping[str, Any], *, tenant_id: int | None) -> dict[str, Any
             errors[key], problems[key] = problem
         elif raw is None or raw is INHERIT:
             cleaned[key] = INHERIT
+        elif tenant_id is not None and spec.tenant_page and spec.tenant_page != checked_on:
+            errors[key] = f"a tenant sets this setting on {spec.tenant_page} only (it checks it first)"
+            problems[key] = {"type": "own_page", "page": spec.tenant_page}
         else:
             try:
                 cleaned[key] = spec.adapter.validate_python(raw)

@@ -39,6 +39,7 @@ class SettingView:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     max_length: int | None = None
+    page: str | None = None  # the page that alone sets this value at this scope
 
 
 def describe(session: Session, *, actor: Actor | None, tenant_id: int | None) -> list[SettingView]:
@@ -61,12 +62,14 @@ def describe(session: Session, *, actor: Actor | None, tenant_id: int | None) ->
 def _view(session: Session, actor: Actor | None, tenant_id: int | None, spec: SettingSpec) -> SettingView:
     effective = store.value(session, spec.key, tenant_id=tenant_id)
     editable = actor is None or store.is_operator(actor) or actor.role in spec.tenant_roles
+    editable = editable and not (tenant_id is not None and spec.tenant_page)  # set on its own page only
     shape = field_shape(spec)
     default = None if spec.secret else _jsonable(spec, spec.default_value())
     return SettingView(spec.key, spec.category, spec.scope, spec.secret, shape["kind"],
                        None if spec.secret else _jsonable(spec, effective), effective is not None,
                        store.source(session, spec.key, tenant_id=tenant_id), editable, default,
-                       shape.get("minimum"), shape.get("maximum"), shape.get("choices", ()), shape.get("max_length"))
+                       shape.get("minimum"), shape.get("maximum"), shape.get("choices", ()), shape.get("max_length"),
+                       spec.tenant_page if tenant_id is not None else None)
 
 
 def _jsonable(spec: SettingSpec, python_value: Any) -> Any:

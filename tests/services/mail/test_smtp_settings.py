@@ -116,9 +116,39 @@ def test_the_platforms_password_is_never_lent_to_a_tenants_own_server(db, admin,
         smtp_settings.save(db, actor=admin, changes={"mail.smtp_host": "localhost", "mail.smtp_password": ""})
     db.rollback()
     assert sandbox.control()["logins"] == before and _stored(db, admin.tenant_id) == []
-    # Through the registry (the general settings page, the API): the tenant's own host gets no password.
-    settings.update(db, actor=admin, changes={"mail.smtp_host": "localhost"}, tenant_id=admin.tenant_id)
+    # A host of the tenant's own (as this page saves it, after its login) gets no password from the platform.
+    settings.update(db, actor=admin, changes={"mail.smtp_host": "localhost"}, tenant_id=admin.tenant_id,
+                    checked_on=smtp_settings.PAGE)
     db.commit()
     assert smtp_settings.smtp_config(db, tenant_id=admin.tenant_id).password == ""
     assert smtp_settings.smtp_config(db, tenant_id=make_tenant(db).id).password == \
         sandbox.global_settings()["mail.smtp_password"]  # tenants on the platform's server still use it
+
+
+def test_a_tenant_sets_its_smtp_values_on_the_email_page_only(db, admin, sandbox):
+    """The general page, the API, a rollback or a template would skip the login check: refused, nothing written."""
+    from crm_app.services.settings import templates
+
+    with pytest.raises(ValidationError) as elsewhere:
+        settings.update(db, actor=admin, changes={"mail.smtp_host": "smtp.elsewhere.example", "mail.smtp_port": 25},
+                        tenant_id=admin.tenant_id)
+    problems = elsewhere.value.params["problems"]
+    assert problems["mail.smtp_host"] == {"type": "own_page", "page": smtp_settings.PAGE}
+    assert problems["mail.smtp_port"]["type"] == "own_page"
+    db.rollback()
+    assert _stored(db, admin.tenant_id) == [] and db.exec(select(SettingChange)).all() == []
+    views = {v.key: v for v in settings.describe(db, actor=admin, tenant_id=admin.tenant_id)}
+    assert not views["mail.smtp_host"].editable and views["security.session_idle_minutes"].editable
+    with pytest.raises(ValidationError) as in_template:
+        templates.save_template(db, actor=None, name="Pousada", description="",
+                                values={"mail.smtp_host": "smtp.elsewhere.example"})
+    assert in_template.value.params["problems"]["mail.smtp_host"]["type"] == "own_page"
+    db.rollback()
+    # Going back to the platform's server checks nothing, so the registry allows it anywhere; the platform's
+    # own (global) values are the operators' and stay editable on their page.
+    smtp_settings.save(db, actor=admin, changes=_own(sandbox))
+    db.commit()
+    settings.update(db, actor=admin, changes={"mail.smtp_host": None}, tenant_id=admin.tenant_id)
+    db.commit()
+    assert settings.source(db, "mail.smtp_host", tenant_id=admin.tenant_id) != "tenant"
+    assert {v.key: v for v in settings.describe(db, actor=None, tenant_id=None)}["mail.smtp_host"].editable
