@@ -12,8 +12,8 @@ S = EmailSettingsState
 T = S.t
 WIDE_ONLY = rx.breakpoints(initial="none", md="table-cell")
 SM_UP = rx.breakpoints(initial="none", sm="table-cell")
-STATUS_COLORS = {"queued": "amber", "sent": "green", "failed": "red"}
-STATUS_ICONS = {"queued": "clock", "sent": "circle-check", "failed": "triangle-alert"}
+STATUS_COLORS = {"queued": "amber", "sending": "blue", "sent": "green", "failed": "red"}
+STATUS_ICONS = {"queued": "clock", "sending": "send", "sent": "circle-check", "failed": "triangle-alert"}
 
 
 def _input(field: str, value, on_change, field_id: str, **props) -> rx.Component:

@@ -10,6 +10,7 @@ from crm_app.models._base import fk, id_field, now_field, secret_field, tenant_f
 
 class EmailStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # an attempt holds it until `next_attempt_at` (its lease)
     SENT = "sent"
     FAILED = "failed"
 

@@ -1,10 +1,16 @@
 """Queue and send e-mails: a row in `emails` written in the caller's transaction, then the `send_email` job.
 
-The job locks its row, sends only a `queued` one, and marks it `sent` in the same transaction, so a job run
-twice (a retry, the sweeper, a resend clicked twice) sends once. A failure the server may get over (a 4xx
-reply, a timeout, a refused connection) is tried again later, with a growing delay, by a new job, never by
-sleeping in the worker; a permanent one (5xx, a refused login) or the last attempt marks the row `failed`
-with the reason, which admins see in the e-mail log and can resend.
+An attempt claims its row in a short transaction (`queued` -> `sending`, one more attempt, a lease), talks to
+the SMTP server outside any transaction (within `smtp.SEND_DEADLINE`), then records the outcome in a second
+one. So a job run twice (a retry, the sweeper, a resend clicked twice) sends once, no database connection or
+row lock waits on a mail server, and an attempt that dies midway (worker killed, deadline) still counts: the
+sweeper finds its lease expired and queues it again, or gives up after the last attempt. Such a mail may
+reach the recipient twice (the server may have taken it before the crash); both copies carry one stable
+Message-ID. A failure the server may get over (a 4xx reply, a timeout, a refused connection) is tried again
+later, with a growing delay, by a new job, never by sleeping in the worker; a permanent one (5xx, a refused
+login, a message that cannot be built) or the last attempt marks the row `failed` with the reason, which
+admins see in the e-mail log and can resend. A sent mail's bodies are blanked (an invitation's holds a live
+link).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ RETRY_DELAYS = (30, 120, 600, 1800, 3600)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # A queued mail whose job is this late is presumed lost (Redis flushed, worker killed) and queued again.
 LOST_AFTER = dt.timedelta(minutes=2)
+# How long an attempt holds its mail: the send's deadline and some margin; past it the attempt is presumed dead.
+LEASE = dt.timedelta(seconds=smtp.SEND_DEADLINE + 60)
 LOG_PAGE = 50
 
 
@@ -89,25 +97,44 @@ def queue_notification(session: Session, *, tenant_id: int, to: str, title: str,
 
 def deliver_email(email_id: int) -> str:
     """The job: send one queued e-mail once. Returns "sent", "retry", "failed" or "skipped"."""
-    with session_scope() as session:
+    with session_scope() as session:  # claim it
         email = session.exec(select(Email).where(Email.id == email_id).with_for_update()).first()
         if email is None or email.status != EmailStatus.QUEUED:
             return "skipped"
         email.attempts += 1
-        email.updated_at = utcnow()
-        try:
-            config = smtp_settings.smtp_config(session, tenant_id=email.tenant_id)
-            smtp.send(config, smtp.build_message(config, to=email.recipient, subject=email.subject,
-                                                 text=email.body_text, html=email.body_html))
-        except ExternalServiceError as exc:
-            return _failed(session, email, exc)
+        email.status, email.next_attempt_at, email.updated_at = EmailStatus.SENDING, utcnow() + LEASE, utcnow()
+        session.add(email)
+        config = smtp_settings.smtp_config(session, tenant_id=email.tenant_id)
+        attempt = email.attempts
+        parts = {"to": email.recipient, "subject": email.subject, "text": email.body_text, "html": email.body_html,
+                 "message_id": f"crm-email-{email.id}-{email.created_at:%Y%m%d%H%M%S}"}
+    failure = _send(config, parts)
+    with session_scope() as session:  # record what happened
+        email = session.exec(select(Email).where(Email.id == email_id).with_for_update()).first()
+        if email is None or email.status != EmailStatus.SENDING or email.attempts != attempt:
+            return "skipped"  # the sweeper took it back meanwhile (the lease passed): its next attempt decides
+        if failure is not None:
+            return _failed(session, email, failure)
         email.status, email.sent_at, email.next_attempt_at, email.last_error = EmailStatus.SENT, utcnow(), None, None
+        email.body_text = email.body_html = ""  # nothing left to send: the live link goes with it
         session.add(email)
         return "sent"
 
 
+def _send(config: smtp.SmtpConfig, parts: dict[str, str]) -> ExternalServiceError | None:
+    """Send outside any transaction; the failure, or None once the server took the message."""
+    try:
+        smtp.send(config, smtp.build_message(config, **parts))
+    except ExternalServiceError as exc:
+        return exc
+    except Exception as exc:  # a message that cannot be built (a bad header): trying again will not help
+        log.exception("e-mail could not be built or sent")
+        return ExternalServiceError(f"the e-mail could not be built: {type(exc).__name__}", retryable=False)
+    return None
+
+
 def _failed(session: Session, email: Email, exc: ExternalServiceError) -> str:
-    email.last_error = exc.message[:500]
+    email.last_error, email.status, email.updated_at = exc.message[:500], EmailStatus.QUEUED, utcnow()
     session.add(email)
     if not exc.retryable or email.attempts >= MAX_ATTEMPTS:
         email.status, email.next_attempt_at = EmailStatus.FAILED, None
@@ -122,7 +149,9 @@ def _failed(session: Session, email: Email, exc: ExternalServiceError) -> str:
 
 
 def sweep_queued_emails() -> int:
-    """Queue again the jobs of queued e-mails that are overdue (their job was lost). Returns how many."""
+    """Queue again the jobs of queued e-mails that are overdue (their job was lost), after taking back the ones
+    whose attempt died (lease passed). Returns how many were queued."""
+    _take_back_dead_attempts()
     cutoff = utcnow() - LOST_AFTER
     with session_scope() as session:
         overdue = session.exec(select(Email.id).where(
@@ -133,6 +162,16 @@ def sweep_queued_emails() -> int:
     for email_id in overdue:
         jobs.enqueue("send_email", email_id, tag=tag)
     return len(overdue)
+
+
+def _take_back_dead_attempts() -> None:
+    """An attempt whose lease passed died midway (worker killed): it counted; queue the mail again or give up."""
+    with session_scope() as session:
+        dead = session.exec(select(Email).where(Email.status == EmailStatus.SENDING, Email.next_attempt_at < utcnow())
+                            .with_for_update(skip_locked=True).limit(500)).all()
+        for email in dead:
+            _failed(session, email, ExternalServiceError("the attempt was interrupted (it may have been sent)",
+                                                         retryable=True))
 
 
 def list_emails(session: Session, *, actor: Actor, before_id: int | None = None) -> list[EmailRow]:

@@ -52,14 +52,15 @@ def smtp_config(session: Session | None, *, tenant_id: int) -> smtp.SmtpConfig:
     own = {key for key in (*CONNECTION, PASSWORD) if settings.source(session, key, tenant_id=tenant_id) == "tenant"}
     if own & set(CONNECTION) and PASSWORD not in own:
         values[PASSWORD] = None
-    return _config(values)
+    return _config(values, guarded=bool(own & set(CONNECTION)))  # the tenant's own server: under the URL policy
 
 
-def _config(values: dict[str, Any]) -> smtp.SmtpConfig:
+def _config(values: dict[str, Any], *, guarded: bool) -> smtp.SmtpConfig:
     return smtp.SmtpConfig(host=values["mail.smtp_host"] or "", port=int(values["mail.smtp_port"]),
                            security=values["mail.smtp_security"], username=values["mail.smtp_username"] or "",
                            password=values["mail.smtp_password"] or "",
-                           from_address=values["mail.from_address"] or "", from_name=values["mail.from_name"] or "")
+                           from_address=values["mail.from_address"] or "", from_name=values["mail.from_name"] or "",
+                           guarded=guarded)
 
 
 def view(session: Session, *, actor: Actor) -> SmtpView:
@@ -85,7 +86,7 @@ def save(session: Session, *, actor: Actor, changes: dict[str, Any], reason: str
     current = settings.values(session, KEYS, tenant_id=actor.tenant_id)
     if PASSWORD not in cleaned and settings.source(session, PASSWORD, tenant_id=actor.tenant_id) != "tenant":
         current[PASSWORD] = None  # the platform's password is never tried on (or lent to) the tenant's server
-    candidate = _config({**current, **{k: v for k, v in cleaned.items() if v is not settings.INHERIT}})
+    candidate = _config({**current, **{k: v for k, v in cleaned.items() if v is not settings.INHERIT}}, guarded=True)
     if candidate.username and not candidate.password:
         raise SmtpPasswordNeeded("enter this server's password", field=PASSWORD)
     if not candidate.host:

@@ -7,6 +7,8 @@ another process sees a change within `CHECK_SECONDS` plus one read. A token, not
 its data (it may: PostgreSQL is the truth) never hands back a number a process already saw.
 
 Without Redis, the cache still forgets everything every `CHECK_SECONDS`, so a change is late by at most that.
+And whatever Redis says, nothing is kept longer than `MAX_AGE_SECONDS`: a change whose publication failed
+(Redis answered the readers but not the writer) still reaches every process within that.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 VERSION_KEY = "crm:settings:version"
 CHECK_SECONDS = 0.5
+MAX_AGE_SECONDS = 60.0
 UNKNOWN = "?"  # the version while Redis cannot be asked
 
 # Stored values of one scope: {key: decoded value}; scope None is the install's global values.
@@ -39,6 +42,7 @@ class ProcessCache:
         self._scopes: dict[int | None, Values] = {}
         self._version: str | None = None
         self._checked_at = float("-inf")
+        self._cleared_at = clock()
 
     def get(self, tenant_id: int | None) -> Values | None:
         """The stored values of a scope, or None when they must be read again."""
@@ -75,9 +79,9 @@ class ProcessCache:
         version = read_version()
         with self._lock:
             self._checked_at = now
-            if version != self._version or version == UNKNOWN:
+            if version != self._version or version == UNKNOWN or now - self._cleared_at >= MAX_AGE_SECONDS:
                 self._scopes.clear()
-                self._version = version
+                self._version, self._cleared_at = version, now
 
 
 def read_version() -> str | None:
@@ -91,12 +95,16 @@ def read_version() -> str | None:
 
 
 def publish_change() -> None:
-    """Tell every process (this one included) that stored values changed; call after commit."""
-    CACHE.forget()
+    """Tell every process (this one included) that stored values changed; call after commit.
+
+    Redis first, then this process: forgetting first would let another thread of this process re-read the old
+    token and keep values it read before the commit under it.
+    """
     try:
         get_redis().set(VERSION_KEY, uuid.uuid4().hex)
-    except Exception:  # the others notice within CHECK_SECONDS anyway (they re-read on UNKNOWN)
+    except Exception:  # the others notice within MAX_AGE_SECONDS (or CHECK_SECONDS if they lost Redis too)
         log.warning("settings cache: change not published, Redis unavailable")
+    CACHE.forget()
 
 
 CACHE = ProcessCache()

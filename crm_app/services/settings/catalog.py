@@ -33,6 +33,13 @@ def _outbound_url(url: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def _one_line(text: str) -> str:
+    """Text that goes into a mail header or an SMTP command: no control characters (CR/LF would break it)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("line breaks and control characters are not allowed")
+    return text
+
+
 def _networks(text: str) -> str:
     parse_networks(text)  # raises ValueError naming the bad entry
     return text.strip()
@@ -71,9 +78,11 @@ CHANNEL = (
 
 AI = (
     SettingSpec("ai.enabled", bool, False, "ai", "tenant"),
-    SettingSpec("ai.base_url", Annotated[str, StringConstraints(strip_whitespace=True, max_length=255),
-                                         AfterValidator(_outbound_url)],
-                "https://api.openai.com/v1", "ai", "tenant"),
+    # The URL policy resolves the name: checked when written (`check`), never when read (a DNS hiccup at a
+    # read would otherwise drop the tenant's URL and send its key to the default one). Every call is checked
+    # again at its own connection by the AI client.
+    SettingSpec("ai.base_url", Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)],
+                "https://api.openai.com/v1", "ai", "tenant", check=_outbound_url),
     SettingSpec("ai.model", Text120, "gpt-4o-mini", "ai", "tenant"),
     SettingSpec("ai.api_key", Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)],
                 None, "ai", "tenant", secret=True),
@@ -86,8 +95,9 @@ AI = (
 )
 
 SYSTEM = (
+    # A cap that protects the other tenants: an operator may give one tenant more, its admins may not.
     SettingSpec("system.bot_tenant_concurrency", Annotated[int, Field(ge=1, le=100)],
-                _cfg("bot_tenant_concurrency"), "system", "both"),
+                _cfg("bot_tenant_concurrency"), "system", "both", tenant_roles=()),
     SettingSpec("system.allow_private_outbound_urls", bool, _cfg("effective_allow_private_outbound_urls"),
                 "system", "global"),
     SettingSpec("system.sso_endpoint_origins", Annotated[str, StringConstraints(max_length=2000),
@@ -124,13 +134,14 @@ NOTIFICATION = (
                 tenant_page=MAIL_PAGE),
     SettingSpec("mail.smtp_security", Literal["starttls", "tls", "none"], "starttls", "notification", "both",
                 tenant_page=MAIL_PAGE),
-    SettingSpec("mail.smtp_username", Line255, "", "notification", "both",
+    SettingSpec("mail.smtp_username", Annotated[Line255, AfterValidator(_one_line)], "", "notification", "both",
                 tenant_page=MAIL_PAGE),
     SettingSpec("mail.smtp_password", Annotated[str, StringConstraints(min_length=1, max_length=500)], None,
                 "notification", "both", secret=True, tenant_page=MAIL_PAGE),
     SettingSpec("mail.from_address", Annotated[Line255, AfterValidator(_email_or_blank)], "", "notification",
                 "both", tenant_page=MAIL_PAGE),
-    SettingSpec("mail.from_name", Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)], "",
+    SettingSpec("mail.from_name", Annotated[str, StringConstraints(strip_whitespace=True, max_length=120),
+                                            AfterValidator(_one_line)], "",
                 "notification", "both",
                 tenant_page=MAIL_PAGE),
 )

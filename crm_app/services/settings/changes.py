@@ -54,6 +54,10 @@ def history(session: Session, *, actor: Actor | None, tenant_id: int | None, key
     return [store.change_row(row) for row in session.exec(query)]
 
 
+# Refusals that say why a value cannot be set here at all, rather than that the old value no longer fits.
+_NOT_ABOUT_THE_VALUE = ("own_page", "unknown_setting", "tenant_only", "global_only")
+
+
 def rollback(session: Session, *, actor: Actor | None, change_id: int,
              reason: str | None = None) -> list[store.ChangeRow]:
     """Put back the value a change replaced (its OLD value), as a new change with `rollback_of`.
@@ -83,6 +87,8 @@ def rollback(session: Session, *, actor: Actor | None, change_id: int,
     try:
         store.clean({change.key: old}, tenant_id=change.tenant_id)
     except ValidationError as exc:
+        if (exc.params.get("problems") or {}).get(change.key, {}).get("type") in _NOT_ABOUT_THE_VALUE:
+            raise  # e.g. a value its own page sets: that reason, not a type change
         problem = exc.params.get("errors", {}).get(change.key, exc.message)
         raise store.invalid({change.key: f"the type changed since; the old value no longer fits ({problem})"},
                             {change.key: {"type": "type_changed", "message": str(problem)}}) from None

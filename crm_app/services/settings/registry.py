@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ class SettingSpec:
         secret: Stored encrypted, never sent to a browser or the API, masked in the history.
         tenant_roles: Tenant roles that may change the tenant's value; global values are for platform
             operators only. Labels are the i18n keys "setting.<key>" and "setting.<key>.help".
+        check: Run on a value being written, after its type (never on a stored value being read): for checks
+            that may fail for reasons outside the value, such as a DNS lookup. Returns the value to store;
+            raises ValueError with the message.
         tenant_page: The page through which alone a tenant sets this value, because that page checks more than
             the value's type (the SMTP values: a login to the server). Elsewhere (the general page, the API,
             rollback, templates) a tenant may only drop its value, never set one.
@@ -38,6 +42,7 @@ class SettingSpec:
     secret: bool = False
     tenant_roles: tuple[str, ...] = ("admin",)
     tenant_page: str | None = None
+    check: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

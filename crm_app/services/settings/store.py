@@ -237,8 +237,12 @@ def clean(changes: Mapping[str, Any], *, tenant_id: int | None, checked_on: str 
         else:
             try:
                 cleaned[key] = spec.adapter.validate_python(raw)
+                if spec.check is not None:
+                    cleaned[key] = spec.check(cleaned[key])
             except pydantic.ValidationError as exc:
                 errors[key], problems[key] = _message(exc)
+            except ValueError as exc:  # the spec's write-time check
+                errors[key], problems[key] = str(exc), {"type": "value_error", "message": str(exc)}
     if errors:
         raise invalid(errors, problems)
     return cleaned

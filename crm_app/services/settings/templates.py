@@ -130,13 +130,18 @@ def preview(session: Session, *, actor: Actor | None, template_id: int, tenant_i
 def apply(session: Session, *, actor: Actor | None, template_id: int, tenant_id: int) -> list[store.ChangeRow]:
     """Set the template's values on a tenant, all or nothing, with the reason "Modelo: <name>".
 
+    Only what the preview calls a change is written: a key whose effective value already equals the template's
+    is left alone (it keeps following the install's value or the default, as the preview said).
+
     Raises:
         ValidationError: A value no longer valid (its key named); nothing is written.
     """
     require_operator(actor)
+    changed = {row.key for row in preview(session, actor=actor, template_id=template_id, tenant_id=tenant_id)
+               if row.changes}
     template = _get(session, template_id)
-    return store.update(session, actor=actor, changes=dict(template.values), tenant_id=tenant_id,
-                        reason=f"{REASON_PREFIX}{template.name}")
+    return store.update(session, actor=actor, changes={k: v for k, v in template.values.items() if k in changed},
+                        tenant_id=tenant_id, reason=f"{REASON_PREFIX}{template.name}")
 
 
 def _get(session: Session, template_id: int) -> SettingTemplate:

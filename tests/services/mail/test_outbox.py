@@ -175,3 +175,42 @@ def test_two_runs_at_once_send_once(db, tenant, sandbox):
         results = sorted(pool.map(mail.deliver_email, [email_id, email_id]))
     assert results == ["sent", "skipped"]  # the second waited on the row lock, then found it sent
     assert len(sandbox.messages()) == 1 and _row(db, email_id).attempts == 1
+
+
+def test_an_attempt_that_died_midway_counts_and_the_sweeper_takes_it_back(db, tenant, sandbox):
+    import datetime as dt
+
+    from crm_app.db import utcnow
+    from crm_app.services.mail import outbox
+
+    email_id = _queue(db, tenant)
+    get_queue("default").empty()
+    row = _row(db, email_id)  # a worker claimed it, then died before it recorded anything
+    row.status, row.attempts, row.next_attempt_at = "sending", 1, utcnow() + dt.timedelta(minutes=2)
+    db.add(row)
+    db.commit()
+    assert mail.deliver_email(email_id) == "skipped"  # another run never sends a mail an attempt holds
+    mail.sweep_queued_emails()
+    assert _row(db, email_id).status == "sending"  # its lease still runs
+    row = _row(db, email_id)
+    row.next_attempt_at = utcnow() - dt.timedelta(seconds=1)
+    db.add(row)
+    db.commit()
+    mail.sweep_queued_emails()
+    row = _row(db, email_id)
+    assert (row.status, row.attempts) == ("queued", 1) and "interrupted" in row.last_error
+    assert sandbox.messages() == []
+    assert mail.deliver_email(email_id) == "sent"  # its retry
+    row = _row(db, email_id)
+    assert (row.attempts, row.body_text, row.body_html) == (2, "", "")  # sent: the bodies (links) are gone
+    [captured] = sandbox.messages()
+    assert captured["headers"]["Message-ID"].startswith(f"<crm-email-{email_id}-")  # the same id on any retry
+    # On its last attempt, a death gives up.
+    other = _queue(db, tenant)
+    row = _row(db, other)
+    row.status, row.attempts = "sending", outbox.MAX_ATTEMPTS
+    row.next_attempt_at = utcnow() - dt.timedelta(seconds=1)
+    db.add(row)
+    db.commit()
+    mail.sweep_queued_emails()
+    assert _row(db, other).status == "failed"

@@ -152,3 +152,49 @@ def test_a_tenant_sets_its_smtp_values_on_the_email_page_only(db, admin, sandbox
     db.commit()
     assert settings.source(db, "mail.smtp_host", tenant_id=admin.tenant_id) != "tenant"
     assert {v.key: v for v in settings.describe(db, actor=None, tenant_id=None)}["mail.smtp_host"].editable
+
+
+def test_a_tenants_own_server_is_reached_under_the_outbound_url_policy(db, admin, sandbox):
+    """Where private addresses are refused: a loopback host and a non-mail port are refused before any
+    connection, with one text whatever the cause; the platform's own server (an operator's) is not judged."""
+    from crm_app.integrations import smtp
+
+    settings.update(db, actor=None, changes={**sandbox.global_settings(),
+                                             "system.allow_private_outbound_urls": False}, tenant_id=None)
+    db.commit()
+    before = sandbox.control()["logins"]
+    with pytest.raises(SmtpRefused) as port:
+        smtp_settings.save(db, actor=admin, changes=_own(sandbox))  # the sandbox listens on a random port
+    assert "port" in port.value.message
+    db.rollback()
+    with pytest.raises(SmtpRefused) as private:
+        smtp_settings.save(db, actor=admin, changes=_own(sandbox, **{"mail.smtp_port": 587}))
+    assert private.value.message == smtp.UNREACHABLE and private.value.params["field"] == "mail.smtp_host"
+    db.rollback()
+    assert sandbox.control()["logins"] == before and _stored(db, admin.tenant_id) == []
+    smtp.check_login(smtp_settings.smtp_config(db, tenant_id=admin.tenant_id))  # the platform's: allowed
+
+
+def test_a_server_that_never_answers_is_cut_off_by_the_total_deadline():
+    import socket
+    import time
+
+    from crm_app.integrations import smtp
+    from crm_app.integrations.errors import ExternalServiceError
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody ever greets
+        config = smtp.SmtpConfig(host="127.0.0.1", port=silent.getsockname()[1], security="none", username="",
+                                 password="", from_address="a@b.example", timeout=60)
+        started = time.monotonic()
+        with pytest.raises(ExternalServiceError) as cut:
+            smtp.check_login(config, deadline=0.5)
+        assert time.monotonic() - started < 30  # the read's own 60 s timeout never came into play
+        assert cut.value.retryable
+
+
+def test_a_sender_name_or_login_with_a_line_break_is_refused(db):
+    for key in ("mail.from_name", "mail.smtp_username"):
+        with pytest.raises(ValidationError) as caught:
+            settings.update(db, actor=None, changes={key: "Pousada\r\nBcc: x@evil.example"}, tenant_id=None)
+        assert caught.value.params["field"] == key
+        db.rollback()

@@ -129,8 +129,10 @@ def test_describe_gives_values_sources_and_field_shapes_and_never_a_secret(db):
     assert (key.value, key.configured, key.secret, key.default) == (None, True, True, None)
     assert "sk-hidden" not in repr(views)
     assert views["security.require_2fa_roles"].choices == ("admin", "supervisor", "attendant")
-    # Everything but what its own page sets (the SMTP values, after a login to the server) is editable here.
-    assert {k for k, v in views.items() if not v.editable} == {k for k in views if k.startswith("mail.")}
+    # Everything but what its own page sets (the SMTP values, after a login to the server) and the bot cap that
+    # protects the other tenants (operators only) is editable here.
+    assert {k for k, v in views.items() if not v.editable} == \
+        {k for k in views if k.startswith("mail.")} | {"system.bot_tenant_concurrency"}
     operator = replace(admin, is_platform_operator=True)
     global_views = {v.key for v in settings.describe(db, actor=operator, tenant_id=None)}
     assert "system.trusted_proxies" in global_views and "ai.model" not in global_views
@@ -146,3 +148,19 @@ def test_field_shapes_follow_the_type():
     assert field_shape(select) == {"kind": "select", "choices": ("starttls", "tls", "none")}
     assert field_shape(SettingSpec("mail.cc", list[str], [], "notification", "both"))["kind"] == "list"
     assert field_shape(SettingSpec("mail.on", bool, False, "notification", "both")) == {"kind": "switch"}
+
+
+def test_a_rollback_of_a_value_set_on_its_own_page_says_so(db):
+    from crm_app.services.mail import smtp_settings
+
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    [change] = settings.update(db, actor=admin, changes={"mail.from_name": "Pousada Sol"}, tenant_id=tenant.id,
+                               checked_on=smtp_settings.PAGE)
+    db.commit()
+    [undo] = settings.update(db, actor=admin, changes={"mail.from_name": None}, tenant_id=tenant.id)
+    db.commit()
+    with pytest.raises(ValidationError) as caught:
+        settings.rollback(db, actor=admin, change_id=undo.id)
+    assert caught.value.params["problems"]["mail.from_name"]["type"] == "own_page"
+    assert change.key == "mail.from_name"

@@ -97,3 +97,16 @@ def test_apply_is_all_or_nothing_when_a_value_no_longer_fits(db, operator):
     assert settings.value(None, "ai.model", tenant_id=tenant.id) == "gpt-4o-mini"
     with pytest.raises(NotFound):
         templates.apply(db, actor=operator, template_id=row.id, tenant_id=10_000)
+
+
+def test_apply_writes_only_what_the_preview_calls_a_change(db, operator):
+    tenant = make_tenant(db)
+    row = templates.save_template(db, actor=operator, name="Quase padrão",
+                                  values={IDLE: 30, "ai.model": "gpt-4.1-mini"})  # 30 is the default already
+    db.commit()
+    diff = {d.key: d.changes for d in templates.preview(db, actor=operator, template_id=row.id, tenant_id=tenant.id)}
+    assert diff == {IDLE: False, "ai.model": True}
+    changed = templates.apply(db, actor=operator, template_id=row.id, tenant_id=tenant.id)
+    db.commit()
+    assert [c.key for c in changed] == ["ai.model"]
+    assert settings.source(db, IDLE, tenant_id=tenant.id) == "default"  # it keeps following the install

@@ -176,3 +176,63 @@ def test_a_stored_value_that_no_longer_fits_its_type_is_ignored_on_read(db):
     db.commit()
     settings.publish_change()
     assert settings.value(None, IDLE, tenant_id=tenant.id) == 30
+
+
+def test_the_bot_cap_that_protects_other_tenants_is_for_operators_only(db):
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    with pytest.raises(PermissionDenied):
+        settings.update(db, actor=admin, changes={"system.bot_tenant_concurrency": 100}, tenant_id=tenant.id)
+    db.rollback()
+    settings.update(db, actor=_operator(db, tenant.id), changes={"system.bot_tenant_concurrency": 4},
+                    tenant_id=tenant.id)
+    db.commit()
+    assert settings.value(db, "system.bot_tenant_concurrency", tenant_id=tenant.id) == 4
+
+
+def test_a_url_is_checked_against_the_network_when_written_never_when_read(db):
+    from crm_app.integrations import outbound_urls
+
+    tenant = make_tenant(db)
+    with _private_outbound(db, False), outbound_urls.use_resolver(lambda host, port: ["10.1.2.3"]):
+        with pytest.raises(ValidationError) as refused:  # a name that resolves to a private address
+            settings.update(db, actor=None, changes={"ai.base_url": "https://ai.internal/v1"}, tenant_id=tenant.id)
+        assert refused.value.params["field"] == "ai.base_url"
+    with outbound_urls.use_resolver(lambda host, port: ["93.184.216.34"]):
+        settings.update(db, actor=None, changes={"ai.base_url": "https://ai.example/v1"}, tenant_id=tenant.id)
+    db.commit()
+
+    def no_dns(host, port):
+        raise OSError("no DNS at this moment")
+
+    with outbound_urls.use_resolver(no_dns):  # a DNS hiccup when the cache refills keeps the tenant's URL
+        settings.publish_change()
+        assert settings.value(None, "ai.base_url", tenant_id=tenant.id) == "https://ai.example/v1"
+
+
+class _private_outbound:  # noqa: N801 - used as a context manager
+    def __init__(self, db, allowed: bool) -> None:
+        self.db, self.allowed = db, allowed
+
+    def __enter__(self):
+        settings.update(self.db, actor=None, changes={"system.allow_private_outbound_urls": self.allowed},
+                        tenant_id=None)
+        self.db.commit()
+
+    def __exit__(self, *exc):
+        self.db.rollback()
+        settings.update(self.db, actor=None, changes={"system.allow_private_outbound_urls": None}, tenant_id=None)
+        self.db.commit()
+
+
+def test_nothing_is_kept_longer_than_the_maximum_age_even_when_no_change_was_heard(db):
+    from crm_app.services.settings.cache import MAX_AGE_SECONDS, ProcessCache, read_version
+
+    now = [1000.0]
+    cache = ProcessCache(clock=lambda: now[0])
+    cache.put(None, {"k": 1}, version=cache.current_version())
+    assert cache.get(None) == {"k": 1}
+    now[0] += MAX_AGE_SECONDS - 1
+    assert cache.get(None) == {"k": 1} and read_version() == cache.current_version()  # Redis said nothing
+    now[0] += 2
+    assert cache.get(None) is None  # a publication that never arrived is made up for
