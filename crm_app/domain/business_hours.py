@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Collection
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -112,8 +114,29 @@ def valid_timezone(tz: str) -> bool:
     return True
 
 
-def is_open(hours: dict | None, holidays: list[str] | None, tz: str | None, now: dt.datetime) -> bool:
-    """Whether the team is open at `now` (aware; naive is taken as UTC). Empty hours mean always open."""
+class Calendar(Protocol):
+    """What these functions need of a holiday calendar (`crm_app.domain.calendar.HolidayCalendar`)."""
+
+    def is_holiday(self, day: dt.date) -> bool: ...
+
+
+ClosedDays = Calendar | Collection[str | dt.date] | None
+
+
+def _closed(holidays: ClosedDays) -> Callable[[dt.date], bool]:
+    """A test for closed days: a calendar, or ISO dates / dates (a team's own list)."""
+    if holidays is None:
+        return lambda day: False
+    if hasattr(holidays, "is_holiday"):
+        return holidays.is_holiday
+    days = {d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in holidays}
+    return days.__contains__
+
+
+def is_open(hours: dict | None, holidays: ClosedDays, tz: str | None, now: dt.datetime) -> bool:
+    """Whether the team is open at `now` (aware; naive is taken as UTC). Empty hours mean always open.
+
+    `holidays` is a calendar or a list of closed dates (ISO strings or dates)."""
     if not hours:
         return True
     try:
@@ -123,12 +146,12 @@ def is_open(hours: dict | None, holidays: list[str] | None, tz: str | None, now:
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
     local = now.astimezone(zone(tz))
-    closed_days = set(holidays or [])
+    closed = _closed(holidays)
     minute = local.hour * 60 + local.minute
     today, yesterday = local.date(), local.date() - dt.timedelta(days=1)
-    if today.isoformat() not in closed_days and _open_today(week.get(WEEKDAYS[today.weekday()], []), minute):
+    if not closed(today) and _open_today(week.get(WEEKDAYS[today.weekday()], []), minute):
         return True
-    if yesterday.isoformat() in closed_days:
+    if closed(yesterday):
         return False
     return _open_from_yesterday(week.get(WEEKDAYS[yesterday.weekday()], []), minute)
 
@@ -151,3 +174,46 @@ def _open_from_yesterday(intervals: list[list[str]], minute: int) -> bool:
         if end < start and minute < end:
             return True
     return False
+
+
+def business_seconds(hours: dict | None, holidays: ClosedDays, tz: str | None, start: dt.datetime,
+                     end: dt.datetime) -> float:
+    """Seconds of [start, end) inside the weekly intervals, skipping closed days (aware; naive is UTC).
+
+    Empty hours mean always open (the wall time). An overnight interval belongs to the day it starts on: it
+    counts when that day is open, tail included, as `is_open` has it. Bad stored hours count as always open.
+    """
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=dt.UTC)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=dt.UTC)
+    if end <= start:
+        return 0.0
+    try:
+        week = parse_hours(hours) if hours else {}
+    except ValueError:
+        week = {}
+    if not week:
+        return (end - start).total_seconds()
+    where, closed = zone(tz), _closed(holidays)
+    day, last = start.astimezone(where).date() - dt.timedelta(days=1), end.astimezone(where).date()
+    total = 0.0
+    while day <= last:
+        if not closed(day):
+            for start_s, end_s in week.get(WEEKDAYS[day.weekday()], []):
+                opens, closes = _minutes(start_s, day=""), _minutes(end_s, day="")
+                if closes <= opens:
+                    closes += 24 * 60
+                span_start = _at(day, opens, where)
+                span_end = _at(day, closes, where)
+                overlap = (min(end, span_end) - max(start, span_start)).total_seconds()
+                total += max(overlap, 0.0)
+        day += dt.timedelta(days=1)
+    return total
+
+
+def _at(day: dt.date, minutes: int, where: dt.tzinfo) -> dt.datetime:
+    """The instant of `minutes` after local midnight of `day` (past 24 h: on the following days)."""
+    extra_days, minute = divmod(minutes, 24 * 60)
+    local = dt.datetime.combine(day + dt.timedelta(days=extra_days), dt.time(minute // 60, minute % 60), where)
+    return local.astimezone(dt.UTC)

@@ -48,6 +48,14 @@ PT_BR: dict[str, str] = {
     "setting.ai.monthly_budget_usd.help": "Atingido o orçamento, a IA para até o mês seguinte. 0 = sem limite.",
     "setting.ai.system_prompt": "Instruções ao modelo",
     "setting.ai.system_prompt.help": "Texto adicional enviado ao modelo em toda conversa (até 4000 caracteres).",
+    "setting.system.calendar_state": "Estado (feriados estaduais)",
+    "setting.system.calendar_state.help": "Os feriados nacionais sempre contam; escolha a UF para somar os do seu estado.",
+    "setting.system.calendar_optional_closed": "Fechar nos pontos facultativos",
+    "setting.system.calendar_optional_closed.help": "Carnaval (segunda e terça), Quarta-feira de Cinzas e Corpus "
+                                                    "Christi contam como dias fechados.",
+    "setting.system.calendar_municipal_days": "Feriados municipais e dias fechados",
+    "setting.system.calendar_municipal_days.help": "Um por linha: AAAA-MM-DD Nome (só aquele ano) ou MM-DD Nome "
+                                                   "(todo ano). Horário das equipes, prazos e SLA pulam esses dias.",
     "setting.system.bot_tenant_concurrency": "Turnos do bot ao mesmo tempo por empresa",
     "setting.system.bot_tenant_concurrency.help": "Acima disso, o turno seguinte espera um instante.",
     "setting.system.allow_private_outbound_urls": "Permitir endereços internos em URLs configuradas",
@@ -192,6 +200,14 @@ EN: dict[str, str] = {
     "setting.ai.system_prompt": "Instructions to the model",
     "setting.ai.system_prompt.help": "Extra text sent to the model in every conversation (up to 4000 "
                                      "characters).",
+    "setting.system.calendar_state": "State (state holidays)",
+    "setting.system.calendar_state.help": "National holidays always count; pick the state to add its own.",
+    "setting.system.calendar_optional_closed": "Closed on optional holidays",
+    "setting.system.calendar_optional_closed.help": "Carnival (Monday and Tuesday), Ash Wednesday and Corpus "
+                                                    "Christi count as closed days.",
+    "setting.system.calendar_municipal_days": "Municipal holidays and closed days",
+    "setting.system.calendar_municipal_days.help": "One per line: YYYY-MM-DD Name (that year only) or MM-DD Name "
+                                                   "(every year). Team hours, due dates and SLA skip these days.",
     "setting.system.bot_tenant_concurrency": "Bot turns at once per tenant",
     "setting.system.bot_tenant_concurrency.help": "Past this, the next turn waits a moment.",
     "setting.system.allow_private_outbound_urls": "Allow internal addresses in configured URLs",

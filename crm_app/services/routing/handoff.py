@@ -24,6 +24,7 @@ from crm_app.models import (
 )
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.routing import queue, telling
+from crm_app.services.settings.calendar import tenant_calendar
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def team_is_open(session: Session, *, tenant_id: int, team_id: int | None, now: 
     if team is None or team.tenant_id != tenant_id:
         return True
     tz = team.timezone or _tenant(session, tenant_id, "timezone", business_hours.DEFAULT_TIMEZONE)
-    return business_hours.is_open(team.business_hours, team.holidays, tz, now or utcnow())
+    calendar = tenant_calendar(tenant_id, team=team, session=session)  # national, state, municipal, team's days
+    return business_hours.is_open(team.business_hours, calendar, tz, now or utcnow())
 
 
 def _tenant(session: Session, tenant_id: int, attribute: str, default: str) -> str:

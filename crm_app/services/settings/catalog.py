@@ -146,7 +146,30 @@ NOTIFICATION = (
                 tenant_page=MAIL_PAGE),
 )
 
-SPECS: tuple[SettingSpec, ...] = SYSTEM + CHANNEL + NOTIFICATION + SECURITY + AI
+def _calendar_days(days: list[str]) -> list[str]:
+    from crm_app.domain.calendar import parse_entry
+
+    cleaned = []
+    for entry in days:
+        year, month, day, name = parse_entry(entry)  # raises ValueError naming the entry
+        when = f"{year:04d}-{month:02d}-{day:02d}" if year else f"{month:02d}-{day:02d}"
+        cleaned.append(f"{when} {name}".strip() if name != "municipal" else when)
+    return sorted(set(cleaned))
+
+
+# The business-day calendar (crm_app.domain.calendar): teams' hours, due dates and SLA read it.
+CALENDAR = (
+    SettingSpec("system.calendar_state", Literal["", "AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA",
+                                                 "MG", "MS", "MT", "PA", "PB", "PE", "PI", "PR", "RJ", "RN", "RO",
+                                                 "RR", "RS", "SC", "SE", "SP", "TO"], "", "system", "tenant"),
+    SettingSpec("system.calendar_optional_closed", bool, False, "system", "tenant"),
+    SettingSpec("system.calendar_municipal_days",
+                Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
+                                                                max_length=120)]],
+                          Field(max_length=100), AfterValidator(_calendar_days)], list, "system", "tenant"),
+)
+
+SPECS: tuple[SettingSpec, ...] = SYSTEM + CALENDAR + CHANNEL + NOTIFICATION + SECURITY + AI
 
 
 @dataclass(frozen=True)

@@ -548,3 +548,38 @@ def test_teams_service_validates_audits_and_checks_tenant_and_role(db, world):
                       .order_by(AuditLog.id)).all()
     assert actions == ["team.create", "team.create", "team.add_member", "team.rename", "team.assignment_mode",
                        "team.schedule", "team.remove_member", "team.delete"]
+
+
+def test_team_is_closed_on_the_tenants_calendar_days(db, world):
+    from crm_app import services
+    from crm_app.services.settings.calendar import tenant_calendar
+
+    tenant_id = world["tenant"].id
+    team_id = team_of(db, tenant_id, [])
+    team = db.get(Team, team_id)
+    team.business_hours = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    db.add(team)
+    db.commit()
+    noon_sp = {day: dt.datetime(*day, 15, 0, tzinfo=dt.UTC) for day in ((2026, 4, 3), (2026, 7, 9), (2026, 2, 17),
+                                                                        (2026, 1, 26), (2026, 1, 27))}
+
+    def open_on(day) -> bool:
+        with session_scope() as session:
+            return handoff.team_is_open(session, tenant_id=tenant_id, team_id=team_id, now=noon_sp[day])
+
+    # Good Friday is national; 9 July is São Paulo's; Carnival Tuesday is optional; 26 January is the town's.
+    assert not open_on((2026, 4, 3)) and open_on((2026, 7, 9)) and open_on((2026, 2, 17)) and open_on((2026, 1, 26))
+    admin = make_user(db, tenant_id, "admin")
+    with session_scope() as session:
+        services.settings.update(session, actor=admin, tenant_id=tenant_id, changes={
+            "system.calendar_state": "SP", "system.calendar_optional_closed": True,
+            "system.calendar_municipal_days": ["01-26 Dia da cidade"]})
+    assert not open_on((2026, 7, 9)) and not open_on((2026, 2, 17)) and not open_on((2026, 1, 26))
+    assert open_on((2026, 1, 27))
+    assert tenant_calendar(tenant_id + 1).state is None  # another tenant keeps the national calendar only
+    from crm_app.errors import ValidationError
+
+    with session_scope() as session, pytest.raises(ValidationError) as caught:
+        services.settings.update(session, actor=admin, tenant_id=tenant_id,
+                                 changes={"system.calendar_municipal_days": ["26/01 Dia da cidade"]})
+    assert "26/01" in str(caught.value.params)
