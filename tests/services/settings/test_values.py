@@ -226,13 +226,47 @@ class _private_outbound:  # noqa: N801 - used as a context manager
 
 
 def test_nothing_is_kept_longer_than_the_maximum_age_even_when_no_change_was_heard(db):
-    from crm_app.services.settings.cache import MAX_AGE_SECONDS, ProcessCache, read_version
+    from crm_app.services.settings.cache import MAX_AGE_SECONDS, ProcessCache, VersionWatch, read_version
 
     now = [1000.0]
-    cache = ProcessCache(clock=lambda: now[0])
+    watch = VersionWatch(lambda: now[0], thread=False)  # this test polls for the thread
+    cache = ProcessCache(clock=lambda: now[0], watch=watch)
     cache.put(None, {"k": 1}, version=cache.current_version())
     assert cache.get(None) == {"k": 1}
     now[0] += MAX_AGE_SECONDS - 1
+    watch.poll()
     assert cache.get(None) == {"k": 1} and read_version() == cache.current_version()  # Redis said nothing
     now[0] += 2
+    watch.poll()
     assert cache.get(None) is None  # a publication that never arrived is made up for
+
+
+def test_a_read_never_waits_on_redis_and_a_silent_redis_makes_values_expire():
+    """The token is read by the watcher's thread: a Redis that hangs (a socket that never answers) stalls that
+    thread, never a read of the cache; once the last answer is stale, the cache stops trusting what it holds."""
+    import socket
+    import time as real_time
+
+    from redis import Redis
+
+    from crm_app.services.settings.cache import STALE_SECONDS, ProcessCache, VersionWatch
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)  # connections are queued, never accepted, never answered
+    port = hole.getsockname()[1]
+    now = [50.0]
+    watch = VersionWatch(lambda: now[0], connect=lambda: Redis(host="127.0.0.1", port=port, socket_timeout=30))
+    watch.heard("token-1")
+    cache = ProcessCache(clock=lambda: now[0], watch=watch)
+    try:
+        cache.put(7, {"k": 1}, version=cache.current_version())
+        started = real_time.monotonic()
+        for _ in range(2):  # the watcher's thread is polling the silent socket meanwhile
+            now[0] += 0.6
+            assert cache.get(7) == {"k": 1}
+        now[0] += STALE_SECONDS
+        assert cache.get(7) is None and cache.current_version() == "?"
+        assert real_time.monotonic() - started < 5  # a read that asked Redis would hang for 30 s
+    finally:
+        hole.close()
