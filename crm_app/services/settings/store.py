@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from crm_app.db import after_commit, session_scope, utcnow
@@ -322,7 +323,15 @@ def _fits(spec: SettingSpec, row: SettingValue) -> bool:
     return True
 
 
+_LOCK_NAMESPACE = 0x53455454  # "SETT": keeps these advisory locks apart from anyone else's
+
+
 def _row(session: Session, tenant_id: int | None, key: str) -> SettingValue | None:
+    """The stored row, locked. On PostgreSQL a transaction lock on (scope, key) comes first: FOR UPDATE locks no
+    row that does not exist yet, and two first writes of one key would both insert (the second failing)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_NAMESPACE,
+                                                              sa.func.hashtext(f"{tenant_id or '-'}:{key}"))))
     scope = SettingValue.tenant_id.is_(None) if tenant_id is None else SettingValue.tenant_id == tenant_id
     return session.exec(select(SettingValue).where(scope, SettingValue.key == key).with_for_update()).first()
 

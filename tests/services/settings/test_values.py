@@ -270,3 +270,53 @@ def test_a_read_never_waits_on_redis_and_a_silent_redis_makes_values_expire():
         assert real_time.monotonic() - started < 5  # a read that asked Redis would hang for 30 s
     finally:
         hole.close()
+
+
+def test_two_first_writes_of_one_key_at_once_both_succeed_one_after_the_other(db):
+    """No row exists yet, so FOR UPDATE has nothing to lock: the second writer must wait for the first, not fail
+    on the unique index."""
+    import threading
+    import time as real_time
+
+    from sqlmodel import Session, select
+
+    from crm_app.db import get_engine
+
+    tenant = make_tenant(db)
+    key = "security.session_idle_minutes"
+    first = Session(get_engine(), expire_on_commit=False)
+    settings.update(first, actor=None, changes={key: 40}, tenant_id=tenant.id)
+    first_pid = first.exec(text("select pg_backend_pid()")).scalar_one()
+    outcome: dict = {}
+
+    def second_writer() -> None:
+        try:
+            with Session(get_engine()) as second:
+                outcome["pid"] = second.exec(text("select pg_backend_pid()")).scalar_one()
+                settings.update(second, actor=None, changes={key: 50}, tenant_id=tenant.id)
+                second.commit()
+            outcome["ok"] = True
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            outcome["error"] = exc
+
+    writer = threading.Thread(target=second_writer)
+    writer.start()
+    deadline = real_time.monotonic() + 10
+    while real_time.monotonic() < deadline:  # until the second writer waits on a lock the first one holds
+        pid = outcome.get("pid")
+        if pid and db.exec(text("select :blocker = any(pg_blocking_pids(:pid))"),
+                           params={"blocker": first_pid, "pid": pid}).scalar_one():
+            break
+        db.rollback()
+        real_time.sleep(0.02)
+    else:
+        raise AssertionError("the second writer never waited for the first")
+    first.commit()
+    first.close()
+    writer.join(timeout=10)
+    assert outcome == {"pid": outcome["pid"], "ok": True}
+    db.expire_all()
+    assert settings.value(db, key, tenant_id=tenant.id) == 50
+    changes = db.exec(select(SettingChange).where(SettingChange.tenant_id == tenant.id,
+                                                  SettingChange.key == key).order_by(SettingChange.id)).all()
+    assert [(c.old_value, c.new_value) for c in changes] == [(None, 40), (40, 50)]
