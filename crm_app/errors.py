@@ -49,3 +49,10 @@ class ValidationError(CRMError):
 class Conflict(CRMError):
     code = "conflict"
     status = 409
+
+
+class TooManyRequests(CRMError):
+    """An action repeated faster than its limit allows; `retry_after` (seconds) says when it may come back."""
+
+    code = "too_many_requests"
+    status = 429

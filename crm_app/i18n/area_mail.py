@@ -1,6 +1,8 @@
 """Strings of one product area (e-mail), in both languages. Merged into the catalogues by `crm_app.i18n`."""
 
 PT_BR: dict[str, str] = {
+    "error.too_many_requests": "Muitas vezes seguidas. Aguarde alguns minutos e tente de novo.",
+    "error.mail_link_dead": "O link deste e-mail expirou ou foi substituído. Gere um novo link em Usuários.",
     # E-mail templates ({placeholders} are filled in, escaped in the HTML part)
     "mail.footer": "Você recebeu este e-mail porque tem uma conta em {tenant} no {product}.",
     "mail.ignore": "Se não esperava este e-mail, pode ignorá-lo.",
@@ -106,6 +108,8 @@ PT_BR: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "error.too_many_requests": "Too many times in a row. Wait a few minutes and try again.",
+    "error.mail_link_dead": "The link in this e-mail expired or was replaced. Issue a new link on the Users page.",
     "mail.footer": "You received this e-mail because you have an account at {tenant} on {product}.",
     "mail.ignore": "If you did not expect this e-mail, you can ignore it.",
     "mail.link_fallback": "If the button does not work, copy and paste this address into your browser:",

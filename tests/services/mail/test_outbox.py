@@ -214,3 +214,20 @@ def test_an_attempt_that_died_midway_counts_and_the_sweeper_takes_it_back(db, te
     db.commit()
     mail.sweep_queued_emails()
     assert _row(db, other).status == "failed"
+
+
+def test_test_mails_are_limited_per_tenant(db, tenant, sandbox, redis_client):
+    from crm_app.errors import TooManyRequests
+    from crm_app.services.mail.outbox import TEST_MAIL_LIMIT
+
+    admin, neighbour = make_user(db, tenant.id, "admin"), make_user(db, make_tenant(db).id, "admin")
+    for _ in range(TEST_MAIL_LIMIT):
+        mail.send_test_email(db, actor=admin)
+        db.commit()
+    with pytest.raises(TooManyRequests) as caught:
+        mail.send_test_email(db, actor=admin)
+    assert caught.value.status == 429 and 0 < caught.value.params["retry_after"] <= 600
+    db.rollback()
+    assert len(db.exec(select(Email).where(Email.tenant_id == tenant.id)).all()) == TEST_MAIL_LIMIT
+    mail.send_test_email(db, actor=neighbour)  # another tenant has its own count
+    db.commit()
