@@ -210,6 +210,13 @@ def conversation_list() -> rx.Component:
         ),
         rx.flex(*[_tab(v, k) for v, k in TABS], gap="4px", padding="0 12px 8px 12px", width="100%", wrap="wrap",
                  class_name="inbox-tabs"),
+        rx.cond(S.selection_count > 0, rx.callout(
+            rx.flex(rx.text(T["inbox.selection"], ": ", rx.el.strong(S.selection_count, id="selection-count"),
+                            size="2"),
+                    rx.button(rx.icon("x", size=14), T["inbox.selection_clear"], size="1", variant="soft",
+                              on_click=S.clear_selection, id="selection-clear"),
+                    gap="8px", align="center", wrap="wrap", justify="between", width="100%"),
+            icon="chart-column", size="1", color_scheme="teal", id="inbox-selection", margin="0 12px 8px 12px")),
         rx.box(
             rx.cond(
                 S.list_loading, _skeleton(),

@@ -11,7 +11,8 @@ TABS = (("/settings/general", "settings.tab_general"), ("/settings/numbers", "se
         ("/settings/users", "settings.tab_users"),
         ("/settings/teams", "settings.tab_teams"), ("/settings/security", "settings.tab_security"),
         ("/settings/sso", "settings.tab_sso"), ("/settings/email", "settings.tab_email"),
-        ("/settings/audit", "settings.tab_audit"),
+        ("/settings/webhooks", "settings.tab_webhooks"),
+        ("/compliance/audit", "settings.tab_audit"),
         ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),
         ("/settings/canned", "settings.tab_canned"), ("/settings", "settings.tab_api"))
 

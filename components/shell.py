@@ -15,9 +15,10 @@ from crm_app.state.session import SessionState
 T = SessionState.t
 
 NAV = (
-    ("/inbox", "message-circle", "nav.inbox", None),
+    ("/inbox", "message-circle", "nav.inbox", SessionState.can_use_inbox),
     ("/analytics", "chart-column", "nav.analytics", SessionState.can_see_analytics),
-    ("/compliance", "shield-check", "nav.compliance", SessionState.is_admin),
+    ("/analytics/me", "chart-column", "nav.analytics_me", SessionState.user_role == "attendant"),
+    ("/compliance", "shield-check", "nav.compliance", SessionState.can_see_compliance),
     ("/settings/general", "settings", "nav.settings", SessionState.is_admin),
     # Supervisors reach only the canned-responses part of the settings.
     ("/settings/canned", "settings", "nav.settings", SessionState.user_role == "supervisor"),

@@ -100,6 +100,24 @@ def _seed_demo(args: argparse.Namespace) -> str:
             f"users created: {users}; inbox {'created' if report.inbox_created else 'already there'}.")
 
 
+def _rebuild_rollups(args: argparse.Namespace) -> str:
+    import datetime as dt
+
+    from crm_app.db import session_scope
+    from crm_app.services import access
+    from crm_app.services.analytics import rollups
+
+    try:
+        since = dt.date.fromisoformat(args.since)
+        until = dt.date.fromisoformat(args.until) if args.until else None
+    except ValueError as exc:
+        raise CRMError("--since and --until are dates, YYYY-MM-DD") from exc
+    with session_scope() as session:
+        tenant = access.get_tenant_by_slug(session, args.tenant)
+        count = rollups.rebuild(session, tenant.id, since, until)
+    return f"Rebuilt the analytics rollups of tenant {args.tenant!r} from {since}: {count} rows."
+
+
 def _run(args: argparse.Namespace) -> str:
     from crm_app import launcher
     from crm_app.processes import ROLES
@@ -121,6 +139,32 @@ def _serve(args: argparse.Namespace) -> str:
     return ""
 
 
+def _audit_verify(args: argparse.Namespace) -> str:
+    from crm_app.db import session_scope, utcnow
+    from crm_app.services.audit import verify
+
+    with session_scope() as session:
+        reports = verify.verify_all(session, now=utcnow(), tenant_slug=args.tenant)
+        for report in reports:
+            verify.record_result(session, report, actor=None)
+    lines = []
+    for r in reports:
+        if r.ok:
+            lines.append(f"tenant {r.tenant_id}: intact, {r.checked} entries checked, newest seq {r.last_seq}")
+        else:
+            lines.append(f"tenant {r.tenant_id}: BROKEN: {r.broken.problem} at entry {r.broken.entry_id} "
+                         f"(seq {r.broken.seq}); {r.checked} entries checked before it")
+    if any(not r.ok for r in reports):
+        raise ChainBroken("\n".join(lines))
+    return "\n".join(lines) or "No audit chains yet."
+
+
+class ChainBroken(CRMError):
+    """`audit-verify` found a break: exit non-zero with the report."""
+
+    code = "audit_chain_broken"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command."""
     from crm_app.processes import ROLES
@@ -138,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", required=True, help="tenant slug")
     p.add_argument("--email", required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--role", required=True, choices=["admin", "supervisor", "attendant"])
+    p.add_argument("--role", required=True, choices=["admin", "supervisor", "attendant", "executive"])
     p.add_argument("--password", help="prefer --password-env or standard input")
     p.add_argument("--password-env", help="read the password from this environment variable")
     p.add_argument("--platform-operator", action="store_true")
@@ -162,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_create_inbox)
 
     sub.add_parser("seed-demo", help="create the demo tenant").set_defaults(fn=_seed_demo)
+    p = sub.add_parser("audit-verify", help="check every audit chain and its anchors; exit 1 on a break")
+    p.add_argument("--tenant", help="only this tenant's chain (its slug)")
+    p.set_defaults(fn=_audit_verify)
+    p = sub.add_parser("rebuild-rollups", help="recompute a tenant's analytics day rollups from its facts")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--since", required=True, help="first local day, YYYY-MM-DD")
+    p.add_argument("--until", help="last local day (default: today)")
+    p.set_defaults(fn=_rebuild_rollups)
     p = sub.add_parser("run", help="start every process (make run)")
     p.add_argument("--roles", help="comma-separated subset of the roles (default: all)")
     p.set_defaults(fn=_run)
@@ -177,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], str] = args.fn
     try:
         print(handler(args))
+    except ChainBroken as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     except CRMError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

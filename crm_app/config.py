@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     # system.sso_endpoint_origins.
     sso_endpoint_origins: str = ""
 
+    # Outgoing webhooks: the retry schedule (5 s, 5 min, ... 24 h) and the 5 days of failures that disable an
+    # endpoint are multiplied by this (tests and benchmarks shrink them; production keeps 1).
+    webhook_time_factor: float = Field(default=1.0, gt=0)
+
     # Sandbox (fake Meta and friends)
     sandbox_port: int = 8765
     sandbox_webhook_url: str | None = None

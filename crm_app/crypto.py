@@ -39,3 +39,16 @@ def decrypt(stored: str, *, key: bytes | None = None) -> str:
         return aes.decrypt(raw[:12], raw[12:], None).decode()
     except InvalidTag as exc:
         raise DecryptionError("secret does not match the encryption key") from exc
+
+
+def derive_key(purpose: str, *, length: int = 32, key: bytes | None = None) -> bytes:
+    """A key for one purpose (e.g. "privacy-manifest:12"), derived from the encryption key with HKDF-SHA256.
+
+    Each purpose gets its own key, so a key leaked from one use (a signed manifest) says nothing of another.
+    """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=b"atende-crm-derived-keys-v1",
+                info=purpose.encode())
+    return hkdf.derive(key or get_settings().encryption_key_bytes())

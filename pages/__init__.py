@@ -4,6 +4,11 @@ from pages import (
     account,
     analytics,
     compliance,
+    compliance_audit,
+    compliance_consents,
+    compliance_incidents,
+    compliance_requests,
+    compliance_retention,
     denied,
     inbox,
     invite,
@@ -11,7 +16,6 @@ from pages import (
     platform_settings,
     platform_tenants,
     settings,
-    settings_audit,
     settings_bot,
     settings_canned,
     settings_email,
@@ -22,9 +26,11 @@ from pages import (
     settings_sso,
     settings_teams,
     settings_users,
+    settings_webhooks,
 )
 
-__all__ = ["account", "analytics", "compliance", "denied", "inbox", "login", "settings", "settings_canned",
-           "settings_security", "invite", "platform_tenants", "settings_audit", "settings_users",
+__all__ = ["account", "analytics", "compliance", "compliance_audit", "compliance_consents", "compliance_incidents",
+           "compliance_requests", "compliance_retention", "denied", "inbox", "login", "settings", "settings_canned",
+           "settings_security", "invite", "platform_tenants", "settings_users",
            "settings_knowledge", "settings_numbers", "settings_sso", "settings_teams", "settings_bot", "settings_email",
-           "settings_general", "platform_settings"]
+           "settings_general", "platform_settings", "settings_webhooks"]

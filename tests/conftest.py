@@ -80,7 +80,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 TABLES = (
-    "audit_logs, canned_responses, message_templates, conversation_labels, labels, messages, conversation_events, "
+    "audit_logs, audit_details, audit_chain_heads, incidents, "
+    "canned_responses, message_templates, conversation_labels, labels, messages, conversation_events, "
     "conversations, contact_inboxes, contacts, inbound_events, inboxes, team_members, teams, "
     "emails, sessions, users, tenants, setting_values, setting_changes, setting_templates"
 )

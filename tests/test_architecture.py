@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("crm_app", "components", "pages", "workers")
 # The bounded contexts of crm_app/services, lowest first: each imports only its own rank or below.
 # settings sits just above core: every context reads its settings through it.
-CONTEXTS = ("core", "settings", "mail", "access", "conversations", "channel", "routing", "inbox", "bot",
+CONTEXTS = ("core", "settings", "mail", "access", "audit", "conversations", "channel", "routing", "inbox", "bot",
             "webhooks", "compliance", "analytics", "sla", "alerts", "backups", "campaigns")
 
 

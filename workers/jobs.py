@@ -144,8 +144,99 @@ def send_email(email_id: int) -> str:
     return mail.deliver_email(email_id)
 
 
+def refresh_analytics() -> int:
+    """Rebuild every tenant's analytics rollups of yesterday and today (local days)."""
+    from crm_app.services.analytics import rollups
+
+    return rollups.refresh_recent()
+
+
 def sweep_queued_emails() -> int:
     """Queue again the e-mails whose job was lost."""
     from crm_app.services import mail
 
     return mail.sweep_queued_emails()
+
+
+def relay_webhook_events() -> int:
+    """Fan committed webhook events out to their endpoints' deliveries."""
+    from crm_app.services import webhooks
+
+    return webhooks.relay_events()
+
+
+def deliver_webhooks(endpoint_id: int) -> str:
+    """Send one endpoint's due webhook deliveries (a batch at a time, concurrently)."""
+    from crm_app.services import webhooks
+
+    return webhooks.deliver(endpoint_id)
+
+
+def sweep_webhooks() -> int:
+    """Take back interrupted webhook attempts, relay forgotten events, wake endpoints with due deliveries."""
+    from crm_app.services import webhooks
+
+    return webhooks.sweep()
+
+
+def apply_opt_out(message_id: int) -> str:
+    """A customer's opt-out word: withdraw marketing consent once and confirm it."""
+    from crm_app.services.compliance import consent
+
+    return consent.apply_opt_out(message_id)
+
+
+def generate_dpo_reports() -> int:
+    """Make last month's DPO report of every tenant that has none yet."""
+    from crm_app.services.compliance import report
+
+    return report.generate_due_reports()
+
+
+def sweep_opt_outs() -> int:
+    """Record the opt-outs (words and Meta's 131050) whose job was lost."""
+    from crm_app.services.compliance import consent
+
+    return consent.sweep_opt_outs()
+
+
+def apply_meta_opt_out(message_id: int) -> str:
+    """Meta's 131050 on a message: withdraw the contact's marketing consent once."""
+    from crm_app.services.compliance import consent
+
+    return consent.apply_meta_opt_out(message_id)
+
+
+def run_privacy_request(request_id: int) -> str:
+    """Run or resume a data-subject request's job (access bundle or erasure)."""
+    from crm_app.services.compliance import requests
+
+    return requests.run_request(request_id)
+
+
+def apply_retention() -> int:
+    """Apply every tenant's retention policies, in batches (nightly)."""
+    from crm_app.services.compliance import retention
+
+    return retention.apply_retention()
+
+
+def seal_audit_chains() -> int:
+    """Chain the audit entries written since the last run."""
+    from crm_app.services.audit import tasks
+
+    return tasks.seal_audit_chains()
+
+
+def anchor_audit_chains() -> int:
+    """Write each audit chain's newest hash outside the database."""
+    from crm_app.services.audit import tasks
+
+    return tasks.anchor_audit_chains()
+
+
+def verify_audit_chains() -> int:
+    """Check every audit chain and its anchors."""
+    from crm_app.services.audit import tasks
+
+    return tasks.verify_audit_chains()

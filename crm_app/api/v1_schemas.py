@@ -232,3 +232,109 @@ class SettingsPatch(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"values": {"security.session_idle_minutes": 45, "ai.model": None}, "reason": "Turno da noite"}]})
+
+
+# Analytics. Each field's description is its definition; the page's tooltips say the same.
+BOT_TIME = "Bot time: conversation (or reopen) start → handoff, or → close when the bot resolved it alone."
+QUEUE_WAIT = "Queue wait: handoff → first assignment to a person."
+FRT = ("First response time: handoff → first human message to the customer; bot messages never count, and a "
+       "transfer does not restart it.")
+NEXT_RESPONSE = ("Next response time: each customer message after a human reply → the next human reply; bot "
+                 "replies in between do not stop the clock.")
+RESOLUTION = "Resolution time: (re)open → close; a reopen starts a new cycle."
+
+
+class DurationStats(BaseModel):
+    count: int = Field(description="How many measurements fall in the period.")
+    avg: float | None = Field(description="Average, wall-clock seconds.")
+    median: float | None = Field(description="Median (percentile_cont 0.5), wall-clock seconds.")
+    p90: float | None = Field(description="90th percentile (percentile_cont 0.9), wall-clock seconds.")
+    business_avg: float | None = Field(description=(
+        "Average in business seconds: only the time inside the conversation's team's weekly hours, skipping the "
+        "tenant's holiday calendar and the team's own days, in the team's timezone (else the tenant's)."))
+    business_median: float | None = Field(description="Median in business seconds.")
+    business_p90: float | None = Field(description="90th percentile in business seconds.")
+
+
+class Counts(BaseModel):
+    opened: int = Field(description="Conversation cycles started in the period (new conversations and reopens).")
+    closed: int = Field(description="Cycles closed in the period (by anyone).")
+    contained: int = Field(description="Closed by the bot with no human message (containment).")
+    unanswered: int = Field(description=(
+        "Unanswered after handoff: closed (by anyone, or by inactivity) with no human message after the handoff."))
+    handoffs: int = Field(description="Handoffs from the bot to people (a person taking over counts as one).")
+    windows_missed: int = Field(description=(
+        "24 h windows missed: after a handoff, the customer's last message got no human answer within 24 hours; "
+        "dated when the window closed."))
+    messages_in: int = Field(description="Customer messages received.")
+    messages_out: int = Field(description="Messages people sent to customers (notes and system lines excluded).")
+    bot_messages: int = Field(description="Messages the bot sent.")
+    failed_sends: int = Field(description="Outbound messages (people's and the bot's) that failed.")
+    new_contacts: int = Field(description="Contacts first seen in the period (whole tenant only; 0 with filters).")
+    frt_count: int = Field(description="First responses in the period.")
+    frt_sum: float = Field(description="Sum of their wall-clock FRT, seconds (frt_sum / frt_count = average).")
+    resolution_count: int = Field(description="Resolutions in the period.")
+    resolution_sum: float = Field(description="Sum of their wall-clock resolution times, seconds.")
+
+
+class Durations(BaseModel):
+    frt: DurationStats = Field(description=FRT)
+    next_response: DurationStats = Field(description=NEXT_RESPONSE)
+    resolution: DurationStats = Field(description=RESOLUTION)
+    bot: DurationStats = Field(description=BOT_TIME)
+    queue: DurationStats = Field(description=QUEUE_WAIT)
+
+
+class PreviousDurations(BaseModel):
+    frt: DurationStats = Field(description=FRT)
+    resolution: DurationStats = Field(description=RESOLUTION)
+
+
+class Period(BaseModel):
+    since: dt.date = Field(description="First local day (the tenant's timezone).")
+    until: dt.date = Field(description="Last local day, inclusive.")
+    timezone: str = Field(description="The tenant's timezone, where days are cut.")
+
+
+class Reason(BaseModel):
+    reason: str
+    count: int
+
+
+class Overview(BaseModel):
+    period: Period
+    totals: Counts = Field(description="The sum of the time series' days over the period (they always agree).")
+    durations: Durations
+    previous_totals: Counts = Field(description="The same figures over the period of equal length just before.")
+    previous_durations: PreviousDurations = Field(description="FRT and resolution over the period just before.")
+    containment_rate: float | None = Field(description="contained / closed; null when nothing closed.")
+    failed_by_reason: list[Reason] = Field(description="Failed sends by Meta's reason, most frequent first.")
+    handoff_reasons: list[Reason] = Field(description="Why the bot handed over, most frequent first.")
+    frt_buckets: list[Reason] = Field(description="First responses by wall time: 0-1m, 1-5m, 5-15m, 15-60m, 1-4h, "
+                                                  "4h+ (`reason` holds the bucket).")
+
+
+class Day(Counts):
+    day: dt.date = Field(description="The local day.")
+
+
+class Timeseries(BaseModel):
+    period: Period
+    data: list[Day] = Field(description="One entry per local day of the period, zeros included.")
+
+
+class AttendantRow(BaseModel):
+    user_id: int
+    name: str
+    handled: int = Field(description="Cycles closed in the period while assigned to them.")
+    messages_sent: int = Field(description="Messages they sent to customers.")
+    frt: DurationStats = Field(description=FRT + " Counted for whoever sent the first human message.")
+    resolution: DurationStats = Field(description=RESOLUTION + " Counted for the assignee at close.")
+    online_hours: float = Field(description="Hours with presence 'online' in the period (presence history).")
+    busy_share: float | None = Field(description=(
+        "Share of online time spent with at least one open conversation assigned (not measured yet: null)."))
+
+
+class AttendantList(BaseModel):
+    period: Period
+    data: list[AttendantRow]

@@ -139,6 +139,7 @@ PT_BR: dict[str, str] = {
     "tokens.scope.contacts:read": "Ver contatos",
     "tokens.scope.contacts:write": "Editar contatos",
     "tokens.scope.users:read": "Ver usuários e presença",
+    "tokens.scope.metrics:read": "Ver os números do painel executivo",
     "tokens.scope.settings:read": "Ver configurações (segredos só como definidos ou não)",
     "tokens.scope.settings:write": "Alterar configurações",
     # --- end of helper B ---

@@ -18,6 +18,7 @@ class MediaStorage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def read(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> bool: ...
 
 
 class LocalStorage:
@@ -47,6 +48,14 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> bool:
+        """Remove the file under `key`; False when it was already gone (deleting twice is harmless)."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 @functools.lru_cache(maxsize=1)

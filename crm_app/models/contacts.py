@@ -15,6 +15,7 @@ class Contact(SQLModel, table=True):
         UniqueConstraint("tenant_id", "phone_e164", name="uq_contacts_tenant_phone"),
         Index("ix_contacts_search_text", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
+        Index("ix_contacts_tenant_created", "tenant_id", "created_at"),  # analytics: new contacts per day
     )
 
     id: int | None = id_field()

@@ -68,6 +68,10 @@ class Message(SQLModel, table=True):
         # Trigram search (pg_trgm) over the folded text; a plain index on SQLite, where search scans.
         Index("ix_messages_search_text", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
+        # Analytics: a tenant's messages of a period (today's raw figures, rollup rebuilds, failed sends).
+        Index("ix_messages_tenant_created", "tenant_id", "created_at"),
+        Index("ix_messages_failed", "tenant_id", "created_at", postgresql_where=text_clause("status = 'failed'"),
+              sqlite_where=text_clause("status = 'failed'")),
     )
 
     id: int | None = id_field(big=True)

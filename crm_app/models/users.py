@@ -13,6 +13,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
     ATTENDANT = "attendant"
+    DPO = "dpo"  # the encarregado (LGPD art. 41): the compliance area only, outside the inbox's rank chain
+    EXECUTIVE = "executive"  # reads analytics for the whole tenant; changes nothing
 
 
 class User(SQLModel, table=True):

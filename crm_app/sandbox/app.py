@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crm_app.config import get_settings
-from crm_app.sandbox import control, graph, mail_api, oidc_fake, openai_fake
+from crm_app.sandbox import control, graph, hooks, mail_api, oidc_fake, openai_fake
 from crm_app.sandbox.config import SandboxConfig
 from crm_app.sandbox.delivery import WebhookSender
 from crm_app.sandbox.smtp import Mailbox, SmtpServer
@@ -68,6 +68,7 @@ def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float
         *graph.ROUTES,
         *openai_fake.ROUTES,
         *mail_api.ROUTES,
+        *hooks.ROUTES,  # a webhook receiver for the CRM's outgoing webhooks
         Mount("/oidc", app=oidc_fake.create_oidc_app()),  # fake OpenID Connect provider for SSO
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
@@ -76,5 +77,6 @@ def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float
     app.state.sender = sender
     app.state.openai = openai_fake.FakeOpenAI()
     app.state.mailbox = mailbox
+    app.state.hooks = hooks.Receiver()
     app.state.smtp_server = smtp_server
     return app

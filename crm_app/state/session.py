@@ -12,7 +12,7 @@ import json
 
 import reflex as rx
 
-from crm_app.domain.access import can_open_page
+from crm_app.domain.access import can_open_page, home_route
 from crm_app.errors import NotAuthenticated
 from crm_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, translate
 from crm_app.services import access
@@ -60,8 +60,16 @@ class SessionState(rx.State):
         return self.user_role == "admin"
 
     @rx.var(cache=True)
+    def can_see_compliance(self) -> bool:
+        return self.user_role in ("admin", "dpo")
+
+    @rx.var(cache=True)
     def can_see_analytics(self) -> bool:
-        return self.user_role in ("admin", "supervisor")
+        return self.user_role in ("admin", "supervisor", "executive")
+
+    @rx.var(cache=True)
+    def can_use_inbox(self) -> bool:
+        return self.user_role in ("admin", "supervisor", "attendant")
 
     def _session_token(self) -> str | None:
         return cookie_value(self.router.headers.cookie, access.COOKIE_NAME)
@@ -109,7 +117,8 @@ class SessionState(rx.State):
         if granted.must_enrol_2fa and route != "/account":
             return rx.redirect("/account")
         if not can_open_page(actor.role, route):
-            return rx.redirect("/denied")
+            home = home_route(actor.role)
+            return rx.redirect(home if route in ("/", "/inbox") and home != route else "/denied")
         return None
 
     @rx.event

@@ -14,7 +14,8 @@ from crm_app.state.confirm import ConfirmMixin
 from crm_app.state.errors import crm_error_toast, toast_errors
 from crm_app.state.session import SessionState
 
-ROLES = ("admin", "supervisor", "attendant")
+ROLES = ("admin", "supervisor", "attendant",
+         "dpo")
 _FIELDS = {"name": "form_name_error", "email": "form_email_error", "role": "form_role_error",
            "password": "form_password_error"}
 

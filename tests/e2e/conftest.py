@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -114,9 +115,19 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 768})
 
 
+def logout(page) -> None:
+    """Log out through the user menu; wait until the logout request has answered and the page is the login form
+    it leads to (the push about the revoked session may reach the tab first, with a /login?expired=1 URL)."""
+    with page.expect_response(lambda response: response.url.endswith("/api/auth/logout")):
+        page.click("#user-menu")
+        page.click("#logout")
+    page.wait_for_url(re.compile(r"/login/?$"))
+
+
 def login(page, email: str, password: str = "demo1234") -> None:
     page.goto("/login")
     page.wait_for_selector("#email")
+    page.wait_for_load_state("networkidle")  # a click before hydration would submit the form natively
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("#login-submit")

@@ -1,12 +1,11 @@
 """2FA in Chromium: enrol on /account from the page's own secret, log out, log in with password + code."""
 
-import re
 
 import pyotp
 import pytest
 from sqlalchemy import text
 
-from tests.e2e.conftest import login, shoot
+from tests.e2e.conftest import login, logout, shoot
 
 EMAIL = "dora@demo.local"
 
@@ -60,9 +59,7 @@ def test_enrol_log_out_and_log_in_with_a_code(page, dora):
     page.locator("#account-sessions").scroll_into_view_if_needed()
     shoot(page, "account-sessions")
 
-    page.click("#user-menu")
-    page.click("#logout")
-    page.wait_for_url(re.compile(r"/login"))
+    logout(page)
     login(page, dora)
     page.locator("#totp-code").wait_for()
     assert page.locator("#user-menu").count() == 0  # no session yet

@@ -141,16 +141,19 @@ def test_admin_invites_changes_role_deactivates_and_reads_the_audit_log(page, br
     page.get_by_text("pelo menos um administrador ativo").wait_for()
     page.keyboard.press("Escape")
 
-    page.goto("/settings/audit")
+    page.goto("/settings/audit")  # the old address leads to the trail under Conformidade
+    page.wait_for_url(re.compile(r"/compliance/audit"))
     entries = page.locator(".audit-entry")
     entries.first.wait_for()
     for action in ("user.create", "user.password_set", "user.role_change", "user.deactivate"):
         expect(page.locator(f'.audit-entry[data-action="{action}"]').first).to_be_visible()
     assert page.locator('.audit-entry[data-action="user.deactivate"]').first.inner_text().count("Carla Teste")
-    page.locator('.audit-entry[data-action="user.role_change"]').get_by_text("Supervisor").wait_for()
+    role_change = page.locator('.audit-entry[data-action="user.role_change"]').first
+    role_change.locator(".audit-details-toggle").click()  # the details (old and new values) open on demand
+    role_change.get_by_text("Supervisor").first.wait_for()
     shoot(page, "settings-audit")
     page.click("#audit-action")
-    page.get_by_role("option", name="Função alterada").click()
+    page.get_by_role("option", name="Função alterada", exact=True).click()
     expect(entries).to_have_count(1)
     expect(entries.first).to_have_attribute("data-action", "user.role_change")
     shoot(page, "settings-audit-filtered")
@@ -210,6 +213,6 @@ def test_operator_creates_a_tenant_and_suspending_it_signs_its_admin_out(page, b
     paula.locator("#login-error").wait_for()
     paula.context.close()
 
-    page.goto("/settings/audit")
+    page.goto("/compliance/audit")
     page.locator('.audit-entry[data-action="tenant.suspend"]').wait_for()
     page.locator('.audit-entry[data-action="tenant.create"]').first.wait_for()

@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import text
 
-from tests.e2e.conftest import login, shoot
+from tests.e2e.conftest import login, logout, shoot
 
 
 def test_logged_out_visitor_is_sent_to_login(page):
@@ -60,9 +60,7 @@ def test_logout_ends_the_session_on_the_server(page):
         before = conn.execute(text("SELECT coalesce(max(id), 0) FROM sessions")).scalar()
     login(page, "supervisor@demo.local")
     page.locator("#user-menu").get_by_text("Sérgio Supervisor").wait_for()
-    page.click("#user-menu")
-    page.click("#logout")
-    page.wait_for_url(re.compile(r"/login"))
+    logout(page)
     page.goto("/analytics")
     page.wait_for_url(re.compile(r"/login"))
     with get_engine().connect() as conn:

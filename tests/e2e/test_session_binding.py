@@ -5,7 +5,7 @@ import re
 
 from crm_app.config import PROJECT_ROOT
 from crm_app.frontend import MARKER
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -40,9 +40,7 @@ def test_a_logged_out_tab_reconnects_with_nothing_of_the_old_session(page):
     before = page.evaluate("() => window.sessionStorage.getItem('token')")
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
-    page.click("#user-menu")
-    page.click("#logout")
-    page.wait_for_url(re.compile(r"/login"))
+    logout(page)
     page.goto("/inbox")
     page.wait_for_url(re.compile(r"/login"))
     page.wait_for_selector("#email")

@@ -10,7 +10,7 @@ import pytest
 
 import pages  # noqa: F401  (registers every page)
 from components.page import REGISTERED
-from crm_app.domain.access import PAGE_ROLES
+from crm_app.domain.access import PAGE_ROLES, home_route
 from crm_app.state.session import SessionState
 from tests.support.isolation import ROLES, VICTIM, fresh_state, run_handler, visible_text
 
@@ -25,7 +25,7 @@ PUBLIC_PAGES = {
 # Pages whose loaders list rows the world marks, so B's own admin must see the marker (the loaders really ran).
 SHOWS_MARKED_ROWS = {"/inbox", "/settings/canned", "/settings/users", "/settings/teams", "/settings",
                      "/settings/knowledge", "/settings/numbers", "/settings/general",
-                     "/settings/email"}
+                     "/settings/email", "/settings/webhooks", "/compliance", "/compliance/requests"}
 
 
 def _guarded():
@@ -64,8 +64,12 @@ async def test_page_guard_by_role_and_login(route, world):
         _root, out = await _guard(route, victim.cookies[role])
         if role in PAGE_ROLES[route]:
             assert out == [None], f"{route} refused {role}: {out}"
+        elif route in ("/", "/inbox") and home_route(role) != "/inbox":  # a lateral role lands on its own area
+            assert home_route(role) in repr(out), f"{route} did not send {role} home: {out}"
         else:
-            assert "/denied" in repr(out), f"{route} let {role} in: {out}"
+            # An executive's home is the analytics page: "/" sends them there instead of to /denied.
+            refused = "/analytics" if (route, role) == ("/", "executive") else "/denied"
+            assert refused in repr(out), f"{route} let {role} in: {out}"
     for cookie in (None, "forged-token", victim.cookies["admin"][:-2] + "xx"):
         _root, out = await _guard(route, cookie)
         assert "/login?next=" in repr(out), f"{route} with cookie {cookie!r} was not sent to log in: {out}"

@@ -41,6 +41,10 @@ class Cookie:
 
 
 CONV = {"conversation_id": "conversation"}
+STAFF = ("supervisor", "attendant", "dpo", "executive")  # webhooks are admins' only
+HOOK, DELIVERY = {"endpoint_id": "webhook"}, {"delivery_id": "webhook_delivery"}
+AS_STAFF = {"forbidden_roles": STAFF, "role_target": "webhook"}
+AS_STAFF_D = {"forbidden_roles": STAFF, "role_target": "webhook_delivery"}
 ROUTES = {
     "GET /api/health": Public("liveness probe: a fixed status, no tenant data"),
     "GET /api/ready": Public("readiness probe: DB/Redis reachability only"),
@@ -57,27 +61,75 @@ ROUTES = {
     "GET /api/v1/conversations": Api("conversations:read", {}),
     "GET /api/v1/conversations/{conversation_id}": Api("conversations:read", CONV),
     "POST /api/v1/conversations/{conversation_id}/take_over": Api("conversations:write", CONV,
-                                                                  forbidden_roles=("attendant",),
+                                                                  forbidden_roles=("attendant", "dpo", "executive"),
                                                                   role_target="admins_conversation"),
     "POST /api/v1/conversations/{conversation_id}/transfer": Api("conversations:write", CONV, {"user_id": None},
-                                                                 forbidden_roles=("attendant",),
+                                                                 forbidden_roles=("attendant", "dpo", "executive"),
                                                                  role_target="admins_conversation"),
     "POST /api/v1/conversations/{conversation_id}/close": Api("conversations:write", CONV,
-                                                              forbidden_roles=("attendant",),
+                                                              forbidden_roles=("attendant", "dpo", "executive"),
                                                               role_target="admins_conversation"),
     "GET /api/v1/conversations/{conversation_id}/messages": Api("messages:read", CONV),
     "POST /api/v1/conversations/{conversation_id}/messages": Api("messages:write", CONV,
                                                                  {"type": "text", "text": "pwned"},
-                                                                 forbidden_roles=("attendant",),
+                                                                 forbidden_roles=("attendant", "dpo", "executive"),
                                                                  role_target="admins_conversation"),
     "GET /api/v1/contacts": Api("contacts:read", {}),
     "GET /api/v1/contacts/{contact_id}": Api("contacts:read", {"contact_id": "contact"}),
     "PATCH /api/v1/contacts/{contact_id}": Api("contacts:write", {"contact_id": "contact"}, {"name": "pwned"}),
     "GET /api/v1/users": Api("users:read", {}, forbidden_roles=("attendant",)),
     "GET /api/v1/users/online": Api("users:read", {}),
-    "GET /api/v1/settings": Api("settings:read", {}, forbidden_roles=("supervisor", "attendant")),
+    "GET /api/v1/settings": Api("settings:read", {},
+                                forbidden_roles=("supervisor", "attendant", "dpo", "executive")),
+    "GET /api/privacy/bundles/{token}": Cookie({"token": "bundle_token"}),
+    "GET /api/privacy/reports/{report_id}": Cookie({"report_id": "dpo_report"}),
+    "GET /api/v1/privacy/requests": Api("privacy:read", {}, forbidden_roles=("supervisor", "attendant", "executive")),
+    "POST /api/v1/privacy/requests": Api("privacy:write", {}, {"contact_id": "B:contact", "kind": "consent_withdrawal"},
+                                         forbidden_roles=("supervisor", "attendant", "executive")),
+    "GET /api/v1/privacy/requests/{request_id}": Api("privacy:read", {"request_id": "privacy_request"},
+                                                     forbidden_roles=("supervisor", "attendant", "executive"),
+                                                     role_target="privacy_request"),
+    "PATCH /api/v1/privacy/requests/{request_id}": Api("privacy:write", {"request_id": "privacy_request"},
+                                                       {"status": "rejected"},
+                                                       forbidden_roles=("supervisor", "attendant", "executive"),
+                                                       role_target="privacy_request"),
+    "POST /api/v1/privacy/requests/{request_id}/download_link": Api(
+        "privacy:write", {"request_id": "privacy_request"}, forbidden_roles=("supervisor", "attendant", "executive"),
+        role_target="privacy_request"),
+    "GET /api/v1/privacy/bundles/{token}": Api("privacy:read", {"token": "bundle_token"},
+                                               forbidden_roles=("supervisor", "attendant", "executive"),
+                                               role_target="bundle_token"),
+    "GET /api/v1/privacy/contacts/{contact_id}/consents": Api("privacy:read", {"contact_id": "contact"},
+                                                              forbidden_roles=("supervisor", "attendant", "executive"),
+                                                              role_target="contact"),
+    "POST /api/v1/privacy/contacts/{contact_id}/consents": Api("privacy:write", {"contact_id": "contact"},
+                                                               {"purpose": "marketing", "granted": False},
+                                                               forbidden_roles=("supervisor", "attendant", "executive"),
+                                                               role_target="contact"),
+    "POST /api/v1/privacy/holds": Api("privacy:write", {}, {"contact_id": "B:contact", "reason": "pwned"},
+                                      forbidden_roles=("supervisor", "attendant", "executive")),
+    "DELETE /api/v1/privacy/holds/{hold_id}": Api("privacy:write", {"hold_id": "hold"},
+                                                  forbidden_roles=("supervisor", "attendant", "executive"),
+                                                  role_target="hold"),
     "PATCH /api/v1/settings": Api("settings:write", {}, {"values": {"security.session_idle_minutes": 45}},
-                                  forbidden_roles=("supervisor", "attendant")),
+                                  forbidden_roles=("supervisor", "attendant", "dpo", "executive")),
+    "GET /api/v1/webhooks": Api("webhooks:read", {}, forbidden_roles=STAFF),
+    "POST /api/v1/webhooks": Api("webhooks:write", {}, {"url": "http://127.0.0.1:9/new"}, forbidden_roles=STAFF),
+    "GET /api/v1/webhooks/event-types": Api("webhooks:read", {}),
+    "GET /api/v1/webhooks/{endpoint_id}": Api("webhooks:read", HOOK, **AS_STAFF),
+    "PATCH /api/v1/webhooks/{endpoint_id}": Api("webhooks:write", HOOK, {"description": "pwned"}, **AS_STAFF),
+    "DELETE /api/v1/webhooks/{endpoint_id}": Api("webhooks:write", HOOK, **AS_STAFF),
+    "POST /api/v1/webhooks/{endpoint_id}/rotate-secret": Api("webhooks:write", HOOK, **AS_STAFF),
+    "POST /api/v1/webhooks/{endpoint_id}/test": Api("webhooks:write", HOOK, **AS_STAFF),
+    "GET /api/v1/webhooks/{endpoint_id}/stats": Api("webhooks:read", HOOK, **AS_STAFF),
+    "GET /api/v1/webhooks/{endpoint_id}/deliveries": Api("webhooks:read", HOOK, **AS_STAFF),
+    "POST /api/v1/webhooks/{endpoint_id}/replay": Api("webhooks:write", HOOK, {"since": "2020-01-01T00:00:00Z"},
+                                                      **AS_STAFF),
+    "GET /api/v1/webhooks/deliveries/{delivery_id}/attempts": Api("webhooks:read", DELIVERY, **AS_STAFF_D),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/resend": Api("webhooks:write", DELIVERY, **AS_STAFF_D),
+    "GET /api/v1/metrics/overview": Api("metrics:read", {}, forbidden_roles=("dpo",)),
+    "GET /api/v1/metrics/timeseries": Api("metrics:read", {}, forbidden_roles=("dpo",)),
+    "GET /api/v1/metrics/attendants": Api("metrics:read", {}, forbidden_roles=("dpo",)),
 }
 
 
@@ -141,10 +193,21 @@ def _url(key: str, ids: dict[str, str], side) -> tuple[str, str]:
     return method, path
 
 
+def _body(body: dict | None, side) -> dict | None:
+    """The case's body with "B:kind" values replaced by the side's ids (a row named in the body, not the path)."""
+    if not body:
+        return body
+    return {k: side.ids[v[2:]] if isinstance(v, str) and v.startswith("B:") else v for k, v in body.items()}
+
+
+def _names_rows(case) -> bool:
+    return bool(case.ids) or any(isinstance(v, str) and v.startswith("B:") for v in (case.body or {}).values())
+
+
 async def _call(client, key, case, side, secret: str):
     method, path = _url(key, case.ids, side)
     headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "iso-1"}
-    body = case.body
+    body = _body(case.body, side)
     if body and "user_id" in body:
         body = {**body, "user_id": side.ids["admin"]}
     return await client.request(method, path, headers=headers, json=body if method != "GET" else None)
@@ -161,10 +224,10 @@ async def test_api_route_foreign_tenant_and_scope(key, world, db):
     async with _client() as client:
         # Another tenant's token, full scopes, aimed at B's ids: 404, nothing of B in the answer.
         response = await _call(client, key, case, victim, attacker.api_secrets["all"])
-        if case.ids:
+        if _names_rows(case):
             assert response.status_code == 404, f"{key} as tenant A: {response.status_code} {response.text[:300]}"
         else:
-            assert response.status_code == 200, f"{key} list as tenant A: {response.status_code}"
+            assert response.status_code in (200, 201), f"{key} list or create as tenant A: {response.status_code}"
         assert VICTIM not in response.text, f"{key}: tenant A saw tenant B's data"
         assert not snapshot_diff(before, tenant_snapshot(db, victim.tenant_id)), f"{key}: tenant A changed B"
         # B's own token without the route's scope: 403, nothing changed.
@@ -177,7 +240,7 @@ async def test_api_route_foreign_tenant_and_scope(key, world, db):
             target = {p: case.role_target for p in case.ids}
             method, path = _url(key, target, victim)
             body = {**case.body, "user_id": victim.ids["attendant"]} if case.body and "user_id" in case.body \
-                else case.body
+                else _body(case.body, victim)
             response = await client.request(method, path, json=body if method != "GET" else None,
                                             headers={"Authorization": f"Bearer {victim.api_secrets[role]}",
                                                      "Idempotency-Key": "iso-role"})
@@ -200,5 +263,49 @@ async def test_media_route_refuses_other_tenants_and_strangers(world, db):
             response = await client.get(path)
             assert response.status_code == 404, f"media as tenant A {role}: {response.status_code}"
             assert VICTIM not in response.text
+        client.cookies.clear()
+        assert (await client.get(path)).status_code == 401
+
+
+async def test_bundle_route_refuses_other_tenants_other_roles_and_strangers(world, db):
+    attacker, victim = world
+    from crm_app.services.access import sessions
+
+    path = f"/api/privacy/bundles/{victim.ids['bundle_token']}"
+    async with _client() as client:
+        for role in ("admin", "supervisor", "attendant", "dpo"):
+            client.cookies.set(sessions.COOKIE_NAME, attacker.cookies[role])
+            response = await client.get(path)
+            assert response.status_code in (403, 404), f"bundle as tenant A {role}: {response.status_code}"
+            assert VICTIM.encode() not in response.content
+        for role in ("supervisor", "attendant"):
+            client.cookies.set(sessions.COOKIE_NAME, victim.cookies[role])
+            assert (await client.get(path)).status_code == 403, f"bundle as B's {role}"
+        client.cookies.set(sessions.COOKIE_NAME, victim.cookies["dpo"])
+        response = await client.get(path)
+        assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+        client.cookies.clear()
+        assert (await client.get(path)).status_code == 401
+
+
+async def test_dpo_report_route_refuses_other_tenants_other_roles_and_strangers(world, db):
+    attacker, victim = world
+    from crm_app.services.access import sessions
+
+    path = f"/api/privacy/reports/{victim.ids['dpo_report']}"
+    async with _client() as client:
+        for role in ("admin", "supervisor", "attendant", "dpo"):
+            client.cookies.set(sessions.COOKIE_NAME, attacker.cookies[role])
+            response = await client.get(path)
+            assert response.status_code in (403, 404), f"report as tenant A {role}: {response.status_code}"
+            assert not response.content.startswith(b"%PDF")
+        for role in ("supervisor", "attendant"):
+            client.cookies.set(sessions.COOKIE_NAME, victim.cookies[role])
+            assert (await client.get(path)).status_code == 403, f"report as B's {role}"
+        client.cookies.set(sessions.COOKIE_NAME, victim.cookies["dpo"])
+        assert (await client.get("/api/privacy/reports/not-a-number")).status_code == 404
+        response = await client.get(path)
+        assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF") and response.headers["cache-control"] == "private, no-store"
         client.cookies.clear()
         assert (await client.get(path)).status_code == 401

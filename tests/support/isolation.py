@@ -16,8 +16,9 @@ from reflex.istate.data import HeaderData, RouterData, SessionData
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crm_app.models import Email, User
-from crm_app.services import settings
+from crm_app.db import utcnow
+from crm_app.models import Email, Incident, User, WebhookDelivery, WebhookEvent
+from crm_app.services import settings, webhooks
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
 from crm_app.services.core.actors import Actor
@@ -28,9 +29,9 @@ from tests.support.inbox import add_text, quick_conversation
 
 VICTIM = "VICTIMX"
 ADMIN_ONLY = "ADMONLYX"
-ROLES = ("admin", "supervisor", "attendant")
+ROLES = ("admin", "supervisor", "attendant", "dpo", "executive")
 # Rows that change on every request no matter who asks (session touch, the audit trail of refusals).
-VOLATILE_TABLES = {"audit_logs", "alembic_version", "login_attempts", "ai_usage"}
+VOLATILE_TABLES = {"audit_logs", "audit_details", "audit_chain_heads", "alembic_version", "login_attempts", "ai_usage"}
 # Columns touched by any use of the row by its own tenant (a token's last use, a user's presence heartbeat).
 VOLATILE_COLUMNS = {"last_used_at", "last_seen_at"}
 VOLATILE_BY_TABLE = {"sessions": {"expires_at"}}  # the idle timeout slides on every request of the session's owner
@@ -83,7 +84,7 @@ def build_side(db: Session, *, marker: str) -> Side:
     row, secret = api_tokens.create(db, actor=admin, name=f"token {marker} {ADMIN_ONLY}",
                                     scopes=list(api_tokens.SCOPES))
     side.ids["api_token"], side.api_secrets["all"] = row.id, secret
-    for role in ("supervisor", "attendant"):
+    for role in ("supervisor", "attendant", "dpo", "executive"):
         row, secret = api_tokens.create(db, actor=admin, name=f"{role} {marker} {ADMIN_ONLY}",
                                         scopes=list(api_tokens.SCOPES), user_id=side.ids[role])
         side.api_secrets[role] = secret
@@ -101,9 +102,51 @@ def build_side(db: Session, *, marker: str) -> Side:
     changes = settings.update(db, actor=None, tenant_id=tenant.id, changes={
         "ai.system_prompt": f"prompt {marker} {ADMIN_ONLY}", "ai.model": f"model-{marker}"})
     side.ids["setting_change"] = changes[0].id
+    incident = Incident(tenant_id=tenant.id, title=f"incident {marker} {ADMIN_ONLY}", detected_at=utcnow(),
+                        data_categories=["contact"], affected_count=3, description=f"leak {marker}")
+    db.add(incident)
     db.commit()
     side.ids["email"] = email.id
+    side.ids["incident"] = incident.id
+    side.ids["webhook"], side.ids["webhook_delivery"] = _webhook(db, admin, marker)
+    _privacy_rows(db, side, marker)
     return side
+
+
+def _webhook(db: Session, admin: Actor, marker: str) -> tuple[int, int]:
+    """An endpoint of the tenant's (its description marked) with one failed delivery in its log."""
+    view, _ = webhooks.create_endpoint(db, actor=admin, url=f"http://127.0.0.1:9/{marker}",
+                                       description=f"hook {marker} {ADMIN_ONLY}", headers={"X-Token": marker})
+    event = WebhookEvent(tenant_id=admin.tenant_id, msg_id=f"msg_{marker}", event_type="user.created",
+                         payload={"type": "user.created", "data": {"marker": marker}})
+    db.add(event)
+    db.flush()
+    delivery = WebhookDelivery(tenant_id=admin.tenant_id, endpoint_id=view.id, event_id=event.id, status="failed",
+                               attempts=1, last_error=f"boom {marker}")
+    db.add(delivery)
+    db.commit()
+    return view.id, delivery.id
+
+
+def _privacy_rows(db: Session, side: Side, marker: str) -> None:
+    """A data-subject request, a legal hold, a consent and a retention policy of the tenant, marked."""
+    from crm_app.services.compliance import consent, holds, report, requests, retention
+
+    dpo, contact_id = side.actors["dpo"], side.ids["contact"]
+    side.ids["privacy_request"] = requests.create_request(db, actor=dpo, contact_id=contact_id, kind="correction",
+                                                          details=f"fix {marker}").id
+    side.ids["hold"] = holds.place_hold(db, actor=dpo, contact_id=contact_id,
+                                        reason=f"hold {marker}").id
+    consent.record(db, tenant_id=side.tenant_id, contact_id=contact_id, purpose="marketing", granted=True,
+                   source="admin", proof=f"proof {marker}")
+    side.ids["retention_policy"] = retention.create_policy(db, actor=dpo, action="message_bodies", days=3650).id
+    access_id = requests.create_request(db, actor=dpo, contact_id=contact_id, kind="access").id
+    db.commit()
+    requests.run_request(access_id)  # the bundle, built here rather than by a worker
+    side.ids["bundle_request"] = access_id
+    side.ids["bundle_token"] = requests.create_download_link(db, actor=dpo, request_id=access_id)
+    db.commit()
+    side.ids["dpo_report"] = report.generate(side.tenant_id, utcnow().date())
 
 
 # ---- snapshots ---------------------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def test_every_id_rule_is_deterministic(name, monkeypatch):
                 continue
             assert first == again, f"{name}{args}: the id changes between two calls"
             ids.add(first)
-    if not spec.every:  # different work, different ids
+    if not spec.every and _sample_calls(name)[0]:  # different work, different ids (a job with no argument has one)
         other = tuple(arg + 100 if type(arg) is int else arg for arg in _sample_calls(name)[0])
         assert jobs.job_id(name, *other, tag="t1") != jobs.job_id(name, *_sample_calls(name)[0], tag="t1")
 

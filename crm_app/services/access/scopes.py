@@ -20,6 +20,9 @@ AREAS: dict[str, tuple[str, ...]] = {
     "contacts": (READ, WRITE),
     "users": (READ,),
     "settings": (READ, WRITE),
+    "webhooks": (READ, WRITE),
+    "privacy": (READ, WRITE),
+    "metrics": (READ,),
 }
 
 SCOPES: tuple[str, ...] = tuple(f"{area}:{mode}" for area, modes in AREAS.items() for mode in modes)

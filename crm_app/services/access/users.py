@@ -19,7 +19,7 @@ from crm_app.domain.text import is_email, normalize_email, password_problem
 from crm_app.errors import Conflict, CRMError, PermissionDenied, ValidationError
 from crm_app.models import Role, Tenant, User
 from crm_app.services.access import api_tokens, invites, passwords, sessions
-from crm_app.services.core import audit
+from crm_app.services.core import audit, outbox
 from crm_app.services.core.actors import Actor, fetch_owned, require_admin_of, require_role
 
 MAX_CAPACITY = 100
@@ -123,6 +123,7 @@ def ensure_user(
     session.flush()
     audit.record(session, actor=actor, tenant_id=tenant_id, action="user.create", target_type="user",
                  target_id=user.id, after={"email": email, "role": role})
+    outbox.emit(session, tenant_id, "user.created", {"user_id": user.id, "role": str(user.role)})
     return _row(user), True
 
 
@@ -153,6 +154,7 @@ def create_user(
                  target_id=user.id, after={"name": name, "email": email, "role": role,
                                            "method": "password" if password else "invite_link",
                                            **({"link_emailed": emailed} if token else {})})
+    outbox.emit(session, actor.tenant_id, "user.created", {"user_id": user.id, "role": str(user.role)})
     return replace(_row(user), link_emailed=emailed), token
 
 
@@ -223,6 +225,7 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) ->
     if not active:
         sessions.revoke_user_sessions(session, user_id=user.id, actor=actor, reason="user_deactivated")
         api_tokens.revoke_user_tokens(session, actor=actor, user_id=user.id, reason="user_deactivated")
+        outbox.emit(session, actor.tenant_id, "user.deactivated", {"user_id": user.id, "role": str(user.role)})
     audit.record(session, actor=actor, tenant_id=actor.tenant_id,
                  action="user.reactivate" if active else "user.deactivate",
                  target_type="user", target_id=user.id, before=before, after={"is_active": active})

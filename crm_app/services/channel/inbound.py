@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from crm_app.db import UTCDateTime, after_commit, insert_ignoring_conflicts, insert_statement, utcnow
+from crm_app.domain import consent as consent_rules
 from crm_app.domain import whatsapp
 from crm_app.domain.inbox import compute_preview
 from crm_app.domain.phones import digits, normalize_wa_id
@@ -33,15 +34,19 @@ from crm_app.models import (
     MessageStatus,
     SenderType,
 )
+from crm_app.services import settings
 from crm_app.services.channel import bot_gate, edits, media
+from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
-from crm_app.services.core import realtime
+from crm_app.services.core import jobs, outbox, realtime
 
 
 class InvalidSender(ValueError):
     """A message whose sender is not a phone number; it cannot be tied to a contact."""
 
 
+# Meta's "the customer stopped marketing messages": the compliance context records the withdrawal.
+MARKETING_OPTED_OUT = 131050
 # Kinds that do not count as unread customer messages.
 _SILENT_KINDS = {"reaction", "system"}
 # Kinds that leave the list preview as it was (a reaction is shown on its message, not as the last line).
@@ -74,20 +79,39 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
     new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
     if new_id is None:
         return False
-    if bot_active and message.kind not in _SILENT_KINDS:  # the bot schedules its debounced turn, after commit
+    opt_out = _is_opt_out(session, tenant_id, message)
+    if opt_out:  # withdrawn and confirmed by the compliance job; never a menu answer, so no bot turn either
+        jobs.enqueue_after_commit(session, "apply_opt_out", new_id)
+    if bot_active and not opt_out and message.kind not in _SILENT_KINDS:  # the bot's debounced turn, after commit
         bot_gate.start_turn_after_commit(session, conversation_id=conversation_id, message_id=new_id,
                                          inbox_id=inbox_id)
     if message.media_id:
         after_commit(session, lambda: media.enqueue_download(new_id))
+    if message.kind not in _SILENT_KINDS:
+        analytics_facts.note(session, conversation_id, "customer", at=message.sent_at)
     preview = None if message.kind in _NO_PREVIEW_KINDS else compute_preview(message.kind, message.body)
     conn.execute(_TOUCH, {"conversation_id": conversation_id, "at": message.sent_at,
                           "customer": message.kind not in _SILENT_KINDS, "preview": preview})
+    if link.contact_created:
+        outbox.emit(session, tenant_id, "contact.created", {"contact_id": link.contact_id, "changed": []})
     if opened:
         realtime.publish_after_commit(session, tenant_id, "conversation.new", conversation_id=conversation_id,
                                       data={"reason": opened})
+        _emit_conversation(session, conn, f"conversation.{opened}", conversation_id)
+    outbox.emit(session, tenant_id, "message.received", {
+        "message_id": new_id, "conversation_id": conversation_id, "kind": message.kind, "status": "received",
+        "wa_message_id": message.wa_message_id})
     realtime.publish_after_commit(session, tenant_id, "message.new", conversation_id=conversation_id,
                                   data={"message_id": new_id})
     return True
+
+
+def _is_opt_out(session: Session, tenant_id: int, message: whatsapp.InboundMessage) -> bool:
+    """A text that is only one of the tenant's opt-out words (SAIR, PARAR, STOP, BAJA…)."""
+    if message.kind != "text" or not message.body or len(message.body) > 40:
+        return False
+    return consent_rules.is_opt_out(message.body, settings.value(session, "privacy.opt_out_keywords",
+                                                                 tenant_id=tenant_id))
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,12 @@ class _Link:
     id: int
     contact_id: int
     is_new: bool
+    contact_created: bool = False
+
+
+def _emit_conversation(session: Session, conn: Connection, event_type: str, conversation_id: int) -> None:
+    row = conn.execute(sa.select(_conversations).where(_conversations.c.id == conversation_id)).one()
+    outbox.emit(session, row.tenant_id, event_type, conversation_log.webhook_data(row))
 
 
 _contact_inboxes, _contacts, _conversations = ContactInbox.__table__, Contact.__table__, Conversation.__table__
@@ -133,13 +163,13 @@ def _lock_link(conn: Connection, inbox_id: int, wa_id: str, tenant_id: int, phon
         if row.name is None and profile_name:
             _name_contact(conn, row.contact_id, profile_name[:160], phone, row.email)
         return _Link(row.id, row.contact_id, is_new=False)
-    contact_id = _upsert_contact_id(conn, tenant_id, phone, profile_name)
+    contact_id, contact_created = _upsert_contact_id(conn, tenant_id, phone, profile_name)
     now = utcnow()
     link_id = insert_ignoring_conflicts(conn, ContactInbox, {
         "tenant_id": tenant_id, "contact_id": contact_id, "inbox_id": inbox_id, "wa_id": wa_id, "created_at": now,
     }, ["inbox_id", "wa_id"])
     if link_id is not None:  # our own uncommitted row: no one else can lock it
-        return _Link(link_id, contact_id, is_new=True)
+        return _Link(link_id, contact_id, is_new=True, contact_created=contact_created)
     row = conn.execute(_LOCK_LINK, params).one()  # another worker created it and has committed
     return _Link(row.id, row.contact_id, is_new=False)
 
@@ -149,7 +179,7 @@ def _name_contact(conn: Connection, contact_id: int, name: str, phone: str, emai
         name=name, search_text=contact_search_text(name, phone, email)))
 
 
-def _upsert_contact_id(conn: Connection, tenant_id: int, phone: str, profile_name: str | None) -> int:
+def _upsert_contact_id(conn: Connection, tenant_id: int, phone: str, profile_name: str | None) -> tuple[int, bool]:
     name = profile_name[:160] if profile_name else None
     now = utcnow()
     new_id = insert_ignoring_conflicts(conn, Contact, {
@@ -157,12 +187,12 @@ def _upsert_contact_id(conn: Connection, tenant_id: int, phone: str, profile_nam
         "search_text": contact_search_text(name, phone, None), "created_at": now, "updated_at": now},
         ["tenant_id", "phone_e164"])
     if new_id is not None:
-        return new_id
+        return new_id, True
     row = conn.execute(sa.select(_contacts.c.id, _contacts.c.name, _contacts.c.email)
                        .where(_contacts.c.tenant_id == tenant_id, _contacts.c.phone_e164 == phone)).one()
     if row.name is None and name:
         _name_contact(conn, row.id, name, phone, row.email)
-    return row.id
+    return row.id, False
 
 
 # Hot-path statements are built once: building `.values(...)` per call cost a tenth of an event's processing.
@@ -290,6 +320,8 @@ def apply_status(session: Session, *, tenant_id: int, update: whatsapp.StatusUpd
         changes[stamp] = update.at  # keep each moment even when it arrives late
     if new == "failed" and message.status != MessageStatus.FAILED:
         changes.update(error_code=update.error_code, error_reason=update.error_reason)
+        if update.error_code == MARKETING_OPTED_OUT:
+            jobs.enqueue_after_commit(session, "apply_meta_opt_out", message.id)
     if new != message.status:
         changes["status"] = MessageStatus(new)
     if changes:
@@ -297,4 +329,9 @@ def apply_status(session: Session, *, tenant_id: int, update: whatsapp.StatusUpd
     if "status" in changes:
         realtime.publish_after_commit(session, tenant_id, "message.status", conversation_id=message.conversation_id,
                                       data={"message_id": message.id, "status": new})
+        if new in ("sent", "delivered", "read", "failed"):
+            outbox.emit(session, tenant_id, f"message.{new}", {
+                "message_id": message.id, "conversation_id": message.conversation_id, "kind": None, "status": new,
+                "wa_message_id": update.wa_message_id,
+                **({"error_code": update.error_code} if new == "failed" else {})})
     return True

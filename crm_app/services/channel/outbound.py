@@ -46,8 +46,10 @@ from crm_app.errors import CRMError, NotFound, PermissionDenied, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
 from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
 from crm_app.services.channel import media
+from crm_app.services.channel.inbound import MARKETING_OPTED_OUT
 from crm_app.services.conversations import access as conversation_access
-from crm_app.services.core import audit, jobs, ratelimit, realtime
+from crm_app.services.conversations import facts as analytics_facts
+from crm_app.services.core import audit, jobs, outbox, ratelimit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
@@ -217,6 +219,7 @@ def _insert(session: Session, conversation: Conversation, actor: Actor | None, c
         conversation.last_message_preview = compute_preview(kind, body)
     if actor is not None and conversation.first_reply_at is None:
         conversation.first_reply_at = now
+    analytics_facts.note(session, conversation, "human" if actor else "bot", at=now, user_id=actor and actor.user_id)
     session.add(conversation)
     if not _others_pending(session, conversation.id, new_id):  # else the message before it releases it
         after_commit(session, lambda: enqueue_delivery(new_id))
@@ -468,6 +471,9 @@ def _mark_sent(message_id: int, conversation_id: int, wamid: str) -> str:
                     claimed_at=None).returning(Message.tenant_id)).first()
         if moved:
             _publish_status(session, moved[0], conversation_id, message_id, MessageStatus.SENT)
+            outbox.emit(session, moved[0], "message.sent", {
+                "message_id": message_id, "conversation_id": conversation_id, "kind": None, "status": "sent",
+                "wa_message_id": wamid})
         else:
             session.execute(update(Message).where(Message.id == message_id)
                             .values(wa_message_id=wamid, claimed_at=None))
@@ -479,9 +485,14 @@ def _mark_sent(message_id: int, conversation_id: int, wamid: str) -> str:
 def _finish_failed(session: Session, message: Message, code: int | None, reason: str | None) -> None:
     """Fail the message for good (under its conversation's lock) and let the next one go."""
     _fail(message, code, reason)
+    if code == MARKETING_OPTED_OUT:
+        jobs.enqueue_after_commit(session, "apply_meta_opt_out", message.id)
     message.claimed_at = message.next_attempt_at = None
     session.add(message)
     _publish_status(session, message.tenant_id, message.conversation_id, message.id, message.status)
+    outbox.emit(session, message.tenant_id, "message.failed", {
+        "message_id": message.id, "conversation_id": message.conversation_id, "kind": str(message.kind),
+        "status": "failed", "wa_message_id": message.wa_message_id, "error_code": code})
     _release_next(session, message.conversation_id, message.id)
 
 

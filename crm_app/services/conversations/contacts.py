@@ -14,8 +14,9 @@ from crm_app.domain.text import is_email, normalize_email
 from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import Contact, Conversation, ConversationLabel, ConversationStatus, Label
 from crm_app.services import settings
+from crm_app.services.audit import reads
 from crm_app.services.conversations import access
-from crm_app.services.core import audit, realtime
+from crm_app.services.core import audit, outbox, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
 PAST_CONVERSATIONS = 20
@@ -64,8 +65,10 @@ def view_of(session: Session, contact: Contact, actor: Actor) -> ContactView:
 
 
 def get_contact(session: Session, *, actor: Actor, contact_id: int) -> ContactView:
-    """One contact of the actor's tenant, with labels and past conversations."""
-    return view_of(session, access_contact(session, actor=actor, contact_id=contact_id), actor)
+    """One contact of the actor's tenant, with labels and past conversations; the read is recorded."""
+    view = view_of(session, access_contact(session, actor=actor, contact_id=contact_id), actor)
+    reads.record_read(session, actor=actor, action="contact.view", target_type="contact", target_id=contact_id)
+    return view
 
 
 def _clean_attributes(values: dict[str, Any]) -> dict[str, str]:
@@ -122,6 +125,10 @@ def update_contact(session: Session, *, actor: Actor, contact_id: int, name: str
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="contact.update", target_type="contact",
                  target_id=contact.id, before=before,
                  after={"name": contact.name, "email": contact.email, "custom_attributes": contact.custom_attributes})
+    after = {"name": contact.name, "email": contact.email, "custom_attributes": contact.custom_attributes}
+    changed = sorted(k for k in after if after[k] != before[k])
+    if changed:
+        outbox.emit(session, actor.tenant_id, "contact.updated", {"contact_id": contact.id, "changed": changed})
     open_ids = session.exec(select(Conversation.id).where(Conversation.contact_id == contact.id,
                                                           Conversation.status != ConversationStatus.CLOSED)).all()
     for conversation_id in open_ids:  # the list rows show the name
@@ -144,6 +151,7 @@ def list_contacts(session: Session, *, actor: Actor, query: str | None = None, c
     pattern = search_pattern(query)
     if pattern:
         statement = statement.where(Contact.search_text.like(pattern, escape="\\"))
+        reads.record_phone_search(session, actor=actor, query=query)
     if cursor:
         if not cursor.isdigit():
             raise ValidationError("invalid cursor")

@@ -26,12 +26,15 @@ from crm_app.models import (
     MessageStatus,
     SenderType,
 )
-from crm_app.services.core import audit, realtime
+from crm_app.services.core import audit, outbox, realtime
 from crm_app.services.core.actors import Actor
 
 STORED_LOCALE = "pt-BR"
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 NO_TEAM = "-"
+# The outgoing webhook event each change action raises (`conversation.<event>`); other actions raise none.
+WEBHOOK_EVENTS = {"take_over": "assigned", "assign": "assigned", "auto_assign": "assigned", "transfer": "transferred",
+                  "handoff": "transferred", "close": "closed", "reopen": "reopened", "wake": "reopened"}
 _CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a snake_case code, never shown as such
 
 
@@ -78,6 +81,16 @@ def record_change(session: Session, actor: Actor | None, conversation: Conversat
                  after={**snapshot(conversation), **(data or {})})
     realtime.publish_after_commit(session, conversation.tenant_id, "conversation.updated",
                                   conversation_id=conversation.id, data={"action": action, **snapshot(conversation)})
+    if action in WEBHOOK_EVENTS:
+        outbox.emit(session, conversation.tenant_id, f"conversation.{WEBHOOK_EVENTS[action]}",
+                    webhook_data(conversation))
+
+
+def webhook_data(conversation: Conversation) -> dict[str, Any]:
+    """A conversation as its webhook events describe it (ids and state, nothing the customer wrote)."""
+    return {"conversation_id": conversation.id, "contact_id": conversation.contact_id,
+            "inbox_id": conversation.inbox_id, "status": str(conversation.status),
+            "assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
 
 
 def add_system_line(session: Session, conversation: Conversation, actor: Actor | None, key: str,

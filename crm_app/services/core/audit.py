@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, select
 
-from crm_app.models import AuditLog
+from crm_app.domain.audit_chain import details_digest
+from crm_app.models import AuditDetail, AuditLog
 from crm_app.services.core.actors import Actor, require_role
 
 
@@ -23,20 +26,35 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Add one audit row to `session`; the caller commits it with the change."""
+    """Add one audit entry to `session`; the caller commits it with the change.
+
+    The entry keeps ids and codes; the actor's name and the before/after values go to `audit_details` under
+    the entry's digest. The entry is inserted unsealed: the sealing job chains it within seconds, so writers
+    never wait on one another for the chain.
+    """
+    label = (actor.label if actor else "system")[:160]
+    before, after = _plain(before or {}), _plain(after or {})
+    salt = secrets.token_hex(16)
+    detail = AuditDetail(digest=details_digest(salt, label, before, after), tenant_id=tenant_id, salt=salt,
+                         actor_label=label, before=before, after=after)
     row = AuditLog(
         tenant_id=tenant_id,
         actor_user_id=actor.user_id if actor else None,
-        actor_label=actor.label if actor else "system",
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
-        before=before or {},
-        after=after or {},
         ip=actor.ip if actor else None,
+        digest=detail.digest,
     )
+    row.details = detail
+    session.add(detail)
     session.add(row)
     return row
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """The values as JSON gives them back, so the digest computed now matches the one recomputed later."""
+    return json.loads(json.dumps(values, ensure_ascii=False, default=str))
 
 
 @dataclass(frozen=True)

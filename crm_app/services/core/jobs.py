@@ -73,6 +73,12 @@ _SPECS = (
     JobSpec("assign_waiting", QUEUE_HIGH,
             lambda tenant_id, tag=None: f"assign-waiting-{tenant_id}-{tag or time.time_ns()}", timeout=60,
             result_ttl=60),
+    # compliance: a customer's opt-out word, Meta's 131050 (withdrawn marketing consent); once per message
+    JobSpec("apply_opt_out", QUEUE_HIGH, lambda message_id, tag=None: f"opt-out-{message_id}", timeout=60),
+    JobSpec("apply_meta_opt_out", QUEUE_HIGH, lambda message_id, tag=None: f"meta-opt-out-{message_id}",
+            timeout=60),
+    # the opt-outs whose job above was lost (Redis down at the commit): found again in `messages`
+    JobSpec("sweep_opt_outs", QUEUE_HIGH, _periodic("sweep_opt_outs"), every=60, timeout=300),
     JobSpec("sweep_inbound_events", QUEUE_HIGH, _periodic("sweep_inbound_events"), every=10, timeout=120),
     JobSpec("sweep_queued_messages", QUEUE_HIGH, _periodic("sweep_queued_messages"), every=30, timeout=120),
     JobSpec("assign_waiting_all", QUEUE_HIGH, _periodic("assign_waiting"), every=30, timeout=120),
@@ -98,8 +104,27 @@ _SPECS = (
             lambda email_id, tag=None: f"send-email-{email_id}" + (f"-{tag}" if tag else ""), timeout=120,
             result_ttl=3600),
     JobSpec("sweep_queued_emails", QUEUE_DEFAULT, _periodic("sweep_queued_emails"), every=60, timeout=120),
+    # Outgoing webhooks: one relay run per burst of events, one drain per endpoint (queued again under a tag:
+    # `<ns>` when woken, `at-<s>` for the next due retry); the sweep takes back dead attempts and lost wake-ups.
+    JobSpec("relay_webhook_events", QUEUE_DEFAULT, lambda tag=None: f"webhooks-relay-{tag}", timeout=300,
+            result_ttl=60),
+    JobSpec("deliver_webhooks", QUEUE_DEFAULT, lambda endpoint_id, tag=None: f"webhooks-deliver-{endpoint_id}-{tag}",
+            timeout=300, result_ttl=60),
+    JobSpec("sweep_webhooks", QUEUE_DEFAULT, _periodic("sweep_webhooks"), every=10, timeout=120),
+    # The audit chain: entries are written unsealed and chained here within seconds; the head is anchored
+    # outside the database and the whole chain verified once a day.
+    JobSpec("seal_audit_chains", QUEUE_DEFAULT, _periodic("seal_audit_chains"), every=5, timeout=120, result_ttl=30),
+    JobSpec("anchor_audit_chains", QUEUE_DEFAULT, _periodic("anchor_audit_chains"), every=86400, timeout=300),
+    JobSpec("refresh_analytics", QUEUE_DEFAULT, _periodic("refresh_analytics"), every=600, timeout=600),
     # bulk: long work (retention now; exports, backups and bundles later)
+    # A data-subject request's job (access bundle, erasure): resumable from the step it recorded on the request.
+    JobSpec("run_privacy_request", QUEUE_BULK, lambda request_id, tag=None:
+            f"privacy-request-{request_id}" + (f"-{tag}" if tag else ""), timeout=3600, result_ttl=3600),
+    JobSpec("apply_retention", QUEUE_BULK, _periodic("apply_retention"), every=86400, timeout=4 * 3600),
+    # the DPO's report of the month before, once per tenant and month (checked every six hours)
+    JobSpec("generate_dpo_reports", QUEUE_BULK, _periodic("generate_dpo_reports"), every=6 * 3600, timeout=1800),
     JobSpec("purge_expired_sessions", QUEUE_BULK, _periodic("purge_expired_sessions"), every=3600, timeout=1800),
+    JobSpec("verify_audit_chains", QUEUE_BULK, _periodic("verify_audit_chains"), every=86400, timeout=3600),
 )
 JOBS: dict[str, JobSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -27,6 +27,7 @@ from crm_app.models import (
     Team,
     User,
 )
+from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.conversations.access import STAFF, access_conversation, require_owner
 from crm_app.services.core import audit, realtime
@@ -74,6 +75,7 @@ def take_over(session: Session, *, actor: Actor, conversation_id: int) -> Conver
     _record(session, actor, conversation, before, action="take_over", kind=ConversationEventKind.TAKEOVER,
             from_value=previous, to_value=actor.user_id, line="inbox.system.take_over",
             params={"actor": actor.name})
+    analytics_facts.note(session, conversation, "assign", user_id=actor.user_id)
     return listing.conversation_row(session, conversation.id)
 
 
@@ -109,6 +111,7 @@ def assign(session: Session, *, actor: Actor, conversation_id: int, user_id: int
         "inbox.system.unassign", {"actor": actor.name})
     _record(session, actor, conversation, before, action="assign", kind=ConversationEventKind.ASSIGNMENT,
             from_value=previous, to_value=user_id, line=line, params=params)
+    analytics_facts.note(session, conversation, "assign", user_id=user_id)
     away_mail.email_if_away(session, actor=actor, conversation=conversation, user=user)
     return listing.conversation_row(session, conversation.id)
 
@@ -148,6 +151,7 @@ def transfer(session: Session, *, actor: Actor, conversation_id: int, team_id: i
             from_value=before["assignee_id"], to_value=user.id if user else None, line="inbox.system.transfer",
             params={"actor": actor.name, "target": target},
             data={"team_id": conversation.team_id, "reason": reason} if reason else {"team_id": conversation.team_id})
+    analytics_facts.note(session, conversation, "transfer", user_id=user and user.id, team_id=team and team.id)
     if user is not None and user.id != before["assignee_id"]:
         away_mail.email_if_away(session, actor=actor, conversation=conversation, user=user)
     return listing.conversation_row(session, conversation.id)
@@ -177,6 +181,7 @@ def close(session: Session, *, actor: Actor, conversation_id: int, note: str | N
     _record(session, actor, conversation, before, action="close", kind=ConversationEventKind.STATUS,
             from_value=before["status"], to_value="closed", line="inbox.system.close",
             params={"actor": actor.name})
+    analytics_facts.note(session, conversation, "close", by="human")
     return listing.conversation_row(session, conversation.id)
 
 
@@ -200,6 +205,7 @@ def reopen(session: Session, *, actor: Actor, conversation_id: int) -> Conversat
     _record(session, actor, conversation, before, action="reopen", kind=ConversationEventKind.STATUS,
             from_value=before["status"], to_value="open", line="inbox.system.reopen",
             params={"actor": actor.name})
+    analytics_facts.note(session, conversation, "reopen")
     return listing.conversation_row(session, conversation.id)
 
 

@@ -26,6 +26,7 @@ from crm_app.models import (
     Team,
     User,
 )
+from crm_app.services.audit import reads
 from crm_app.services.conversations import contacts
 from crm_app.services.conversations.access import ROLES, access_conversation, can_send, is_staff
 from crm_app.services.conversations.contacts import ContactView
@@ -95,6 +96,11 @@ def _tab_filter(tab: str, actor: Actor) -> list:
         "closed": [_C.status == ConversationStatus.CLOSED]
         + ([] if is_staff(actor) else [_C.assignee_id == actor.user_id]),
     }[tab]
+
+
+def _selection_filter(ids: list[int], actor: Actor) -> list:
+    conditions = [_C.id.in_(list(ids)[:5000])]
+    return conditions if is_staff(actor) else [*conditions, _C.assignee_id == actor.user_id]
 
 
 def _search_filter(query: str | None, tenant_id: int) -> list:
@@ -172,7 +178,7 @@ def find_conversation_row(session: Session, conversation_id: int, *, tenant_id: 
 def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", query: str | None = None,
                        team_id: int | None = None, label_id: int | None = None, status: str | None = None,
                        inbox_id: int | None = None, sort: str = "recent", cursor: str | None = None,
-                       limit: int = 50) -> ConversationPage:
+                       limit: int = 50, conversation_ids: list[int] | None = None) -> ConversationPage:
     """One page of a tab, newest activity first (or, with sort="window", open windows closing soonest first).
 
     Args:
@@ -187,6 +193,8 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
         sort: "recent" or "window".
         cursor: The previous page's `next_cursor`.
         limit: Rows per page (1 to 200).
+        conversation_ids: Only these conversations, whatever their status (an analytics selection); the tab
+            is then ignored, except that attendants still see only their own.
 
     Returns:
         The page; `total` is counted on the first page only.
@@ -195,7 +203,10 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
     if sort not in SORTS:
         raise ValidationError("sort must be recent or window", field="sort")
     limit = max(1, min(limit, 200))
-    conditions = [_C.tenant_id == actor.tenant_id, *_tab_filter(tab, actor), *_search_filter(query, actor.tenant_id),
+    if cursor is None:  # a search by phone is a read of personal data; the pages after it are the same read
+        reads.record_phone_search(session, actor=actor, query=query)
+    scope = _tab_filter(tab, actor) if conversation_ids is None else _selection_filter(conversation_ids, actor)
+    conditions = [_C.tenant_id == actor.tenant_id, *scope, *_search_filter(query, actor.tenant_id),
                   *_narrowing(team_id, label_id, status, inbox_id)]
     if sort == "window":
         conditions.append(_C.last_customer_message_at > utcnow() - WINDOW)

@@ -13,6 +13,7 @@ from crm_app.domain.inbox import display_phone
 from crm_app.domain.meta_errors import classify
 from crm_app.i18n import translate
 from crm_app.models import Contact, Conversation, Message, MessageKind, MessageStatus, User
+from crm_app.services.audit import reads
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.conversations.access import access_conversation
 from crm_app.services.core.actors import Actor
@@ -101,6 +102,8 @@ def open_conversation(session: Session, *, actor: Actor, conversation_id: int,
     """
     detail = get_conversation(session, actor=actor, conversation_id=conversation_id)
     messages = list_messages(session, actor=actor, conversation_id=conversation_id, limit=limit)
+    reads.record_read(session, actor=actor, action="conversation.view", target_type="conversation",
+                      target_id=conversation_id)
     return OpenConversation(detail, messages)
 
 

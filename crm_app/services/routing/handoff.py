@@ -22,6 +22,7 @@ from crm_app.models import (
     Team,
     Tenant,
 )
+from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.routing import queue, telling
 from crm_app.services.settings.calendar import tenant_calendar
@@ -125,6 +126,7 @@ def _record_handoff(session: Session, conversation: Conversation, team: Team | N
         from_value="bot", to_value=conversation.team_id, line="assignment.system.handoff",
         params={"team": team.name if team else conversation_log.NO_TEAM, "reason": reason},
         data={"reason": reason, "team_id": conversation.team_id})
+    analytics_facts.note(session, conversation, "handoff", at=now, team_id=conversation.team_id, reason=reason)
     queue.after_change(session, conversation, before)
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from crm_app.errors import ValidationError
 from crm_app.models import User
 from crm_app.queue import get_redis
+from crm_app.services.access import presence_history as analytics_presence
 from crm_app.services.core import jobs, realtime
 from crm_app.services.core.actors import Actor, require_role
 
@@ -49,7 +50,9 @@ def heartbeat(tenant_id: int, user_id: int, status: str = "online") -> None:
         pipe.expire(expiry_key, PRESENCE_TTL * 2)
         pipe.expire(status_key, PRESENCE_TTL * 2)
         _, alive, previous = pipe.execute()[:3]
-    if alive is None or (previous or b"").decode() != status:
+    changed = alive is None or (previous or b"").decode() != status
+    analytics_presence.record_presence(tenant_id, user_id, status, changed=changed)
+    if changed:
         realtime.publish(tenant_id, "presence", data={"user_id": user_id, "status": status})
         if status == "online":  # someone free may take the waiting conversations
             _run_queue(tenant_id)
@@ -73,6 +76,7 @@ def set_offline(tenant_id: int, user_id: int) -> None:
         pipe.zrem(expiry_key, user_id)
         pipe.hdel(status_key, user_id)
         removed = pipe.execute()[0]
+    analytics_presence.record_presence(tenant_id, user_id, "offline", changed=True)
     if removed:
         realtime.publish(tenant_id, "presence", data={"user_id": user_id, "status": "offline"})
 

@@ -28,6 +28,7 @@ from crm_app.models import (
     TeamMember,
     User,
 )
+from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.core import jobs
 from crm_app.services.routing import presence, telling
@@ -185,6 +186,7 @@ def give(session: Session, conversation: Conversation, user: User, *, via: str) 
         session, None, conversation, ConversationEventKind.ASSIGNMENT, action="auto_assign", before=before,
         from_value=previous, to_value=user.id, line="assignment.system.assigned", params={"user": user.name},
         data={"via": via, "team_id": conversation.team_id})
+    analytics_facts.note(session, conversation, "assign", user_id=user.id)
     after_change(session, conversation, before)
 
 

@@ -169,7 +169,23 @@ CALENDAR = (
                           Field(max_length=100), AfterValidator(_calendar_days)], list, "system", "tenant"),
 )
 
-SPECS: tuple[SettingSpec, ...] = SYSTEM + CALENDAR + CHANNEL + NOTIFICATION + SECURITY + AI
+
+OptOutWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+PRIVACY = (
+    SettingSpec("privacy.opt_out_keywords", Annotated[list[OptOutWord], Field(min_length=1, max_length=30)],
+                lambda: ["SAIR", "PARAR", "CANCELAR", "STOP", "BAJA"], "compliance", "tenant"),
+    SettingSpec("privacy.opt_out_reply", Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                                          max_length=500)],
+                "Pronto: você não receberá mais mensagens de marketing. / Listo: ya no recibirás mensajes de "
+                "marketing.", "compliance", "tenant"),
+    SettingSpec("privacy.request_due_days", Annotated[int, Field(ge=1, le=90)], 15, "compliance", "tenant"),
+    SettingSpec("privacy.due_in_business_days", bool, False, "compliance", "tenant"),
+    SettingSpec("privacy.policy_version", Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)],
+                "v1", "compliance", "tenant"),
+)
+
+
+SPECS: tuple[SettingSpec, ...] = SYSTEM + CALENDAR + CHANNEL + NOTIFICATION + SECURITY + AI + PRIVACY
 
 
 @dataclass(frozen=True)

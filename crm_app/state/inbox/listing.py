@@ -6,7 +6,9 @@ from typing import Any
 
 import reflex as rx
 
+from crm_app.errors import NotFound
 from crm_app.services import call, inbox
+from crm_app.services.analytics import clickthrough as analytics
 from crm_app.services.core.actors import Actor
 from crm_app.state.burst import shared
 from crm_app.state.errors import toast_errors
@@ -26,10 +28,17 @@ class InboxListState(InboxState):
     filter_label: str = ""
     filter_status: str = ""
     filter_inbox: str = ""
+    # An analytics selection (a chart's bar or cell): only those conversations, until it is cleared.
+    selection_ids: list[int] = []
     sort: str = "recent"
     rows: list[dict[str, str]] = []
     next_cursor: str = ""
     list_loading: bool = True
+
+    @rx.var(cache=True)
+    def selection_count(self) -> int:
+        """How many conversations the analytics selection holds (0: none)."""
+        return len(self.selection_ids)
 
     @rx.var(cache=True)
     def filters_active(self) -> bool:
@@ -43,7 +52,8 @@ class InboxListState(InboxState):
 
         return {"query": self.query.strip() or None, "team_id": as_int(self.filter_team),
                 "label_id": as_int(self.filter_label), "status": self.filter_status or None,
-                "inbox_id": as_int(self.filter_inbox), "sort": self.sort}
+                "inbox_id": as_int(self.filter_inbox), "sort": self.sort,
+                "conversation_ids": list(self.selection_ids) if self.selection_ids else None}
 
     def _load_list(self, actor: Actor, *, append: bool = False) -> None:
         if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
@@ -61,7 +71,8 @@ class InboxListState(InboxState):
         # names all it depends on, the user only for the tabs that are per user.
         per_user = actor.user_id if tab in ("mine", "closed") else None
         key = ("list", actor.tenant_id, actor.role in SUPERVISORS, per_user, tab, cursor,
-               tuple(sorted(filters.items())), actor.timezone, lang)
+               tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items())), actor.timezone,
+               lang, actor.user_id if self.selection_ids else None)
         shared_rows, next_cursor = shared(key, read_page)
         fresh = [dict(r) for r in shared_rows]  # each tab gets its own copies
         if append:
@@ -112,12 +123,27 @@ class InboxListState(InboxState):
             setattr(self, f"filter_{name}", value)
         self._relist()
 
+    def _take_selection(self, actor: Actor) -> None:
+        """An analytics chart sent the user here with `?selection=…`: show only those conversations."""
+        token = str(self.router.page.params.get("selection") or "")
+        try:
+            self.selection_ids = analytics.load_selection(actor=actor, token=token) if token else []
+        except NotFound:  # an old link: the whole tab, not an empty inbox
+            self.selection_ids = []
+
+    @rx.event
+    @toast_errors
+    def clear_selection(self):
+        """Back to the whole tab."""
+        self.selection_ids = []
+        self._relist()
+
     @rx.event
     @toast_errors
     def clear_filters(self):
         """Drop every filter and the search."""
         self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
-        self.sort = "recent"
+        self.selection_ids, self.sort = [], "recent"
         self._relist()
 
     @rx.event

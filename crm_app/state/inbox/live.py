@@ -56,6 +56,7 @@ class InboxLiveState(InboxConversationState):
             self._user_id, self._tz = actor.user_id, actor.timezone
             self.presence_status = routing.statuses(actor.tenant_id).get(actor.user_id, self.presence_status)
             self._load_options(actor)
+            self._take_selection(actor)
             self._reload_all(actor)
             routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
             self._load_viewers(actor)
@@ -72,7 +73,7 @@ class InboxLiveState(InboxConversationState):
     def heartbeat(self):
         """Every ~20 s from the page: I am here, and I am looking at this conversation."""
         actor = self._actor()
-        if actor is None:
+        if actor is None or actor.role not in ("admin", "supervisor", "attendant"):  # executives have no presence
             return
         realtime.register_tab(actor.tenant_id, self.router.session.client_token, self.router.session.session_id)
         routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)

@@ -160,6 +160,6 @@ def test_the_cli_grants_and_withdraws_the_operator_flag_to_active_admins_only(db
     assert cli.main(["platform-operator", "--email", admin.email, "--revoke"]) == 0
     db.expire_all()
     assert not db.get(User, admin.user_id).is_platform_operator
-    actions = db.exec(select(AuditLog.after).where(AuditLog.action == "user.platform_operator")
-                      .order_by(AuditLog.id)).all()
+    actions = [r.after for r in db.exec(select(AuditLog).where(AuditLog.action == "user.platform_operator")
+                                        .order_by(AuditLog.id)).all()]
     assert actions == [{"is_platform_operator": True}, {"is_platform_operator": False}]

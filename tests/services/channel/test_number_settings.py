@@ -59,7 +59,8 @@ def test_an_admin_adds_a_number_with_secrets_encrypted_and_an_audit_row_without_
         assert raw[field].startswith(crypto.PREFIX) and plain not in raw[field]
     inbox = db.get(Inbox, row.id)
     assert (inbox.access_token, inbox.app_secret, inbox.verify_token) == tuple(SECRETS.values())
-    [log] = db.exec(text("SELECT action, before, after FROM audit_logs WHERE target_type = 'inbox'")).all()
+    [log] = db.exec(text("SELECT action, before, after FROM audit_logs "
+                          "JOIN audit_details USING (digest) WHERE target_type = 'inbox'")).all()
     assert log.action == "inbox.create" and not log.before
     assert log.after["secrets_changed"] == ["access_token", "app_secret", "verify_token"]
     assert not any(secret in str(log.after) for secret in SECRETS.values())
@@ -123,7 +124,8 @@ def test_an_edit_keeps_secrets_left_empty_and_replaces_the_ones_given(db, admin)
         "EAAG-first-token", "second-app-secret", "first-verify-9876")
     after = _raw(db, row.id)
     assert after["access_token"] == before["access_token"] and after["app_secret"] != before["app_secret"]
-    log = db.exec(text("SELECT before, after FROM audit_logs WHERE action = 'inbox.update'")).one()
+    log = db.exec(text("SELECT before, after FROM audit_logs "
+                          "JOIN audit_details USING (digest) WHERE action = 'inbox.update'")).one()
     assert log.after["secrets_changed"] == ["app_secret"] and log.before["name"] == "Reservas"
     assert log.after["is_active"] is False and "second-app-secret" not in str(log.after)
 

@@ -55,7 +55,8 @@ def test_a_valid_token_stores_the_verified_name_quality_and_tier(db, line):
     assert _stored(db, inbox.id) == {
         "verified_name": "Hotel Serra Azul (sandbox)", "quality_rating": "GREEN", "messaging_limit": "TIER_250",
         "last_verified_at": NOW, "last_verify_ok": True, "last_verify_error_code": None, "last_verify_error": None}
-    log = db.execute(text("SELECT after FROM audit_logs WHERE action = 'inbox.verify'")).scalar_one()
+    log = db.execute(text("SELECT after FROM audit_logs "
+                          "JOIN audit_details USING (digest) WHERE action = 'inbox.verify'")).scalar_one()
     assert log == {"ok": True, "error_code": None, "quality_rating": "GREEN", "messaging_limit": "TIER_250"}
 
 

@@ -125,7 +125,8 @@ def test_a_secret_is_encrypted_at_rest_masked_in_history_and_decrypted_for_the_s
     assert [h[:2] for h in history] == [(None, None), (None, None)]
     assert history[0][2] is None and history[1][2].startswith(crypto.PREFIX)
     assert "sk-first-key" not in history[1][2]
-    audit = db.exec(text("SELECT before, after FROM audit_logs WHERE action = 'settings.update'")).all()
+    audit = db.exec(text("SELECT before, after FROM audit_logs "
+                          "JOIN audit_details USING (digest) WHERE action = 'settings.update'")).all()
     assert "sk-" not in json.dumps([list(a) for a in audit], default=str)
     assert settings.value(db, "ai.api_key", tenant_id=tenant.id) == "sk-second-key"
 

@@ -1,4 +1,5 @@
-"""/settings/audit: the tenant's audit log, newest first, filtered, paged by keyset."""
+"""/compliance/audit: the tenant's audit trail as sentences, searchable, paged by keyset, with the integrity check
+and a CSV export."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import reflex as rx
 
 from crm_app.domain.timefmt import format_local
-from crm_app.services import access, call
-from crm_app.services.core import audit
+from crm_app.services import call
+from crm_app.services.audit import trail, verify
+from crm_app.services.audit.roles import READERS
 from crm_app.services.core.actors import Actor
 from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
@@ -40,7 +42,10 @@ class EntryView:
     ip: str = ""
     action: str = ""
     action_label: str = ""
+    sentence: str = ""
     target: str = ""
+    erased: bool = False
+    sealed: bool = False
     changes: list[ChangeView] = dataclasses.field(default_factory=list)
 
 
@@ -71,32 +76,45 @@ class AuditLogState(SessionState):
     next_before_id: str = ""
     filter_action: str = ALL
     filter_user: str = ALL
+    filter_type: str = ALL
+    filter_id: str = ""
+    filter_ip: str = ""
     date_from: str = ""
     date_to: str = ""
     period_error: str = ""
     action_options: list[dict[str, str]] = []
     user_options: list[dict[str, str]] = []
-    _user_names: dict[int, str] = {}
+    type_options: list[dict[str, str]] = []
+    verify_message: str = ""
+    verify_ok: bool = True
+    verifying: bool = False
+
+    @rx.event
+    def moved(self):
+        """/settings/audit: the trail moved to /compliance/audit."""
+        return rx.redirect("/compliance/audit")
 
     @rx.event
     def open_page(self):
         """on_load: start from the newest entries with no filter."""
-        self.filter_action = self.filter_user = ALL
-        self.date_from = self.date_to = self.period_error = ""
+        self.filter_action = self.filter_user = self.filter_type = ALL
+        self.filter_id = self.filter_ip = self.date_from = self.date_to = self.period_error = ""
+        self.verify_message = ""
         return AuditLogState.load
 
     @rx.event
     @toast_errors
     def load(self):
-        """The first page for the current filters, with the filter choices; admins only, checked here too."""
+        """The first page for the current filters, with the filter choices; readers only, checked here too."""
         self.entries, self.next_before_id = [], ""  # a failed load shows no stale entries
-        actor = self._require("admin")
-        overview = call(access.audit_log_overview, actor=actor, **self._filters(actor))
-        page = overview.page if not self.period_error else audit.AuditPage([], None)
-        self._user_names = {u.id: u.name for u in overview.users}
+        actor = self._require(*READERS)
+        filters = self._filters(actor)
+        overview = call(trail.trail_overview, actor=actor, filters=filters, locale=self.lang, limit=PAGE_SIZE)
+        page = overview.page if not self.period_error else trail.TrailPage([], None)
         self.action_options = [{"value": a, "label": self._action_label(a)} for a in overview.actions]
-        self.user_options = [{"value": str(u.id), "label": f"{u.name} · {u.email}"} for u in overview.users]
-        self.entries = [self._view(e, actor) for e in page.entries]
+        self.user_options = [{"value": str(uid), "label": label} for uid, label in overview.users]
+        self.type_options = [{"value": t, "label": t} for t in overview.object_types]
+        self.entries = [self._view(e, actor) for e in page.rows]
         self.next_before_id = str(page.next_before_id or "")
         self.audit_loaded = True
         return None
@@ -107,23 +125,49 @@ class AuditLogState(SessionState):
         """The next older page, after the last entry shown (keyset, so new rows never shift it)."""
         if not self.next_before_id.isdigit():
             return None
-        actor = self._require("admin")
+        actor = self._require(*READERS)
         filters = self._filters(actor)
-        page = audit.AuditPage([], None) if self.period_error else \
-            call(audit.list_entries, actor=actor, before_id=int(self.next_before_id), **filters)
-        self.entries = [*self.entries, *[self._view(e, actor) for e in page.entries]]
+        page = trail.TrailPage([], None) if self.period_error else \
+            call(trail.search, actor=actor, filters=filters, before_id=int(self.next_before_id), limit=PAGE_SIZE)
+        self.entries = [*self.entries, *[self._view(e, actor) for e in page.rows]]
         self.next_before_id = str(page.next_before_id or "")
         return None
 
-    def _filters(self, actor: Actor) -> dict[str, Any]:
-        """The service's filter arguments; sets `period_error` when the period ends before it starts."""
+    @rx.event
+    @toast_errors
+    def verify_chain(self):
+        """Verificar integridade: the whole chain and its anchors; the result stays on the page."""
+        actor = self._require(*READERS)
+        report = call(verify.verify_for_actor, actor=actor, now=dt.datetime.now(dt.UTC))
+        self.verify_ok = report.ok
+        if report.ok:
+            self.verify_message = self.t["audit.verify.ok"].format(checked=report.checked)
+        else:
+            broken = report.broken
+            self.verify_message = self.t["audit.verify.broken"].format(
+                problem=self.t.get(f"audit.problem.{broken.problem}", broken.problem),
+                entry=broken.entry_id or "—", seq=broken.seq or "—")
+        return AuditLogState.load
+
+    @rx.event
+    @toast_errors
+    def export_csv(self):
+        """The filtered trail as a CSV download (the download is recorded in the trail)."""
+        actor = self._require(*READERS)
+        text = call(trail.export_csv, actor=actor, filters=self._filters(actor), locale=self.lang)
+        return rx.download(data=text, filename="auditoria.csv")
+
+    def _filters(self, actor: Actor) -> trail.TrailFilter:
+        """The service's filter; sets `period_error` when the period ends before it starts."""
         since = parse_day(self.date_from, actor.timezone)
         until = parse_day(self.date_to, actor.timezone, next_day=True)
         bad_period = bool(since and until and until <= since)
         self.period_error = self.t["admin.audit.error.period"] if bad_period else ""
-        return {"action": self.filter_action if self.filter_action != ALL else None,
-                "user_id": int(self.filter_user) if self.filter_user.isdigit() else None,
-                "since": since, "until": until, "limit": PAGE_SIZE}
+        return trail.TrailFilter(
+            actor_user_id=int(self.filter_user) if self.filter_user.isdigit() else None,
+            action=self.filter_action if self.filter_action != ALL else None,
+            target_type=self.filter_type if self.filter_type != ALL else None,
+            target_id=self.filter_id.strip() or None, since=since, until=until, ip=self.filter_ip.strip() or None)
 
     @rx.event
     def set_filter_action(self, value: str):
@@ -133,6 +177,23 @@ class AuditLogState(SessionState):
     @rx.event
     def set_filter_user(self, value: str):
         self.filter_user = value or ALL
+        return AuditLogState.load
+
+    @rx.event
+    def set_filter_type(self, value: str):
+        self.filter_type = value or ALL
+        return AuditLogState.load
+
+    @rx.event
+    def set_filter_id(self, value: str):
+        self.filter_id = value
+
+    @rx.event
+    def set_filter_ip(self, value: str):
+        self.filter_ip = value
+
+    @rx.event
+    def search(self):
         return AuditLogState.load
 
     @rx.event
@@ -152,18 +213,13 @@ class AuditLogState(SessionState):
     def _action_label(self, action: str) -> str:
         return self.t.get(f"audit.action.{action}", action)
 
-    def _view(self, entry: audit.AuditEntry, actor: Actor) -> EntryView:
-        who = self.t["admin.audit.system"] if entry.actor_label == "system" else entry.actor_label
-        return EntryView(id=str(entry.id), when=format_local(entry.created_at, actor.timezone), who=who,
-                         ip=entry.ip or "", action=entry.action, action_label=self._action_label(entry.action),
-                         target=self._target(entry), changes=self._changes(entry.before, entry.after, actor))
-
-    def _target(self, entry: audit.AuditEntry) -> str:
-        if entry.target_type == "user" and entry.target_id and entry.target_id.isdigit():
-            name = self._user_names.get(int(entry.target_id))
-            if name:
-                return name
-        return f"{entry.target_type} #{entry.target_id}" if entry.target_id else entry.target_type
+    def _view(self, row: trail.TrailRow, actor: Actor) -> EntryView:
+        who = row.actor_name or self.t["admin.audit.system"]
+        target = row.object_name or (f"{row.target_type} #{row.target_id}" if row.target_id else row.target_type)
+        return EntryView(id=str(row.id), when=format_local(row.created_at, actor.timezone), who=who,
+                         ip=row.ip or "", action=row.action, action_label=self._action_label(row.action),
+                         sentence=trail.sentence(self.lang, row), target=target, erased=row.erased,
+                         sealed=row.sealed, changes=self._changes(row.before, row.after, actor))
 
     def _changes(self, before: dict[str, Any], after: dict[str, Any], actor: Actor) -> list[ChangeView]:
         """Before and after, field by field, in words: unchanged fields are left out."""

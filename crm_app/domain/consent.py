@@ -1,0 +1,83 @@
+"""Consent and privacy rules that need no database: opt-out words, the current state, due dates, wamid hashing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from crm_app.domain.search import fold
+
+PURPOSES = ("atendimento", "marketing", "pesquisa")
+DEFAULT_OPT_OUT_WORDS = ("SAIR", "PARAR", "CANCELAR", "STOP", "BAJA")
+# A wamid replaced by erasure starts with this, so a second erasure knows it is done.
+ERASED_WAMID_PREFIX = "erased."
+# How many days before the due date a request is flagged.
+WARN_DAYS = 3
+
+
+def is_opt_out(text: str | None, words: Iterable[str]) -> bool:
+    """True when the whole message is one of the opt-out words (case, accents and punctuation ignored).
+
+    Only the whole message counts: "não quero parar de receber" is not an opt-out.
+    """
+    if not text:
+        return False
+    said = fold(text).strip().strip(".!?¡¿ ").strip()
+    return bool(said) and said in {fold(w).strip() for w in words if w.strip()}
+
+
+@dataclass(frozen=True)
+class ConsentFact:
+    """One row of the ledger as the state derivation needs it."""
+
+    purpose: str
+    granted: bool
+    at: dt.datetime
+
+
+def current_state(facts: Iterable[ConsentFact]) -> dict[str, bool | None]:
+    """Per purpose: the latest answer (True granted, False withdrawn), None when never asked.
+
+    Facts must come in ledger order (oldest first); a later row always wins.
+    """
+    state: dict[str, bool | None] = dict.fromkeys(PURPOSES)
+    for fact in facts:
+        state[fact.purpose] = fact.granted
+    return state
+
+
+def hash_wamid(wamid: str, key: bytes) -> str:
+    """A keyed hash that stands for a WhatsApp message id once its person is erased.
+
+    A wamid carries the customer's phone in base64; the hash keeps ids unique (the same wamid always gives
+    the same value, two wamids never collide in practice) without anything that decodes back to the phone.
+    """
+    if wamid.startswith(ERASED_WAMID_PREFIX):
+        return wamid
+    return ERASED_WAMID_PREFIX + hmac.new(key, wamid.encode(), hashlib.sha256).hexdigest()[:48]
+
+
+def due_date(received: dt.date, days: int) -> dt.date:
+    """LGPD art. 19: the full answer is due `days` calendar days after the request."""
+    return received + dt.timedelta(days=days)
+
+
+def due_date_business(received: dt.date, days: int, calendar) -> dt.date:
+    """The due date counted in business days of `calendar` (a `HolidayCalendar`)."""
+    return calendar.add_business_days(received, days)
+
+
+def next_open_day(day: dt.date, calendar) -> dt.date:
+    """`day` itself when it is a business day of `calendar`, else the next one (a deadline never ends on a
+    closed day)."""
+    while not calendar.is_business_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def is_due_soon(due: dt.date, today: dt.date, warn_days: int = WARN_DAYS) -> bool:
+    """True from `warn_days` before the due date on (overdue included)."""
+    return (due - today).days <= warn_days

@@ -1,0 +1,529 @@
+"""The one query path behind the analytics cards, series, tables and API.
+
+Counts and sums come per local day: from the stored rollups for days before today, from the raw rows for today
+(and for every day when a label filter is set, which rollups do not carry). The summary is the sum of the
+series' days, so the two always agree. Medians, p90s and averages of durations come from the facts, never
+from the rollups. Who sees what: executives and admins the tenant, supervisors their teams, attendants only
+their own figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text as sql
+from sqlmodel import Session, select
+
+from crm_app.db import utcnow
+from crm_app.domain import analytics as rules
+from crm_app.errors import ValidationError
+from crm_app.models import Inbox, Label, Team, TeamMember, User
+from crm_app.services import call
+from crm_app.services.analytics import rollups
+from crm_app.services.core.actors import Actor, fetch_owned, require_role
+
+READERS = ("admin", "executive", "supervisor", "attendant")
+MAX_DAYS = 400
+DURATIONS = ("frt", "next_response", "resolution", "bot", "queue")
+# metric: (table alias + timestamp, wall column, business column, attendant column)
+_DURATION_SOURCES = {
+    "frt": ("f.first_human_at", "f.frt_seconds", "f.frt_business_seconds", "f.first_human_user_id"),
+    "resolution": ("f.closed_at", "f.resolution_seconds", "f.resolution_business_seconds", "f.assignee_id"),
+    "bot": ("coalesce(f.handoff_at, f.closed_at)", "f.bot_seconds", "f.bot_business_seconds", "f.assignee_id"),
+    "queue": ("f.assigned_at", "f.queue_seconds", "f.queue_business_seconds", "f.assignee_id"),
+    "next_response": ("r.at", "r.seconds", "r.business_seconds", "r.user_id"),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a report covers: local days [since, until] and optional number, team, label and attendant."""
+
+    since: dt.date
+    until: dt.date
+    team_id: int | None = None
+    inbox_id: int | None = None
+    label_id: int | None = None
+    attendant_id: int | None = None
+
+    def previous(self) -> Filters:
+        """The same filters over the period of equal length just before."""
+        length = (self.until - self.since).days + 1
+        return replace(self, since=self.since - dt.timedelta(days=length), until=self.since - dt.timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures the actor may read: None means no limit."""
+
+    team_ids: frozenset[int] | None = None
+    attendant_id: int | None = None
+
+
+@dataclass
+class Duration:
+    """A duration's count, average, median and p90, in wall seconds and in business seconds."""
+
+    count: int = 0
+    avg: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    business_avg: float | None = None
+    business_median: float | None = None
+    business_p90: float | None = None
+
+
+@dataclass
+class Report:
+    """Per-day counts (the series), their sum (the summary) and the durations over the period."""
+
+    days: list[dict] = field(default_factory=list)
+    totals: dict[str, float] = field(default_factory=dict)
+    durations: dict[str, Duration] = field(default_factory=dict)
+    # [weekday 0=Mon][local hour]: conversations whose customer wrote then (summed over the period's days)
+    heatmap: list[list[int]] = field(default_factory=list)
+    staffing: list[dict] = field(default_factory=list)  # per local hour: inbound and attendants online (averages)
+
+
+def period(name: str, today: dt.date, since: str | None = None, until: str | None = None) -> tuple[dt.date, dt.date]:
+    """The local days of a named period: "today", "7d", "30d", "90d", "365d", or "custom" with ISO dates.
+
+    Raises:
+        ValidationError: An unknown period, unreadable dates, an inverted or too long range.
+    """
+    if name == "today":
+        return today, today
+    if name in ("7d", "30d", "90d", "365d"):
+        return today - dt.timedelta(days=int(name[:-1]) - 1), today
+    if name != "custom":
+        raise ValidationError("period must be today, 7d, 30d, 90d, 365d or custom", field="period")
+    try:
+        first, last = dt.date.fromisoformat(since or ""), dt.date.fromisoformat(until or "")
+    except ValueError as exc:
+        raise ValidationError("since and until must be dates (YYYY-MM-DD)", field="since") from exc
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise ValidationError(f"the range must run forward and cover at most {MAX_DAYS} days", field="until")
+    return first, last
+
+
+def scope_for(session: Session, actor: Actor) -> Scope:
+    """Executives and admins: the tenant; supervisors: the teams they belong to; attendants: themselves."""
+    require_role(actor, *READERS)
+    rollups.require_postgres(session)
+    if actor.role in ("admin", "executive"):
+        return Scope()
+    if actor.role == "supervisor":
+        teams = session.exec(select(TeamMember.team_id).where(TeamMember.user_id == actor.user_id)).all()
+        return Scope(team_ids=frozenset(teams))
+    return Scope(attendant_id=actor.user_id)
+
+
+def check_filters(session: Session, actor: Actor, filters: Filters) -> None:
+    """Every id in the filters belongs to the actor's tenant (else the same NotFound as a missing one)."""
+    for model, value, what in ((Team, filters.team_id, "team"), (Inbox, filters.inbox_id, "number"),
+                               (Label, filters.label_id, "label"), (User, filters.attendant_id, "attendant")):
+        if value is not None:
+            fetch_owned(session, model, value, actor=actor, what=what)
+
+
+def today_for(session: Session, tenant_id: int, now: dt.datetime | None = None) -> dt.date:
+    """The tenant's local date now."""
+    return (now or utcnow()).astimezone(ZoneInfo(rollups.tenant_timezone(session, tenant_id))).date()
+
+
+def report(session: Session, *, actor: Actor, filters: Filters, now: dt.datetime | None = None,
+           demand: bool = True, durations: tuple[str, ...] = DURATIONS) -> Report:
+    """The figures of a period for the actor, by the one query path (see the module's docstring).
+
+    Args:
+        session: The caller's session.
+        actor: Any reader; the scope narrows what they see.
+        filters: The period and filters.
+        now: The moment that decides what "today" is (default: now).
+        demand: Whether to compute the heatmap and staffing (the previous period's cards need neither).
+        durations: Which durations to compute (the series needs none, the previous period's cards two).
+
+    Returns:
+        Days, totals, durations, heatmap and staffing.
+    """
+    scope = scope_for(session, actor)
+    check_filters(session, actor, filters)
+    tz = rollups.tenant_timezone(session, actor.tenant_id)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the percentiles on a second connection, meanwhile
+        sorted_ = pool.submit(call, all_durations, actor.tenant_id, tz, filters, scope, durations) if durations \
+            else None
+        parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now))
+        out = Report()
+        out.days = _with_contacts(session, actor.tenant_id, tz, filters, scope, parts.days())
+        out.totals = {name: sum(day[name] for day in out.days) for name in out.days[0] if name != "day"}
+        if demand:
+            out.heatmap, out.staffing = parts.demand()
+        out.durations = sorted_.result() if sorted_ else {}
+    return out
+
+
+_NAMES = rollups.COUNTS + rollups.SUMS + ("online_seconds",)
+
+
+def _parts(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, today: dt.date) -> _Parts:
+    """One `_Parts` per session and question: the page's cards and three tables share today's raw rows."""
+    key = ("analytics.parts", tenant_id, tz, filters, scope, today)
+    if key not in session.info:
+        session.info[key] = _Parts(session, tenant_id, tz, filters, scope, today)
+    return session.info[key]
+
+
+class _Parts:
+    """The period split in two: stored rollups (summed by SQL) before today, raw rows (summed here) from today.
+
+    Both halves apply the same filters and scope, so a day reads the same from either (rollups = raw). A label
+    filter reads every day raw, because rollups do not carry labels.
+    """
+
+    def __init__(self, session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
+                 today: dt.date) -> None:
+        self.session, self.tenant_id, self.filters, self.scope = session, tenant_id, filters, scope
+        raw_from = filters.since if filters.label_id is not None else max(filters.since, today)
+        self.stored_until = min(raw_from - dt.timedelta(days=1), filters.until)
+        self.members = rollups.memberships(session, tenant_id)
+        self.raw = {}
+        if raw_from <= filters.until:
+            self.raw = {k: r for k, r in rollups.raw_days(session, tenant_id, tz, raw_from, filters.until,
+                                                          filters.label_id).items()}
+        self.params = {"t": tenant_id, "a": filters.since, "b": self.stored_until, "inbox_id": filters.inbox_id,
+                       "team_id": filters.team_id, "scope_teams": sorted(scope.team_ids or ()),
+                       "attendant_id": scope.attendant_id or filters.attendant_id}
+
+    @property
+    def has_stored(self) -> bool:
+        return self.stored_until >= self.filters.since
+
+    def _conditions(self) -> str:
+        """analytics_daily rows of the filters and scope; presence rows (inbox 0) follow their attendant's teams."""
+        f, parts = self.filters, []
+        members = "attendant_id IN (SELECT user_id FROM team_members WHERE team_id = {})"
+        if f.inbox_id is not None:
+            parts.append("(inbox_id = :inbox_id OR inbox_id = 0)")
+        if f.team_id is not None:
+            parts.append(f"(team_id = :team_id OR (inbox_id = 0 AND {members.format(':team_id')}))")
+        if self.scope.team_ids is not None:
+            parts.append(f"(team_id = ANY(:scope_teams) OR (inbox_id = 0 AND {members.format('ANY(:scope_teams)')}))")
+        if self.params["attendant_id"] is not None:
+            parts.append("attendant_id = :attendant_id")
+        return "".join(f" AND {p}" for p in parts)
+
+    def _kept(self, key: tuple) -> bool:
+        """The same test as `_conditions`, for a raw row."""
+        _, inbox, team, attendant = key
+        f, teams = self.filters, self.members.get(attendant, [])
+        if f.inbox_id is not None and inbox not in (0, f.inbox_id):
+            return False
+        if f.team_id is not None and team != f.team_id and not (inbox == 0 and f.team_id in teams):
+            return False
+        if self.scope.team_ids is not None and team not in self.scope.team_ids and not (
+                inbox == 0 and self.scope.team_ids.intersection(teams)):
+            return False
+        return self.params["attendant_id"] is None or attendant == self.params["attendant_id"]
+
+    def days(self) -> list[dict]:
+        """One dict of counts per local day of the period."""
+        f = self.filters
+        days = {f.since + dt.timedelta(days=i): dict.fromkeys(_NAMES, 0) for i in range((f.until - f.since).days + 1)}
+        if self.has_stored:
+            sums = ", ".join(f"sum({n})" for n in _NAMES)
+            query = (f"SELECT day, {sums} FROM analytics_daily WHERE tenant_id = :t AND day >= :a AND day <= :b "
+                     "AND inbox_id <> 0" + self._conditions() + " GROUP BY day")
+            for day, *values in self.session.execute(sql(query), self.params).all():
+                days[day].update({n: (float(v) if n in rollups.SUMS + ("online_seconds",) else int(v))
+                                  for n, v in zip(_NAMES, values, strict=True)})
+        for key, row in self.raw.items():
+            if key[0] in days and key[1] and self._kept(key):  # presence rows (no number) carry no counts
+                for name in _NAMES:
+                    days[key[0]][name] += sum(row.hourly_online) if name == "online_seconds" else row.values[name]
+        return [{"day": day.isoformat(), **{n: v for n, v in values.items() if n != "online_seconds"}}
+                for day, values in days.items()]
+
+    def groups(self, by: str) -> dict[int, dict]:
+        """Counts per attendant, team or number over the period (rows with no such dimension are left out)."""
+        column = {"attendant": "attendant_id", "team": "team_id", "inbox": "inbox_id"}[by]
+        position = {"inbox": 1, "team": 2, "attendant": 3}[by]
+        found: dict[int, dict] = defaultdict(lambda: dict.fromkeys(_NAMES, 0))
+        if self.has_stored:
+            sums = ", ".join(f"sum({n})" for n in _NAMES)
+            query = (f"SELECT {column}, {sums} FROM analytics_daily WHERE tenant_id = :t AND day >= :a "
+                     f"AND day <= :b AND {column} <> 0" + self._conditions() + " GROUP BY 1")
+            for ident, *values in self.session.execute(sql(query), self.params).all():
+                found[ident].update(dict(zip(_NAMES, values, strict=True)))
+        for key, row in self.raw.items():
+            if key[position] and self._kept(key):
+                for name in _NAMES:
+                    found[key[position]][name] += sum(row.hourly_online) if name == "online_seconds" \
+                        else row.values[name]
+        return found
+
+    def demand(self) -> tuple[list[list[int]], list[dict]]:
+        """Inbound per weekday × hour, and per hour the average inbound and attendants online per day.
+
+        Demand belongs to numbers and teams, not to one attendant: an attendant's own view shows none.
+        """
+        heat = [[0] * 24 for _ in range(7)]
+        inbound, online = [0] * 24, [0.0] * 24
+        ndays = (self.filters.until - self.filters.since).days + 1
+        if self.params["attendant_id"] is None:
+            for weekday, hour, messages, seconds, conversations in self._hourly():
+                heat[weekday][hour] += int(conversations or 0)
+                inbound[hour] += int(messages or 0)
+                online[hour] += float(seconds or 0)
+        staffing = [{"hour": h, "inbound": round(inbound[h] / ndays, 2),
+                     "online": round(online[h] / 3600 / ndays, 2)} for h in range(24)]
+        return heat, staffing
+
+    def _hourly_conditions(self) -> str:
+        f, scope = self.filters, self.scope
+        messages = ["inbox_id > 0"]
+        if f.inbox_id is not None:
+            messages.append("inbox_id = :inbox_id")
+        if f.team_id is not None:
+            messages.append("team_id = :team_id")
+        if scope.team_ids is not None:
+            messages.append("team_id = ANY(:scope_teams)")
+        presence = "inbox_id = 0 AND " + ("team_id = :team_id" if f.team_id is not None else
+                                          "team_id = ANY(:scope_teams)" if scope.team_ids is not None else
+                                          "team_id = 0")
+        return f" AND (({' AND '.join(messages)}) OR ({presence}))"
+
+    def _hourly(self) -> list[tuple[int, int, float, float, float]]:
+        out: list[tuple[int, int, float, float, float]] = []
+        if self.has_stored:
+            query = ("SELECT extract(isodow FROM day)::int - 1, hour, sum(messages_in), sum(online_seconds), "
+                     "sum(conversations_in) "
+                     "FROM analytics_hourly WHERE tenant_id = :t AND day >= :a AND day <= :b"
+                     + self._hourly_conditions() + " GROUP BY 1, 2")
+            out.extend(self.session.execute(sql(query), self.params).all())
+        for (day, hour, inbox, team), (messages, seconds, conversations) in rollups.hourly_rows(
+                self.raw, self.members).items():
+            if self._hourly_kept(inbox, team):
+                out.append((day.weekday(), hour, messages if inbox else 0, 0.0 if inbox else seconds,
+                            conversations if inbox else 0))
+        return out
+
+    def _hourly_kept(self, inbox: int, team: int) -> bool:
+        f, scope = self.filters, self.scope
+        if inbox:
+            return ((f.inbox_id is None or inbox == f.inbox_id) and (f.team_id is None or team == f.team_id)
+                    and (scope.team_ids is None or team in scope.team_ids))
+        if f.team_id is not None:
+            return team == f.team_id
+        return team in scope.team_ids if scope.team_ids is not None else team == 0
+
+
+def _with_contacts(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
+                   days: list[dict]) -> list[dict]:
+    """New contacts per day, for the whole tenant only (a contact has no team, number or attendant)."""
+    whole = scope == Scope() and not any((filters.team_id, filters.inbox_id, filters.label_id, filters.attendant_id))
+    counts: dict[str, int] = {}
+    if whole:
+        start, end = rollups.day_bounds(tz, filters.since, filters.until)
+        found = session.execute(sql(
+            "SELECT ((created_at AT TIME ZONE :tz)::date) AS day, count(*) FROM contacts WHERE tenant_id = :t "
+            "AND created_at >= :s AND created_at < :e GROUP BY 1"), {"tz": tz, "t": tenant_id, "s": start, "e": end})
+        counts = {day.isoformat(): n for day, n in found}
+    return [{**day, "new_contacts": counts.get(day["day"], 0) if whole else 0} for day in days]
+
+
+def fact_conditions(filters: Filters, scope: Scope, attendant_column: str | None) -> str:
+    """SQL conditions on the facts alias `f` for the filters and the scope (bound parameters named here); with
+    `attendant_column` None the attendant condition is left to the caller."""
+    parts = []
+    if filters.team_id is not None:
+        parts.append("f.team_id = :team_id")
+    if filters.inbox_id is not None:
+        parts.append("f.inbox_id = :inbox_id")
+    if scope.team_ids is not None:
+        parts.append("f.team_id = ANY(:scope_teams)")
+    if attendant_column and (scope.attendant_id is not None or filters.attendant_id is not None):
+        parts.append(f"{attendant_column} = :attendant_id")
+    return "".join(f" AND {p}" for p in parts) + rollups.conversation_filter(filters.label_id)
+
+
+def fact_params(tenant_id: int, tz: str, filters: Filters, scope: Scope) -> dict:
+    """The bound parameters of `fact_conditions` and the period."""
+    start, end = rollups.day_bounds(tz, filters.since, filters.until)
+    return {"tenant_id": tenant_id, "start": start, "end": end, "tz": tz, "team_id": filters.team_id,
+            "inbox_id": filters.inbox_id, "label_id": filters.label_id,
+            "scope_teams": sorted(scope.team_ids or ()), "attendant_id": scope.attendant_id or filters.attendant_id}
+
+
+def _percentiles(wall: str, business: str) -> list[str]:
+    def cont(q: float, column: str) -> str:
+        return f"percentile_cont({q}) WITHIN GROUP (ORDER BY {column})"
+
+    return [f"count({wall})", f"avg({wall})", cont(0.5, wall), cont(0.9, wall), f"avg({business})",
+            cont(0.5, business), cont(0.9, business)]
+
+
+def all_durations(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
+                  wanted_metrics: tuple[str, ...] = DURATIONS) -> dict[str, Duration]:
+    """The durations of the period: those kept on the facts in one scan (a FILTER per duration), and the next
+    responses. Same figures as `duration` for each."""
+    wanted = scope.attendant_id is not None or filters.attendant_id is not None
+    selects, ranges = [], []
+    metrics = tuple(m for m in ("frt", "resolution", "bot", "queue") if m in wanted_metrics)
+    for metric in metrics:
+        at, wall, business, attendant = _DURATION_SOURCES[metric]
+        condition = f"{at} >= :start AND {at} < :end AND {wall} IS NOT NULL"
+        condition += f" AND {attendant} = :attendant_id" if wanted else ""
+        ranges.append(f"({at} >= :start AND {at} < :end)")
+        selects += [f"{expr} FILTER (WHERE {condition})" for expr in _percentiles(wall, business)]
+    query = (f"SELECT {', '.join(selects)} FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
+             f"AND ({' OR '.join(ranges)})" + fact_conditions(filters, scope, None))
+    row = session.execute(sql(query), fact_params(tenant_id, tz, filters, scope)).one()
+    out = {}
+    for i, metric in enumerate(metrics):
+        values = row[i * 7:(i + 1) * 7]
+        out[metric] = Duration(int(values[0] or 0), *[None if v is None else float(v) for v in values[1:]])
+    if "next_response" in wanted_metrics:
+        out["next_response"] = duration(session, tenant_id, tz, filters, scope, "next_response")
+    return {name: out[name] for name in DURATIONS if name in out}
+
+
+def duration(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, metric: str) -> Duration:
+    """Count, average, median and p90 (wall and business seconds) of one duration over the period, from the facts."""
+    return durations_by(session, tenant_id, tz, filters, scope, metric, None).get(None, Duration())
+
+
+_GROUPS = {"attendant": None, "team": "f.team_id", "inbox": "f.inbox_id"}
+
+
+def durations_by(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, metric: str,
+                 by: str | None) -> dict[int | None, Duration]:
+    """Like `duration`, per attendant, team or number (`by`), or for everything (`by=None`, key None)."""
+    at, wall, business, attendant = _DURATION_SOURCES[metric]
+    group = None if by is None else (_GROUPS[by] or attendant)
+    conditions = fact_conditions(filters, scope, attendant)
+    joined = group not in (None, attendant) or conditions.replace(f"{attendant} = :attendant_id", "").strip(" AND")
+    source = "conversation_facts f"
+    if metric == "next_response":
+        source = "conversation_responses r JOIN conversation_facts f ON f.id = r.fact_id" if joined else \
+            "conversation_responses r"
+    tenant = "r.tenant_id" if metric == "next_response" else "f.tenant_id"
+    kind = " AND r.kind = 'next'" if metric == "next_response" else ""
+    key = f"{group}" if group else "NULL"
+    query = (f"SELECT {key} AS key, count({wall}), avg({wall}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {wall}), "
+             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {wall}), avg({business}), "
+             f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {business}), "
+             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {business}) FROM {source} "
+             f"WHERE {tenant} = :tenant_id AND {at} >= :start AND {at} < :end AND {wall} IS NOT NULL{kind}"
+             + conditions + (" GROUP BY 1" if group else ""))
+    out = {}
+    for row in session.execute(sql(query), fact_params(tenant_id, tz, filters, scope)).all():
+        if row[1]:
+            out[row[0]] = Duration(int(row[1]), *[None if v is None else float(v) for v in row[2:]])
+    return out
+
+
+@dataclass
+class BreakdownRow:
+    """One attendant's, team's or number's figures over the period."""
+
+    id: int
+    name: str
+    handled: int = 0
+    messages_sent: int = 0
+    messages_in: int = 0
+    frt: Duration = field(default_factory=Duration)
+    resolution: Duration = field(default_factory=Duration)
+    online_hours: float = 0.0
+
+
+def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
+              now: dt.datetime | None = None) -> list[BreakdownRow]:
+    """The attendant, team or number table: handled, messages, FRT and resolution (median, p90), online hours.
+
+    Args:
+        session: The caller's session.
+        actor: Any reader; the scope narrows the rows (an attendant gets their own row only).
+        filters: The period and filters.
+        by: "attendant", "team" or "inbox".
+        now: The moment that decides what "today" is.
+
+    Returns:
+        Rows by name.
+    """
+    if by not in _GROUPS:
+        raise ValidationError("by must be attendant, team or inbox", field="by")
+    scope = scope_for(session, actor)
+    check_filters(session, actor, filters)
+    tz = rollups.tenant_timezone(session, actor.tenant_id)
+    parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now))
+    found: dict[int, BreakdownRow] = {}
+    for ident, values in parts.groups(by).items():
+        found[ident] = BreakdownRow(ident, "", handled=int(values["closed"]), messages_sent=int(values["messages_out"]),
+                                    messages_in=int(values["messages_in"]),
+                                    online_hours=float(values["online_seconds"]) / 3600)
+    for metric in ("frt", "resolution"):
+        for ident, stats in durations_by(session, actor.tenant_id, tz, filters, scope, metric, by).items():
+            if ident:
+                setattr(found.setdefault(ident, BreakdownRow(ident, "")), metric, stats)
+    _name(session, actor.tenant_id, by, found)
+    return sorted(found.values(), key=lambda r: (r.name.casefold(), r.id))
+
+
+def _name(session: Session, tenant_id: int, by: str, found: dict[int, BreakdownRow]) -> None:
+    model = {"attendant": User, "team": Team, "inbox": Inbox}[by]
+    if not found:
+        return
+    # Only the names: a number's row also holds its encrypted secrets, which a report never needs.
+    for ident, name in session.exec(select(model.id, model.name).where(model.tenant_id == tenant_id,
+                                                                         model.id.in_(list(found)))).all():
+        found[ident].name = name
+    for ident in [i for i, r in found.items() if not r.name]:  # another tenant's id never shows
+        del found[ident]
+    for row in found.values():
+        row.online_hours = round(row.online_hours, 2)
+
+
+def frt_buckets(session: Session, *, actor: Actor, filters: Filters) -> list[dict]:
+    """How many first responses of the period fall in each bucket (0–1 min … 4 h+), in wall time."""
+    scope = scope_for(session, actor)
+    check_filters(session, actor, filters)
+    tz = rollups.tenant_timezone(session, actor.tenant_id)
+    cases = " ".join(f"WHEN f.frt_seconds >= {low}" + (f" AND f.frt_seconds < {high}" if high else "")
+                     + f" THEN '{name}'" for name, low, high in rules.FRT_BUCKETS)
+    query = (f"SELECT CASE {cases} END AS bucket, count(*) FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
+             "AND f.first_human_at >= :start AND f.first_human_at < :end AND f.frt_seconds IS NOT NULL"
+             + fact_conditions(filters, scope, "f.first_human_user_id") + " GROUP BY 1")
+    found = dict(session.execute(sql(query), fact_params(actor.tenant_id, tz, filters, scope)).all())
+    return [{"bucket": name, "count": int(found.get(name, 0))} for name, _, _ in rules.FRT_BUCKETS]
+
+
+def handoff_reasons(session: Session, *, actor: Actor, filters: Filters) -> list[dict]:
+    """Handoffs of the period by reason, most frequent first."""
+    scope = scope_for(session, actor)
+    check_filters(session, actor, filters)
+    tz = rollups.tenant_timezone(session, actor.tenant_id)
+    query = ("SELECT coalesce(f.handoff_reason, 'handoff'), count(*) FROM conversation_facts f "
+             "WHERE f.tenant_id = :tenant_id AND f.handoff_at >= :start AND f.handoff_at < :end"
+             + fact_conditions(filters, scope, "f.assignee_id") + " GROUP BY 1 ORDER BY 2 DESC, 1")
+    rows = session.execute(sql(query), fact_params(actor.tenant_id, tz, filters, scope)).all()
+    return [{"reason": reason, "count": int(n)} for reason, n in rows]
+
+
+def failed_by_reason(session: Session, *, actor: Actor, filters: Filters) -> list[dict]:
+    """Failed sends of the period by Meta's reason (people's and the bot's messages)."""
+    scope = scope_for(session, actor)
+    check_filters(session, actor, filters)
+    tz = rollups.tenant_timezone(session, actor.tenant_id)
+    conditions = fact_conditions(filters, scope, "CASE WHEN m.sender_type = 'attendant' THEN m.sender_user_id "
+                                                 "ELSE f.assignee_id END")
+    conditions = conditions.replace("f.conversation_id", "m.conversation_id")
+    query = ("SELECT coalesce(m.error_reason, '?'), count(*) FROM messages m JOIN conversations f "
+             "ON f.id = m.conversation_id WHERE m.tenant_id = :tenant_id AND m.status = 'failed' "
+             "AND m.direction = 'outbound' AND m.created_at >= :start AND m.created_at < :end"
+             + conditions + " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20")
+    rows = session.execute(sql(query), fact_params(actor.tenant_id, tz, filters, scope)).all()
+    return [{"reason": reason, "count": int(n)} for reason, n in rows]

@@ -1,0 +1,263 @@
+"""Per-day counts and sums (tenant day × number × team × attendant), computed from the facts and the messages.
+
+`raw_days` computes them straight from the rows; `rebuild` stores that in `analytics_daily` for a range of days
+(what the jobs and `python -m crm_app rebuild-rollups` run), so the stored rollups equal the raw figures by
+construction, and a test holds them to it. Days are cut in the tenant's timezone. PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlalchemy import text as sql
+from sqlmodel import Session, delete, select
+
+from crm_app.db import utcnow
+from crm_app.errors import CRMError, NotFound, ValidationError
+from crm_app.models import AnalyticsDaily, AnalyticsHourly, TeamMember, Tenant
+
+
+class AnalyticsNeedsPostgres(CRMError):
+    """The figures are computed with PostgreSQL's date, time-zone and percentile functions."""
+
+    code = "analytics_needs_postgresql"
+    status = 503
+
+
+def require_postgres(session: Session) -> None:
+    """Refuse, with a clear reason, on the embedded SQLite database (the facts are still recorded there)."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise AnalyticsNeedsPostgres("analytics figures need PostgreSQL: set DATABASE_URL (the facts are kept "
+                                     "meanwhile, and `rebuild-rollups` fills the figures once it runs on PostgreSQL)")
+
+
+COUNTS = ("opened", "closed", "contained", "unanswered", "handoffs", "windows_missed", "messages_in",
+          "messages_out", "bot_messages", "failed_sends", "frt_count", "resolution_count")
+SUMS = ("frt_sum", "resolution_sum")
+Key = tuple[dt.date, int, int, int]  # day, inbox, team, attendant (0: none)
+
+
+@dataclass
+class DayRow:
+    """One rollup row's figures."""
+
+    values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTS + SUMS, 0))
+    hourly_in: list[int] = field(default_factory=lambda: [0] * 24)
+    # Conversations whose customer wrote in that local hour (the heatmap's cells; a click opens exactly them).
+    hourly_conversations: list[int] = field(default_factory=lambda: [0] * 24)
+    hourly_online: list[float] = field(default_factory=lambda: [0.0] * 24)
+
+
+def _local_day(tz: str) -> str:
+    return "(({col} AT TIME ZONE :tz)::date)"
+
+
+_FACT_QUERIES: dict[str, tuple[str, str, str]] = {
+    # metric group: (timestamp column, attendant column, select list)
+    "opened": ("f.opened_at", "f.assignee_id", "count(*) AS opened"),
+    "closed": ("f.closed_at", "f.assignee_id",
+               "count(*) AS closed, count(*) FILTER (WHERE f.contained) AS contained, "
+               "count(*) FILTER (WHERE f.unanswered) AS unanswered, count(f.resolution_seconds) AS resolution_count, "
+               "coalesce(sum(f.resolution_seconds), 0) AS resolution_sum"),
+    "handoffs": ("f.handoff_at", "f.assignee_id", "count(*) AS handoffs"),
+    "frt": ("f.first_human_at", "f.first_human_user_id",
+            "count(f.frt_seconds) AS frt_count, coalesce(sum(f.frt_seconds), 0) AS frt_sum"),
+}
+
+
+def conversation_filter(label_id: int | None) -> str:
+    """An extra condition on `f.conversation_id` (the label filter), or an empty string."""
+    if label_id is None:
+        return ""
+    return " AND f.conversation_id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = :label_id)"
+
+
+def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: dt.date,
+             label_id: int | None = None) -> dict[Key, DayRow]:
+    """The figures of local days [since, until] straight from the rows, per number, team and attendant.
+
+    Args:
+        session: The caller's session.
+        tenant_id: The tenant.
+        tz: The tenant's timezone (IANA name, validated by the caller).
+        since: The first local day.
+        until: The last local day (inclusive).
+        label_id: Only conversations with this label.
+
+    Returns:
+        Rows by (day, inbox, team, attendant).
+    """
+    start, end = day_bounds(tz, since, until)
+    params = {"tenant_id": tenant_id, "start": start, "end": end, "label_id": label_id, "tz": tz}
+    rows: dict[Key, DayRow] = defaultdict(DayRow)
+    extra = conversation_filter(label_id)
+    for column, attendant, select_list in _FACT_QUERIES.values():
+        day = _local_day(tz).format(col=column)
+        query = (f"SELECT {day} AS day, f.inbox_id, coalesce(f.team_id, 0) AS team_id, "
+                 f"coalesce({attendant}, 0) AS attendant_id, {select_list} FROM conversation_facts f "
+                 f"WHERE f.tenant_id = :tenant_id AND {column} >= :start AND {column} < :end{extra} "
+                 "GROUP BY 1, 2, 3, 4")
+        _merge(rows, session.execute(sql(query), params).mappings())
+    _merge(rows, session.execute(sql(_windows_query(tz, extra)), params).mappings())
+    _add_messages(session, rows, tz, params, extra)
+    if label_id is None:
+        _add_presence(session, rows, tenant_id, tz, start, end)
+    return rows
+
+
+def _windows_query(tz: str, extra: str) -> str:
+    day = _local_day(tz).format(col="r.at")
+    return (f"SELECT {day} AS day, f.inbox_id, coalesce(f.team_id, 0) AS team_id, coalesce(r.user_id, 0) AS "
+            "attendant_id, count(*) AS windows_missed FROM conversation_responses r JOIN conversation_facts f "
+            "ON f.id = r.fact_id WHERE r.tenant_id = :tenant_id AND r.kind = 'window_missed' AND r.at >= :start "
+            f"AND r.at < :end{extra} GROUP BY 1, 2, 3, 4")
+
+
+def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: dict, extra: str) -> None:
+    """Messages in (customer, by the conversation's assignee) and out (a person's, by its sender; the bot's)."""
+    local = "(m.created_at AT TIME ZONE :tz)"
+    query = (f"SELECT {local}::date AS day, extract(hour FROM {local})::int AS hour, c.inbox_id, "
+             "coalesce(c.team_id, 0) AS team_id, "
+             "CASE WHEN m.sender_type = 'attendant' THEN coalesce(m.sender_user_id, 0) "
+             "ELSE coalesce(c.assignee_id, 0) END AS attendant_id, "
+             "count(*) FILTER (WHERE m.sender_type = 'customer') AS messages_in, "
+             "count(DISTINCT m.conversation_id) FILTER (WHERE m.sender_type = 'customer') AS conversations_in, "
+             "count(*) FILTER (WHERE m.sender_type = 'attendant') AS messages_out, "
+             "count(*) FILTER (WHERE m.sender_type = 'bot') AS bot_messages, "
+             "count(*) FILTER (WHERE m.status = 'failed' AND m.direction = 'outbound') AS failed_sends "
+             "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+             "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
+             "AND m.sender_type IN ('customer', 'attendant', 'bot')"
+             + extra.replace("f.conversation_id", "m.conversation_id") + " GROUP BY 1, 2, 3, 4, 5")
+    for row in session.execute(sql(query), params).mappings():
+        target = rows[(row["day"], row["inbox_id"], row["team_id"], row["attendant_id"])]
+        for name in ("messages_in", "messages_out", "bot_messages", "failed_sends"):
+            target.values[name] += row[name]
+        target.hourly_in[row["hour"]] += row["messages_in"]
+        target.hourly_conversations[row["hour"]] += row["conversations_in"]
+
+
+def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz: str, start: dt.datetime,
+                  end: dt.datetime) -> None:
+    """Seconds online per local hour, per attendant (rows with no number or team)."""
+    zone = ZoneInfo(tz)
+    intervals = session.execute(sql(
+        "SELECT user_id, started_at, coalesce(ended_at, last_seen_at) AS ended_at FROM presence_intervals "
+        "WHERE tenant_id = :tenant_id AND status = 'online' AND started_at < :end "
+        "AND coalesce(ended_at, last_seen_at) > :start"), {"tenant_id": tenant_id, "start": start, "end": end})
+    for user_id, began, ended in intervals:
+        cursor, stop = max(began, start), min(ended, end)
+        while cursor < stop:
+            local = cursor.astimezone(zone)
+            next_hour = (local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)).astimezone(dt.UTC)
+            piece_end = min(next_hour, stop)
+            rows[(local.date(), 0, 0, user_id)].hourly_online[local.hour] += (piece_end - cursor).total_seconds()
+            cursor = piece_end
+
+
+def _merge(rows: dict[Key, DayRow], found) -> None:
+    for row in found:
+        target = rows[(row["day"], row["inbox_id"], row["team_id"], row["attendant_id"])]
+        for name, value in row.items():
+            if name in target.values:
+                target.values[name] += float(value) if name in SUMS else int(value)
+
+
+def day_bounds(tz: str, since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC moments where local day `since` starts and local day `until` ends."""
+    zone = ZoneInfo(tz)
+    start = dt.datetime.combine(since, dt.time(), zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+    return start, end
+
+
+def tenant_timezone(session: Session, tenant_id: int) -> str:
+    """The tenant's timezone; NotFound for a missing tenant."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    return tenant.timezone or "America/Sao_Paulo"
+
+
+def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | None = None) -> int:
+    """Replace the stored rollups of local days [since, until] (default: through today) with the raw figures.
+
+    Idempotent: running it twice stores the same rows. Runs in the caller's transaction.
+
+    Args:
+        session: The caller's session.
+        tenant_id: The tenant.
+        since: The first local day.
+        until: The last local day (inclusive).
+
+    Returns:
+        How many daily rows were stored.
+    """
+    require_postgres(session)
+    tz = tenant_timezone(session, tenant_id)
+    until = until or utcnow().astimezone(ZoneInfo(tz)).date()
+    if until < since:
+        raise ValidationError("the first day is after the last", field="since")
+    rows = raw_days(session, tenant_id, tz, since, until)
+    for model in (AnalyticsDaily, AnalyticsHourly):
+        session.exec(delete(model).where(model.tenant_id == tenant_id, model.day >= since, model.day <= until))
+    now = utcnow()
+    daily = [{"tenant_id": tenant_id, "day": day, "inbox_id": inbox, "team_id": team, "attendant_id": user,
+              "online_seconds": sum(row.hourly_online), "built_at": now, **row.values}
+             for (day, inbox, team, user), row in rows.items()]
+    hourly = hourly_rows(rows, memberships(session, tenant_id))
+    for model, values in ((AnalyticsDaily, daily), (AnalyticsHourly, [
+            {"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
+             "messages_in": v[0], "online_seconds": v[1], "conversations_in": v[2]} for k, v in hourly.items()])):
+        for start in range(0, len(values), 5000):
+            session.execute(insert(model), values[start:start + 5000])
+    return len(daily)
+
+
+def memberships(session: Session, tenant_id: int) -> dict[int, list[int]]:
+    """user id -> the ids of their teams."""
+    found: dict[int, list[int]] = defaultdict(list)
+    for user_id, team_id in session.exec(select(TeamMember.user_id, TeamMember.team_id)
+                                         .where(TeamMember.tenant_id == tenant_id)).all():
+        found[user_id].append(team_id)
+    return found
+
+
+def hourly_rows(rows: dict[Key, DayRow], teams_of: dict[int, list[int]]) -> dict[tuple, list[float]]:
+    """(day, hour, inbox, team) -> [customer messages, seconds online, conversations the customer wrote in]:
+    presence rows (inbox 0) count for each of the attendant's teams and for the whole tenant (team 0)."""
+    out: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+    for (day, inbox, team, user), row in rows.items():
+        for hour in range(24):
+            if inbox and row.hourly_in[hour]:
+                out[(day, hour, inbox, team)][0] += row.hourly_in[hour]
+                out[(day, hour, inbox, team)][2] += row.hourly_conversations[hour]
+            if not inbox and row.hourly_online[hour]:
+                for target in (0, *teams_of.get(user, ())):
+                    out[(day, hour, 0, target)][1] += row.hourly_online[hour]
+    return out
+
+
+def refresh_recent(now: dt.datetime | None = None) -> int:
+    """Rebuild yesterday and today for every tenant, one transaction per tenant (the periodic job; idempotent).
+
+    Returns:
+        How many rollup rows were stored.
+    """
+    from crm_app.db import session_scope
+
+    now = now or utcnow()
+    with session_scope() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return 0  # nothing to roll up on SQLite (see `require_postgres`)
+        tenants = list(session.exec(select(Tenant.id, Tenant.timezone)).all())
+    stored = 0
+    for tenant_id, tz in tenants:
+        today = now.astimezone(ZoneInfo(tz or "America/Sao_Paulo")).date()
+        with session_scope() as session:
+            stored += rebuild(session, tenant_id, today - dt.timedelta(days=1), today)
+    return stored

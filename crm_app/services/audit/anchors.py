@@ -1,0 +1,83 @@
+"""Anchoring: each chain's newest (seq, hash), written daily outside the database as a signed file.
+
+Deleting the newest entries (and fixing the head row to match) leaves a chain that verifies on its own;
+the anchor written outside the table is what still remembers the newer hash. Files live in the storage
+under `audit-anchors/<tenant>/<day>.json` and `audit-anchors/<tenant>/latest.json`, signed with an HMAC
+keyed from the install's SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from crm_app.config import get_settings
+from crm_app.domain.audit_chain import canonical_json
+from crm_app.integrations.storage import get_storage
+from crm_app.models import AuditChainHead
+
+PREFIX = "audit-anchors"
+LOOKBACK_DAYS = 31
+
+
+def _key() -> bytes:
+    secret = get_settings().secret_key.get_secret_value().encode()
+    return hmac.new(secret, b"audit-anchor-v1", hashlib.sha256).digest()
+
+
+def _sign(body: dict) -> str:
+    return hmac.new(_key(), canonical_json(body).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One anchored position; `valid` is False when its signature does not match."""
+
+    tenant_id: int
+    seq: int
+    hash: str
+    at: str
+    valid: bool
+
+
+def write_anchors(session: Session, *, now: dt.datetime) -> int:
+    """Write today's anchor for every chain that has a sealed entry; idempotent within a day.
+
+    Returns:
+        How many anchors were written.
+    """
+    storage, day = get_storage(), now.astimezone(dt.UTC).date().isoformat()
+    written = 0
+    for head in session.exec(select(AuditChainHead).where(AuditChainHead.seq > 0)).all():
+        body = {"tenant_id": head.tenant_id, "seq": head.seq, "hash": head.hash, "at": now.isoformat()}
+        data = json.dumps({**body, "signature": _sign(body)}).encode()
+        storage.put(f"{PREFIX}/{head.tenant_id}/{day}.json", data)
+        storage.put(f"{PREFIX}/{head.tenant_id}/latest.json", data)
+        written += 1
+    return written
+
+
+def _read(key: str) -> Anchor | None:
+    storage = get_storage()
+    if not storage.exists(key):
+        return None
+    try:
+        raw = json.loads(storage.read(key))
+        body = {k: raw[k] for k in ("tenant_id", "seq", "hash", "at")}
+    except (ValueError, KeyError, TypeError):
+        return Anchor(0, 0, "", "", False)
+    valid = hmac.compare_digest(_sign(body), str(raw.get("signature", "")))
+    return Anchor(int(body["tenant_id"]), int(body["seq"]), str(body["hash"]), str(body["at"]), valid)
+
+
+def read_anchors(tenant_id: int, *, today: dt.date) -> list[Anchor]:
+    """The tenant's anchors of the last month and the latest one, newest seq first."""
+    keys = [f"{PREFIX}/{tenant_id}/latest.json"]
+    keys += [f"{PREFIX}/{tenant_id}/{(today - dt.timedelta(days=n)).isoformat()}.json" for n in range(LOOKBACK_DAYS)]
+    found = {a for a in (_read(k) for k in keys) if a is not None}
+    return sorted(found, key=lambda a: -a.seq)

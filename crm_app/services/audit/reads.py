@@ -1,0 +1,86 @@
+"""Reads of personal data are recorded: opening a conversation or a contact, searching by phone, downloading
+an export; at most once per user, object and hour (UTC clock hour), so the trail stays readable and the hot
+path pays one Redis round trip for a repeated read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import OrderedDict
+
+from redis.exceptions import RedisError
+from sqlmodel import Session
+
+from crm_app.db import utcnow
+from crm_app.queue import get_redis
+from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor
+
+KEY_TTL = 3700  # an hour and a little: the key outlives its clock hour
+_PHONE = re.compile(r"^\+?[\d\s().-]{8,}$")
+
+
+def looks_like_phone(query: str | None) -> bool:
+    """A search term that is a phone number (8 digits or more, with the usual punctuation)."""
+    return bool(query and _PHONE.match(query.strip()) and sum(c.isdigit() for c in query) >= 8)
+
+
+# The keys this process already saw set in Redis: a repeated open skips even the Redis round trip.
+_SEEN: OrderedDict[str, None] = OrderedDict()
+SEEN_MAX = 20_000
+
+
+def _first_this_hour(actor: Actor, action: str, target: str, now: dt.datetime) -> bool:
+    key = f"crm:audit:read:{actor.tenant_id}:{actor.user_id}:{action}:{target}:{now:%Y%m%d%H}"
+    if key in _SEEN:
+        return False
+    try:
+        first = bool(get_redis().set(key, 1, nx=True, ex=KEY_TTL))
+    except RedisError:
+        return True  # Redis down: a duplicate read in the trail is better than a missing one
+    _SEEN[key] = None
+    while len(_SEEN) > SEEN_MAX:
+        _SEEN.popitem(last=False)
+    return first
+
+
+def forget_seen() -> None:
+    """Drop this process's memory of recorded reads (tests that reset Redis call it too)."""
+    _SEEN.clear()
+
+
+def record_read(session: Session, *, actor: Actor | None, action: str, target_type: str, target_id: object,
+                details: dict | None = None, now: dt.datetime | None = None) -> bool:
+    """Add a read entry to the caller's transaction unless this user read this object this hour.
+
+    Args:
+        session: The read's session (committed by the caller, with the read).
+        actor: The reader; None (the system) is never recorded.
+        action: `conversation.view`, `contact.view`, `contact.search`, `export.download`.
+        target_type: The object's type.
+        target_id: The object's id (a search is keyed by a digest of its term, which goes to the side table).
+        details: Personal values of the read (the searched phone), kept in the side table.
+        now: The clock.
+
+    Returns:
+        True when an entry was added.
+    """
+    if actor is None or actor.user_id is None:
+        return False
+    if not _first_this_hour(actor, action, f"{target_type}:{target_id}", (now or utcnow()).astimezone(dt.UTC)):
+        return False
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action=action, target_type=target_type,
+                 target_id=target_id, after=details)
+    return True
+
+
+def record_phone_search(session: Session, *, actor: Actor | None, query: str | None,
+                        now: dt.datetime | None = None) -> bool:
+    """Record a search by phone (the number in the side table, keyed by its digest); other searches are not."""
+    if not looks_like_phone(query):
+        return False
+    digits = re.sub(r"\D", "", query or "")
+    key = hashlib.sha256(f"{actor.tenant_id if actor else 0}:{digits}".encode()).hexdigest()[:16]
+    return record_read(session, actor=actor, action="contact.search", target_type="search", target_id=key,
+                       details={"phone": digits}, now=now)

@@ -1,0 +1,376 @@
+"""Erasure (LGPD art. 18 VI): a person's personal data replaced by tombstones wherever it lives.
+
+The job runs named steps in order, each in its own transaction (messages in batches), and records the
+step it finished on the request, so a job killed midway resumes where it stopped, and running a step
+twice changes nothing. Rows stay (analytics counts stay true); their personal values go. The steps that
+need the person's values (to find them in raw webhooks, Redis, files, the audit trail) run before the
+contact's own fields are erased.
+
+Every erasure goes into the erasure ledger (contact id and time only), in the database and as a file in
+the storage; `reapply_ledger` runs each recorded erasure again after a restore.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from crm_app.config import get_settings
+from crm_app.crypto import derive_key
+from crm_app.db import session_scope, utcnow
+from crm_app.domain import consent as rules
+from crm_app.domain.phones import digits
+from crm_app.errors import Conflict, NotFound
+from crm_app.integrations.storage import get_storage
+from crm_app.models import (
+    BotSession,
+    ConsentEvent,
+    Contact,
+    ContactInbox,
+    Conversation,
+    Email,
+    ErasureRecord,
+    InboundEvent,
+    LegalHold,
+    Message,
+    PrivacyRequest,
+)
+from crm_app.queue import get_redis
+from crm_app.services.audit import personal
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LEDGER_KEY = "privacy/erasure-ledger-{tenant_id}.jsonl"
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the steps look for: ids and, while the contact is not yet erased, the person's values."""
+
+    tenant_id: int
+    contact_id: int
+    needles: tuple[str, ...]
+    wa_ids: tuple[str, ...]
+
+
+def active_hold(session: Session, contact_id: int) -> LegalHold | None:
+    """The contact's legal hold in force, if any."""
+    return session.exec(select(LegalHold).where(LegalHold.contact_id == contact_id,
+                                                LegalHold.released_at.is_(None))).first()
+
+
+def is_erased(session: Session, tenant_id: int, contact_id: int) -> bool:
+    """Whether the contact is in the erasure ledger."""
+    return session.exec(select(ErasureRecord.id).where(ErasureRecord.tenant_id == tenant_id,
+                                                       ErasureRecord.contact_id == contact_id)).first() is not None
+
+
+def check_erasable(session: Session, tenant_id: int, contact_id: int) -> Contact:
+    """The contact, if it may be erased now; NotFound, or Conflict naming the hold or the earlier erasure."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.tenant_id != tenant_id:
+        raise NotFound("contact not found")
+    hold = active_hold(session, contact_id)
+    if hold is not None:
+        raise Conflict(f"contact is under legal hold: {hold.reason}", reason=hold.reason)
+    if is_erased(session, tenant_id, contact_id):
+        raise Conflict("contact was already erased")
+    return contact
+
+
+def wamid_key(tenant_id: int) -> bytes:
+    """The per-tenant key of the wamid hash (HKDF from ENCRYPTION_KEY)."""
+    return derive_key(f"privacy-wamid:{tenant_id}")
+
+
+def _person(session: Session, tenant_id: int, contact_id: int) -> Person:
+    contact = session.get(Contact, contact_id)
+    wa_ids = tuple(w for w in session.exec(select(ContactInbox.wa_id).where(
+        ContactInbox.contact_id == contact_id)).all() if not w.startswith("erased"))
+    phone = "" if contact.phone_e164.startswith("erased") else contact.phone_e164
+    values = {contact.name, contact.email, phone, digits(phone), *wa_ids}
+    return Person(tenant_id, contact_id, tuple(sorted((v for v in values if v and len(v) >= 4), key=len,
+                                                      reverse=True)), wa_ids)
+
+
+def _conversation_ids(session: Session, person: Person) -> list[int]:
+    return list(session.exec(select(Conversation.id).where(Conversation.tenant_id == person.tenant_id,
+                                                           Conversation.contact_id == person.contact_id)).all())
+
+
+def _step_audit(session: Session, person: Person) -> None:
+    personal.forget_contact(session, person.tenant_id, person.contact_id)
+
+
+def redis_values(redis, key: bytes) -> list[bytes]:
+    """The values stored under `key`, whatever its type (strings, hashes, lists, sets)."""
+    kind = redis.type(key)
+    if kind == b"string":
+        return [redis.get(key) or b""]
+    if kind == b"hash":
+        return [*redis.hgetall(key).values()]
+    if kind == b"list":
+        return redis.lrange(key, 0, -1)
+    if kind in (b"set", b"zset"):
+        return list(redis.smembers(key)) if kind == b"set" else redis.zrange(key, 0, -1)
+    return []
+
+
+def scrub_redis(needles: tuple[str, ...], clients: list | None = None) -> int:
+    """Delete every Redis key (queues' db and the UI's state db) whose value holds one of `needles`.
+
+    Caches and tab states are rebuilt from PostgreSQL; a tab that held the person's messages reloads.
+    """
+    if not needles:
+        return 0
+    from redis import Redis
+
+    clients = clients or [get_redis(), Redis.from_url(get_settings().reflex_redis_url)]
+    wanted = [n.encode() for n in needles]
+    removed = 0
+    for redis in clients:
+        for key in redis.scan_iter(count=1000):
+            if any(w in key or any(w in v for v in redis_values(redis, key)) for w in wanted):
+                removed += redis.delete(key)
+    return removed
+
+
+def _step_redis(session: Session, person: Person) -> None:
+    scrub_redis(person.needles)
+
+
+def _rewrite_event(body: str, person: Person) -> str:
+    """The webhook without the person's contacts, messages and statuses; any other mention replaced."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    ids = set(person.wa_ids)
+    for entry in (payload or {}).get("entry", []) if isinstance(payload, dict) else []:
+        for change in entry.get("changes", []):
+            value = change.get("value", {})
+            value["contacts"] = [c for c in value.get("contacts", []) if c.get("wa_id") not in ids]
+            value["messages"] = [m for m in value.get("messages", []) if m.get("from") not in ids]
+            value["statuses"] = [s for s in value.get("statuses", []) if s.get("recipient_id") not in ids]
+    text = json.dumps(payload) if isinstance(payload, dict) else '{"erased": true}'
+    for needle in person.needles:
+        text = text.replace(needle, personal.TOMBSTONE)
+    return text
+
+
+def _step_inbound_events(session: Session, person: Person) -> None:
+    needles = [*person.wa_ids, *(n for n in person.needles if n.isdigit())]
+    if not needles:
+        return
+    events = session.exec(select(InboundEvent).where(
+        InboundEvent.tenant_id == person.tenant_id, sa.or_(*(InboundEvent.body.contains(n) for n in needles)))).all()
+    for event in events:
+        event.body = _rewrite_event(event.body, person)
+        session.add(event)
+
+
+def _step_files(session: Session, person: Person) -> None:
+    storage, conversation_ids = get_storage(), _conversation_ids(session, person)
+    keys = session.exec(select(Message.media_storage_key).where(
+        Message.conversation_id.in_(conversation_ids), Message.media_storage_key.is_not(None))).all()
+    bundles = session.exec(select(PrivacyRequest).where(PrivacyRequest.contact_id == person.contact_id,
+                                                        PrivacyRequest.result_key.is_not(None))).all()
+    for key in [*keys, *(r.result_key for r in bundles)]:
+        storage.delete(key)
+    for request in bundles:  # an access bundle is a copy of everything about the person
+        request.result_key = request.download_token_hash = request.download_expires_at = None
+        session.add(request)
+
+
+def _erase_message(message: Message, key: bytes) -> None:
+    message.body = message.search_text = message.edit_history = None
+    message.payload = {"erased": True}
+    message.media_storage_key = message.media_id = None
+    if message.wa_message_id:
+        message.wa_message_id = rules.hash_wamid(message.wa_message_id, key)
+    if message.reply_to_wa_message_id:
+        message.reply_to_wa_message_id = rules.hash_wamid(message.reply_to_wa_message_id, key)
+    if message.error_reason:
+        message.error_reason = None
+
+
+def _step_messages(session: Session, person: Person) -> None:
+    key, conversation_ids = wamid_key(person.tenant_id), _conversation_ids(session, person)
+    after = 0
+    while True:  # keyset batches, each committed: one huge transaction never holds the table
+        batch = session.exec(select(Message).where(Message.conversation_id.in_(conversation_ids), Message.id > after)
+                             .order_by(Message.id).limit(BATCH)).all()
+        if not batch:
+            return
+        for message in batch:
+            _erase_message(message, key)
+            session.add(message)
+        after = batch[-1].id
+        session.commit()
+
+
+def _step_conversations(session: Session, person: Person) -> None:
+    conversation_ids = _conversation_ids(session, person)
+    session.exec(sa.update(Conversation).where(Conversation.id.in_(conversation_ids))
+                 .values(last_message_preview=None))
+    session.exec(sa.update(BotSession).where(BotSession.conversation_id.in_(conversation_ids)).values(variables={}))
+    erase_csat(session, person)
+
+
+def erase_csat(session: Session, person: Person) -> None:
+    """Hook for CSAT answers (the CSAT feature does not exist yet): it must erase their free text here."""
+
+
+def _step_consents(session: Session, person: Person) -> None:
+    key = wamid_key(person.tenant_id)
+    for event in session.exec(select(ConsentEvent).where(ConsentEvent.contact_id == person.contact_id)).all():
+        if event.proof.startswith("wamid."):
+            event.proof = rules.hash_wamid(event.proof, key)
+            session.add(event)
+
+
+def _step_emails(session: Session, person: Person) -> None:
+    """E-mails the app sent about the person (e.g. "Conversa com Maria atribuída a você"): subject and the
+    encrypted bodies lose the person's values."""
+    after = 0
+    while True:
+        batch = session.exec(select(Email).where(Email.tenant_id == person.tenant_id, Email.id > after)
+                             .order_by(Email.id).limit(BATCH)).all()
+        if not batch:
+            return
+        for email in batch:
+            for field in ("subject", "body_text", "body_html"):
+                value = getattr(email, field) or ""
+                cleaned = _replace_all(value, person.needles)
+                if cleaned != value:
+                    setattr(email, field, cleaned)
+                    session.add(email)
+        after = batch[-1].id
+        session.commit()
+
+
+def _replace_all(value: str, needles: tuple[str, ...]) -> str:
+    for needle in needles:
+        value = value.replace(needle, personal.TOMBSTONE)
+    return value
+
+
+# Tables whose rows the sweep leaves alone: other contacts' own names, the ledger, migrations, the audit trail.
+_SWEEP_SKIP = {"contacts", "erasure_ledger", "alembic_version",
+               "audit_logs", "audit_details"}  # the audit step deletes side values; entries never change
+
+
+def sweep_needles(person: Person) -> tuple[str, ...]:
+    """The values specific enough to replace anywhere in the tenant: phone, WhatsApp ids, e-mail and a full
+    name (two words or more, 8 characters or more). A lone first name could be someone else's."""
+    return tuple(n for n in person.needles if n.isdigit() or "@" in n or n.startswith("+")
+                 or (" " in n.strip() and len(n) >= 8))
+
+
+def _step_sweep(session: Session, person: Person) -> None:
+    """Whatever the steps above do not know of (a column added later, another area's table): every text and
+    JSON column of every tenant-owned table, read from the database's catalog, loses the person's values."""
+    needles = sweep_needles(person)
+    if not needles:
+        return
+    bind = session.connection()
+    inspector = sa.inspect(bind)
+    for table in sorted(set(inspector.get_table_names()) - _SWEEP_SKIP):
+        columns = inspector.get_columns(table)
+        if "tenant_id" not in {c["name"] for c in columns}:
+            continue
+        for column in columns:
+            kind = str(column["type"]).upper()
+            if kind.startswith(("VARCHAR", "TEXT", "CHAR", "JSON")):
+                _sweep_column(bind, table, column["name"], kind, person.tenant_id, needles)
+
+
+def _sweep_column(bind, table: str, column: str, kind: str, tenant_id: int, needles: tuple[str, ...]) -> None:
+    pg = bind.dialect.name == "postgresql"
+    as_text = f'CAST("{column}" AS TEXT)' if pg else f'"{column}"'
+    contains = f"strpos({as_text}, :needle) > 0" if pg else f"instr({as_text}, :needle) > 0"
+    for needle in needles:
+        value = f"replace({as_text}, :needle, :tomb)"
+        if kind.startswith("JSON") and pg:
+            value = f"CAST({value} AS {'JSONB' if kind.startswith('JSONB') else 'JSON'})"
+        bind.execute(sa.text(f'UPDATE "{table}" SET "{column}" = {value} WHERE tenant_id = :tenant AND {contains}'),
+                     {"needle": needle, "tomb": personal.TOMBSTONE, "tenant": tenant_id})
+
+
+def _step_contact(session: Session, person: Person) -> None:
+    contact = session.get(Contact, person.contact_id)
+    contact.phone_e164 = f"erased:{contact.id}"
+    contact.name = contact.email = None
+    contact.custom_attributes, contact.search_text, contact.updated_at = {}, "", utcnow()
+    session.add(contact)
+    for link in session.exec(select(ContactInbox).where(ContactInbox.contact_id == person.contact_id)).all():
+        link.wa_id = f"erased:{link.id}"
+        session.add(link)
+
+
+def _step_ledger(session: Session, person: Person) -> None:
+    if not is_erased(session, person.tenant_id, person.contact_id):
+        session.add(ErasureRecord(tenant_id=person.tenant_id, contact_id=person.contact_id, erased_at=utcnow()))
+    append_ledger_file(person.tenant_id, person.contact_id)
+
+
+STEPS: tuple[tuple[str, Callable[[Session, Person], None]], ...] = (
+    ("audit", _step_audit), ("redis", _step_redis), ("inbound_events", _step_inbound_events),
+    ("files", _step_files), ("messages", _step_messages), ("conversations", _step_conversations),
+    ("consents", _step_consents), ("emails", _step_emails), ("sweep", _step_sweep), ("contact", _step_contact),
+    ("ledger", _step_ledger),
+)
+STEP_NAMES = tuple(name for name, _ in STEPS)
+
+
+def ledger_contacts(tenant_id: int) -> set[int]:
+    """The contact ids in the tenant's ledger file (the copy that survives a database restore)."""
+    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
+    if not storage.exists(key):
+        return set()
+    return {json.loads(line)["contact_id"] for line in storage.read(key).decode().splitlines() if line.strip()}
+
+
+def append_ledger_file(tenant_id: int, contact_id: int) -> None:
+    """Add one line (contact id and time) to the ledger file, once per contact."""
+    if contact_id in ledger_contacts(tenant_id):
+        return
+    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
+    old = storage.read(key) if storage.exists(key) else b""
+    line = json.dumps({"contact_id": contact_id, "erased_at": utcnow().isoformat()}) + "\n"
+    storage.put(key, old + line.encode())
+
+
+def run_steps(tenant_id: int, contact_id: int, *, start: int = 0,
+              on_step: Callable[[int], None] | None = None) -> None:
+    """Run the steps from `start`, each committed; `on_step(i)` is told after step i finished."""
+    for index in range(start, len(STEPS)):
+        name, step = STEPS[index]
+        with session_scope() as session:
+            step(session, _person(session, tenant_id, contact_id))
+        log.info("erasure of contact %s: step %s done", contact_id, name)
+        if on_step:
+            on_step(index + 1)
+
+
+def reapply_ledger(tenant_id: int) -> int:
+    """After a restore: erase again everyone in the ledger file (and the database's ledger). Returns how many.
+
+    A restored backup may predate an erasure, so its database ledger may not know it: the file does.
+    """
+    with session_scope() as session:
+        in_db = set(session.exec(select(ErasureRecord.contact_id).where(ErasureRecord.tenant_id == tenant_id)).all())
+    redone = 0
+    for contact_id in sorted(ledger_contacts(tenant_id) | in_db):
+        with session_scope() as session:
+            if session.get(Contact, contact_id) is None:
+                continue
+        run_steps(tenant_id, contact_id)
+        redone += 1
+    return redone

@@ -1,0 +1,214 @@
+"""Retention: per-tenant policies (optionally per WhatsApp number or label) applied nightly in batches.
+
+- `message_bodies`: message texts and media older than N days are deleted (rows stay, so counts stay).
+- `anonymise_contacts`: contacts with no activity for N days are erased (the erasure steps and ledger).
+- `purge_closed`: conversations closed more than N days ago lose their messages' texts and media.
+
+Contacts under legal hold are skipped. A dry run counts what a run would remove; a run records its report
+on the policy. Each batch is its own transaction, never one giant one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from crm_app.db import session_scope, utcnow
+from crm_app.errors import NotFound, ValidationError
+from crm_app.integrations.storage import get_storage
+from crm_app.models import (
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    ErasureRecord,
+    Inbox,
+    Label,
+    LegalHold,
+    Message,
+    RetentionAction,
+    RetentionPolicy,
+)
+from crm_app.services.compliance import erasure
+from crm_app.services.compliance.consent import PRIVACY_ROLES
+from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor, require_role
+
+BATCH = 500
+MAX_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    """One policy as the retention page shows it."""
+
+    id: int
+    action: str
+    days: int
+    inbox_id: int | None
+    label_id: int | None
+    enabled: bool
+    last_run_at: dt.datetime | None
+    last_report: dict[str, Any]
+
+
+def _row(p: RetentionPolicy) -> PolicyRow:
+    return PolicyRow(p.id, p.action, p.days, p.inbox_id, p.label_id, p.enabled, p.last_run_at, dict(p.last_report))
+
+
+def create_policy(session: Session, *, actor: Actor, action: str, days: int, inbox_id: int | None = None,
+                  label_id: int | None = None) -> PolicyRow:
+    """Add a policy. Raises ValidationError for an unknown action, a number of days under 1 (a 0-day policy
+    would delete what arrives today) or over ten years, and NotFound for another tenant's number or label."""
+    require_role(actor, *PRIVACY_ROLES)
+    if action not in set(RetentionAction):
+        raise ValidationError(f"action must be one of {', '.join(RetentionAction)}", field="action")
+    if not isinstance(days, int) or days < 1 or days > MAX_DAYS:
+        raise ValidationError(f"days must be between 1 and {MAX_DAYS}", field="days")
+    for model, row_id, what in ((Inbox, inbox_id, "number"), (Label, label_id, "label")):
+        if row_id is not None:
+            row = session.get(model, row_id)
+            if row is None or row.tenant_id != actor.tenant_id:
+                raise NotFound(f"{what} not found")
+    policy = RetentionPolicy(tenant_id=actor.tenant_id, action=action, days=days, inbox_id=inbox_id,
+                             label_id=label_id)
+    session.add(policy)
+    session.flush()
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="privacy.retention.created",
+                 target_type="retention_policy", target_id=policy.id, after={"action": action, "days": days})
+    return _row(policy)
+
+
+def delete_policy(session: Session, *, actor: Actor, policy_id: int) -> None:
+    """Remove a policy of the actor's tenant."""
+    require_role(actor, *PRIVACY_ROLES)
+    policy = session.get(RetentionPolicy, policy_id)
+    if policy is None or policy.tenant_id != actor.tenant_id:
+        raise NotFound("retention policy not found")
+    session.delete(policy)
+    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="privacy.retention.deleted",
+                 target_type="retention_policy", target_id=policy_id)
+
+
+def list_policies(session: Session, *, actor: Actor) -> list[PolicyRow]:
+    """The tenant's policies, oldest first."""
+    require_role(actor, *PRIVACY_ROLES)
+    rows = session.exec(select(RetentionPolicy).where(RetentionPolicy.tenant_id == actor.tenant_id)
+                        .order_by(RetentionPolicy.id)).all()
+    return [_row(p) for p in rows]
+
+
+def _held_contacts(tenant_id: int):
+    return select(LegalHold.contact_id).where(LegalHold.tenant_id == tenant_id, LegalHold.released_at.is_(None))
+
+
+def _conversations_in_scope(policy: RetentionPolicy):
+    query = select(Conversation.id).where(Conversation.tenant_id == policy.tenant_id,
+                                          Conversation.contact_id.not_in(_held_contacts(policy.tenant_id)))
+    if policy.inbox_id is not None:
+        query = query.where(Conversation.inbox_id == policy.inbox_id)
+    if policy.label_id is not None:
+        query = query.where(Conversation.id.in_(select(ConversationLabel.conversation_id).where(
+            ConversationLabel.label_id == policy.label_id)))
+    if policy.action == RetentionAction.PURGE_CLOSED:
+        query = query.where(Conversation.status == ConversationStatus.CLOSED,
+                            Conversation.closed_at < _cutoff(policy))
+    return query
+
+
+def _cutoff(policy: RetentionPolicy, now: dt.datetime | None = None) -> dt.datetime:
+    return (now or utcnow()) - dt.timedelta(days=policy.days)
+
+
+def _messages_query(policy: RetentionPolicy, now: dt.datetime):
+    query = select(Message.id).where(Message.conversation_id.in_(_conversations_in_scope(policy)),
+                                     sa.or_(Message.body.is_not(None), Message.media_storage_key.is_not(None)))
+    if policy.action == RetentionAction.MESSAGE_BODIES:
+        query = query.where(Message.created_at < _cutoff(policy, now))
+    return query
+
+
+def _contacts_query(policy: RetentionPolicy, now: dt.datetime):
+    last = (select(Conversation.contact_id, sa.func.max(Conversation.last_message_at).label("last"))
+            .where(Conversation.id.in_(_conversations_in_scope(policy))).group_by(Conversation.contact_id).subquery())
+    erased = select(ErasureRecord.contact_id).where(ErasureRecord.tenant_id == policy.tenant_id)
+    return (select(Contact.id).join(last, last.c.contact_id == Contact.id)
+            .where(Contact.tenant_id == policy.tenant_id, last.c.last < _cutoff(policy, now),
+                   Contact.id.not_in(erased), Contact.id.not_in(_held_contacts(policy.tenant_id))))
+
+
+def count_policy(session: Session, policy: RetentionPolicy, now: dt.datetime | None = None) -> dict[str, int]:
+    """What a run would remove now: messages (texts and files) or contacts."""
+    now = now or utcnow()
+    if policy.action == RetentionAction.ANONYMISE_CONTACTS:
+        return {"contacts": session.exec(select(sa.func.count()).select_from(
+            _contacts_query(policy, now).subquery())).one()}
+    return {"messages": session.exec(select(sa.func.count()).select_from(
+        _messages_query(policy, now).subquery())).one()}
+
+
+def dry_run(session: Session, *, actor: Actor, now: dt.datetime | None = None) -> dict[int, dict[str, int]]:
+    """Per policy of the tenant, the counts a run would remove (nothing is changed)."""
+    require_role(actor, *PRIVACY_ROLES)
+    policies = session.exec(select(RetentionPolicy).where(RetentionPolicy.tenant_id == actor.tenant_id)).all()
+    return {p.id: count_policy(session, p, now) for p in policies}
+
+
+def _strip_messages(policy_id: int, now: dt.datetime) -> int:
+    removed = 0
+    while True:
+        with session_scope() as session:
+            policy = session.get(RetentionPolicy, policy_id)
+            ids = session.exec(_messages_query(policy, now).order_by(Message.id).limit(BATCH)).all()
+            for message in session.exec(select(Message).where(Message.id.in_(ids))).all():
+                if message.media_storage_key:
+                    get_storage().delete(message.media_storage_key)
+                message.body = message.search_text = message.edit_history = message.media_storage_key = None
+                message.payload = {"retention": True}
+                session.add(message)
+        removed += len(ids)
+        if len(ids) < BATCH:
+            return removed
+
+
+def _anonymise(policy_id: int, now: dt.datetime) -> int:
+    with session_scope() as session:
+        policy = session.get(RetentionPolicy, policy_id)
+        tenant_id, contact_ids = policy.tenant_id, list(session.exec(_contacts_query(policy, now)).all())
+    for contact_id in contact_ids:  # each erasure commits step by step
+        erasure.run_steps(tenant_id, contact_id)
+    return len(contact_ids)
+
+
+def apply_policy(policy_id: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """Run one policy in batches and record its report. Running it again removes nothing more."""
+    now = now or utcnow()
+    with session_scope() as session:
+        policy = session.get(RetentionPolicy, policy_id)
+        if policy is None or not policy.enabled:
+            return {}
+        action = policy.action
+    report = ({"contacts": _anonymise(policy_id, now)} if action == RetentionAction.ANONYMISE_CONTACTS
+              else {"messages": _strip_messages(policy_id, now)})
+    with session_scope() as session:
+        policy = session.get(RetentionPolicy, policy_id)
+        policy.last_run_at, policy.last_report = now, report
+        session.add(policy)
+        # the run's history (the policy keeps only its last report): the trail and the DPO's monthly report
+        audit.record(session, actor=None, tenant_id=policy.tenant_id, action="privacy.retention.run",
+                     target_type="retention_policy", target_id=policy_id, after={"action": action, "removed": report})
+    return report
+
+
+def apply_retention(now: dt.datetime | None = None) -> int:
+    """Job (nightly, `bulk`): every enabled policy of every tenant. Returns how many policies ran."""
+    with session_scope() as session:
+        ids = list(session.exec(select(RetentionPolicy.id).where(RetentionPolicy.enabled)
+                                .order_by(RetentionPolicy.id)).all())
+    for policy_id in ids:
+        apply_policy(policy_id, now)
+    return len(ids)

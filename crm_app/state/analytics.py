@@ -1,0 +1,335 @@
+"""/analytics and /analytics/me: filters kept in the URL, the cards, plotly charts, tables and click-through.
+
+The handlers read the filters, call one read model (`analytics.dashboard`) and keep plain rows; the charts are
+computed vars over those rows. Who sees what is decided by the service (executives and admins: the tenant;
+supervisors: their teams; attendants: themselves), never here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from crm_app.errors import ValidationError
+from crm_app.services import call
+from crm_app.services.analytics import clickthrough, dashboard, figures, timeline
+from crm_app.state.errors import toast_errors
+from crm_app.state.session import SessionState
+
+READERS = ("admin", "executive", "supervisor", "attendant")
+PERIODS = ("today", "7d", "30d", "90d", "365d", "custom")
+FILTERS = ("team", "number", "label", "attendant")
+ACCENT, GRAY, VIOLET = "#12a594", "#8b8d98", "#8e4ec6"
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration for people: "—", "45 s", "12 min", "3 h 05", "2 d 4 h"."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d}"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def _value_text(kind: str, value: float | None) -> str:
+    if kind == "duration":
+        return duration_text(value)
+    if kind == "rate":
+        return "—" if value is None else f"{value * 100:.1f}%"
+    return f"{int(value or 0):,}".replace(",", ".")
+
+
+def _delta(kind: str, value: float | None, previous: float | None) -> tuple[str, str]:
+    """The change against the previous period, and its tone: "up", "down" or "flat"."""
+    if value is None or previous is None or (previous == 0 and kind != "rate"):
+        return "", "flat"
+    if kind == "rate":
+        points = (value - previous) * 100
+        return f"{points:+.1f} p.p.", "up" if points > 0 else "down" if points < 0 else "flat"
+    change = (value - previous) / previous * 100
+    return f"{change:+.0f}%", "up" if change > 0 else "down" if change < 0 else "flat"
+
+
+def _pairs(rows: list[tuple[int, str]]) -> list[list[str]]:
+    return [[str(i), name] for i, name in rows]
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+class AnalyticsState(SessionState):
+    """The page's filters and its figures as plain rows."""
+
+    mine: bool = False
+    period: str = "7d"
+    since: str = ""
+    until: str = ""
+    team: str = ""
+    number: str = ""
+    label: str = ""
+    attendant: str = ""
+    analytics_loaded: bool = False
+    is_empty: bool = True
+    period_text: str = ""
+    cards: list[dict[str, str]] = []
+    days: list[dict[str, str]] = []
+    heat: list[list[int]] = []
+    staffing: list[dict[str, float]] = []
+    buckets: list[dict[str, str]] = []
+    reasons: list[dict[str, str]] = []
+    failed: list[dict[str, str]] = []
+    attendant_rows: list[dict[str, str]] = []
+    team_rows: list[dict[str, str]] = []
+    number_rows: list[dict[str, str]] = []
+    team_options: list[list[str]] = []
+    number_options: list[list[str]] = []
+    label_options: list[list[str]] = []
+    attendant_options: list[list[str]] = []
+    timeline_open: bool = False
+    timeline_user: str = ""
+    timeline_name: str = ""
+    timeline_day: str = ""
+    timeline_rows: list[dict[str, str]] = []
+
+    @rx.event
+    @toast_errors
+    def load(self):
+        """on_load of /analytics: the filters from the URL, then the figures (the role is checked again)."""
+        self.mine = False
+        return self._load_from_url()
+
+    @rx.event
+    @toast_errors
+    def load_mine(self):
+        """on_load of /analytics/me: the user's own figures."""
+        self.mine = True
+        return self._load_from_url()
+
+    def _load_from_url(self):
+        params = self.router.page.params
+        period = str(params.get("period") or "7d")
+        self.period = period if period in PERIODS else "7d"
+        self.since, self.until = str(params.get("since") or "")[:10], str(params.get("until") or "")[:10]
+        for name in FILTERS:
+            value = str(params.get(name) or "")
+            setattr(self, name, value if value.isdigit() else "")
+        self._refresh()
+
+    def _filters(self, actor) -> figures.Filters:
+        today = call(figures.today_for, actor.tenant_id)
+        since, until = figures.period(self.period, today, self.since, self.until)
+        attendant = actor.user_id if self.mine else _int_or_none(self.attendant)
+        return figures.Filters(since, until, team_id=_int_or_none(self.team), inbox_id=_int_or_none(self.number),
+                               label_id=_int_or_none(self.label), attendant_id=attendant)
+
+    def _refresh(self) -> None:
+        actor = self._require(*READERS)
+        filters = self._filters(actor)
+        board = call(dashboard.dashboard, actor=actor, filters=filters)
+        self._show(board)
+        options = call(dashboard.choices, actor=actor)
+        self.team_options, self.number_options = _pairs(options.teams), _pairs(options.inboxes)
+        self.label_options, self.attendant_options = _pairs(options.labels), _pairs(options.attendants)
+        self.analytics_loaded = True
+
+    def _show(self, board: dashboard.Dashboard) -> None:
+        t = self.t
+        self.period_text = f"{board.since.strftime('%d/%m/%Y')} – {board.until.strftime('%d/%m/%Y')}"
+        self.is_empty = board.empty
+        self.cards = [self._card(c) for c in board.cards]
+        self.days = [{"day": d["day"], "opened": str(d["opened"]), "closed": str(d["closed"])} for d in board.days]
+        self.heat = board.heatmap
+        self.staffing = board.staffing
+        self.buckets = [{"bucket": b["bucket"], "count": str(b["count"])} for b in board.frt_buckets]
+        self.reasons = [{"reason": t.get(f"assignment.reason.{r['reason']}", r["reason"]), "code": r["reason"],
+                         "count": str(r["count"])} for r in board.handoff_reasons]
+        self.failed = [{"reason": r["reason"], "count": str(r["count"])} for r in board.failed_by_reason]
+        self.attendant_rows = [self._row(r) for r in board.attendants]
+        self.team_rows = [self._row(r) for r in board.teams]
+        self.number_rows = [self._row(r) for r in board.inboxes]
+
+    def _card(self, card: dashboard.Card) -> dict[str, str]:
+        delta, tone = _delta(card.kind, card.value, card.previous)
+        business = duration_text(card.business) if card.kind == "duration" and card.business is not None else ""
+        return {"key": card.key, "label": self.t[f"analytics.card.{card.key}"],
+                "tip": self.t[f"analytics.tip.{card.key}"], "value": _value_text(card.kind, card.value),
+                "delta": delta, "tone": tone, "business": business,
+                "p90": duration_text(card.p90) if card.kind == "duration" else ""}
+
+    @staticmethod
+    def _row(row: figures.BreakdownRow) -> dict[str, str]:
+        return {"id": str(row.id), "name": row.name, "handled": str(row.handled), "sent": str(row.messages_sent),
+                "frt": f"{duration_text(row.frt.median)} / {duration_text(row.frt.p90)}",
+                "resolution": f"{duration_text(row.resolution.median)} / {duration_text(row.resolution.p90)}",
+                "online": f"{row.online_hours:.1f}"}
+
+    def _url(self) -> str:
+        query = {"period": self.period}
+        if self.period == "custom":
+            query.update(since=self.since, until=self.until)
+        query.update({name: getattr(self, name) for name in FILTERS if getattr(self, name)})
+        return ("/analytics/me" if self.mine else "/analytics") + "?" + urllib.parse.urlencode(query)
+
+    def _apply(self):
+        self._refresh()
+        return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
+
+    @rx.event
+    @toast_errors
+    def set_period(self, value: str):
+        """Choose a period; a custom one waits for its dates."""
+        if value not in PERIODS:
+            raise ValidationError("unknown period", field="period")
+        self.period = value
+        if value == "custom":
+            today = dt.date.today()
+            self.since = self.since or (today - dt.timedelta(days=29)).isoformat()
+            self.until = self.until or today.isoformat()
+        return self._apply()
+
+    @rx.event
+    def set_since(self, value: str):
+        self.since = value[:10]
+
+    @rx.event
+    def set_until(self, value: str):
+        self.until = value[:10]
+
+    @rx.event
+    @toast_errors
+    def apply_dates(self):
+        """Apply the custom dates."""
+        return self._apply()
+
+    @rx.event
+    @toast_errors
+    def set_filter(self, name: str, value: str):
+        """Set one of team, number, label or attendant ("all" clears it)."""
+        if name not in FILTERS or (value != "all" and not value.isdigit()):
+            raise ValidationError("unknown filter", field=name)
+        setattr(self, name, "" if value == "all" else value)
+        return self._apply()
+
+    @rx.event
+    @toast_errors
+    def open_day(self, points: list[dict]):
+        """A bar of the volume chart: the inbox with the conversations opened (or closed) that day."""
+        if not points:
+            return None
+        point = points[0]
+        metric = "closed" if int(point.get("curveNumber", 0) or 0) == 1 else "opened"
+        return self._open(metric, day=str(point.get("x", ""))[:10])
+
+    @rx.event
+    @toast_errors
+    def open_cell(self, points: list[dict]):
+        """A cell of the heatmap: conversations whose customers wrote on that weekday and hour."""
+        if not points:
+            return None
+        point = points[0]
+        weekday = int(point.get("pointIndex", [0, 0])[0]) if isinstance(point.get("pointIndex"), list) else 0
+        return self._open("inbound", weekday=weekday, hour=int(point.get("x", 0) or 0))
+
+    @rx.event
+    @toast_errors
+    def open_bucket(self, points: list[dict]):
+        """A bar of the FRT distribution: the conversations whose first response fell in that bucket."""
+        if not points:
+            return None
+        return self._open("frt", bucket=str(points[0].get("x", "")))
+
+    def _open(self, metric: str, **where):
+        actor = self._require(*READERS)
+        token = call(clickthrough.save_selection, actor=actor, filters=self._filters(actor), metric=metric, **where)
+        return rx.redirect(f"/?selection={token}")
+
+    @rx.event
+    @toast_errors
+    def open_timeline(self, user_id: str, name: str):
+        """An attendant's row: their activity on the period's last day."""
+        if not user_id.isdigit():
+            raise ValidationError("unknown attendant", field="user_id")
+        self.timeline_user, self.timeline_name = user_id, name[:120]
+        actor = self._require(*READERS)
+        self.timeline_day = self._filters(actor).until.isoformat()
+        self._load_timeline(actor)
+        self.timeline_open = True
+
+    @rx.event
+    @toast_errors
+    def set_timeline_day(self, value: str):
+        """Another day of the same attendant."""
+        self.timeline_day = value[:10]
+        self._load_timeline(self._require(*READERS))
+
+    @rx.event
+    def set_timeline_open(self, value: bool):
+        self.timeline_open = bool(value)
+
+    def _load_timeline(self, actor) -> None:
+        try:
+            day = dt.date.fromisoformat(self.timeline_day)
+        except ValueError as exc:
+            raise ValidationError("choose a day", field="day") from exc
+        self.timeline_rows = []
+        events = call(timeline.timeline, actor=actor, user_id=int(self.timeline_user), day=day)
+        self.timeline_rows = [{"at": e.at.strftime("%H:%M"), "until": e.until.strftime("%H:%M") if e.until else "",
+                               "kind": e.kind, "label": self.t[f"analytics.timeline.{e.kind}"],
+                               "conversation": str(e.conversation_id or "")} for e in events]
+
+    @rx.var(cache=True)
+    def fig_volume(self) -> go.Figure:
+        days = [d["day"] for d in self.days]
+        fig = go.Figure([go.Bar(name=self.t["analytics.series.opened"], x=days,
+                                y=[int(d["opened"]) for d in self.days], marker_color=ACCENT),
+                         go.Bar(name=self.t["analytics.series.closed"], x=days,
+                                y=[int(d["closed"]) for d in self.days], marker_color=GRAY)])
+        return _layout(fig, barmode="group")
+
+    @rx.var(cache=True)
+    def fig_heatmap(self) -> go.Figure:
+        names = [self.t[f"analytics.weekday.{i}"] for i in range(7)]
+        heat = self.heat or [[0] * 24 for _ in range(7)]
+        top = max(1, max(max(row) for row in heat))  # an empty week is a pale grid from 0, not a scale around 0
+        fig = go.Figure(go.Heatmap(z=heat, x=list(range(24)), y=names, colorscale="Teal", zmin=0, zmax=top,
+                                   hovertemplate="%{y} %{x}h: %{z}<extra></extra>"))
+        return _layout(fig, yaxis={"autorange": "reversed"})
+
+    @rx.var(cache=True)
+    def fig_staffing(self) -> go.Figure:
+        hours = [row["hour"] for row in self.staffing]
+        fig = go.Figure([go.Bar(name=self.t["analytics.series.inbound"], x=hours,
+                                y=[row["inbound"] for row in self.staffing], marker_color=ACCENT),
+                         go.Scatter(name=self.t["analytics.series.online"], x=hours, yaxis="y2", mode="lines+markers",
+                                    y=[row["online"] for row in self.staffing], line={"color": VIOLET})])
+        return _layout(fig, yaxis={"rangemode": "tozero"},
+                       yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero"})
+
+    @rx.var(cache=True)
+    def fig_frt(self) -> go.Figure:
+        fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=[int(b["count"]) for b in self.buckets],
+                               marker_color=ACCENT, name=self.t["analytics.series.first_responses"]))
+        return _layout(fig)
+
+    @rx.var(cache=True)
+    def fig_reasons(self) -> go.Figure:
+        rows = list(reversed(self.reasons))
+        fig = go.Figure(go.Bar(y=[r["reason"] for r in rows], x=[int(r["count"]) for r in rows], orientation="h",
+                               marker_color=VIOLET))
+        return _layout(fig)
+
+
+def _layout(fig: go.Figure, **extra) -> go.Figure:
+    fig.update_layout(margin={"l": 40, "r": 16, "t": 8, "b": 32}, height=260, paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", legend={"orientation": "h", "y": -0.2}, autosize=True,
+                      font={"family": "system-ui, sans-serif", "size": 12}, **extra)
+    return fig

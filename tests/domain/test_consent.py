@@ -1,0 +1,63 @@
+"""Pure consent and privacy rules: opt-out words, the current state, wamid hashing, due dates."""
+
+import base64
+import datetime as dt
+
+from crm_app.domain import consent as rules
+from crm_app.domain.calendar import HolidayCalendar
+
+WORDS = rules.DEFAULT_OPT_OUT_WORDS
+
+
+def test_opt_out_words_in_portuguese_and_spanish_whatever_the_case_and_punctuation():
+    for said in ("SAIR", "sair", " Sair! ", "parar.", "Cancelar", "STOP", "baja", "Baja!", "¡BAJA!"):
+        assert rules.is_opt_out(said, WORDS), said
+
+
+def test_a_sentence_that_contains_an_opt_out_word_is_not_an_opt_out():
+    for said in ("não quero sair", "quero cancelar minha reserva", "stop it please", "", None, "1"):
+        assert not rules.is_opt_out(said, WORDS), said
+
+
+def test_a_tenant_word_with_an_accent_matches_without_it():
+    assert rules.is_opt_out("nao quero mais", ["Não quero mais"])
+
+
+def test_the_latest_fact_per_purpose_wins_and_unasked_purposes_are_none():
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    state = rules.current_state([rules.ConsentFact("marketing", True, at), rules.ConsentFact("marketing", False, at),
+                                 rules.ConsentFact("pesquisa", True, at)])
+    assert state == {"atendimento": None, "marketing": False, "pesquisa": True}
+
+
+def test_a_hashed_wamid_keeps_uniqueness_and_no_longer_decodes_to_the_phone():
+    wamid = "wamid.HBgNNTU0ODk5OTk5MDAwMRUCABIYFjNFQjBEN0QzQjRGRkY0NjY1RUYzAA=="
+    assert b"5548999990001" in base64.b64decode(wamid.removeprefix("wamid."))
+    key = b"k" * 32
+    hashed = rules.hash_wamid(wamid, key)
+    assert hashed.startswith(rules.ERASED_WAMID_PREFIX) and "5548999990001" not in hashed
+    assert "HBgN" not in hashed
+    assert rules.hash_wamid(wamid, key) == hashed  # the same id always gives the same value
+    assert rules.hash_wamid(wamid[:-3] + "BA==", key) != hashed
+    assert rules.hash_wamid(hashed, key) == hashed  # hashing twice changes nothing
+    assert rules.hash_wamid(wamid, b"o" * 32) != hashed  # keyed: another tenant's key gives another value
+
+
+def test_a_calendar_day_deadline_that_ends_on_a_holiday_moves_to_the_next_business_day():
+    calendar = HolidayCalendar()
+    # 5 Nov 2026 + 15 days = Friday 20 Nov 2026, Consciência Negra (national since 2024): due Monday 23.
+    due = rules.next_open_day(rules.due_date(dt.date(2026, 11, 5), 15), calendar)
+    assert due == dt.date(2026, 11, 23)
+
+
+def test_a_business_day_deadline_skips_weekends_and_the_holiday():
+    calendar = HolidayCalendar()
+    # From Monday 16 Nov 2026, 5 business days: 17, 18, 19, (20 holiday), 23, 24.
+    assert rules.due_date_business(dt.date(2026, 11, 16), 5, calendar) == dt.date(2026, 11, 24)
+
+
+def test_due_soon_from_three_days_before():
+    today = dt.date(2026, 12, 1)
+    assert rules.is_due_soon(dt.date(2026, 12, 4), today)
+    assert not rules.is_due_soon(dt.date(2026, 12, 5), today)
+    assert rules.is_due_soon(dt.date(2026, 11, 30), today)

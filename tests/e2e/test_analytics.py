@@ -1,0 +1,92 @@
+"""The analytics page in a real browser: cards and plotly charts from recorded facts, a bar that opens exactly its
+conversations in the inbox, role scoping (attendants get only their own page, executives land on analytics), the
+print view, and screenshots at 1366 and 390 px."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from crm_app.db import session_scope, utcnow
+from crm_app.models import Tenant, User
+from crm_app.services.access import users
+from crm_app.services.conversations import facts
+from crm_app.services.demo import DEMO_SLUG
+from tests.e2e.conftest import SHOTS, login, shoot
+from tests.factories import make_conversation, make_inbox
+
+EXECUTIVE = "diretora@demo.local"
+
+
+def _seed() -> int:
+    """Five conversations handed to Ana and answered, two hours ago; an executive user. Returns today's opened."""
+    with session_scope() as session:
+        tenant = session.exec(select(Tenant).where(Tenant.slug == DEMO_SLUG)).one()
+        ana = session.exec(select(User).where(User.email == "ana@demo.local")).one()
+        box = make_inbox(session, tenant.id, name="Vendas analytics")
+        start = utcnow() - dt.timedelta(hours=2)
+        for i in range(5):
+            c = make_conversation(session, box.id, wa_id=f"55119{uuid.uuid4().int % 10**8:08d}")
+            c.created_at = start
+            facts.note(session, c, "customer", at=start)
+            facts.note(session, c, "handoff", at=start + dt.timedelta(minutes=1), reason="menu")
+            facts.note(session, c, "assign", at=start + dt.timedelta(minutes=2), user_id=ana.id)
+            facts.note(session, c, "human", at=start + dt.timedelta(minutes=3 + i), user_id=ana.id)
+            if i < 3:
+                facts.note(session, c, "close", at=start + dt.timedelta(minutes=40), by="human")
+        users.ensure_user(session, actor=None, tenant_id=tenant.id, email=EXECUTIVE, name="Diretora Executiva",
+                          role="executive", password="demo1234")
+    return 5
+
+
+def test_analytics_page_charts_click_through_roles_and_print(page, browser, stack):
+    _seed()
+    login(page, "admin@demo.local")
+    page.locator("#user-menu").wait_for()
+    page.goto("/analytics?period=7d")
+    expect(page.locator("#card-frt")).not_to_have_text("—")
+    expect(page.locator("#chart-volume .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#table-attendants")).to_contain_text("Ana")
+    page.wait_for_timeout(500)
+    shoot(page, "analytics")
+    # An attendant's day.
+    page.locator("#table-attendants a", has_text="Ana").first.click()
+    expect(page.locator("#timeline-dialog")).to_contain_text("Primeira resposta")
+    page.screenshot(path=str(SHOTS / "analytics-timeline-1366.png"))
+    page.keyboard.press("Escape")
+    page.emulate_media(media="print")
+    page.screenshot(path=str(SHOTS / "analytics-print-1366.png"), full_page=True)
+    page.emulate_media(media="screen")
+    # The filters live in the URL.
+    page.goto("/analytics?period=today")
+    expect(page.locator("#analytics-period")).to_contain_text("Hoje")
+    bars = page.locator("#chart-volume .js-plotly-plot .bars .point path")
+    expect(bars.first).to_be_visible()
+    opened = int(page.evaluate("() => document.querySelector('#chart-volume .js-plotly-plot').data[0].y.at(-1)"))
+    bars.first.click(force=True)
+    page.wait_for_url("**/?selection=*")
+    expect(page.locator("#selection-count")).to_have_text(str(opened))
+    shoot(page, "analytics-clickthrough")
+
+
+def test_attendants_only_see_their_own_page_and_executives_land_on_analytics(browser, stack):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=stack)
+    ana = context.new_page()
+    login(ana, "ana@demo.local")
+    ana.locator("#user-menu").wait_for()
+    ana.goto("/analytics")
+    ana.wait_for_url("**/denied")
+    ana.goto("/analytics/me")
+    expect(ana.locator("#table-attendants")).to_contain_text("Ana")
+    expect(ana.locator("#analytics-team")).to_have_count(0)
+    shoot(ana, "analytics-me")
+    context.close()
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=stack)
+    boss = context.new_page()
+    login(boss, EXECUTIVE)
+    boss.wait_for_url("**/analytics*")
+    expect(boss.locator("#analytics-cards")).to_be_visible()
+    context.close()
