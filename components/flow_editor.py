@@ -9,7 +9,7 @@ from crm_app.state.settings_bot import NEW, NODE_TYPES, NONE, BotSettingsState
 
 S = BotSettingsState
 T = S.t
-TYPE_ICONS = {"message": "message-square", "menu": "list", "collect": "text-cursor-input",
+TYPE_ICONS = {"message": "message-square", "menu": "list", "collect": "text-cursor-input", "consent": "shield-check",
               "condition": "git-branch", "set": "tag", "ai": "sparkles", "handoff": "headset",
               "close": "circle-check"}
 
@@ -275,6 +275,21 @@ def _condition_form() -> rx.Component:
     )
 
 
+def _consent_form() -> rx.Component:
+    return rx.vstack(
+        _choice("purpose", "editor.field.purpose", ["marketing", "pesquisa", "atendimento"], "editor.purpose"),
+        _text_area("text", "editor.field.question"),
+        rx.grid(_input("yes_label", "editor.field.yes_label", max_length=20, placeholder="Sim, aceito"),
+                _input("no_label", "editor.field.no_label", max_length=20, placeholder="Não aceito"),
+                _target("granted", "editor.field.granted"), _target("refused", "editor.field.refused"),
+                columns=rx.breakpoints(initial="1", sm="2"), gap="12px", width="100%"),
+        rx.text(T["editor.consent.help"], size="1", color_scheme="gray"),
+        _input("retry_text", "editor.field.retry_text"),
+        _retries(),
+        spacing="3", width="100%",
+    )
+
+
 def _team_select(value: rx.Var, on_change, field_id: str) -> rx.Component:
     return rx.select.root(
         rx.select.trigger(width="100%", id=field_id),
@@ -297,6 +312,7 @@ def _type_form() -> rx.Component:
                     columns=rx.breakpoints(initial="1", sm="2"), gap="12px", width="100%"),
             _input("retry_text", "editor.field.retry_text"),
             _target("next", "editor.field.next_ok"), _retries(), spacing="3", width="100%")),
+        ("consent", _consent_form()),
         ("condition", _condition_form()),
         ("set", rx.vstack(
             rx.grid(_input("attribute", "editor.field.attribute"), _input("value", "editor.field.value"),

@@ -334,3 +334,68 @@ def test_bad_settings_are_reported():
     definition = hotel()
     definition["settings"]["debounce_seconds"] = 999
     assert ("bad_node", None) in codes(definition)
+
+
+# ---- the consent step ----------------------------------------------------------------------------------
+
+def consent_flow(**step) -> dict:
+    return {
+        "start": "ask",
+        "nodes": {
+            "ask": {"type": "consent", "purpose": "marketing", "text": "Podemos enviar ofertas?", "max_retries": 1,
+                    "granted": "thanks", "refused": "ok", **step},
+            "thanks": {"type": "close", "text": "Obrigado!"},
+            "ok": {"type": "close", "text": "Tudo bem, não enviaremos."},
+        },
+        "settings": {"handoff_team_id": 9},
+    }
+
+
+def test_consent_step_asks_with_two_buttons_and_waits():
+    step = first_turn(consent_flow())
+    assert [a.content for a in step.actions] == [{"type": "buttons", "body": "Podemos enviar ofertas?", "buttons": [
+        ["ask:yes", "Sim, aceito"], ["ask:no", "Não aceito"]]}]
+    assert step.state.node_id == "ask" and step.state.waiting_for_input
+
+
+@pytest.mark.parametrize(("text", "reply_id", "granted"), [
+    (None, "ask:yes", True), (None, "ask:no", False), ("Sim", None, True), ("não", None, False),
+    ("NAO ACEITO", None, False), ("1", None, True), ("2", None, False), ("Quero sim, pode mandar", None, None),
+    (None, "menu:1", None), ("aceito!", None, True), ("No", None, False)])
+def test_consent_answer_records_the_answer_and_branches(text, reply_id, granted):
+    definition = consent_flow()
+    waiting = first_turn(definition).state
+    step = flows.advance(definition, waiting, text=text, reply_id=reply_id, ctx=ctx())
+    if granted is None:  # unclear: asked again, nothing recorded (silence or a vague answer is never consent)
+        assert not any(isinstance(a, flows.RecordConsent) for a in step.actions)
+        assert step.state.node_id == "ask" and step.state.retries == 1
+        assert step.actions[-1].content["buttons"][0] == ["ask:yes", "Sim, aceito"]
+        return
+    assert step.actions[0] == flows.RecordConsent("marketing", granted)
+    assert step.actions[-1] == Close("Obrigado!" if granted else "Tudo bem, não enviaremos.")
+    assert step.state.attributes["consentimento_marketing"] == ("sim" if granted else "nao")
+
+
+def test_consent_step_gives_up_after_its_retries_without_recording():
+    definition = consent_flow()
+    state = first_turn(definition).state
+    for _ in range(2):
+        step = flows.advance(definition, state, text="hã?", reply_id=None, ctx=ctx())
+        state = step.state
+    assert isinstance(step.actions[-1], Handoff) and step.actions[-1].reason == "max_retries"
+    assert not any(isinstance(a, flows.RecordConsent) for a in step.actions)
+
+
+def test_consent_step_own_labels_and_validation():
+    definition = consent_flow(yes_label="Quero receber", no_label="Agora não")
+    waiting = first_turn(definition).state
+    step = flows.advance(definition, waiting, text="agora nao", reply_id=None, ctx=ctx())
+    assert step.actions[0] == flows.RecordConsent("marketing", False)
+    assert flows.validate_flow(definition) == []
+    found = {(p.code, p.detail) for p in flows.validate_flow(consent_flow(purpose="spam", refused=""))}
+    assert found == {("bad_node", "choose what the consent is for"), ("missing_target", "refused"),
+                     ("unreachable", "")}
+    same = flows.validate_flow(consent_flow(yes_label="Sim", no_label="sim"))
+    assert [p.detail for p in same] == ["two options have the same label"]
+    long = flows.validate_flow(consent_flow(yes_label="Sim, eu aceito receber tudo"))
+    assert [p.detail for p in long] == ["option labels must have at most 20 characters"]

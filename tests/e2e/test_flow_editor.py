@@ -10,7 +10,7 @@ from tests.e2e.conftest import login, shoot
 INBOX = "Loja Nova"
 
 
-def _new_inbox() -> None:
+def _new_inbox(name: str = INBOX, number: str = "5511900000077") -> None:
     """A second number of the demo tenant, with no flow yet (the demo inbox already has the seeded one)."""
     from crm_app.db import get_engine
     from crm_app.services import transaction
@@ -19,9 +19,9 @@ def _new_inbox() -> None:
     with get_engine().connect() as conn:
         tenant_id = conn.execute(text("SELECT tenant_id FROM users WHERE email = 'admin@demo.local'")).scalar()
     with transaction() as session:
-        numbers.ensure_inbox(session, actor=None, tenant_id=tenant_id, name=INBOX, phone_number_id="5511900000077",
-                             waba_id="5511900000078", display_number="+55 11 90000-0077", access_token="t",
-                             app_secret="s", verify_token="v")
+        numbers.ensure_inbox(session, actor=None, tenant_id=tenant_id, name=name, phone_number_id=number,
+                             waba_id=str(int(number) + 1), display_number=f"+55 11 {number[4:9]}-{number[9:]}",
+                             access_token="t", app_secret="s", verify_token="v")
 
 
 def _pick(page, trigger: str, option: str) -> None:
@@ -138,3 +138,47 @@ def test_admin_builds_publishes_and_tests_a_flow(page):
     assert [v for (v,) in versions] == [1]
     assert ("bot_flow.publish",) in actions and ("bot_flow.save_draft",) in actions
 
+
+
+def test_a_consent_step_asks_records_and_branches_in_the_test_chat(page):
+    _new_inbox("Loja Consentimento", "5511900000088")
+    login(page, "admin@demo.local")
+    page.locator("#user-menu").get_by_text("Alice Admin").wait_for()
+    page.goto("/settings/bot")
+    _pick(page, "#flow-inbox", "Loja Consentimento · +55 11 90000-0088")
+    page.locator("#flow-empty").wait_for()
+    _add(page, "Pedir consentimento")
+    _card(page, "consentimento_1").wait_for()
+    _pick(page, "#node-purpose", "Marketing (ofertas e novidades)")
+    _text(page, "Podemos enviar ofertas pelo WhatsApp?")
+    page.fill("#node-yes-label", "Quero receber")
+    _pick(page, "#node-granted", "+ novo passo")
+    _pick(page, "#node-refused", "+ novo passo")
+    expect(page.locator("#node-form")).to_contain_text("silêncio nunca conta como aceite")
+    _card(page, "mensagem_1").click()
+    _text(page, "Combinado, você receberá nossas ofertas.")
+    _pick(page, "#node-next", "+ novo passo")
+    _card(page, "mensagem_3").click()
+    _pick(page, "#node-type", "Encerrar")
+    _card(page, "mensagem_2").click()
+    _pick(page, "#node-type", "Encerrar")
+    _text(page, "Tudo bem, não enviaremos ofertas.")
+    page.click("#flow-publish")
+    page.get_by_text("Versão 1 publicada", exact=False).wait_for()
+
+    chat = page.locator("#sim-chat")
+    page.click("#sim-restart")
+    chat.get_by_text("Podemos enviar ofertas pelo WhatsApp?").wait_for()
+    page.fill("#sim-input", "talvez")
+    page.click("#sim-send")
+    chat.get_by_text("Desculpe, não entendi", exact=False).wait_for()
+    chat.locator(".sim-choice", has_text="Quero receber").last.click()
+    chat.get_by_text("Consentimento registrado: Marketing (ofertas e novidades) (aceitou)").wait_for()
+    chat.get_by_text("Combinado, você receberá nossas ofertas.").wait_for()
+    page.locator("[data-sonner-toast]").last.wait_for(state="detached")
+    page.eval_on_selector("#flow-map", "el => { el.scrollLeft = 0; }")
+    shoot(page, "flow-editor-consent")
+    page.click("#sim-restart")
+    chat.locator(".sim-choice", has_text="Não aceito").last.click()
+    chat.get_by_text("Recusa registrada: Marketing (ofertas e novidades)").wait_for()
+    chat.get_by_text("Tudo bem, não enviaremos ofertas.").wait_for()

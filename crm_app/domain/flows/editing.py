@@ -21,9 +21,10 @@ from crm_app.domain.flows.schema import NODE_TYPES
 # The target dropdown's two special values: "+ new node" and "(none)".
 NEW_TARGET = "__new__"
 NO_TARGET = "__none__"
-TARGET_FIELDS = ("next", "on_fail", "else")
+TARGET_FIELDS = ("next", "on_fail", "else", "granted", "refused")
 INT_FIELDS = ("max_retries",)
-TEXT_FIELDS = ("text", "style", "button_label", "retry_text", "kind", "attribute", "value", "label", "reason")
+TEXT_FIELDS = ("text", "style", "button_label", "retry_text", "kind", "attribute", "value", "label", "reason",
+               "purpose", "yes_label", "no_label")
 RULE_FIELDS = ("value", "attribute", "op")
 NUMBER_SETTINGS = ("inactivity_minutes", "debounce_seconds", "max_retries")
 TEXT_SETTINGS = ("inactivity_text", "fallback_text", "out_of_hours_text")
@@ -34,6 +35,8 @@ _BLANKS: dict[str, dict[str, Any]] = {
              "max_retries": 2, "on_fail": ""},
     "collect": {"text": "", "kind": "text", "attribute": "", "retry_text": "", "max_retries": 2, "next": "",
                 "on_fail": ""},
+    "consent": {"text": "", "purpose": "marketing", "yes_label": "", "no_label": "", "granted": "", "refused": "",
+                "retry_text": "", "max_retries": 2, "on_fail": ""},
     "condition": {"rules": [], "else": ""},
     "set": {"attribute": "", "value": "", "label": "", "next": ""},
     "ai": {"text": "", "next": "", "on_fail": ""},

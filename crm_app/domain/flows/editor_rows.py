@@ -18,8 +18,8 @@ from crm_app.domain.flows.schema import FlowProblem, validate_flow
 from crm_app.domain.timefmt import format_local
 
 Strings = Mapping[str, str]
-TYPE_COLORS = {"message": "blue", "menu": "teal", "collect": "cyan", "condition": "amber", "set": "gray",
-               "ai": "violet", "handoff": "orange", "close": "red"}
+TYPE_COLORS = {"message": "blue", "menu": "teal", "collect": "cyan", "consent": "grass", "condition": "amber",
+               "set": "gray", "ai": "violet", "handoff": "orange", "close": "red"}
 # Which problem explains a node best, first (a card has room for one).
 PROBLEM_ORDER = ("unreachable", "loop_without_exit", "bad_regex", "bad_node", "missing_target")
 # The validator's details (English, for logs) and the catalogue keys that say them to the admin.
@@ -34,6 +34,7 @@ _DETAILS = (
     (r"a list allows at most (\d+) options", "editor.detail.list_max"),
     (r"option labels must have at most (\d+) characters", "editor.detail.label_max"),
     (r"choose the attribute that keeps the answer", "editor.detail.collect_attribute"),
+    (r"choose what the consent is for", "editor.detail.consent_purpose"),
     (r"rule (\d+): the value is empty", "editor.detail.rule_value"),
     (r"rule (\d+): choose an attribute and a test", "editor.detail.rule_attribute"),
     (r"rule (\d+): unknown kind .*", "editor.detail.rule_kind"),
@@ -299,6 +300,10 @@ def _sim_rows(line: Any, t: Strings, teams: list[dict[str, str]]) -> tuple[list[
     if kind in ("set_attribute", "attribute"):
         return [SimRow(side="event", text=t["editor.sim.attribute"].format(
             name=field_of(line, "name", "attribute") or "", value=field_of(line, "value") or ""))], ""
+    if kind == "consent":
+        purpose = str(field_of(line, "attribute") or "")
+        return [SimRow(side="event", text=t[f"editor.sim.consent.{field_of(line, 'value')}"].format(
+            purpose=t.get(f"editor.purpose.{purpose}", purpose)))], ""
     if kind in ("label", "add_label"):
         return [SimRow(side="event", text=t["editor.sim.label"].format(
             label=field_of(line, "label", "value") or text))], ""

@@ -33,6 +33,7 @@ from crm_app.domain.flows.schema import (
     LIST_BUTTON_MAX,
     ROW_TITLE_MAX,
     ROWS_MAX,
+    consent_labels,
     nodes_of,
     settings_of,
 )
@@ -112,6 +113,15 @@ class AddLabel:
 
 
 @dataclass(frozen=True)
+class RecordConsent:
+    """The customer answered a consent step: add a grant or a withdrawal for `purpose` to the ledger, with the
+    answering message as proof."""
+
+    purpose: str
+    granted: bool
+
+
+@dataclass(frozen=True)
 class AskAI:
     """Ask the AI `question`; then call `resume_after_ai`."""
 
@@ -136,7 +146,7 @@ class Close:
     text: str | None = None
 
 
-Action = Send | SetAttribute | AddLabel | AskAI | Handoff | Close
+Action = Send | SetAttribute | AddLabel | RecordConsent | AskAI | Handoff | Close
 
 
 @dataclass
@@ -208,6 +218,35 @@ def menu_content(node_id: str, node: dict[str, Any]) -> dict[str, Any]:
                       for i, o in enumerate(options)]}]}
     lines = [f"{i}. {str(o.get('label')).strip()}" for i, o in enumerate(options, 1)]
     return text_content(f"{text}\n\n" + "\n".join(lines))
+
+
+# Typed answers a consent step understands besides its own button titles and "1"/"2" (folded, whole message).
+CONSENT_YES = frozenset({"sim", "s", "aceito", "eu aceito", "concordo", "autorizo", "pode", "ok", "yes", "y", "si",
+                         "acepto"})
+CONSENT_NO = frozenset({"nao", "n", "nao aceito", "nao concordo", "nao autorizo", "recuso", "no", "nao quero",
+                        "no acepto"})
+
+
+def consent_content(node_id: str, node: dict[str, Any]) -> dict[str, Any]:
+    """A consent question as two reply buttons (yes, no)."""
+    yes, no = consent_labels(node)
+    return {"type": "buttons", "body": str(node.get("text") or "").strip()[:1024],
+            "buttons": [[f"{node_id}:yes", yes[:BUTTON_TITLE_MAX]], [f"{node_id}:no", no[:BUTTON_TITLE_MAX]]]}
+
+
+def consent_answer(node_id: str, node: dict[str, Any], text: str | None, reply_id: str | None) -> bool | None:
+    """True (yes), False (no) or None (unclear) for an answer to a consent step: a tap on one of its own
+    buttons, "1"/"2", a button's title or a plain yes/no word. Anything else is no answer: silence is never
+    taken as consent."""
+    if reply_id:
+        return {f"{node_id}:yes": True, f"{node_id}:no": False}.get(reply_id)
+    cleaned = clean_text(text)
+    yes, no = (clean_text(label) for label in consent_labels(node))
+    if cleaned in ("1", yes) or cleaned in CONSENT_YES:
+        return True
+    if cleaned in ("2", no) or cleaned in CONSENT_NO:
+        return False
+    return None
 
 
 def render(template: str, attributes: dict[str, Any]) -> str:
@@ -300,6 +339,14 @@ def _answer(definition: dict[str, Any], state: FlowState, node: dict[str, Any], 
         if option is not None:
             return _go(definition, state, ctx, option.get("next"), None, [])
         return _retry(definition, state, node, ctx, [menu_content(state.node_id, node)])
+    if kind == "consent":
+        answer = consent_answer(state.node_id, node, text, reply_id)
+        if answer is None:
+            return _retry(definition, state, node, ctx, [consent_content(state.node_id, node)])
+        purpose = str(node.get("purpose") or "marketing")
+        state.attributes[f"consentimento_{purpose}"] = "sim" if answer else "nao"
+        return _go(definition, state, ctx, node.get("granted" if answer else "refused"), None,
+                   [RecordConsent(purpose, answer)])
     if kind == "collect":
         value = parse_input(node.get("kind") or "text", text)
         if value is not None:
@@ -360,6 +407,9 @@ def _run_node(definition: dict[str, Any], state: FlowState, node_id: str, node: 
         return Step(state, actions)
     if kind == "collect":
         actions.append(Send(text_content(render(str(node.get("text") or ""), attrs))))
+        return Step(state, actions)
+    if kind == "consent":
+        actions.append(Send(consent_content(node_id, {**node, "text": render(str(node.get("text") or ""), attrs)})))
         return Step(state, actions)
     if kind == "condition":
         return _next(definition, state, evaluate_condition(node, text, attrs, ctx), actions)

@@ -38,6 +38,10 @@ def links(node: dict[str, Any]) -> list[Link]:
         for rule in node.get("rules") or []:
             out.append(Link(str(rule.get("next") or ""), rule_label(rule), key=False))
         out.append(Link(str(node.get("else") or ""), "editor.link.else"))
+    elif kind == "consent":
+        out.append(Link(str(node.get("granted") or ""), "editor.link.granted"))
+        out.append(Link(str(node.get("refused") or ""), "editor.link.refused"))
+        out.append(Link(str(node.get("on_fail") or ""), "editor.link.on_fail"))
     elif kind in ("collect", "ai"):
         out.append(Link(str(node.get("next") or ""), "editor.link.ok"))
         out.append(Link(str(node.get("on_fail") or ""), "editor.link.on_fail"))

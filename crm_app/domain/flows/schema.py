@@ -11,18 +11,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from crm_app.domain.consent import PURPOSES
 from crm_app.domain.search import fold
 
-NODE_TYPES = ("message", "menu", "collect", "condition", "set", "ai", "handoff", "close")
+NODE_TYPES = ("message", "menu", "collect", "consent", "condition", "set", "ai", "handoff", "close")
 MENU_STYLES = ("text", "buttons", "list")
 COLLECT_KINDS = ("email", "cpf", "date", "number", "text")
 RULE_KINDS = ("keyword", "contains", "regex", "business_hours", "attribute")
 ATTRIBUTE_OPS = ("eq", "ne", "set", "unset")
 # Nodes that stop the turn to wait for the customer, and nodes that end the bot's part.
-WAITING_TYPES = ("menu", "collect", "ai")
+WAITING_TYPES = ("menu", "collect", "consent", "ai")
 TERMINAL_TYPES = ("handoff", "close")
 BUTTONS_MAX, ROWS_MAX = 3, 10
 BUTTON_TITLE_MAX, ROW_TITLE_MAX, LIST_BUTTON_MAX = 20, 24, 20
+# The consent step's buttons when the admin leaves them empty.
+DEFAULT_YES, DEFAULT_NO = "Sim, aceito", "Não aceito"
 DEFAULT_SETTINGS: dict[str, Any] = {
     "exit_keywords": ["atendente", "humano"], "inactivity_minutes": 30,
     "inactivity_text": "Como não recebemos sua resposta, vamos encerrar este atendimento. "
@@ -64,11 +67,14 @@ def targets(node: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
     if kind == "menu":
         for index, option in enumerate(node.get("options") or []):
             found.append((f"options[{index}].next", (option or {}).get("next") or None, True))
+    if kind == "consent":
+        found.append(("granted", node.get("granted") or None, True))
+        found.append(("refused", node.get("refused") or None, True))
     if kind == "condition":
         for index, rule in enumerate(node.get("rules") or []):
             found.append((f"rules[{index}].next", (rule or {}).get("next") or None, True))
         found.append(("else", node.get("else") or None, True))
-    if kind in ("menu", "collect", "ai") and node.get("on_fail"):
+    if kind in ("menu", "collect", "consent", "ai") and node.get("on_fail"):
         found.append(("on_fail", node.get("on_fail"), False))
     return found
 
@@ -113,10 +119,10 @@ def _node_problems(node_id: str, node: Any) -> list[FlowProblem]:
     if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", node_id):
         return [FlowProblem("bad_node", node_id, "the id must be 1-64 letters, digits, _ or -")]
     kind = node["type"]
-    if kind in ("message", "menu", "collect") and not str(node.get("text") or "").strip():
+    if kind in ("message", "menu", "collect", "consent") and not str(node.get("text") or "").strip():
         return [FlowProblem("bad_node", node_id, "the text is empty")]
-    checks = {"menu": _menu_problems, "collect": _collect_problems, "condition": _condition_problems,
-              "set": _set_problems}
+    checks = {"menu": _menu_problems, "collect": _collect_problems, "consent": _consent_problems,
+              "condition": _condition_problems, "set": _set_problems}
     return checks[kind](node_id, node) if kind in checks else []
 
 
@@ -147,6 +153,23 @@ def _collect_problems(node_id: str, node: dict[str, Any]) -> list[FlowProblem]:
         return [FlowProblem("bad_node", node_id, f"unknown kind {node.get('kind')!r}")]
     if not str(node.get("attribute") or "").strip():
         return [FlowProblem("bad_node", node_id, "choose the attribute that keeps the answer")]
+    return []
+
+
+def consent_labels(node: dict[str, Any]) -> tuple[str, str]:
+    """The consent step's two button titles (yes, no); an empty one takes the default."""
+    return (str(node.get("yes_label") or "").strip() or DEFAULT_YES,
+            str(node.get("no_label") or "").strip() or DEFAULT_NO)
+
+
+def _consent_problems(node_id: str, node: dict[str, Any]) -> list[FlowProblem]:
+    if node.get("purpose") not in PURPOSES:
+        return [FlowProblem("bad_node", node_id, "choose what the consent is for")]
+    yes, no = consent_labels(node)
+    if fold(yes) == fold(no):
+        return [FlowProblem("bad_node", node_id, "two options have the same label")]
+    if max(len(yes), len(no)) > BUTTON_TITLE_MAX:
+        return [FlowProblem("bad_node", node_id, f"option labels must have at most {BUTTON_TITLE_MAX} characters")]
     return []
 
 

@@ -18,6 +18,8 @@ from crm_app.domain import flows
 from crm_app.domain.search import fold
 from crm_app.errors import CRMError
 from crm_app.models import (
+    ConsentEvent,
+    ConsentSource,
     Contact,
     Conversation,
     ConversationEventKind,
@@ -29,7 +31,9 @@ from crm_app.models import (
     MessageStatus,
     Team,
 )
+from crm_app.services import settings
 from crm_app.services.channel import outbound
+from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.core import realtime
 from crm_app.services.routing import handoff, queue
@@ -40,7 +44,7 @@ _BODY_MAX = {"text": 4096, "buttons": 1024, "list": 4096}
 
 
 def perform_actions(session: Session, conversation: Conversation, definition: dict[str, Any],
-            actions: list[flows.Action], key: str) -> flows.AskAI | None:
+                    actions: list[flows.Action], key: str, proof: str = "") -> flows.AskAI | None:
     """Carry out a step's actions in order, in the caller's (locked) transaction.
 
     Args:
@@ -49,6 +53,7 @@ def perform_actions(session: Session, conversation: Conversation, definition: di
         definition: The flow the session runs (its settings hold the out-of-hours text).
         actions: The interpreter's actions for this step.
         key: The turn's client-key prefix; each message sent gets `key-1`, `key-2`…
+        proof: The customer's message this turn answers (its WhatsApp id), kept with a consent answer.
 
     Returns:
         The AskAI the caller must answer (the actions after it are not carried out), if any.
@@ -65,7 +70,10 @@ def perform_actions(session: Session, conversation: Conversation, definition: di
     for action in merge_sends(actions):
         if isinstance(action, flows.AskAI):
             return action
-        _carry_out(session, conversation, action, send_next)
+        if isinstance(action, flows.RecordConsent):
+            _record_consent(session, conversation, action, proof)
+        else:
+            _carry_out(session, conversation, action, send_next)
     return None
 
 
@@ -122,6 +130,7 @@ def close_by_bot(session: Session, conversation: Conversation, *, line: str = "b
     conversation_log.record_change(session, None, conversation, ConversationEventKind.STATUS, action="close",
                                    before=before, from_value=before["status"], to_value="closed", line=line,
                                    params={})
+    analytics_facts.note(session, conversation, "close", by="inactivity" if line.endswith("inactivity") else "bot")
     queue.after_change(session, conversation, before)  # the waiting queue and freed capacity
 
 
@@ -207,6 +216,17 @@ def _set_attribute(session: Session, conversation: Conversation, name: str, valu
     if name == "email" and not contact.email and isinstance(value, str) and len(value) <= 254:
         contact.email = value
     session.add(contact)
+
+
+def _record_consent(session: Session, conversation: Conversation, action: flows.RecordConsent, proof: str) -> None:
+    """Append the customer's answer to the consent ledger (source: the bot's step), in the turn's transaction:
+    the answer, its proof and the flow's move on are one write. The turn consumes its message in the same
+    transaction, so a turn run again records nothing twice."""
+    version = settings.value(session, "privacy.policy_version", tenant_id=conversation.tenant_id)
+    session.add(ConsentEvent(tenant_id=conversation.tenant_id, contact_id=conversation.contact_id,
+                             purpose=action.purpose, granted=action.granted, legal_basis="consent",
+                             source=ConsentSource.BOT_STEP, policy_version=version,
+                             proof=(proof or f"conversation:{conversation.id}")[:160]))
 
 
 def _add_label(session: Session, conversation: Conversation, name: str) -> None:

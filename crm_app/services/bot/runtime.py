@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from crm_app.db import insert_ignoring_conflicts, session_scope, utcnow
+from crm_app.domain import consent as consent_rules
 from crm_app.domain import flows
 from crm_app.models import (
     BotFlowVersion,
@@ -42,6 +43,7 @@ from crm_app.models import (
     MessageKind,
     SenderType,
 )
+from crm_app.services import settings
 from crm_app.services.bot import actions, ai, fairness
 from crm_app.services.channel import bot_gate
 from crm_app.services.routing import handoff
@@ -195,10 +197,16 @@ def _turn(session: Session, conversation_id: int, newest: int | None) -> str | _
         return "debounced"  # a later message's job runs this turn
     if not unread:
         return _retry_ai(conversation, bot_session, _state_of(bot_session))
-    state, burst = _episode(bot_session, definition, version_id, unread)
+    answers = _without_opt_outs(session, conversation.tenant_id, unread)
+    if not answers:  # only opt-out words: compliance answered them; they are no answer to a menu
+        bot_session.last_message_id = unread[-1].id
+        return "opt-out"
+    state, burst = _episode(bot_session, definition, version_id, answers)
     step = _advance_burst(definition, state, burst, _context(session, conversation))
     bot_session.last_message_id = unread[-1].id
-    return _finish(session, conversation, bot_session, definition, step, _next_turn(bot_session))
+    answer = answers[-1]
+    return _finish(session, conversation, bot_session, definition, step, _next_turn(bot_session),
+                   proof=answer.wa_message_id or f"message:{answer.id}")
 
 
 def _episode(bot_session: BotSession, definition: dict[str, Any], version_id: int | None,
@@ -238,6 +246,11 @@ def _unconsumed(session: Session, conversation_id: int, after: int | None) -> li
         Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND,
         Message.sender_type == SenderType.CUSTOMER, Message.kind.not_in(list(IGNORED_KINDS)),
         Message.id > (after or 0)).order_by(Message.id)).all())
+
+
+def _without_opt_outs(session: Session, tenant_id: int, unread: list[Message]) -> list[Message]:
+    words = settings.value(session, "privacy.opt_out_keywords", tenant_id=tenant_id)
+    return [m for m in unread if not (m.kind == "text" and consent_rules.is_opt_out(m.body, words))]
 
 
 def _text_of(message: Message) -> str:
@@ -280,10 +293,10 @@ def _next_turn(bot_session: BotSession) -> int:
 
 
 def _finish(session: Session, conversation: Conversation, bot_session: BotSession, definition: dict[str, Any],
-            step: flows.Step, turn: int, suffix: str = "") -> str | _PendingAI:
+            step: flows.Step, turn: int, suffix: str = "", proof: str = "") -> str | _PendingAI:
     """Carry out a step's actions and store the new state, in the caller's (locked) transaction."""
     key = f"bot-{bot_session.id}-{turn}{suffix}"
-    ask = actions.perform_actions(session, conversation, definition, step.actions, key)
+    ask = actions.perform_actions(session, conversation, definition, step.actions, key, proof)
     _save(bot_session, step.state, definition, turn)
     actions.kick_deliveries(session, conversation.id)
     if ask is not None and conversation.bot_active:

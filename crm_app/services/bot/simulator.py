@@ -27,7 +27,7 @@ _sim_answers: dict[tuple[int, str], tuple[float, Any]] = {}
 class SimLine:
     """One line of a simulated chat: what the customer or the bot said, or what the bot did."""
 
-    kind: str  # customer, bot, handoff, close, set_attribute, label, ai, error
+    kind: str  # customer, bot, handoff, close, set_attribute, label, consent, ai, error
     text: str = ""
     node_id: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
@@ -116,6 +116,8 @@ def _sim_line(action: flows.Action, state: flows.FlowState) -> SimLine:
         return SimLine("set_attribute", attribute=action.name, value=str(action.value), **base)
     if isinstance(action, flows.AddLabel):
         return SimLine("label", label=action.label, **base)
+    if isinstance(action, flows.RecordConsent):  # the test chat records nothing
+        return SimLine("consent", attribute=action.purpose, value="granted" if action.granted else "refused", **base)
     if isinstance(action, flows.Handoff):
         return SimLine("handoff", action.text or "", team_id=action.team_id, reason=action.reason, **base)
     return SimLine("close", getattr(action, "text", None) or "", **base)
