@@ -160,8 +160,11 @@ def test_a_consent_step_asks_records_and_branches_in_the_test_chat(page):
     _pick(page, "#node-next", "+ novo passo")
     _card(page, "mensagem_3").click()
     _pick(page, "#node-type", "Encerrar")
+    _card(page, "mensagem_3").get_by_text("Encerrar").wait_for()
     _card(page, "mensagem_2").click()
     _pick(page, "#node-type", "Encerrar")
+    page.get_by_text("Mensagem de despedida").wait_for()  # the close form replaced the message form
+    _card(page, "mensagem_2").get_by_text("Encerrar").wait_for()
     _text(page, "Tudo bem, não enviaremos ofertas.")
     page.click("#flow-publish")
     page.get_by_text("Versão 1 publicada", exact=False).wait_for()
