@@ -16,49 +16,40 @@ from crm_app.services import access, compliance, transaction
 from crm_app.services.compliance import report
 
 
-def _read(cookie: str | None, token: str, ip: str | None) -> tuple[bytes, str]:
+def _read(cookie: str | None, ip: str | None, reader) -> tuple[bytes, str]:
+    """`reader(session, actor)` for the session cookie's user; PermissionError when there is none."""
     actor = access.resolve_actor(cookie, ip=ip)
     if actor is None:
         raise PermissionError
     with transaction() as session:
-        return compliance.read_download(session, actor=actor, token=token)
+        return reader(session, actor)
+
+
+async def _download(request: Request, media_type: str, reader) -> Response:
+    """A private file for the logged-in user: 401 logged out, the service's status (403, 404…) on refusal."""
+    ip = request.client.host if request.client else None
+    try:
+        data, name = await run_in_threadpool(_read, request.cookies.get(access.COOKIE_NAME), ip, reader)
+    except PermissionError:
+        return JSONResponse({"error": "log in first"}, status_code=401)
+    except CRMError as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"Cache-Control": "no-store"})
+    return Response(data, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store"})
 
 
 async def bundle_route(request: Request) -> Response:
     """The ZIP; 401 when logged out, 403 for a role that may not, 404 for an unknown or expired link."""
-    ip = request.client.host if request.client else None
-    try:
-        data, name = await run_in_threadpool(_read, request.cookies.get(access.COOKIE_NAME),
-                                             request.path_params["token"], ip)
-    except PermissionError:
-        return JSONResponse({"error": "log in first"}, status_code=401)
-    except CRMError as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"Cache-Control": "no-store"})
-    return Response(data, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})
-
-
-def _read_report(cookie: str | None, report_id: int, ip: str | None) -> tuple[bytes, str]:
-    actor = access.resolve_actor(cookie, ip=ip)
-    if actor is None:
-        raise PermissionError
-    with transaction() as session:
-        return report.read_report(session, actor=actor, report_id=report_id)
+    token = request.path_params["token"]
+    return await _download(request, "application/zip",
+                           lambda session, actor: compliance.read_download(session, actor=actor, token=token))
 
 
 async def report_route(request: Request) -> Response:
     """The PDF; 401 when logged out, 403 for a role that may not, 404 for another tenant's or an unknown one."""
-    ip = request.client.host if request.client else None
     raw = request.path_params["report_id"]
     if not raw.isdigit() or len(raw) > 12:
         return JSONResponse({"error": "report not found"}, status_code=404)
-    try:
-        data, name = await run_in_threadpool(_read_report, request.cookies.get(access.COOKIE_NAME), int(raw), ip)
-    except PermissionError:
-        return JSONResponse({"error": "log in first"}, status_code=401)
-    except CRMError as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"Cache-Control": "no-store"})
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})
+    return await _download(request, "application/pdf",
+                           lambda session, actor: report.read_report(session, actor=actor, report_id=int(raw)))
