@@ -98,7 +98,9 @@ class Settings(BaseSettings):
     bot_workers: int = 3
     default_workers: int = 1
     bulk_workers: int = 1
-    worker_stale_seconds: int = 120
+    # Readiness calls a worker dead when its heartbeat is older than this; an idle worker beats every half of it
+    # (workers.rq_workers), so a worker that simply has no jobs is never reported dead.
+    worker_stale_seconds: int = Field(default=120, ge=4)
     # Bot turns (AI calls included) one tenant may run at once, over every bot worker; a turn over the cap is
     # re-queued a moment later. Keep the bot workers (all hosts) above it, or one slow AI can hold them all.
     bot_tenant_concurrency: int = Field(default=2, ge=1)  # setting default: system.bot_tenant_concurrency

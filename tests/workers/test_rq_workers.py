@@ -1,4 +1,5 @@
-"""Our RQ worker classes: a stop signal stops the worker at once and leaves no job in RQ's intermediate queue."""
+"""Our RQ worker classes: a stop signal stops the worker at once and leaves no job in RQ's intermediate queue; an idle
+worker beats often enough to look alive."""
 
 import os
 import signal
@@ -59,7 +60,7 @@ def test_every_worker_role_runs_our_classes():
                                                             "workers.rq_workers.Worker"}
 
 
-def test_our_classes_are_rqs_own_with_only_the_signal_fix():
+def test_our_classes_are_rqs_own_with_only_our_two_fixes():
     from rq.worker import SimpleWorker as RQSimpleWorker
     from rq.worker import Worker as RQWorker
 
@@ -67,3 +68,26 @@ def test_our_classes_are_rqs_own_with_only_the_signal_fix():
 
     assert issubclass(rq_workers.SimpleWorker, RQSimpleWorker) and issubclass(rq_workers.Worker, RQWorker)
     assert not issubclass(rq_workers.SimpleWorker, RQWorker)  # the hot path never forks
+
+
+def test_an_idle_worker_beats_within_half_the_stale_window(clean_db, redis_client):
+    """RQ beats only between BLMOVEs of `ttl - 15` s (405 by default): an idle worker looked dead to readiness."""
+    from rq import Worker
+
+    stale = 4  # seconds: the worker below must beat every 2 s with no job to run
+    queue = get_queue(WORKER_QUEUES["worker-bot"])
+    env = dict(os.environ, WORKER_STALE_SECONDS=str(stale))
+    proc = subprocess.Popen(worker_argv(queue.name), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def beat():
+        workers = [w for w in Worker.all(connection=redis_client) if w.pid == proc.pid]
+        return workers[0].last_heartbeat if workers and workers[0].last_heartbeat else None
+
+    try:
+        wait_for(lambda: _waits_for_jobs(proc.pid))
+        first = wait_for(beat)
+        later = wait_for(lambda: (b := beat()) and b > first and b, timeout=3 * stale)
+        assert queue.is_empty() and (later - first).total_seconds() <= stale
+    finally:
+        proc.terminate()
+        proc.wait(timeout=STOP_DEADLINE)
