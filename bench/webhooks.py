@@ -1,12 +1,15 @@
 """Outgoing webhooks: events fanned out to 3 endpoints, one of which answers 500 to its first third.
 
     .venv/bin/python bench/webhooks.py [--events 10000] [--rate 200] [--default-workers 2] [--batch 10]
+                                       [--receiver bare|sandbox]
 
-It starts, on this machine: a fresh PostgreSQL database (on TEST_DATABASE_URL's server), the sandbox (its
-webhook receiver is the target: `/hooks/a`, `/hooks/b`, `/hooks/c`, the last answering 500 to its first
-`events / 3` requests) and the default-queue workers exactly as production starts them (`python -m crm_app serve
+It starts, on this machine: a fresh PostgreSQL database (on TEST_DATABASE_URL's server), the sandbox, the
+receiver that is the target (`/hooks/a`, `/hooks/b`, `/hooks/c`, the last answering 500 to its first
+`events / 3` requests): by default `bench/hook_receiver.py`, bare asyncio streams, because the sandbox's own
+receiver (`--receiver sandbox`) topped out near 76 requests/s here and was the ceiling), and the default-queue
+workers exactly as production starts them (`python -m crm_app serve
 worker-default`, under `nice`, RQ's scheduler included), with WEBHOOK_TIME_FACTOR=0.01 (the 5 s retry after
-50 ms). First the same run's baseline: a bare pooled httpx.AsyncClient (100 in flight) POSTs signed bodies to
+50 ms). First the same run's baseline: 100 keep-alive connections on bare asyncio streams POST signed bodies to
 the same receiver for a few seconds. Then `--events` events are committed through `core.outbox.emit`, `--batch`
 per transaction, at `--rate` events a second (0: as fast as possible, a burst), while the workers relay and
 deliver. Every figure about deliveries is read at the receiver: its arrival time per request, and which
@@ -38,27 +41,38 @@ def pct(values: list[float], q: int) -> float:
 
 
 async def _baseline(url: str) -> tuple[int, float]:
-    import httpx
+    """Signed POSTs over 100 keep-alive connections written on bare asyncio streams, for `BASELINE_SECONDS`.
+
+    Not httpx: one httpx pool slows down as its connections grow (crm_app/integrations/webhook_http.py), which
+    would make a baseline of the client, not of the receiver and the machine.
+    """
+    from urllib.parse import urlsplit
 
     from crm_app.domain import webhooks as rules
 
+    parts = urlsplit(url)
     secret, body = rules.new_secret(), b'{"type":"ping","timestamp":"2026-01-01T00:00:00Z","data":{}}'
     deadline, sent = time.monotonic() + BASELINE_SECONDS, 0
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
-        async def one() -> None:
-            nonlocal sent
-            while time.monotonic() < deadline:
-                stamp = int(time.time())
-                headers = {"content-type": "application/json", "webhook-id": f"msg_b{sent}",
-                           "webhook-timestamp": str(stamp),
-                           "webhook-signature": rules.sign(secret, f"msg_b{sent}", stamp, body)}
-                await client.post(url, content=body, headers=headers)
-                sent += 1
 
-        began = time.monotonic()
-        await asyncio.gather(*(one() for _ in range(100)))
-        return sent, time.monotonic() - began
+    async def one() -> None:
+        nonlocal sent
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        while time.monotonic() < deadline:
+            stamp = int(time.time())
+            signature = rules.sign(secret, f"msg_b{sent}", stamp, body)
+            writer.write((f"POST {parts.path} HTTP/1.1\r\nhost: {parts.netloc}\r\ncontent-type: application/json\r\n"
+                          f"webhook-id: msg_b{sent}\r\nwebhook-timestamp: {stamp}\r\nwebhook-signature: {signature}\r\n"
+                          f"content-length: {len(body)}\r\n\r\n").encode() + body)
+            await writer.drain()
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+            await reader.readexactly(length)
+            sent += 1
+        writer.close()
+
+    began = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(100)))
+    return sent, time.monotonic() - began
 
 
 def seed(base: str) -> int:
@@ -108,16 +122,19 @@ def emit_events(tenant_id: int, events: int, rate: float, batch: int) -> dict[st
     return commits
 
 
-def received(base: str) -> list[list]:
+RECEIVED_PATH = {"bare": "/requests", "sandbox": "/sandbox/api/hooks/requests"}
+
+
+def received(base: str, kind: str) -> list[list]:
     import httpx
 
-    return httpx.get(f"{base}/sandbox/api/hooks/requests", params={"brief": "1"}, timeout=120).json()["requests"]
+    return httpx.get(f"{base}{RECEIVED_PATH[kind]}", params={"brief": "1"}, timeout=120).json()["requests"]
 
 
-def wait_all_delivered(base: str, events: int, timeout: float) -> list[list]:
+def wait_all_delivered(base: str, kind: str, events: int, timeout: float) -> list[list]:
     deadline = time.monotonic() + timeout
     while True:
-        rows = received(base)
+        rows = received(base, kind)
         ok = {name: {r[3] for r in rows if r[0] == name and r[2] == 200} for name in NAMES}
         if all(len(ids) >= events for ids in ok.values()) or time.monotonic() > deadline:
             return rows
@@ -126,7 +143,8 @@ def wait_all_delivered(base: str, events: int, timeout: float) -> list[list]:
 
 def report(rows: list[list], commits: dict[str, float], events: int, baseline: tuple[int, float]) -> None:
     sent, took = baseline
-    print(f"baseline: bare pooled httpx.AsyncClient, 100 in flight -> the same receiver: {sent / took:,.0f} req/s",
+    print(f"baseline: 100 keep-alive connections on bare asyncio streams -> the same receiver: "
+          f"{sent / took:,.0f} req/s",
           flush=True)
     mine = [r for r in rows if r[0] in NAMES]
     ok = [r for r in mine if r[2] == 200]
@@ -155,6 +173,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="events committed a second; 0 for a burst")
     parser.add_argument("--batch", type=int, default=10, help="events per transaction")
     parser.add_argument("--default-workers", type=int, default=2)
+    parser.add_argument("--receiver", choices=("bare", "sandbox"), default="bare")
     args = parser.parse_args()
     from ingest import drop_database, free_port, setup_database, wait_port
 
@@ -179,14 +198,24 @@ def main() -> None:
                                        "--no-ws", "crm_app.sandbox.app:create_app"], env=env, cwd=ROOT,
                                       start_new_session=True, stdout=log, stderr=subprocess.STDOUT))
         wait_port(sandbox_port)
-        base = f"http://127.0.0.1:{sandbox_port}"
+        if args.receiver == "bare":
+            hook_port = free_port()
+            procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "hook_receiver.py"), str(hook_port),
+                                           "--fail", f"c:{args.events // 3}"], cwd=ROOT, start_new_session=True,
+                                          stdout=log, stderr=subprocess.STDOUT))
+            wait_port(hook_port)
+            base = f"http://127.0.0.1:{hook_port}"
+        else:
+            base = f"http://127.0.0.1:{sandbox_port}"
         print(f"{args.events} events x 3 endpoints (c answers 500 to its first {args.events // 3}), "
               f"{args.default_workers} default workers, rate {args.rate or 'burst'}/s, {args.batch} per commit, "
-              f"PostgreSQL {name}", flush=True)
+              f"receiver {args.receiver}, PostgreSQL {name}", flush=True)
         baseline = asyncio.run(_baseline(f"{base}/hooks/baseline"))
-        httpx.delete(f"{base}/sandbox/api/hooks/requests", timeout=60).raise_for_status()
-        httpx.post(f"{base}/sandbox/api/hooks/control", json={"name": "c", "mode": "500", "times": args.events // 3},
-                   timeout=10).raise_for_status()
+        httpx.delete(f"{base}{RECEIVED_PATH[args.receiver]}", timeout=60).raise_for_status()
+        if args.receiver == "sandbox":
+            httpx.post(f"{base}/sandbox/api/hooks/control", json={"name": "c", "mode": "500",
+                                                                  "times": args.events // 3},
+                       timeout=10).raise_for_status()
         tenant_id = seed(base)
         procs.append(subprocess.Popen([sys.executable, "-m", "crm_app", "serve", "worker-default"], env=env, cwd=ROOT,
                                       start_new_session=True, stdout=log, stderr=subprocess.STDOUT))
@@ -195,7 +224,7 @@ def main() -> None:
                                       start_new_session=True, stdout=log, stderr=subprocess.STDOUT))
         time.sleep(3)  # the workers import and connect before the clock starts
         commits = emit_events(tenant_id, args.events, args.rate, args.batch)
-        rows = wait_all_delivered(base, args.events, timeout=240)
+        rows = wait_all_delivered(base, args.receiver, args.events, timeout=240)
         report(rows, commits, args.events, baseline)
     finally:
         for proc in procs:

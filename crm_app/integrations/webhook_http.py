@@ -5,12 +5,19 @@ against `outbound_urls` (loopback, private, link-local and metadata refused unle
 connects to the checked address itself, keeping the Host header and TLS SNI for the name. Connections are pooled
 per checked address, so a name that moves (DNS rebinding) gets a new, checked connection. Redirects are never
 followed (a 3xx is a failed attempt); at most `BODY_CAP` bytes of an answer are read, undecoded.
+
+The pool is split into lanes of `LANE_CONNECTIONS` connections, each request taking the least busy lane: one
+httpcore pool slows down as its connections and waiting requests grow (measured here against a bare receiver
+that answers 7,800 requests/s: one pool gave 744 requests/s over 1 connection, 335 over 10, 100 over 50;
+50 pools of 1 connection gave 763, 25 of 2 gave 933).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -19,6 +26,7 @@ import httpx
 from crm_app.integrations import outbound_urls
 
 BODY_CAP = 4096
+LANE_CONNECTIONS = 2
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,20 @@ class AsyncPinnedTransport(httpx.AsyncBaseTransport):
     """Resolve, check, then connect to the checked address (see the module's docstring)."""
 
     def __init__(self, *, max_connections: int = 200) -> None:
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._inner = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        self._lane_count = max(1, max_connections // LANE_CONNECTIONS)
+        self._lanes: list[httpx.AsyncHTTPTransport] = []
+        self._busy: list[int] = []
+
+    def _lane(self) -> int:
+        """The least busy lane; a new one while every lane has work and the cap allows."""
+        if self._busy:
+            index = min(range(len(self._busy)), key=self._busy.__getitem__)
+            if self._busy[index] == 0 or len(self._lanes) >= self._lane_count:
+                return index
+        limits = httpx.Limits(max_connections=LANE_CONNECTIONS, max_keepalive_connections=LANE_CONNECTIONS)
+        self._lanes.append(httpx.AsyncHTTPTransport(limits=limits, trust_env=False, verify=_tls_context()))
+        self._busy.append(0)
+        return len(self._lanes) - 1
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` to a checked address of its host (AddressRefused when there is none)."""
@@ -64,14 +84,51 @@ class AsyncPinnedTransport(httpx.AsyncBaseTransport):
         request.headers["Accept-Encoding"] = "identity"
         request.extensions = {**request.extensions, "sni_hostname": host}
         request.url = url.copy_with(host=addresses[0])
+        lane = self._lane()
+        self._busy[lane] += 1
         try:
-            return await self._inner.handle_async_request(request)
+            response = await self._lanes[lane].handle_async_request(request)
+        except BaseException:
+            self._busy[lane] -= 1
+            raise
         finally:
             request.url = url
+        return httpx.Response(response.status_code, headers=response.headers,
+                              stream=_LaneStream(response.stream, lambda: self._release(lane)),
+                              extensions=response.extensions)
+
+    def _release(self, lane: int) -> None:
+        self._busy[lane] -= 1
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        await self._inner.aclose()
+        for lane in self._lanes:
+            await lane.aclose()
+
+
+class _LaneStream(httpx.AsyncByteStream):
+    """A response body that gives its lane back once closed (the connection is busy until then)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, release) -> None:
+        self._inner, self._release = inner, release
+
+    async def __aiter__(self):
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release:
+                release()
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every lane (building one loads the CA bundle)."""
+    return httpx.create_ssl_context()
 
 
 def client(max_connections: int = 200) -> httpx.AsyncClient:

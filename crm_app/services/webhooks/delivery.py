@@ -5,8 +5,14 @@ outside any transaction (each request within the endpoint's timeout, signed with
 `webhook-id` on every attempt), then recorded in one transaction: the attempt rows, and each delivery
 succeeded, due again later on the schedule (`Retry-After` honoured as a floor) or failed when the schedule is
 spent. The recording only touches a delivery still `sending` under the same attempt number, so a batch whose
-lease the sweeper took back changes nothing. A job drains for `DRAIN_BUDGET` seconds at most, then queues itself
-behind the other endpoints' jobs; when nothing is due it queues itself for the next due retry.
+lease the sweeper took back changes nothing.
+
+One slow endpoint never delays the others, though every drain shares the `default` workers: a drain job serves,
+each in its own task on one event loop, its endpoint and every endpoint woken while it runs (`outbox.WOKEN`), and
+relays new events itself. So while a slow receiver holds a batch (up to its timeout, 30 s at most) the other
+endpoints keep getting theirs from the same job. A job takes new batches for `DRAIN_BUDGET` seconds, and after
+that only while an older batch still holds it anyway; an endpoint with work left queues its own job behind the
+others, one with nothing due queues itself for its next retry.
 
 `410 Gone` disables the endpoint at once, as do `DISABLE_AFTER_FAILING` of failures with no success; the tenant's
 admins are e-mailed either way. A worker killed mid-batch loses nothing: the sweeper finds the lease passed,
@@ -85,27 +91,77 @@ def load_target(session, endpoint_id: int, now: dt.datetime) -> Target | None:
 
 
 def deliver(endpoint_id: int) -> str:
-    """The job: drain `endpoint_id`'s due deliveries for up to `DRAIN_BUDGET` seconds."""
+    """The job: drain `endpoint_id`'s due deliveries, and those of endpoints woken meanwhile (module docstring)."""
     outbox.get_redis().delete(outbox.DRAIN_FLAG.format(endpoint_id))
-    return asyncio.run(_drain(endpoint_id))
+    return asyncio.run(_Drain(endpoint_id).run())
 
 
-async def _drain(endpoint_id: int) -> str:
-    deadline = time.monotonic() + DRAIN_BUDGET
-    sent = 0
-    async with webhook_http.client() as http:
-        while time.monotonic() < deadline:
-            target, batch = claim(endpoint_id)
+class _Drain:
+    """One job's event loop: a task per endpoint, each claiming, sending and recording batches in turn."""
+
+    POLL = 0.05  # seconds between looks for woken endpoints and new events
+
+    def __init__(self, endpoint_id: int) -> None:
+        self.first = endpoint_id
+        self.deadline = time.monotonic() + DRAIN_BUDGET
+        self.tasks: dict[int, asyncio.Task] = {}
+        self.holding: dict[int, float] = {}  # endpoint -> when its batch in flight was claimed
+        self.sent = 0
+
+    def may_claim(self, endpoint_id: int) -> bool:
+        """Within the budget; after it, only while another endpoint's older batch keeps the job running anyway."""
+        now = time.monotonic()
+        return now < self.deadline or any(at < self.deadline for other, at in self.holding.items()
+                                          if other != endpoint_id)
+
+    async def run(self) -> str:
+        more: set[int] = set()
+        async with webhook_http.client() as http:
+            self.start(http, self.first)
+            while self.tasks:
+                if time.monotonic() < self.deadline or self.holding:
+                    await self.take_up(http)
+                done, _ = await asyncio.wait(self.tasks.values(), timeout=self.POLL,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                for endpoint_id, task in list(self.tasks.items()):
+                    if task in done:
+                        del self.tasks[endpoint_id]
+                        if task.result():
+                            more.add(endpoint_id)
+                        else:
+                            await asyncio.to_thread(_wake_at_next_due, endpoint_id)
+        for endpoint_id in more:
+            outbox.kick_drain(endpoint_id)  # more may be due: step behind the other jobs
+        return f"sent {self.sent}" + (f", more due for {len(more)} endpoint(s)" if more else "")
+
+    def start(self, http, endpoint_id: int) -> None:
+        self.tasks[endpoint_id] = asyncio.create_task(self.drain_one(http, endpoint_id))
+
+    async def take_up(self, http) -> None:
+        """Relay events committed since, and start a task for each endpoint woken since."""
+        redis = outbox.get_redis()
+        if redis.exists(outbox.RELAY_FLAG):
+            await asyncio.to_thread(outbox.relay_events)
+        for raw in redis.spop(outbox.WOKEN, 100) or []:
+            endpoint_id = int(raw)
+            if endpoint_id not in self.tasks:
+                self.start(http, endpoint_id)
+
+    async def drain_one(self, http, endpoint_id: int) -> bool:
+        """Batches of one endpoint until none is due (False) or the job must end (True: work may be left)."""
+        while self.may_claim(endpoint_id):
+            claimed_at = time.monotonic()
+            target, batch = await asyncio.to_thread(claim, endpoint_id)
             if target is None or not batch:
-                break
-            answers = await _send_all(http, target, batch)
-            record(target, batch, answers)
-            sent += len(batch)
-        else:
-            outbox.kick_drain(endpoint_id)  # more may be due: step behind the other endpoints
-            return f"sent {sent}, more due"
-    _wake_at_next_due(endpoint_id)
-    return f"sent {sent}"
+                return False
+            self.holding[endpoint_id] = claimed_at
+            try:
+                answers = await _send_all(http, target, batch)
+                await asyncio.to_thread(record, target, batch, answers)
+            finally:
+                del self.holding[endpoint_id]
+            self.sent += len(batch)
+        return True
 
 
 def claim(endpoint_id: int, limit: int = BATCH) -> tuple[Target | None, list[Claimed]]:

@@ -26,10 +26,11 @@ from crm_app.services.core.outbox import FLAG_TTL, RELAY_FLAG, emit, kick_relay,
 
 log = logging.getLogger("crm_app.services.webhooks")
 
-__all__ = ["DRAIN_FLAG", "FLAG_TTL", "RELAY_FLAG", "body_of", "emit", "insert_deliveries", "kick_drain",
+__all__ = ["DRAIN_FLAG", "FLAG_TTL", "RELAY_FLAG", "WOKEN", "body_of", "emit", "insert_deliveries", "kick_drain",
            "kick_relay", "new_msg_id", "payload_of", "relay_events"]
 
 DRAIN_FLAG = "crm:webhooks:drain:{}"
+WOKEN = "crm:webhooks:woken"  # endpoints with new due work, for a drain already running to take up
 RELAY_BATCH = 500
 _events, _deliveries, _endpoints = WebhookEvent.__table__, WebhookDelivery.__table__, WebhookEndpoint.__table__
 
@@ -44,7 +45,9 @@ def kick_drain(endpoint_id: int, *, delay: float = 0) -> None:
     if delay > 0:
         jobs.enqueue("deliver_webhooks", endpoint_id, tag=f"at-{int(time.time() + delay)}", delay=delay)
         return
-    if get_redis().set(DRAIN_FLAG.format(endpoint_id), "1", nx=True, ex=FLAG_TTL):
+    redis = get_redis()
+    redis.sadd(WOKEN, endpoint_id)
+    if redis.set(DRAIN_FLAG.format(endpoint_id), "1", nx=True, ex=FLAG_TTL):
         jobs.enqueue("deliver_webhooks", endpoint_id, tag=str(time.time_ns()))
 
 

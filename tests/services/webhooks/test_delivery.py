@@ -66,6 +66,11 @@ def _add_user(db, admin, email: str = "nova@example.com") -> int:
     return row.id
 
 
+def _endpoint_row(db, endpoint_id: int) -> WebhookEndpoint:
+    db.expire_all()
+    return db.get(WebhookEndpoint, endpoint_id)
+
+
 def _deliveries(db, endpoint_id: int) -> list[WebhookDelivery]:
     db.expire_all()
     return db.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
@@ -115,6 +120,40 @@ def test_410_disables_the_endpoint_and_emails_the_admins(db, admin, receiver):
         wait_for(lambda: [r for r in receiver.requests("gone") if r["answered"] == 200], timeout=60)
 
 
+def test_five_days_of_failures_disable_the_endpoint_and_a_success_before_clears_the_clock(db, admin, receiver):
+    from crm_app.domain import webhooks as rules
+
+    endpoint_id, _ = _endpoint(db, admin, receiver, "down", event_types=["user.created"])
+    receiver.control("down", mode="500")
+    window = rules.DISABLE_AFTER_FAILING * float(TIME_FACTOR)  # 5 days, on the tests' clock
+    # Failing for a little less than the window: one more failure keeps it on.
+    db.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+               .values(failing_since=utcnow() - window + dt.timedelta(seconds=60)))
+    db.commit()
+    _add_user(db, admin)
+    with default_worker():
+        wait_for(lambda: db.exec(select(WebhookAttempt).where(WebhookAttempt.endpoint_id == endpoint_id)).first(),
+                 timeout=60)  # a failure recorded
+        assert _endpoint_row(db, endpoint_id).enabled
+        # Past the window: the next failure turns it off and the admins hear of it.
+        seen = len(receiver.requests("down"))
+        db.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+                   .values(failing_since=utcnow() - window - dt.timedelta(seconds=1)))
+        db.commit()
+        wait_for(lambda: not _endpoint_row(db, endpoint_id).enabled, timeout=60)
+    endpoint = _endpoint_row(db, endpoint_id)
+    assert endpoint.disabled_reason == "failing" and len(receiver.requests("down")) > seen
+    mails = db.exec(select(Email).where(Email.tenant_id == admin.tenant_id)).all()
+    assert [m.recipient for m in mails] == [admin.email] and "5 days" in mails[0].body_text
+    # A success clears the clock: enabled again and answering, it is no longer failing.
+    receiver.control("down", mode="ok")
+    webhooks.update_endpoint(db, actor=admin, endpoint_id=endpoint_id, enabled=True)
+    db.commit()
+    with default_worker():
+        wait_for(lambda: [d for d in _deliveries(db, endpoint_id) if d.status == "succeeded"], timeout=60)
+    assert _endpoint_row(db, endpoint_id).failing_since is None
+
+
 def test_a_worker_killed_mid_send_loses_nothing_and_the_retry_keeps_the_id(db, admin, receiver):
     endpoint_id, secret = _endpoint(db, admin, receiver, "slow", timeout_seconds=20)
     receiver.control("slow", mode="slow", delay=30)
@@ -138,6 +177,24 @@ def test_a_worker_killed_mid_send_loses_nothing_and_the_retry_keeps_the_id(db, a
     assert len(got) == 2 and len({r["headers"]["webhook-id"] for r in got}) == 1
     for request in got:
         verify(secret, request)
+
+
+def test_a_slow_endpoint_does_not_delay_the_others(db, admin, receiver):
+    """One default worker: while a slow endpoint holds a request, new events still reach a fast one at once."""
+    slow_id, _ = _endpoint(db, admin, receiver, "tortoise", event_types=["user.created"], timeout_seconds=20)
+    fast_id, secret = _endpoint(db, admin, receiver, "hare", event_types=["user.created"])
+    receiver.control("tortoise", mode="slow", delay=6)
+    _add_user(db, admin)
+    with default_worker():
+        wait_for(lambda: receiver.requests("tortoise") and receiver.requests("hare"), timeout=60)
+        held_until = receiver.requests("tortoise")[0]["at"] + 6
+        _add_user(db, admin, "segunda@example.com")
+        wait_for(lambda: len(receiver.requests("hare")) == 2, timeout=60)
+        second = receiver.requests("hare")[1]
+        assert second["at"] < held_until - 2, "the fast endpoint waited for the slow one's answer"
+        wait_for(lambda: all(d.status == "succeeded" for d in _deliveries(db, slow_id) + _deliveries(db, fast_id))
+                 and len(_deliveries(db, slow_id)) == 2, timeout=60)
+    assert verify(secret, second)["data"]["user_id"] != verify(secret, receiver.requests("hare")[0])["data"]["user_id"]
 
 
 def test_an_event_whose_relay_job_was_lost_is_relayed_by_the_sweeper(db, admin, receiver):
