@@ -75,6 +75,34 @@ async def _baseline(url: str) -> tuple[int, float]:
     return sent, time.monotonic() - began
 
 
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (RQ's pool forks its workers)."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def postgres_cpu(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `database` now (their process title names it)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter(["cmdline"]):
+        title = " ".join(proc.info["cmdline"] or [])
+        if title.startswith("postgres:") and f" {database} " in title:
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def seed(base: str) -> int:
     """A tenant with three endpoints on the sandbox's receiver, all event types."""
     from crm_app import migrations
@@ -223,9 +251,15 @@ def main() -> None:
         procs.append(subprocess.Popen([sys.executable, "-m", "crm_app", "serve", "scheduler"], env=env, cwd=ROOT,
                                       start_new_session=True, stdout=log, stderr=subprocess.STDOUT))
         time.sleep(3)  # the workers import and connect before the clock starts
+        cpu_before = tree_cpu(procs[-2].pid)
         commits = emit_events(tenant_id, args.events, args.rate, args.batch)
         rows = wait_all_delivered(base, args.receiver, args.events, timeout=240)
         report(rows, commits, args.events, baseline)
+        attempts = sum(1 for r in rows if r[0] in NAMES)
+        print(f"CPU of the default workers: {tree_cpu(procs[-2].pid) - cpu_before:.1f} s, "
+              f"{(tree_cpu(procs[-2].pid) - cpu_before) / attempts * 1000:.2f} ms per attempt; PostgreSQL backends of "
+              f"the bench database: {postgres_cpu(name):.1f} s in all (a load-independent figure to compare "
+              f"changes by)", flush=True)
     finally:
         for proc in procs:
             try:
