@@ -249,8 +249,8 @@ class AnalyticsState(SessionState):
 
     def _open(self, metric: str, **where):
         actor = self._require(*READERS)
-        token = call(clickthrough.save_selection, actor=actor, filters=self._filters(actor), metric=metric, **where)
-        return rx.redirect(f"/?selection={token}")
+        return rx.redirect(call(clickthrough.inbox_link, actor=actor, filters=self._filters(actor), metric=metric,
+                                **where))
 
     @rx.event
     @toast_errors
