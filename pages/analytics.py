@@ -97,7 +97,7 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
         return rx.table.row(
             rx.table.row_header_cell(name), rx.table.cell(r["handled"]), rx.table.cell(r["frt"]),
             rx.table.cell(r["resolution"]), rx.table.cell(r["sent"]), rx.table.cell(r["online"]),
-            rx.table.cell(rx.tooltip(rx.text("—"), content=T["analytics.busy_unmeasured"])))
+            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])))
 
     head = rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[f"analytics.col.{k}"]) for k in
                                           ("name", "handled", "frt", "resolution", "sent", "online", "busy")]))

@@ -73,7 +73,7 @@ def attendants(session, *, actor: Actor, **query: Any) -> s.AttendantList:
     return s.AttendantList(period=_period(session, actor, filters), data=[s.AttendantRow(
         user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent,
         frt=s.DurationStats(**asdict(r.frt)), resolution=s.DurationStats(**asdict(r.resolution)),
-        online_hours=r.online_hours, busy_share=None) for r in rows])
+        online_hours=r.online_hours, busy_share=r.busy_share) for r in rows])
 
 
 class Query_:
@@ -117,6 +117,6 @@ def add_routes(app: FastAPI, *, reader: Callable[..., Actor], run: Callable[...,
         return run(timeseries, actor, **q.values)
 
     @app.get("/metrics/attendants", response_model=s.AttendantList, tags=["metrics"], responses=errors,
-             summary="Per attendant: handled, FRT and resolution (median, p90), messages sent, online hours")
+             summary="Per attendant: handled, FRT and resolution (median, p90), sent, online hours, busy share")
     def get_attendants(actor: Reader, q: Filters) -> s.AttendantList:
         return run(attendants, actor, **q.values)

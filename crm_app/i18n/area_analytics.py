@@ -93,7 +93,10 @@ PT_BR: dict[str, str] = {
     "analytics.col.sent": "Mensagens enviadas",
     "analytics.col.online": "Horas online",
     "analytics.col.busy": "Ocupação",
-    "analytics.busy_unmeasured": "Ocupação ainda não é medida.",
+    "analytics.tip.busy": "Parte do tempo online em que a pessoa tinha ao menos uma conversa atribuída aberta "
+                          "(da primeira atribuição ao encerramento; uma conversa transferida conta para quem a "
+                          "encerrou). Conversas simultâneas contam uma vez. Não muda com os filtros de número, "
+                          "equipe ou etiqueta.",
     "analytics.none_rows": "Ninguém com números no período.",
     "analytics.timeline": "Linha do tempo do dia",
     "analytics.timeline.empty": "Nenhuma atividade registrada neste dia.",
@@ -200,7 +203,9 @@ EN: dict[str, str] = {
     "analytics.col.sent": "Messages sent",
     "analytics.col.online": "Online hours",
     "analytics.col.busy": "Busy share",
-    "analytics.busy_unmeasured": "Busy share is not measured yet.",
+    "analytics.tip.busy": "Share of online time with at least one assigned conversation open (from its first "
+                          "assignment to its close; a transferred conversation counts for whoever closed it). "
+                          "Simultaneous conversations count once. Not narrowed by the number, team or label filters.",
     "analytics.none_rows": "Nobody with figures in the period.",
     "analytics.timeline": "Timeline of the day",
     "analytics.timeline.empty": "No activity recorded on this day.",

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text as sql
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from crm_app.db import utcnow
 from crm_app.domain import analytics as rules
 from crm_app.errors import ValidationError
-from crm_app.models import Inbox, Label, Team, TeamMember, User
+from crm_app.models import ConversationFact, Inbox, Label, PresenceInterval, Team, TeamMember, User
 from crm_app.services import call
 from crm_app.services.analytics import rollups
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
@@ -438,6 +438,7 @@ class BreakdownRow:
     frt: Duration = field(default_factory=Duration)
     resolution: Duration = field(default_factory=Duration)
     online_hours: float = 0.0
+    busy_share: float | None = None  # attendants only; None with no online time (see `rules.compute_busy_seconds`)
 
 
 def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
@@ -470,7 +471,48 @@ def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
             if ident:
                 setattr(found.setdefault(ident, BreakdownRow(ident, "")), metric, stats)
     _name(session, actor.tenant_id, by, found)
+    if by == "attendant" and found:
+        start, end = rollups.day_bounds(tz, filters.since, filters.until)
+        for ident, share in busy_shares(session, actor.tenant_id, list(found), start, end, now).items():
+            found[ident].busy_share = share
     return sorted(found.values(), key=lambda r: (r.name.casefold(), r.id))
+
+
+def busy_shares(session: Session, tenant_id: int, user_ids: list[int], start: dt.datetime, end: dt.datetime,
+                now: dt.datetime | None = None) -> dict[int, float | None]:
+    """Each attendant's busy share over [start, end): online time with at least one assigned cycle open, over
+    online time (None with no online time). Whole-person figures: the number, team and label filters do not
+    narrow them. Plain comparisons, so any SQL dialect.
+
+    Args:
+        session: The caller's session.
+        tenant_id: The tenant.
+        user_ids: The attendants.
+        start: The period's first moment (UTC).
+        end: The moment after the period (UTC).
+        now: Where open cycles and presence stop (default: now).
+
+    Returns:
+        user id -> share between 0 and 1, or None.
+    """
+    stop = min(end, now or utcnow())
+    online: dict[int, list] = defaultdict(list)
+    p = PresenceInterval
+    for user_id, began, ended, seen in session.exec(select(p.user_id, p.started_at, p.ended_at, p.last_seen_at).where(
+            p.tenant_id == tenant_id, p.status == "online", p.user_id.in_(user_ids), p.started_at < stop,
+            func.coalesce(p.ended_at, p.last_seen_at) > start)).all():
+        online[user_id].append((max(began, start), min(ended or seen, stop)))
+    busy: dict[int, list] = defaultdict(list)
+    f = ConversationFact
+    for user_id, assigned, closed in session.exec(select(f.assignee_id, f.assigned_at, f.closed_at).where(
+            f.tenant_id == tenant_id, f.assignee_id.in_(user_ids), f.assigned_at.is_not(None), f.assigned_at < stop,
+            (f.closed_at.is_(None)) | (f.closed_at > start))).all():
+        busy[user_id].append((max(assigned, start), min(closed or stop, stop)))
+    out: dict[int, float | None] = {}
+    for user_id in user_ids:
+        total, both = rules.compute_busy_seconds(online.get(user_id, []), busy.get(user_id, []))
+        out[user_id] = round(both / total, 4) if total else None
+    return out
 
 
 def _name(session: Session, tenant_id: int, by: str, found: dict[int, BreakdownRow]) -> None:
