@@ -105,6 +105,9 @@ def add_routes(app: FastAPI, *, reader: Callable[..., Actor], run: Callable[...,
     """
     Reader = Annotated[Actor, Depends(reader)]
     Filters = Annotated[Query_, Depends()]
+    errors = {**errors, 503: {"model": s.ErrorBody, "description": (
+        "analytics_needs_postgresql: the install runs on the embedded SQLite database (the laptop run); the figures "
+        "need PostgreSQL (set DATABASE_URL). The facts are kept meanwhile.")}}
 
     @app.get("/metrics/overview", response_model=s.Overview, tags=["metrics"], responses=errors,
              summary="KPI cards of a period, compared with the period before")
