@@ -149,9 +149,7 @@ def _body() -> rx.Component:
     return rx.vstack(
         _filters(),
         rx.text(S.period_text, size="2", color_scheme="gray", id="analytics-period-text"),
-        rx.cond(S.needs_postgres, rx.callout(T["error.analytics_needs_postgresql"], icon="database",
-                                             color_scheme="amber", id="analytics-needs-postgres", width="100%")),
-        rx.cond(S.is_empty & S.analytics_loaded & ~S.needs_postgres,
+        rx.cond(S.is_empty & S.analytics_loaded,
                 rx.card(empty_state("chart-column", "analytics.empty", "analytics.empty_title",
                                     empty_id="analytics-empty"), width="100%")),
         rx.box(rx.foreach(S.cards, _card), class_name="analytics-grid", width="100%", id="analytics-cards"),

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query
 
 from crm_app.api import v1_schemas as s
-from crm_app.services import call
 from crm_app.services.analytics import figures, rollups
 from crm_app.services.core.actors import Actor
 
@@ -42,8 +41,8 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
     """
     filters = _filters(session, actor, **query)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        previous = pool.submit(call, figures.report, actor=actor, filters=filters.previous(), demand=False,
-                               durations=("frt", "resolution"))
+        previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
+                                  demand=False, durations=("frt", "resolution"))
         now = figures.report(session, actor=actor, filters=filters)
         before = previous.result()
     closed = now.totals["closed"]
@@ -105,9 +104,6 @@ def add_routes(app: FastAPI, *, reader: Callable[..., Actor], run: Callable[...,
     """
     Reader = Annotated[Actor, Depends(reader)]
     Filters = Annotated[Query_, Depends()]
-    errors = {**errors, 503: {"model": s.ErrorBody, "description": (
-        "analytics_needs_postgresql: the install runs on the embedded SQLite database (the laptop run); the figures "
-        "need PostgreSQL (set DATABASE_URL). The facts are kept meanwhile.")}}
 
     @app.get("/metrics/overview", response_model=s.Overview, tags=["metrics"], responses=errors,
              summary="KPI cards of a period, compared with the period before")

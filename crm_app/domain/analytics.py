@@ -228,3 +228,10 @@ def compute_busy_seconds(online: list[Stretch], busy: list[Stretch]) -> tuple[fl
         else:
             j += 1
     return total, both
+
+
+def compute_stats(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """Average, median and p90 of some durations (None each when there are none), as the SQL aggregates give."""
+    if not values:
+        return None, None, None
+    return sum(values) / len(values), percentile(values, 0.5), percentile(values, 0.9)

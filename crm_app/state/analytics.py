@@ -15,7 +15,7 @@ import reflex as rx
 
 from crm_app.errors import ValidationError
 from crm_app.services import call
-from crm_app.services.analytics import clickthrough, dashboard, figures, rollups, timeline
+from crm_app.services.analytics import clickthrough, dashboard, figures, timeline
 from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
@@ -78,8 +78,6 @@ class AnalyticsState(SessionState):
     label: str = ""
     attendant: str = ""
     analytics_loaded: bool = False
-    # The embedded SQLite database (the laptop run): the figures need PostgreSQL, and the page says so.
-    needs_postgres: bool = False
     is_empty: bool = True
     period_text: str = ""
     cards: list[dict[str, str]] = []
@@ -136,12 +134,7 @@ class AnalyticsState(SessionState):
     def _refresh(self) -> None:
         actor = self._require(*READERS)
         filters = self._filters(actor)
-        try:
-            board = call(dashboard.dashboard, actor=actor, filters=filters)
-        except rollups.AnalyticsNeedsPostgres:
-            self.needs_postgres = self.analytics_loaded = True  # a notice on the page, not a passing toast
-            return
-        self.needs_postgres = False
+        board = call(dashboard.dashboard, actor=actor, filters=filters)
         self._show(board)
         options = call(dashboard.choices, actor=actor)
         self.team_options, self.number_options = _pairs(options.teams), _pairs(options.inboxes)

@@ -90,15 +90,15 @@ def test_attendants_only_see_their_own_page_and_executives_land_on_analytics(bro
     boss = context.new_page()
     login(boss, EXECUTIVE)
     boss.wait_for_url("**/analytics*")
-    expect(boss.locator("#analytics-cards")).to_be_visible()
+    expect(boss.locator("#analytics-cards")).to_be_visible(timeout=30_000)  # a loaded 2-core machine: the first load
     # A bar opens its conversations in the inbox, read-only: no take-over, transfer, close or composer.
     boss.goto("/analytics?period=today")
     bars = boss.locator("#chart-volume .js-plotly-plot .bars .point path")
-    expect(bars.first).to_be_visible()
+    expect(bars.first).to_be_visible(timeout=30_000)
     opened = int(boss.evaluate("() => document.querySelector('#chart-volume .js-plotly-plot').data[0].y.at(-1)"))
     bars.first.click(force=True)
     boss.wait_for_url("**/inbox?*selection=*")
-    expect(boss.locator("#selection-count")).to_have_text(str(opened))
+    expect(boss.locator("#selection-count")).to_have_text(str(opened), timeout=30_000)
     expect(boss.locator("#inbox-read-only")).to_be_visible()
     boss.locator("#conversation-list .conv-row").first.click()
     expect(boss.locator("#chat-pane")).to_contain_text("Somente leitura")

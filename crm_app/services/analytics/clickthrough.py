@@ -11,7 +11,6 @@ import json
 import secrets
 import urllib.parse
 
-from sqlalchemy import text as sql
 from sqlmodel import Session
 
 from crm_app.domain import analytics as rules
@@ -58,7 +57,7 @@ def conversation_ids(session: Session, *, actor: Actor, filters: figures.Filters
                                   filters.attendant_id)
     params = figures.fact_params(actor.tenant_id, tz, filters, scope)
     query = _query(metric, filters, scope, params, weekday, hour, bucket)
-    return [int(r[0]) for r in session.execute(sql(query + f" ORDER BY 1 LIMIT {MAX_IDS}"), params).all()]
+    return [int(r[0]) for r in rollups.run(session, query + f" ORDER BY 1 LIMIT {MAX_IDS}", params).all()]
 
 
 def _query(metric: str, filters: figures.Filters, scope: figures.Scope, params: dict, weekday: int | None,
