@@ -102,7 +102,8 @@ def test_attendants_only_see_their_own_page_and_executives_land_on_analytics(bro
     expect(boss.locator("#inbox-read-only")).to_be_visible()
     boss.locator("#conversation-list .conv-row").first.click()
     expect(boss.locator("#chat-pane")).to_contain_text("Somente leitura")
-    for control in ("#take-over", "#transfer-button", "#close-button", "#composer", "#note-anyway"):
+    for control in ("#take-over", "#transfer-button", "#close-button", "#composer", "#note-anyway", "#contact-save"):
         expect(boss.locator(control)).to_have_count(0)
+    expect(boss.locator("#contact-name")).to_have_attribute("readonly", "")
     shoot(boss, "analytics-clickthrough-executive")
     context.close()
