@@ -85,8 +85,9 @@ def _chart(title_key: str, figure, chart_id: str, on_click=None) -> rx.Component
     props = {"on_click": on_click} if on_click is not None else {}
     return rx.card(rx.vstack(
         rx.text(T[title_key], weight="medium", size="2"),
-        rx.box(rx.plotly(data=figure, config={"displayModeBar": False, "responsive": True}, width="100%",
-                         height="260px", **props), width="100%", id=chart_id),
+        # The cartesian bundle (bar, scatter, heatmap: every chart here) instead of all of plotly.js.
+        rx.box(rx.plotly.cartesian(data=figure, config={"displayModeBar": False, "responsive": True},
+                                   width="100%", height="260px", **props), width="100%", id=chart_id),
         spacing="2", width="100%"), class_name="analytics-chart", width="100%")
 
 
