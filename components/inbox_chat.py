@@ -391,7 +391,7 @@ def composer() -> rx.Component:
         rx.cond(
             ~S.can_reply & ~S.note_mode,
             rx.vstack(_blocked(),
-                      rx.cond(S.blocked_reason != "inbox.blocked.other_assignee",
+                      rx.cond((S.blocked_reason != "inbox.blocked.other_assignee") & ~S.read_only,
                               rx.button(rx.icon("lock", size=14), T["inbox.note.write"], size="1", variant="ghost",
                                         color_scheme="amber", on_click=S.toggle_note, id="note-anyway"),
                               rx.fragment()),

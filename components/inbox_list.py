@@ -107,6 +107,13 @@ def _filters() -> rx.Component:
                 status,
                 rx.text(T["inbox.filter.number"], size="1", color_scheme="gray"),
                 _select("inbox", "inbox.filter.number", S.inbox_options, "inbox.filter.all_numbers"),
+                rx.text(T["inbox.period"], size="1", color_scheme="gray"),
+                rx.hstack(
+                    rx.input(type="date", value=S.period_since, on_change=lambda v: S.set_period("since", v),
+                             size="1", id="filter-since", aria_label=T["inbox.period.since"], flex="1"),
+                    rx.input(type="date", value=S.period_until, on_change=lambda v: S.set_period("until", v),
+                             size="1", id="filter-until", aria_label=T["inbox.period.until"], flex="1"),
+                    spacing="1", width="100%"),
                 rx.text(T["inbox.sort"], size="1", color_scheme="gray"),
                 rx.segmented_control.root(
                     rx.segmented_control.item(T["inbox.sort.recent"], value="recent", id="sort-recent"),
@@ -210,13 +217,19 @@ def conversation_list() -> rx.Component:
         ),
         rx.flex(*[_tab(v, k) for v, k in TABS], gap="4px", padding="0 12px 8px 12px", width="100%", wrap="wrap",
                  class_name="inbox-tabs"),
-        rx.cond(S.selection_count > 0, rx.callout(
-            rx.flex(rx.text(T["inbox.selection"], ": ", rx.el.strong(S.selection_count, id="selection-count"),
-                            size="2"),
+        rx.cond((S.selection_count > 0) | (S.period_since != ""), rx.callout(
+            rx.flex(rx.vstack(
+                        rx.text(rx.cond(S.selection_count > 0, T["inbox.selection"], T["inbox.period"]), size="2"),
+                        rx.text(S.period_text, " · ", rx.el.strong(S.total_text, id="selection-total"), size="1",
+                                id="inbox-period-text"),
+                        rx.el.span(S.list_total, id="selection-count", hidden=True),
+                        spacing="0"),
                     rx.button(rx.icon("x", size=14), T["inbox.selection_clear"], size="1", variant="soft",
                               on_click=S.clear_selection, id="selection-clear"),
                     gap="8px", align="center", wrap="wrap", justify="between", width="100%"),
             icon="chart-column", size="1", color_scheme="teal", id="inbox-selection", margin="0 12px 8px 12px")),
+        rx.cond(S.read_only, rx.badge(rx.icon("eye", size=12), T["inbox.read_only"], color_scheme="gray",
+                                      variant="soft", margin="0 12px 8px 12px", id="inbox-read-only")),
         rx.box(
             rx.cond(
                 S.list_loading, _skeleton(),

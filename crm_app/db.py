@@ -10,6 +10,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Text, event
 from sqlalchemy.engine import Connection, Engine
@@ -102,6 +103,26 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # What PostgreSQL's `AT TIME ZONE` gives the analytics queries: a stored UTC moment's local day and hour.
+    dbapi_connection.create_function("crm_local_date", 2, _sqlite_local_date, deterministic=True)
+    dbapi_connection.create_function("crm_local_hour", 2, _sqlite_local_hour, deterministic=True)
+
+
+def _sqlite_local(value: str | None, tz: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(ZoneInfo(tz))
+
+
+def _sqlite_local_date(value: str | None, tz: str) -> str | None:
+    local = _sqlite_local(value, tz)
+    return None if local is None else local.date().isoformat()
+
+
+def _sqlite_local_hour(value: str | None, tz: str) -> int | None:
+    local = _sqlite_local(value, tz)
+    return None if local is None else local.hour
 
 
 def make_engine(url: str) -> Engine:

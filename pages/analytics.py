@@ -85,8 +85,9 @@ def _chart(title_key: str, figure, chart_id: str, on_click=None) -> rx.Component
     props = {"on_click": on_click} if on_click is not None else {}
     return rx.card(rx.vstack(
         rx.text(T[title_key], weight="medium", size="2"),
-        rx.box(rx.plotly(data=figure, config={"displayModeBar": False, "responsive": True}, width="100%",
-                         height="260px", **props), width="100%", id=chart_id),
+        # The cartesian bundle (bar, scatter, heatmap: every chart here) instead of all of plotly.js.
+        rx.box(rx.plotly.cartesian(data=figure, config={"displayModeBar": False, "responsive": True},
+                                   width="100%", height="260px", **props), width="100%", id=chart_id),
         spacing="2", width="100%"), class_name="analytics-chart", width="100%")
 
 
@@ -97,7 +98,7 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
         return rx.table.row(
             rx.table.row_header_cell(name), rx.table.cell(r["handled"]), rx.table.cell(r["frt"]),
             rx.table.cell(r["resolution"]), rx.table.cell(r["sent"]), rx.table.cell(r["online"]),
-            rx.table.cell(rx.tooltip(rx.text("—"), content=T["analytics.busy_unmeasured"])))
+            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])))
 
     head = rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[f"analytics.col.{k}"]) for k in
                                           ("name", "handled", "frt", "resolution", "sent", "online", "busy")]))

@@ -56,8 +56,9 @@ def _inbox() -> rx.Component:
     """The app shell around the three panes; the rail's foot holds the shortcuts and presence."""
     return rx.box(
         shell(T["nav.inbox"], "/inbox", _workspace(), full_bleed=True,
-              rail_footer=rx.vstack(shortcuts(), presence_toggle(compact=True), spacing="2", align="center"),
-              bar_extra=rx.box(presence_toggle(), class_name="shell-phone")),
+              rail_footer=rx.vstack(shortcuts(), rx.cond(S.read_only, rx.fragment(), presence_toggle(compact=True)),
+                                    spacing="2", align="center"),
+              bar_extra=rx.cond(S.read_only, rx.fragment(), rx.box(presence_toggle(), class_name="shell-phone"))),
         rx.el.style(LAYOUT_CSS),
         bridge(),
         rx.script(src="/inbox.js"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from crm_app.db import utcnow
 from crm_app.models import User
 from crm_app.services.access import tenants, users
 from crm_app.services.access.sessions import actor_for
@@ -58,3 +61,11 @@ def make_conversation(session: Session, inbox_id: int, wa_id: str = "55119812345
     session.add(conversation)
     session.flush()
     return conversation
+
+
+def today_start():
+    """Two hours ago, or just after the tenant's local midnight when that was later ("today" must hold the seed;
+    between 00:00 and 02:00 in São Paulo two hours ago is yesterday)."""
+    now = utcnow()
+    midnight = now.astimezone(ZoneInfo("America/Sao_Paulo")).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(now - dt.timedelta(hours=2), midnight.astimezone(dt.UTC) + dt.timedelta(minutes=1))

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query
 
 from crm_app.api import v1_schemas as s
-from crm_app.services import call
 from crm_app.services.analytics import figures, rollups
 from crm_app.services.core.actors import Actor
 
@@ -42,8 +41,8 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
     """
     filters = _filters(session, actor, **query)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        previous = pool.submit(call, figures.report, actor=actor, filters=filters.previous(), demand=False,
-                               durations=("frt", "resolution"))
+        previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
+                                  demand=False, durations=("frt", "resolution"))
         now = figures.report(session, actor=actor, filters=filters)
         before = previous.result()
     closed = now.totals["closed"]
@@ -73,7 +72,7 @@ def attendants(session, *, actor: Actor, **query: Any) -> s.AttendantList:
     return s.AttendantList(period=_period(session, actor, filters), data=[s.AttendantRow(
         user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent,
         frt=s.DurationStats(**asdict(r.frt)), resolution=s.DurationStats(**asdict(r.resolution)),
-        online_hours=r.online_hours, busy_share=None) for r in rows])
+        online_hours=r.online_hours, busy_share=r.busy_share) for r in rows])
 
 
 class Query_:
@@ -117,6 +116,6 @@ def add_routes(app: FastAPI, *, reader: Callable[..., Actor], run: Callable[...,
         return run(timeseries, actor, **q.values)
 
     @app.get("/metrics/attendants", response_model=s.AttendantList, tags=["metrics"], responses=errors,
-             summary="Per attendant: handled, FRT and resolution (median, p90), messages sent, online hours")
+             summary="Per attendant: handled, FRT and resolution (median, p90), sent, online hours, busy share")
     def get_attendants(actor: Reader, q: Filters) -> s.AttendantList:
         return run(attendants, actor, **q.values)

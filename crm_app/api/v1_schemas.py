@@ -332,7 +332,11 @@ class AttendantRow(BaseModel):
     resolution: DurationStats = Field(description=RESOLUTION + " Counted for the assignee at close.")
     online_hours: float = Field(description="Hours with presence 'online' in the period (presence history).")
     busy_share: float | None = Field(description=(
-        "Share of online time spent with at least one open conversation assigned (not measured yet: null)."))
+        "Share (0–1) of the attendant's online time in the period during which at least one conversation cycle "
+        "assigned to them was open: from the cycle's first assignment to its close (or now while open), credited "
+        "wholly to whoever held it at the close (a transferred cycle counts for its last assignee); overlapping "
+        "conversations count once. From the presence history and the per-conversation facts; the number, team and "
+        "label filters do not narrow it. null with no online time."))
 
 
 class AttendantList(BaseModel):

@@ -6,13 +6,14 @@ ROLE_RANK = {"attendant": 1, "supervisor": 2, "admin": 3}
 # Roles beside the inbox's rank chain: they manage no conversation and see only their own area. One line per role.
 LATERAL_ROLES: frozenset[str] = frozenset({
     "dpo",  # the encarregado (LGPD): /compliance
-    "executive",  # reads analytics for the whole tenant, changes nothing
+    "executive",  # reads analytics and the inbox for the whole tenant, changes nothing
 })
 
 # The sidebar and the page guards read this one table.
 PAGE_ROLES: dict[str, frozenset[str]] = {
     "/": frozenset({"admin", "supervisor", "attendant"}),
-    "/inbox": frozenset({"admin", "supervisor", "attendant"}),
+    # Executives open it read-only (an analytics chart's conversations); "/" still sends them to /analytics.
+    "/inbox": frozenset({"admin", "supervisor", "attendant", "executive"}),
     "/analytics": frozenset({"admin", "supervisor", "executive"}),
     "/analytics/me": frozenset({"admin", "supervisor", "attendant", "executive"}),
     "/compliance": frozenset({"admin", "dpo"}),

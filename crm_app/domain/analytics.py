@@ -16,7 +16,9 @@ The definitions (shown as tooltips and in the API's field descriptions):
 - resolution time: cycle start → close; a reopen starts a new cycle;
 - containment: closed by the bot with no human message;
 - unanswered after handoff: closed (by anyone, or by inactivity) with no human message after the handoff;
-- 24 h window missed: after the handoff, the customer's last message got no human answer within 24 h.
+- 24 h window missed: after the handoff, the customer's last message got no human answer within 24 h;
+- busy share: the share of an attendant's online time during which at least one cycle assigned to them was open
+  (`compute_busy_seconds`).
 """
 
 from __future__ import annotations
@@ -185,3 +187,51 @@ def percentile(values: list[float], q: float) -> float | None:
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+Stretch = tuple[dt.datetime, dt.datetime]
+
+
+def _union(stretches: list[Stretch]) -> list[Stretch]:
+    merged: list[Stretch] = []
+    for start, end in sorted(s for s in stretches if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def compute_busy_seconds(online: list[Stretch], busy: list[Stretch]) -> tuple[float, float]:
+    """Online seconds, and the online seconds during which at least one busy stretch ran (overlaps count once).
+
+    Busy share (the attendant table): the second over the first. A busy stretch is one conversation cycle held by
+    the attendant: from its first assignment to its close (or to now while it is open), credited wholly to the
+    attendant holding it at the close (or now): a transferred cycle counts for its last assignee.
+
+    Args:
+        online: Stretches of presence "online", in any order, possibly overlapping.
+        busy: Stretches of open assigned cycles, likewise.
+
+    Returns:
+        (online seconds, busy online seconds).
+    """
+    on, held = _union(online), _union(busy)
+    total = sum((end - start).total_seconds() for start, end in on)
+    both, i, j = 0.0, 0, 0
+    while i < len(on) and j < len(held):
+        start, end = max(on[i][0], held[j][0]), min(on[i][1], held[j][1])
+        if end > start:
+            both += (end - start).total_seconds()
+        if on[i][1] < held[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total, both
+
+
+def compute_stats(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """Average, median and p90 of some durations (None each when there are none), as the SQL aggregates give."""
+    if not values:
+        return None, None, None
+    return sum(values) / len(values), percentile(values, 0.5), percentile(values, 0.9)

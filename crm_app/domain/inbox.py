@@ -1,4 +1,5 @@
-"""Pure helpers for the inbox: list previews, keyset cursors, phone display, canned-response variables."""
+"""Pure helpers for the inbox: list previews, keyset cursors, phone display, canned-response variables, and the
+local-time period filter."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from crm_app.domain.search import like_pattern
 
@@ -82,3 +85,69 @@ def search_pattern(query: str | None) -> str | None:
     if _PHONE_LIKE.match(text) and any(ch.isdigit() for ch in text):
         text = "".join(ch for ch in text if ch.isdigit())
     return like_pattern(text)
+
+
+# What a period filter of the inbox dates: a cycle opened, closed or first answered by a person, or a customer
+# message (the analytics heatmap's cells).
+PERIOD_EVENTS = ("opened", "closed", "first_response", "inbound")
+MAX_PERIOD_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inbox period filter: local days [since, until] of the tenant, optionally one weekday (0 = Monday)
+    and one local hour of each of those days, applied to the moment `on` names (one of `PERIOD_EVENTS`)."""
+
+    since: dt.date
+    until: dt.date
+    on: str = "opened"
+    weekday: int | None = None
+    hour: int | None = None
+
+
+def parse_period(since: str, until: str, on: str = "", weekday: str = "", hour: str = "") -> Period | None:
+    """The period of an inbox URL's `since`, `until`, `on`, `weekday` and `hour`; None when `since` is empty.
+
+    Raises:
+        ValueError: An unreadable date, weekday or hour, an unknown event, an inverted or too long range.
+    """
+    if not since:
+        return None
+    first = dt.date.fromisoformat(since[:10])
+    last = dt.date.fromisoformat(until[:10]) if until else first
+    if last < first or (last - first).days >= MAX_PERIOD_DAYS:
+        raise ValueError("the range must run forward and cover at most 400 days")
+    if (on or "opened") not in PERIOD_EVENTS:
+        raise ValueError("unknown event")
+    day = int(weekday) if weekday != "" else None
+    at = int(hour) if hour != "" else None
+    if (day is not None and not 0 <= day <= 6) or (at is not None and not 0 <= at <= 23):
+        raise ValueError("weekday 0–6, hour 0–23")
+    return Period(first, last, on or "opened", day, at)
+
+
+def compute_local_ranges(period: Period, tz: str) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The UTC stretches [start, end) a period covers in timezone `tz`, adjacent stretches merged.
+
+    One stretch per matching local day (or per matching hour of it), each cut where the local clock says, so a
+    day of 23 or 25 hours and a São Paulo midnight at 03:00 UTC come out right. Works on any SQL dialect as
+    plain comparisons.
+    """
+    zone = ZoneInfo(tz)
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    day = period.since
+    while day <= period.until:
+        if period.weekday is None or day.weekday() == period.weekday:
+            if period.hour is None:
+                start = dt.datetime.combine(day, dt.time(), zone)
+                end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+            else:
+                start = dt.datetime.combine(day, dt.time(period.hour), zone)
+                end = start.astimezone(dt.UTC) + dt.timedelta(hours=1)
+            start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+            if out and out[-1][1] == start:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+        day += dt.timedelta(days=1)
+    return out

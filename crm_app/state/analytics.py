@@ -170,7 +170,8 @@ class AnalyticsState(SessionState):
         return {"id": str(row.id), "name": row.name, "handled": str(row.handled), "sent": str(row.messages_sent),
                 "frt": f"{duration_text(row.frt.median)} / {duration_text(row.frt.p90)}",
                 "resolution": f"{duration_text(row.resolution.median)} / {duration_text(row.resolution.p90)}",
-                "online": f"{row.online_hours:.1f}"}
+                "online": f"{row.online_hours:.1f}",
+                "busy": "—" if row.busy_share is None else f"{row.busy_share * 100:.0f}%"}
 
     def _url(self) -> str:
         query = {"period": self.period}
@@ -249,8 +250,8 @@ class AnalyticsState(SessionState):
 
     def _open(self, metric: str, **where):
         actor = self._require(*READERS)
-        token = call(clickthrough.save_selection, actor=actor, filters=self._filters(actor), metric=metric, **where)
-        return rx.redirect(f"/?selection={token}")
+        return rx.redirect(call(clickthrough.inbox_link, actor=actor, filters=self._filters(actor), metric=metric,
+                                **where))
 
     @rx.event
     @toast_errors

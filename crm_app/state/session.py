@@ -69,7 +69,8 @@ class SessionState(rx.State):
 
     @rx.var(cache=True)
     def can_use_inbox(self) -> bool:
-        return self.user_role in ("admin", "supervisor", "attendant")
+        """The inbox in the navigation: those who work it, and executives, who read it (read-only)."""
+        return self.user_role in ("admin", "supervisor", "attendant", "executive")
 
     def _session_token(self) -> str | None:
         return cookie_value(self.router.headers.cookie, access.COOKIE_NAME)

@@ -6,11 +6,10 @@ import httpx
 import pytest
 
 from crm_app.api.routes import create_api
-from crm_app.db import utcnow
 from crm_app.models import Team
 from crm_app.services.access import api_tokens
 from crm_app.services.conversations import facts
-from tests.factories import make_conversation, make_inbox, make_tenant, make_user
+from tests.factories import make_conversation, make_inbox, make_tenant, make_user, today_start
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def world(db):
     team = Team(tenant_id=tenant.id, name="Vendas")
     db.add(team)
     db.commit()
-    start = utcnow() - dt.timedelta(hours=2)
+    start = today_start()
     for i, who in enumerate((ana, ana, bia)):
         c = make_conversation(db, box.id, wa_id=f"5511988800{i:03d}")
         c.created_at = start

@@ -10,13 +10,13 @@ import uuid
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from crm_app.db import session_scope, utcnow
+from crm_app.db import session_scope
 from crm_app.models import Tenant, User
 from crm_app.services.access import users
 from crm_app.services.conversations import facts
 from crm_app.services.demo import DEMO_SLUG
 from tests.e2e.conftest import SHOTS, login, shoot
-from tests.factories import make_conversation, make_inbox
+from tests.factories import make_conversation, make_inbox, today_start
 
 EXECUTIVE = "diretora@demo.local"
 
@@ -27,7 +27,7 @@ def _seed() -> int:
         tenant = session.exec(select(Tenant).where(Tenant.slug == DEMO_SLUG)).one()
         ana = session.exec(select(User).where(User.email == "ana@demo.local")).one()
         box = make_inbox(session, tenant.id, name="Vendas analytics")
-        start = utcnow() - dt.timedelta(hours=2)
+        start = today_start()
         for i in range(5):
             c = make_conversation(session, box.id, wa_id=f"55119{uuid.uuid4().int % 10**8:08d}")
             c.created_at = start
@@ -67,8 +67,10 @@ def test_analytics_page_charts_click_through_roles_and_print(page, browser, stac
     expect(bars.first).to_be_visible()
     opened = int(page.evaluate("() => document.querySelector('#chart-volume .js-plotly-plot').data[0].y.at(-1)"))
     bars.first.click(force=True)
-    page.wait_for_url("**/?selection=*")
+    page.wait_for_url("**/inbox?*selection=*")
     expect(page.locator("#selection-count")).to_have_text(str(opened))
+    expect(page.locator("#conversation-list .conv-row")).to_have_count(opened)
+    assert "on=opened" in page.url and "since=" in page.url  # the period is kept in the URL
     shoot(page, "analytics-clickthrough")
 
 
@@ -88,5 +90,20 @@ def test_attendants_only_see_their_own_page_and_executives_land_on_analytics(bro
     boss = context.new_page()
     login(boss, EXECUTIVE)
     boss.wait_for_url("**/analytics*")
-    expect(boss.locator("#analytics-cards")).to_be_visible()
+    expect(boss.locator("#analytics-cards")).to_be_visible(timeout=30_000)  # a loaded 2-core machine: the first load
+    # A bar opens its conversations in the inbox, read-only: no take-over, transfer, close or composer.
+    boss.goto("/analytics?period=today")
+    bars = boss.locator("#chart-volume .js-plotly-plot .bars .point path")
+    expect(bars.first).to_be_visible(timeout=30_000)
+    opened = int(boss.evaluate("() => document.querySelector('#chart-volume .js-plotly-plot').data[0].y.at(-1)"))
+    bars.first.click(force=True)
+    boss.wait_for_url("**/inbox?*selection=*")
+    expect(boss.locator("#selection-count")).to_have_text(str(opened), timeout=30_000)
+    expect(boss.locator("#inbox-read-only")).to_be_visible()
+    boss.locator("#conversation-list .conv-row").first.click()
+    expect(boss.locator("#chat-pane")).to_contain_text("Somente leitura")
+    for control in ("#take-over", "#transfer-button", "#close-button", "#composer", "#note-anyway", "#contact-save"):
+        expect(boss.locator(control)).to_have_count(0)
+    expect(boss.locator("#contact-name")).to_have_attribute("readonly", "")
+    shoot(boss, "analytics-clickthrough-executive")
     context.close()

@@ -45,12 +45,16 @@ def chain(*steps, preset: dict | None = None, reads: bool = False, roles=None, w
 ALL = ("admin", "supervisor", "attendant")
 EVERYONE = (*ALL, "dpo", "executive")  # pages every signed-in role opens (lateral roles included)
 ALL_DPO = EVERYONE
+READ_INBOX = (*ALL, "executive")
 # Who may use each state: the roles of its page in crm_app.domain.access.PAGE_ROLES.
 STATE_ROLES = {
     "SessionState": EVERYONE, "LoginState": EVERYONE, "InviteState": EVERYONE, "SsoLoginState": EVERYONE,
     "AccountState": EVERYONE, "AnalyticsState": (*ALL, "executive"),
-    "InboxState": ALL, "InboxListState": ALL, "InboxConversationState": ALL, "InboxComposerState": ALL,
-    "InboxActionsState": ALL, "InboxLiveState": ALL, "CannedSettingsState": ("admin", "supervisor"),
+    # Executives open the inbox read-only: the reading states admit them, the writing ones (composer, actions)
+    # do not, so every write handler is attacked by an executive too.
+    "InboxState": READ_INBOX, "InboxListState": READ_INBOX, "InboxConversationState": READ_INBOX,
+    "InboxComposerState": ALL, "InboxActionsState": ALL, "InboxLiveState": READ_INBOX,
+    "CannedSettingsState": ("admin", "supervisor"),
     "SettingsState": ("admin",),
     "UsersSettingsState": ("admin",), "TeamsSettingsState": ("admin",), "SecuritySettingsState": ("admin",),
     "SsoSettingsState": ("admin",), "AuditLogState": ("admin", "dpo"), "BotSettingsState": ("admin",),
@@ -105,7 +109,7 @@ HANDLERS: dict[str, UI | Attack] = {
     "InboxListState.load_more": call("load_more"),
     **_ui(FIELD, "InboxListState.set_query"),
     **_ui(FILTER, "InboxListState.set_filter", "InboxListState.set_sort", "InboxListState.set_tab",
-          "InboxListState.clear_filters", "InboxListState.clear_selection"),
+          "InboxListState.clear_filters", "InboxListState.clear_selection", "InboxListState.set_period"),
     # ---- analytics (the scope is the service's: A's ids get NotFound, B's figures never reach A)
     "AnalyticsState.load": call("load", reads=True),
     "AnalyticsState.load_mine": call("load_mine"),
@@ -128,7 +132,7 @@ HANDLERS: dict[str, UI | Attack] = {
     "InboxConversationState.step": call("step", 1, preset={"selected_id": "iB:conversation"}),
     "InboxConversationState.save_contact": call("save_contact", {"name": "pwned", "email": "p@x.io"},
                                                 preset={"selected_id": "iB:conversation",
-                                                        "contact": {"id": "B:contact"}}, writes=True),
+                                                        "contact": {"id": "B:contact"}}, writes=True, roles=ALL),
     **_ui(FILTER, "InboxConversationState.back_to_list", "InboxConversationState.escape",
           "InboxConversationState.toggle_panel"),
     **_ui(DIALOG, "InboxConversationState.set_dialog"),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import urllib.parse
 
-from sqlalchemy import text as sql
 from sqlmodel import Session
 
 from crm_app.domain import analytics as rules
+from crm_app.domain.inbox import Period, compute_local_ranges
 from crm_app.errors import NotFound, ValidationError
 from crm_app.queue import get_redis
 from crm_app.services.analytics import figures, rollups
@@ -56,7 +57,7 @@ def conversation_ids(session: Session, *, actor: Actor, filters: figures.Filters
                                   filters.attendant_id)
     params = figures.fact_params(actor.tenant_id, tz, filters, scope)
     query = _query(metric, filters, scope, params, weekday, hour, bucket)
-    return [int(r[0]) for r in session.execute(sql(query + f" ORDER BY 1 LIMIT {MAX_IDS}"), params).all()]
+    return [int(r[0]) for r in rollups.run(session, query + f" ORDER BY 1 LIMIT {MAX_IDS}", params).all()]
 
 
 def _query(metric: str, filters: figures.Filters, scope: figures.Scope, params: dict, weekday: int | None,
@@ -76,14 +77,14 @@ def _query(metric: str, filters: figures.Filters, scope: figures.Scope, params: 
                 "AND f.frt_seconds < :high" + figures.fact_conditions(filters, scope, "f.first_human_user_id"))
     if weekday is None or hour is None or not (0 <= weekday <= 6 and 0 <= hour <= 23):
         raise ValidationError("a cell needs a weekday (0–6) and an hour (0–23)", field="hour")
-    params.update(isodow=weekday + 1, hour=hour)
-    local = "(m.created_at AT TIME ZONE :tz)"
+    # The cell's local hours as UTC stretches (any dialect; the same cut as the inbox's hour filter).
+    ranges = compute_local_ranges(Period(filters.since, filters.until, "inbound", weekday, hour), params["tz"])
+    params.update({f"s{i}": a for i, (a, _) in enumerate(ranges)} | {f"e{i}": b for i, (_, b) in enumerate(ranges)})
+    within = " OR ".join(f"(m.created_at >= :s{i} AND m.created_at < :e{i})" for i in range(len(ranges))) or "false"
     conditions = figures.fact_conditions(filters, scope, "f.assignee_id").replace("f.conversation_id",
                                                                                   "m.conversation_id")
     return ("SELECT DISTINCT m.conversation_id FROM messages m JOIN conversations f ON f.id = m.conversation_id "
-            "WHERE m.tenant_id = :tenant_id AND m.sender_type = 'customer' AND m.created_at >= :start "
-            f"AND m.created_at < :end AND extract(isodow FROM {local}) = :isodow "
-            f"AND extract(hour FROM {local}) = :hour" + conditions)
+            f"WHERE m.tenant_id = :tenant_id AND m.sender_type = 'customer' AND ({within})" + conditions)
 
 
 def save_selection(session: Session, *, actor: Actor, filters: figures.Filters, metric: str, **where) -> str:
@@ -93,6 +94,37 @@ def save_selection(session: Session, *, actor: Actor, filters: figures.Filters, 
     get_redis().set(f"crm:analytics:selection:{token}",
                     json.dumps({"tenant_id": actor.tenant_id, "user_id": actor.user_id, "ids": ids}), ex=TTL)
     return token
+
+
+_EVENTS = {"opened": "opened", "closed": "closed", "frt": "first_response", "inbound": "inbound"}
+
+
+def inbox_link(session: Session, *, actor: Actor, filters: figures.Filters, metric: str, day: str | None = None,
+               weekday: int | None = None, hour: int | None = None, bucket: str | None = None) -> str:
+    """The inbox URL of one bar or cell: its period filter (local days, weekday, hour, in the tenant's timezone)
+    and the id list behind the figure, which also carries the page's team, number, label and attendant filters.
+
+    Args:
+        session: The caller's session.
+        actor: Any reader.
+        filters: The page's filters.
+        metric: As in `conversation_ids`.
+        day: The local day of a volume bar.
+        weekday: A heatmap cell's weekday (0 = Monday).
+        hour: A heatmap cell's local hour.
+        bucket: An FRT bucket's name.
+
+    Returns:
+        "/inbox?…", with the ids kept under a token for an hour.
+    """
+    token = save_selection(session, actor=actor, filters=filters, metric=metric, day=day, weekday=weekday,
+                           hour=hour, bucket=bucket)
+    since = until = (day or "")[:10]
+    if not since:
+        since, until = filters.since.isoformat(), filters.until.isoformat()
+    query = {"on": _EVENTS[metric], "since": since, "until": until}
+    query.update({k: str(v) for k, v in (("weekday", weekday), ("hour", hour)) if v is not None})
+    return "/inbox?" + urllib.parse.urlencode({**query, "selection": token})
 
 
 def load_selection(*, actor: Actor, token: str) -> list[int]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from crm_app.models import Inbox, Label, Team, TeamMember, User
-from crm_app.services import call
 from crm_app.services.analytics import figures
 from crm_app.services.core.actors import Actor
 
@@ -90,8 +89,8 @@ def dashboard(session: Session, *, actor: Actor, filters: figures.Filters) -> Da
         The read model.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:  # the previous period on a second connection, meanwhile
-        previous = pool.submit(call, figures.report, actor=actor, filters=filters.previous(), demand=False,
-                               durations=("frt", "resolution"))
+        previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
+                                  demand=False, durations=("frt", "resolution"))
         now = figures.report(session, actor=actor, filters=filters)
         before = previous.result()
     out = Dashboard(filters.since, filters.until, days=now.days, heatmap=now.heatmap, staffing=now.staffing)

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text as sql
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from crm_app.db import utcnow
 from crm_app.domain import analytics as rules
 from crm_app.errors import ValidationError
-from crm_app.models import Inbox, Label, Team, TeamMember, User
+from crm_app.models import ConversationFact, Inbox, Label, PresenceInterval, Team, TeamMember, User
 from crm_app.services import call
 from crm_app.services.analytics import rollups
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
@@ -113,7 +112,6 @@ def period(name: str, today: dt.date, since: str | None = None, until: str | Non
 def scope_for(session: Session, actor: Actor) -> Scope:
     """Executives and admins: the tenant; supervisors: the teams they belong to; attendants: themselves."""
     require_role(actor, *READERS)
-    rollups.require_postgres(session)
     if actor.role in ("admin", "executive"):
         return Scope()
     if actor.role == "supervisor":
@@ -154,8 +152,8 @@ def report(session: Session, *, actor: Actor, filters: Filters, now: dt.datetime
     check_filters(session, actor, filters)
     tz = rollups.tenant_timezone(session, actor.tenant_id)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the percentiles on a second connection, meanwhile
-        sorted_ = pool.submit(call, all_durations, actor.tenant_id, tz, filters, scope, durations) if durations \
-            else None
+        sorted_ = beside(session, pool, all_durations, actor.tenant_id, tz, filters, scope, durations) \
+            if durations else None
         parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now))
         out = Report()
         out.days = _with_contacts(session, actor.tenant_id, tz, filters, scope, parts.days())
@@ -164,6 +162,27 @@ def report(session: Session, *, actor: Actor, filters: Filters, now: dt.datetime
             out.heatmap, out.staffing = parts.demand()
         out.durations = sorted_.result() if sorted_ else {}
     return out
+
+
+def beside(session: Session, pool: ThreadPoolExecutor, fn, /, *args, **kwargs) -> Future:
+    """Run a read on a second connection while the caller goes on (PostgreSQL); on SQLite, on the caller's
+    session, right away (one file, nothing to gain from a second connection).
+
+    Args:
+        session: The caller's session.
+        pool: Where the second connection's work runs.
+        fn: A service function whose first parameter is the session.
+        *args: Its arguments after the session.
+        **kwargs: Its keyword arguments.
+
+    Returns:
+        A future of its result.
+    """
+    if rollups.is_postgres(session):
+        return pool.submit(call, fn, *args, **kwargs)
+    done: Future = Future()
+    done.set_result(fn(session, *args, **kwargs))
+    return done
 
 
 _NAMES = rollups.COUNTS + rollups.SUMS + ("online_seconds",)
@@ -181,13 +200,14 @@ class _Parts:
     """The period split in two: stored rollups (summed by SQL) before today, raw rows (summed here) from today.
 
     Both halves apply the same filters and scope, so a day reads the same from either (rollups = raw). A label
-    filter reads every day raw, because rollups do not carry labels.
+    filter reads every day raw, because rollups do not carry labels, and so does SQLite, which keeps none.
     """
 
     def __init__(self, session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
                  today: dt.date) -> None:
         self.session, self.tenant_id, self.filters, self.scope = session, tenant_id, filters, scope
-        raw_from = filters.since if filters.label_id is not None else max(filters.since, today)
+        all_raw = filters.label_id is not None or not rollups.is_postgres(session)
+        raw_from = filters.since if all_raw else max(filters.since, today)
         self.stored_until = min(raw_from - dt.timedelta(days=1), filters.until)
         self.members = rollups.memberships(session, tenant_id)
         self.raw = {}
@@ -205,13 +225,14 @@ class _Parts:
     def _conditions(self) -> str:
         """analytics_daily rows of the filters and scope; presence rows (inbox 0) follow their attendant's teams."""
         f, parts = self.filters, []
-        members = "attendant_id IN (SELECT user_id FROM team_members WHERE team_id = {})"
+        members = "attendant_id IN (SELECT user_id FROM team_members WHERE team_id {})"
         if f.inbox_id is not None:
             parts.append("(inbox_id = :inbox_id OR inbox_id = 0)")
         if f.team_id is not None:
-            parts.append(f"(team_id = :team_id OR (inbox_id = 0 AND {members.format(':team_id')}))")
+            parts.append(f"(team_id = :team_id OR (inbox_id = 0 AND {members.format('= :team_id')}))")
         if self.scope.team_ids is not None:
-            parts.append(f"(team_id = ANY(:scope_teams) OR (inbox_id = 0 AND {members.format('ANY(:scope_teams)')}))")
+            teams = "IN " + team_list(self.scope)
+            parts.append(f"(team_id {teams} OR (inbox_id = 0 AND {members.format(teams)}))")
         if self.params["attendant_id"] is not None:
             parts.append("attendant_id = :attendant_id")
         return "".join(f" AND {p}" for p in parts)
@@ -237,7 +258,7 @@ class _Parts:
             sums = ", ".join(f"sum({n})" for n in _NAMES)
             query = (f"SELECT day, {sums} FROM analytics_daily WHERE tenant_id = :t AND day >= :a AND day <= :b "
                      "AND inbox_id <> 0" + self._conditions() + " GROUP BY day")
-            for day, *values in self.session.execute(sql(query), self.params).all():
+            for day, *values in rollups.run(self.session, query, self.params).all():
                 days[day].update({n: (float(v) if n in rollups.SUMS + ("online_seconds",) else int(v))
                                   for n, v in zip(_NAMES, values, strict=True)})
         for key, row in self.raw.items():
@@ -256,7 +277,7 @@ class _Parts:
             sums = ", ".join(f"sum({n})" for n in _NAMES)
             query = (f"SELECT {column}, {sums} FROM analytics_daily WHERE tenant_id = :t AND day >= :a "
                      f"AND day <= :b AND {column} <> 0" + self._conditions() + " GROUP BY 1")
-            for ident, *values in self.session.execute(sql(query), self.params).all():
+            for ident, *values in rollups.run(self.session, query, self.params).all():
                 found[ident].update(dict(zip(_NAMES, values, strict=True)))
         for key, row in self.raw.items():
             if key[position] and self._kept(key):
@@ -290,9 +311,9 @@ class _Parts:
         if f.team_id is not None:
             messages.append("team_id = :team_id")
         if scope.team_ids is not None:
-            messages.append("team_id = ANY(:scope_teams)")
+            messages.append(f"team_id IN {team_list(scope)}")
         presence = "inbox_id = 0 AND " + ("team_id = :team_id" if f.team_id is not None else
-                                          "team_id = ANY(:scope_teams)" if scope.team_ids is not None else
+                                          f"team_id IN {team_list(scope)}" if scope.team_ids is not None else
                                           "team_id = 0")
         return f" AND (({' AND '.join(messages)}) OR ({presence}))"
 
@@ -303,7 +324,7 @@ class _Parts:
                      "sum(conversations_in) "
                      "FROM analytics_hourly WHERE tenant_id = :t AND day >= :a AND day <= :b"
                      + self._hourly_conditions() + " GROUP BY 1, 2")
-            out.extend(self.session.execute(sql(query), self.params).all())
+            out.extend(rollups.run(self.session, query, self.params).all())
         for (day, hour, inbox, team), (messages, seconds, conversations) in rollups.hourly_rows(
                 self.raw, self.members).items():
             if self._hourly_kept(inbox, team):
@@ -328,10 +349,10 @@ def _with_contacts(session: Session, tenant_id: int, tz: str, filters: Filters, 
     counts: dict[str, int] = {}
     if whole:
         start, end = rollups.day_bounds(tz, filters.since, filters.until)
-        found = session.execute(sql(
-            "SELECT ((created_at AT TIME ZONE :tz)::date) AS day, count(*) FROM contacts WHERE tenant_id = :t "
-            "AND created_at >= :s AND created_at < :e GROUP BY 1"), {"tz": tz, "t": tenant_id, "s": start, "e": end})
-        counts = {day.isoformat(): n for day, n in found}
+        found = rollups.run(session, f"SELECT {rollups.local_day(session, 'created_at')} AS day, count(*) FROM "
+                            "contacts WHERE tenant_id = :t AND created_at >= :s AND created_at < :e GROUP BY 1",
+                            {"tz": tz, "t": tenant_id, "s": start, "e": end})
+        counts = {rollups.as_date(day).isoformat(): n for day, n in found}
     return [{**day, "new_contacts": counts.get(day["day"], 0) if whole else 0} for day in days]
 
 
@@ -344,10 +365,16 @@ def fact_conditions(filters: Filters, scope: Scope, attendant_column: str | None
     if filters.inbox_id is not None:
         parts.append("f.inbox_id = :inbox_id")
     if scope.team_ids is not None:
-        parts.append("f.team_id = ANY(:scope_teams)")
+        parts.append(f"f.team_id IN {team_list(scope)}")
     if attendant_column and (scope.attendant_id is not None or filters.attendant_id is not None):
         parts.append(f"{attendant_column} = :attendant_id")
     return "".join(f" AND {p}" for p in parts) + rollups.conversation_filter(filters.label_id)
+
+
+def team_list(scope: Scope) -> str:
+    """The scope's team ids as an SQL list (integers read from the database; "(-1)" matches none): one syntax
+    for PostgreSQL and SQLite."""
+    return "(" + (", ".join(str(int(t)) for t in sorted(scope.team_ids or ())) or "-1") + ")"
 
 
 def fact_params(tenant_id: int, tz: str, filters: Filters, scope: Scope) -> dict:
@@ -370,6 +397,8 @@ def all_durations(session: Session, tenant_id: int, tz: str, filters: Filters, s
                   wanted_metrics: tuple[str, ...] = DURATIONS) -> dict[str, Duration]:
     """The durations of the period: those kept on the facts in one scan (a FILTER per duration), and the next
     responses. Same figures as `duration` for each."""
+    if not rollups.is_postgres(session):  # no percentile_cont: one query per duration, sorted in Python
+        return {m: duration(session, tenant_id, tz, filters, scope, m) for m in DURATIONS if m in wanted_metrics}
     wanted = scope.attendant_id is not None or filters.attendant_id is not None
     selects, ranges = [], []
     metrics = tuple(m for m in ("frt", "resolution", "bot", "queue") if m in wanted_metrics)
@@ -381,7 +410,7 @@ def all_durations(session: Session, tenant_id: int, tz: str, filters: Filters, s
         selects += [f"{expr} FILTER (WHERE {condition})" for expr in _percentiles(wall, business)]
     query = (f"SELECT {', '.join(selects)} FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
              f"AND ({' OR '.join(ranges)})" + fact_conditions(filters, scope, None))
-    row = session.execute(sql(query), fact_params(tenant_id, tz, filters, scope)).one()
+    row = rollups.run(session, query, fact_params(tenant_id, tz, filters, scope)).one()
     out = {}
     for i, metric in enumerate(metrics):
         values = row[i * 7:(i + 1) * 7]
@@ -413,17 +442,31 @@ def durations_by(session: Session, tenant_id: int, tz: str, filters: Filters, sc
     tenant = "r.tenant_id" if metric == "next_response" else "f.tenant_id"
     kind = " AND r.kind = 'next'" if metric == "next_response" else ""
     key = f"{group}" if group else "NULL"
+    where = (f" FROM {source} WHERE {tenant} = :tenant_id AND {at} >= :start AND {at} < :end AND {wall} IS NOT NULL"
+             f"{kind}" + conditions)
+    params = fact_params(tenant_id, tz, filters, scope)
+    if not rollups.is_postgres(session):
+        return _durations_in_python(rollups.run(session, f"SELECT {key}, {wall}, {business}" + where, params))
     query = (f"SELECT {key} AS key, count({wall}), avg({wall}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {wall}), "
              f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {wall}), avg({business}), "
              f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {business}), "
-             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {business}) FROM {source} "
-             f"WHERE {tenant} = :tenant_id AND {at} >= :start AND {at} < :end AND {wall} IS NOT NULL{kind}"
-             + conditions + (" GROUP BY 1" if group else ""))
+             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {business})" + where + (" GROUP BY 1" if group else ""))
     out = {}
-    for row in session.execute(sql(query), fact_params(tenant_id, tz, filters, scope)).all():
+    for row in rollups.run(session, query, params).all():
         if row[1]:
             out[row[0]] = Duration(int(row[1]), *[None if v is None else float(v) for v in row[2:]])
     return out
+
+
+def _durations_in_python(rows) -> dict[int | None, Duration]:
+    """What the PostgreSQL query's aggregates give, from (key, wall, business) rows (the SQLite path)."""
+    found: dict[int | None, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for key, wall, business in rows:
+        found[key][0].append(float(wall))
+        if business is not None:
+            found[key][1].append(float(business))
+    return {key: Duration(len(wall), *rules.compute_stats(wall), *rules.compute_stats(business))
+            for key, (wall, business) in found.items()}
 
 
 @dataclass
@@ -438,6 +481,7 @@ class BreakdownRow:
     frt: Duration = field(default_factory=Duration)
     resolution: Duration = field(default_factory=Duration)
     online_hours: float = 0.0
+    busy_share: float | None = None  # attendants only; None with no online time (see `rules.compute_busy_seconds`)
 
 
 def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
@@ -470,7 +514,79 @@ def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
             if ident:
                 setattr(found.setdefault(ident, BreakdownRow(ident, "")), metric, stats)
     _name(session, actor.tenant_id, by, found)
+    if by == "attendant" and found:
+        start, end = rollups.day_bounds(tz, filters.since, filters.until)
+        for ident, share in busy_shares(session, actor.tenant_id, list(found), start, end, now).items():
+            found[ident].busy_share = share
     return sorted(found.values(), key=lambda r: (r.name.casefold(), r.id))
+
+
+# Per attendant: the union of online stretches, and of it the part covered by the union of open assigned cycles.
+_BUSY_SQL = """
+WITH online AS (
+  SELECT user_id AS u, range_agg(tstzrange(greatest(started_at, :start),
+                                           least(coalesce(ended_at, last_seen_at), :end))) AS r
+  FROM presence_intervals WHERE tenant_id = :t AND status = 'online' AND user_id IN ({users})
+    AND started_at < :end AND coalesce(ended_at, last_seen_at) > :start
+    AND greatest(started_at, :start) < least(coalesce(ended_at, last_seen_at), :end)
+  GROUP BY 1),
+busy AS (
+  SELECT assignee_id AS u, range_agg(tstzrange(greatest(assigned_at, :start),
+                                               least(coalesce(closed_at, :stop), :end))) AS r
+  FROM conversation_facts WHERE tenant_id = :t AND assignee_id IN ({users}) AND assigned_at < :end
+    AND (closed_at IS NULL OR closed_at > :start)
+    AND greatest(assigned_at, :start) < least(coalesce(closed_at, :stop), :end)
+  GROUP BY 1)
+SELECT o.u,
+  (SELECT sum(extract(epoch FROM upper(x) - lower(x))) FROM unnest(o.r) x),
+  (SELECT sum(extract(epoch FROM upper(x) - lower(x))) FROM unnest(o.r * coalesce(b.r, '{{}}'::tstzmultirange)) x)
+FROM online o LEFT JOIN busy b ON b.u = o.u
+"""
+
+
+def busy_shares(session: Session, tenant_id: int, user_ids: list[int], start: dt.datetime, end: dt.datetime,
+                now: dt.datetime | None = None) -> dict[int, float | None]:
+    """Each attendant's busy share over [start, end): online time with at least one assigned cycle open, over
+    online time (None with no online time). Whole-person figures: the number, team and label filters do not
+    narrow them. PostgreSQL intersects multiranges; elsewhere the same sums come from the rows in Python.
+
+    Args:
+        session: The caller's session.
+        tenant_id: The tenant.
+        user_ids: The attendants.
+        start: The period's first moment (UTC).
+        end: The moment after the period (UTC).
+        now: Where open cycles stop (default: now). Presence counts as the online hours count it.
+
+    Returns:
+        user id -> share between 0 and 1, or None.
+    """
+    stop = min(end, now or utcnow())
+    if not user_ids:
+        return {}
+    if rollups.is_postgres(session):
+        found = {u: (total, both) for u, total, both in rollups.run(session, _BUSY_SQL.format(
+            users=", ".join(str(int(u)) for u in user_ids)),
+            {"t": tenant_id, "start": start, "end": end, "stop": stop}).all()}
+        return {u: round(float(found[u][1] or 0) / float(found[u][0]), 4) if found.get(u, (0,))[0] else None
+                for u in user_ids}
+    online: dict[int, list] = defaultdict(list)
+    p = PresenceInterval
+    for user_id, began, ended, seen in session.exec(select(p.user_id, p.started_at, p.ended_at, p.last_seen_at).where(
+            p.tenant_id == tenant_id, p.status == "online", p.user_id.in_(user_ids), p.started_at < end,
+            func.coalesce(p.ended_at, p.last_seen_at) > start)).all():
+        online[user_id].append((max(began, start), min(ended or seen, end)))
+    busy: dict[int, list] = defaultdict(list)
+    f = ConversationFact
+    for user_id, assigned, closed in session.exec(select(f.assignee_id, f.assigned_at, f.closed_at).where(
+            f.tenant_id == tenant_id, f.assignee_id.in_(user_ids), f.assigned_at.is_not(None), f.assigned_at < end,
+            (f.closed_at.is_(None)) | (f.closed_at > start))).all():
+        busy[user_id].append((max(assigned, start), min(closed or stop, end)))
+    out: dict[int, float | None] = {}
+    for user_id in user_ids:
+        total, both = rules.compute_busy_seconds(online.get(user_id, []), busy.get(user_id, []))
+        out[user_id] = round(both / total, 4) if total else None
+    return out
 
 
 def _name(session: Session, tenant_id: int, by: str, found: dict[int, BreakdownRow]) -> None:
@@ -497,7 +613,7 @@ def frt_buckets(session: Session, *, actor: Actor, filters: Filters) -> list[dic
     query = (f"SELECT CASE {cases} END AS bucket, count(*) FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
              "AND f.first_human_at >= :start AND f.first_human_at < :end AND f.frt_seconds IS NOT NULL"
              + fact_conditions(filters, scope, "f.first_human_user_id") + " GROUP BY 1")
-    found = dict(session.execute(sql(query), fact_params(actor.tenant_id, tz, filters, scope)).all())
+    found = dict(rollups.run(session, query, fact_params(actor.tenant_id, tz, filters, scope)).all())
     return [{"bucket": name, "count": int(found.get(name, 0))} for name, _, _ in rules.FRT_BUCKETS]
 
 
@@ -509,7 +625,7 @@ def handoff_reasons(session: Session, *, actor: Actor, filters: Filters) -> list
     query = ("SELECT coalesce(f.handoff_reason, 'handoff'), count(*) FROM conversation_facts f "
              "WHERE f.tenant_id = :tenant_id AND f.handoff_at >= :start AND f.handoff_at < :end"
              + fact_conditions(filters, scope, "f.assignee_id") + " GROUP BY 1 ORDER BY 2 DESC, 1")
-    rows = session.execute(sql(query), fact_params(actor.tenant_id, tz, filters, scope)).all()
+    rows = rollups.run(session, query, fact_params(actor.tenant_id, tz, filters, scope)).all()
     return [{"reason": reason, "count": int(n)} for reason, n in rows]
 
 
@@ -525,5 +641,5 @@ def failed_by_reason(session: Session, *, actor: Actor, filters: Filters) -> lis
              "ON f.id = m.conversation_id WHERE m.tenant_id = :tenant_id AND m.status = 'failed' "
              "AND m.direction = 'outbound' AND m.created_at >= :start AND m.created_at < :end"
              + conditions + " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20")
-    rows = session.execute(sql(query), fact_params(actor.tenant_id, tz, filters, scope)).all()
+    rows = rollups.run(session, query, fact_params(actor.tenant_id, tz, filters, scope)).all()
     return [{"reason": reason, "count": int(n)} for reason, n in rows]

@@ -2,7 +2,10 @@
 
 `raw_days` computes them straight from the rows; `rebuild` stores that in `analytics_daily` for a range of days
 (what the jobs and `python -m crm_app rebuild-rollups` run), so the stored rollups equal the raw figures by
-construction, and a test holds them to it. Days are cut in the tenant's timezone. PostgreSQL only.
+construction, and a test holds them to it. Days are cut in the tenant's timezone.
+
+The raw queries run on PostgreSQL and on the laptop's SQLite (`local_day`, `local_hour` and `run` write the few
+parts that differ); the stored rollups are PostgreSQL's only, and on SQLite every day is read raw.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy import text as sql
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete, func, select
 
 from crm_app.db import utcnow
 from crm_app.errors import CRMError, NotFound, ValidationError
-from crm_app.models import AnalyticsDaily, AnalyticsHourly, TeamMember, Tenant
+from crm_app.models import AnalyticsDaily, AnalyticsHourly, PresenceInterval, TeamMember, Tenant
 
 
 class AnalyticsNeedsPostgres(CRMError):
@@ -28,9 +31,54 @@ class AnalyticsNeedsPostgres(CRMError):
     status = 503
 
 
+def is_postgres(session: Session) -> bool:
+    """Whether the session runs on PostgreSQL (else the laptop's SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def local_day(session: Session, column: str) -> str:
+    """SQL for the tenant's local day (`:tz`) of a stored UTC moment."""
+    if is_postgres(session):
+        return f"(({column} AT TIME ZONE :tz)::date)"
+    return f"crm_local_date({column}, :tz)"  # a Python function each SQLite connection gets (crm_app.db)
+
+
+def local_hour(session: Session, column: str) -> str:
+    """SQL for the tenant's local hour (0–23, `:tz`) of a stored UTC moment."""
+    if is_postgres(session):
+        return f"extract(hour FROM ({column} AT TIME ZONE :tz))::int"
+    return f"crm_local_hour({column}, :tz)"
+
+
+def run(session: Session, query: str, params: dict):
+    """Execute an analytics query; on SQLite moments are bound as they are stored there (naive UTC text)."""
+    if not is_postgres(session):
+        params = {k: _as_stored(v) for k, v in params.items()}
+    return session.execute(sql(query), params)
+
+
+def _as_stored(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def as_date(value) -> dt.date:
+    """A day read back from either dialect (SQLite answers text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def as_utc(value) -> dt.datetime | None:
+    """A moment read back by plain SQL from either dialect (SQLite answers naive UTC text)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
 def require_postgres(session: Session) -> None:
-    """Refuse, with a clear reason, on the embedded SQLite database (the facts are still recorded there)."""
-    if session.get_bind().dialect.name != "postgresql":
+    """Refuse, with a clear reason, on the embedded SQLite database: the stored rollups are PostgreSQL's only."""
+    if not is_postgres(session):
         raise AnalyticsNeedsPostgres("analytics figures need PostgreSQL: set DATABASE_URL (the facts are kept "
                                      "meanwhile, and `rebuild-rollups` fills the figures once it runs on PostgreSQL)")
 
@@ -50,10 +98,6 @@ class DayRow:
     # Conversations whose customer wrote in that local hour (the heatmap's cells; a click opens exactly them).
     hourly_conversations: list[int] = field(default_factory=lambda: [0] * 24)
     hourly_online: list[float] = field(default_factory=lambda: [0.0] * 24)
-
-
-def _local_day(tz: str) -> str:
-    return "(({col} AT TIME ZONE :tz)::date)"
 
 
 _FACT_QUERIES: dict[str, tuple[str, str, str]] = {
@@ -96,21 +140,19 @@ def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: d
     rows: dict[Key, DayRow] = defaultdict(DayRow)
     extra = conversation_filter(label_id)
     for column, attendant, select_list in _FACT_QUERIES.values():
-        day = _local_day(tz).format(col=column)
-        query = (f"SELECT {day} AS day, f.inbox_id, coalesce(f.team_id, 0) AS team_id, "
+        query = (f"SELECT {local_day(session, column)} AS day, f.inbox_id, coalesce(f.team_id, 0) AS team_id, "
                  f"coalesce({attendant}, 0) AS attendant_id, {select_list} FROM conversation_facts f "
                  f"WHERE f.tenant_id = :tenant_id AND {column} >= :start AND {column} < :end{extra} "
                  "GROUP BY 1, 2, 3, 4")
-        _merge(rows, session.execute(sql(query), params).mappings())
-    _merge(rows, session.execute(sql(_windows_query(tz, extra)), params).mappings())
+        _merge(rows, run(session, query, params).mappings())
+    _merge(rows, run(session, _windows_query(local_day(session, "r.at"), extra), params).mappings())
     _add_messages(session, rows, tz, params, extra)
     if label_id is None:
         _add_presence(session, rows, tenant_id, tz, start, end)
     return rows
 
 
-def _windows_query(tz: str, extra: str) -> str:
-    day = _local_day(tz).format(col="r.at")
+def _windows_query(day: str, extra: str) -> str:
     return (f"SELECT {day} AS day, f.inbox_id, coalesce(f.team_id, 0) AS team_id, coalesce(r.user_id, 0) AS "
             "attendant_id, count(*) AS windows_missed FROM conversation_responses r JOIN conversation_facts f "
             "ON f.id = r.fact_id WHERE r.tenant_id = :tenant_id AND r.kind = 'window_missed' AND r.at >= :start "
@@ -119,8 +161,8 @@ def _windows_query(tz: str, extra: str) -> str:
 
 def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: dict, extra: str) -> None:
     """Messages in (customer, by the conversation's assignee) and out (a person's, by its sender; the bot's)."""
-    local = "(m.created_at AT TIME ZONE :tz)"
-    query = (f"SELECT {local}::date AS day, extract(hour FROM {local})::int AS hour, c.inbox_id, "
+    query = (f"SELECT {local_day(session, 'm.created_at')} AS day, {local_hour(session, 'm.created_at')} AS hour, "
+             "c.inbox_id, "
              "coalesce(c.team_id, 0) AS team_id, "
              "CASE WHEN m.sender_type = 'attendant' THEN coalesce(m.sender_user_id, 0) "
              "ELSE coalesce(c.assignee_id, 0) END AS attendant_id, "
@@ -133,8 +175,8 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
              "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
              "AND m.sender_type IN ('customer', 'attendant', 'bot')"
              + extra.replace("f.conversation_id", "m.conversation_id") + " GROUP BY 1, 2, 3, 4, 5")
-    for row in session.execute(sql(query), params).mappings():
-        target = rows[(row["day"], row["inbox_id"], row["team_id"], row["attendant_id"])]
+    for row in run(session, query, params).mappings():
+        target = rows[(as_date(row["day"]), row["inbox_id"], row["team_id"], row["attendant_id"])]
         for name in ("messages_in", "messages_out", "bot_messages", "failed_sends"):
             target.values[name] += row[name]
         target.hourly_in[row["hour"]] += row["messages_in"]
@@ -145,11 +187,12 @@ def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz:
                   end: dt.datetime) -> None:
     """Seconds online per local hour, per attendant (rows with no number or team)."""
     zone = ZoneInfo(tz)
-    intervals = session.execute(sql(
-        "SELECT user_id, started_at, coalesce(ended_at, last_seen_at) AS ended_at FROM presence_intervals "
-        "WHERE tenant_id = :tenant_id AND status = 'online' AND started_at < :end "
-        "AND coalesce(ended_at, last_seen_at) > :start"), {"tenant_id": tenant_id, "start": start, "end": end})
-    for user_id, began, ended in intervals:
+    p = PresenceInterval
+    ended_at = func.coalesce(p.ended_at, p.last_seen_at)
+    intervals = session.exec(select(p.user_id, p.started_at, p.ended_at, p.last_seen_at).where(
+        p.tenant_id == tenant_id, p.status == "online", p.started_at < end, ended_at > start)).all()
+    for user_id, began, ended, seen in intervals:
+        ended = ended or seen
         cursor, stop = max(began, start), min(ended, end)
         while cursor < stop:
             local = cursor.astimezone(zone)
@@ -161,7 +204,7 @@ def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz:
 
 def _merge(rows: dict[Key, DayRow], found) -> None:
     for row in found:
-        target = rows[(row["day"], row["inbox_id"], row["team_id"], row["attendant_id"])]
+        target = rows[(as_date(row["day"]), row["inbox_id"], row["team_id"], row["attendant_id"])]
         for name, value in row.items():
             if name in target.values:
                 target.values[name] += float(value) if name in SUMS else int(value)

@@ -49,27 +49,33 @@ def timeline(session: Session, *, actor: Actor, user_id: int, day: dt.date) -> l
     tz = rollups.tenant_timezone(session, actor.tenant_id)
     start, end = rollups.day_bounds(tz, day, day)
     params = {"t": actor.tenant_id, "u": user_id, "s": start, "e": end}
-    events = [TimelineEvent(a, k, u) for k, a, u in session.execute(sql(
-        "SELECT status, greatest(started_at, :s), least(coalesce(ended_at, last_seen_at), :e) FROM presence_intervals "
+    events = [TimelineEvent(max(a, start), k, min(u, end)) for k, a, u in _rows(session, (
+        "SELECT status, started_at, coalesce(ended_at, last_seen_at) FROM presence_intervals "
         "WHERE tenant_id = :t AND user_id = :u AND started_at < :e AND coalesce(ended_at, last_seen_at) > :s"),
-        params).all()]
-    events += [TimelineEvent(a, "message", None, c) for a, c in session.execute(sql(
+        params, moments=(1, 2))]
+    events += [TimelineEvent(a, "message", None, c) for a, c in _rows(session, (
         "SELECT created_at, conversation_id FROM messages WHERE tenant_id = :t AND sender_user_id = :u "
         "AND sender_type = 'attendant' AND created_at >= :s AND created_at < :e ORDER BY created_at LIMIT 300"),
-        params).all()]
-    events += [TimelineEvent(a, kind, None, c) for kind, a, c in session.execute(sql(
+        params, moments=(0,))]
+    events += [TimelineEvent(a, kind, None, c) for kind, a, c in _rows(session, (
         "SELECT 'first_response', first_human_at, conversation_id FROM conversation_facts WHERE tenant_id = :t "
         "AND first_human_user_id = :u AND first_human_at >= :s AND first_human_at < :e UNION ALL "
         "SELECT 'close', closed_at, conversation_id FROM conversation_facts WHERE tenant_id = :t "
-        "AND assignee_id = :u AND closed_at >= :s AND closed_at < :e"), params).all()]
+        "AND assignee_id = :u AND closed_at >= :s AND closed_at < :e"), params, moments=(1,))]
     zone = ZoneInfo(tz)
     return sorted((TimelineEvent(e.at.astimezone(zone), e.kind, e.until.astimezone(zone) if e.until else None,
                                  e.conversation_id) for e in events), key=lambda e: (e.at, e.kind))[:MAX_EVENTS]
 
 
+def _rows(session: Session, query: str, params: dict, moments: tuple[int, ...]) -> list[tuple]:
+    """The rows, with the columns at `moments` read back as aware UTC (SQLite answers text)."""
+    return [tuple(rollups.as_utc(v) if i in moments else v for i, v in enumerate(row))
+            for row in rollups.run(session, query, params).all()]
+
+
 def _members(session: Session, team_ids: frozenset[int]) -> set[int]:
     if not team_ids:
         return set()
-    rows = session.execute(sql("SELECT user_id FROM team_members WHERE team_id = ANY(:teams)"),
-                           {"teams": sorted(team_ids)}).all()
+    rows = session.execute(sql("SELECT user_id FROM team_members WHERE team_id IN "
+                               + figures.team_list(figures.Scope(team_ids=team_ids)))).all()
     return {r[0] for r in rows}

@@ -2,7 +2,8 @@
 
 Supervisors and admins act on any conversation of their tenant; an attendant on conversations
 assigned to them, and may take over or annotate unassigned ones. A conversation assigned to another
-attendant is forbidden.
+attendant is forbidden. Executives read every conversation of their tenant (the inbox an analytics chart opens)
+and act on none: only the reads (`access_conversation(..., read_only=True)`, the lists) admit them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
 ROLES = ("admin", "supervisor", "attendant")
 STAFF = ("admin", "supervisor")
+READERS = (*ROLES, "executive")  # who may read conversations; only ROLES may change them
 
 
 def is_staff(actor: Actor) -> bool:
@@ -28,6 +30,18 @@ def is_staff(actor: Actor) -> bool:
         True for supervisors and admins.
     """
     return actor.role in STAFF
+
+
+def reads_all(actor: Actor) -> bool:
+    """Whether the actor may read every conversation of their tenant: staff, and executives (read-only).
+
+    Args:
+        actor: The acting user.
+
+    Returns:
+        True for admins, supervisors and executives.
+    """
+    return actor.role in (*STAFF, "executive")
 
 
 def can_send(conversation: Conversation, actor: Actor) -> bool:
@@ -60,7 +74,7 @@ def can_view(conversation: Conversation, actor: Actor) -> bool:
     Returns:
         Whether the actor may see it.
     """
-    return is_staff(actor) or conversation.assignee_id in (None, actor.user_id)
+    return reads_all(actor) or conversation.assignee_id in (None, actor.user_id)
 
 
 def viewable_by(actor: Actor) -> ColumnElement[bool]:
@@ -72,13 +86,13 @@ def viewable_by(actor: Actor) -> ColumnElement[bool]:
     Returns:
         True for staff; for others, unassigned or assigned to the actor.
     """
-    if is_staff(actor):
+    if reads_all(actor):
         return true()
     return or_(Conversation.assignee_id.is_(None), Conversation.assignee_id == actor.user_id)
 
 
 def access_conversation(session: Session, *, actor: Actor, conversation_id: int,
-                        lock: bool = False) -> Conversation:
+                        lock: bool = False, read_only: bool = False) -> Conversation:
     """A conversation of the actor's tenant that the actor may see.
 
     Args:
@@ -86,6 +100,7 @@ def access_conversation(session: Session, *, actor: Actor, conversation_id: int,
         actor: The acting user.
         conversation_id: The conversation's id.
         lock: Take the row `FOR UPDATE` (for actions that change it).
+        read_only: The caller only reads it: executives are admitted too (every other caller refuses them).
 
     Returns:
         The conversation.
@@ -94,7 +109,7 @@ def access_conversation(session: Session, *, actor: Actor, conversation_id: int,
         NotFound: It does not exist or belongs to another tenant.
         PermissionDenied: It is assigned to another attendant.
     """
-    require_role(actor, *ROLES)
+    require_role(actor, *(READERS if read_only and not lock else ROLES))
     if lock:
         # populate_existing: a copy this session read earlier is refreshed as the lock found the row (a close
         # re-checks the status an inbound message may have just changed).

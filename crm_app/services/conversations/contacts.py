@@ -55,7 +55,7 @@ def view_of(session: Session, contact: Contact, actor: Actor) -> ContactView:
         select(Label.name).join(ConversationLabel, ConversationLabel.label_id == Label.id)
         .join(Conversation, Conversation.id == ConversationLabel.conversation_id)
         .where(Conversation.contact_id == contact.id).distinct()).all()
-    staff = actor.role in ("admin", "supervisor")
+    staff = actor.role in ("admin", "supervisor", "executive")  # executives read every conversation
     past = [{"id": c.id, "status": str(c.status), "created_at": c.created_at, "closed_at": c.closed_at,
              "preview": (c.last_message_preview or "") if staff or c.assignee_id in (None, actor.user_id) else ""}
             for c in conversations]

@@ -14,21 +14,30 @@ from sqlmodel import Session, func, select
 
 from crm_app.db import UTCDateTime, utcnow
 from crm_app.domain import outbound
-from crm_app.domain.inbox import decode_cursor, display_phone, encode_cursor, search_pattern
+from crm_app.domain.inbox import (
+    Period,
+    compute_local_ranges,
+    decode_cursor,
+    display_phone,
+    encode_cursor,
+    search_pattern,
+)
 from crm_app.errors import PermissionDenied, ValidationError
 from crm_app.models import (
     Contact,
     Conversation,
+    ConversationFact,
     ConversationLabel,
     ConversationStatus,
     Label,
     Message,
     Team,
+    Tenant,
     User,
 )
 from crm_app.services.audit import reads
 from crm_app.services.conversations import contacts
-from crm_app.services.conversations.access import ROLES, access_conversation, can_send, is_staff
+from crm_app.services.conversations.access import READERS, access_conversation, can_send, reads_all
 from crm_app.services.conversations.contacts import ContactView
 from crm_app.services.core.actors import Actor, require_role
 
@@ -85,8 +94,8 @@ class ConversationDetail:
 def _tab_filter(tab: str, actor: Actor) -> list:
     if tab not in TABS:
         raise ValidationError(f"tab must be one of {', '.join(TABS)}", field="tab")
-    if tab == "all" and not is_staff(actor):
-        raise PermissionDenied("only supervisors and admins see every conversation")
+    if tab == "all" and not reads_all(actor):
+        raise PermissionDenied("only supervisors, admins and executives see every conversation")
     not_closed = _C.status != ConversationStatus.CLOSED
     return {
         "mine": [_C.assignee_id == actor.user_id, not_closed],
@@ -94,13 +103,37 @@ def _tab_filter(tab: str, actor: Actor) -> list:
         "bot": [_C.bot_active.is_(True), not_closed],
         "all": [not_closed],
         "closed": [_C.status == ConversationStatus.CLOSED]
-        + ([] if is_staff(actor) else [_C.assignee_id == actor.user_id]),
+        + ([] if reads_all(actor) else [_C.assignee_id == actor.user_id]),
     }[tab]
 
 
 def _selection_filter(ids: list[int], actor: Actor) -> list:
     conditions = [_C.id.in_(list(ids)[:5000])]
-    return conditions if is_staff(actor) else [*conditions, _C.assignee_id == actor.user_id]
+    return conditions if reads_all(actor) else [*conditions, _C.assignee_id == actor.user_id]
+
+
+_PERIOD_COLUMNS = {"opened": ConversationFact.opened_at, "closed": ConversationFact.closed_at,
+                   "first_response": ConversationFact.first_human_at}
+
+
+def _period_filter(session: Session, period: Period | None, tenant_id: int) -> list:
+    """Conversations with a cycle opened, closed or first answered, or a customer message, within the period's
+    local days (and weekday and hour), in the tenant's timezone: the same moments the analytics charts count."""
+    if period is None:
+        return []
+    tenant = session.get(Tenant, tenant_id)
+    ranges = compute_local_ranges(period, (tenant.timezone if tenant else None) or "America/Sao_Paulo")
+    if not ranges:
+        return [sa.false()]
+    if period.on == "inbound":
+        column = Message.created_at
+        source = select(Message.conversation_id).where(Message.tenant_id == tenant_id,
+                                                       Message.sender_type == "customer")
+    else:
+        column = _PERIOD_COLUMNS[period.on]
+        source = select(ConversationFact.conversation_id).where(ConversationFact.tenant_id == tenant_id)
+    within = sa.or_(*[sa.and_(column >= start, column < end) for start, end in ranges])
+    return [_C.id.in_(source.where(within))]
 
 
 def _search_filter(query: str | None, tenant_id: int) -> list:
@@ -178,12 +211,13 @@ def find_conversation_row(session: Session, conversation_id: int, *, tenant_id: 
 def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", query: str | None = None,
                        team_id: int | None = None, label_id: int | None = None, status: str | None = None,
                        inbox_id: int | None = None, sort: str = "recent", cursor: str | None = None,
-                       limit: int = 50, conversation_ids: list[int] | None = None) -> ConversationPage:
+                       limit: int = 50, conversation_ids: list[int] | None = None,
+                       period: Period | None = None) -> ConversationPage:
     """One page of a tab, newest activity first (or, with sort="window", open windows closing soonest first).
 
     Args:
         session: The caller's session.
-        actor: The acting user; attendants have no "all" tab.
+        actor: The acting user; attendants have no "all" tab; executives read (and only read) every tab.
         tab: One of `TABS`.
         query: Matches the contact's name, phone or e-mail, or any message text, ignoring accents and case.
         team_id: Only this team's conversations.
@@ -195,11 +229,12 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
         limit: Rows per page (1 to 200).
         conversation_ids: Only these conversations, whatever their status (an analytics selection); the tab
             is then ignored, except that attendants still see only their own.
+        period: Only conversations with that moment (`Period.on`) in those local days and hours.
 
     Returns:
         The page; `total` is counted on the first page only.
     """
-    require_role(actor, *ROLES)
+    require_role(actor, *READERS)
     if sort not in SORTS:
         raise ValidationError("sort must be recent or window", field="sort")
     limit = max(1, min(limit, 200))
@@ -207,7 +242,7 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
         reads.record_phone_search(session, actor=actor, query=query)
     scope = _tab_filter(tab, actor) if conversation_ids is None else _selection_filter(conversation_ids, actor)
     conditions = [_C.tenant_id == actor.tenant_id, *scope, *_search_filter(query, actor.tenant_id),
-                  *_narrowing(team_id, label_id, status, inbox_id)]
+                  *_narrowing(team_id, label_id, status, inbox_id), *_period_filter(session, period, actor.tenant_id)]
     if sort == "window":
         conditions.append(_C.last_customer_message_at > utcnow() - WINDOW)
     key = _C.last_customer_message_at if sort == "window" else _RECENT_KEY
@@ -266,8 +301,8 @@ def tab_counts(session: Session, *, actor: Actor) -> dict[str, int]:
     Returns:
         tab -> count.
     """
-    require_role(actor, *ROLES)
-    tabs = [t for t in TABS if t != "all" or is_staff(actor)]
+    require_role(actor, *READERS)
+    tabs = [t for t in TABS if t != "all" or reads_all(actor)]
     columns = [func.count().filter(sa.and_(*_tab_filter(t, actor))).label(t) for t in tabs]
     row = session.exec(select(*columns).select_from(_C).where(_C.tenant_id == actor.tenant_id)).one()
     return {t: int(row[i] or 0) for i, t in enumerate(tabs)}
@@ -283,7 +318,7 @@ def unread_total(session: Session, *, actor: Actor) -> int:
     Returns:
         The number of unread messages.
     """
-    require_role(actor, *ROLES)
+    require_role(actor, *READERS)
     total = session.exec(select(func.coalesce(func.sum(_C.unread_count), 0)).where(
         _C.tenant_id == actor.tenant_id, _C.assignee_id == actor.user_id,
         _C.status != ConversationStatus.CLOSED)).one()
@@ -291,6 +326,8 @@ def unread_total(session: Session, *, actor: Actor) -> int:
 
 
 def _blocked_reason(conversation: Conversation, actor: Actor) -> str | None:
+    if actor.role == "executive":
+        return "inbox.blocked.read_only"
     if conversation.status == ConversationStatus.CLOSED:
         return "inbox.blocked.closed"
     if can_send(conversation, actor):
@@ -313,7 +350,7 @@ def get_conversation(session: Session, *, actor: Actor, conversation_id: int) ->
     Returns:
         The detail; `blocked_reason` is a catalogue key when the actor may not reply.
     """
-    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)
+    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id, read_only=True)
     contact = contacts.view_of(session, session.get(Contact, conversation.contact_id), actor)
     reason = _blocked_reason(conversation, actor)
     window_open = outbound.is_window_open(conversation.last_customer_message_at, utcnow())

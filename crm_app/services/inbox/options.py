@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from crm_app.models import Inbox, Label, Team
 from crm_app.services.access import users
 from crm_app.services.channel import numbers
 from crm_app.services.conversations import labels
@@ -45,6 +46,8 @@ def list_options(session: Session, *, actor: Actor) -> InboxOptions:
     Returns:
         The options, each list in its service's order.
     """
+    if actor.role == "executive":
+        return _read_only_options(session, actor)
     if is_staff(actor):
         people = [Option(u.id, u.name) for u in users.list_users(session, actor=actor)
                   if u.is_active and u.role in HANDLING_ROLES]
@@ -57,3 +60,14 @@ def list_options(session: Session, *, actor: Actor) -> InboxOptions:
         people=[p for p in people if p.id != actor.user_id],
         inboxes=[Option(i.id, i.name) for i in numbers.list_inboxes(session, actor=actor)],
     )
+
+
+def _read_only_options(session: Session, actor: Actor) -> InboxOptions:
+    """An executive's filters: the tenant's teams, labels and numbers by name; nobody to hand a conversation to."""
+    def named(model, *extra) -> list:
+        return session.exec(select(model.id, model.name, *extra).where(model.tenant_id == actor.tenant_id)
+                            .order_by(model.name)).all()
+
+    return InboxOptions(teams=[Option(i, n) for i, n in named(Team)], people=[],
+                        labels=[Option(i, n, c or "gray") for i, n, c in named(Label, Label.color)],
+                        inboxes=[Option(i, n) for i, n in named(Inbox)])

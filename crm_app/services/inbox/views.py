@@ -69,7 +69,7 @@ def list_messages(session: Session, *, actor: Actor, conversation_id: int, befor
     Returns:
         The views, oldest first.
     """
-    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)
+    conversation = access_conversation(session, actor=actor, conversation_id=conversation_id, read_only=True)
     limit = max(1, min(limit, 200))
     statement = select(Message).where(Message.conversation_id == conversation.id,
                                       Message.kind != MessageKind.REACTION)

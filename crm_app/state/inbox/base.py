@@ -16,6 +16,7 @@ from crm_app.services.core.actors import Actor
 from crm_app.state.session import SessionState
 
 SUPERVISORS = ("admin", "supervisor")
+READERS = ("admin", "supervisor", "attendant", "executive")  # who may open the inbox; executives only read it
 
 
 def now() -> dt.datetime:
@@ -40,8 +41,13 @@ class InboxState(SessionState):
 
     @rx.var(cache=True)
     def is_supervisor(self) -> bool:
-        """Whether the user sees every conversation (the "all" tab)."""
-        return self.user_role in SUPERVISORS
+        """Whether the user sees every conversation (the "all" tab): staff, and executives (read-only)."""
+        return self.user_role in (*SUPERVISORS, "executive")
+
+    @rx.var(cache=True)
+    def read_only(self) -> bool:
+        """Executives read the inbox and change nothing (cosmetic: the services refuse their writes)."""
+        return self.user_role == "executive"
 
     @rx.var(cache=True)
     def page_title(self) -> str:

@@ -11,7 +11,7 @@ from crm_app.services import call, channel, conversations, inbox, routing
 from crm_app.services.core.actors import Actor
 from crm_app.state.errors import toast_errors
 from crm_app.state.inbox import view
-from crm_app.state.inbox.base import SUPERVISORS, now
+from crm_app.state.inbox.base import READERS, SUPERVISORS, now
 from crm_app.state.inbox.listing import InboxListState
 
 MESSAGE_PAGE = 50
@@ -112,8 +112,8 @@ class InboxConversationState(InboxListState):
         self.mobile_chat = False
 
     def _mark_read(self, actor: Actor) -> None:
-        if not self.selected_id or self.blocked_reason == "inbox.blocked.other_assignee":
-            return  # not ours to read any more: the unread count and the blue ticks belong to its owner
+        if not self.selected_id or self.blocked_reason in ("inbox.blocked.other_assignee", "inbox.blocked.read_only"):
+            return  # not ours to read (any more): the unread count and the blue ticks belong to its owner
         try:
             call(channel.mark_conversation_read, actor=actor, conversation_id=self.selected_id)
         except CRMError:
@@ -130,14 +130,15 @@ class InboxConversationState(InboxListState):
             self.chat_loading = True
             yield
         try:
-            actor = self._require("admin", "supervisor", "attendant")
+            actor = self._require(*READERS)
             self.selected_id = int(conversation_id)
             self.reply_to, self.typing_name, self.note_mode, self.mobile_chat = {}, "", False, True
             self._load_conversation(actor)
             self._mark_read(actor)
-            if previous and previous != self.selected_id:
-                routing.stop_viewing(actor.tenant_id, previous, actor.user_id)
-            routing.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
+            if actor.role != "executive":  # a reader leaves no trace: nobody sees them "viewing"
+                if previous and previous != self.selected_id:
+                    routing.stop_viewing(actor.tenant_id, previous, actor.user_id)
+                routing.set_viewing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
             self._load_viewers(actor)
         except CRMError:
             self._clear_selection()  # not found or not allowed: show nothing of it
@@ -193,7 +194,7 @@ class InboxConversationState(InboxListState):
         self.older_loading = True
         yield
         try:
-            actor = self._require("admin", "supervisor", "attendant")
+            actor = self._require(*READERS)
             older = call(inbox.list_messages, actor=actor, conversation_id=self.selected_id, before_id=min(ids),
                          limit=MESSAGE_PAGE)
         finally:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 import reflex as rx
 
+from crm_app.domain.inbox import parse_period
 from crm_app.errors import NotFound
+from crm_app.i18n import translate
 from crm_app.services import call, inbox
 from crm_app.services.analytics import clickthrough as analytics
 from crm_app.services.core.actors import Actor
 from crm_app.state.burst import shared
 from crm_app.state.errors import toast_errors
 from crm_app.state.inbox import view
-from crm_app.state.inbox.base import SUPERVISORS, InboxState, now
+from crm_app.state.inbox.base import READERS, SUPERVISORS, InboxState, now
 
 PAGE_SIZE = 40
 
@@ -30,6 +33,13 @@ class InboxListState(InboxState):
     filter_inbox: str = ""
     # An analytics selection (a chart's bar or cell): only those conversations, until it is cleared.
     selection_ids: list[int] = []
+    # A period kept in the URL (`since`, `until`, `on`, `weekday`, `hour`): local days of the tenant.
+    period_since: str = ""
+    period_until: str = ""
+    period_on: str = "opened"
+    period_weekday: str = ""
+    period_hour: str = ""
+    list_total: int = 0
     sort: str = "recent"
     rows: list[dict[str, str]] = []
     next_cursor: str = ""
@@ -44,7 +54,27 @@ class InboxListState(InboxState):
     def filters_active(self) -> bool:
         """Whether a filter or the "window" sort narrows the list (the filter button lights up)."""
         return bool(self.filter_team or self.filter_label or self.filter_status or self.filter_inbox
-                    or self.sort != "recent")
+                    or self.period_since or self.sort != "recent")
+
+    @rx.var(cache=True)
+    def period_text(self) -> str:
+        """The period filter in words: "04/11/2026 – 05/11/2026 · abertas · Ter · 14h" ("" when none)."""
+        if not self.period_since:
+            return ""
+        parts = ["/".join(reversed(self.period_since.split("-")))]
+        if self.period_until and self.period_until != self.period_since:
+            parts[0] += " – " + "/".join(reversed(self.period_until.split("-")))
+        parts.append(translate(self.lang, f"inbox.period.on.{self.period_on}"))
+        if self.period_weekday:
+            parts.append(translate(self.lang, f"analytics.weekday.{self.period_weekday}"))
+        if self.period_hour:
+            parts.append(translate(self.lang, "inbox.period.hour").format(hour=self.period_hour))
+        return " · ".join(parts)
+
+    @rx.var(cache=True)
+    def total_text(self) -> str:
+        """How many conversations the narrowed list holds, in words."""
+        return translate(self.lang, "inbox.period.count").format(count=self.list_total)
 
     def _filters(self) -> dict[str, Any]:
         def as_int(value: str) -> int | None:
@@ -53,11 +83,15 @@ class InboxListState(InboxState):
         return {"query": self.query.strip() or None, "team_id": as_int(self.filter_team),
                 "label_id": as_int(self.filter_label), "status": self.filter_status or None,
                 "inbox_id": as_int(self.filter_inbox), "sort": self.sort,
-                "conversation_ids": list(self.selection_ids) if self.selection_ids else None}
+                "conversation_ids": list(self.selection_ids) if self.selection_ids else None,
+                "period": parse_period(self.period_since, self.period_until, self.period_on, self.period_weekday,
+                                       self.period_hour)}
 
     def _load_list(self, actor: Actor, *, append: bool = False) -> None:
-        if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in SUPERVISORS):
+        if self.tab not in inbox.TABS or (self.tab == "all" and actor.role not in (*SUPERVISORS, "executive")):
             self.tab = "mine"  # the value also comes back from the browser's storage
+        if self.tab == "mine" and actor.role == "executive":
+            self.tab = "all"  # nothing is an executive's own: they read the whole tenant
         cursor = self.next_cursor if append and self.next_cursor else None
         filters = self._filters()
         tab, lang = self.tab, self.lang
@@ -65,7 +99,8 @@ class InboxListState(InboxState):
         def read_page():
             page = call(inbox.list_conversations, actor=actor, tab=tab, cursor=cursor, limit=PAGE_SIZE, **filters)
             moment = now()
-            return [view.conversation_row(r, moment, actor.timezone, lang) for r in page.rows], page.next_cursor
+            rows = [view.conversation_row(r, moment, actor.timezone, lang) for r in page.rows]
+            return rows, page.next_cursor, page.total
 
         # Tabs refreshed by the same burst share this read when they would get the same page: the key
         # names all it depends on, the user only for the tabs that are per user.
@@ -73,7 +108,9 @@ class InboxListState(InboxState):
         key = ("list", actor.tenant_id, actor.role in SUPERVISORS, per_user, tab, cursor,
                tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items())), actor.timezone,
                lang, actor.user_id if self.selection_ids else None)
-        shared_rows, next_cursor = shared(key, read_page)
+        shared_rows, next_cursor, total = shared(key, read_page)
+        if total is not None:
+            self.list_total = int(total)
         fresh = [dict(r) for r in shared_rows]  # each tab gets its own copies
         if append:
             known = {r["id"] for r in self.rows}
@@ -93,7 +130,7 @@ class InboxListState(InboxState):
         return fresh + [r for r in self.rows[PAGE_SIZE:] if r["id"] not in known]
 
     def _relist(self) -> None:
-        actor = self._require("admin", "supervisor", "attendant")
+        actor = self._require(*READERS)
         self.next_cursor = ""
         self.rows = []
         self._load_list(actor)
@@ -124,19 +161,59 @@ class InboxListState(InboxState):
         self._relist()
 
     def _take_selection(self, actor: Actor) -> None:
-        """An analytics chart sent the user here with `?selection=…`: show only those conversations."""
-        token = str(self.router.page.params.get("selection") or "")
+        """The URL's filters: an analytics selection (`?selection=…`, the ids behind a chart's bar or cell) and
+        a period (`since`, `until`, `on`, `weekday`, `hour`); an unreadable period is dropped, not an error."""
+        params = self.router.page.params
+        token = str(params.get("selection") or "")
         try:
             self.selection_ids = analytics.load_selection(actor=actor, token=token) if token else []
         except NotFound:  # an old link: the whole tab, not an empty inbox
             self.selection_ids = []
+        values = [str(params.get(name) or "")[:10] for name in ("since", "until", "on", "weekday", "hour")]
+        try:
+            parse_period(*values)
+        except ValueError:
+            values = ["", "", "opened", "", ""]
+        (self.period_since, self.period_until, self.period_on, self.period_weekday,
+         self.period_hour) = values[0], values[1], values[2] or "opened", values[3], values[4]
+
+    def _url(self) -> str:
+        """/inbox with the period filter, so a reload or a shared link shows the same list."""
+        query = {k: v for k, v in (("since", self.period_since), ("until", self.period_until),
+                                   ("on", self.period_on if self.period_since else ""),
+                                   ("weekday", self.period_weekday), ("hour", self.period_hour)) if v}
+        return "/inbox" + ("?" + urllib.parse.urlencode(query) if query else "")
+
+    def _keep_url(self):
+        return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
 
     @rx.event
     @toast_errors
     def clear_selection(self):
-        """Back to the whole tab."""
+        """Back to the whole tab: the chart's ids and its period are dropped."""
         self.selection_ids = []
+        self.period_since = self.period_until = self.period_weekday = self.period_hour = ""
+        self.period_on = "opened"
         self._relist()
+        return self._keep_url()
+
+    @rx.event
+    @toast_errors
+    def set_period(self, name: str, value: str):
+        """The filter's "from" or "to" day (opened then); an empty "from" drops the period."""
+        value = value[:10]
+        if name == "since":
+            self.period_since = value
+            self.period_until = self.period_until if value and self.period_until >= value else value
+        elif name == "until":
+            self.period_until = value if value >= self.period_since else self.period_since
+        try:
+            parse_period(self.period_since, self.period_until, self.period_on, self.period_weekday, self.period_hour)
+        except ValueError:
+            self.period_since = self.period_until = ""
+            return rx.toast.error(translate(self.lang, "inbox.period.bad"))
+        self._relist()
+        return self._keep_url()
 
     @rx.event
     @toast_errors
@@ -144,7 +221,10 @@ class InboxListState(InboxState):
         """Drop every filter and the search."""
         self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
         self.selection_ids, self.sort = [], "recent"
+        self.period_since = self.period_until = self.period_weekday = self.period_hour = ""
+        self.period_on = "opened"
         self._relist()
+        return self._keep_url()
 
     @rx.event
     @toast_errors
@@ -159,4 +239,4 @@ class InboxListState(InboxState):
     def load_more(self):
         """Keyset pagination: the next page of the list."""
         if self.next_cursor:
-            self._load_list(self._require("admin", "supervisor", "attendant"), append=True)
+            self._load_list(self._require(*READERS), append=True)

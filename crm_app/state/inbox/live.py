@@ -24,7 +24,7 @@ from crm_app.state import realtime
 from crm_app.state.burst import shared
 from crm_app.state.errors import toast_errors
 from crm_app.state.inbox import view
-from crm_app.state.inbox.base import SUPERVISORS, now
+from crm_app.state.inbox.base import READERS, SUPERVISORS, now
 from crm_app.state.inbox.conversation import InboxConversationState
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,15 @@ class InboxLiveState(InboxConversationState):
     def load(self):
         """on_load (and again after a reconnect): register this tab for pushes and load everything."""
         try:
-            actor = self._require("admin", "supervisor", "attendant")
+            actor = self._require(*READERS)
             realtime.register_tab(actor.tenant_id, self.router.session.client_token, self.router.session.session_id)
             self._user_id, self._tz = actor.user_id, actor.timezone
             self.presence_status = routing.statuses(actor.tenant_id).get(actor.user_id, self.presence_status)
             self._load_options(actor)
             self._take_selection(actor)
             self._reload_all(actor)
-            routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
+            if actor.role != "executive":  # executives only read: no presence, nobody routes to them
+                routing.heartbeat(actor.tenant_id, actor.user_id, self.presence_status)
             self._load_viewers(actor)
         finally:
             self.list_loading = False  # a failed load shows an empty list, not a skeleton forever

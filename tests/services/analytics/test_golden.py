@@ -59,8 +59,8 @@ def _responses(db, fact_id: int) -> list[tuple]:
     return [(r.kind, r.at, r.seconds, r.business_seconds) for r in rows]
 
 
-@pytest.fixture
-def sao_paulo(db):
+def seed_sao_paulo(db):
+    """The São Paulo dataset (any database: the SQLite fallback test runs it too)."""
     tenant, box, (sales, _) = _place(db, "America/Sao_Paulo", WEEKDAYS_9_18)
     ana = make_user(db, tenant.id, "attendant")
     c = _conversation(db, box, sp(30, 17, 50, month=10), "5511900000001")
@@ -78,6 +78,11 @@ def sao_paulo(db):
         facts.note(db, c, event, at=at, **kw)
     db.commit()
     return tenant, c, ana
+
+
+@pytest.fixture
+def sao_paulo(db):
+    return seed_sao_paulo(db)
 
 
 def test_sao_paulo_business_hours_skip_the_weekend_and_the_holiday(db, sao_paulo):
@@ -118,8 +123,8 @@ def test_sao_paulo_days_are_cut_in_the_tenants_timezone(db, sao_paulo):
     assert got.durations["frt"].business_median == 900 and got.durations["frt"].median == 314100
 
 
-@pytest.fixture
-def utc_tenant(db):
+def seed_utc(db):
+    """The UTC dataset (any database)."""
     tenant, box, (first, second) = _place(db, "UTC", WEEKDAYS_9_17)
     ana, bruno = make_user(db, tenant.id, "attendant"), make_user(db, tenant.id, "attendant")
     one = _conversation(db, box, utc(4, 10, 0), "5511900000011")
@@ -144,6 +149,11 @@ def utc_tenant(db):
         facts.note(db, two, event, at=at, **kw)
     db.commit()
     return tenant, one, two, ana, bruno, first, second
+
+
+@pytest.fixture
+def utc_tenant(db):
+    return seed_utc(db)
 
 
 def test_utc_containment_then_a_reopen_starts_a_new_cycle(db, utc_tenant):

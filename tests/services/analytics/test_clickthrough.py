@@ -1,0 +1,184 @@
+"""From a chart to the inbox: every bar, cell and bucket opens exactly its conversations, counted as the chart
+counts them; the inbox's period filter cuts days and hours in the tenant's timezone; executives read and never
+write; attendants see none of anyone else's conversations through a selection or a period.
+
+Seed (São Paulo, UTC−3), Tue 3 – Thu 5 November 2026:
+- c1 Tue 10:00, Ana answers in 3 min (1–5 min);
+- c2 Wed 23:30 local = Thu 02:30 UTC, Bruno answers in 30 s (0–1 min): a Wednesday, not a Thursday;
+- c3 Thu 00:30 local = Thu 03:30 UTC, Ana answers in 10 min (5–15 min);
+- c4 Thu 14:10, the bot resolves it alone (closed Thursday);
+- c5 Wed 14:20, Ana answers after 2 h (1–4 h).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+import pytest
+
+from crm_app.domain.inbox import Period, compute_local_ranges, parse_period
+from crm_app.errors import PermissionDenied
+from crm_app.models import Message, Tenant
+from crm_app.services import inbox
+from crm_app.services.analytics import clickthrough, figures
+from crm_app.services.channel import outbound
+from crm_app.services.conversations import facts, labels
+from tests.factories import make_conversation, make_inbox, make_tenant, make_user
+
+SP = dt.timezone(dt.timedelta(hours=-3))
+FIRST, LAST = dt.date(2026, 11, 3), dt.date(2026, 11, 5)
+
+
+def sp(day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=SP)
+
+
+def _life(db, box, at: dt.datetime, wa_id: str, answer: dt.timedelta | None, who):
+    c = make_conversation(db, box.id, wa_id=wa_id)
+    c.created_at, c.assignee_id = at, who.user_id if who else None
+    db.add(Message(tenant_id=c.tenant_id, conversation_id=c.id, direction="inbound", sender_type="customer",
+                   kind="text", body="Oi", status="received", created_at=at))
+    facts.note(db, c, "customer", at=at)
+    if answer is None:
+        facts.note(db, c, "bot", at=at + dt.timedelta(seconds=5))
+        facts.note(db, c, "close", at=at + dt.timedelta(minutes=2), by="bot")
+    else:
+        facts.note(db, c, "handoff", at=at, reason="menu")
+        facts.note(db, c, "assign", at=at, user_id=who.user_id)
+        facts.note(db, c, "human", at=at + answer, user_id=who.user_id)
+    return c
+
+
+@pytest.fixture
+def seeded(db):
+    tenant = make_tenant(db)
+    db.get(Tenant, tenant.id).timezone = "America/Sao_Paulo"
+    box = make_inbox(db, tenant.id)
+    ana, bruno = make_user(db, tenant.id, "attendant"), make_user(db, tenant.id, "attendant")
+    minutes = dt.timedelta(minutes=1)
+    made = {
+        "c1": _life(db, box, sp(3, 10, 0), "5511900000101", 3 * minutes, ana),
+        "c2": _life(db, box, sp(4, 23, 30), "5511900000102", dt.timedelta(seconds=30), bruno),
+        "c3": _life(db, box, sp(5, 0, 30), "5511900000103", 10 * minutes, ana),
+        "c4": _life(db, box, sp(5, 14, 10), "5511900000104", None, None),
+        "c5": _life(db, box, sp(4, 14, 20), "5511900000105", 120 * minutes, ana),
+    }
+    db.commit()
+    return tenant, made, ana, bruno
+
+
+NOW = dt.datetime(2026, 11, 3, 3, 1, tzinfo=dt.UTC)  # local 3 Nov 00:01: every day of the period is read raw
+FILTERS = figures.Filters(FIRST, LAST)
+
+
+def _inbox_count(db, actor, url: str) -> tuple[int, set[int]]:
+    """What the inbox shows for a click-through URL: the selection's ids and the URL's period, as the page does."""
+    assert url.startswith("/inbox?")
+    q = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))
+    ids = clickthrough.load_selection(actor=actor, token=q["selection"])
+    period = parse_period(q["since"], q["until"], q["on"], q.get("weekday", ""), q.get("hour", ""))
+    page = inbox.list_conversations(db, actor=actor, tab="mine", conversation_ids=ids, period=period, limit=200)
+    return page.total, {r.id for r in page.rows}
+
+
+def test_local_ranges_cut_sao_paulo_days_and_hours():
+    day = compute_local_ranges(Period(dt.date(2026, 11, 4), dt.date(2026, 11, 4)), "America/Sao_Paulo")
+    assert day == [(dt.datetime(2026, 11, 4, 3, tzinfo=dt.UTC), dt.datetime(2026, 11, 5, 3, tzinfo=dt.UTC))]
+    three = compute_local_ranges(Period(FIRST, LAST), "America/Sao_Paulo")
+    assert three == [(dt.datetime(2026, 11, 3, 3, tzinfo=dt.UTC), dt.datetime(2026, 11, 6, 3, tzinfo=dt.UTC))]
+    cell = compute_local_ranges(Period(FIRST, LAST, "inbound", weekday=2, hour=23), "America/Sao_Paulo")
+    assert cell == [(dt.datetime(2026, 11, 5, 2, tzinfo=dt.UTC), dt.datetime(2026, 11, 5, 3, tzinfo=dt.UTC))]
+    assert compute_local_ranges(Period(FIRST, FIRST, weekday=6), "UTC") == []
+    with pytest.raises(ValueError):
+        parse_period("2026-11-05", "2026-11-03")
+    with pytest.raises(ValueError):
+        parse_period("2026-11-05", "", "opened", "", "24")
+
+
+def test_every_bar_cell_and_bucket_opens_exactly_its_count(db, seeded):
+    tenant, made, *_ = seeded
+    boss = make_user(db, tenant.id, "executive")
+    report = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
+    opened = {d["day"]: d["opened"] for d in report.days}
+    assert opened == {"2026-11-03": 1, "2026-11-04": 2, "2026-11-05": 2}  # c2 on Wednesday, local
+    closed = {d["day"]: d["closed"] for d in report.days}
+    checked = 0
+    for metric, by_day in (("opened", opened), ("closed", closed)):
+        for day, value in by_day.items():
+            url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric=metric, day=day)
+            assert _inbox_count(db, boss, url)[0] == value, (metric, day)
+            checked += 1
+    _, wednesday = _inbox_count(db, boss, clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="opened",
+                                                                  day="2026-11-04"))
+    assert wednesday == {made["c2"].id, made["c5"].id}
+    cells = [(w, h, report.heatmap[w][h]) for w in range(7) for h in range(24) if report.heatmap[w][h]]
+    assert sorted((w, h) for w, h, _ in cells) == [(1, 10), (2, 14), (2, 23), (3, 0), (3, 14)]
+    for weekday, hour, value in cells + [(4, 9, 0)]:
+        url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="inbound", weekday=weekday, hour=hour)
+        assert _inbox_count(db, boss, url)[0] == value, (weekday, hour)
+    buckets = figures.frt_buckets(db, actor=boss, filters=FILTERS)
+    assert {b["bucket"]: b["count"] for b in buckets if b["count"]} == {"0-1m": 1, "1-5m": 1, "5-15m": 1, "1-4h": 1}
+    for b in buckets:
+        url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="frt", bucket=b["bucket"])
+        assert _inbox_count(db, boss, url)[0] == b["count"], b
+    assert checked == 6
+
+
+def test_the_period_filter_alone_matches_the_bars(db, seeded):
+    tenant, made, *_ = seeded
+    boss = make_user(db, tenant.id, "admin")
+    report = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
+    for day in report.days:
+        date = dt.date.fromisoformat(day["day"])
+        page = inbox.list_conversations(db, actor=boss, tab="all", period=Period(date, date, "opened"))
+        assert page.total == day["opened"], day["day"]
+    late = inbox.list_conversations(db, actor=boss, tab="all",
+                                    period=Period(FIRST, LAST, "inbound", weekday=2, hour=23))
+    assert [r.id for r in late.rows] == [made["c2"].id]
+
+
+def test_executives_read_the_filtered_inbox_and_write_nothing(db, seeded):
+    tenant, made, ana, _ = seeded
+    boss = make_user(db, tenant.id, "executive")
+    url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="opened", day="2026-11-05")
+    assert _inbox_count(db, boss, url) == (2, {made["c3"].id, made["c4"].id})
+    assert inbox.list_conversations(db, actor=boss, tab="all").total == 5
+    detail = inbox.get_conversation(db, actor=boss, conversation_id=made["c3"].id)
+    assert (detail.can_reply, detail.blocked_reason) == (False, "inbox.blocked.read_only")
+    assert [m.body for m in inbox.list_messages(db, actor=boss, conversation_id=made["c3"].id)] == ["Oi"]
+    cid = made["c3"].id
+    writes = [
+        lambda: inbox.take_over(db, actor=boss, conversation_id=cid),
+        lambda: inbox.close(db, actor=boss, conversation_id=cid),
+        lambda: inbox.transfer(db, actor=boss, conversation_id=cid, user_id=ana.user_id),
+        lambda: inbox.add_note(db, actor=boss, conversation_id=cid, body="x"),
+        lambda: labels.add_label(db, actor=boss, conversation_id=cid, name="x"),
+        lambda: outbound.send_message(db, actor=boss, conversation_id=cid, content={"type": "text", "body": "x"}),
+    ]
+    for write in writes:
+        with pytest.raises(PermissionDenied):
+            write()
+        db.rollback()
+
+
+def test_attendants_see_only_their_own_through_a_selection_or_a_period(db, seeded):
+    tenant, made, ana, bruno = seeded
+    # Ana's own chart: her first responses; the click opens hers only.
+    url = clickthrough.inbox_link(db, actor=ana, filters=FILTERS, metric="opened", day="2026-11-04")
+    count, ids = _inbox_count(db, ana, url)
+    assert (count, ids) == (1, {made["c5"].id})
+    # A forged selection naming Bruno's conversation, or a period alone, shows nothing of his.
+    forged = inbox.list_conversations(db, actor=ana, tab="mine", conversation_ids=[made["c2"].id])
+    assert forged.total == 0
+    for tab in ("mine", "closed", "unassigned"):
+        page = inbox.list_conversations(db, actor=ana, tab=tab, period=Period(FIRST, LAST, "opened"))
+        assert made["c2"].id not in {r.id for r in page.rows}
+    with pytest.raises(PermissionDenied):
+        inbox.list_conversations(db, actor=ana, tab="all", period=Period(FIRST, LAST, "opened"))
+    # Someone else's selection token is "not found" (the inbox then shows the whole tab).
+    from crm_app.errors import NotFound
+
+    token = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))["selection"]
+    with pytest.raises(NotFound):
+        clickthrough.load_selection(actor=bruno, token=token)
