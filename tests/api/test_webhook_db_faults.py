@@ -10,28 +10,23 @@ test's worker must run against the private cluster.)
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 import httpx
-import psycopg
 import pytest
 from sqlmodel import Session
 
-from crm_app import migrations
 from crm_app.config import normalize_database_url
 from crm_app.db import make_engine
 from tests.channel.conftest import free_port, start_api, stop, wait_for, wait_http
 from tests.factories import make_inbox, make_tenant
 from tests.support.faults import FaultProxy
+from tests.support.private_pg import private_cluster
 from tests.support.whatsapp import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, encode, fixture, signed_headers, worker_argv
 
 CONNECT_TIMEOUT = 2  # seconds; libpq's minimum
@@ -42,46 +37,11 @@ WORST_REQUEST = 2 * max(DEADLINE, CONNECT_TIMEOUT) + 1.5
 SENDERS = 2
 
 
-def _postgres_bin() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
-    return os.path.dirname(found[-1]) if found else shutil.which("initdb") and os.path.dirname(shutil.which("initdb"))
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    """initdb and postgres refuse root: run them as the `postgres` account then."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
 @pytest.fixture(scope="module")
 def private_pg():
     """A throwaway PostgreSQL cluster on a spare port, with our schema: (its direct URL, its port)."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    if os.geteuid() == 0:
-        try:
-            account = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no `postgres` account to run initdb as")
-    data = tempfile.mkdtemp(prefix="crm-pg-")
-    if os.geteuid() == 0:
-        os.chown(data, account.pw_uid, account.pw_gid)
-    port = free_port()
-    subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync",
-                                 "-E", "UTF8", "--locale=C"]), check=True, capture_output=True)
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-l", f"{data}/server.log", "-w", "-t", "60",
-                                 "-o", options, "start"]), check=True, capture_output=True)
-    try:
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE crm")
-        url = f"postgresql://postgres@127.0.0.1:{port}/crm"
-        migrations.upgrade(normalize_database_url(url))
-        yield url, port
-    finally:
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
+    with private_cluster() as cluster:
+        yield cluster.url, cluster.port
 
 
 @pytest.fixture
