@@ -329,22 +329,40 @@ STEPS: tuple[tuple[str, Callable[[Session, Person], None]], ...] = (
 STEP_NAMES = tuple(name for name, _ in STEPS)
 
 
+def _ledger_bytes(tenant_id: int) -> bytes:
+    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
+    return storage.read(key) if storage.exists(key) else b""
+
+
+def _ledger_ids(data: bytes) -> set[int]:
+    ids = set()
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            ids.add(int(json.loads(line)["contact_id"]))
+        except (ValueError, KeyError, TypeError):  # a blank line, or one torn by a crash mid-write
+            continue
+    return ids
+
+
 def ledger_contacts(tenant_id: int) -> set[int]:
     """The contact ids in the tenant's ledger file (the copy that survives a database restore)."""
-    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
-    if not storage.exists(key):
-        return set()
-    return {json.loads(line)["contact_id"] for line in storage.read(key).decode().splitlines() if line.strip()}
+    return _ledger_ids(_ledger_bytes(tenant_id))
 
 
 def append_ledger_file(tenant_id: int, contact_id: int) -> None:
-    """Add one line (contact id and time) to the ledger file, once per contact."""
-    if contact_id in ledger_contacts(tenant_id):
+    """Add one line (contact id and time) to the ledger file, once per contact.
+
+    The line goes in one atomic append (`MediaStorage.append`), so erasures finishing at the same moment in
+    two workers both stay in the file. Two racing appends of the same contact write it twice: harmless, the
+    file is read as a set.
+    """
+    data = _ledger_bytes(tenant_id)
+    if contact_id in _ledger_ids(data):
         return
-    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
-    old = storage.read(key) if storage.exists(key) else b""
     line = json.dumps({"contact_id": contact_id, "erased_at": utcnow().isoformat()}) + "\n"
-    storage.put(key, old + line.encode())
+    # a line torn by a crash must not swallow this one
+    prefix = "\n" if data and not data.endswith(b"\n") else ""
+    get_storage().append(LEDGER_KEY.format(tenant_id=tenant_id), (prefix + line).encode())
 
 
 def run_steps(tenant_id: int, contact_id: int, *, start: int = 0,

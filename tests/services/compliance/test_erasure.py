@@ -372,3 +372,27 @@ def test_due_dates_follow_the_tenant_calendar_and_the_list_warns_three_days_befo
     assert [r.id for r in listed] == [row.id, row2.id]  # by due date
     assert all(r.overdue and r.due_soon for r in listed)  # both are past today
     assert "Bartolomeu" not in json.dumps([r.log for r in listed])
+
+
+def _append_ledger_lines(tenant_id: int, contact_ids: range) -> None:
+    for contact_id in contact_ids:
+        erasure.append_ledger_file(tenant_id, contact_id)
+
+
+def test_erasures_finishing_at_once_in_several_workers_all_stay_in_the_ledger_file():
+    import multiprocessing
+
+    tenant_id = uuid.uuid4().int % 10**9 + 10**9  # a ledger file of its own
+    workers = [multiprocessing.get_context("fork").Process(target=_append_ledger_lines,
+                                                           args=(tenant_id, range(i * 40, (i + 1) * 40)))
+               for i in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0] * 6
+    assert erasure.ledger_contacts(tenant_id) == set(range(240))
+    key = erasure.LEDGER_KEY.format(tenant_id=tenant_id)
+    get_storage().append(key, b'{"contact_id": 99')  # a crash tore the last line
+    erasure.append_ledger_file(tenant_id, 1000)
+    assert erasure.ledger_contacts(tenant_id) == {*range(240), 1000}
