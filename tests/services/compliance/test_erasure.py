@@ -102,6 +102,8 @@ def world(db):
         s.add(photo)
         s.add(BotSession(tenant_id=tenant.id, conversation_id=conv_a.id, node_id="email",
                          variables={"email": EMAIL_A, "nome": NAME_A}))
+        s.add(BotSession(tenant_id=tenant.id, conversation_id=conv_b.id, node_id="pedido",
+                         variables={"nome": NAME_B, "pedido": PHRASE_B}))
         out = Message(tenant_id=tenant.id, conversation_id=conv_a.id, direction=Direction.OUTBOUND,
                       sender_type=SenderType.ATTENDANT, kind="text", body=f"Olá {NAME_A}!", status="sent",
                       wa_message_id=wamid_for(WA_A))
@@ -237,6 +239,8 @@ def test_the_access_bundle_holds_everything_about_the_person_and_nothing_of_anot
     assert any(PHRASE_A in (b or "") for b in bodies) and f"Nota: {NAME_A} disse {PHRASE_A}" in bodies
     assert any(m["sender"] == "note" for m in data["messages"])
     assert {e["action"] for e in data["audit"]} >= {"contact.update", "conversation.note"}
+    assert [(b["node_id"], b["variables"]) for b in data["bot_sessions"]] == [
+        ("email", {"email": EMAIL_A, "nome": NAME_A})]  # what the bot collected from her, not from him
     assert data["csat"] == []  # the CSAT hook: no CSAT feature yet
     [media] = [n for n in files if n.startswith("media/")]
     assert PHRASE_A.encode() in files[media]
