@@ -1,7 +1,9 @@
 """Retention: per-tenant policies (optionally per WhatsApp number or label) applied nightly in batches.
 
 - `message_bodies`: message texts and media older than N days are deleted (rows stay, so counts stay).
-- `anonymise_contacts`: contacts with no activity for N days are erased (the erasure steps and ledger).
+- `anonymise_contacts`: contacts with no activity for N days are erased (the erasure steps and ledger). A scope
+  (number, label) chooses whom to look at, never whose activity counts: a contact still active through another
+  number or label is not inactive.
 - `purge_closed`: conversations closed more than N days ago lose their messages' texts and media.
 
 Contacts under legal hold are skipped. A dry run counts what a run would remove; a run records its report
@@ -106,7 +108,7 @@ def _held_contacts(tenant_id: int):
     return select(LegalHold.contact_id).where(LegalHold.tenant_id == tenant_id, LegalHold.released_at.is_(None))
 
 
-def _conversations_in_scope(policy: RetentionPolicy):
+def _conversations_in_scope(policy: RetentionPolicy, now: dt.datetime):
     query = select(Conversation.id).where(Conversation.tenant_id == policy.tenant_id,
                                           Conversation.contact_id.not_in(_held_contacts(policy.tenant_id)))
     if policy.inbox_id is not None:
@@ -116,7 +118,7 @@ def _conversations_in_scope(policy: RetentionPolicy):
             ConversationLabel.label_id == policy.label_id)))
     if policy.action == RetentionAction.PURGE_CLOSED:
         query = query.where(Conversation.status == ConversationStatus.CLOSED,
-                            Conversation.closed_at < _cutoff(policy))
+                            Conversation.closed_at < _cutoff(policy, now))
     return query
 
 
@@ -125,7 +127,7 @@ def _cutoff(policy: RetentionPolicy, now: dt.datetime | None = None) -> dt.datet
 
 
 def _messages_query(policy: RetentionPolicy, now: dt.datetime):
-    query = select(Message.id).where(Message.conversation_id.in_(_conversations_in_scope(policy)),
+    query = select(Message.id).where(Message.conversation_id.in_(_conversations_in_scope(policy, now)),
                                      sa.or_(Message.body.is_not(None), Message.media_storage_key.is_not(None)))
     if policy.action == RetentionAction.MESSAGE_BODIES:
         query = query.where(Message.created_at < _cutoff(policy, now))
@@ -133,11 +135,15 @@ def _messages_query(policy: RetentionPolicy, now: dt.datetime):
 
 
 def _contacts_query(policy: RetentionPolicy, now: dt.datetime):
-    last = (select(Conversation.contact_id, sa.func.max(Conversation.last_message_at).label("last"))
-            .where(Conversation.id.in_(_conversations_in_scope(policy))).group_by(Conversation.contact_id).subquery())
+    """Contacts with a conversation in the policy's scope whose last activity anywhere in the tenant (every
+    number, every label) is older than the cutoff."""
+    in_scope = select(Conversation.contact_id).where(Conversation.id.in_(_conversations_in_scope(policy, now)))
+    activity = sa.func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    last = (select(Conversation.contact_id, sa.func.max(activity).label("last"))
+            .where(Conversation.tenant_id == policy.tenant_id).group_by(Conversation.contact_id).subquery())
     erased = select(ErasureRecord.contact_id).where(ErasureRecord.tenant_id == policy.tenant_id)
     return (select(Contact.id).join(last, last.c.contact_id == Contact.id)
-            .where(Contact.tenant_id == policy.tenant_id, last.c.last < _cutoff(policy, now),
+            .where(Contact.tenant_id == policy.tenant_id, Contact.id.in_(in_scope), last.c.last < _cutoff(policy, now),
                    Contact.id.not_in(erased), Contact.id.not_in(_held_contacts(policy.tenant_id))))
 
 
