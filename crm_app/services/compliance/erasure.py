@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.crypto import derive_key
-from crm_app.db import session_scope, utcnow
+from crm_app.db import after_commit, session_scope, utcnow
 from crm_app.domain import consent as rules
 from crm_app.domain.phones import digits
 from crm_app.errors import Conflict, NotFound
@@ -175,13 +175,32 @@ def _step_inbound_events(session: Session, person: Person) -> None:
         session.add(event)
 
 
+def delete_unshared_files(session: Session, tenant_id: int, keys: set[str], *,
+                          leaving: list[int] | None = None) -> None:
+    """After commit, delete the files of `keys` that no other message of the tenant still holds.
+
+    Outbound attachments are stored by content (`{tenant}/out/{sha}`): the same file sent to two contacts is
+    one file, and deleting it for one would break the other's message. The messages letting go of the files
+    are either already flushed without their key, or are those of the conversations `leaving`.
+    """
+    if not keys:
+        return
+    query = select(Message.media_storage_key).where(Message.tenant_id == tenant_id,
+                                                    Message.media_storage_key.in_(keys))
+    if leaving is not None:
+        query = query.where(Message.conversation_id.not_in(leaving))
+    unshared = sorted(set(keys) - set(session.exec(query).all()))
+    after_commit(session, lambda: [get_storage().delete(key) for key in unshared])
+
+
 def _step_files(session: Session, person: Person) -> None:
     storage, conversation_ids = get_storage(), _conversation_ids(session, person)
     keys = session.exec(select(Message.media_storage_key).where(
         Message.conversation_id.in_(conversation_ids), Message.media_storage_key.is_not(None))).all()
+    delete_unshared_files(session, person.tenant_id, set(keys), leaving=conversation_ids)
     bundles = session.exec(select(PrivacyRequest).where(PrivacyRequest.contact_id == person.contact_id,
                                                         PrivacyRequest.result_key.is_not(None))).all()
-    for key in [*keys, *(r.result_key for r in bundles)]:
+    for key in [r.result_key for r in bundles]:
         storage.delete(key)
     for request in bundles:  # an access bundle is a copy of everything about the person
         request.result_key = request.download_token_hash = request.download_expires_at = None
