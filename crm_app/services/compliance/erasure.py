@@ -141,8 +141,14 @@ def scrub_redis(needles: tuple[str, ...], clients: list | None = None) -> int:
     return removed
 
 
+def phone_forms(person: Person) -> tuple[str, ...]:
+    """The person's phone numbers as they sit, base64-encoded, inside wamids (`rules.phone_in_base64`)."""
+    phones = {n for n in person.needles if n.isdigit() and len(n) >= 8}
+    return tuple(sorted({f for p in phones for f in rules.phone_in_base64(p)}, key=len, reverse=True))
+
+
 def _step_redis(session: Session, person: Person) -> None:
-    scrub_redis(person.needles)
+    scrub_redis((*person.needles, *phone_forms(person)))
 
 
 def _rewrite_event(body: str, person: Person) -> str:
@@ -294,20 +300,58 @@ def sweep_needles(person: Person) -> tuple[str, ...]:
 
 def _step_sweep(session: Session, person: Person) -> None:
     """Whatever the steps above do not know of (a column added later, another area's table): every text and
-    JSON column of every tenant-owned table, read from the database's catalog, loses the person's values."""
-    needles = sweep_needles(person)
-    if not needles:
+    JSON column of every tenant-owned table, read from the database's catalog, loses the person's values.
+
+    WhatsApp message ids carry the phone in base64 (outgoing webhook events, raw webhooks, delivery logs hold
+    them): a wamid with the person's phone in it becomes its keyed hash, the same one `messages` got.
+    """
+    needles, forms = sweep_needles(person), phone_forms(person)
+    if not needles and not forms:
         return
-    bind = session.connection()
+    bind, key = session.connection(), wamid_key(person.tenant_id)
     inspector = sa.inspect(bind)
     for table in sorted(set(inspector.get_table_names()) - _SWEEP_SKIP):
         columns = inspector.get_columns(table)
         if "tenant_id" not in {c["name"] for c in columns}:
             continue
+        primary_key = inspector.get_pk_constraint(table).get("constrained_columns") or []
         for column in columns:
             kind = str(column["type"]).upper()
-            if kind.startswith(("VARCHAR", "TEXT", "CHAR", "JSON")):
-                _sweep_column(bind, table, column["name"], kind, person.tenant_id, needles)
+            if not kind.startswith(("VARCHAR", "TEXT", "CHAR", "JSON")):
+                continue
+            _sweep_column(bind, table, column["name"], kind, person.tenant_id, needles)
+            if forms and primary_key:
+                _sweep_wamids(bind, _Column(table, column["name"], kind, tuple(primary_key)), person.tenant_id,
+                              forms, key)
+            elif forms:  # no row key to rewrite by: the phone's base64 text goes, the wamid is left broken
+                _sweep_column(bind, table, column["name"], kind, person.tenant_id, forms)
+
+
+@dataclass(frozen=True)
+class _Column:
+    table: str
+    name: str
+    kind: str
+    primary_key: tuple[str, ...]
+
+
+def _sweep_wamids(bind, column: _Column, tenant_id: int, forms: tuple[str, ...], key: bytes) -> None:
+    pg = bind.dialect.name == "postgresql"
+    as_text = f'CAST("{column.name}" AS TEXT)'
+    find = " OR ".join((f"strpos({as_text}, :f{i}) > 0" if pg else f"instr({as_text}, :f{i}) > 0")
+                       for i in range(len(forms)))
+    keys = ", ".join(f'"{c}"' for c in column.primary_key)
+    params = {"tenant": tenant_id, **{f"f{i}": form for i, form in enumerate(forms)}}
+    rows = bind.execute(sa.text(f'SELECT {keys}, {as_text} FROM "{column.table}" '
+                                f"WHERE tenant_id = :tenant AND ({find})"), params).all()
+    value = ":value"
+    if column.kind.startswith("JSON") and pg:
+        value = f"CAST(:value AS {'JSONB' if column.kind.startswith('JSONB') else 'JSON'})"
+    where = " AND ".join(f'"{c}" = :k{i}' for i, c in enumerate(column.primary_key))
+    for *row_key, text in rows:
+        cleaned = rules.forget_wamids(text, forms, key, personal.TOMBSTONE)
+        bind.execute(sa.text(f'UPDATE "{column.table}" SET "{column.name}" = {value} WHERE {where}'),
+                     {"value": cleaned, **{f"k{i}": k for i, k in enumerate(row_key)}})
 
 
 def _sweep_column(bind, table: str, column: str, kind: str, tenant_id: int, needles: tuple[str, ...]) -> None:

@@ -23,7 +23,17 @@ from crm_app.config import get_settings
 from crm_app.db import get_engine, session_scope
 from crm_app.errors import Conflict, NotFound
 from crm_app.integrations.storage import get_storage
-from crm_app.models import BotSession, Contact, Conversation, Direction, Email, Message, PrivacyRequest, SenderType
+from crm_app.models import (
+    BotSession,
+    Contact,
+    Conversation,
+    Direction,
+    Email,
+    Message,
+    PrivacyRequest,
+    SenderType,
+    WebhookEndpoint,
+)
 from crm_app.queue import get_redis
 from crm_app.services import inbox
 from crm_app.services.channel import ingest
@@ -85,6 +95,10 @@ def world(db):
     shutil.rmtree(get_settings().data_dir / "media", ignore_errors=True)  # only this test's files
     tenant, box = fresh_tenant(db)
     admin, dpo = make_user(db, tenant.id, "admin"), make_user(db, tenant.id, "dpo")
+    # an endpoint: every message and status becomes an outgoing webhook event, with its wamid, in webhook_events
+    db.add(WebhookEndpoint(tenant_id=tenant.id, url="https://hooks.example.com/crm", secret="whsec_test",
+                           headers_json="{}", enabled=False))
+    db.commit()
     first = writes(WA_A, NAME_A, f"Oi! Sou a {NAME_A}, meu CPF é {CPF_A}. {PHRASE_A}")
     writes(WA_A, NAME_A, "Segue a foto")
     writes(WA_B, NAME_B, f"Olá, aqui {NAME_B}: {PHRASE_B}")
@@ -132,8 +146,10 @@ def world(db):
 
 
 def needles(world) -> list[str]:
+    """Her values, her wamids, and her phone as a wamid carries it (base64, after Meta's three-byte prefix)."""
     return [WA_A, f"+{WA_A}", NAME_A, "Zuleide", EMAIL_A, CPF_A, PHRASE_A, "abacaxi",
-            *world["wamids"], *(w.removeprefix("wamid.")[:24] for w in world["wamids"])]
+            *world["wamids"], *(w.removeprefix("wamid.")[:24] for w in world["wamids"]),
+            base64.b64encode(WA_A.encode()[:12]).decode()]
 
 
 def _text_columns() -> list[tuple[str, str]]:
@@ -261,6 +277,7 @@ def test_a_tampered_bundle_fails_verification(world):
 def test_erasure_killed_midway_resumes_and_leaves_nothing_of_the_person(world, tmp_path):
     words = needles(world)
     assert db_hits(words) and file_hits([PHRASE_A]) and redis_hits([NAME_A])  # the search can fail
+    assert {h.split(":")[0] for h in db_hits(world["wamids"])} >= {"webhook_events.payload", "inbound_events.body"}
     _bundle(world)  # an export file of the person, which erasure must remove too
     before = analytics_counts()
     take_backup(tmp_path)
