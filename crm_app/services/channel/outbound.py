@@ -352,7 +352,8 @@ def deliver_message(message_id: int) -> str:
 
     Returns what happened: `sent`, `failed`, `retry` (re-queued after an error), `throttled` (re-queued
     for a rate-limit slot), `waiting` (another message of the conversation goes first and will release this
-    one, or its retry is not due), `skipped` (no longer queued) or `window-closed`. The message is claimed
+    one, or its retry is not due), `skipped` (no longer queued), `window-closed` or `no-consent` (a marketing
+    template whose contact withdrew marketing consent after it was queued). The message is claimed
     (`queued` -> `sending`) in the database before any Graph call, so a second job for it finds nothing to do.
     """
     turn = _turn(message_id)
@@ -419,6 +420,17 @@ def _turn(message_id: int) -> _Turn | str:
                      wa_id, reply_to, meta_graph.GraphAccount(base_url, number, waba, token))
 
 
+def _consent_holds(session: Session, turn: _Turn) -> bool:
+    """A marketing template still has its contact's consent at send time (it may be withdrawn while queued)."""
+    if turn.content.get("type") != "template":
+        return True
+    try:
+        check_marketing_consent(session, session.get(Conversation, turn.conversation_id), turn.content)
+    except MarketingConsentRequired:
+        return False
+    return True
+
+
 def _claim(message_id: int, turn: _Turn) -> str:
     """`queued` -> `sending` if it is still this message's turn: one conditional UPDATE, atomic on the row.
 
@@ -436,6 +448,12 @@ def _claim(message_id: int, turn: _Turn) -> str:
                 return "skipped"
             _finish_failed(session, message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
             return "window-closed"
+        if not _consent_holds(session, turn):
+            message = _locked_message(session, message_id)
+            if message is None or message.status != MessageStatus.QUEUED:
+                return "skipped"
+            _finish_failed(session, message, None, "Marketing template: the contact has no marketing consent")
+            return "no-consent"
         # The message's lock, then its conversation's (the order of every path that finishes a message): a resend
         # moves a message back into the line, so without the lock a claim could miss it and two would fly.
         if _locked_message(session, message_id) is None:
