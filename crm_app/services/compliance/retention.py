@@ -47,6 +47,7 @@ from crm_app.services.core.actors import Actor, require_role
 
 BATCH = 500
 MAX_DAYS = 3650
+WEBHOOK_WINDOW = dt.timedelta(days=8)  # how long after a message its webhooks (and most statuses) may arrive
 
 
 @dataclass(frozen=True)
@@ -197,11 +198,14 @@ def strip_inbound_events(session: Session, tenant_id: int, messages: list[Messag
               if m.wa_message_id and not m.wa_message_id.startswith(ERASED_WAMID_PREFIX)}
     if not wamids:
         return 0
-    # a webhook never arrives before its message was sent (statuses come later still)
+    # A webhook never arrives before its message was sent, and Meta stops retrying one after a week; a status
+    # (a read receipt weeks later) outside the window keeps its wamid and phone, never a text.
     since = min(m.sent_at or m.created_at for m in messages) - dt.timedelta(days=1)
+    until = max(m.created_at for m in messages) + WEBHOOK_WINDOW
     events = session.exec(select(InboundEvent).where(
-        InboundEvent.tenant_id == tenant_id, InboundEvent.status == InboundEventStatus.PROCESSED,
-        InboundEvent.received_at >= since, sa.or_(*(InboundEvent.body.contains(w) for w in sorted(wamids))))).all()
+        InboundEvent.tenant_id == tenant_id, InboundEvent.received_at >= since, InboundEvent.received_at <= until,
+        InboundEvent.status == InboundEventStatus.PROCESSED,
+        sa.or_(*(InboundEvent.body.contains(w) for w in sorted(wamids))))).all()
     changed = 0
     for event in events:
         body = without_messages(event.body, wamids)

@@ -204,6 +204,7 @@ def test_old_bodies_leave_the_raw_webhooks_too_and_other_peoples_messages_stay(d
     db.execute(text("UPDATE messages SET created_at = now() - interval '400 days', "
                     "sent_at = now() - interval '400 days' WHERE conversation_id IN (:a, :c)"),
                {"a": conv[alfa].id, "c": conv[caio].id})
+    db.execute(text("UPDATE inbound_events SET received_at = now() - interval '400 days'"))
     db.commit()
     holds.place_hold(db, actor=dpo, contact_id=conv[caio].contact_id, reason="Processo judicial")
     retention.create_policy(db, actor=dpo, action="message_bodies", days=365)
