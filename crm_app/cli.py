@@ -159,6 +159,25 @@ def _audit_verify(args: argparse.Namespace) -> str:
     return "\n".join(lines) or "No audit chains yet."
 
 
+def _privacy_reapply_ledger(args: argparse.Namespace) -> str:
+    from sqlmodel import select
+
+    from crm_app.db import session_scope
+    from crm_app.models import Tenant
+    from crm_app.services import access
+    from crm_app.services.compliance import erasure
+
+    with session_scope() as session:
+        if args.tenant:
+            tenants = [access.get_tenant_by_slug(session, args.tenant)]
+        else:
+            tenants = list(session.exec(select(Tenant).order_by(Tenant.id)).all())
+        targets = [(t.id, t.slug) for t in tenants]
+    lines = [f"tenant {slug!r}: {erasure.reapply_ledger(tenant_id)} erased contacts erased again"
+             for tenant_id, slug in targets]
+    return "\n".join(lines) or "No tenants."
+
+
 class ChainBroken(CRMError):
     """`audit-verify` found a break: exit non-zero with the report."""
 
@@ -209,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit-verify", help="check every audit chain and its anchors; exit 1 on a break")
     p.add_argument("--tenant", help="only this tenant's chain (its slug)")
     p.set_defaults(fn=_audit_verify)
+    p = sub.add_parser("privacy-reapply-ledger",
+                       help="after a restore: erase again everyone in the erasure ledger (file and database)")
+    p.add_argument("--tenant", help="only this tenant (its slug)")
+    p.set_defaults(fn=_privacy_reapply_ledger)
     p = sub.add_parser("rebuild-rollups", help="recompute a tenant's analytics day rollups from its facts")
     p.add_argument("--tenant", required=True, help="tenant slug")
     p.add_argument("--since", required=True, help="first local day, YYYY-MM-DD")

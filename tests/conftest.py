@@ -83,7 +83,8 @@ TABLES = (
     "audit_logs, audit_details, audit_chain_heads, incidents, "
     "canned_responses, message_templates, conversation_labels, labels, messages, conversation_events, "
     "conversations, contact_inboxes, contacts, inbound_events, inboxes, team_members, teams, "
-    "emails, sessions, users, tenants, setting_values, setting_changes, setting_templates"
+    "emails, sessions, users, tenants, setting_values, setting_changes, setting_templates, "
+    "erasure_ledger"  # no foreign key to cascade from: ids restart, and a stale row would name a new contact
 )
 
 

@@ -66,3 +66,31 @@ def test_migrate_and_seed_demo_are_idempotent(clean_db, db, command):
         roles = db.execute(text("SELECT role, count(*) FROM users GROUP BY role ORDER BY role")).all()
         assert roles == [("admin", 1), ("attendant", 2), ("supervisor", 1)]
         assert db.execute(text("SELECT count(*) FROM inboxes")).scalar() == 1
+
+
+def test_privacy_reapply_ledger_erases_again_whoever_the_ledger_file_names(clean_db, db):
+    import shutil
+
+    from crm_app.config import get_settings
+    from crm_app.models import Contact
+    from crm_app.services.compliance import erasure
+    from tests.factories import make_tenant
+
+    shutil.rmtree(get_settings().data_dir / "media" / "privacy", ignore_errors=True)  # earlier tests' ledgers
+    tenant, other = make_tenant(db), make_tenant(db)
+    erased = Contact(tenant_id=tenant.id, phone_e164="+5548999990001", name="Zuleide Restaurada")
+    kept = Contact(tenant_id=tenant.id, phone_e164="+5548999990002", name="Cliente Ativa")
+    db.add_all([erased, kept])
+    db.commit()
+    erasure.append_ledger_file(tenant.id, erased.id)  # erased once; a restored backup brought the row back
+    first = cli("privacy-reapply-ledger", "--tenant", tenant.slug)
+    assert first.returncode == 0, first.stderr
+    assert f"tenant {tenant.slug!r}: 1 erased contacts erased again" in first.stdout
+    db.expire_all()
+    assert db.get(Contact, erased.id).name is None and db.get(Contact, erased.id).phone_e164.startswith("erased")
+    assert db.get(Contact, kept.id).name == "Cliente Ativa"
+    every = cli("privacy-reapply-ledger")  # every tenant; running it again changes nothing more
+    assert every.returncode == 0, every.stderr
+    assert f"tenant {tenant.slug!r}: 1 erased" in every.stdout and f"tenant {other.slug!r}: 0 erased" in every.stdout
+    unknown = cli("privacy-reapply-ledger", "--tenant", "nope")
+    assert unknown.returncode == 2 and "tenant 'nope' not found" in unknown.stderr

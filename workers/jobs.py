@@ -214,6 +214,13 @@ def run_privacy_request(request_id: int) -> str:
     return requests.run_request(request_id)
 
 
+def resume_privacy_requests() -> int:
+    """Queue again the access and erasure requests whose job died midway (periodic)."""
+    from crm_app.services.compliance import requests
+
+    return requests.resume_stalled_requests()
+
+
 def apply_retention() -> int:
     """Apply every tenant's retention policies, in batches (nightly)."""
     from crm_app.services.compliance import retention

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,6 +49,38 @@ def current_state(facts: Iterable[ConsentFact]) -> dict[str, bool | None]:
     for fact in facts:
         state[fact.purpose] = fact.granted
     return state
+
+
+# A wamid as Meta writes it, and as it may sit inside any text or JSON (standard or URL-safe base64).
+WAMID_PATTERN = re.compile(r"wamid\.[A-Za-z0-9+/=_-]+")
+_MIN_BASE64_FORM = 8
+
+
+def phone_in_base64(phone_digits: str) -> tuple[str, ...]:
+    """The base64 text that a phone number becomes inside a wamid, whatever its byte offset there.
+
+    Base64 turns each 3 bytes into 4 characters, so the phone's characters depend on where it starts within
+    a 3-byte group: for each of the three offsets, the characters made of the phone's bytes alone (the groups
+    at either end that mix in neighbouring bytes are left out). A wamid holds one of these.
+    """
+    raw, forms = phone_digits.encode(), []
+    for offset in range(3):
+        first, last = -(-offset // 3), (offset + len(raw)) // 3  # whole groups inside the phone
+        form = base64.b64encode(b"\0" * offset + raw).decode()[4 * first:4 * last]
+        if len(form) >= _MIN_BASE64_FORM:
+            forms.append(form)
+    return tuple(forms)
+
+
+def forget_wamids(text: str, forms: Iterable[str], key: bytes, tombstone: str) -> str:
+    """`text` with every wamid that carries one of `forms` (`phone_in_base64`) replaced by its keyed hash,
+    and any other occurrence of a form by `tombstone`."""
+    forms = tuple(forms)
+    text = WAMID_PATTERN.sub(lambda m: hash_wamid(m.group(0), key) if any(f in m.group(0) for f in forms)
+                             else m.group(0), text)
+    for form in forms:
+        text = text.replace(form, tombstone)
+    return text
 
 
 def hash_wamid(wamid: str, key: bytes) -> str:

@@ -59,6 +59,8 @@ EN: dict[str, str] = {
     "settings.replay": "Replay",
     "settings.replayed": "Event queued for processing again.",
     "error.window_closed": "The 24-hour window is closed — send a template.",
+    "error.marketing_consent_required": "This contact has not agreed to marketing messages — "
+                                        "a marketing template cannot be sent.",
     "settings.unsupported": "Messages of unsupported types",
     "settings.unsupported_help": "WhatsApp sent these types, which the CRM does not display yet. Their original JSON is kept here.",
     "settings.no_unsupported": "No messages of unsupported types.",

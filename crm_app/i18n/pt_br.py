@@ -59,6 +59,8 @@ PT_BR: dict[str, str] = {
     "settings.replay": "Reprocessar",
     "settings.replayed": "Evento reenviado para processamento.",
     "error.window_closed": "Janela de 24 horas encerrada — envie um modelo.",
+    "error.marketing_consent_required": "Este contato não consentiu em receber marketing — "
+                                        "um modelo de marketing não pode ser enviado.",
     "settings.unsupported": "Mensagens de tipo não suportado",
     "settings.unsupported_help": "O WhatsApp enviou estes tipos que o CRM ainda não exibe. O JSON original fica guardado aqui.",
     "settings.no_unsupported": "Nenhuma mensagem de tipo não suportado.",

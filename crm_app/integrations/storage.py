@@ -1,6 +1,6 @@
 """Where media files live: a directory by default, behind a small interface.
 
-An S3-compatible backend implements the same three methods.
+An S3-compatible backend implements the same methods (`append` as a conditional write of the object).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class MediaStorage(Protocol):
     def read(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool: ...
+    def append(self, key: str, data: bytes) -> None: ...
 
 
 class LocalStorage:
@@ -48,6 +49,29 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def append(self, key: str, data: bytes) -> None:
+        """Add `data` at the end of the file under `key` (created when missing), durably.
+
+        One `O_APPEND` write, then fsync: the kernel places each append at the end of the file under the
+        inode's lock, so concurrent writers (two bulk workers erasing at once) never overwrite or interleave
+        each other's records, as a read-modify-write or a temp file and rename would (the last rename wins).
+        """
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            view = memoryview(data)
+            while view:  # a regular file only writes short on a full disk; finish the record if it does
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:  # the file's own entry, when the append created it
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def delete(self, key: str) -> bool:
         """Remove the file under `key`; False when it was already gone (deleting twice is harmless)."""

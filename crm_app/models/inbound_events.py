@@ -3,7 +3,7 @@
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm_app.models._base import fk, id_field, now_field, tenant_field, text, timestamp
@@ -18,7 +18,9 @@ class InboundEventStatus(StrEnum):
 
 class InboundEvent(SQLModel, table=True):
     __tablename__ = "inbound_events"
-    __table_args__ = (UniqueConstraint("content_hash", name="uq_inbound_events_content_hash"),)
+    __table_args__ = (UniqueConstraint("content_hash", name="uq_inbound_events_content_hash"),
+                      # retention: the raw webhooks of a tenant received around the messages it strips
+                      Index("ix_inbound_events_tenant_received", "tenant_id", "received_at"))
 
     id: int | None = id_field(big=True)
     tenant_id: int = tenant_field()

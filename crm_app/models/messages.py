@@ -72,6 +72,10 @@ class Message(SQLModel, table=True):
         Index("ix_messages_tenant_created", "tenant_id", "created_at"),
         Index("ix_messages_failed", "tenant_id", "created_at", postgresql_where=text_clause("status = 'failed'"),
               sqlite_where=text_clause("status = 'failed'")),
+        # Privacy: whether another message still holds a stored file (outbound files are shared by content).
+        Index("ix_messages_media_storage_key", "media_storage_key",
+              postgresql_where=text_clause("media_storage_key IS NOT NULL"),
+              sqlite_where=text_clause("media_storage_key IS NOT NULL")),
     )
 
     id: int | None = id_field(big=True)

@@ -167,6 +167,38 @@ async def test_a_closed_window_is_409_with_a_template_hint(client, db, world):
     assert template.status_code == 202 and template.json()["kind"] == "template"
 
 
+async def test_a_marketing_template_needs_the_contacts_marketing_consent(client, db, world):
+    from crm_app.models import MessageTemplate
+    from crm_app.services.compliance import consent
+
+    headers = _token(db, world["admin"])
+    stale = _conversation(db, world["tenant"].id, window_open=False)
+    for name, category in (("promo_natal", "MARKETING"), ("retorno", "UTILITY")):
+        db.add(MessageTemplate(tenant_id=world["tenant"].id, inbox_id=stale.inbox_id, wa_template_id=name,
+                               name=name, language="pt_BR", category=category, status="APPROVED"))
+    db.commit()
+    url = f"/api/v1/conversations/{stale.id}/messages"
+    error = _error(await client.post(url, headers=headers, json={"type": "template", "name": "promo_natal",
+                                                                 "language": "pt_BR"}), 409,
+                   "marketing_consent_required")
+    assert "marketing" in error["message"]
+    assert db.exec(select(Message).where(Message.conversation_id == stale.id)).all() == []  # nothing queued
+    utility = await client.post(url, headers=headers, json={"type": "template", "name": "retorno",
+                                                            "language": "pt_BR"})
+    assert utility.status_code == 202  # a utility template rests on the contract, not on consent
+    consent.record(db, tenant_id=world["tenant"].id, contact_id=stale.contact_id, purpose="marketing",
+                   granted=True, source="admin", proof="formulário assinado")
+    db.commit()
+    granted = await client.post(url, headers=headers, json={"type": "template", "name": "promo_natal",
+                                                            "language": "pt_BR"})
+    assert granted.status_code == 202, granted.text
+    consent.record(db, tenant_id=world["tenant"].id, contact_id=stale.contact_id, purpose="marketing",
+                   granted=False, source="admin", proof="pediu para sair")
+    db.commit()
+    _error(await client.post(url, headers=headers, json={"type": "template", "name": "promo_natal",
+                                                         "language": "pt_BR"}), 409, "marketing_consent_required")
+
+
 async def test_an_attendant_cannot_send_in_a_conversation_they_do_not_own(client, db, world):
     headers = _token(db, world["admin"], user=world["attendant"])
     cid = world["conversation"].id

@@ -61,3 +61,17 @@ def test_due_soon_from_three_days_before():
     assert rules.is_due_soon(dt.date(2026, 12, 4), today)
     assert not rules.is_due_soon(dt.date(2026, 12, 5), today)
     assert rules.is_due_soon(dt.date(2026, 11, 30), today)
+
+
+def test_a_phone_is_found_in_base64_whatever_bytes_come_before_it_and_its_wamids_are_hashed():
+    phone, key = "5548999990001", b"k" * 32
+    forms = rules.phone_in_base64(phone)
+    for before in (b"", b"\x1c", b"\x1c\x18", b"\x1c\x18\x0d"):
+        encoded = base64.b64encode(before + phone.encode() + b"\x15\x02rest").decode()
+        assert any(form in encoded for form in forms), before
+    wamid = "wamid." + base64.b64encode(b"\x1c\x18\x0d" + phone.encode() + b"\x15\x02\x00\x12").decode()
+    other = "wamid." + base64.b64encode(b"\x1c\x18\x0d5511977770002\x15\x02\x00\x12").decode()
+    text = f'{{"wa_message_id": "{wamid}", "context": "{other}"}}'
+    cleaned = rules.forget_wamids(text, forms, key, "[apagado]")
+    assert wamid not in cleaned and rules.hash_wamid(wamid, key) in cleaned and other in cleaned
+    assert not any(form in cleaned for form in forms)

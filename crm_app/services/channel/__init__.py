@@ -54,6 +54,7 @@ from crm_app.services.channel.numbers import (  # noqa: F401
 )
 from crm_app.services.channel.outbound import (  # noqa: F401
     IdempotencyKeyReused,
+    MarketingConsentRequired,
     MessageRow,
     WindowClosed,
     deliver_message,

@@ -44,12 +44,22 @@ from crm_app.domain.outbound_content import build_body, display_text, message_ki
 from crm_app.domain.search import fold
 from crm_app.errors import CRMError, NotFound, PermissionDenied, ValidationError
 from crm_app.integrations import ExternalServiceError, meta_graph
-from crm_app.models import ContactInbox, Conversation, Direction, Inbox, Message, MessageKind, MessageStatus, SenderType
+from crm_app.models import (
+    ContactInbox,
+    Conversation,
+    Direction,
+    Inbox,
+    Message,
+    MessageKind,
+    MessageStatus,
+    MessageTemplate,
+    SenderType,
+)
 from crm_app.services.channel import media
 from crm_app.services.channel.inbound import MARKETING_OPTED_OUT
 from crm_app.services.conversations import access as conversation_access
 from crm_app.services.conversations import facts as analytics_facts
-from crm_app.services.core import audit, jobs, outbox, ratelimit, realtime
+from crm_app.services.core import audit, consent, jobs, outbox, ratelimit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
@@ -71,6 +81,16 @@ class WindowClosed(CRMError):
 
     code = "window_closed"
     status = 409
+
+
+class MarketingConsentRequired(CRMError):
+    """A MARKETING template to a contact who has not granted marketing consent (or withdrew it)."""
+
+    code = "marketing_consent_required"
+    status = 409
+
+
+MARKETING = "MARKETING"
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,7 @@ def send_message(
     `actor=None` is the bot, which must name the `tenant_id` it acts for. A human must be allowed to
     reply here (`conversations.access.can_send`: nobody while the bot owns it; then staff, or the assigned attendant).
     `lane` is the rate limiter's lane: `interactive` for replies, `bulk` for campaigns, which yield to replies.
+    A MARKETING template needs the contact's marketing consent (`MarketingConsentRequired`, 409, otherwise).
     """
     if lane not in ratelimit.LANES:
         raise ValidationError(f"unknown lane {lane!r}", field="lane")
@@ -142,7 +163,33 @@ def send_message(
         raise ValidationError(exc.message, field=exc.code) from exc
     if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at, utcnow()):
         raise WindowClosed("more than 24 hours since the customer's last message: send a template")
+    check_marketing_consent(session, conversation, content)
     return _insert(session, conversation, actor, content, client_key, reply_to, lane)
+
+
+def template_category(session: Session, conversation: Conversation, content: dict[str, Any]) -> str | None:
+    """The category (MARKETING, UTILITY, AUTHENTICATION) of the template `content` names, from the number's
+    synced templates; None for another kind of content or a template the number does not know."""
+    if content.get("type") != "template":
+        return None
+    category = session.exec(select(MessageTemplate.category).where(
+        MessageTemplate.tenant_id == conversation.tenant_id, MessageTemplate.inbox_id == conversation.inbox_id,
+        MessageTemplate.name == str(content.get("name") or ""),
+        MessageTemplate.language == str(content.get("language") or ""))).first()
+    return category.upper() if category else None
+
+
+def check_marketing_consent(session: Session, conversation: Conversation, content: dict[str, Any]) -> None:
+    """Refuse a MARKETING template unless the contact granted marketing consent (`core.consent.may_send`).
+
+    Raises:
+        MarketingConsentRequired: The template is marketing and the contact has no standing grant.
+    """
+    if template_category(session, conversation, content) != MARKETING:
+        return
+    if not consent.may_send(session, conversation.contact_id, "marketing"):
+        raise MarketingConsentRequired("this contact has not agreed to receive marketing messages: "
+                                       "a marketing template cannot be sent")
 
 
 def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, conversation_id: int) -> Conversation:
@@ -249,6 +296,7 @@ def resend_failed(session: Session, *, actor: Actor, message_id: int) -> Message
     content = (message.payload or {}).get("content") or {}
     if needs_open_window(content) and not outbound.is_window_open(conversation.last_customer_message_at, utcnow()):
         raise WindowClosed("more than 24 hours since the customer's last message: send a template")
+    check_marketing_consent(session, conversation, content)  # consent may have been withdrawn since
     before = {"status": str(message.status), "error_code": message.error_code}
     message.status, message.send_attempts, message.failed_at = MessageStatus.QUEUED, 0, None
     message.error_code, message.error_reason, message.wa_message_id = None, None, None
@@ -304,7 +352,8 @@ def deliver_message(message_id: int) -> str:
 
     Returns what happened: `sent`, `failed`, `retry` (re-queued after an error), `throttled` (re-queued
     for a rate-limit slot), `waiting` (another message of the conversation goes first and will release this
-    one, or its retry is not due), `skipped` (no longer queued) or `window-closed`. The message is claimed
+    one, or its retry is not due), `skipped` (no longer queued), `window-closed` or `no-consent` (a marketing
+    template whose contact withdrew marketing consent after it was queued). The message is claimed
     (`queued` -> `sending`) in the database before any Graph call, so a second job for it finds nothing to do.
     """
     turn = _turn(message_id)
@@ -371,6 +420,17 @@ def _turn(message_id: int) -> _Turn | str:
                      wa_id, reply_to, meta_graph.GraphAccount(base_url, number, waba, token))
 
 
+def _consent_holds(session: Session, turn: _Turn) -> bool:
+    """A marketing template still has its contact's consent at send time (it may be withdrawn while queued)."""
+    if turn.content.get("type") != "template":
+        return True
+    try:
+        check_marketing_consent(session, session.get(Conversation, turn.conversation_id), turn.content)
+    except MarketingConsentRequired:
+        return False
+    return True
+
+
 def _claim(message_id: int, turn: _Turn) -> str:
     """`queued` -> `sending` if it is still this message's turn: one conditional UPDATE, atomic on the row.
 
@@ -388,6 +448,12 @@ def _claim(message_id: int, turn: _Turn) -> str:
                 return "skipped"
             _finish_failed(session, message, WINDOW_CLOSED_CODE, "Re-engagement message: the 24-hour window is closed")
             return "window-closed"
+        if not _consent_holds(session, turn):
+            message = _locked_message(session, message_id)
+            if message is None or message.status != MessageStatus.QUEUED:
+                return "skipped"
+            _finish_failed(session, message, None, "Marketing template: the contact has no marketing consent")
+            return "no-consent"
         # The message's lock, then its conversation's (the order of every path that finishes a message): a resend
         # moves a message back into the line, so without the lock a claim could miss it and two would fly.
         if _locked_message(session, message_id) is None:

@@ -1,9 +1,9 @@
 """The access bundle (LGPD art. 18 II and V): a ZIP of everything about one person, with a signed manifest.
 
-`data.json` holds the contact, consents, conversations, messages (private notes included), labels, CSAT
-answers and the audit entries about them; `media/` their files; `manifest.json` the SHA-256 of every file,
-and `manifest.sig` its HMAC-SHA256 under a per-tenant key derived from ENCRYPTION_KEY (HKDF), so the
-tenant can later show that a bundle is the one it gave.
+`data.json` holds the contact, consents, conversations, messages (private notes included), labels, the bot's
+session variables (what the bot collected: e-mail, order number...), CSAT answers and the audit entries about
+them; `media/` their files; `manifest.json` the SHA-256 of every file, and `manifest.sig` its HMAC-SHA256 under a
+per-tenant key derived from ENCRYPTION_KEY (HKDF), so the tenant can later show that a bundle is the one it gave.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from crm_app.crypto import derive_key
 from crm_app.db import session_scope, utcnow
 from crm_app.integrations.storage import get_storage
-from crm_app.models import ConsentEvent, Contact, Conversation, ConversationLabel, Label, Message
+from crm_app.models import BotSession, ConsentEvent, Contact, Conversation, ConversationLabel, Label, Message
 from crm_app.services.audit import personal
 
 BUNDLE_KEY = "privacy/bundles/{tenant_id}/{request_id}.zip"
@@ -74,6 +74,9 @@ def collect(session: Session, tenant_id: int, contact_id: int) -> tuple[dict, li
         Label, Label.id == ConversationLabel.label_id).where(ConversationLabel.conversation_id.in_(ids))).all()
     consents = session.exec(select(ConsentEvent).where(ConsentEvent.contact_id == contact_id)
                             .order_by(ConsentEvent.id)).all()
+    bot_sessions = session.exec(select(BotSession).where(BotSession.tenant_id == tenant_id,
+                                                         BotSession.conversation_id.in_(ids))
+                                .order_by(BotSession.id)).all()
     data = {
         "contact": {"id": contact.id, "phone": contact.phone_e164, "name": contact.name, "email": contact.email,
                     "attributes": contact.custom_attributes, "created_at": _iso(contact.created_at)},
@@ -87,6 +90,8 @@ def collect(session: Session, tenant_id: int, contact_id: int) -> tuple[dict, li
                       "sender": m.sender_type, "kind": m.kind, "body": m.body, "payload": m.payload,
                       "status": m.status, "at": _iso(m.created_at),
                       "file": f"media/{m.id}" if m.media_storage_key else None} for m in messages],
+        "bot_sessions": [{"conversation_id": b.conversation_id, "node_id": b.node_id, "status": b.status,
+                          "variables": b.variables, "updated_at": _iso(b.updated_at)} for b in bot_sessions],
         "csat": csat_answers(session, contact_id),
         "audit": personal.entries_about(session, tenant_id, contact_id),
     }

@@ -1,6 +1,7 @@
 """The consent ledger: append-only grants and withdrawals per contact and purpose.
 
-`may_send(session, contact, purpose)` is the one question everything that sends marketing asks. Opt-out words
+`may_send(session, contact, purpose)` is the one question everything that sends marketing asks (it lives in
+`core.consent`, below every sender; the outbound path refuses a MARKETING template without a grant). Opt-out words
 and Meta's error 131050 arrive from the channel as jobs by name (the channel sits below this context), which
 record a withdrawal once per message and confirm it to the customer.
 """
@@ -31,6 +32,7 @@ from crm_app.models import (
 from crm_app.services import settings
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
+from crm_app.services.core.consent import may_send, state  # noqa: F401  (re-exported: the ledger's check)
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +74,6 @@ def record(session: Session, *, tenant_id: int, contact_id: int, purpose: str, g
                          actor_user_id=actor.user_id if actor else None)
     session.add(event)
     return event
-
-
-def state(session: Session, contact_id: int) -> dict[str, bool | None]:
-    """Per purpose, the latest answer of the contact (None: never asked)."""
-    rows = session.exec(select(ConsentEvent.purpose, ConsentEvent.granted, ConsentEvent.created_at)
-                        .where(ConsentEvent.contact_id == contact_id).order_by(ConsentEvent.id)).all()
-    return rules.current_state(rules.ConsentFact(p, g, at) for p, g, at in rows)
-
-
-def may_send(session: Session, contact: Contact | int, purpose: str = "marketing") -> bool:
-    """Whether `contact` may receive messages for `purpose`: only after a grant that was not withdrawn.
-
-    `atendimento` (answering the customer who wrote) rests on the contract, not on consent: it is allowed
-    unless withdrawn. Marketing and surveys need an explicit grant.
-    """
-    contact_id = contact if isinstance(contact, int) else contact.id
-    current = state(session, contact_id).get(purpose)
-    return current is not False if purpose == "atendimento" else current is True
 
 
 def set_consent(session: Session, *, actor: Actor, contact_id: int, purpose: str, granted: bool,

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.crypto import derive_key
-from crm_app.db import session_scope, utcnow
+from crm_app.db import after_commit, session_scope, utcnow
 from crm_app.domain import consent as rules
 from crm_app.domain.phones import digits
 from crm_app.errors import Conflict, NotFound
@@ -141,8 +141,14 @@ def scrub_redis(needles: tuple[str, ...], clients: list | None = None) -> int:
     return removed
 
 
+def phone_forms(person: Person) -> tuple[str, ...]:
+    """The person's phone numbers as they sit, base64-encoded, inside wamids (`rules.phone_in_base64`)."""
+    phones = {n for n in person.needles if n.isdigit() and len(n) >= 8}
+    return tuple(sorted({f for p in phones for f in rules.phone_in_base64(p)}, key=len, reverse=True))
+
+
 def _step_redis(session: Session, person: Person) -> None:
-    scrub_redis(person.needles)
+    scrub_redis((*person.needles, *phone_forms(person)))
 
 
 def _rewrite_event(body: str, person: Person) -> str:
@@ -175,13 +181,32 @@ def _step_inbound_events(session: Session, person: Person) -> None:
         session.add(event)
 
 
+def delete_unshared_files(session: Session, tenant_id: int, keys: set[str], *,
+                          leaving: list[int] | None = None) -> None:
+    """After commit, delete the files of `keys` that no other message of the tenant still holds.
+
+    Outbound attachments are stored by content (`{tenant}/out/{sha}`): the same file sent to two contacts is
+    one file, and deleting it for one would break the other's message. The messages letting go of the files
+    are either already flushed without their key, or are those of the conversations `leaving`.
+    """
+    if not keys:
+        return
+    query = select(Message.media_storage_key).where(Message.tenant_id == tenant_id,
+                                                    Message.media_storage_key.in_(keys))
+    if leaving is not None:
+        query = query.where(Message.conversation_id.not_in(leaving))
+    unshared = sorted(set(keys) - set(session.exec(query).all()))
+    after_commit(session, lambda: [get_storage().delete(key) for key in unshared])
+
+
 def _step_files(session: Session, person: Person) -> None:
     storage, conversation_ids = get_storage(), _conversation_ids(session, person)
     keys = session.exec(select(Message.media_storage_key).where(
         Message.conversation_id.in_(conversation_ids), Message.media_storage_key.is_not(None))).all()
+    delete_unshared_files(session, person.tenant_id, set(keys), leaving=conversation_ids)
     bundles = session.exec(select(PrivacyRequest).where(PrivacyRequest.contact_id == person.contact_id,
                                                         PrivacyRequest.result_key.is_not(None))).all()
-    for key in [*keys, *(r.result_key for r in bundles)]:
+    for key in [r.result_key for r in bundles]:
         storage.delete(key)
     for request in bundles:  # an access bundle is a copy of everything about the person
         request.result_key = request.download_token_hash = request.download_expires_at = None
@@ -275,20 +300,58 @@ def sweep_needles(person: Person) -> tuple[str, ...]:
 
 def _step_sweep(session: Session, person: Person) -> None:
     """Whatever the steps above do not know of (a column added later, another area's table): every text and
-    JSON column of every tenant-owned table, read from the database's catalog, loses the person's values."""
-    needles = sweep_needles(person)
-    if not needles:
+    JSON column of every tenant-owned table, read from the database's catalog, loses the person's values.
+
+    WhatsApp message ids carry the phone in base64 (outgoing webhook events, raw webhooks, delivery logs hold
+    them): a wamid with the person's phone in it becomes its keyed hash, the same one `messages` got.
+    """
+    needles, forms = sweep_needles(person), phone_forms(person)
+    if not needles and not forms:
         return
-    bind = session.connection()
+    bind, key = session.connection(), wamid_key(person.tenant_id)
     inspector = sa.inspect(bind)
     for table in sorted(set(inspector.get_table_names()) - _SWEEP_SKIP):
         columns = inspector.get_columns(table)
         if "tenant_id" not in {c["name"] for c in columns}:
             continue
+        primary_key = inspector.get_pk_constraint(table).get("constrained_columns") or []
         for column in columns:
             kind = str(column["type"]).upper()
-            if kind.startswith(("VARCHAR", "TEXT", "CHAR", "JSON")):
-                _sweep_column(bind, table, column["name"], kind, person.tenant_id, needles)
+            if not kind.startswith(("VARCHAR", "TEXT", "CHAR", "JSON")):
+                continue
+            _sweep_column(bind, table, column["name"], kind, person.tenant_id, needles)
+            if forms and primary_key:
+                _sweep_wamids(bind, _Column(table, column["name"], kind, tuple(primary_key)), person.tenant_id,
+                              forms, key)
+            elif forms:  # no row key to rewrite by: the phone's base64 text goes, the wamid is left broken
+                _sweep_column(bind, table, column["name"], kind, person.tenant_id, forms)
+
+
+@dataclass(frozen=True)
+class _Column:
+    table: str
+    name: str
+    kind: str
+    primary_key: tuple[str, ...]
+
+
+def _sweep_wamids(bind, column: _Column, tenant_id: int, forms: tuple[str, ...], key: bytes) -> None:
+    pg = bind.dialect.name == "postgresql"
+    as_text = f'CAST("{column.name}" AS TEXT)'
+    find = " OR ".join((f"strpos({as_text}, :f{i}) > 0" if pg else f"instr({as_text}, :f{i}) > 0")
+                       for i in range(len(forms)))
+    keys = ", ".join(f'"{c}"' for c in column.primary_key)
+    params = {"tenant": tenant_id, **{f"f{i}": form for i, form in enumerate(forms)}}
+    rows = bind.execute(sa.text(f'SELECT {keys}, {as_text} FROM "{column.table}" '
+                                f"WHERE tenant_id = :tenant AND ({find})"), params).all()
+    value = ":value"
+    if column.kind.startswith("JSON") and pg:
+        value = f"CAST(:value AS {'JSONB' if column.kind.startswith('JSONB') else 'JSON'})"
+    where = " AND ".join(f'"{c}" = :k{i}' for i, c in enumerate(column.primary_key))
+    for *row_key, text in rows:
+        cleaned = rules.forget_wamids(text, forms, key, personal.TOMBSTONE)
+        bind.execute(sa.text(f'UPDATE "{column.table}" SET "{column.name}" = {value} WHERE {where}'),
+                     {"value": cleaned, **{f"k{i}": k for i, k in enumerate(row_key)}})
 
 
 def _sweep_column(bind, table: str, column: str, kind: str, tenant_id: int, needles: tuple[str, ...]) -> None:
@@ -329,22 +392,40 @@ STEPS: tuple[tuple[str, Callable[[Session, Person], None]], ...] = (
 STEP_NAMES = tuple(name for name, _ in STEPS)
 
 
+def _ledger_bytes(tenant_id: int) -> bytes:
+    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
+    return storage.read(key) if storage.exists(key) else b""
+
+
+def _ledger_ids(data: bytes) -> set[int]:
+    ids = set()
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            ids.add(int(json.loads(line)["contact_id"]))
+        except (ValueError, KeyError, TypeError):  # a blank line, or one torn by a crash mid-write
+            continue
+    return ids
+
+
 def ledger_contacts(tenant_id: int) -> set[int]:
     """The contact ids in the tenant's ledger file (the copy that survives a database restore)."""
-    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
-    if not storage.exists(key):
-        return set()
-    return {json.loads(line)["contact_id"] for line in storage.read(key).decode().splitlines() if line.strip()}
+    return _ledger_ids(_ledger_bytes(tenant_id))
 
 
 def append_ledger_file(tenant_id: int, contact_id: int) -> None:
-    """Add one line (contact id and time) to the ledger file, once per contact."""
-    if contact_id in ledger_contacts(tenant_id):
+    """Add one line (contact id and time) to the ledger file, once per contact.
+
+    The line goes in one atomic append (`MediaStorage.append`), so erasures finishing at the same moment in
+    two workers both stay in the file. Two racing appends of the same contact write it twice: harmless, the
+    file is read as a set.
+    """
+    data = _ledger_bytes(tenant_id)
+    if contact_id in _ledger_ids(data):
         return
-    storage, key = get_storage(), LEDGER_KEY.format(tenant_id=tenant_id)
-    old = storage.read(key) if storage.exists(key) else b""
     line = json.dumps({"contact_id": contact_id, "erased_at": utcnow().isoformat()}) + "\n"
-    storage.put(key, old + line.encode())
+    # a line torn by a crash must not swallow this one
+    prefix = "\n" if data and not data.endswith(b"\n") else ""
+    get_storage().append(LEDGER_KEY.format(tenant_id=tenant_id), (prefix + line).encode())
 
 
 def run_steps(tenant_id: int, contact_id: int, *, start: int = 0,

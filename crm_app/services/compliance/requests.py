@@ -2,7 +2,9 @@
 
 A request has a kind (access, correction, erasure, consent withdrawal), a due date (15 calendar days by
 default, art. 19; a tenant may count business days of its calendar), a status, an assignee and a log.
-Access and erasure are `bulk` jobs that record their position on the request, so a killed job resumes.
+Access and erasure are `bulk` jobs that record their position on the request, so a killed job resumes:
+`resume_stalled_requests` (periodic, `default`) queues again a request that no job has moved for longer than
+the job's timeout, noting the attempt in the request's log.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from rq.job import JobStatus
 from sqlmodel import Session, select
 
 from crm_app.db import session_scope, utcnow
 from crm_app.domain import consent as rules
 from crm_app.errors import Conflict, NotFound, ValidationError
 from crm_app.models import ConsentSource, Contact, PrivacyRequest, RequestKind, RequestStatus, User
+from crm_app.queue import get_queue
 from crm_app.services import settings
 from crm_app.services.compliance import consent, erasure
 from crm_app.services.core import audit, jobs
@@ -28,6 +32,11 @@ PRIVACY_ROLES = consent.PRIVACY_ROLES
 JOB = "run_privacy_request"
 DOWNLOAD_HOURS = 24
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.IN_PROGRESS)
+# A job records its progress after every step, and RQ kills it at its timeout: a request no job has touched for
+# longer than that has no live job (it was killed, or its job was lost with Redis).
+STALLED_AFTER = dt.timedelta(seconds=jobs.spec(JOB).timeout + 60)
+MAX_RESUMES = 5
+_WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 @dataclass(frozen=True)
@@ -261,3 +270,56 @@ def run_request(request_id: int) -> str:
         _finish(request, f"{kind} done", None)
         session.add(request)
     return "done"
+
+
+def resume_stalled_requests(now: dt.datetime | None = None) -> int:
+    """Job (periodic, `default`): queue again each access or erasure request whose job died midway.
+
+    A request is stalled when it is in progress and untouched for longer than its job's timeout, and its job
+    is not waiting in the queue (a backlog is not a death). The job resumes from the step the request
+    recorded; each attempt goes into the request's log, and after `MAX_RESUMES` the request fails so that a
+    person looks at it. Running the sweep twice queues nothing twice: an attempt touches the request.
+
+    Returns:
+        How many requests it queued again.
+    """
+    now = now or utcnow()
+    with session_scope() as session:
+        ids = session.exec(select(PrivacyRequest.id).where(
+            PrivacyRequest.status == RequestStatus.IN_PROGRESS,
+            PrivacyRequest.kind.in_((RequestKind.ACCESS, RequestKind.ERASURE)),
+            PrivacyRequest.updated_at < now - STALLED_AFTER).order_by(PrivacyRequest.id)).all()
+    return sum(_resume(request_id, now) for request_id in ids)
+
+
+def _job_tag(attempt: int) -> str | None:
+    return f"resume-{attempt}" if attempt else None
+
+
+def _job_waiting(request_id: int, attempt: int) -> bool:
+    job = get_queue(jobs.spec(JOB).queue).fetch_job(jobs.job_id(JOB, request_id, tag=_job_tag(attempt)))
+    return job is not None and job.get_status(refresh=False) in _WAITING
+
+
+def _resume(request_id: int, now: dt.datetime) -> bool:
+    with session_scope() as session:
+        request = session.exec(select(PrivacyRequest).where(PrivacyRequest.id == request_id)
+                               .with_for_update(skip_locked=True)).first()
+        if (request is None or request.status != RequestStatus.IN_PROGRESS
+                or request.updated_at >= now - STALLED_AFTER):
+            return False  # finished, or touched, since the list was read
+        attempt = int(request.progress.get("resumes", 0))
+        if _job_waiting(request_id, attempt):
+            return False
+        where = f"step {request.progress.get('step', 0)} of {request.progress.get('total') or '?'}"
+        if attempt >= MAX_RESUMES:
+            request.status = RequestStatus.FAILED
+            request.error = f"the job stopped {attempt + 1} times without finishing ({where})"
+            _log(request, f"job stopped at {where}; given up after {MAX_RESUMES} resumptions", None)
+        else:
+            request.progress = {**request.progress, "resumes": attempt + 1}
+            _log(request, f"job stopped at {where} without finishing; queued again (attempt {attempt + 1})", None)
+            jobs.enqueue_after_commit(session, JOB, request_id, tag=_job_tag(attempt + 1))
+        request.updated_at = max(request.updated_at, now)
+        session.add(request)
+    return attempt < MAX_RESUMES

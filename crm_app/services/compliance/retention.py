@@ -1,16 +1,21 @@
 """Retention: per-tenant policies (optionally per WhatsApp number or label) applied nightly in batches.
 
-- `message_bodies`: message texts and media older than N days are deleted (rows stay, so counts stay).
-- `anonymise_contacts`: contacts with no activity for N days are erased (the erasure steps and ledger).
-- `purge_closed`: conversations closed more than N days ago lose their messages' texts and media.
+- `message_bodies`: message texts and media older than N days are deleted (rows stay, so counts stay), and so
+  are those messages (and their statuses) in the raw webhook bodies of `inbound_events`.
+- `anonymise_contacts`: contacts with no activity for N days are erased (the erasure steps and ledger). A scope
+  (number, label) chooses whom to look at, never whose activity counts: a contact still active through another
+  number or label is not inactive.
+- `purge_closed`: conversations closed more than N days ago lose their messages' texts and media, likewise.
 
-Contacts under legal hold are skipped. A dry run counts what a run would remove; a run records its report
-on the policy. Each batch is its own transaction, never one giant one.
+Contacts under legal hold are skipped. A file is deleted only once no other message still holds it (outbound
+attachments are stored by content, so two contacts may share one). A dry run counts what a run would remove; a
+run records its report on the policy. Each batch is its own transaction, never one giant one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +23,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from crm_app.db import session_scope, utcnow
+from crm_app.domain.consent import ERASED_WAMID_PREFIX
 from crm_app.errors import NotFound, ValidationError
-from crm_app.integrations.storage import get_storage
 from crm_app.models import (
     Contact,
     Conversation,
     ConversationLabel,
     ConversationStatus,
     ErasureRecord,
+    InboundEvent,
+    InboundEventStatus,
     Inbox,
     Label,
     LegalHold,
@@ -40,6 +47,7 @@ from crm_app.services.core.actors import Actor, require_role
 
 BATCH = 500
 MAX_DAYS = 3650
+WEBHOOK_WINDOW = dt.timedelta(days=8)  # how long after a message its webhooks (and most statuses) may arrive
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def _held_contacts(tenant_id: int):
     return select(LegalHold.contact_id).where(LegalHold.tenant_id == tenant_id, LegalHold.released_at.is_(None))
 
 
-def _conversations_in_scope(policy: RetentionPolicy):
+def _conversations_in_scope(policy: RetentionPolicy, now: dt.datetime):
     query = select(Conversation.id).where(Conversation.tenant_id == policy.tenant_id,
                                           Conversation.contact_id.not_in(_held_contacts(policy.tenant_id)))
     if policy.inbox_id is not None:
@@ -116,7 +124,7 @@ def _conversations_in_scope(policy: RetentionPolicy):
             ConversationLabel.label_id == policy.label_id)))
     if policy.action == RetentionAction.PURGE_CLOSED:
         query = query.where(Conversation.status == ConversationStatus.CLOSED,
-                            Conversation.closed_at < _cutoff(policy))
+                            Conversation.closed_at < _cutoff(policy, now))
     return query
 
 
@@ -125,7 +133,7 @@ def _cutoff(policy: RetentionPolicy, now: dt.datetime | None = None) -> dt.datet
 
 
 def _messages_query(policy: RetentionPolicy, now: dt.datetime):
-    query = select(Message.id).where(Message.conversation_id.in_(_conversations_in_scope(policy)),
+    query = select(Message.id).where(Message.conversation_id.in_(_conversations_in_scope(policy, now)),
                                      sa.or_(Message.body.is_not(None), Message.media_storage_key.is_not(None)))
     if policy.action == RetentionAction.MESSAGE_BODIES:
         query = query.where(Message.created_at < _cutoff(policy, now))
@@ -133,11 +141,15 @@ def _messages_query(policy: RetentionPolicy, now: dt.datetime):
 
 
 def _contacts_query(policy: RetentionPolicy, now: dt.datetime):
-    last = (select(Conversation.contact_id, sa.func.max(Conversation.last_message_at).label("last"))
-            .where(Conversation.id.in_(_conversations_in_scope(policy))).group_by(Conversation.contact_id).subquery())
+    """Contacts with a conversation in the policy's scope whose last activity anywhere in the tenant (every
+    number, every label) is older than the cutoff."""
+    in_scope = select(Conversation.contact_id).where(Conversation.id.in_(_conversations_in_scope(policy, now)))
+    activity = sa.func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    last = (select(Conversation.contact_id, sa.func.max(activity).label("last"))
+            .where(Conversation.tenant_id == policy.tenant_id).group_by(Conversation.contact_id).subquery())
     erased = select(ErasureRecord.contact_id).where(ErasureRecord.tenant_id == policy.tenant_id)
     return (select(Contact.id).join(last, last.c.contact_id == Contact.id)
-            .where(Contact.tenant_id == policy.tenant_id, last.c.last < _cutoff(policy, now),
+            .where(Contact.tenant_id == policy.tenant_id, Contact.id.in_(in_scope), last.c.last < _cutoff(policy, now),
                    Contact.id.not_in(erased), Contact.id.not_in(_held_contacts(policy.tenant_id))))
 
 
@@ -164,15 +176,67 @@ def _strip_messages(policy_id: int, now: dt.datetime) -> int:
         with session_scope() as session:
             policy = session.get(RetentionPolicy, policy_id)
             ids = session.exec(_messages_query(policy, now).order_by(Message.id).limit(BATCH)).all()
-            for message in session.exec(select(Message).where(Message.id.in_(ids))).all():
-                if message.media_storage_key:
-                    get_storage().delete(message.media_storage_key)
+            messages = session.exec(select(Message).where(Message.id.in_(ids))).all()
+            keys = {m.media_storage_key for m in messages if m.media_storage_key}
+            for message in messages:
                 message.body = message.search_text = message.edit_history = message.media_storage_key = None
                 message.payload = {"retention": True}
                 session.add(message)
+            session.flush()
+            erasure.delete_unshared_files(session, policy.tenant_id, keys)
+            strip_inbound_events(session, policy.tenant_id, messages)
         removed += len(ids)
         if len(ids) < BATCH:
             return removed
+
+
+def strip_inbound_events(session: Session, tenant_id: int, messages: list[Message]) -> int:
+    """Remove `messages` (and the statuses about them) from the raw webhook bodies they arrived or were
+    reported in. Other people's messages in the same webhook stay; a body left with nothing becomes a marker.
+    Only processed events: a pending or dead one still needs its body. Returns how many bodies changed."""
+    wamids = {m.wa_message_id for m in messages
+              if m.wa_message_id and not m.wa_message_id.startswith(ERASED_WAMID_PREFIX)}
+    if not wamids:
+        return 0
+    # A webhook never arrives before its message was sent, and Meta stops retrying one after a week; a status
+    # (a read receipt weeks later) outside the window keeps its wamid and phone, never a text.
+    since = min(m.sent_at or m.created_at for m in messages) - dt.timedelta(days=1)
+    until = max(m.created_at for m in messages) + WEBHOOK_WINDOW
+    events = session.exec(select(InboundEvent).where(
+        InboundEvent.tenant_id == tenant_id, InboundEvent.received_at >= since, InboundEvent.received_at <= until,
+        InboundEvent.status == InboundEventStatus.PROCESSED,
+        sa.or_(*(InboundEvent.body.contains(w) for w in sorted(wamids))))).all()
+    changed = 0
+    for event in events:
+        body = without_messages(event.body, wamids)
+        if body != event.body:
+            event.body, changed = body, changed + 1
+            session.add(event)
+    return changed
+
+
+def without_messages(body: str, wamids: set[str]) -> str:
+    """The webhook body without the messages and statuses of `wamids`, nor the contacts only they named."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(payload, dict):
+        return body
+    left = removed = 0
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            messages, statuses = value.get("messages") or [], value.get("statuses") or []
+            value["messages"] = [m for m in messages if m.get("id") not in wamids]
+            value["statuses"] = [s for s in statuses if s.get("id") not in wamids]
+            senders = {m.get("from") for m in value["messages"]} | {s.get("recipient_id") for s in value["statuses"]}
+            value["contacts"] = [c for c in value.get("contacts") or [] if c.get("wa_id") in senders]
+            left += len(value["messages"]) + len(value["statuses"])
+            removed += len(messages) + len(statuses) - len(value["messages"]) - len(value["statuses"])
+    if not removed:
+        return body
+    return json.dumps(payload) if left else '{"retention": true}'
 
 
 def _anonymise(policy_id: int, now: dt.datetime) -> int:

@@ -184,3 +184,62 @@ def test_the_sweep_records_an_opt_out_and_a_131050_whose_job_was_lost(db, world)
     with session_scope() as s:  # an opt-out older than the window is left to people (the sweep stays cheap)
         s.exec(sa.delete(ConsentEvent))
     assert consent.sweep_opt_outs(now=utcnow() + old) == 0
+
+
+def test_a_marketing_template_goes_only_to_a_consenting_contact_and_a_resend_asks_again(db):
+    from crm_app.models import MessageTemplate
+    from crm_app.services.channel import outbound
+    from crm_app.state.errors import crm_error_text
+    from tests.factories import make_conversation, make_inbox
+
+    tenant = make_tenant(db)
+    admin, box = make_user(db, tenant.id, "admin"), make_inbox(db, tenant.id)
+    conversation = make_conversation(db, box.id, wa_id=WA)
+    conversation.bot_active = False
+    db.add(conversation)
+    db.add(MessageTemplate(tenant_id=tenant.id, inbox_id=box.id, wa_template_id="1", name="promo", language="pt_BR",
+                           category="MARKETING", status="APPROVED"))
+    db.commit()
+    promo = {"type": "template", "name": "promo", "language": "pt_BR"}
+    with pytest.raises(outbound.MarketingConsentRequired) as refused:
+        outbound.send_message(db, actor=admin, conversation_id=conversation.id, content=promo)
+    db.rollback()
+    assert refused.value.status == 409
+    assert "marketing" in crm_error_text("pt-BR", refused.value) and "marketing" in crm_error_text("en",
+                                                                                                  refused.value)
+    consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=True)
+    row = outbound.send_message(db, actor=admin, conversation_id=conversation.id, content=promo)
+    db.commit()
+    message = db.get(Message, row.id)
+    message.status = "failed"
+    db.add(message)
+    consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=False)
+    db.commit()
+    with pytest.raises(outbound.MarketingConsentRequired):  # withdrawn since: "Reenviar" is refused too
+        outbound.resend_failed(db, actor=admin, message_id=row.id)
+    db.rollback()
+    assert db.get(Message, row.id).status == "failed"
+
+
+def test_a_marketing_template_queued_before_a_withdrawal_is_not_sent(db):
+    from crm_app.models import MessageTemplate
+    from crm_app.services.channel import outbound
+    from tests.factories import make_conversation, make_inbox
+
+    tenant = make_tenant(db)
+    admin, box = make_user(db, tenant.id, "admin"), make_inbox(db, tenant.id)
+    conversation = make_conversation(db, box.id, wa_id=WA)
+    conversation.bot_active = False
+    db.add(conversation)
+    db.add(MessageTemplate(tenant_id=tenant.id, inbox_id=box.id, wa_template_id="1", name="promo", language="pt_BR",
+                           category="marketing", status="APPROVED"))
+    consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=True)
+    row = outbound.send_message(db, actor=admin, conversation_id=conversation.id,
+                                content={"type": "template", "name": "promo", "language": "pt_BR"})
+    db.commit()
+    consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=False)
+    db.commit()  # the customer said SAIR while the campaign was still in the queue
+    assert outbound.deliver_message(row.id) == "no-consent"  # refused before any Graph call (none is reachable)
+    db.expire_all()
+    message = db.get(Message, row.id)
+    assert message.status == "failed" and "consent" in message.error_reason and message.wa_message_id is None

@@ -11,27 +11,43 @@ import base64
 import datetime as dt
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 import uuid
 import zipfile
 
+import psutil
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
 from crm_app.config import get_settings
-from crm_app.db import get_engine, session_scope
+from crm_app.db import get_engine, session_scope, utcnow
 from crm_app.errors import Conflict, NotFound
 from crm_app.integrations.storage import get_storage
-from crm_app.models import BotSession, Contact, Conversation, Direction, Email, Message, PrivacyRequest, SenderType
-from crm_app.queue import get_redis
+from crm_app.models import (
+    BotSession,
+    Contact,
+    Conversation,
+    Direction,
+    Email,
+    Message,
+    PrivacyRequest,
+    SenderType,
+    WebhookEndpoint,
+)
+from crm_app.queue import get_queue, get_redis
 from crm_app.services import inbox
 from crm_app.services.channel import ingest
 from crm_app.services.compliance import bundle, consent, erasure, holds, requests
 from crm_app.services.conversations import contacts, labels
+from crm_app.services.core import jobs
 from tests.factories import make_tenant, make_user
 from tests.support.inbox import fresh_tenant
-from tests.support.whatsapp import encode, fixture, run_burst_worker, signed_headers
+from tests.support.whatsapp import encode, fixture, run_burst_worker, signed_headers, worker_argv
 
 WA_A, NAME_A, EMAIL_A, CPF_A = "5548999990001", "Zuleide Pitanga Quaresma", "zuleide.q@example.com", "52998224725"
 PHRASE_A = "abacaxi quantico azul 7731"
@@ -85,6 +101,10 @@ def world(db):
     shutil.rmtree(get_settings().data_dir / "media", ignore_errors=True)  # only this test's files
     tenant, box = fresh_tenant(db)
     admin, dpo = make_user(db, tenant.id, "admin"), make_user(db, tenant.id, "dpo")
+    # an endpoint: every message and status becomes an outgoing webhook event, with its wamid, in webhook_events
+    db.add(WebhookEndpoint(tenant_id=tenant.id, url="https://hooks.example.com/crm", secret="whsec_test",
+                           headers_json="{}", enabled=False))
+    db.commit()
     first = writes(WA_A, NAME_A, f"Oi! Sou a {NAME_A}, meu CPF é {CPF_A}. {PHRASE_A}")
     writes(WA_A, NAME_A, "Segue a foto")
     writes(WA_B, NAME_B, f"Olá, aqui {NAME_B}: {PHRASE_B}")
@@ -102,6 +122,8 @@ def world(db):
         s.add(photo)
         s.add(BotSession(tenant_id=tenant.id, conversation_id=conv_a.id, node_id="email",
                          variables={"email": EMAIL_A, "nome": NAME_A}))
+        s.add(BotSession(tenant_id=tenant.id, conversation_id=conv_b.id, node_id="pedido",
+                         variables={"nome": NAME_B, "pedido": PHRASE_B}))
         out = Message(tenant_id=tenant.id, conversation_id=conv_a.id, direction=Direction.OUTBOUND,
                       sender_type=SenderType.ATTENDANT, kind="text", body=f"Olá {NAME_A}!", status="sent",
                       wa_message_id=wamid_for(WA_A))
@@ -130,8 +152,10 @@ def world(db):
 
 
 def needles(world) -> list[str]:
+    """Her values, her wamids, and her phone as a wamid carries it (base64, after Meta's three-byte prefix)."""
     return [WA_A, f"+{WA_A}", NAME_A, "Zuleide", EMAIL_A, CPF_A, PHRASE_A, "abacaxi",
-            *world["wamids"], *(w.removeprefix("wamid.")[:24] for w in world["wamids"])]
+            *world["wamids"], *(w.removeprefix("wamid.")[:24] for w in world["wamids"]),
+            base64.b64encode(WA_A.encode()[:12]).decode()]
 
 
 def _text_columns() -> list[tuple[str, str]]:
@@ -237,6 +261,8 @@ def test_the_access_bundle_holds_everything_about_the_person_and_nothing_of_anot
     assert any(PHRASE_A in (b or "") for b in bodies) and f"Nota: {NAME_A} disse {PHRASE_A}" in bodies
     assert any(m["sender"] == "note" for m in data["messages"])
     assert {e["action"] for e in data["audit"]} >= {"contact.update", "conversation.note"}
+    assert [(b["node_id"], b["variables"]) for b in data["bot_sessions"]] == [
+        ("email", {"email": EMAIL_A, "nome": NAME_A})]  # what the bot collected from her, not from him
     assert data["csat"] == []  # the CSAT hook: no CSAT feature yet
     [media] = [n for n in files if n.startswith("media/")]
     assert PHRASE_A.encode() in files[media]
@@ -257,6 +283,7 @@ def test_a_tampered_bundle_fails_verification(world):
 def test_erasure_killed_midway_resumes_and_leaves_nothing_of_the_person(world, tmp_path):
     words = needles(world)
     assert db_hits(words) and file_hits([PHRASE_A]) and redis_hits([NAME_A])  # the search can fail
+    assert {h.split(":")[0] for h in db_hits(world["wamids"])} >= {"webhook_events.payload", "inbound_events.body"}
     _bundle(world)  # an export file of the person, which erasure must remove too
     before = analytics_counts()
     take_backup(tmp_path)
@@ -372,3 +399,100 @@ def test_due_dates_follow_the_tenant_calendar_and_the_list_warns_three_days_befo
     assert [r.id for r in listed] == [row.id, row2.id]  # by due date
     assert all(r.overdue and r.due_soon for r in listed)  # both are past today
     assert "Bartolomeu" not in json.dumps([r.log for r in listed])
+
+
+def _append_ledger_lines(tenant_id: int, contact_ids: range) -> None:
+    for contact_id in contact_ids:
+        erasure.append_ledger_file(tenant_id, contact_id)
+
+
+def test_erasures_finishing_at_once_in_several_workers_all_stay_in_the_ledger_file():
+    import multiprocessing
+
+    tenant_id = uuid.uuid4().int % 10**9 + 10**9  # a ledger file of its own
+    workers = [multiprocessing.get_context("fork").Process(target=_append_ledger_lines,
+                                                           args=(tenant_id, range(i * 40, (i + 1) * 40)))
+               for i in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0] * 6
+    assert erasure.ledger_contacts(tenant_id) == set(range(240))
+    key = erasure.LEDGER_KEY.format(tenant_id=tenant_id)
+    get_storage().append(key, b'{"contact_id": 99')  # a crash tore the last line
+    erasure.append_ledger_file(tenant_id, 1000)
+    assert erasure.ledger_contacts(tenant_id) == {*range(240), 1000}
+
+
+def _wait_for_lock_wait(pattern: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with get_engine().connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 "AND query LIKE :q"), {"q": pattern}).scalar():
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def test_an_erasure_whose_worker_was_killed_is_resumed_by_the_sweep_and_completes(world):
+    words = needles(world)
+    with session_scope() as s:
+        row = requests.create_request(s, actor=world["dpo"], contact_id=world["a"], kind="erasure")
+    blocker = get_engine().connect()
+    trans = blocker.begin()  # the job gets through four steps, then waits to erase the messages
+    blocker.execute(text("LOCK TABLE messages IN SHARE MODE"))
+    worker = subprocess.Popen(worker_argv("bulk"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        assert _wait_for_lock_wait("UPDATE messages%"), "the worker never reached the messages step"
+    finally:  # the worker and its work horse (in a process group of its own) die mid-step
+        for process in psutil.Process(worker.pid).children(recursive=True):
+            process.kill()
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        trans.rollback()
+        blocker.close()
+    with session_scope() as s:
+        stuck = requests.get_request(s, actor=world["dpo"], request_id=row.id)
+    assert stuck.status == "in_progress" and stuck.progress["step"] == erasure.STEP_NAMES.index("messages")
+    assert db_hits([PHRASE_A])  # half done, and nobody is still at it
+    time.sleep(1)
+    with session_scope() as s:
+        assert requests.get_request(s, actor=world["dpo"], request_id=row.id).progress == stuck.progress
+
+    assert requests.resume_stalled_requests() == 0  # not stalled yet: a live job could still be at work
+    later = utcnow() + requests.STALLED_AFTER + dt.timedelta(seconds=1)
+    assert requests.resume_stalled_requests(now=later) == 1
+    assert requests.resume_stalled_requests(now=later) == 0  # queued once
+    with session_scope() as s:
+        resumed = requests.get_request(s, actor=world["dpo"], request_id=row.id)
+    assert "queued again (attempt 1)" in resumed.log[-1]["event"] and resumed.progress["resumes"] == 1
+    assert jobs.job_id("run_privacy_request", row.id, tag="resume-1") in get_queue("bulk").job_ids
+
+    result = run_burst_worker("bulk")
+    assert result.returncode == 0, result.stderr[-2000:]
+    with session_scope() as s:
+        done = requests.get_request(s, actor=world["dpo"], request_id=row.id)
+    assert done.status == "done" and done.progress["step"] == len(erasure.STEPS)
+    assert db_hits(words) == [] and file_hits(words) == [] and redis_hits(words) == []
+    assert db_hits([NAME_B, PHRASE_B])  # the other person is untouched
+    assert requests.resume_stalled_requests(now=later + requests.STALLED_AFTER * 2) == 0  # done is done
+
+
+def test_a_request_that_keeps_dying_fails_after_the_last_resumption(world):
+    with session_scope() as s:
+        row = requests.create_request(s, actor=world["dpo"], contact_id=world["b"], kind="access")
+    get_queue("bulk").empty()  # its job is lost (Redis flushed, or the worker died before it started)
+    now = utcnow()
+    for _ in range(requests.MAX_RESUMES):
+        now += requests.STALLED_AFTER + dt.timedelta(seconds=1)
+        assert requests.resume_stalled_requests(now=now) == 1
+        get_queue("bulk").empty()  # and every resumption dies too
+    now += requests.STALLED_AFTER + dt.timedelta(seconds=1)
+    assert requests.resume_stalled_requests(now=now) == 0
+    with session_scope() as s:
+        failed = requests.get_request(s, actor=world["dpo"], request_id=row.id)
+    assert failed.status == "failed" and "stopped" in failed.error
+    assert sum("queued again" in e["event"] for e in failed.log) == requests.MAX_RESUMES
