@@ -86,9 +86,10 @@ RANGE_PROBE = 1000
 def _id_range(session: Session, tenant_id: int, f: TrailFilter) -> tuple[int | None, int | None] | None:
     """A date range as ids: (lowest, highest) id to walk, None when no entry falls in it.
 
-    Ids grow with `created_at` (an entry's time is taken just before its insert; two writers can swap by a few
-    milliseconds), so the smallest id among the first RANGE_PROBE entries from `since` by time, and the largest
-    among the last RANGE_PROBE before `until`, bound every entry of the range. Both probes read the
+    Ids grow with `created_at`: the database stamps both in the same INSERT (`clock_timestamp()`), so only
+    entries inserted at the same instant by concurrent writers can swap, never more of them than there are
+    connections. The smallest id among the first RANGE_PROBE entries from `since` by time, and the largest among
+    the last RANGE_PROBE before `until`, therefore bound every entry of the range. Both probes read the
     (tenant_id, created_at) index; the page then walks (tenant_id, id) inside the bounds instead of from the
     newest entry down to the range (a day in the middle of ten million entries: a second, before).
     """

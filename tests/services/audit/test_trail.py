@@ -91,3 +91,44 @@ def test_only_readers_of_the_tenant(db, world):
         trail.search(db, actor=make_user(db, world["admin"].tenant_id, "attendant"), filters=F())
     outsider = make_user(db, make_tenant(db).id, "admin")
     assert _ids(db, outsider, F(since=DAY + dt.timedelta(days=10), until=DAY + dt.timedelta(days=11))) == []
+
+
+def test_an_entry_held_in_an_open_transaction_still_falls_in_its_range(db, monkeypatch):
+    """The time is the database's at insert: an entry written late in a long transaction is not dated at its
+    start, where it would sit before the range's probe with an id after it."""
+    from sqlmodel import Session
+
+    from crm_app.db import get_engine, utcnow
+
+    monkeypatch.setattr(trail, "RANGE_PROBE", 2)
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    since = utcnow()
+    held = audit.record(db, actor=admin, tenant_id=tenant.id, action="user.update", target_type="user",
+                        target_id="held")  # added, not yet inserted: its transaction goes on
+    with Session(get_engine()) as other:
+        others = [audit.record(other, actor=admin, tenant_id=tenant.id, action="user.update", target_type="user",
+                               target_id=str(n)) for n in range(3)]
+        other.commit()
+        others = [row.id for row in others]
+    db.commit()
+    assert held.id > max(others)
+    found = _ids(db, admin, F(since=since, until=utcnow() + dt.timedelta(minutes=1), target_type="user"))
+    assert held.id in found
+    assert sorted(found) == sorted([held.id, *others])
+
+
+def test_an_entry_is_sealed_with_the_time_the_database_stored(db):
+    from crm_app.services.audit import chain
+
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    row = audit.record(db, actor=admin, tenant_id=tenant.id, action="user.update", target_type="user")
+    db.flush()
+    stamped = row.created_at
+    assert stamped is not None and stamped.tzinfo is not None
+    db.commit()
+    chain.seal_tenant(db, tenant.id)
+    db.expire_all()
+    assert chain.verify_tenant(db, tenant.id).ok
+    assert row.created_at == stamped
