@@ -62,6 +62,34 @@ def write_anchors(session: Session, *, now: dt.datetime) -> int:
     return written
 
 
+def purge_record_key(tenant_id: int) -> str:
+    """Where a deleted tenant's purge record lives."""
+    return f"{PREFIX}/{tenant_id}/purged.json"
+
+
+def write_purge_record(*, tenant_id: int, last_seq: int, last_hash: str, entries: int, reason: str,
+                       now: dt.datetime) -> str:
+    """Sign and store the end of a deleted tenant's chain (its table rows are gone); returns the file's key.
+
+    Written after the purge commits; idempotent (the same tenant is only ever purged once).
+    """
+    body = {"tenant_id": tenant_id, "seq": last_seq, "hash": last_hash, "at": now.isoformat(),
+            "purged_entries": entries, "reason": reason}
+    key = purge_record_key(tenant_id)
+    get_storage().put(key, json.dumps({**body, "signature": _sign(body)}).encode())
+    return key
+
+
+def read_purge_record(tenant_id: int) -> dict | None:
+    """A deleted tenant's purge record with `valid` (its signature checks), or None when there is none."""
+    storage, key = get_storage(), purge_record_key(tenant_id)
+    if not storage.exists(key):
+        return None
+    raw = json.loads(storage.read(key))
+    body = {k: v for k, v in raw.items() if k != "signature"}
+    return {**body, "valid": hmac.compare_digest(_sign(body), str(raw.get("signature", "")))}
+
+
 def _read(key: str) -> Anchor | None:
     storage = get_storage()
     if not storage.exists(key):

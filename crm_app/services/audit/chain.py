@@ -3,7 +3,8 @@
 Writers insert entries unsealed (`hash` NULL). `seal_pending` (a job every few seconds) takes each tenant's
 chain head under a row lock, chains that tenant's unsealed entries in id order and moves the head: only the
 sealer waits on the lock, never a request. On PostgreSQL a trigger refuses any UPDATE of a sealed entry and
-any DELETE outside `purge`, which records itself.
+any DELETE, sealed or not, outside `purge` and `purge_tenant` (the only code that sets `crm.audit_purge`), which
+record themselves.
 """
 
 from __future__ import annotations
@@ -187,12 +188,18 @@ def verify_tenant(session: Session, tenant_id: int, *, anchors: list[tuple[int, 
     return ChainReport(tenant_id, checked, last_seq, int(unsealed), broken)
 
 
+def _purging(session: Session, on: bool) -> None:
+    """Open (or close) the one door the PostgreSQL guard leaves for DELETE; only this module calls it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql(f"SET LOCAL crm.audit_purge = '{'on' if on else 'off'}'"))
+
+
 def purge(session: Session, *, tenant_id: int, through_seq: int, reason: str) -> int:
     """The documented purge (retention): delete the tenant's sealed entries up to `through_seq`; commits.
 
     The chain's new start (seq and hash) is kept on its head, so what remains still verifies, and the purge
-    records itself as a new entry (`audit.purge`, with the range and the reason). Tenant deletion calls this
-    with the whole chain.
+    records itself as a new entry (`audit.purge`, with the range and the reason). Deleting a whole tenant goes
+    through `purge_tenant` instead.
 
     Returns:
         How many entries were deleted.
@@ -206,13 +213,11 @@ def purge(session: Session, *, tenant_id: int, through_seq: int, reason: str) ->
     boundary = session.exec(select(AuditLog).where(AuditLog.tenant_id == tenant_id,
                                                    AuditLog.seq == through_seq)).one()
     digests = select(AuditLog.digest).where(AuditLog.tenant_id == tenant_id, AuditLog.seq <= through_seq)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sql("SET LOCAL crm.audit_purge = 'on'"))
+    _purging(session, True)
     session.execute(AuditDetail.__table__.delete().where(AuditDetail.digest.in_(digests)))
     deleted = session.execute(AuditLog.__table__.delete().where(AuditLog.tenant_id == tenant_id,
                                                                 AuditLog.seq <= through_seq)).rowcount
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sql("SET LOCAL crm.audit_purge = 'off'"))
+    _purging(session, False)
     first = head.purged_seq + 1
     head.purged_seq, head.purged_hash = through_seq, boundary.hash
     session.add(head)
@@ -220,6 +225,40 @@ def purge(session: Session, *, tenant_id: int, through_seq: int, reason: str) ->
                  after={"from_seq": first, "through_seq": through_seq, "entries": deleted, "reason": reason})
     session.commit()
     return deleted
+
+
+@dataclass(frozen=True)
+class TenantPurge:
+    """What deleting a tenant's whole chain removed, and where that chain ended (its last seq and hash)."""
+
+    tenant_id: int
+    last_seq: int
+    last_hash: str
+    entries: int
+    reason: str
+
+
+def purge_tenant(session: Session, *, tenant_id: int, reason: str, actor=None) -> TenantPurge:
+    """The documented purge of a deleted tenant: its whole chain, side rows and head go; the caller commits.
+
+    The chain cannot record its own end, so the purge is recorded in the chain that survives: an `audit.purge`
+    entry in the acting operator's tenant (range, last hash, reason), and, after commit, a signed anchor file
+    (`anchors.write_purge_record`) that outlives every table. Sealing first makes the last hash cover everything.
+    """
+    seal_tenant(session, tenant_id)
+    head = _head(session, tenant_id)
+    _purging(session, True)
+    session.execute(AuditDetail.__table__.delete().where(AuditDetail.tenant_id == tenant_id))
+    deleted = session.execute(AuditLog.__table__.delete().where(AuditLog.tenant_id == tenant_id)).rowcount
+    _purging(session, False)
+    done = TenantPurge(tenant_id, head.seq, head.hash or GENESIS, int(deleted or 0), reason)
+    session.delete(head)
+    if actor is not None and actor.tenant_id != tenant_id:
+        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="audit.purge", target_type="tenant",
+                     target_id=tenant_id, after={"tenant_id": tenant_id, "through_seq": done.last_seq,
+                                                 "last_hash": done.last_hash, "entries": done.entries,
+                                                 "reason": reason})
+    return done
 
 
 def created_before(session: Session, tenant_id: int, cutoff: dt.datetime) -> int:
