@@ -107,10 +107,11 @@ def list_incidents(session: Session, *, actor: Actor, now: dt.datetime) -> list[
 
 
 def _row(session: Session, actor: Actor, row: Incident, now: dt.datetime) -> IncidentRow:
-    tz = actor.timezone or "America/Sao_Paulo"
-    clocks = deadlines(row.detected_at, timezone=tz, calendar=tenant_calendar(actor.tenant_id, session=session),
+    # The deadlines are the tenant's (its business days, its midnight), whoever looks at them and from where.
+    tenant = session.get(Tenant, row.tenant_id)
+    tz = (tenant.timezone if tenant else None) or "America/Sao_Paulo"
+    clocks = deadlines(row.detected_at, timezone=tz, calendar=tenant_calendar(row.tenant_id, session=session),
                        now=now)
-    tenant = session.get(Tenant, actor.tenant_id)
     notice = draft_notice_pt(
         tenant=tenant.name if tenant else "", title=row.title, description=row.description,
         occurred=format_local(row.occurred_at, tz) if row.occurred_at else "",
