@@ -48,6 +48,7 @@ class IncidentRow:
     gdpr_left_hours: float
     notified_at: dt.datetime | None
     notice: str
+    timezone: str = "America/Sao_Paulo"  # the tenant's: the page shows the times in it
 
 
 def _check(data: IncidentInput, now: dt.datetime) -> IncidentInput:
@@ -121,4 +122,4 @@ def _row(session: Session, actor: Actor, row: Incident, now: dt.datetime) -> Inc
     return IncidentRow(row.id, row.title, row.status, row.detected_at, row.occurred_at,
                        list(row.data_categories or []), row.affected_count, clocks.anpd_due, clocks.gdpr_due,
                        clocks.anpd_left.total_seconds() / 3600, clocks.gdpr_left.total_seconds() / 3600,
-                       row.anpd_notified_at, notice)
+                       row.anpd_notified_at, notice, tz)
