@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from crm_app.crypto import derive_key
 from crm_app.db import utcnow
+from crm_app.domain.audit_chain import canonical_json
 from crm_app.queue import get_redis
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
@@ -75,6 +76,30 @@ def record_read(session: Session, *, actor: Actor | None, action: str, target_ty
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action=action, target_type=target_type,
                  target_id=target_id, after=details)
     return True
+
+
+def record_export(session: Session, *, actor: Actor | None, kind: str, filters: dict | None = None,
+                  now: dt.datetime | None = None) -> bool:
+    """Record a filtered export (the audit CSV) as a read, `export.download`, once per user, object and hour.
+
+    The object is `<kind>:<digest of the filters>`, so the same export with other filters is another object;
+    the kind and the filters themselves go with the entry. Downloads of an object with its own id (a bundle, a
+    report) call `record_read` with that object instead.
+
+    Args:
+        session: The download's session (committed by the caller).
+        actor: Who exports.
+        kind: What is exported (`audit_csv`).
+        filters: The export's filters as codes and ids only, never a personal value (pass a flag instead).
+        now: The clock.
+
+    Returns:
+        True when an entry was added.
+    """
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    digest = hashlib.sha256(canonical_json(filters).encode()).hexdigest()[:12]
+    return record_read(session, actor=actor, action="export.download", target_type="export",
+                       target_id=f"{kind}:{digest}", details={"kind": kind, "filters": filters}, now=now)
 
 
 def phone_search_key(tenant_id: int, digits: str) -> str:

@@ -225,7 +225,7 @@ CSV_COLUMNS = ("id", "created_at", "actor_user_id", "actor", "action", "sentence
 def csv_lines(session: Session, *, actor: Actor, filters: TrailFilter, locale: str) -> Iterator[str]:
     """The filtered trail as CSV, newest first, a page at a time (up to 100 000 rows); admins (and the DPO).
 
-    The export itself is recorded (`export.download`, target "audit") by the caller that serves the file.
+    The export itself is recorded (`export.download`, its kind and filters) by `export_csv`, which serves it.
     """
     require_role(actor, *READERS)
     filters = check_filter(filters)
@@ -293,5 +293,13 @@ def trail_overview(session: Session, *, actor: Actor, filters: TrailFilter, loca
 def export_csv(session: Session, *, actor: Actor, filters: TrailFilter, locale: str) -> str:
     """The filtered trail as one CSV text (up to 100 000 rows); the download is itself recorded."""
     text = "".join(csv_lines(session, actor=actor, filters=filters, locale=locale))
-    reads.record_read(session, actor=actor, action="export.download", target_type="export", target_id="audit-csv")
+    reads.record_export(session, actor=actor, kind="audit_csv", filters=export_filters(check_filter(filters)))
     return text
+
+
+def export_filters(f: TrailFilter) -> dict[str, Any]:
+    """The filters as the export's read entry keeps them: codes, ids and instants; the IP (personal) only as a
+    flag that one was given."""
+    return {"actor_user_id": f.actor_user_id, "action": f.action, "target_type": f.target_type,
+            "target_id": f.target_id, "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None, "ip": "given" if f.ip else None}

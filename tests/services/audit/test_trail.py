@@ -132,3 +132,27 @@ def test_an_entry_is_sealed_with_the_time_the_database_stored(db):
     db.expire_all()
     assert chain.verify_tenant(db, tenant.id).ok
     assert row.created_at == stamped
+
+
+def test_the_csv_export_is_recorded_as_a_read_with_its_kind_and_filters_once_an_hour(db, world):
+    from sqlmodel import select
+
+    from crm_app.models import AuditLog
+
+    admin = world["admin"]
+    day10 = F(since=DAY + dt.timedelta(days=10), until=DAY + dt.timedelta(days=11), action="incident.",
+              ip="10.0.0.7")
+    for _ in range(2):
+        trail.export_csv(db, actor=admin, filters=day10, locale="pt-BR")
+    trail.export_csv(db, actor=admin, filters=F(actor_user_id=world["other"].user_id), locale="pt-BR")
+    db.commit()
+    db.expire_all()
+    rows = db.exec(select(AuditLog).where(AuditLog.action == "export.download").order_by(AuditLog.id)).all()
+    assert len(rows) == 2  # the same export twice in the hour is one read; other filters, another object
+    first, second = rows
+    assert first.target_type == "export" and first.target_id.startswith("audit_csv:")
+    assert first.target_id != second.target_id and first.actor_user_id == admin.user_id
+    assert first.after == {"kind": "audit_csv", "filters": {
+        "action": "incident.", "since": day10.since.isoformat(), "until": day10.until.isoformat(), "ip": "given"}}
+    assert "10.0.0.7" not in str(first.after)
+    assert second.after["filters"] == {"actor_user_id": world["other"].user_id}
