@@ -10,7 +10,7 @@ record themselves.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import text as sql
@@ -126,9 +126,14 @@ def _details(session: Session, digests: list[str]) -> dict[str, AuditDetail]:
     return {d.digest: d for d in session.exec(query).all()}
 
 
-def _walk(session: Session, tenant_id: int, start_seq: int, start_hash: str) -> tuple[int, int, str,
-                                                                                       ChainBreak | None]:
-    """Recompute every link from (start_seq, start_hash); returns (checked, last seq, last hash, first break)."""
+PROGRESS_EVERY = 5000
+
+
+def _walk(session: Session, tenant_id: int, start_seq: int, start_hash: str,
+          progress: Callable[[int], None] | None = None) -> tuple[int, int, str, ChainBreak | None]:
+    """Recompute every link from (start_seq, start_hash); returns (checked, last seq, last hash, first break).
+
+    `progress(checked)` is told every PROGRESS_EVERY entries (the button's job shows it on the page)."""
     checked, seq, prev = 0, start_seq, start_hash
     batch: list[AuditLog] = []
     for row in _sealed(session, tenant_id, start_seq):
@@ -140,6 +145,8 @@ def _walk(session: Session, tenant_id: int, start_seq: int, start_hash: str) -> 
             return checked, seq, prev, ChainBreak("entry_changed", row.id, row.seq)
         batch.append(row)
         checked, seq, prev = checked + 1, row.seq, row.hash
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(checked)
         if len(batch) >= 1000:
             if broken := _check_details(session, batch):
                 return checked, seq, prev, broken
@@ -157,20 +164,22 @@ def _check_details(session: Session, rows: list[AuditLog]) -> ChainBreak | None:
     return None
 
 
-def verify_tenant(session: Session, tenant_id: int, *, anchors: list[tuple[int, str]] | None = None) -> ChainReport:
+def verify_tenant(session: Session, tenant_id: int, *, anchors: list[tuple[int, str]] | None = None,
+                  progress: Callable[[int], None] | None = None) -> ChainReport:
     """Check the tenant's whole chain, its head row and the anchors given (seq, hash) from outside the table.
 
     Args:
         session: A session; nothing is written.
         tenant_id: The chain.
         anchors: The newest (seq, hash) pairs written outside the database, already checked for signature.
+        progress: Told how many entries were checked so far, now and then.
 
     Returns:
         The report, naming the first broken entry.
     """
     head = session.get(AuditChainHead, tenant_id, populate_existing=True)
     start_seq, start_hash = (head.purged_seq, head.purged_hash or GENESIS) if head else (0, GENESIS)
-    checked, last_seq, last_hash, broken = _walk(session, tenant_id, start_seq, start_hash)
+    checked, last_seq, last_hash, broken = _walk(session, tenant_id, start_seq, start_hash, progress)
     unsealed = session.exec(select(func.count()).select_from(AuditLog)
                             .where(AuditLog.tenant_id == tenant_id, AuditLog.hash.is_(None))).one()
     if broken is None and head is not None and (head.seq, head.hash or GENESIS) != (last_seq, last_hash):
