@@ -20,6 +20,7 @@ from crm_app.db import utcnow
 from crm_app.domain.audit_chain import GENESIS, ChainFields, details_digest, entry_hash
 from crm_app.models import AuditChainHead, AuditDetail, AuditLog
 from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor
 
 SEAL_BATCH = 2000
 
@@ -247,7 +248,7 @@ class TenantPurge:
     reason: str
 
 
-def purge_tenant(session: Session, *, tenant_id: int, reason: str, actor=None) -> TenantPurge:
+def purge_tenant(session: Session, *, tenant_id: int, reason: str, actor: Actor | None = None) -> TenantPurge:
     """The documented purge of a deleted tenant: its whole chain, side rows and head go; the caller commits.
 
     The chain cannot record its own end, so the purge is recorded in the chain that survives: an `audit.purge`
