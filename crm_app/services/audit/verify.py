@@ -159,8 +159,12 @@ def run_requested(session: Session, tenant_id: int, user_id: int | None, ip: str
     if current is None or current.token != token or current.state == "done":
         return None
     _put_status(tenant_id, VerifyStatus("running", at=current.at, token=token))
-    report = verify_tenant(session, tenant_id, now=now, progress=lambda checked: _put_status(
-        tenant_id, VerifyStatus("running", checked=checked, at=current.at, token=token)))
+    try:
+        report = verify_tenant(session, tenant_id, now=now, progress=lambda checked: _put_status(
+            tenant_id, VerifyStatus("running", checked=checked, at=current.at, token=token)))
+    except Exception:
+        get_redis().delete(_status_key(tenant_id))  # the button works again; the page shows the last result
+        raise
     user = session.get(User, user_id) if user_id else None
     actor = actor_for(user, ip=ip) if user is not None and user.tenant_id == tenant_id else None
     record_result(session, report, actor=actor)

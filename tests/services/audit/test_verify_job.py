@@ -98,3 +98,17 @@ def test_admins_ask_readers_see_and_each_tenant_only_its_own(db, world):
     neighbour = make_user(db, make_tenant(db).id, "admin")
     get_redis().delete(f"crm:audit:verify:{neighbour.tenant_id}")
     assert verify.verification_status(db, actor=neighbour).state == "none"
+
+
+def test_a_check_that_fails_frees_the_button(db, world, monkeypatch):
+    tenant, admin = world
+    status = verify.request_verification(db, actor=admin, now=utcnow())
+
+    def broken_database(*args, **kwargs):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(verify, "verify_tenant", broken_database)
+    with pytest.raises(RuntimeError):
+        verify.run_requested(db, tenant.id, admin.user_id, None, status.token, now=utcnow())
+    assert verify.verification_status(db, actor=admin).state == "none"
+    assert verify.request_verification(db, actor=admin, now=utcnow()).token != status.token
