@@ -1,6 +1,7 @@
 """The audit trail at 10 million entries: seeding by COPY, then search timings next to a same-run count(*).
 
     .venv/bin/python bench/audit.py [--entries 10000000] [--keep]
+    .venv/bin/python bench/audit.py --database crm_bench_xxxxxxxx   # measure again a database kept by --keep
 
 Creates a fresh PostgreSQL database (on TEST_DATABASE_URL's server), migrates it, creates one tenant with 40 users,
 and COPYs `--entries` sealed entries (a real hash chain, computed here) and their side rows, with the indexes
@@ -116,10 +117,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=10_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--database", help="measure a database kept by an earlier --keep run (migrated to head "
+                                           "first, not seeded again, kept)")
     args = parser.parse_args()
     from ingest import drop_database, setup_database
 
     admin_url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    if args.database:
+        from crm_app.config import normalize_database_url
+
+        os.environ["DATABASE_URL"] = url = normalize_database_url(admin_url).rpartition("/")[0] + f"/{args.database}"
+        remeasure(url)
+        return
     name, url = setup_database(admin_url)
     os.environ["DATABASE_URL"] = url
     try:
@@ -163,6 +172,27 @@ def run(url: str, entries: int) -> None:
     measure(tenant.id, ids)
 
 
+def remeasure(url: str) -> None:
+    """Migrate the kept database to head (the code's indexes and triggers) and measure it again."""
+    from sqlalchemy import text
+
+    from crm_app import migrations
+    from crm_app.db import get_engine
+
+    migrations.upgrade(url)
+    with get_engine().connect() as conn:
+        tenant_id = conn.execute(text("SELECT id FROM tenants WHERE slug = 'bench'")).scalar_one()
+        ids = list(conn.execute(text("SELECT id FROM users WHERE tenant_id = :t ORDER BY id"), {"t": tenant_id})
+                   .scalars())
+        entries = conn.execute(text("SELECT max(id) FROM audit_logs")).scalar_one()
+    print(f"re-measuring {args_label(url)}: {entries:,} entries", flush=True)
+    measure(tenant_id, ids)
+
+
+def args_label(url: str) -> str:
+    return url.rpartition("/")[2]
+
+
 def measure(tenant_id: int, ids: list[int]) -> None:
     from sqlalchemy import text
     from sqlmodel import Session, select
@@ -191,6 +221,16 @@ def measure(tenant_id: int, ids: list[int]) -> None:
             "actor + rare action": (F(actor_user_id=ids[7], action="user.role_change"), None),
             "keyset page in the middle": (F(), mid_id),
             "by action, page in the middle": (F(action="conversation.close"), mid_id),
+            # the worst cases of a range: a month, a rare action inside a day, a range with nothing in it, and a
+            # combination that matches nothing (the walk reaches the end of its bounds)
+            "a month in the middle": (F(since=middle, until=middle + dt.timedelta(days=30)), None),
+            "one day + rare action": (F(action="user.role_change", since=middle,
+                                        until=middle + dt.timedelta(days=1)), None),
+            "a day with no entries (before the first)": (F(since=START - dt.timedelta(days=2),
+                                                           until=START - dt.timedelta(days=1)), None),
+            "one day + an IP with no entries": (F(ip="198.51.100.1", since=middle,
+                                                  until=middle + dt.timedelta(days=1)), None),
+            "actor + action it never did": (F(actor_user_id=ids[7], action="tenant.create"), None),
         }
         print(f"\nbaseline SELECT count(*) FROM audit_logs: median {count_ms:.0f} ms (max {count_max:.0f} ms)")
         print(f"{'search (50 rows, names and side values)':45} {'median ms':>10} {'max ms':>8} {'rows':>5}")

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Text, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -46,6 +48,33 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+class insert_clock(FunctionElement):  # noqa: N801 (a SQL function, spelled like one)
+    """The database's own clock when a row is inserted, as a column's server default.
+
+    PostgreSQL's `clock_timestamp()` (not `now()`, which is the transaction's start: a transaction held open would
+    stamp its rows long before their ids); on SQLite, UTC with microsecond digits, as SQLAlchemy stores datetimes.
+    """
+
+    type = DateTime(timezone=True)
+    name = "insert_clock"
+    inherit_cache = True
+
+
+@compiles(insert_clock)
+def _insert_clock(element, compiler, **kw) -> str:
+    return "CURRENT_TIMESTAMP"
+
+
+@compiles(insert_clock, "postgresql")
+def _insert_clock_postgresql(element, compiler, **kw) -> str:
+    return "clock_timestamp()"
+
+
+@compiles(insert_clock, "sqlite")
+def _insert_clock_sqlite(element, compiler, **kw) -> str:
+    return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
 
 
 class EncryptedString(TypeDecorator):

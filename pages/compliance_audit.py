@@ -138,9 +138,10 @@ def _list() -> rx.Component:
 def _verify_result() -> rx.Component:
     return rx.cond(
         S.verify_message != "",
-        rx.callout(S.verify_message, icon=rx.cond(S.verify_ok, "shield-check", "triangle-alert"),
-                   color_scheme=rx.cond(S.verify_ok, "green", "red"), role="status", id="audit-verify-result",
-                   width="100%"),
+        rx.callout(S.verify_message,
+                   icon=rx.cond(S.verifying, "loader", rx.cond(S.verify_ok, "shield-check", "triangle-alert")),
+                   color_scheme=rx.cond(S.verifying, "blue", rx.cond(S.verify_ok, "green", "red")), role="status",
+                   id="audit-verify-result", width="100%"),
     )
 
 
@@ -154,7 +155,7 @@ def compliance_audit_page() -> rx.Component:
                         rx.button(rx.icon("download", size=15), T["audit.page.csv"], variant="soft",
                                   on_click=S.export_csv, id="audit-csv"),
                         rx.button(rx.icon("shield-check", size=15), T["audit.page.verify"], on_click=S.verify_chain,
-                                  id="audit-verify")),
+                                  loading=S.verifying, id="audit-verify")),
             _verify_result(),
             _filters(),
             rx.cond(

@@ -110,6 +110,7 @@ def clean_db():
     from crm_app.db import get_engine
     from crm_app.queue import ALL_QUEUES, get_queue, get_redis
     from crm_app.services import settings
+    from crm_app.services.audit import reads
     from crm_app.services.channel import ingest
 
     _truncate(get_engine())
@@ -118,6 +119,8 @@ def clean_db():
     get_redis().delete(*(ingest.drain_flag(slot) for slot in range(ingest.drain_slots())))  # a raised flag
     for name in ALL_QUEUES:  # jobs left by the last test name rows that no longer exist
         get_queue(name).empty()
+    reads.forget_seen()  # ids restart: a read "already recorded this hour" was another test's
+    get_redis().delete(*get_redis().keys("crm:audit:read:*"), "crm:none")
     yield
 
 

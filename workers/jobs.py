@@ -247,3 +247,10 @@ def verify_audit_chains() -> int:
     from crm_app.services.audit import tasks
 
     return tasks.verify_audit_chains()
+
+
+def verify_audit_chain(tenant_id: int, user_id: int | None, ip: str | None, token: str) -> bool | None:
+    """Check one tenant's audit chain for the Verificar integridade button."""
+    from crm_app.services.audit import tasks
+
+    return tasks.verify_audit_chain(tenant_id, user_id, ip, token)

@@ -16,6 +16,14 @@ PT_BR: dict[str, str] = {
     "setting.privacy.due_in_business_days": "Contar o prazo em dias úteis",
     "setting.privacy.due_in_business_days.help": "Ligado, o prazo pula fins de semana e os feriados do calendário "
                                                  "da empresa.",
+    "setting.privacy.email_audit_anchor": "Enviar a âncora diária da auditoria ao encarregado",
+    "setting.privacy.email_audit_anchor.help": "Ligado, o encarregado (DPO) recebe por e-mail, uma vez por dia, a "
+                                               "posição e o hash mais recentes da trilha de auditoria, assinados: "
+                                               "uma cópia fora do sistema que revela uma trilha encurtada.",
+    "audit.anchor_mail.title": "Âncora da trilha de auditoria de {day}",
+    "audit.anchor_mail.body": "A trilha de auditoria de {tenant} estava assim em {at}:\nposição {seq}\nhash {hash}\n"
+                              "assinatura {signature}\n\nGuarde este e-mail: comparado com a trilha, ele mostra se "
+                              "registros foram apagados depois.",
     "setting.privacy.policy_version": "Versão da política de privacidade",
     "setting.privacy.policy_version.help": "Registrada em cada consentimento dado ou retirado.",
     "compliance.purpose": "Finalidade",
@@ -166,6 +174,14 @@ EN: dict[str, str] = {
     "setting.privacy.due_in_business_days": "Count the deadline in business days",
     "setting.privacy.due_in_business_days.help": "On, the deadline skips weekends and the company calendar's "
                                                  "holidays.",
+    "setting.privacy.email_audit_anchor": "E-mail the daily audit anchor to the DPO",
+    "setting.privacy.email_audit_anchor.help": "On, the DPO receives once a day the audit trail's newest position "
+                                               "and hash, signed: a copy outside the system that reveals a "
+                                               "shortened trail.",
+    "audit.anchor_mail.title": "Audit trail anchor of {day}",
+    "audit.anchor_mail.body": "The audit trail of {tenant} stood at {at}:\nposition {seq}\nhash {hash}\n"
+                              "signature {signature}\n\nKeep this e-mail: compared with the trail, it shows whether "
+                              "entries were deleted later.",
     "setting.privacy.policy_version": "Privacy policy version",
     "setting.privacy.policy_version.help": "Recorded with every consent given or withdrawn.",
     "compliance.purpose": "Purpose",

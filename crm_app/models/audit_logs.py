@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer
 from sqlalchemy import text as text_
 from sqlmodel import Field, Relationship, SQLModel
 
-from crm_app.db import short_string
+from crm_app.db import UTCDateTime, insert_clock, short_string
 from crm_app.models._base import BigId, id_field, json_field, now_field, text, timestamp
 
 
@@ -34,6 +34,7 @@ class AuditLog(SQLModel, table=True):
     """One entry. Unsealed (`hash` NULL) until the sealing job gives it `seq`, `prev_hash` and `hash`."""
 
     __tablename__ = "audit_logs"
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         Index("ix_audit_logs_tenant_id_id", "tenant_id", "id"),
         Index("ix_audit_logs_tenant_seq", "tenant_id", "seq", unique=True),
@@ -54,7 +55,10 @@ class AuditLog(SQLModel, table=True):
     target_type: str = text(40)
     target_id: str | None = text(64, nullable=True)
     ip: str | None = text(64, nullable=True)
-    created_at: dt.datetime = now_field()
+    # Stamped by the database at insert, with the id, so ids and times agree (the trail's date ranges rely on it);
+    # RETURNING hands it back at flush, and sealing hashes the stored value.
+    created_at: dt.datetime | None = Field(default=None, sa_column=Column(
+        UTCDateTime, nullable=False, server_default=insert_clock()))
     digest: str = text(64)
     seq: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
     prev_hash: str | None = text(64, nullable=True)

@@ -3,6 +3,7 @@ and a CSV export."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import reflex as rx
 
 from crm_app.domain.timefmt import format_local
+from crm_app.errors import CRMError
 from crm_app.services import call
 from crm_app.services.audit import trail, verify
 from crm_app.services.audit.roles import READERS
@@ -22,6 +24,8 @@ from crm_app.state.session import SessionState
 ALL = "all"
 PAGE_SIZE = 50
 MAX_VALUE = 160
+VERIFY_WATCH_SECONDS = 1.5
+VERIFY_WATCH_ROUNDS = 2400  # an hour: the job's timeout
 
 
 @dataclasses.dataclass
@@ -88,6 +92,7 @@ class AuditLogState(SessionState):
     verify_message: str = ""
     verify_ok: bool = True
     verifying: bool = False
+    verify_watching: bool = False
 
     @rx.event
     def moved(self):
@@ -100,7 +105,7 @@ class AuditLogState(SessionState):
         self.filter_action = self.filter_user = self.filter_type = ALL
         self.filter_id = self.filter_ip = self.date_from = self.date_to = self.period_error = ""
         self.verify_message = ""
-        return AuditLogState.load
+        return [AuditLogState.load, AuditLogState.watch_verification]  # the last check, or the one running
 
     @rx.event
     @toast_errors
@@ -136,18 +141,53 @@ class AuditLogState(SessionState):
     @rx.event
     @toast_errors
     def verify_chain(self):
-        """Verificar integridade: the whole chain and its anchors; the result stays on the page."""
+        """Verificar integridade: queue the check of the whole chain; this tab then watches its status."""
         actor = self._require(*READERS)
-        report = call(verify.verify_for_actor, actor=actor, now=dt.datetime.now(dt.UTC))
-        self.verify_ok = report.ok
-        if report.ok:
-            self.verify_message = self.t["audit.verify.ok"].format(checked=report.checked)
+        self._show_verification(call(verify.request_verification, actor=actor, now=dt.datetime.now(dt.UTC)))
+        return AuditLogState.watch_verification
+
+    @rx.event(background=True)
+    async def watch_verification(self):
+        """Show the check's progress, then its result, polling its status row (up to the job's hour)."""
+        async with self:
+            if self.verify_watching:
+                return
+            self.verify_watching = True
+        try:
+            for _ in range(VERIFY_WATCH_ROUNDS):
+                async with self:
+                    try:
+                        pending = self._refresh_verification()
+                    except CRMError:  # logged out or the role changed: stop, the page guard decides
+                        pending = False
+                if not pending:
+                    break
+                await asyncio.sleep(VERIFY_WATCH_SECONDS)
+        finally:
+            async with self:
+                self.verify_watching = False
+
+    def _refresh_verification(self) -> bool:
+        """Read the tenant's check status into the page; True while it is queued or running."""
+        status = call(verify.verification_status, actor=self._require(*READERS))
+        self._show_verification(status)
+        return self.verifying
+
+    def _show_verification(self, status: verify.VerifyStatus) -> None:
+        self.verifying = status.state in ("queued", "running")
+        self.verify_ok = status.ok
+        if status.state == "none":
+            self.verify_message = ""
+        elif status.state == "queued":
+            self.verify_message = self.t["audit.verify.queued"]
+        elif status.state == "running":
+            self.verify_message = self.t["audit.verify.running"].format(checked=status.checked)
+        elif status.ok:
+            self.verify_message = self.t["audit.verify.ok"].format(checked=status.checked)
         else:
-            broken = report.broken
             self.verify_message = self.t["audit.verify.broken"].format(
-                problem=self.t.get(f"audit.problem.{broken.problem}", broken.problem),
-                entry=broken.entry_id or "—", seq=broken.seq or "—")
-        return AuditLogState.load
+                problem=self.t.get(f"audit.problem.{status.problem}", status.problem),
+                entry=status.entry_id or "—", seq=status.seq or "—")
 
     @rx.event
     @toast_errors

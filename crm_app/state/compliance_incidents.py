@@ -81,7 +81,7 @@ class IncidentsState(SessionState):
                                        description=self.description, measures=self.measures)
 
     def _row(self, r: incidents.IncidentRow, actor: Actor) -> dict[str, str]:
-        tz = actor.timezone
+        tz = r.timezone
         return {"id": str(r.id), "title": r.title, "status": r.status,
                 "detected": format_local(r.detected_at, tz), "anpd_due": format_local(r.anpd_due, tz),
                 "gdpr_due": format_local(r.gdpr_due, tz), "anpd_left": self._left(r.anpd_left_hours),

@@ -310,6 +310,9 @@ HANDLERS: dict[str, UI | Attack] = {
           "AuditLogState.set_filter_action", "AuditLogState.set_filter_user"),
     "AuditLogState.search": call("search", preset={"filter_id": "B:conversation"}),
     "AuditLogState.verify_chain": call("verify_chain"),
+    "AuditLogState.watch_verification": UI("a background refresh of this tab's check status: each round reads "
+                                           "it through verification_status, which checks the actor's role and "
+                                           "tenant"),
     "AuditLogState.export_csv": call("export_csv", preset={"filter_type": "conversation"}),
     "AuditLogState.moved": UI("sends the tab to the trail's new address; the page there checks the role"),
     **_ui(FILTER, "AuditLogState.set_filter_id", "AuditLogState.set_filter_ip", "AuditLogState.set_filter_type"),

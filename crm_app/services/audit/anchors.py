@@ -18,8 +18,11 @@ from sqlmodel import Session, select
 
 from crm_app.config import get_settings
 from crm_app.domain.audit_chain import canonical_json
+from crm_app.i18n import catalogue
 from crm_app.integrations.storage import get_storage
-from crm_app.models import AuditChainHead
+from crm_app.models import AuditChainHead, Tenant, User
+from crm_app.services import settings
+from crm_app.services.mail import outbox
 
 PREFIX = "audit-anchors"
 LOOKBACK_DAYS = 31
@@ -55,11 +58,64 @@ def write_anchors(session: Session, *, now: dt.datetime) -> int:
     written = 0
     for head in session.exec(select(AuditChainHead).where(AuditChainHead.seq > 0)).all():
         body = {"tenant_id": head.tenant_id, "seq": head.seq, "hash": head.hash, "at": now.isoformat()}
-        data = json.dumps({**body, "signature": _sign(body)}).encode()
+        signature = _sign(body)
+        data = json.dumps({**body, "signature": signature}).encode()
+        first_today = not storage.exists(f"{PREFIX}/{head.tenant_id}/{day}.json")
         storage.put(f"{PREFIX}/{head.tenant_id}/{day}.json", data)
         storage.put(f"{PREFIX}/{head.tenant_id}/latest.json", data)
+        if first_today:
+            email_anchor(session, body, signature, day=day)
         written += 1
     return written
+
+
+def email_anchor(session: Session, body: dict, signature: str, *, day: str) -> int:
+    """Queue the day's anchor to the tenant's active DPOs when its setting `privacy.email_audit_anchor` asks and
+    it can send e-mail; in the caller's transaction (sent after commit). Returns how many were queued."""
+    tenant_id = body["tenant_id"]
+    if not settings.value(session, "privacy.email_audit_anchor", tenant_id=tenant_id):
+        return 0
+    if not outbox.can_send(session, tenant_id=tenant_id):
+        return 0
+    tenant = session.get(Tenant, tenant_id)
+    dpos = session.exec(select(User).where(User.tenant_id == tenant_id, User.role == "dpo",
+                                           User.is_active.is_(True)).order_by(User.id)).all()
+    for user in dpos:
+        words = catalogue(user.locale or (tenant.locale if tenant else None) or "pt-BR")
+        outbox.queue_notification(
+            session, tenant_id=tenant_id, to=user.email, locale=user.locale, user_id=user.id,
+            title=words["audit.anchor_mail.title"].format(day=day),
+            body=words["audit.anchor_mail.body"].format(tenant=tenant.name if tenant else tenant_id, at=body["at"],
+                                                        seq=body["seq"], hash=body["hash"], signature=signature))
+    return len(dpos)
+
+
+def purge_record_key(tenant_id: int) -> str:
+    """Where a deleted tenant's purge record lives."""
+    return f"{PREFIX}/{tenant_id}/purged.json"
+
+
+def write_purge_record(*, tenant_id: int, last_seq: int, last_hash: str, entries: int, reason: str,
+                       now: dt.datetime) -> str:
+    """Sign and store the end of a deleted tenant's chain (its table rows are gone); returns the file's key.
+
+    Written after the purge commits; idempotent (the same tenant is only ever purged once).
+    """
+    body = {"tenant_id": tenant_id, "seq": last_seq, "hash": last_hash, "at": now.isoformat(),
+            "purged_entries": entries, "reason": reason}
+    key = purge_record_key(tenant_id)
+    get_storage().put(key, json.dumps({**body, "signature": _sign(body)}).encode())
+    return key
+
+
+def read_purge_record(tenant_id: int) -> dict | None:
+    """A deleted tenant's purge record with `valid` (its signature checks), or None when there is none."""
+    storage, key = get_storage(), purge_record_key(tenant_id)
+    if not storage.exists(key):
+        return None
+    raw = json.loads(storage.read(key))
+    body = {k: v for k, v in raw.items() if k != "signature"}
+    return {**body, "valid": hmac.compare_digest(_sign(body), str(raw.get("signature", "")))}
 
 
 def _read(key: str) -> Anchor | None:

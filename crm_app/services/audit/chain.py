@@ -3,13 +3,14 @@
 Writers insert entries unsealed (`hash` NULL). `seal_pending` (a job every few seconds) takes each tenant's
 chain head under a row lock, chains that tenant's unsealed entries in id order and moves the head: only the
 sealer waits on the lock, never a request. On PostgreSQL a trigger refuses any UPDATE of a sealed entry and
-any DELETE outside `purge`, which records itself.
+any DELETE, sealed or not, outside `purge` and `purge_tenant` (the only code that sets `crm.audit_purge`), which
+record themselves.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import text as sql
@@ -19,6 +20,7 @@ from crm_app.db import utcnow
 from crm_app.domain.audit_chain import GENESIS, ChainFields, details_digest, entry_hash
 from crm_app.models import AuditChainHead, AuditDetail, AuditLog
 from crm_app.services.core import audit
+from crm_app.services.core.actors import Actor
 
 SEAL_BATCH = 2000
 
@@ -125,9 +127,14 @@ def _details(session: Session, digests: list[str]) -> dict[str, AuditDetail]:
     return {d.digest: d for d in session.exec(query).all()}
 
 
-def _walk(session: Session, tenant_id: int, start_seq: int, start_hash: str) -> tuple[int, int, str,
-                                                                                       ChainBreak | None]:
-    """Recompute every link from (start_seq, start_hash); returns (checked, last seq, last hash, first break)."""
+PROGRESS_EVERY = 5000
+
+
+def _walk(session: Session, tenant_id: int, start_seq: int, start_hash: str,
+          progress: Callable[[int], None] | None = None) -> tuple[int, int, str, ChainBreak | None]:
+    """Recompute every link from (start_seq, start_hash); returns (checked, last seq, last hash, first break).
+
+    `progress(checked)` is told every PROGRESS_EVERY entries (the button's job shows it on the page)."""
     checked, seq, prev = 0, start_seq, start_hash
     batch: list[AuditLog] = []
     for row in _sealed(session, tenant_id, start_seq):
@@ -139,6 +146,8 @@ def _walk(session: Session, tenant_id: int, start_seq: int, start_hash: str) -> 
             return checked, seq, prev, ChainBreak("entry_changed", row.id, row.seq)
         batch.append(row)
         checked, seq, prev = checked + 1, row.seq, row.hash
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(checked)
         if len(batch) >= 1000:
             if broken := _check_details(session, batch):
                 return checked, seq, prev, broken
@@ -156,20 +165,22 @@ def _check_details(session: Session, rows: list[AuditLog]) -> ChainBreak | None:
     return None
 
 
-def verify_tenant(session: Session, tenant_id: int, *, anchors: list[tuple[int, str]] | None = None) -> ChainReport:
+def verify_tenant(session: Session, tenant_id: int, *, anchors: list[tuple[int, str]] | None = None,
+                  progress: Callable[[int], None] | None = None) -> ChainReport:
     """Check the tenant's whole chain, its head row and the anchors given (seq, hash) from outside the table.
 
     Args:
         session: A session; nothing is written.
         tenant_id: The chain.
         anchors: The newest (seq, hash) pairs written outside the database, already checked for signature.
+        progress: Told how many entries were checked so far, now and then.
 
     Returns:
         The report, naming the first broken entry.
     """
     head = session.get(AuditChainHead, tenant_id, populate_existing=True)
     start_seq, start_hash = (head.purged_seq, head.purged_hash or GENESIS) if head else (0, GENESIS)
-    checked, last_seq, last_hash, broken = _walk(session, tenant_id, start_seq, start_hash)
+    checked, last_seq, last_hash, broken = _walk(session, tenant_id, start_seq, start_hash, progress)
     unsealed = session.exec(select(func.count()).select_from(AuditLog)
                             .where(AuditLog.tenant_id == tenant_id, AuditLog.hash.is_(None))).one()
     if broken is None and head is not None and (head.seq, head.hash or GENESIS) != (last_seq, last_hash):
@@ -187,12 +198,18 @@ def verify_tenant(session: Session, tenant_id: int, *, anchors: list[tuple[int, 
     return ChainReport(tenant_id, checked, last_seq, int(unsealed), broken)
 
 
+def _purging(session: Session, on: bool) -> None:
+    """Open (or close) the one door the PostgreSQL guard leaves for DELETE; only this module calls it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql(f"SET LOCAL crm.audit_purge = '{'on' if on else 'off'}'"))
+
+
 def purge(session: Session, *, tenant_id: int, through_seq: int, reason: str) -> int:
     """The documented purge (retention): delete the tenant's sealed entries up to `through_seq`; commits.
 
     The chain's new start (seq and hash) is kept on its head, so what remains still verifies, and the purge
-    records itself as a new entry (`audit.purge`, with the range and the reason). Tenant deletion calls this
-    with the whole chain.
+    records itself as a new entry (`audit.purge`, with the range and the reason). Deleting a whole tenant goes
+    through `purge_tenant` instead.
 
     Returns:
         How many entries were deleted.
@@ -206,13 +223,11 @@ def purge(session: Session, *, tenant_id: int, through_seq: int, reason: str) ->
     boundary = session.exec(select(AuditLog).where(AuditLog.tenant_id == tenant_id,
                                                    AuditLog.seq == through_seq)).one()
     digests = select(AuditLog.digest).where(AuditLog.tenant_id == tenant_id, AuditLog.seq <= through_seq)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sql("SET LOCAL crm.audit_purge = 'on'"))
+    _purging(session, True)
     session.execute(AuditDetail.__table__.delete().where(AuditDetail.digest.in_(digests)))
     deleted = session.execute(AuditLog.__table__.delete().where(AuditLog.tenant_id == tenant_id,
                                                                 AuditLog.seq <= through_seq)).rowcount
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sql("SET LOCAL crm.audit_purge = 'off'"))
+    _purging(session, False)
     first = head.purged_seq + 1
     head.purged_seq, head.purged_hash = through_seq, boundary.hash
     session.add(head)
@@ -220,6 +235,40 @@ def purge(session: Session, *, tenant_id: int, through_seq: int, reason: str) ->
                  after={"from_seq": first, "through_seq": through_seq, "entries": deleted, "reason": reason})
     session.commit()
     return deleted
+
+
+@dataclass(frozen=True)
+class TenantPurge:
+    """What deleting a tenant's whole chain removed, and where that chain ended (its last seq and hash)."""
+
+    tenant_id: int
+    last_seq: int
+    last_hash: str
+    entries: int
+    reason: str
+
+
+def purge_tenant(session: Session, *, tenant_id: int, reason: str, actor: Actor | None = None) -> TenantPurge:
+    """The documented purge of a deleted tenant: its whole chain, side rows and head go; the caller commits.
+
+    The chain cannot record its own end, so the purge is recorded in the chain that survives: an `audit.purge`
+    entry in the acting operator's tenant (range, last hash, reason), and, after commit, a signed anchor file
+    (`anchors.write_purge_record`) that outlives every table. Sealing first makes the last hash cover everything.
+    """
+    seal_tenant(session, tenant_id)
+    head = _head(session, tenant_id)
+    _purging(session, True)
+    session.execute(AuditDetail.__table__.delete().where(AuditDetail.tenant_id == tenant_id))
+    deleted = session.execute(AuditLog.__table__.delete().where(AuditLog.tenant_id == tenant_id)).rowcount
+    _purging(session, False)
+    done = TenantPurge(tenant_id, head.seq, head.hash or GENESIS, int(deleted or 0), reason)
+    session.delete(head)
+    if actor is not None and actor.tenant_id != tenant_id:
+        audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="audit.purge", target_type="tenant",
+                     target_id=tenant_id, after={"tenant_id": tenant_id, "through_seq": done.last_seq,
+                                                 "last_hash": done.last_hash, "entries": done.entries,
+                                                 "reason": reason})
+    return done
 
 
 def created_before(session: Session, tenant_id: int, cutoff: dt.datetime) -> int:

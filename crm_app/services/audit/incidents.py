@@ -48,6 +48,7 @@ class IncidentRow:
     gdpr_left_hours: float
     notified_at: dt.datetime | None
     notice: str
+    timezone: str = "America/Sao_Paulo"  # the tenant's: the page shows the times in it
 
 
 def _check(data: IncidentInput, now: dt.datetime) -> IncidentInput:
@@ -107,10 +108,11 @@ def list_incidents(session: Session, *, actor: Actor, now: dt.datetime) -> list[
 
 
 def _row(session: Session, actor: Actor, row: Incident, now: dt.datetime) -> IncidentRow:
-    tz = actor.timezone or "America/Sao_Paulo"
-    clocks = deadlines(row.detected_at, timezone=tz, calendar=tenant_calendar(actor.tenant_id, session=session),
+    # The deadlines are the tenant's (its business days, its midnight), whoever looks at them and from where.
+    tenant = session.get(Tenant, row.tenant_id)
+    tz = (tenant.timezone if tenant else None) or "America/Sao_Paulo"
+    clocks = deadlines(row.detected_at, timezone=tz, calendar=tenant_calendar(row.tenant_id, session=session),
                        now=now)
-    tenant = session.get(Tenant, actor.tenant_id)
     notice = draft_notice_pt(
         tenant=tenant.name if tenant else "", title=row.title, description=row.description,
         occurred=format_local(row.occurred_at, tz) if row.occurred_at else "",
@@ -120,4 +122,4 @@ def _row(session: Session, actor: Actor, row: Incident, now: dt.datetime) -> Inc
     return IncidentRow(row.id, row.title, row.status, row.detected_at, row.occurred_at,
                        list(row.data_categories or []), row.affected_count, clocks.anpd_due, clocks.gdpr_due,
                        clocks.anpd_left.total_seconds() / 3600, clocks.gdpr_left.total_seconds() / 3600,
-                       row.anpd_notified_at, notice)
+                       row.anpd_notified_at, notice, tz)

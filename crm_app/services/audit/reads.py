@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import re
 from collections import OrderedDict
 
 from redis.exceptions import RedisError
 from sqlmodel import Session
 
+from crm_app.crypto import derive_key
 from crm_app.db import utcnow
+from crm_app.domain.audit_chain import canonical_json
 from crm_app.queue import get_redis
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor
@@ -75,12 +78,46 @@ def record_read(session: Session, *, actor: Actor | None, action: str, target_ty
     return True
 
 
+def record_export(session: Session, *, actor: Actor | None, kind: str, filters: dict | None = None,
+                  now: dt.datetime | None = None) -> bool:
+    """Record a filtered export (the audit CSV) as a read, `export.download`, once per user, object and hour.
+
+    The object is `<kind>:<digest of the filters>`, so the same export with other filters is another object;
+    the kind and the filters themselves go with the entry. Downloads of an object with its own id (a bundle, a
+    report) call `record_read` with that object instead.
+
+    Args:
+        session: The download's session (committed by the caller).
+        actor: Who exports.
+        kind: What is exported (`audit_csv`).
+        filters: The export's filters as codes and ids only, never a personal value (pass a flag instead).
+        now: The clock.
+
+    Returns:
+        True when an entry was added.
+    """
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    digest = hashlib.sha256(canonical_json(filters).encode()).hexdigest()[:12]
+    return record_read(session, actor=actor, action="export.download", target_type="export",
+                       target_id=f"{kind}:{digest}", details={"kind": kind, "filters": filters}, now=now)
+
+
+def phone_search_key(tenant_id: int, digits: str) -> str:
+    """The object id of a phone search: HMAC-SHA256 of the digits under a per-tenant key derived from
+    ENCRYPTION_KEY (HKDF). A plain digest of a phone number is undone by trying every number (Brazil's are a few
+    billion); without the key, the chain's copy says nothing of the number, and one tenant's key nothing of
+    another's."""
+    key = derive_key(f"audit-phone-search:{tenant_id}")
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def record_phone_search(session: Session, *, actor: Actor | None, query: str | None,
                         now: dt.datetime | None = None) -> bool:
-    """Record a search by phone (the number in the side table, keyed by its digest); other searches are not."""
+    """Record a search by phone (the number in the side table, which erasure may delete; the entry keyed by
+    `phone_search_key`); other searches are not."""
     if not looks_like_phone(query):
         return False
     digits = re.sub(r"\D", "", query or "")
-    key = hashlib.sha256(f"{actor.tenant_id if actor else 0}:{digits}".encode()).hexdigest()[:16]
+    key = phone_search_key(actor.tenant_id if actor else 0, digits)
     return record_read(session, actor=actor, action="contact.search", target_type="search", target_id=key,
                        details={"phone": digits}, now=now)

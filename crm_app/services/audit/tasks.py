@@ -26,3 +26,14 @@ def verify_audit_chains() -> int:
         for report in reports:
             verify.record_result(session, report, actor=None)
         return sum(not r.ok for r in reports)
+
+
+def verify_audit_chain(tenant_id: int, user_id: int | None, ip: str | None, token: str) -> bool | None:
+    """The Verificar integridade button's check of one chain (bulk queue); idempotent per request token.
+
+    Returns:
+        Whether the chain is intact; None when the request was already answered.
+    """
+    with session_scope() as session:
+        done = verify.run_requested(session, tenant_id, user_id, ip, token, now=utcnow())
+        return None if done is None else done.ok

@@ -86,9 +86,10 @@ RANGE_PROBE = 1000
 def _id_range(session: Session, tenant_id: int, f: TrailFilter) -> tuple[int | None, int | None] | None:
     """A date range as ids: (lowest, highest) id to walk, None when no entry falls in it.
 
-    Ids grow with `created_at` (an entry's time is taken just before its insert; two writers can swap by a few
-    milliseconds), so the smallest id among the first RANGE_PROBE entries from `since` by time, and the largest
-    among the last RANGE_PROBE before `until`, bound every entry of the range. Both probes read the
+    Ids grow with `created_at`: the database stamps both in the same INSERT (`clock_timestamp()`), so only
+    entries inserted at the same instant by concurrent writers can swap, never more of them than there are
+    connections. The smallest id among the first RANGE_PROBE entries from `since` by time, and the largest among
+    the last RANGE_PROBE before `until`, therefore bound every entry of the range. Both probes read the
     (tenant_id, created_at) index; the page then walks (tenant_id, id) inside the bounds instead of from the
     newest entry down to the range (a day in the middle of ten million entries: a second, before).
     """
@@ -224,7 +225,7 @@ CSV_COLUMNS = ("id", "created_at", "actor_user_id", "actor", "action", "sentence
 def csv_lines(session: Session, *, actor: Actor, filters: TrailFilter, locale: str) -> Iterator[str]:
     """The filtered trail as CSV, newest first, a page at a time (up to 100 000 rows); admins (and the DPO).
 
-    The export itself is recorded (`export.download`, target "audit") by the caller that serves the file.
+    The export itself is recorded (`export.download`, its kind and filters) by `export_csv`, which serves it.
     """
     require_role(actor, *READERS)
     filters = check_filter(filters)
@@ -292,5 +293,13 @@ def trail_overview(session: Session, *, actor: Actor, filters: TrailFilter, loca
 def export_csv(session: Session, *, actor: Actor, filters: TrailFilter, locale: str) -> str:
     """The filtered trail as one CSV text (up to 100 000 rows); the download is itself recorded."""
     text = "".join(csv_lines(session, actor=actor, filters=filters, locale=locale))
-    reads.record_read(session, actor=actor, action="export.download", target_type="export", target_id="audit-csv")
+    reads.record_export(session, actor=actor, kind="audit_csv", filters=export_filters(check_filter(filters)))
     return text
+
+
+def export_filters(f: TrailFilter) -> dict[str, Any]:
+    """The filters as the export's read entry keeps them: codes, ids and instants; the IP (personal) only as a
+    flag that one was given."""
+    return {"actor_user_id": f.actor_user_id, "action": f.action, "target_type": f.target_type,
+            "target_id": f.target_id, "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None, "ip": "given" if f.ip else None}

@@ -22,8 +22,8 @@ from crm_app.errors import NotFound
 from crm_app.i18n import catalogue
 from crm_app.integrations.storage import get_storage
 from crm_app.models import AuditDetail, AuditLog, ConsentEvent, DpoReport, Incident, PrivacyRequest, Tenant
+from crm_app.services.audit import reads
 from crm_app.services.compliance.consent import PRIVACY_ROLES
-from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, require_role
 
 REPORT_KEY = "privacy/reports/{tenant_id}/{month}.pdf"
@@ -260,6 +260,6 @@ def read_report(session: Session, *, actor: Actor, report_id: int) -> tuple[byte
     data = get_storage().read(row.storage_key)
     if hashlib.sha256(data).hexdigest() != row.sha256:
         raise NotFound("the report's file does not match the one that was made; ask an operator to check the storage")
-    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="privacy.dpo_report.download",
-                 target_type="dpo_report", target_id=row.id)
+    reads.record_read(session, actor=actor, action="privacy.dpo_report.download", target_type="dpo_report",
+                      target_id=row.id, details={"kind": "dpo_report", "month": row.month.strftime("%Y-%m")})
     return data, f"relatorio-dpo-{row.month.strftime('%Y-%m')}.pdf"

@@ -24,6 +24,7 @@ from crm_app.errors import Conflict, NotFound, ValidationError
 from crm_app.models import ConsentSource, Contact, PrivacyRequest, RequestKind, RequestStatus, User
 from crm_app.queue import get_queue
 from crm_app.services import settings
+from crm_app.services.audit import reads
 from crm_app.services.compliance import consent, erasure
 from crm_app.services.core import audit, jobs
 from crm_app.services.core.actors import Actor, require_role
@@ -228,8 +229,8 @@ def read_download(session: Session, *, actor: Actor, token: str) -> tuple[bytes,
     if (request is None or request.tenant_id != actor.tenant_id or request.result_key is None
             or request.download_expires_at is None or request.download_expires_at < utcnow()):
         raise NotFound("download link not found or expired")
-    audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="privacy.bundle.download",
-                 target_type="privacy_request", target_id=request.id)
+    reads.record_read(session, actor=actor, action="privacy.bundle.download", target_type="privacy_request",
+                      target_id=request.id, details={"kind": "privacy_bundle", "contact_id": request.contact_id})
     return get_storage().read(request.result_key), f"dados-{request.contact_id}-{request.id}.zip"
 
 

@@ -127,6 +127,9 @@ _SPECS = (
     JobSpec("generate_dpo_reports", QUEUE_BULK, _periodic("generate_dpo_reports"), every=6 * 3600, timeout=1800),
     JobSpec("purge_expired_sessions", QUEUE_BULK, _periodic("purge_expired_sessions"), every=3600, timeout=1800),
     JobSpec("verify_audit_chains", QUEUE_BULK, _periodic("verify_audit_chains"), every=86400, timeout=3600),
+    # the Verificar integridade button: one tenant's chain, once per request (the tag is the request's token)
+    JobSpec("verify_audit_chain", QUEUE_BULK, lambda tenant_id, user_id=None, ip=None, token=None, tag=None:
+            f"audit-verify-{tenant_id}-{tag or token}", timeout=3600, result_ttl=3600),
 )
 JOBS: dict[str, JobSpec] = {spec.name: spec for spec in _SPECS}
 

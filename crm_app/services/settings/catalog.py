@@ -180,6 +180,7 @@ PRIVACY = (
                 "marketing.", "compliance", "tenant"),
     SettingSpec("privacy.request_due_days", Annotated[int, Field(ge=1, le=90)], 15, "compliance", "tenant"),
     SettingSpec("privacy.due_in_business_days", bool, False, "compliance", "tenant"),
+    SettingSpec("privacy.email_audit_anchor", bool, False, "compliance", "tenant"),
     SettingSpec("privacy.policy_version", Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)],
                 "v1", "compliance", "tenant"),
 )

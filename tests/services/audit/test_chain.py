@@ -91,9 +91,23 @@ def test_a_plain_update_or_delete_of_a_sealed_entry_is_refused(chained, db):
     first = _entries(db, tenant.id)[0]
     for statement in ("UPDATE audit_logs SET action = 'user.create' WHERE id = :id",
                       "DELETE FROM audit_logs WHERE id = :id"):
-        with pytest.raises(DBAPIError, match="is sealed"):
+        with pytest.raises(DBAPIError, match="is sealed|documented purge"):
             db.execute(text(statement), {"id": first.id})
         db.rollback()
+
+
+def test_a_plain_delete_of_an_unsealed_entry_is_refused_too(db):
+    tenant = make_tenant(db)
+    row = _write(db, make_user(db, tenant.id), 1)[0]
+    assert row.hash is None
+    with pytest.raises(DBAPIError, match="documented purge"):
+        db.execute(text("DELETE FROM audit_logs WHERE id = :id"), {"id": row.id})
+    db.rollback()
+    db.execute(text("SET LOCAL crm.audit_purge = 'off'"))
+    with pytest.raises(DBAPIError, match="documented purge"):
+        db.execute(text("DELETE FROM audit_logs WHERE tenant_id = :t"), {"t": tenant.id})
+    db.rollback()
+    assert db.get(AuditLog, row.id) is not None
 
 
 def test_an_unsealed_entry_may_only_be_sealed(db):

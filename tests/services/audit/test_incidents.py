@@ -84,3 +84,22 @@ def test_other_tenants_and_other_roles_get_nothing(db):
         incidents.mark_notified(db, actor=stranger, incident_id=row.id, now=now)
     with pytest.raises(PermissionDenied):
         incidents.list_incidents(db, actor=make_user(db, one.id, "supervisor"), now=now)
+
+
+def test_the_clocks_and_the_notice_are_in_the_tenants_timezone_not_the_viewers(db):
+    import dataclasses
+
+    from crm_app.domain.timefmt import format_local
+    from crm_app.services.settings.calendar import tenant_calendar
+
+    tenant = make_tenant(db)
+    viewer = dataclasses.replace(make_user(db, tenant.id), timezone="Asia/Tokyo")
+    # Wednesday 23:30 in São Paulo is already Thursday in Tokyo: the business days counted differ.
+    detected = dt.datetime(2026, 12, 3, 2, 30, tzinfo=dt.UTC)
+    now = detected + dt.timedelta(hours=1)
+    row = incidents.record_incident(db, actor=viewer, now=now, data=incidents.IncidentInput(
+        title="Acesso indevido", detected_at=detected, data_categories=["contact"], affected_count=3))
+    expected = deadlines(detected, timezone=SP, calendar=tenant_calendar(tenant.id, session=db), now=now)
+    assert row.anpd_due == expected.anpd_due
+    assert format_local(detected, SP) in row.notice and format_local(expected.anpd_due, SP) in row.notice
+    assert format_local(detected, "Asia/Tokyo") not in row.notice and row.timezone == SP

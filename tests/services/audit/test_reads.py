@@ -67,6 +67,19 @@ def test_opening_a_contact_and_searching_by_phone_are_recorded_but_a_name_search
     assert search.after == {"phone": "5511981234567"} and "98123" not in (search.target_id or "")
 
 
+def test_a_phone_search_is_keyed_by_a_tenant_keyed_hmac_that_no_plain_digest_reproduces(db, redis_client):
+    import hashlib
+
+    admin, _, _ = _setup(db, redis_client)
+    call(inbox.list_conversations, actor=admin, tab="all", query="+55 11 98123-4567")
+    [search] = _reads(db, "contact.search")
+    phone = "5511981234567"
+    plain = {hashlib.sha256(v.encode()).hexdigest() for v in (phone, f"{admin.tenant_id}:{phone}", f"+{phone}")}
+    assert not any(p.startswith(search.target_id) for p in plain)  # not brute-forceable from the chain alone
+    assert search.target_id == reads.phone_search_key(admin.tenant_id, phone)
+    assert reads.phone_search_key(admin.tenant_id + 1, phone) != search.target_id  # a key per tenant
+
+
 def _median_ms(fn, rounds: int) -> float:
     samples = []
     for _ in range(rounds):

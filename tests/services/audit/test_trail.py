@@ -91,3 +91,68 @@ def test_only_readers_of_the_tenant(db, world):
         trail.search(db, actor=make_user(db, world["admin"].tenant_id, "attendant"), filters=F())
     outsider = make_user(db, make_tenant(db).id, "admin")
     assert _ids(db, outsider, F(since=DAY + dt.timedelta(days=10), until=DAY + dt.timedelta(days=11))) == []
+
+
+def test_an_entry_held_in_an_open_transaction_still_falls_in_its_range(db, monkeypatch):
+    """The time is the database's at insert: an entry written late in a long transaction is not dated at its
+    start, where it would sit before the range's probe with an id after it."""
+    from sqlmodel import Session
+
+    from crm_app.db import get_engine, utcnow
+
+    monkeypatch.setattr(trail, "RANGE_PROBE", 2)
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    since = utcnow()
+    held = audit.record(db, actor=admin, tenant_id=tenant.id, action="user.update", target_type="user",
+                        target_id="held")  # added, not yet inserted: its transaction goes on
+    with Session(get_engine()) as other:
+        others = [audit.record(other, actor=admin, tenant_id=tenant.id, action="user.update", target_type="user",
+                               target_id=str(n)) for n in range(3)]
+        other.commit()
+        others = [row.id for row in others]
+    db.commit()
+    assert held.id > max(others)
+    found = _ids(db, admin, F(since=since, until=utcnow() + dt.timedelta(minutes=1), target_type="user"))
+    assert held.id in found
+    assert sorted(found) == sorted([held.id, *others])
+
+
+def test_an_entry_is_sealed_with_the_time_the_database_stored(db):
+    from crm_app.services.audit import chain
+
+    tenant = make_tenant(db)
+    admin = make_user(db, tenant.id, "admin")
+    row = audit.record(db, actor=admin, tenant_id=tenant.id, action="user.update", target_type="user")
+    db.flush()
+    stamped = row.created_at
+    assert stamped is not None and stamped.tzinfo is not None
+    db.commit()
+    chain.seal_tenant(db, tenant.id)
+    db.expire_all()
+    assert chain.verify_tenant(db, tenant.id).ok
+    assert row.created_at == stamped
+
+
+def test_the_csv_export_is_recorded_as_a_read_with_its_kind_and_filters_once_an_hour(db, world):
+    from sqlmodel import select
+
+    from crm_app.models import AuditLog
+
+    admin = world["admin"]
+    day10 = F(since=DAY + dt.timedelta(days=10), until=DAY + dt.timedelta(days=11), action="incident.",
+              ip="10.0.0.7")
+    for _ in range(2):
+        trail.export_csv(db, actor=admin, filters=day10, locale="pt-BR")
+    trail.export_csv(db, actor=admin, filters=F(actor_user_id=world["other"].user_id), locale="pt-BR")
+    db.commit()
+    db.expire_all()
+    rows = db.exec(select(AuditLog).where(AuditLog.action == "export.download").order_by(AuditLog.id)).all()
+    assert len(rows) == 2  # the same export twice in the hour is one read; other filters, another object
+    first, second = rows
+    assert first.target_type == "export" and first.target_id.startswith("audit_csv:")
+    assert first.target_id != second.target_id and first.actor_user_id == admin.user_id
+    assert first.after == {"kind": "audit_csv", "filters": {
+        "action": "incident.", "since": day10.since.isoformat(), "until": day10.until.isoformat(), "ip": "given"}}
+    assert "10.0.0.7" not in str(first.after)
+    assert second.after["filters"] == {"actor_user_id": world["other"].user_id}

@@ -29,6 +29,7 @@ from crm_app.db import get_engine, session_scope, utcnow
 from crm_app.errors import Conflict, NotFound
 from crm_app.integrations.storage import get_storage
 from crm_app.models import (
+    AuditLog,
     BotSession,
     Contact,
     Conversation,
@@ -242,9 +243,15 @@ def _bundle(world) -> dict:
         done = requests.get_request(s, actor=world["dpo"], request_id=row.id)
         assert done.status == "done" and done.has_bundle and done.progress["done"] == done.progress["total"]
         token = requests.create_download_link(s, actor=world["dpo"], request_id=row.id)
-    with session_scope() as s:
-        data, name = requests.read_download(s, actor=world["dpo"], token=token)
+    for _ in range(2):  # twice within the hour: one read recorded
+        with session_scope() as s:
+            data, name = requests.read_download(s, actor=world["dpo"], token=token)
     assert name.endswith(".zip") and bundle.verify_bundle(world["tenant"].id, data)
+    with session_scope() as s:
+        [read] = s.exec(select(AuditLog).where(AuditLog.action == "privacy.bundle.download")).all()
+        assert (read.target_type, read.target_id, read.actor_user_id) == ("privacy_request", str(row.id),
+                                                                          world["dpo"].user_id)
+        assert read.after == {"kind": "privacy_bundle", "contact_id": world["a"]}
     archive = zipfile.ZipFile(io.BytesIO(data))
     return {n: archive.read(n) for n in archive.namelist()}
 

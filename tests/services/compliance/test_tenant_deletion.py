@@ -1,0 +1,75 @@
+"""Deleting a tenant: its rows and its whole audit chain go through the documented purge, which is recorded in
+the operator's trail and in a signed file; every chain left still verifies."""
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlmodel import select
+
+from crm_app.errors import Conflict, PermissionDenied
+from crm_app.models import AuditChainHead, AuditDetail, AuditLog, Tenant, User
+from crm_app.services.access import tenants
+from crm_app.services.audit import anchors, chain, verify
+from crm_app.services.compliance.tenant_deletion import delete_tenant
+from crm_app.services.core import audit
+from tests.factories import make_tenant, make_user
+
+NOW = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def operator(db):
+    platform = make_tenant(db, "platform")
+    actor = make_user(db, platform.id, "admin")
+    db.get(User, actor.user_id).is_platform_operator = True
+    db.commit()
+    return dataclasses.replace(actor, is_platform_operator=True)
+
+
+@pytest.fixture
+def customer(db):
+    tenant = make_tenant(db, "pousada")
+    admin = make_user(db, tenant.id, "admin")
+    for n in range(5):
+        audit.record(db, actor=admin, tenant_id=tenant.id, action="contact.update", target_type="contact",
+                     target_id=n, after={"name": f"Cliente {n}"})
+    db.commit()
+    chain.seal_pending(db)
+    audit.record(db, actor=admin, tenant_id=tenant.id, action="contact.view", target_type="contact", target_id=1)
+    db.commit()  # one entry left unsealed: the purge seals it first, so the recorded hash covers it
+    return tenant, admin
+
+
+def test_a_suspended_tenant_is_deleted_with_its_chain_and_the_purge_is_recorded(db, operator, customer):
+    tenant, _ = customer
+    tenants.suspend_tenant(db, actor=operator, tenant_id=tenant.id)
+    db.commit()
+    done = delete_tenant(db, actor=operator, tenant_id=tenant.id)
+    assert done.entries >= 7 and done.last_seq == done.entries
+    db.expire_all()
+    assert db.get(Tenant, tenant.id) is None
+    assert db.exec(select(User).where(User.tenant_id == tenant.id)).all() == []
+    for model in (AuditLog, AuditDetail, AuditChainHead):
+        assert db.exec(select(model).where(model.tenant_id == tenant.id)).all() == []
+    recorded = db.exec(select(AuditLog).where(AuditLog.tenant_id == operator.tenant_id,
+                                              AuditLog.action == "audit.purge")).one()
+    assert (recorded.target_type, recorded.target_id) == ("tenant", str(tenant.id))
+    assert recorded.after["last_hash"] == done.last_hash and recorded.after["entries"] == done.entries
+    record = anchors.read_purge_record(tenant.id)
+    assert record["valid"] and record["hash"] == done.last_hash and record["purged_entries"] == done.entries
+    reports = verify.verify_all(db, now=NOW)
+    assert [r.tenant_id for r in reports] == [operator.tenant_id] and all(r.ok for r in reports)
+
+
+def test_only_an_operator_deletes_and_only_a_suspended_tenant_not_their_own(db, operator, customer):
+    tenant, admin = customer
+    with pytest.raises(PermissionDenied):
+        delete_tenant(db, actor=admin, tenant_id=tenant.id)
+    with pytest.raises(Conflict):
+        delete_tenant(db, actor=operator, tenant_id=tenant.id)  # still active
+    db.rollback()
+    with pytest.raises(PermissionDenied):
+        delete_tenant(db, actor=operator, tenant_id=operator.tenant_id)
+    db.rollback()
+    assert db.exec(select(AuditLog).where(AuditLog.tenant_id == tenant.id)).first() is not None
