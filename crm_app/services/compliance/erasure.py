@@ -191,6 +191,9 @@ def _step_inbound_events(session: Session, person: Person) -> None:
         session.add(event)
 
 
+ERASURE_FILES = "erasure_files"  # session.info: files an erasure step lets go of
+
+
 def delete_unshared_files(session: Session, tenant_id: int, keys: set[str], *,
                           leaving: list[int] | None = None) -> None:
     """After commit, delete the files of `keys` that no other message of the tenant still holds.
@@ -206,7 +209,10 @@ def delete_unshared_files(session: Session, tenant_id: int, keys: set[str], *,
     if leaving is not None:
         query = query.where(Message.conversation_id.not_in(leaving))
     unshared = sorted(set(keys) - set(session.exec(query).all()))
-    after_commit(session, lambda: [get_storage().delete(key) for key in unshared])
+    if ERASURE_FILES in session.info:  # an erasure step: `run_steps` deletes them once the step committed
+        session.info[ERASURE_FILES].extend(unshared)
+    else:
+        after_commit(session, lambda: [get_storage().delete(key) for key in unshared])
 
 
 def _step_files(session: Session, person: Person) -> None:
@@ -447,7 +453,12 @@ def run_steps(tenant_id: int, contact_id: int, *, start: int = 0,
     for index in range(start, len(STEPS)):
         name, step = STEPS[index]
         with session_scope() as session:
+            session.info[ERASURE_FILES] = doomed = []
             step(session, _person(session, tenant_id, contact_id))
+        # After the commit, and not swallowed: a delete that fails stops the job before the step counts as done,
+        # so the resumed job runs the step again (its messages still name the files) instead of forgetting them.
+        for key in doomed:
+            get_storage().delete(key)
         log.info("erasure of contact %s: step %s done", contact_id, name)
         if on_step:
             on_step(index + 1)

@@ -368,6 +368,26 @@ def test_a_neighbour_whose_number_differs_in_the_last_digit_keeps_their_wamids(w
         get_redis().delete(key)
 
 
+def test_a_file_delete_that_fails_stops_the_erasure_and_the_resumed_job_deletes_it(world, monkeypatch):
+    """The step letting go of the files only counts once they are gone: a failed delete is not forgotten."""
+    storage = type(get_storage())
+    real_delete, failures = storage.delete, []
+
+    def failing_once(self, key):
+        if not failures:
+            failures.append(key)
+            raise OSError("disk went away")
+        return real_delete(self, key)
+
+    monkeypatch.setattr(storage, "delete", failing_once)
+    done: list[int] = []
+    with pytest.raises(OSError):
+        erasure.run_steps(world["tenant"].id, world["a"], on_step=done.append)
+    assert failures and file_hits([PHRASE_A])  # the photo is still there, and the step did not count
+    erasure.run_steps(world["tenant"].id, world["a"], start=len(done))
+    assert file_hits([PHRASE_A]) == [] and db_hits([PHRASE_A]) == []
+
+
 def test_a_legal_hold_blocks_erasure_and_says_why(world, db):
     hold = holds.place_hold(db, actor=world["dpo"], contact_id=world["a"], reason="Processo 0001234-56.2026")
     db.commit()
