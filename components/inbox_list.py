@@ -217,9 +217,9 @@ def conversation_list() -> rx.Component:
         ),
         rx.flex(*[_tab(v, k) for v, k in TABS], gap="4px", padding="0 12px 8px 12px", width="100%", wrap="wrap",
                  class_name="inbox-tabs"),
-        rx.cond((S.selection_count > 0) | (S.period_since != ""), rx.callout(
+        rx.cond(S.selection_active | (S.period_since != ""), rx.callout(
             rx.flex(rx.vstack(
-                        rx.text(rx.cond(S.selection_count > 0, T["inbox.selection"], T["inbox.period"]), size="2"),
+                        rx.text(rx.cond(S.selection_active, T["inbox.selection"], T["inbox.period"]), size="2"),
                         rx.text(S.period_text, " · ", rx.el.strong(S.total_text, id="selection-total"), size="1",
                                 id="inbox-period-text"),
                         rx.el.span(S.list_total, id="selection-count", hidden=True),

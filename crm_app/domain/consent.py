@@ -72,15 +72,40 @@ def phone_in_base64(phone_digits: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
-def forget_wamids(text: str, forms: Iterable[str], key: bytes, tombstone: str) -> str:
-    """`text` with every wamid that carries one of `forms` (`phone_in_base64`) replaced by its keyed hash,
-    and any other occurrence of a form by `tombstone`."""
-    forms = tuple(forms)
-    text = WAMID_PATTERN.sub(lambda m: hash_wamid(m.group(0), key) if any(f in m.group(0) for f in forms)
+# A run of base64 long enough to hold a phone: where a form (`phone_in_base64`) was found, the run is decoded to
+# be sure. A form alone is not proof: its last group may belong to a number that differs in its last digits.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+
+
+def _decoded(run: str) -> bytes:
+    """`run` decoded as standard or URL-safe base64 (padding restored; undecodable: nothing)."""
+    padded = run + "=" * (-len(run) % 4)
+    try:
+        return base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=False)
+    except ValueError:
+        return b""
+
+
+def carries_phone(run: str, phones: Iterable[str]) -> bool:
+    """Whether a wamid (or a bare base64 run) decodes to bytes holding one of `phones` (digits)."""
+    decoded = _decoded(run.removeprefix("wamid."))
+    return any(p.encode() in decoded for p in phones)
+
+
+def forget_wamids(text: str, phones: Iterable[str], key: bytes, tombstone: str) -> str:
+    """`text` with every wamid that carries one of `phones` replaced by its keyed hash, and any other base64 run
+    that decodes to one of them by `tombstone`. Another person's wamid is never touched, even when it shares a
+    base64 form with the phone (numbers that differ only in their last digits do)."""
+    phones = tuple(phones)
+    text = WAMID_PATTERN.sub(lambda m: hash_wamid(m.group(0), key) if carries_phone(m.group(0), phones)
                              else m.group(0), text)
-    for form in forms:
-        text = text.replace(form, tombstone)
-    return text
+    return _BASE64_RUN.sub(lambda m: tombstone if carries_phone(m.group(0), phones) else m.group(0), text)
+
+
+def mentions_phone(text: str, phones: Iterable[str]) -> bool:
+    """Whether any wamid or base64 run in `text` decodes to one of `phones`."""
+    phones = tuple(phones)
+    return any(carries_phone(m.group(0), phones) for m in _BASE64_RUN.finditer(text))
 
 
 def hash_wamid(wamid: str, key: bytes) -> str:

@@ -161,8 +161,10 @@ def masked_headers(headers: dict[str, str], custom: dict[str, str]) -> dict[str,
     return out
 
 
+# Ours, or hop-by-hop and protocol-changing ones (an `Upgrade` answered with 101 would switch protocols).
 RESERVED_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host",
-                    "user-agent", "transfer-encoding", "connection"}
+                    "user-agent", "transfer-encoding", "connection", "upgrade", "te", "trailer", "expect",
+                    "keep-alive", "accept-encoding", "proxy-authorization", "proxy-connection"}
 
 
 def clean_headers(headers: dict[str, Any] | None) -> dict[str, str]:
@@ -172,9 +174,9 @@ def clean_headers(headers: dict[str, Any] | None) -> dict[str, str]:
         name, value = str(name).strip(), str(value)
         if not name or not all(c.isalnum() or c in "-_" for c in name) or len(name) > 100:
             raise ValueError(f"invalid header name: {name[:100]!r}")
-        if name.lower() in RESERVED_HEADERS:
+        if name.lower() in RESERVED_HEADERS or name.lower().startswith("proxy-"):
             raise ValueError(f"the header {name} is set by us")
-        if any(c in value for c in "\r\n\0") or len(value) > 1000:
+        if any(c in value for c in "\r\n\0") or not value.isascii() or len(value) > 1000:
             raise ValueError(f"invalid value for the header {name}")
         out[name] = value
     if len(out) > 20:

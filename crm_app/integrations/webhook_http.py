@@ -20,8 +20,9 @@ import functools
 import ipaddress
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import h11
 
@@ -30,6 +31,9 @@ from crm_app.integrations import outbound_urls
 BODY_CAP = 4096
 READ_CHUNK = 65536
 IDLE_PER_ADDRESS = 100  # keep-alive connections kept per checked address
+DNS_TTL = 5.0  # seconds a name's checked addresses serve a client (one lookup per batch, not per request)
+# Name lookups get their own threads: a hung resolver must not hold the threads the drain's database work runs on.
+_DNS_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,10 @@ class _Connection:
         self.h11 = h11.Connection(our_role=h11.CLIENT)
 
     def usable(self) -> bool:
-        """Idle and still open (a server that closed an idle connection left EOF in the reader)."""
-        return not self.writer.is_closing() and not self.reader.at_eof()
+        """Idle, still open, and silent since its last answer (a server that closed it left EOF in the reader; one
+        that wrote something unasked, such as a 408, left bytes that would pass for the next answer)."""
+        unread = getattr(self.reader, "_buffer", b"")  # asyncio keeps what arrived and was not read yet here
+        return not self.writer.is_closing() and not self.reader.at_eof() and not unread
 
     async def exchange(self, target: str, headers: list[tuple[str, str]], body: bytes
                        ) -> tuple[int, str, str | None, bool]:
@@ -94,10 +100,12 @@ class _Connection:
                 reusable = conn.our_state is h11.DONE and conn.their_state is h11.DONE
                 if reusable:
                     conn.start_next_cycle()
+                    reusable = not conn.trailing_data[0]  # bytes after the answer: not ours to read
                 return status, _text(chunks), retry_after, reusable
-            elif isinstance(event, h11.ConnectionClosed):
-                raise h11.RemoteProtocolError("the server closed the connection without an answer")
-            # h11.InformationalResponse (100 Continue and the like): keep reading
+            elif isinstance(event, h11.InformationalResponse) and event.status_code != 101:
+                continue  # 100 Continue and the like: the answer follows
+            else:  # ConnectionClosed, a protocol switch (101, PAUSED) or anything else: no answer we can use
+                raise h11.RemoteProtocolError(f"no usable answer ({type(event).__name__})")
 
     def close(self) -> None:
         self.writer.close()
@@ -112,7 +120,9 @@ class Client:
 
     def __init__(self, max_connections: int = 200) -> None:
         self._idle: dict[tuple[str, str, int, str], list[_Connection]] = {}
-        self._slots = asyncio.Semaphore(max_connections)
+        self.slots = asyncio.Semaphore(max_connections)  # held by `post` around a request, outside its timeout
+        self._names: dict[tuple[str, int], tuple[float, asyncio.Future]] = {}
+        self._closed = False
 
     async def __aenter__(self) -> Client:
         return self
@@ -121,7 +131,8 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every kept connection."""
+        """Close every kept connection (and any that finishes later)."""
+        self._closed = True
         for pool in self._idle.values():
             for connection in pool:
                 connection.close()
@@ -136,32 +147,47 @@ class Client:
         parts = urlsplit(url)
         if parts.scheme not in outbound_urls.allowed_schemes() or not parts.hostname:
             raise outbound_urls.AddressRefused(f"scheme {parts.scheme} refused")
-        host, port = parts.hostname, parts.port or outbound_urls.DEFAULT_PORTS[parts.scheme]
-        try:
-            if _is_ip(host):
-                addresses = outbound_urls.checked_addresses(host, port)
-            else:
-                addresses = await asyncio.to_thread(outbound_urls.checked_addresses, host, port)
-        except outbound_urls.UrlNotAllowed:
-            raise outbound_urls.AddressRefused(f"{host} refused") from None
+        host = parts.hostname.encode("idna").decode("ascii")  # a name in any script goes out as its ASCII form
+        port = parts.port or outbound_urls.DEFAULT_PORTS[parts.scheme]
+        addresses = await self._checked(host, port)
         key = (parts.scheme, addresses[0], port, host)
         netloc = f"[{host}]" if ":" in host else host
         if parts.port:
             netloc += f":{parts.port}"
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~") + (
+            f"?{quote(parts.query, safe='/%:@!$&()*+,;=?-._~')}" if parts.query else "")
         request_headers = [("host", netloc), *headers.items(), ("content-length", str(len(body))),
                            ("accept-encoding", "identity")]
-        async with self._slots:
-            connection = self._take(key) or await self._open(key)
-            reusable = False
+        connection = self._take(key) or await self._open(key)
+        reusable = False
+        try:
+            status, text, retry_after, reusable = await connection.exchange(target, request_headers, body)
+            return status, text, retry_after
+        finally:
+            if reusable and not self._closed and len(self._idle.setdefault(key, [])) < IDLE_PER_ADDRESS:
+                self._idle[key].append(connection)
+            else:
+                connection.close()
+
+    async def _checked(self, host: str, port: int) -> list[str]:
+        """The policy-checked addresses of `host`: looked up once per `DNS_TTL` and client, shared by concurrent
+        requests, on threads of their own (AddressRefused when the policy refuses them)."""
+        if _is_ip(host):
+            lookup = asyncio.get_running_loop().create_future()
             try:
-                status, text, retry_after, reusable = await connection.exchange(target, request_headers, body)
-                return status, text, retry_after
-            finally:
-                if reusable and len(self._idle.setdefault(key, [])) < IDLE_PER_ADDRESS:
-                    self._idle[key].append(connection)
-                else:
-                    connection.close()
+                lookup.set_result(outbound_urls.checked_addresses(host, port))
+            except outbound_urls.UrlNotAllowed as exc:
+                lookup.set_exception(exc)
+        else:
+            expires, lookup = self._names.get((host, port), (0.0, None))
+            if lookup is None or expires < time.monotonic():
+                loop = asyncio.get_running_loop()
+                lookup = loop.run_in_executor(_DNS_THREADS, outbound_urls.checked_addresses, host, port)
+                self._names[(host, port)] = (time.monotonic() + DNS_TTL, lookup)
+        try:
+            return await asyncio.shield(lookup)
+        except outbound_urls.UrlNotAllowed:
+            raise outbound_urls.AddressRefused(f"{host} refused") from None
 
     def _take(self, key) -> _Connection | None:
         pool = self._idle.get(key)
@@ -186,18 +212,20 @@ def client(max_connections: int = 200) -> Client:
 
 
 async def post(http: Client, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST `body` once, within `timeout` seconds in all; never raises for a network failure."""
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(timeout):
-            status, text, retry_after = await http.post(url, body, headers)
-            return Answer(status, text, retry_after, _ms(started))
-    except TimeoutError:
-        return Answer(None, "", None, _ms(started), "timeout")
-    except outbound_urls.AddressRefused:
-        return Answer(None, "", None, _ms(started), "address refused by the outbound URL policy")
-    except (OSError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
-        return Answer(None, "", None, _ms(started), f"no answer ({type(exc).__name__})")
+    """POST `body` once, within `timeout` seconds from when a connection slot is free; never raises for a failure
+    of the receiver or of the request (one endpoint's bad URL or header must not fail a drain serving others)."""
+    async with http.slots:  # waiting for a slot is not the receiver's time
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                status, text, retry_after = await http.post(url, body, headers)
+                return Answer(status, text, retry_after, _ms(started))
+        except TimeoutError:
+            return Answer(None, "", None, _ms(started), "timeout")
+        except outbound_urls.AddressRefused:
+            return Answer(None, "", None, _ms(started), "address refused by the outbound URL policy")
+        except Exception as exc:  # OSError, h11's protocol errors, an address or header that cannot be encoded
+            return Answer(None, "", None, _ms(started), f"no answer ({type(exc).__name__})")
 
 
 def _ms(started: float) -> int:

@@ -33,6 +33,8 @@ class WebhooksSettingsState(ConfirmMixin, SessionState):
     form_description: str = ""
     form_types: list[str] = []
     form_timeout: str = "15"
+    form_headers: str = ""  # one "Name: value" per line
+    form_rate: str = ""  # requests a second; empty: no limit
     form_error: str = ""
     # A secret just made or rotated: shown once, until the admin closes it or the page loads again.
     new_secret: str = ""
@@ -64,8 +66,11 @@ class WebhooksSettingsState(ConfirmMixin, SessionState):
     def _endpoint(self, e: webhooks.EndpointView) -> dict[str, str]:
         types = ", ".join(e.event_types) if e.event_types else self.t["webhooks.all_types"]
         state = "on" if e.enabled else (e.disabled_reason or "off")
+        limits = [self.t["webhooks.rate_shown"].replace("{rate}", str(e.rate_limit_per_second))
+                  if e.rate_limit_per_second else "",
+                  self.t["webhooks.headers_shown"].replace("{names}", ", ".join(e.headers)) if e.headers else ""]
         return {"id": str(e.id), "url": e.url, "description": e.description, "types": types, "state": state,
-                "timeout": str(e.timeout_seconds)}
+                "timeout": str(e.timeout_seconds), "limits": " · ".join(x for x in limits if x)}
 
     def _delivery(self, d: webhooks.DeliveryRow, actor: Actor) -> dict[str, str]:
         return {"id": str(d.id), "type": d.event_type, "msg_id": d.msg_id, "status": d.status,
@@ -83,6 +88,27 @@ class WebhooksSettingsState(ConfirmMixin, SessionState):
     @rx.event
     def set_form_timeout(self, value: str):
         self.form_timeout, self.form_error = value, ""
+
+    @rx.event
+    def set_form_headers(self, value: str):
+        self.form_headers, self.form_error = value, ""
+
+    @rx.event
+    def set_form_rate(self, value: str):
+        self.form_rate, self.form_error = value, ""
+
+    def _form_headers(self) -> dict[str, str] | None:
+        """The headers text as a dict; None (and the form's error set) when a line is not `Name: value`."""
+        headers: dict[str, str] = {}
+        for number, line in enumerate(self.form_headers.splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            if not colon or not name.strip():
+                self.form_error = self.t["webhooks.headers_bad"].replace("{line}", str(number))
+                return None
+            headers[name.strip()] = value.strip()
+        return headers
 
     @rx.event
     def toggle_form_type(self, name: str):
@@ -111,14 +137,19 @@ class WebhooksSettingsState(ConfirmMixin, SessionState):
         """Add the endpoint; its secret is shown once above the list."""
         actor = self._require(*ROLES)
         timeout = int(self.form_timeout) if self.form_timeout.strip().isdigit() else 0
+        headers = self._form_headers()
+        if headers is None:
+            return None
+        rate_text = self.form_rate.strip()
+        rate = None if not rate_text else int(rate_text) if rate_text.isdigit() else 0
         try:
             view, secret = call(webhooks.create_endpoint, actor=actor, url=self.form_url,
                                 description=self.form_description, event_types=list(self.form_types),
-                                timeout_seconds=timeout)
+                                headers=headers, timeout_seconds=timeout, rate_limit_per_second=rate)
         except ValidationError as exc:
             self.form_error = crm_error_text(self.lang, exc)
             return None
-        self.form_url = self.form_description = ""
+        self.form_url = self.form_description = self.form_headers = self.form_rate = ""
         self.form_types, self.new_secret, self.selected_id = [], secret, str(view.id)
         return [rx.toast.success(self.t["webhooks.created"]), WebhooksSettingsState.load]
 

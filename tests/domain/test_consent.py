@@ -72,6 +72,19 @@ def test_a_phone_is_found_in_base64_whatever_bytes_come_before_it_and_its_wamids
     wamid = "wamid." + base64.b64encode(b"\x1c\x18\x0d" + phone.encode() + b"\x15\x02\x00\x12").decode()
     other = "wamid." + base64.b64encode(b"\x1c\x18\x0d5511977770002\x15\x02\x00\x12").decode()
     text = f'{{"wa_message_id": "{wamid}", "context": "{other}"}}'
-    cleaned = rules.forget_wamids(text, forms, key, "[apagado]")
+    cleaned = rules.forget_wamids(text, [phone], key, "[apagado]")
     assert wamid not in cleaned and rules.hash_wamid(wamid, key) in cleaned and other in cleaned
     assert not any(form in cleaned for form in forms)
+
+
+def test_a_neighbours_wamid_that_shares_a_base64_form_is_left_alone():
+    """5511999998887's wamid holds the base64 form of 5511999998888's first 12 digits: decoding tells them apart."""
+    phone, neighbour, key = "5511999998888", "5511999998887", b"k" * 32
+    theirs = "wamid." + base64.b64encode(b"\x1c\x18\x0d" + neighbour.encode() + b"\x15\x02\x00\x12").decode()
+    mine = "wamid." + base64.b64encode(b"\x1c\x18\x0d" + phone.encode() + b"\x15\x02\x00\x12").decode()
+    assert any(form in theirs for form in rules.phone_in_base64(phone))  # the form alone would match
+    text = f'{{"a": "{theirs}", "b": "{mine}", "bare": "{mine[6:]}"}}'
+    cleaned = rules.forget_wamids(text, [phone], key, "[apagado]")
+    assert theirs in cleaned and mine not in cleaned and rules.hash_wamid(mine, key) in cleaned
+    assert '"bare": "[apagado]"' in cleaned
+    assert not rules.mentions_phone(theirs, [phone]) and rules.mentions_phone(mine, [phone])

@@ -1,5 +1,6 @@
-"""Outgoing webhooks in a real browser: an admin adds an endpoint, keeps the secret shown once, sends Testar, reads
-the delivery log and removes the endpoint; the sandbox's receiver checks the signature with `standardwebhooks`."""
+"""Outgoing webhooks in a real browser: an admin adds an endpoint (with a custom header and a rate limit), keeps the
+secret shown once, sends Testar, reads the delivery log and removes the endpoint; the sandbox's receiver checks the
+signature with `standardwebhooks` and sees the header."""
 
 import re
 
@@ -33,6 +34,11 @@ def test_admin_adds_an_endpoint_tests_it_reads_the_log_and_removes_it(page):
 
     url = _sandbox("/hooks/e2e-erp")
     page.fill("#webhook-url", url)
+    page.fill("#webhook-headers", "X-Loja: centro\nsem dois pontos")
+    page.click("#webhook-create")
+    page.locator("#webhook-error").get_by_text("linha 2").wait_for()
+    page.fill("#webhook-headers", "X-Loja: centro")
+    page.fill("#webhook-rate", "5")
     page.fill("#webhook-description", "ERP <b>da loja</b>")
     page.click("#webhook-type-conversation-closed")
     page.click("#webhook-create")
@@ -46,11 +52,12 @@ def test_admin_adds_an_endpoint_tests_it_reads_the_log_and_removes_it(page):
     row = page.locator(".webhook-row")
     row.get_by_text(url).wait_for()
     row.get_by_text("ERP <b>da loja</b>").wait_for()  # the description is text, never markup
+    row.locator(".webhook-limits").get_by_text("até 5 por segundo · cabeçalhos: X-Loja").wait_for()
 
     row.locator(".webhook-test").click()
     page.get_by_text("Evento de teste (ping) enviado").wait_for()
     [ping] = wait_for(lambda: _received("e2e-erp"), timeout=30)
-    assert verify(shown, ping)["type"] == "ping"
+    assert verify(shown, ping)["type"] == "ping" and ping["headers"]["x-loja"] == "centro"
 
     row.locator(".webhook-select").click()
     page.locator("#webhook-log").wait_for()

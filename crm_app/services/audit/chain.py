@@ -44,8 +44,9 @@ def _head(session: Session, tenant_id: int) -> AuditChainHead:
                         .with_for_update()).one()
 
 
-def seal_tenant(session: Session, tenant_id: int, *, limit: int = SEAL_BATCH) -> int:
-    """Chain up to `limit` of the tenant's unsealed entries, oldest id first; commits. Idempotent.
+def seal_tenant(session: Session, tenant_id: int, *, limit: int = SEAL_BATCH, commit: bool = True) -> int:
+    """Chain up to `limit` of the tenant's unsealed entries, oldest id first; commits unless told not to.
+    Idempotent.
 
     Returns:
         How many entries were sealed.
@@ -62,7 +63,10 @@ def seal_tenant(session: Session, tenant_id: int, *, limit: int = SEAL_BATCH) ->
     if rows:
         head.seq, head.hash, head.updated_at = seq, prev, now
         session.add(head)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return len(rows)
 
 
@@ -255,7 +259,8 @@ def purge_tenant(session: Session, *, tenant_id: int, reason: str, actor: Actor 
     entry in the acting operator's tenant (range, last hash, reason), and, after commit, a signed anchor file
     (`anchors.write_purge_record`) that outlives every table. Sealing first makes the last hash cover everything.
     """
-    seal_tenant(session, tenant_id)
+    while seal_tenant(session, tenant_id, limit=SEAL_BATCH, commit=False) == SEAL_BATCH:  # all, in this transaction
+        pass
     head = _head(session, tenant_id)
     _purging(session, True)
     session.execute(AuditDetail.__table__.delete().where(AuditDetail.tenant_id == tenant_id))

@@ -125,13 +125,14 @@ def read_message_media(session: Session, *, actor: Actor, media_token: str) -> t
     Exactly the conversation's access rule applies (`conversations.access`): a file of another attendant's
     conversation is refused like the conversation itself; another tenant's or an unknown one is not found.
     """
-    require_role(actor, "admin", "supervisor", "attendant")
+    require_role(actor, "admin", "supervisor", "attendant", "executive")  # executives read the whole tenant
     if not is_media_token(media_token):
         raise NotFound("media not found")
     message = session.exec(select(Message).where(Message.media_token == media_token)).first()
     if message is None or message.tenant_id != actor.tenant_id:
         raise NotFound("media not found")
-    conversation_access.access_conversation(session, actor=actor, conversation_id=message.conversation_id)
+    conversation_access.access_conversation(session, actor=actor, conversation_id=message.conversation_id,
+                                            read_only=True)
     if not message.media_storage_key or not get_storage().exists(message.media_storage_key):
         raise NotFound("media not found")
     filename = message.media_storage_key.rsplit("/", 1)[-1]

@@ -122,12 +122,14 @@ def redis_values(redis, key: bytes) -> list[bytes]:
     return []
 
 
-def scrub_redis(needles: tuple[str, ...], clients: list | None = None) -> int:
-    """Delete every Redis key (queues' db and the UI's state db) whose value holds one of `needles`.
+def scrub_redis(needles: tuple[str, ...], clients: list | None = None, phones: tuple[str, ...] = ()) -> int:
+    """Delete every Redis key (queues' db and the UI's state db) whose name or value holds one of `needles`, or a
+    wamid or base64 run that decodes to one of `phones` (a base64 form alone may be a neighbour's number).
 
     Caches and tab states are rebuilt from PostgreSQL; a tab that held the person's messages reloads.
     """
-    if not needles:
+    forms = tuple({f.encode() for p in phones for f in rules.phone_in_base64(p)})
+    if not needles and not forms:
         return 0
     from redis import Redis
 
@@ -136,19 +138,27 @@ def scrub_redis(needles: tuple[str, ...], clients: list | None = None) -> int:
     removed = 0
     for redis in clients:
         for key in redis.scan_iter(count=1000):
-            if any(w in key or any(w in v for v in redis_values(redis, key)) for w in wanted):
+            texts = [key, *redis_values(redis, key)]
+            if any(w in t for w in wanted for t in texts) or any(
+                    f in t and rules.mentions_phone(t.decode("utf-8", "replace"), phones)
+                    for f in forms for t in texts):
                 removed += redis.delete(key)
     return removed
 
 
+def phone_digits(person: Person) -> tuple[str, ...]:
+    """The person's phone numbers, as digits."""
+    return tuple(sorted({n for n in person.needles if n.isdigit() and len(n) >= 8}))
+
+
 def phone_forms(person: Person) -> tuple[str, ...]:
-    """The person's phone numbers as they sit, base64-encoded, inside wamids (`rules.phone_in_base64`)."""
-    phones = {n for n in person.needles if n.isdigit() and len(n) >= 8}
-    return tuple(sorted({f for p in phones for f in rules.phone_in_base64(p)}, key=len, reverse=True))
+    """The person's phone numbers as they sit, base64-encoded, inside wamids (`rules.phone_in_base64`): a search
+    filter only, each match decoded before anything is changed."""
+    return tuple(sorted({f for p in phone_digits(person) for f in rules.phone_in_base64(p)}, key=len, reverse=True))
 
 
 def _step_redis(session: Session, person: Person) -> None:
-    scrub_redis((*person.needles, *phone_forms(person)))
+    scrub_redis(person.needles, phones=phone_digits(person))
 
 
 def _rewrite_event(body: str, person: Person) -> str:
@@ -181,6 +191,9 @@ def _step_inbound_events(session: Session, person: Person) -> None:
         session.add(event)
 
 
+ERASURE_FILES = "erasure_files"  # session.info: files an erasure step lets go of
+
+
 def delete_unshared_files(session: Session, tenant_id: int, keys: set[str], *,
                           leaving: list[int] | None = None) -> None:
     """After commit, delete the files of `keys` that no other message of the tenant still holds.
@@ -196,7 +209,10 @@ def delete_unshared_files(session: Session, tenant_id: int, keys: set[str], *,
     if leaving is not None:
         query = query.where(Message.conversation_id.not_in(leaving))
     unshared = sorted(set(keys) - set(session.exec(query).all()))
-    after_commit(session, lambda: [get_storage().delete(key) for key in unshared])
+    if ERASURE_FILES in session.info:  # an erasure step: `run_steps` deletes them once the step committed
+        session.info[ERASURE_FILES].extend(unshared)
+    else:
+        after_commit(session, lambda: [get_storage().delete(key) for key in unshared])
 
 
 def _step_files(session: Session, person: Person) -> None:
@@ -322,7 +338,7 @@ def _step_sweep(session: Session, person: Person) -> None:
             _sweep_column(bind, table, column["name"], kind, person.tenant_id, needles)
             if forms and primary_key:
                 _sweep_wamids(bind, _Column(table, column["name"], kind, tuple(primary_key)), person.tenant_id,
-                              forms, key)
+                              forms, phone_digits(person), key)
             elif forms:  # no row key to rewrite by: the phone's base64 text goes, the wamid is left broken
                 _sweep_column(bind, table, column["name"], kind, person.tenant_id, forms)
 
@@ -335,7 +351,8 @@ class _Column:
     primary_key: tuple[str, ...]
 
 
-def _sweep_wamids(bind, column: _Column, tenant_id: int, forms: tuple[str, ...], key: bytes) -> None:
+def _sweep_wamids(bind, column: _Column, tenant_id: int, forms: tuple[str, ...], phones: tuple[str, ...],
+                  key: bytes) -> None:
     pg = bind.dialect.name == "postgresql"
     as_text = f'CAST("{column.name}" AS TEXT)'
     find = " OR ".join((f"strpos({as_text}, :f{i}) > 0" if pg else f"instr({as_text}, :f{i}) > 0")
@@ -349,7 +366,9 @@ def _sweep_wamids(bind, column: _Column, tenant_id: int, forms: tuple[str, ...],
         value = f"CAST(:value AS {'JSONB' if column.kind.startswith('JSONB') else 'JSON'})"
     where = " AND ".join(f'"{c}" = :k{i}' for i, c in enumerate(column.primary_key))
     for *row_key, text in rows:
-        cleaned = rules.forget_wamids(text, forms, key, personal.TOMBSTONE)
+        cleaned = rules.forget_wamids(text, phones, key, personal.TOMBSTONE)
+        if cleaned == text:  # the form was another number's (it differs only in its last digits)
+            continue
         bind.execute(sa.text(f'UPDATE "{column.table}" SET "{column.name}" = {value} WHERE {where}'),
                      {"value": cleaned, **{f"k{i}": k for i, k in enumerate(row_key)}})
 
@@ -434,7 +453,12 @@ def run_steps(tenant_id: int, contact_id: int, *, start: int = 0,
     for index in range(start, len(STEPS)):
         name, step = STEPS[index]
         with session_scope() as session:
+            session.info[ERASURE_FILES] = doomed = []
             step(session, _person(session, tenant_id, contact_id))
+        # After the commit, and not swallowed: a delete that fails stops the job before the step counts as done,
+        # so the resumed job runs the step again (its messages still name the files) instead of forgetting them.
+        for key in doomed:
+            get_storage().delete(key)
         log.info("erasure of contact %s: step %s done", contact_id, name)
         if on_step:
             on_step(index + 1)

@@ -262,6 +262,7 @@ def run_request(request_id: int) -> str:
     else:
         from crm_app.services.compliance import bundle
 
+        record_progress(request_id, started=True)  # alive from now: the resume sweep counts from here
         key = bundle.build_bundle(tenant_id, contact_id, request_id,
                                   on_progress=lambda done, total: record_progress(request_id, done=done, total=total))
         with session_scope() as session:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from crm_app.db import after_commit, utcnow
 from crm_app.errors import Conflict, NotFound, PermissionDenied
@@ -27,7 +27,9 @@ def delete_tenant(session: Session, *, actor: Actor, tenant_id: int) -> chain.Te
         What the purge removed and where the chain ended (seq and hash), as the signed record says.
     """
     require_operator(actor)
-    tenant = session.get(Tenant, tenant_id)
+    # Locked for the whole transaction: a reactivation cannot slip in between the checks and the delete.
+    tenant = session.exec(select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+                          .execution_options(populate_existing=True)).first()
     if tenant is None:
         raise NotFound("tenant not found")
     if tenant.id == actor.tenant_id:

@@ -126,13 +126,23 @@ class _Drain:
                 for endpoint_id, task in list(self.tasks.items()):
                     if task in done:
                         del self.tasks[endpoint_id]
-                        if task.result():
+                        outcome = self.outcome(endpoint_id, task)
+                        if outcome is True:
                             more.add(endpoint_id)
-                        else:
+                        elif outcome is False:
                             await asyncio.to_thread(_wake_at_next_due, endpoint_id)
         for endpoint_id in more:
             outbox.kick_drain(endpoint_id)  # more may be due: step behind the other jobs
         return f"sent {self.sent}" + (f", more due for {len(more)} endpoint(s)" if more else "")
+
+    @staticmethod
+    def outcome(endpoint_id: int, task: asyncio.Task) -> bool | None:
+        """A task's result; one endpoint's failure is logged and left to the sweeper, never the whole job's."""
+        try:
+            return task.result()
+        except Exception:
+            log.exception("webhook drain of endpoint %s failed; the sweeper takes its attempts back", endpoint_id)
+            return None
 
     def start(self, http, endpoint_id: int) -> None:
         self.tasks[endpoint_id] = asyncio.create_task(self.drain_one(http, endpoint_id))
@@ -147,12 +157,15 @@ class _Drain:
             if endpoint_id not in self.tasks:
                 self.start(http, endpoint_id)
 
-    async def drain_one(self, http, endpoint_id: int) -> bool:
-        """Batches of one endpoint until none is due (False) or the job must end (True: work may be left)."""
+    async def drain_one(self, http, endpoint_id: int) -> bool | None:
+        """Batches of one endpoint until none is due (False) or the job must end (True: work may be left);
+        None when the endpoint is gone or disabled (nothing to wake it for)."""
         while self.may_claim(endpoint_id):
             claimed_at = time.monotonic()
             target, batch = await asyncio.to_thread(claim, endpoint_id)
-            if target is None or not batch:
+            if target is None:
+                return None
+            if not batch:
                 return False
             self.holding[endpoint_id] = claimed_at
             try:
@@ -171,6 +184,8 @@ def claim(endpoint_id: int, limit: int = BATCH) -> tuple[Target | None, list[Cla
         target = load_target(session, endpoint_id, now)
         if target is None:
             return None, []
+        if target.rate_limit:  # a batch leaves at the endpoint's rate: it must fit in one timeout, inside the lease
+            limit = max(1, min(limit, target.rate_limit * target.timeout))
         conn = session.connection()
         rows = conn.execute(sa.select(_deliveries.c.id, _deliveries.c.attempts, _events.c.msg_id, _events.c.payload)
                             .join(_events, _events.c.id == _deliveries.c.event_id)
@@ -297,9 +312,12 @@ def disable(session, endpoint: WebhookEndpoint, reason: str, now: dt.datetime) -
 def _wake_at_next_due(endpoint_id: int) -> None:
     """Queue the drain for the endpoint's next due retry (the sweeper is the safety net)."""
     with session_scope() as session:
+        endpoints = WebhookEndpoint.__table__
         due = session.connection().execute(
-            sa.select(sa.func.min(_deliveries.c.next_attempt_at)).where(
-                _deliveries.c.endpoint_id == endpoint_id, _deliveries.c.status == DeliveryStatus.PENDING)).scalar()
+            sa.select(sa.func.min(_deliveries.c.next_attempt_at))
+            .join(endpoints, endpoints.c.id == _deliveries.c.endpoint_id)
+            .where(_deliveries.c.endpoint_id == endpoint_id, _deliveries.c.status == DeliveryStatus.PENDING,
+                   endpoints.c.enabled.is_(True))).scalar()
     if due is not None:
         outbox.kick_drain(endpoint_id, delay=max(0.0, (due - utcnow()).total_seconds()))
 

@@ -119,7 +119,7 @@ class InboxComposerState(InboxConversationState):
         if not self.selected_id or self.note_mode:
             return
         actor = self._actor()
-        if actor is not None:
+        if actor is not None and actor.role != "executive":  # a reader leaves no trace
             routing.set_typing(actor.tenant_id, self.selected_id, actor.user_id, actor.name)
 
     @rx.event

@@ -33,6 +33,7 @@ class InboxListState(InboxState):
     filter_inbox: str = ""
     # An analytics selection (a chart's bar or cell): only those conversations, until it is cleared.
     selection_ids: list[int] = []
+    selection_active: bool = False  # a selection is shown, even an empty one (a chart's cell of 0)
     # A period kept in the URL (`since`, `until`, `on`, `weekday`, `hour`): local days of the tenant.
     period_since: str = ""
     period_until: str = ""
@@ -83,7 +84,7 @@ class InboxListState(InboxState):
         return {"query": self.query.strip() or None, "team_id": as_int(self.filter_team),
                 "label_id": as_int(self.filter_label), "status": self.filter_status or None,
                 "inbox_id": as_int(self.filter_inbox), "sort": self.sort,
-                "conversation_ids": list(self.selection_ids) if self.selection_ids else None,
+                "conversation_ids": list(self.selection_ids) if self.selection_active else None,
                 "period": parse_period(self.period_since, self.period_until, self.period_on, self.period_weekday,
                                        self.period_hour)}
 
@@ -107,7 +108,7 @@ class InboxListState(InboxState):
         per_user = actor.user_id if tab in ("mine", "closed") else None
         key = ("list", actor.tenant_id, actor.role in SUPERVISORS, per_user, tab, cursor,
                tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items())), actor.timezone,
-               lang, actor.user_id if self.selection_ids else None)
+               lang, actor.user_id if self.selection_active else None)
         shared_rows, next_cursor, total = shared(key, read_page)
         if total is not None:
             self.list_total = int(total)
@@ -167,8 +168,9 @@ class InboxListState(InboxState):
         token = str(params.get("selection") or "")
         try:
             self.selection_ids = analytics.load_selection(actor=actor, token=token) if token else []
+            self.selection_active = bool(token)
         except NotFound:  # an old link: the whole tab, not an empty inbox
-            self.selection_ids = []
+            self.selection_ids, self.selection_active = [], False
         values = [str(params.get(name) or "")[:10] for name in ("since", "until", "on", "weekday", "hour")]
         try:
             parse_period(*values)
@@ -191,7 +193,7 @@ class InboxListState(InboxState):
     @toast_errors
     def clear_selection(self):
         """Back to the whole tab: the chart's ids and its period are dropped."""
-        self.selection_ids = []
+        self.selection_ids, self.selection_active = [], False
         self.period_since = self.period_until = self.period_weekday = self.period_hour = ""
         self.period_on = "opened"
         self._relist()
@@ -220,7 +222,7 @@ class InboxListState(InboxState):
     def clear_filters(self):
         """Drop every filter and the search."""
         self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
-        self.selection_ids, self.sort = [], "recent"
+        self.selection_ids, self.selection_active, self.sort = [], False, "recent"
         self.period_since = self.period_until = self.period_weekday = self.period_hour = ""
         self.period_on = "opened"
         self._relist()

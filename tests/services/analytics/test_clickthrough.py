@@ -16,6 +16,7 @@ import datetime as dt
 import urllib.parse
 
 import pytest
+from sqlmodel import select
 
 from crm_app.domain.inbox import Period, compute_local_ranges, parse_period
 from crm_app.errors import PermissionDenied
@@ -147,6 +148,17 @@ def test_executives_read_the_filtered_inbox_and_write_nothing(db, seeded):
     detail = inbox.get_conversation(db, actor=boss, conversation_id=made["c3"].id)
     assert (detail.can_reply, detail.blocked_reason) == (False, "inbox.blocked.read_only")
     assert [m.body for m in inbox.list_messages(db, actor=boss, conversation_id=made["c3"].id)] == ["Oi"]
+    assert inbox.list_conversations(db, actor=boss, tab="all", conversation_ids=[]).total == 0  # a cell of 0
+    # The conversation's files open for them too (a read).
+    from crm_app.integrations.storage import get_storage
+    from crm_app.services import channel
+
+    photo = db.exec(select(Message).where(Message.conversation_id == made["c3"].id)).first()
+    photo.media_storage_key, photo.media_mime, photo.media_token = f"{tenant.id}/media/x.jpg", "image/jpeg", "t" * 32
+    get_storage().put(photo.media_storage_key, b"JPEG")
+    db.add(photo)
+    db.commit()
+    assert channel.read_message_media(db, actor=boss, media_token="t" * 32)[0] == b"JPEG"
     cid = made["c3"].id
     writes = [
         lambda: inbox.take_over(db, actor=boss, conversation_id=cid),

@@ -348,6 +348,46 @@ def test_a_person_who_writes_after_erasure_is_a_new_contact_and_duplicates_still
         assert s.get(Contact, world["a"]).name is None
 
 
+def test_a_neighbour_whose_number_differs_in_the_last_digit_keeps_their_wamids(world):
+    """Her number's base64 form is also the start of a neighbour's (5548999990001 vs 5548999990007): only wamids that
+    decode to her whole number are hashed."""
+    neighbour = WA_A[:-1] + "7"
+    theirs = writes(neighbour, "Vizinha Quaresma", "oi, sou a vizinha")
+    key = f"crm:test-cache:neighbour:{theirs}"
+    get_redis().set(key, theirs)
+    try:
+        with session_scope() as s:
+            requests.create_request(s, actor=world["dpo"], contact_id=world["a"], kind="erasure")
+        assert run_burst_worker("bulk").returncode == 0
+        with session_scope() as s:
+            assert s.exec(select(Message).where(Message.wa_message_id == theirs)).one().body == "oi, sou a vizinha"
+        assert {h.split(":")[0] for h in db_hits([theirs])} >= {"messages.wa_message_id", "inbound_events.body"}
+        assert get_redis().get(key) is not None
+        assert db_hits(world["wamids"]) == []
+    finally:
+        get_redis().delete(key)
+
+
+def test_a_file_delete_that_fails_stops_the_erasure_and_the_resumed_job_deletes_it(world, monkeypatch):
+    """The step letting go of the files only counts once they are gone: a failed delete is not forgotten."""
+    storage = type(get_storage())
+    real_delete, failures = storage.delete, []
+
+    def failing_once(self, key):
+        if not failures:
+            failures.append(key)
+            raise OSError("disk went away")
+        return real_delete(self, key)
+
+    monkeypatch.setattr(storage, "delete", failing_once)
+    done: list[int] = []
+    with pytest.raises(OSError):
+        erasure.run_steps(world["tenant"].id, world["a"], on_step=done.append)
+    assert failures and file_hits([PHRASE_A])  # the photo is still there, and the step did not count
+    erasure.run_steps(world["tenant"].id, world["a"], start=len(done))
+    assert file_hits([PHRASE_A]) == [] and db_hits([PHRASE_A]) == []
+
+
 def test_a_legal_hold_blocks_erasure_and_says_why(world, db):
     hold = holds.place_hold(db, actor=world["dpo"], contact_id=world["a"], reason="Processo 0001234-56.2026")
     db.commit()

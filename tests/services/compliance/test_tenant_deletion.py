@@ -73,3 +73,18 @@ def test_only_an_operator_deletes_and_only_a_suspended_tenant_not_their_own(db, 
         delete_tenant(db, actor=operator, tenant_id=operator.tenant_id)
     db.rollback()
     assert db.exec(select(AuditLog).where(AuditLog.tenant_id == tenant.id)).first() is not None
+
+
+def test_a_chain_with_more_unsealed_entries_than_one_seal_batch_is_covered_by_the_purge(db, operator, customer,
+                                                                                       monkeypatch):
+    """The purge seals everything in its own transaction (one batch used to be sealed, and committed)."""
+    tenant, admin = customer
+    monkeypatch.setattr(chain, "SEAL_BATCH", 3)
+    for n in range(8):
+        audit.record(db, actor=admin, tenant_id=tenant.id, action="contact.view", target_type="contact",
+                     target_id=100 + n)
+    db.commit()
+    tenants.suspend_tenant(db, actor=operator, tenant_id=tenant.id)
+    db.commit()
+    done = delete_tenant(db, actor=operator, tenant_id=tenant.id)
+    assert done.last_seq == done.entries >= 15

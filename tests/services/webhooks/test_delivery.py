@@ -14,9 +14,9 @@ from crm_app.config import get_settings
 from crm_app.db import utcnow
 from crm_app.errors import ValidationError
 from crm_app.models import Email, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from crm_app.queue import get_redis
+from crm_app.queue import get_queue, get_redis
 from crm_app.services import access, settings, webhooks
-from crm_app.services.webhooks import delivery
+from crm_app.services.webhooks import delivery, outbox
 from tests.factories import make_tenant, make_user
 from tests.support.sandbox import sandbox_in_thread
 from tests.support.waiting import wait_for
@@ -152,6 +152,30 @@ def test_five_days_of_failures_disable_the_endpoint_and_a_success_before_clears_
     with default_worker():
         wait_for(lambda: [d for d in _deliveries(db, endpoint_id) if d.status == "succeeded"], timeout=60)
     assert _endpoint_row(db, endpoint_id).failing_since is None
+
+
+def test_a_disabled_endpoint_with_due_work_is_not_woken_again(db, admin, receiver):
+    """A drain finding its endpoint disabled queues nothing (it used to queue itself again at once, for ever)."""
+    endpoint_id, _ = _endpoint(db, admin, receiver, "off")
+    for _ in range(3):
+        webhooks.send_test(db, actor=admin, endpoint_id=endpoint_id)  # pending deliveries, due now
+    webhooks.update_endpoint(db, actor=admin, endpoint_id=endpoint_id, enabled=False)
+    db.commit()
+    queue = get_queue("default")
+    queue.empty()
+    get_redis().delete(outbox.DRAIN_FLAG.format(endpoint_id), outbox.WOKEN)
+    assert delivery.deliver(endpoint_id) == "sent 0"
+    assert [j for j in queue.get_job_ids() if j.startswith(f"webhooks-deliver-{endpoint_id}-")] == []
+    assert {d.status for d in _deliveries(db, endpoint_id)} == {"pending"} and receiver.requests("off") == []
+
+
+def test_a_rate_limited_endpoint_claims_no_more_than_its_timeout_holds(db, admin, receiver):
+    endpoint_id, _ = _endpoint(db, admin, receiver, "slowpoke", timeout_seconds=3, rate_limit_per_second=2)
+    for _ in range(10):
+        webhooks.send_test(db, actor=admin, endpoint_id=endpoint_id)
+    db.commit()
+    _, batch = delivery.claim(endpoint_id)
+    assert len(batch) == 6  # 2 a second for 3 s: the batch is sent well inside its lease (timeout + 30 s)
 
 
 def test_a_worker_killed_mid_send_loses_nothing_and_the_retry_keeps_the_id(db, admin, receiver):

@@ -133,19 +133,79 @@ def test_timeouts_refused_addresses_and_dead_ports_are_answers_not_exceptions(re
 
 def test_a_name_is_pinned_to_its_checked_address_and_refused_once_it_points_inside(monkeypatch):
     """The connection goes to the address that was checked, with the name in Host; a name that now resolves to a
-    refused address (DNS rebinding) is refused at the request, even on a kept connection's address."""
+    refused address (DNS rebinding) is refused when it is looked up again (each drain job, at most every
+    `DNS_TTL` seconds; until then the connection goes to the address already checked)."""
     answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
 
     async def run(resolved: list[str]):
-        async with _server(answer) as (url, served), webhook_http.client() as http:
+        async with _server(answer) as (url, served):
             port = url.split(":")[2].split("/")[0]
             named = f"http://hooks.erp.test:{port}/hook"
             with outbound_urls.use_resolver(lambda host, _port: resolved if host == "hooks.erp.test" else []):
-                reached = await webhook_http.post(http, named, b"{}", {}, 5)
+                async with webhook_http.client() as http:
+                    reached = await webhook_http.post(http, named, b"{}", {}, 5)
                 monkeypatch.setattr(outbound_urls, "private_allowed", lambda: False)
-                refused = await webhook_http.post(http, named, b"{}", {}, 5)
+                async with webhook_http.client() as http:  # the next drain job looks the name up again
+                    refused = await webhook_http.post(http, named, b"{}", {}, 5)
             return reached, refused, served
 
     reached, refused, served = asyncio.run(run(["127.0.0.1"]))
     assert reached.status == 200 and b"\r\nhost: hooks.erp.test:" in served["heads"][0].lower()
     assert refused.error == "address refused by the outbound URL policy" and served["requests"] == 1
+
+
+def test_a_protocol_switch_or_a_bad_header_is_an_answer_not_a_spin_or_a_crash():
+    """A 101 to an Upgrade (h11 would pause for ever) and a header that cannot be encoded end the attempt at once."""
+    switched = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: upgrade\r\n\r\n"
+
+    async def run():
+        async with _server(switched) as (url, _), webhook_http.client() as http:
+            began = asyncio.get_running_loop().time()
+            upgrade = await webhook_http.post(http, url, b"{}", {"Upgrade": "h2c", "Connection": "upgrade"}, 5)
+            bad = await webhook_http.post(http, url, b"{}", {"X-Nome": "João"}, 5)
+            return upgrade, bad, asyncio.get_running_loop().time() - began
+
+    upgrade, bad, took = asyncio.run(run())
+    assert upgrade.status is None and upgrade.error.startswith("no answer") and took < 2
+    assert bad.status is None and bad.error.startswith("no answer")
+
+
+def test_a_name_in_any_script_and_a_path_with_spaces_go_out_encoded():
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+
+    async def run():
+        async with _server(answer) as (url, served), webhook_http.client() as http:
+            port = url.split(":")[2].split("/")[0]
+            with outbound_urls.use_resolver(lambda host, _port: ["127.0.0.1"] if host == "xn--caf-dma.test" else []):
+                got = await webhook_http.post(http, f"http://café.test:{port}/ganchos/pedido novo?x=ç", b"{}", {}, 5)
+            return got, served
+
+    got, served = asyncio.run(run())
+    head = served["heads"][0].decode("latin-1").lower()
+    assert got.status == 200 and head.startswith("post /ganchos/pedido%20novo?x=%c3%a7 http/1.1")
+    assert "\r\nhost: xn--caf-dma.test:" in head
+
+
+def test_waiting_for_a_free_connection_does_not_count_against_the_timeout(receiver):
+    receiver.reset()
+    receiver.control("queued", mode="slow", delay=0.6)
+
+    async def run():
+        async with webhook_http.client(max_connections=1) as http:
+            return await asyncio.gather(*(webhook_http.post(http, receiver.url("queued"), b"{}", {}, 1.0)
+                                          for _ in range(2)))
+
+    first, second = asyncio.run(run())
+    assert (first.status, second.status) == (200, 200), (first, second)
+
+
+@pytest.mark.parametrize("name", ["Upgrade", "TE", "Expect", "Keep-Alive", "Proxy-Authorization", "Host",
+                                  "Accept-Encoding"])
+def test_hop_by_hop_and_protocol_headers_cannot_be_added_to_an_endpoint(name):
+    from crm_app.domain import webhooks as rules
+
+    with pytest.raises(ValueError):
+        rules.clean_headers({name: "x"})
+    with pytest.raises(ValueError):
+        rules.clean_headers({"X-Nome": "João"})  # header values go out as ASCII
+    assert rules.clean_headers({"Authorization": "Bearer abc"}) == {"Authorization": "Bearer abc"}
