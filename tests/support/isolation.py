@@ -221,6 +221,8 @@ async def run_handler(state: rx.State, name: str, args: tuple, *, depth: int = 3
             full = getattr(target, "state_full_name", "")
             if not full.startswith("reflex___state____state.") or getattr(item, "args", ()):
                 continue
+            if getattr(target, "is_background", False):  # Reflex runs it detached; its rows in cases.py say why
+                continue
             root = _root_of(state)
             sub = root.get_substate(full.split(".")[1:])
             produced += await run_handler(sub, target.fn.__name__, (), depth=depth - 1)
