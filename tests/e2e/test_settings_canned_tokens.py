@@ -88,6 +88,7 @@ def test_admin_creates_a_token_sees_it_once_and_revokes_it(page, stack):
     assert page.locator("#settings-tab-settings-canned").is_visible()
 
     page.click("#token-new")
+    page.locator("#token-name").wait_for()  # the dialog is open (a click during its animation can miss)
     page.click("#token-create")
     page.locator("#token-name-error").wait_for()
     page.click("#token-scope-conversations-read")  # unticks the default: no scope left
