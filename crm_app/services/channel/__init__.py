@@ -27,6 +27,7 @@ from crm_app.services.channel.ingest import (  # noqa: F401
     store_webhook,
     sweep_inbound_events,
 )
+from crm_app.services.channel.marketing import MarketingConsentRequired  # noqa: F401
 from crm_app.services.channel.media import (  # noqa: F401
     account_for,
     download_inbound_media,
@@ -54,7 +55,6 @@ from crm_app.services.channel.numbers import (  # noqa: F401
 )
 from crm_app.services.channel.outbound import (  # noqa: F401
     IdempotencyKeyReused,
-    MarketingConsentRequired,
     MessageRow,
     WindowClosed,
     deliver_message,

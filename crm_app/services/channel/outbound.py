@@ -52,14 +52,14 @@ from crm_app.models import (
     Message,
     MessageKind,
     MessageStatus,
-    MessageTemplate,
     SenderType,
 )
 from crm_app.services.channel import media
 from crm_app.services.channel.inbound import MARKETING_OPTED_OUT
+from crm_app.services.channel.marketing import MarketingConsentRequired, check_marketing_consent
 from crm_app.services.conversations import access as conversation_access
 from crm_app.services.conversations import facts as analytics_facts
-from crm_app.services.core import audit, consent, jobs, outbox, ratelimit, realtime
+from crm_app.services.core import audit, jobs, outbox, ratelimit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
 log = logging.getLogger(__name__)
@@ -81,16 +81,6 @@ class WindowClosed(CRMError):
 
     code = "window_closed"
     status = 409
-
-
-class MarketingConsentRequired(CRMError):
-    """A MARKETING template to a contact who has not granted marketing consent (or withdrew it)."""
-
-    code = "marketing_consent_required"
-    status = 409
-
-
-MARKETING = "MARKETING"
 
 
 @dataclass(frozen=True)
@@ -165,31 +155,6 @@ def send_message(
         raise WindowClosed("more than 24 hours since the customer's last message: send a template")
     check_marketing_consent(session, conversation, content)
     return _insert(session, conversation, actor, content, client_key, reply_to, lane)
-
-
-def template_category(session: Session, conversation: Conversation, content: dict[str, Any]) -> str | None:
-    """The category (MARKETING, UTILITY, AUTHENTICATION) of the template `content` names, from the number's
-    synced templates; None for another kind of content or a template the number does not know."""
-    if content.get("type") != "template":
-        return None
-    category = session.exec(select(MessageTemplate.category).where(
-        MessageTemplate.tenant_id == conversation.tenant_id, MessageTemplate.inbox_id == conversation.inbox_id,
-        MessageTemplate.name == str(content.get("name") or ""),
-        MessageTemplate.language == str(content.get("language") or ""))).first()
-    return category.upper() if category else None
-
-
-def check_marketing_consent(session: Session, conversation: Conversation, content: dict[str, Any]) -> None:
-    """Refuse a MARKETING template unless the contact granted marketing consent (`core.consent.may_send`).
-
-    Raises:
-        MarketingConsentRequired: The template is marketing and the contact has no standing grant.
-    """
-    if template_category(session, conversation, content) != MARKETING:
-        return
-    if not consent.may_send(session, conversation.contact_id, "marketing"):
-        raise MarketingConsentRequired("this contact has not agreed to receive marketing messages: "
-                                       "a marketing template cannot be sent")
 
 
 def _conversation(session: Session, actor: Actor | None, tenant_id: int | None, conversation_id: int) -> Conversation:

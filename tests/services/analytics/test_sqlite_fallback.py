@@ -19,7 +19,7 @@ from crm_app.domain.inbox import Period
 from crm_app.migrations import alembic_config
 from crm_app.models import Message, Tenant
 from crm_app.services import inbox
-from crm_app.services.analytics import clickthrough, dashboard, figures, rollups, timeline
+from crm_app.services.analytics import busy, clickthrough, dashboard, figures, rollups, timeline
 from crm_app.services.conversations import facts
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.services.analytics.test_busy_share import seed_day, utc
@@ -73,7 +73,7 @@ def test_the_inbox_period_filter_cuts_sao_paulo_days_on_both_dialects(any_db):
 def test_busy_share_on_both_dialects(any_db):
     tenant, ana, bruno, carla = seed_day(any_db)
     start, end = rollups.day_bounds("UTC", dt.date(2026, 11, 4), dt.date(2026, 11, 4))
-    got = figures.busy_shares(any_db, tenant.id, [ana.user_id, bruno.user_id, carla.user_id], start, end,
+    got = busy.busy_shares(any_db, tenant.id, [ana.user_id, bruno.user_id, carla.user_id], start, end,
                               now=utc(4, 18))
     assert got == {ana.user_id: 0.375, bruno.user_id: 0.5, carla.user_id: None}
 

@@ -12,7 +12,7 @@ from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.models import ConsentEvent, Conversation, Direction, Message, SenderType
 from crm_app.queue import get_queue
 from crm_app.services import bot
-from crm_app.services.channel import inbound
+from crm_app.services.channel import inbound, marketing, outbound
 from crm_app.services.compliance import consent
 from crm_app.services.core import jobs
 from tests.factories import make_tenant, make_user
@@ -186,10 +186,9 @@ def test_the_sweep_records_an_opt_out_and_a_131050_whose_job_was_lost(db, world)
     assert consent.sweep_opt_outs(now=utcnow() + old) == 0
 
 
-def test_a_marketing_template_goes_only_to_a_consenting_contact_and_a_resend_asks_again(db):
+def _promo_conversation(db, category: str):
+    """A conversation with the bot off on a number that has a `promo` template of `category`; (admin, it)."""
     from crm_app.models import MessageTemplate
-    from crm_app.services.channel import outbound
-    from crm_app.state.errors import crm_error_text
     from tests.factories import make_conversation, make_inbox
 
     tenant = make_tenant(db)
@@ -198,10 +197,17 @@ def test_a_marketing_template_goes_only_to_a_consenting_contact_and_a_resend_ask
     conversation.bot_active = False
     db.add(conversation)
     db.add(MessageTemplate(tenant_id=tenant.id, inbox_id=box.id, wa_template_id="1", name="promo", language="pt_BR",
-                           category="MARKETING", status="APPROVED"))
+                           category=category, status="APPROVED"))
     db.commit()
+    return admin, conversation
+
+
+def test_a_marketing_template_goes_only_to_a_consenting_contact_and_a_resend_asks_again(db):
+    from crm_app.state.errors import crm_error_text
+
+    admin, conversation = _promo_conversation(db, "MARKETING")
     promo = {"type": "template", "name": "promo", "language": "pt_BR"}
-    with pytest.raises(outbound.MarketingConsentRequired) as refused:
+    with pytest.raises(marketing.MarketingConsentRequired) as refused:
         outbound.send_message(db, actor=admin, conversation_id=conversation.id, content=promo)
     db.rollback()
     assert refused.value.status == 409
@@ -215,24 +221,14 @@ def test_a_marketing_template_goes_only_to_a_consenting_contact_and_a_resend_ask
     db.add(message)
     consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=False)
     db.commit()
-    with pytest.raises(outbound.MarketingConsentRequired):  # withdrawn since: "Reenviar" is refused too
+    with pytest.raises(marketing.MarketingConsentRequired):  # withdrawn since: "Reenviar" is refused too
         outbound.resend_failed(db, actor=admin, message_id=row.id)
     db.rollback()
     assert db.get(Message, row.id).status == "failed"
 
 
 def test_a_marketing_template_queued_before_a_withdrawal_is_not_sent(db):
-    from crm_app.models import MessageTemplate
-    from crm_app.services.channel import outbound
-    from tests.factories import make_conversation, make_inbox
-
-    tenant = make_tenant(db)
-    admin, box = make_user(db, tenant.id, "admin"), make_inbox(db, tenant.id)
-    conversation = make_conversation(db, box.id, wa_id=WA)
-    conversation.bot_active = False
-    db.add(conversation)
-    db.add(MessageTemplate(tenant_id=tenant.id, inbox_id=box.id, wa_template_id="1", name="promo", language="pt_BR",
-                           category="marketing", status="APPROVED"))
+    admin, conversation = _promo_conversation(db, "marketing")  # the category as Meta may spell it
     consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=True)
     row = outbound.send_message(db, actor=admin, conversation_id=conversation.id,
                                 content={"type": "template", "name": "promo", "language": "pt_BR"})
