@@ -193,11 +193,15 @@ class InboxListState(InboxState):
     @toast_errors
     def clear_selection(self):
         """Back to the whole tab: the chart's ids and its period are dropped."""
+        self._drop_selection()
+        self._relist()
+        return self._keep_url()
+
+    def _drop_selection(self) -> None:
+        """No analytics selection and no period."""
         self.selection_ids, self.selection_active = [], False
         self.period_since = self.period_until = self.period_weekday = self.period_hour = ""
         self.period_on = "opened"
-        self._relist()
-        return self._keep_url()
 
     @rx.event
     @toast_errors
@@ -222,9 +226,8 @@ class InboxListState(InboxState):
     def clear_filters(self):
         """Drop every filter and the search."""
         self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
-        self.selection_ids, self.selection_active, self.sort = [], False, "recent"
-        self.period_since = self.period_until = self.period_weekday = self.period_hour = ""
-        self.period_on = "opened"
+        self.sort = "recent"
+        self._drop_selection()
         self._relist()
         return self._keep_url()
 
