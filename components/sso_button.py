@@ -46,8 +46,8 @@ def sso_section() -> rx.Component:
     return rx.vstack(
         _divider(),
         rx.cond(
-            S.sso_error_text != "",
-            rx.callout(S.sso_error_text, icon="shield-alert", color_scheme="red", size="1", width="100%",
+            T[S.sso_error_key],
+            rx.callout(T[S.sso_error_key], icon="shield-alert", color_scheme="red", size="1", width="100%",
                        id="sso-error", role="alert"),
         ),
         rx.cond(

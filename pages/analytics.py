@@ -148,6 +148,8 @@ def _timeline() -> rx.Component:
 
 def _body() -> rx.Component:
     return rx.vstack(
+        # Mounted again whenever the tab's language changes: the rows and charts are rebuilt in it.
+        rx.box(key=S.lang, on_mount=S.relabel, display="none"),
         _filters(),
         rx.text(S.period_text, size="2", color_scheme="gray", id="analytics-period-text"),
         rx.cond(S.is_empty & S.analytics_loaded,

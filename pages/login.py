@@ -12,8 +12,8 @@ T = LoginState.t
 
 def _error() -> rx.Component:
     return rx.cond(
-        LoginState.error_text != "",
-        rx.callout(LoginState.error_text, icon="triangle-alert", color_scheme="red", size="1",
+        T[LoginState.error_key],  # a code without a text (or none) shows nothing
+        rx.callout(T[LoginState.error_key], icon="triangle-alert", color_scheme="red", size="1",
                    width="100%", id="login-error", role="alert"),
     )
 

@@ -73,7 +73,8 @@ def _token_form() -> rx.Component:
                  rx.select.root(
                      rx.select.trigger(width="100%", id="token-user"),
                      rx.select.content(rx.foreach(S.token_user_options,
-                                                  lambda o: rx.select.item(o["label"], value=o["id"]))),
+                                                  lambda o: rx.select.item(
+                                                      o["name"] + " (" + T[o["role"]] + ")", value=o["id"]))),
                      value=S.token_user_id, on_change=S.set_token_user_id,
                  ),
                  "token-user", error=S.token_user_error, margin_top="8px"),

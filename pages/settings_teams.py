@@ -200,7 +200,7 @@ def _schedule() -> rx.Component:
             rx.select.content(rx.foreach(S.timezone_options, lambda z: rx.select.item(z, value=z))),
             value=S.shown_tz, on_change=S.set_team_tz,
         ),
-        rx.text(S.tz_hint, size="1", color_scheme="gray"),
+        rx.text(T["teams.timezone_default"].replace("{tz}", S.tenant_tz), size="1", color_scheme="gray"),
         spacing="1",
     )
     message = rx.vstack(

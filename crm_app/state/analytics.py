@@ -1,8 +1,10 @@
 """/analytics and /analytics/me: filters kept in the URL, the cards, plotly charts, tables and click-through.
 
 The handlers read the filters, call one read model (`analytics.dashboard`) and keep plain rows; the charts are
-computed vars over those rows. Who sees what is decided by the service (executives and admins: the tenant;
-supervisors: their teams; attendants: themselves), never here.
+computed vars over those rows and the language the rows were built in (`chart_lang`), never over a var of
+`SessionState` (see its docstring: that would load this state, figures and all, on every inbox push).
+Who sees what is decided by the service (executives and admins: the tenant; supervisors: their teams;
+attendants: themselves), never here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from crm_app.errors import ValidationError
+from crm_app.i18n import translate
 from crm_app.services import call
 from crm_app.services.analytics import clickthrough, dashboard, figures, timeline
 from crm_app.state.errors import toast_errors
@@ -99,6 +102,7 @@ class AnalyticsState(SessionState):
     timeline_name: str = ""
     timeline_day: str = ""
     timeline_rows: list[dict[str, str]] = []
+    chart_lang: str = ""  # the language the rows and charts were built in
 
     @rx.event
     @toast_errors
@@ -142,7 +146,7 @@ class AnalyticsState(SessionState):
         self.analytics_loaded = True
 
     def _show(self, board: dashboard.Dashboard) -> None:
-        t = self.t
+        t, self.chart_lang = self.t, self.lang
         self.period_text = f"{board.since.strftime('%d/%m/%Y')} – {board.until.strftime('%d/%m/%Y')}"
         self.is_empty = board.empty
         self.cards = [self._card(c) for c in board.cards]
@@ -183,6 +187,13 @@ class AnalyticsState(SessionState):
     def _apply(self):
         self._refresh()
         return rx.call_script(f"window.history.replaceState(null, '', {self._url()!r})")
+
+    @rx.event
+    @toast_errors
+    def relabel(self):
+        """The tab's language changed (the page mounts a marker keyed by it): build the texts again."""
+        if self.analytics_loaded and self.chart_lang != self.lang:
+            self._refresh()
 
     @rx.event
     @toast_errors
@@ -289,16 +300,18 @@ class AnalyticsState(SessionState):
 
     @rx.var(cache=True)
     def fig_volume(self) -> go.Figure:
+        lang = self.chart_lang
         days = [d["day"] for d in self.days]
-        fig = go.Figure([go.Bar(name=self.t["analytics.series.opened"], x=days,
+        fig = go.Figure([go.Bar(name=translate(lang, "analytics.series.opened"), x=days,
                                 y=[int(d["opened"]) for d in self.days], marker_color=ACCENT),
-                         go.Bar(name=self.t["analytics.series.closed"], x=days,
+                         go.Bar(name=translate(lang, "analytics.series.closed"), x=days,
                                 y=[int(d["closed"]) for d in self.days], marker_color=GRAY)])
         return _layout(fig, barmode="group")
 
     @rx.var(cache=True)
     def fig_heatmap(self) -> go.Figure:
-        names = [self.t[f"analytics.weekday.{i}"] for i in range(7)]
+        lang = self.chart_lang
+        names = [translate(lang, f"analytics.weekday.{i}") for i in range(7)]
         heat = self.heat or [[0] * 24 for _ in range(7)]
         top = max(1, max(max(row) for row in heat))  # an empty week is a pale grid from 0, not a scale around 0
         fig = go.Figure(go.Heatmap(z=heat, x=list(range(24)), y=names, colorscale="Teal", zmin=0, zmax=top,
@@ -307,18 +320,21 @@ class AnalyticsState(SessionState):
 
     @rx.var(cache=True)
     def fig_staffing(self) -> go.Figure:
+        lang = self.chart_lang
         hours = [row["hour"] for row in self.staffing]
-        fig = go.Figure([go.Bar(name=self.t["analytics.series.inbound"], x=hours,
+        fig = go.Figure([go.Bar(name=translate(lang, "analytics.series.inbound"), x=hours,
                                 y=[row["inbound"] for row in self.staffing], marker_color=ACCENT),
-                         go.Scatter(name=self.t["analytics.series.online"], x=hours, yaxis="y2", mode="lines+markers",
-                                    y=[row["online"] for row in self.staffing], line={"color": VIOLET})])
+                         go.Scatter(name=translate(lang, "analytics.series.online"), x=hours, yaxis="y2",
+                                    mode="lines+markers", y=[row["online"] for row in self.staffing],
+                                    line={"color": VIOLET})])
         return _layout(fig, yaxis={"rangemode": "tozero"},
                        yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero"})
 
     @rx.var(cache=True)
     def fig_frt(self) -> go.Figure:
+        lang = self.chart_lang
         fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=[int(b["count"]) for b in self.buckets],
-                               marker_color=ACCENT, name=self.t["analytics.series.first_responses"]))
+                               marker_color=ACCENT, name=translate(lang, "analytics.series.first_responses")))
         return _layout(fig)
 
     @rx.var(cache=True)

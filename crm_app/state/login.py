@@ -29,10 +29,6 @@ class LoginState(SessionState):
     step: str = "password"  # or "code"
     _pending: str = ""
 
-    @rx.var(cache=True)
-    def error_text(self) -> str:
-        return self.t.get(self.error_key, "") if self.error_key else ""
-
     @rx.event
     def on_login_load(self):
         """Skip the form when the session is still good."""

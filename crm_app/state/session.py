@@ -38,7 +38,13 @@ def redeem_ticket(ticket: str, next_path: str) -> rx.event.EventSpec:
 
 
 class SessionState(rx.State):
-    """The logged-in user's public facts and the UI language."""
+    """The logged-in user's public facts and the UI language.
+
+    Outside the inbox's own states, no computed var of a page's state may read a var of this one (`t`, `lang`,
+    `user_role`…): Reflex would then load that page's state with every fetch of this one, that is with every
+    real-time push to every inbox tab (`tests/state/test_push_cost.py`). Pages index `t` in the component
+    (`T[S.error_key]`) or keep the language they built their texts in (`AnalyticsState.chart_lang`).
+    """
 
     user_name: str = ""
     user_email: str = ""

@@ -35,8 +35,8 @@ class SettingsState(ConfirmMixin, SessionState):
 
     @rx.var(cache=True)
     def token_user_options(self) -> list[dict[str, str]]:
-        return [{"id": r["id"], "label": f"{r['name']} ({self.t.get('role.' + r['role'], r['role'])})"}
-                for r in self.user_rows if r["active"]]
+        """Active users; the page names the role in the tab's language (no read of `t` here: see SessionState)."""
+        return [{"id": r["id"], "name": r["name"], "role": "role." + r["role"]} for r in self.user_rows if r["active"]]
 
     @rx.event
     def open_page(self):

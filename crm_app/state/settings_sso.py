@@ -172,10 +172,6 @@ class SsoLoginState(SessionState):
     sso_error_key: str = ""
     last_tenant: str = rx.LocalStorage("", name="crm_sso_tenant")
 
-    @rx.var(cache=True)
-    def sso_error_text(self) -> str:
-        return self.t.get(self.sso_error_key, "") if self.sso_error_key else ""
-
     @rx.event
     def read_params(self):
         """Show why the last SSO attempt was refused (`/login?sso_error=<reason>`)."""

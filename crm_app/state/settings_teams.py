@@ -98,10 +98,6 @@ class TeamsSettingsState(ConfirmMixin, SessionState):
         """Holidays as Brazilians read them (dd/mm/aaaa), keeping the ISO date to remove them by."""
         return [{"iso": d, "shown": "/".join(reversed(d.split("-")))} for d in self.holiday_list]
 
-    @rx.var(cache=True)
-    def tz_hint(self) -> str:
-        return self.t.get("teams.timezone_default", "{tz}").replace("{tz}", self.tenant_tz)
-
     # ---- loading ---------------------------------------------------------------------------------------------
 
     @rx.event

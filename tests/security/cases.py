@@ -124,6 +124,7 @@ HANDLERS: dict[str, UI | Attack] = {
     "AnalyticsState.open_cell": call("open_cell", [{"x": 10, "pointIndex": [1, 10]}], preset={"label": "B:team"}),
     "AnalyticsState.open_bucket": call("open_bucket", [{"x": "0-1m"}], preset={"attendant": "B:attendant"}),
     "AnalyticsState.open_timeline": call("open_timeline", "B:attendant", "x"),
+    "AnalyticsState.relabel": call("relabel", preset={"analytics_loaded": True, "chart_lang": "x", "team": "B:team"}),
     "AnalyticsState.set_timeline_day": call("set_timeline_day", "2026-12-05", preset={"timeline_user": "B:attendant"}),
     **_ui(FIELD, "AnalyticsState.set_since", "AnalyticsState.set_until"),
     **_ui(DIALOG, "AnalyticsState.set_timeline_open"),
