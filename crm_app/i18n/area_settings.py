@@ -116,6 +116,7 @@ PT_BR: dict[str, str] = {
     "settings_general.problem.global_only": "Esta configuração é só da plataforma.",
     "settings_general.problem.secret_in_template": "Segredos não vão em modelos.",
     "settings_general.problem.missing": "Informe um valor.",
+    "settings_general.problem.one_word": "Sem espaços nem quebras de linha: cole a chave exatamente como foi gerada.",
     "settings_general.problem.idle_over_absolute": "O tempo de inatividade não pode passar da duração máxima da sessão.",
     "settings_general.problem.type_changed": "O tipo desta configuração mudou desde então; o valor antigo não "
                                              "serve mais ({message}).",
@@ -265,6 +266,7 @@ EN: dict[str, str] = {
     "settings_general.problem.global_only": "This setting is platform-wide only.",
     "settings_general.problem.secret_in_template": "Secrets do not go in templates.",
     "settings_general.problem.missing": "Enter a value.",
+    "settings_general.problem.one_word": "No spaces or line breaks: paste the key exactly as it was issued.",
     "settings_general.problem.idle_over_absolute": "The idle timeout may not pass the maximum session length.",
     "settings_general.problem.type_changed": "This setting's type changed since; the old value no longer fits "
                                              "({message}).",

@@ -18,6 +18,8 @@ def test_problems_are_worded_in_the_users_language_with_their_bounds():
     assert problem_text("pt-BR", {"type": "value_error", "message": "the address is not allowed"}, "x") == \
         "the address is not allowed"
     assert problem_text("pt-BR", {}, "fallback") == "fallback"
+    assert problem_text("pt-BR", {"type": "one_word", "message": "no spaces"}, "x").startswith("Sem espaços")
+    assert problem_text("en", {"type": "one_word", "message": "no spaces"}, "x").startswith("No spaces")
 
 
 def test_history_values_are_shown_plainly():

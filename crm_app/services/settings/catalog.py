@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from crm_app.config import get_settings
 from crm_app.domain.proxies import parse_networks
-from crm_app.services.settings.registry import SettingSpec
+from crm_app.services.settings.registry import SettingSpec, ValueProblem
 
 RoleName = Literal["admin", "supervisor", "attendant"]
 
@@ -37,6 +37,14 @@ def _one_line(text: str) -> str:
     """Text that goes into a mail header or an SMTP command: no control characters (CR/LF would break it)."""
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise ValueError("line breaks and control characters are not allowed")
+    return text
+
+
+def _one_word(text: str) -> str:
+    """A key that goes into an HTTP header: a space, tab or line break inside it is a mistyped key. A write-time
+    check (`SettingSpec.check`), so a key stored before it is still read. The message never repeats the key."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueProblem("one_word", "no spaces or line breaks inside the key")
     return text
 
 
@@ -85,7 +93,7 @@ AI = (
                 "https://api.openai.com/v1", "ai", "tenant", check=_outbound_url),
     SettingSpec("ai.model", Text120, "gpt-4o-mini", "ai", "tenant"),
     SettingSpec("ai.api_key", Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)],
-                None, "ai", "tenant", secret=True),
+                None, "ai", "tenant", secret=True, check=_one_word),
     SettingSpec("ai.timeout_seconds", Annotated[float, Field(ge=1, le=120)], 15.0, "ai", "tenant"),
     SettingSpec("ai.min_confidence", Annotated[float, Field(ge=0, le=1)], 0.6, "ai", "tenant"),
     SettingSpec("ai.input_cost_per_mtok", Annotated[float, Field(ge=0, le=1000)], 0.15, "ai", "tenant"),

@@ -80,6 +80,15 @@ class SettingSpec:
         return self.scope in ("global", "both")
 
 
+class ValueProblem(ValueError):
+    """A `check`'s refusal of a kind the pages word ("settings_general.problem.<kind>"); the message stays the
+    English text the API answers."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class _Inherit:
     """The value that removes a setting at a scope, so that it inherits again."""
 

@@ -243,7 +243,8 @@ def clean(changes: Mapping[str, Any], *, tenant_id: int | None, checked_on: str 
             except pydantic.ValidationError as exc:
                 errors[key], problems[key] = _message(exc)
             except ValueError as exc:  # the spec's write-time check
-                errors[key], problems[key] = str(exc), {"type": "value_error", "message": str(exc)}
+                kind = getattr(exc, "kind", "value_error")
+                errors[key], problems[key] = str(exc), {"type": kind, "message": str(exc)}
     if errors:
         raise invalid(errors, problems)
     return cleaned

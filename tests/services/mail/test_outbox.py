@@ -132,6 +132,23 @@ def test_a_refused_login_fails_at_once_without_the_password_and_an_admin_resends
         mail.resend_email(db, actor=admin, email_id=email_id)
 
 
+def test_a_tenant_with_its_own_server_sends_through_it_and_the_others_through_the_platforms(db, tenant, sandbox):
+    """SMTP values are global, overridable per tenant: the job sends each mail with its own tenant's values."""
+    pousada = make_tenant(db)
+    with smtp_sandbox() as own:  # a second server: the tenant's own
+        mail.save_smtp(db, actor=make_user(db, pousada.id, "admin"), changes={
+            **own.global_settings(), "mail.from_address": "reservas@pousada.example", "mail.from_name": "Pousada Sol"})
+        db.commit()
+        platform_id, own_id = _queue(db, tenant, to="bia@example.com"), _queue(db, pousada, to="caio@example.com")
+        _drain()
+        assert (_row(db, platform_id).status, _row(db, own_id).status) == ("sent", "sent")
+        [mine] = own.messages()
+        assert mine["rcpt_tos"] == ["caio@example.com"] and mine["from"] == "Pousada Sol <reservas@pousada.example>"
+    [platforms] = sandbox.messages()
+    assert platforms["rcpt_tos"] == ["bia@example.com"]
+    assert platforms["from"] == "Atende CRM <no-reply@atende.example>"
+
+
 def test_no_smtp_server_configured_fails_with_a_clear_reason(db, sandbox):
     sandbox.reset()
     tenant = make_tenant(db)  # no global mail.* values: the default host is blank

@@ -100,6 +100,21 @@ def test_rollback_of_another_tenants_change_is_not_found_and_attendants_are_refu
         settings.rollback(db, actor=make_user(db, tenant.id, "attendant"), change_id=change.id)
 
 
+def test_a_global_change_is_rolled_back_by_platform_operators_only(db):
+    tenant = make_tenant(db)
+    change = settings.update(db, actor=None, tenant_id=None, changes={IDLE: 45})[0]
+    db.commit()
+    with pytest.raises(PermissionDenied):
+        settings.rollback(db, actor=make_user(db, tenant.id, "admin"), change_id=change.id)
+    db.rollback()
+    assert settings.value(None, IDLE, tenant_id=tenant.id) == 45
+    operator = replace(make_user(db, tenant.id, "admin"), is_platform_operator=True)
+    [undo] = settings.rollback(db, actor=operator, change_id=change.id, reason="política antiga")
+    db.commit()
+    assert (undo.tenant_id, undo.rollback_of, undo.actor_user_id) == (None, change.id, operator.user_id)
+    assert settings.source(None, IDLE, tenant_id=tenant.id) == "default"
+
+
 def test_idle_timeout_may_not_pass_the_session_length_whatever_scope_holds_them(db):
     tenant = make_tenant(db)
     settings.update(db, actor=None, tenant_id=tenant.id, changes={ABSOLUTE: 2})

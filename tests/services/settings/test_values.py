@@ -131,6 +131,25 @@ def test_a_secret_is_encrypted_at_rest_masked_in_history_and_decrypted_for_the_s
     assert settings.value(db, "ai.api_key", tenant_id=tenant.id) == "sk-second-key"
 
 
+@pytest.mark.parametrize("key", ["sk-abc def", "sk-abc\r\nX-Injected: 1", "sk-\tabc", "x" * 501])
+def test_a_secret_of_the_wrong_shape_is_refused_without_echoing_it_and_nothing_changes(db, key):
+    """An API key goes into an HTTP header: a space, a line break or a tab inside it is a mistyped key (a refusal
+    under the field now), not a connection error later at every bot turn."""
+    tenant = make_tenant(db)
+    settings.update(db, actor=None, tenant_id=tenant.id, changes={"ai.api_key": "sk-good-key"})
+    db.commit()
+    with pytest.raises(ValidationError) as caught:
+        settings.update(db, actor=None, tenant_id=tenant.id, changes={"ai.api_key": key, IDLE: 45})
+    assert caught.value.params["field"] == "ai.api_key" and set(caught.value.params["errors"]) == {"ai.api_key"}
+    assert "abc" not in json.dumps(caught.value.params, default=str) and "abc" not in caught.value.message
+    kind = caught.value.params["problems"]["ai.api_key"]["type"]
+    assert kind == ("string_too_long" if len(key) > 500 else "one_word")  # the page words both
+    db.rollback()
+    assert settings.value(None, "ai.api_key", tenant_id=tenant.id) == "sk-good-key"
+    assert settings.value(None, IDLE, tenant_id=tenant.id) == 30
+    assert db.exec(text("SELECT count(*) FROM setting_changes")).one()[0] == 1
+
+
 def test_attendants_and_supervisors_may_not_change_admin_settings(db):
     tenant = make_tenant(db)
     for role in ("attendant", "supervisor"):
