@@ -178,6 +178,20 @@ def _privacy_reapply_ledger(args: argparse.Namespace) -> str:
     return "\n".join(lines) or "No tenants."
 
 
+def _tenant_delete(args: argparse.Namespace) -> str:
+    from crm_app.db import session_scope
+    from crm_app.services import access
+    from crm_app.services.compliance import tenant_deletion
+
+    if args.confirm != args.slug:
+        raise CRMError(f"type the tenant's slug again to confirm: --confirm {args.slug}")
+    with session_scope() as session:
+        tenant = access.get_tenant_by_slug(session, args.slug)
+        done = tenant_deletion.delete_tenant(session, actor=None, tenant_id=tenant.id)
+    return (f"Deleted tenant {args.slug!r} (id {done.tenant_id}): {done.entries} audit entries purged through seq "
+            f"{done.last_seq}; its stored files removed; purge record written.")
+
+
 class ChainBroken(CRMError):
     """`audit-verify` found a break: exit non-zero with the report."""
 
@@ -232,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="after a restore: erase again everyone in the erasure ledger (file and database)")
     p.add_argument("--tenant", help="only this tenant (its slug)")
     p.set_defaults(fn=_privacy_reapply_ledger)
+    p = sub.add_parser("tenant-delete", help="delete a suspended tenant: its rows, audit chain and stored files")
+    p.add_argument("slug", help="the tenant's slug")
+    p.add_argument("--confirm", required=True, help="the same slug again")
+    p.set_defaults(fn=_tenant_delete)
     p = sub.add_parser("rebuild-rollups", help="recompute a tenant's analytics day rollups from its facts")
     p.add_argument("--tenant", required=True, help="tenant slug")
     p.add_argument("--since", required=True, help="first local day, YYYY-MM-DD")

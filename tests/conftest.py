@@ -88,6 +88,13 @@ TABLES = (
 )
 
 
+def truncate_tables(conn) -> None:
+    """Empty every table in `conn`'s transaction. The audit trail refuses TRUNCATE outside the documented purge
+    (its trigger checks `crm.audit_purge`), so this transaction opens that door for itself, and only itself."""
+    conn.execute(text("SET LOCAL crm.audit_purge = 'on'"))
+    conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
 def _truncate(engine, attempts: int = 5) -> None:
     """TRUNCATE every table. A worker of a module-scoped fixture may still be finishing the last test's job
     (a status webhook, a chained event): its row locks and TRUNCATE's table locks can deadlock, and
@@ -97,7 +104,7 @@ def _truncate(engine, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+                truncate_tables(conn)
             return
         except OperationalError as exc:
             if "deadlock detected" not in str(exc) or attempt == attempts - 1:

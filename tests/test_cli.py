@@ -94,3 +94,53 @@ def test_privacy_reapply_ledger_erases_again_whoever_the_ledger_file_names(clean
     assert f"tenant {tenant.slug!r}: 1 erased" in every.stdout and f"tenant {other.slug!r}: 0 erased" in every.stdout
     unknown = cli("privacy-reapply-ledger", "--tenant", "nope")
     assert unknown.returncode == 2 and "tenant 'nope' not found" in unknown.stderr
+
+
+def _stored_files(db, tenant) -> list[str]:
+    """Real files of `tenant` in the storage, each made by the code that makes it: an uploaded image, a monthly
+    privacy report, a data-subject bundle and the erasure ledger."""
+    import datetime as dt
+
+    from crm_app.models import DpoReport
+    from crm_app.services.channel import media
+    from crm_app.services.compliance import bundle, erasure, report
+    from tests.factories import make_conversation, make_inbox, make_user
+
+    admin = make_user(db, tenant.id, "admin")
+    conversation = make_conversation(db, make_inbox(db, tenant.id).id)
+    db.commit()
+    upload = media.store_outbound_file(actor=admin, kind="image", data=f"png of {tenant.slug}".encode(),
+                                       mime="image/png", filename="quarto.png")
+    report_id = report.generate(tenant.id, dt.date(2026, 1, 1))
+    erasure.append_ledger_file(tenant.id, conversation.contact_id)
+    return [upload["storage_key"], db.get(DpoReport, report_id).storage_key,
+            bundle.build_bundle(tenant.id, conversation.contact_id, 1),
+            erasure.LEDGER_KEY.format(tenant_id=tenant.id)]
+
+
+def test_tenant_delete_needs_the_slug_twice_and_a_suspended_tenant_and_removes_its_files(clean_db, db):
+    from crm_app.integrations.storage import get_storage
+    from crm_app.models import Tenant
+    from crm_app.services.audit import anchors
+    from tests.factories import make_tenant
+
+    gone, kept = make_tenant(db), make_tenant(db)
+    files = {t.id: _stored_files(db, t) for t in (gone, kept)}
+    storage = get_storage()
+    assert all(storage.exists(key) for keys in files.values() for key in keys)
+    mistyped = cli("tenant-delete", gone.slug, "--confirm", kept.slug)
+    assert mistyped.returncode == 2 and f"--confirm {gone.slug}" in mistyped.stderr
+    active = cli("tenant-delete", gone.slug, "--confirm", gone.slug)
+    assert active.returncode == 2 and "suspend the tenant" in active.stderr
+    db.get(Tenant, gone.id).is_active = False
+    db.commit()
+    deleted = cli("tenant-delete", gone.slug, "--confirm", gone.slug)
+    assert deleted.returncode == 0, deleted.stderr
+    assert f"Deleted tenant {gone.slug!r} (id {gone.id})" in deleted.stdout
+    db.expire_all()
+    assert db.get(Tenant, gone.id) is None and db.get(Tenant, kept.id) is not None
+    assert [key for key in files[gone.id] if storage.exists(key)] == []
+    assert all(storage.exists(key) for key in files[kept.id])  # another tenant's files stay
+    assert anchors.read_purge_record(gone.id)["valid"]  # the proof of the deletion stays
+    again = cli("tenant-delete", gone.slug, "--confirm", gone.slug)
+    assert again.returncode == 2 and f"tenant {gone.slug!r} not found" in again.stderr

@@ -45,9 +45,10 @@ bring the token back.
 
 **Errors** are JSON: `{{"error": {{"code": "...", "message": "..."}}}}`. 401 means a missing, unknown or
 revoked token; 403 a missing scope or a role that may not do this; 404 something that does not exist in
-your tenant; 409 a closed 24-hour window, or a marketing template to a contact without marketing consent
-(`marketing_consent_required`); 413 a body over {MAX_BODY_BYTES // 1024} KB; 422 invalid input;
-429 more requests a minute for one token than the install allows (120 by default; see `Retry-After`).
+your tenant; 409 a closed 24-hour window, or a marketing template (or one whose category the number has not
+synced) to a contact without marketing consent (`marketing_consent_required`); 413 a body over
+{MAX_BODY_BYTES // 1024} KB; 422 invalid input; 429 more requests a minute for one token than the install
+allows (120 by default; see `Retry-After`).
 
 **Sending.** Send an `Idempotency-Key` header with every message: a retry with the same key returns the
 same message and WhatsApp receives it once.
@@ -156,7 +157,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _with(*codes: int) -> dict[int | str, dict[str, Any]]:
     extra = {409: {"model": s.ErrorBody, "description": "The 24-hour window is closed: send a template; or a "
-                   "marketing template to a contact without marketing consent (marketing_consent_required)."},
+                   "marketing template (or one of unsynced category) to a contact without marketing consent "
+                   "(marketing_consent_required)."},
              413: {"model": s.ErrorBody, "description": f"Body over {MAX_BODY_BYTES // 1024} KB."}}
     return {**ERRORS, **{c: extra[c] for c in codes}}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +21,7 @@ class MediaStorage(Protocol):
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool: ...
     def append(self, key: str, data: bytes) -> None: ...
+    def delete_prefix(self, prefix: str) -> int: ...
 
 
 class LocalStorage:
@@ -80,6 +82,21 @@ class LocalStorage:
         except FileNotFoundError:
             return False
         return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every file whose key starts with the folder `prefix` ("7/", not "7"); returns how many.
+
+        Raises:
+            ValueError: `prefix` is empty or names the storage root itself.
+        """
+        path = self._path(prefix.strip("/"))
+        if not prefix.strip("/") or path == self.root.resolve():
+            raise ValueError("refusing to delete the whole media directory")
+        if not path.is_dir():
+            return 0
+        count = sum(1 for p in path.rglob("*") if p.is_file())
+        shutil.rmtree(path)
+        return count
 
 
 @functools.lru_cache(maxsize=1)

@@ -70,6 +70,15 @@ def world(db):
                 other_admin=other_admin)
 
 
+def _synced_template(db, conversation, name: str, category: str) -> None:
+    """The conversation's number knows template `name` (pt_BR) of `category`, as a template sync leaves it."""
+    from crm_app.models import MessageTemplate
+
+    db.add(MessageTemplate(tenant_id=conversation.tenant_id, inbox_id=conversation.inbox_id, wa_template_id=name,
+                           name=name, language="pt_BR", category=category, status="APPROVED"))
+    db.commit()
+
+
 def _error(response, status, code):
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code, response.text
@@ -162,21 +171,19 @@ async def test_a_closed_window_is_409_with_a_template_hint(client, db, world):
     error = _error(await client.post(f"/api/v1/conversations/{stale.id}/messages", headers=headers,
                                      json={"type": "text", "text": "Oi?"}), 409, "window_closed")
     assert "template" in error["hint"]
+    _synced_template(db, stale, "retorno", "UTILITY")  # an unsynced one would need marketing consent
     template = await client.post(f"/api/v1/conversations/{stale.id}/messages", headers=headers,
                                  json={"type": "template", "name": "retorno", "language": "pt_BR"})
     assert template.status_code == 202 and template.json()["kind"] == "template"
 
 
 async def test_a_marketing_template_needs_the_contacts_marketing_consent(client, db, world):
-    from crm_app.models import MessageTemplate
     from crm_app.services.compliance import consent
 
     headers = _token(db, world["admin"])
     stale = _conversation(db, world["tenant"].id, window_open=False)
     for name, category in (("promo_natal", "MARKETING"), ("retorno", "UTILITY")):
-        db.add(MessageTemplate(tenant_id=world["tenant"].id, inbox_id=stale.inbox_id, wa_template_id=name,
-                               name=name, language="pt_BR", category=category, status="APPROVED"))
-    db.commit()
+        _synced_template(db, stale, name, category)
     url = f"/api/v1/conversations/{stale.id}/messages"
     error = _error(await client.post(url, headers=headers, json={"type": "template", "name": "promo_natal",
                                                                  "language": "pt_BR"}), 409,

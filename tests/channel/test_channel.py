@@ -40,6 +40,14 @@ def _owner(db, channel, conversation_id: int):
     return attendant
 
 
+def _sync_templates() -> None:
+    """Mirror the sandbox number's templates, so a UTILITY one is known as such (an unsynced template is gated
+    like a marketing one)."""
+    from crm_app.services.channel import templates
+
+    assert templates.sync_inbox_templates(scalar("SELECT id FROM inboxes")) >= 4
+
+
 def _send(db, actor, conversation_id: int, content: dict, key: str | None = None, reply_to=None):
     row = outbound.send_message(db, actor=actor, conversation_id=conversation_id, content=content, client_key=key,
                                 reply_to_message_id=reply_to)
@@ -129,6 +137,7 @@ def test_closed_window_refuses_free_text_but_takes_a_template(channel, db):
     with pytest.raises(outbound.WindowClosed):
         _send(db, attendant, conversation_id, {"type": "text", "body": "Oi?"})
     db.rollback()
+    _sync_templates()
     template = {"type": "template", "name": "reserva_confirmada", "language": "pt_BR",
                 "body_params": ["Maria", "12/07", "15/07", "SA-4821"]}
     row = _send(db, attendant, conversation_id, template)
@@ -140,6 +149,7 @@ def test_closed_window_refuses_free_text_but_takes_a_template(channel, db):
 def test_exact_bodies_of_media_buttons_list_and_named_template(channel, db):
     conversation_id = _open_conversation(channel, db)
     attendant = _owner(db, channel, conversation_id)
+    _sync_templates()
     contents = [
         {"type": "media", "kind": "image", "link": "https://example.com/quarto.jpg", "caption": "Suíte luxo"},
         {"type": "buttons", "body": "Confirma a reserva?", "buttons": [["sim", "Sim"], ["nao", "Não"]]},

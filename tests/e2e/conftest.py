@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sqlalchemy import text
 
 from crm_app.config import PROJECT_ROOT
 
@@ -55,10 +54,10 @@ def stack(tmp_path_factory):
 
 def _stack(tmp_path_factory):
     from crm_app.db import get_engine
-    from tests.conftest import TABLES
+    from tests.conftest import truncate_tables
 
     with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        truncate_tables(conn)
     port = _free_port()
     # REALTIME_RECONNECT_DELAY: test_inbox_resync.py writes messages while the real-time listener is away.
     # TRUSTED_PROXIES: test_behind_proxy.py plays a reverse proxy on 127.0.0.1 (a browser sends no such headers).

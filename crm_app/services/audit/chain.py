@@ -3,8 +3,8 @@
 Writers insert entries unsealed (`hash` NULL). `seal_pending` (a job every few seconds) takes each tenant's
 chain head under a row lock, chains that tenant's unsealed entries in id order and moves the head: only the
 sealer waits on the lock, never a request. On PostgreSQL a trigger refuses any UPDATE of a sealed entry and
-any DELETE, sealed or not, outside `purge` and `purge_tenant` (the only code that sets `crm.audit_purge`), which
-record themselves.
+any DELETE (and any TRUNCATE of the table), sealed or not, outside `purge` and `purge_tenant` (the only code
+that sets `crm.audit_purge`), which record themselves.
 """
 
 from __future__ import annotations

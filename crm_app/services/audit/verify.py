@@ -137,16 +137,34 @@ def request_verification(session: Session, *, actor: Actor, now: dt.datetime) ->
     """
     require_role(actor, "admin")
     status = VerifyStatus("queued", at=now.isoformat(), token=str(time.time_ns()))
+    unavailable = VerificationUnavailable("the check could not be queued; try again in a minute")
     try:
         if not _put_status(actor.tenant_id, status, nx=True):
             current = _stored_status(actor.tenant_id)
             if current is not None and current.state in ("queued", "running"):
                 return current
             _put_status(actor.tenant_id, status)
-        jobs.enqueue("verify_audit_chain", actor.tenant_id, actor.user_id, actor.ip, status.token, tag=status.token)
     except RedisError:
-        raise VerificationUnavailable("the check could not be queued; try again in a minute") from None
+        raise unavailable from None
+    try:
+        jobs.enqueue("verify_audit_chain", actor.tenant_id, actor.user_id, actor.ip, status.token, tag=status.token)
+    except Exception as exc:
+        _forget_status(actor.tenant_id, status.token)  # no job would move it on: it held the button for an hour
+        if isinstance(exc, RedisError):
+            raise unavailable from None
+        raise
     return status
+
+
+def _forget_status(tenant_id: int, token: str) -> None:
+    """Drop the status of request `token` if it is still the stored one; best effort (Redis may be down: then
+    the status expires with its TTL)."""
+    try:
+        current = _stored_status(tenant_id)
+        if current is not None and current.token == token:
+            get_redis().delete(_status_key(tenant_id))
+    except RedisError:
+        log.warning("audit verification of tenant %s: a status with no job is left to expire", tenant_id)
 
 
 def run_requested(session: Session, tenant_id: int, user_id: int | None, ip: str | None, token: str, *,

@@ -1,5 +1,8 @@
 """The marketing-consent gate of outbound messages: a MARKETING template goes only to a contact with standing
-marketing consent (`core.consent.may_send`), checked when it is queued and again when it is sent."""
+marketing consent (`core.consent.may_send`), checked when it is queued and again when it is sent.
+
+The gate fails closed: a template whose category is unknown (the number has not synced it, or Meta sent none)
+counts as MARKETING; only a template known to be UTILITY or AUTHENTICATION goes without consent."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ class MarketingConsentRequired(CRMError):
 
 
 MARKETING = "MARKETING"
+NOT_MARKETING = frozenset({"UTILITY", "AUTHENTICATION"})
 
 
 def template_category(session: Session, conversation: Conversation, content: dict[str, Any]) -> str | None:
@@ -34,14 +38,24 @@ def template_category(session: Session, conversation: Conversation, content: dic
     return category.upper() if category else None
 
 
+def needs_marketing_consent(session: Session, conversation: Conversation, content: dict[str, Any]) -> bool:
+    """Whether `content` is a template that is not known to be UTILITY or AUTHENTICATION: a MARKETING one, or one
+    whose category is unknown (fail closed: an unsynced template may well be a promotion)."""
+    if content.get("type") != "template":
+        return False
+    return template_category(session, conversation, content) not in NOT_MARKETING
+
+
 def check_marketing_consent(session: Session, conversation: Conversation, content: dict[str, Any]) -> None:
-    """Refuse a MARKETING template unless the contact granted marketing consent (`core.consent.may_send`).
+    """Refuse a MARKETING template, or one of unknown category, unless the contact granted marketing consent
+    (`core.consent.may_send`).
 
     Raises:
-        MarketingConsentRequired: The template is marketing and the contact has no standing grant.
+        MarketingConsentRequired: The template is not known to be utility or authentication, and the contact has
+            no standing grant.
     """
-    if template_category(session, conversation, content) != MARKETING:
+    if not needs_marketing_consent(session, conversation, content):
         return
     if not consent.may_send(session, conversation.contact_id, "marketing"):
         raise MarketingConsentRequired("this contact has not agreed to receive marketing messages: "
-                                       "a marketing template cannot be sent")
+                                       "a marketing template (or one whose category is not synced) cannot be sent")

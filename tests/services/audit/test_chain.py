@@ -110,6 +110,21 @@ def test_a_plain_delete_of_an_unsealed_entry_is_refused_too(db):
     assert db.get(AuditLog, row.id) is not None
 
 
+def test_a_plain_truncate_of_the_trail_is_refused(db):
+    tenant = make_tenant(db)
+    rows = _write(db, make_user(db, tenant.id), 2)
+    chain.seal_pending(db)
+    for statement in ("TRUNCATE audit_logs", "TRUNCATE audit_logs, audit_details RESTART IDENTITY CASCADE"):
+        with pytest.raises(DBAPIError, match="documented purge"):
+            db.execute(text(statement))
+        db.rollback()
+    db.execute(text("SET LOCAL crm.audit_purge = 'off'"))
+    with pytest.raises(DBAPIError, match="documented purge"):
+        db.execute(text("TRUNCATE audit_logs"))
+    db.rollback()
+    assert [db.get(AuditLog, row.id) is not None for row in rows] == [True, True]
+
+
 def test_an_unsealed_entry_may_only_be_sealed(db):
     tenant = make_tenant(db)
     row = _write(db, make_user(db, tenant.id), 1)[0]

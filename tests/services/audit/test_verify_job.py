@@ -112,3 +112,19 @@ def test_a_check_that_fails_frees_the_button(db, world, monkeypatch):
         verify.run_requested(db, tenant.id, admin.user_id, None, status.token, now=utcnow())
     assert verify.verification_status(db, actor=admin).state == "none"
     assert verify.request_verification(db, actor=admin, now=utcnow()).token != status.token
+
+
+def test_a_check_that_could_not_be_queued_does_not_hold_the_button(db, world):
+    tenant, admin = world
+    queue = get_queue(QUEUE_BULK)
+    queue.empty()
+    get_redis().set(queue.key, "not a list")  # a real refusal by Redis: the push of the job id fails (WRONGTYPE)
+    try:
+        with pytest.raises(verify.VerificationUnavailable):
+            verify.request_verification(db, actor=admin, now=utcnow())
+    finally:
+        get_redis().delete(queue.key)
+    assert verify.verification_status(db, actor=admin).state == "none"  # not "queued" with no job behind it
+    status = verify.request_verification(db, actor=admin, now=utcnow())  # asking again queues a check at once
+    assert status.state == "queued"
+    assert queue.job_ids == [jobs.job_id("verify_audit_chain", tenant.id, tag=status.token)]

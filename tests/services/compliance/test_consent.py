@@ -227,6 +227,30 @@ def test_a_marketing_template_goes_only_to_a_consenting_contact_and_a_resend_ask
     assert db.get(Message, row.id).status == "failed"
 
 
+def test_a_template_of_unknown_category_is_gated_like_marketing(db):
+    from crm_app.models import MessageTemplate
+
+    admin, conversation = _promo_conversation(db, "")  # synced, but Meta gave no category
+    for name, category in (("aviso", "UTILITY"), ("codigo", "authentication")):
+        db.add(MessageTemplate(tenant_id=conversation.tenant_id, inbox_id=conversation.inbox_id, wa_template_id=name,
+                               name=name, language="pt_BR", category=category, status="APPROVED"))
+    db.commit()
+    for name in ("promo", "nunca_sincronizado"):  # no category known, and a template the number never synced
+        with pytest.raises(marketing.MarketingConsentRequired) as refused:
+            outbound.send_message(db, actor=admin, conversation_id=conversation.id,
+                                  content={"type": "template", "name": name, "language": "pt_BR"})
+        db.rollback()
+        assert refused.value.status == 409
+    for name in ("aviso", "codigo"):  # known not to be marketing: no consent needed
+        outbound.send_message(db, actor=admin, conversation_id=conversation.id,
+                              content={"type": "template", "name": name, "language": "pt_BR"})
+    db.commit()
+    consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=True)
+    outbound.send_message(db, actor=admin, conversation_id=conversation.id,
+                          content={"type": "template", "name": "nunca_sincronizado", "language": "pt_BR"})
+    db.commit()
+
+
 def test_a_marketing_template_queued_before_a_withdrawal_is_not_sent(db):
     admin, conversation = _promo_conversation(db, "marketing")  # the category as Meta may spell it
     consent.set_consent(db, actor=admin, contact_id=conversation.contact_id, purpose="marketing", granted=True)

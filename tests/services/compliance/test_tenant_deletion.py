@@ -88,3 +88,18 @@ def test_a_chain_with_more_unsealed_entries_than_one_seal_batch_is_covered_by_th
     db.commit()
     done = delete_tenant(db, actor=operator, tenant_id=tenant.id)
     assert done.last_seq == done.entries >= 15
+
+
+def test_removing_a_tenants_folders_never_reaches_another_tenant_or_the_whole_storage(tmp_path):
+    from crm_app.integrations.storage import LocalStorage
+    from crm_app.services.compliance.tenant_deletion import storage_folders
+
+    storage = LocalStorage(tmp_path)
+    for key in ("7/a.jpg", "7/out/b.png", "77/c.jpg", "privacy/reports/7/2026-01.pdf", "privacy/reports/77/x.pdf"):
+        storage.put(key, b"x")
+    assert sum(storage.delete_prefix(folder) for folder in storage_folders(7)) == 3
+    assert [storage.exists(k) for k in ("7/a.jpg", "77/c.jpg", "privacy/reports/77/x.pdf")] == [False, True, True]
+    assert storage.delete_prefix("7/") == 0  # twice is harmless
+    for root in ("", "/", "./"):
+        with pytest.raises(ValueError):
+            storage.delete_prefix(root)
