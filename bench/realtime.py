@@ -376,6 +376,7 @@ async def fanout(base: str, tenant_id: int, sessions: list[str], sizes: list[int
                   f"({len(failed)} failed to open{': ' + repr(failed[0]) if failed else ''}; "
                   f"opening took {time.perf_counter() - started:.1f} s)", flush=True)
             hook, bare, pings = [], [], []
+            round_p50: list[tuple[float, int]] = []  # (webhook → tab p50 of the round, round number)
             timeouts = {"webhook": 0, "publish": 0, "ping": 0}
             statuses: dict[int, int] = {}
             for r in range(rounds + 2):  # two warm-up rounds, not counted
@@ -392,6 +393,8 @@ async def fanout(base: str, tenant_id: int, sessions: list[str], sizes: list[int
                 if r >= 2:
                     hook += sink
                     timeouts["webhook"] += missed
+                    if sink:
+                        round_p50.append((pct(sink, 50), r - 1))
                 await asyncio.sleep(0.1)
 
                 t0 = time.perf_counter()
@@ -417,6 +420,10 @@ async def fanout(base: str, tenant_id: int, sessions: list[str], sizes: list[int
                      line("webhook → tab delta showing the message", hook, f"timeouts {timeouts['webhook']}"),
                      line("baseline: publish → tab delta (same tabs)", bare, f"timeouts {timeouts['publish']}"),
                      line("baseline: socket.io ping → pong", pings, f"timeouts {timeouts['ping']}")]
+            slow = sorted(round_p50, reverse=True)[:3]
+            lines.append("  diagnostic: slowest rounds by their webhook → tab p50: "
+                         + ", ".join(f"round {i} {v:.0f} ms" for v, i in slow)
+                         + f" (median round {pct([v for v, _ in round_p50], 50):.0f} ms)" if round_p50 else "")
             if n == sizes[-1]:
                 lines.append(line("diagnostic: one tab's reload, in-process, serial", reload_cost(sessions[0]),
                                   "(cookie → actor, list 'all' page, tab counts: the work each push does per tab)"))

@@ -110,3 +110,4 @@ def test_background_roles_yield_the_cpu_to_the_web_role():
     assert int(role_command("worker-bulk", settings)[2]) > int(role_command("worker-hot", settings)[2])
     web_env = role_environment("web", settings)
     assert web_env["REFLEX_REDIS_URL"] == "redis://127.0.0.1:6379/1" and web_env["REFLEX_USE_NPM"] == "1"
+    assert web_env["REFLEX_OPLOCK_ENABLED"] == "true"  # tab states held in the socket's process (push cost)

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from crm_app.config import PROJECT_ROOT
+from crm_app.processes import REFLEX_STATE_ENV
 
 ROUTES_FILE_ENV = "CRM_TEST_ROUTES_FILE"
 APP_NAME = "crm-test-backend"  # its PostgreSQL connections' application_name (libpq's PGAPPNAME)
@@ -62,7 +63,7 @@ def running(workdir: Path) -> Iterator[tuple[str, list[str]]]:
            "REFLEX_ENV_MODE": "prod",
            "__REFLEX_SKIP_COMPILE": "true",  # Reflex's own switch: evaluate the pages, build no frontend
            "REFLEX_TELEMETRY_ENABLED": "false", "PYTHONUNBUFFERED": "1", ROUTES_FILE_ENV: str(routes_file),
-           "PGAPPNAME": APP_NAME}
+           "PGAPPNAME": APP_NAME, **REFLEX_STATE_ENV}  # Reflex's state kept as in production
     log = workdir / "backend.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
