@@ -120,9 +120,16 @@ class SessionBinding(rx.Middleware):
 
 
 async def bound_session(client_token: str) -> int:
-    """The session a tab's state is bound to (UNBOUND for a token with no state)."""
-    root = await get_state_manager().get_state(rx.BaseStateToken(ident=client_token, cls=TabSessionState))
-    return (await root.get_state(TabSessionState))._session_id
+    """The session a tab's state is bound to (UNBOUND for a token with no state).
+
+    Read under the state's lock, never straight from Redis: the web process that holds the tab's socket keeps
+    its state in memory between events (the opportunistic lock, `crm_app.processes.REFLEX_STATE_ENV`), so
+    Redis may not hold the binding yet. In that process the lock hands over the state it holds; in another,
+    asking for the lock makes the holder write the state back first.
+    """
+    token = rx.BaseStateToken(ident=client_token, cls=TabSessionState)
+    async with get_state_manager().modify_state(token) as root:
+        return (await root.get_state(TabSessionState))._session_id
 
 
 async def upload_refusal(headers: Headers) -> str | None:

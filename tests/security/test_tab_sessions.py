@@ -83,6 +83,38 @@ async def test_an_upload_acts_only_as_its_own_cookies_session(live, world, db):
         await tab.close()
 
 
+async def test_an_upload_that_reaches_the_other_web_process_sees_the_tabs_binding(live, world, db, tmp_path):
+    """Two web processes on one Redis, as in production: the tab's socket is on the first, which keeps the tab's
+    state in memory (its opportunistic lock), and the upload reaches the second. The second must still find the
+    tab bound to the upload's session (the holder writes the state back when asked for its lock): the victim's
+    own upload goes through there, another user's cookie does not, and the tab then goes on working."""
+    from tests.support.live_backend import running
+
+    attacker, victim = world
+    conversation = victim.ids["conversation"]
+    db.execute(text("UPDATE conversations SET last_customer_message_at = now() WHERE id = :c"), {"c": conversation})
+    db.commit()
+    with running(tmp_path) as (other, _routes):
+        tab = await _inbox_tab(live.base, victim.cookies["attendant"], conversation_id=conversation)
+        try:
+            before = _messages(db, conversation)
+            same_origin = {"origin": other, "sec-fetch-site": "same-origin"}
+            async with httpx.AsyncClient(base_url=other, timeout=30) as http:
+                refused = await http.post("/_upload", files={"files": PDF}, headers={
+                    "reflex-client-token": tab.token, "reflex-event-handler": UPLOAD,
+                    "cookie": _cookie(attacker.cookies["admin"]), **same_origin})
+                assert refused.status_code == 403
+                response = await http.post("/_upload", files={"files": PDF}, headers={
+                    "reflex-client-token": tab.token, "reflex-event-handler": UPLOAD,
+                    "cookie": _cookie(victim.cookies["attendant"]), **same_origin})
+                assert response.status_code == 200, response.text[:300]
+            assert _messages(db, conversation) == before + 1
+            await tab.emit(MARKER, {"value": True}, path="/inbox")  # the first process takes the state back
+            await tab.wait_for(lambda u: "upload_open" in json.dumps(u))
+        finally:
+            await tab.close()
+
+
 async def _reconnect(base: str, token: str, cookies: dict[str, str], until) -> ReflexSocket:
     """Connect again with an old tab token and `cookies`; returns once `until` saw its update."""
     again = await ReflexSocket(base, token=token, cookies=cookies).connect("/inbox")
