@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from crm_app.domain.inbox import Period, compute_local_ranges, parse_period
 from crm_app.errors import PermissionDenied
-from crm_app.models import Message, Tenant
+from crm_app.models import Inbox, Message, Tenant
 from crm_app.services import inbox
 from crm_app.services.analytics import clickthrough, figures
 from crm_app.services.channel import outbound
@@ -194,3 +194,39 @@ def test_attendants_see_only_their_own_through_a_selection_or_a_period(db, seede
     token = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))["selection"]
     with pytest.raises(NotFound):
         clickthrough.load_selection(actor=bruno, token=token)
+
+
+def test_a_same_day_reopen_counts_once_in_the_bar_the_inbox_and_the_stored_rollups(db, seeded):
+    """c6 opens Tue 09:00, the bot closes it, the customer reopens it at 11:00 and Ana closes it at 11:30: two
+    cycles opened and two closed that Tuesday, one conversation in the inbox, so one in each bar."""
+    from crm_app.services.analytics import rollups
+
+    tenant, made, ana, _ = seeded
+    c6 = _life(db, db.get(Inbox, made["c1"].inbox_id), sp(3, 9, 0), "5511900000106", None, None)
+    c6.assignee_id = ana.user_id  # as the inbox's assignment leaves it (the facts hear of it below)
+    for event, at, kw in [("customer", sp(3, 11, 0), {}), ("handoff", sp(3, 11, 1), {"reason": "menu"}),
+                          ("assign", sp(3, 11, 2), {"user_id": ana.user_id}),
+                          ("human", sp(3, 11, 5), {"user_id": ana.user_id}), ("close", sp(3, 11, 30), {"by": "human"})]:
+        facts.note(db, c6, event, at=at, **kw)
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    raw = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
+    tuesday = raw.days[0]
+    assert (tuesday["day"], tuesday["opened"], tuesday["closed"]) == ("2026-11-03", 2, 1)  # c1, c6; c6
+    assert (tuesday["resolution_count"], tuesday["contained"]) == (2, 1)  # cycles stay cycles
+    for metric in ("opened", "closed"):
+        url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric=metric, day="2026-11-03")
+        assert _inbox_count(db, boss, url)[0] == tuesday[metric], metric
+    page = inbox.list_conversations(db, actor=boss, tab="all", period=Period(FIRST, FIRST, "opened"))
+    assert page.total == tuesday["opened"]
+    for name in ("opened", "closed"):
+        assert raw.totals[name] == sum(day[name] for day in raw.days), name
+    # The day's last cycle is Ana's: her filtered bar and her own view count c6, and open it.
+    for actor, filters in ((boss, figures.Filters(FIRST, LAST, attendant_id=ana.user_id)), (ana, FILTERS)):
+        mine = figures.report(db, actor=actor, filters=filters, now=NOW).days[0]
+        url = clickthrough.inbox_link(db, actor=actor, filters=filters, metric="opened", day="2026-11-03")
+        assert (mine["opened"], _inbox_count(db, actor, url)[0]) == (2, 2)
+    rollups.rebuild(db, tenant.id, FIRST, LAST)
+    db.commit()
+    stored = figures.report(db, actor=boss, filters=FILTERS, now=dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
+    assert stored.days == raw.days and stored.totals == raw.totals
