@@ -230,3 +230,58 @@ def test_a_same_day_reopen_counts_once_in_the_bar_the_inbox_and_the_stored_rollu
     db.commit()
     stored = figures.report(db, actor=boss, filters=FILTERS, now=dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
     assert stored.days == raw.days and stored.totals == raw.totals
+
+
+def test_local_ranges_follow_each_moments_own_clock_on_dst_change_days():
+    ny = "America/New_York"
+    spring, autumn = dt.date(2026, 3, 8), dt.date(2026, 11, 1)  # Sundays: 02:00 skipped; 01:00 twice
+    at = lambda day, hour: dt.datetime(2026, day[0], day[1], hour, tzinfo=dt.UTC)  # noqa: E731
+    assert compute_local_ranges(Period(spring, spring, "inbound", 6, 2), ny) == []
+    assert compute_local_ranges(Period(spring, spring, "inbound", 6, 3), ny) == [(at((3, 8), 7), at((3, 8), 8))]
+    assert compute_local_ranges(Period(autumn, autumn, "inbound", 6, 1), ny) == [(at((11, 1), 5), at((11, 1), 7))]
+    # Santiago changes at midnight: Saturday 4 April ends with 23:00 twice; Sunday 6 September has no 00:00.
+    santiago = "America/Santiago"
+    saturday, sunday = dt.date(2026, 4, 4), dt.date(2026, 9, 6)
+    assert compute_local_ranges(Period(saturday, saturday, "inbound", 5, 23), santiago) == [
+        (at((4, 5), 2), at((4, 5), 4))]
+    assert compute_local_ranges(Period(sunday, sunday, "inbound", 6, 0), santiago) == []
+    assert compute_local_ranges(Period(sunday, sunday, "inbound", 6, 1), santiago) == [(at((9, 6), 4), at((9, 6), 5))]
+
+
+@pytest.mark.parametrize("tz, change", [("America/New_York", dt.datetime(2026, 3, 8, 7, tzinfo=dt.UTC)),
+                                        ("America/New_York", dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)),
+                                        ("America/Santiago", dt.datetime(2026, 4, 5, 3, tzinfo=dt.UTC)),
+                                        ("America/Santiago", dt.datetime(2026, 9, 6, 4, tzinfo=dt.UTC))])
+def test_heatmap_cells_open_exactly_their_count_on_dst_change_days(db, tz, change):
+    """A customer message every 20 minutes from 3 h before the clocks change to 3 h after, each in its own
+    conversation: every cell of the days around it, the repeated and the skipped hour included, opens as many
+    conversations as it shows, from the raw rows and from the stored rollups."""
+    from crm_app.services.analytics import rollups
+
+    tenant = make_tenant(db)
+    db.get(Tenant, tenant.id).timezone = tz
+    box = make_inbox(db, tenant.id)
+    for i in range(18):
+        at = change + dt.timedelta(minutes=20 * i - 180)
+        c = make_conversation(db, box.id, wa_id=f"55119000002{i:02d}")
+        c.created_at = at
+        db.add(Message(tenant_id=tenant.id, conversation_id=c.id, direction="inbound", sender_type="customer",
+                       kind="text", body="Oi", status="received", created_at=at))
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    from zoneinfo import ZoneInfo
+
+    local = change.astimezone(ZoneInfo(tz)).date()
+    filters = figures.Filters(local - dt.timedelta(days=1), local + dt.timedelta(days=1))
+    raw = figures.report(db, actor=boss, filters=filters, now=dt.datetime.combine(filters.since, dt.time(12),
+                                                                                   ZoneInfo(tz)))
+    assert sum(map(sum, raw.heatmap)) == 18
+    rollups.rebuild(db, tenant.id, filters.since, filters.until)
+    db.commit()
+    stored = figures.report(db, actor=boss, filters=filters, now=change + dt.timedelta(days=5))
+    assert stored.heatmap == raw.heatmap
+    for weekday in {(local + dt.timedelta(days=d)).weekday() for d in (-1, 0, 1)}:
+        for hour in range(24):
+            url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="inbound", weekday=weekday,
+                                          hour=hour)
+            assert _inbox_count(db, boss, url)[0] == raw.heatmap[weekday][hour], (weekday, hour)
