@@ -45,7 +45,7 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
                                   demand=False, durations=("frt", "resolution"))
         now = figures.report(session, actor=actor, filters=filters)
         before = previous.result()
-    closed = now.totals["closed"]
+    closed = now.totals["resolution_count"]  # cycles closed: the unit `contained` counts in
     return s.Overview(
         period=_period(session, actor, filters), totals=s.Counts(**now.totals), durations=_durations(now.durations),
         previous_totals=s.Counts(**before.totals),

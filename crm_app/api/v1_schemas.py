@@ -257,8 +257,12 @@ class DurationStats(BaseModel):
 
 
 class Counts(BaseModel):
-    opened: int = Field(description="Conversation cycles started in the period (new conversations and reopens).")
-    closed: int = Field(description="Cycles closed in the period (by anyone).")
+    opened: int = Field(description=(
+        "Conversations opened or reopened, each counted once per local day it (re)opened: a day's value is the "
+        "number of distinct conversations, and a period's the sum of its days."))
+    closed: int = Field(description=(
+        "Conversations closed (by anyone), each counted once per local day it closed: a day's value is the "
+        "number of distinct conversations, and a period's the sum of its days."))
     contained: int = Field(description="Closed by the bot with no human message (containment).")
     unanswered: int = Field(description=(
         "Unanswered after handoff: closed (by anyone, or by inactivity) with no human message after the handoff."))
@@ -307,7 +311,8 @@ class Overview(BaseModel):
     durations: Durations
     previous_totals: Counts = Field(description="The same figures over the period of equal length just before.")
     previous_durations: PreviousDurations = Field(description="FRT and resolution over the period just before.")
-    containment_rate: float | None = Field(description="contained / closed; null when nothing closed.")
+    containment_rate: float | None = Field(description=(
+        "contained / resolution_count (cycles closed); null when nothing closed."))
     failed_by_reason: list[Reason] = Field(description="Failed sends by Meta's reason, most frequent first.")
     handoff_reasons: list[Reason] = Field(description="Why the bot handed over, most frequent first.")
     frt_buckets: list[Reason] = Field(description="First responses by wall time: 0-1m, 1-5m, 5-15m, 15-60m, 1-4h, "

@@ -130,7 +130,8 @@ def compute_local_ranges(period: Period, tz: str) -> list[tuple[dt.datetime, dt.
     """The UTC stretches [start, end) a period covers in timezone `tz`, adjacent stretches merged.
 
     One stretch per matching local day (or per matching hour of it), each cut where the local clock says, so a
-    day of 23 or 25 hours and a São Paulo midnight at 03:00 UTC come out right. Works on any SQL dialect as
+    day of 23 or 25 hours and a São Paulo midnight at 03:00 UTC come out right; an hour is every moment whose own
+    local time has that day and hour (`compute_local_hours`), as the charts count. Works on any SQL dialect as
     plain comparisons.
     """
     zone = ZoneInfo(tz)
@@ -139,15 +140,44 @@ def compute_local_ranges(period: Period, tz: str) -> list[tuple[dt.datetime, dt.
     while day <= period.until:
         if period.weekday is None or day.weekday() == period.weekday:
             if period.hour is None:
-                start = dt.datetime.combine(day, dt.time(), zone)
-                end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
-            else:
-                start = dt.datetime.combine(day, dt.time(period.hour), zone)
-                end = start.astimezone(dt.UTC) + dt.timedelta(hours=1)
-            start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-            if out and out[-1][1] == start:
-                out[-1] = (out[-1][0], end)
-            else:
-                out.append((start, end))
+                stretches = [(dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC),
+                              dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC))]
+            else:  # a few hours either side: whatever the offset did around it, the hour lies within
+                near = dt.datetime.combine(day, dt.time(period.hour), zone).astimezone(dt.UTC)
+                stretches = [(a, b) for a, b, date, hour in compute_local_hours(near - _MARGIN, near + 2 * _MARGIN, tz)
+                             if date == day and hour == period.hour]
+            for start, end in stretches:
+                if out and out[-1][1] == start:
+                    out[-1] = (out[-1][0], end)
+                else:
+                    out.append((start, end))
         day += dt.timedelta(days=1)
+    return out
+
+
+_MARGIN = dt.timedelta(hours=3)
+
+
+def compute_local_hours(start: dt.datetime, end: dt.datetime,
+                        tz: str) -> list[tuple[dt.datetime, dt.datetime, dt.date, int]]:
+    """[start, end) cut into UTC stretches of one local hour each: (start, end, local day, local hour).
+
+    Each moment is read as converting it alone reads it (zoneinfo here, `AT TIME ZONE` in PostgreSQL): when the
+    clocks go back, the repeated hour is one stretch of two real hours; when they go forward, the skipped hour
+    has none.
+    """
+    zone = ZoneInfo(tz)
+    out = []
+    cursor, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    while cursor < end:
+        local = cursor.astimezone(zone)
+        top = local.replace(minute=0, second=0, microsecond=0)
+        # The next local hour on the wall clock (a naive step, then read in the zone: a gap or a fold resolves
+        # to the first real moment with the next hour); a half-hour shift can land behind, so step in UTC then.
+        following = (top + dt.timedelta(hours=1)).astimezone(dt.UTC)
+        if following <= cursor:
+            following = cursor + (dt.timedelta(hours=1) - (local.replace(tzinfo=None) - top.replace(tzinfo=None)))
+        piece_end = min(following, end)
+        out.append((cursor, piece_end, local.date(), local.hour))
+        cursor = piece_end
     return out

@@ -54,15 +54,18 @@ PT_BR: dict[str, str] = {
     "analytics.card.unanswered": "Sem resposta após transferência",
     "analytics.card.windows_missed": "Janelas de 24 h perdidas",
     "analytics.card.failed_sends": "Envios com falha",
-    "analytics.tip.opened": "Ciclos de conversa iniciados no período: conversas novas e reabertas.",
-    "analytics.tip.closed": "Ciclos encerrados no período, por qualquer pessoa, pelo bot ou por inatividade.",
+    "analytics.tip.opened": "Conversas abertas ou reabertas, cada uma contada uma vez por dia em que (re)abriu: a "
+                            "barra de um dia é o número de conversas, e o total é a soma dos dias.",
+    "analytics.tip.closed": "Conversas encerradas (por qualquer pessoa, pelo bot ou por inatividade), cada uma "
+                            "contada uma vez por dia em que foi encerrada; o total é a soma dos dias.",
     "analytics.tip.messages_in": "Mensagens dos clientes recebidas no período.",
     "analytics.tip.messages_out": "Mensagens que pessoas enviaram aos clientes (notas internas não contam).",
     "analytics.tip.new_contacts": "Contatos vistos pela primeira vez no período (só sem filtros).",
     "analytics.tip.frt": "Da transferência do bot até a primeira mensagem de uma pessoa ao cliente. Mensagens do bot "
                          "nunca contam, e uma transferência entre equipes não reinicia o relógio. Mediana e p90.",
     "analytics.tip.resolution": "Da abertura (ou reabertura) até o encerramento; uma reabertura começa um novo ciclo.",
-    "analytics.tip.containment": "Encerradas pelo bot sem nenhuma mensagem de pessoa, sobre as encerradas.",
+    "analytics.tip.containment": "Ciclos encerrados pelo bot sem nenhuma mensagem de pessoa, sobre os ciclos "
+                                 "encerrados (uma reabertura começa um novo ciclo).",
     "analytics.tip.unanswered": "Encerradas (por alguém ou por inatividade) sem mensagem de pessoa depois da "
                                 "transferência do bot.",
     "analytics.tip.windows_missed": "Depois da transferência, a última mensagem do cliente ficou 24 h sem resposta "
@@ -164,15 +167,18 @@ EN: dict[str, str] = {
     "analytics.card.unanswered": "Unanswered after handoff",
     "analytics.card.windows_missed": "24 h windows missed",
     "analytics.card.failed_sends": "Failed sends",
-    "analytics.tip.opened": "Conversation cycles started in the period: new conversations and reopens.",
-    "analytics.tip.closed": "Cycles closed in the period, by anyone, by the bot or by inactivity.",
+    "analytics.tip.opened": "Conversations opened or reopened, each counted once per day it (re)opened: a day's "
+                            "bar is the number of conversations, and the total is the sum of the days.",
+    "analytics.tip.closed": "Conversations closed (by anyone, by the bot or by inactivity), each counted once per "
+                            "day it closed; the total is the sum of the days.",
     "analytics.tip.messages_in": "Customer messages received in the period.",
     "analytics.tip.messages_out": "Messages people sent to customers (private notes do not count).",
     "analytics.tip.new_contacts": "Contacts first seen in the period (without filters only).",
     "analytics.tip.frt": "From the bot's handoff to a person's first message to the customer. Bot messages never "
                          "count, and a transfer between teams does not restart the clock. Median and p90.",
     "analytics.tip.resolution": "From the (re)opening to the close; a reopen starts a new cycle.",
-    "analytics.tip.containment": "Closed by the bot with no message from a person, over those closed.",
+    "analytics.tip.containment": "Cycles closed by the bot with no message from a person, over the cycles closed "
+                                 "(a reopen starts a new cycle).",
     "analytics.tip.unanswered": "Closed (by someone or by inactivity) with no message from a person after the bot's "
                                 "handoff.",
     "analytics.tip.windows_missed": "After the handoff, the customer's last message went 24 h without an answer from "

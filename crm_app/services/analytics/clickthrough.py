@@ -56,16 +56,17 @@ def conversation_ids(session: Session, *, actor: Actor, filters: figures.Filters
         filters = figures.Filters(chosen, chosen, filters.team_id, filters.inbox_id, filters.label_id,
                                   filters.attendant_id)
     params = figures.fact_params(actor.tenant_id, tz, filters, scope)
-    query = _query(metric, filters, scope, params, weekday, hour, bucket)
+    query = _query(session, metric, filters, scope, params, weekday, hour, bucket)
     return [int(r[0]) for r in rollups.run(session, query + f" ORDER BY 1 LIMIT {MAX_IDS}", params).all()]
 
 
-def _query(metric: str, filters: figures.Filters, scope: figures.Scope, params: dict, weekday: int | None,
-           hour: int | None, bucket: str | None) -> str:
+def _query(session: Session, metric: str, filters: figures.Filters, scope: figures.Scope, params: dict,
+           weekday: int | None, hour: int | None, bucket: str | None) -> str:
     if metric in ("opened", "closed"):
         at = f"f.{metric}_at"
         return (f"SELECT DISTINCT f.conversation_id FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
-                f"AND {at} >= :start AND {at} < :end" + figures.fact_conditions(filters, scope, "f.assignee_id"))
+                f"AND {at} >= :start AND {at} < :end" + rollups.last_of_day(session, at)
+                + figures.fact_conditions(filters, scope, "f.assignee_id"))
     if metric == "frt":
         found = [b for b in rules.FRT_BUCKETS if b[0] == bucket]
         if not found:

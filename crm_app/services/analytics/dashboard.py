@@ -74,7 +74,9 @@ def _card(key: str, source: str, kind: str, now: figures.Report, before: figures
 
 
 def _rate(report: figures.Report, source: str) -> float | None:
-    return report.totals[source] / report.totals["closed"] if report.totals["closed"] else None
+    # Over closed cycles (resolution_count), the unit `contained` counts in; "closed" counts conversation-days.
+    closed = report.totals["resolution_count"]
+    return report.totals[source] / closed if closed else None
 
 
 def dashboard(session: Session, *, actor: Actor, filters: figures.Filters) -> Dashboard:

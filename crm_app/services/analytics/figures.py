@@ -506,8 +506,9 @@ def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
     parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now))
     found: dict[int, BreakdownRow] = {}
     for ident, values in parts.groups(by).items():
-        found[ident] = BreakdownRow(ident, "", handled=int(values["closed"]), messages_sent=int(values["messages_out"]),
-                                    messages_in=int(values["messages_in"]),
+        # Handled: the cycles closed while assigned to them (resolution_count), as the API documents.
+        found[ident] = BreakdownRow(ident, "", handled=int(values["resolution_count"]),
+                                    messages_sent=int(values["messages_out"]), messages_in=int(values["messages_in"]),
                                     online_hours=float(values["online_seconds"]) / 3600)
     for metric in ("frt", "resolution"):
         for ident, stats in durations_by(session, actor.tenant_id, tz, filters, scope, metric, by).items():

@@ -100,17 +100,31 @@ class DayRow:
     hourly_online: list[float] = field(default_factory=lambda: [0.0] * 24)
 
 
-_FACT_QUERIES: dict[str, tuple[str, str, str]] = {
-    # metric group: (timestamp column, attendant column, select list)
-    "opened": ("f.opened_at", "f.assignee_id", "count(*) AS opened"),
-    "closed": ("f.closed_at", "f.assignee_id",
-               "count(*) AS closed, count(*) FILTER (WHERE f.contained) AS contained, "
-               "count(*) FILTER (WHERE f.unanswered) AS unanswered, count(f.resolution_seconds) AS resolution_count, "
-               "coalesce(sum(f.resolution_seconds), 0) AS resolution_sum"),
-    "handoffs": ("f.handoff_at", "f.assignee_id", "count(*) AS handoffs"),
+_FACT_QUERIES: dict[str, tuple[str, str, str, bool]] = {
+    # metric group: (timestamp column, attendant column, select list, once per conversation and local day)
+    "opened": ("f.opened_at", "f.assignee_id", "count(*) AS opened", True),
+    "closed": ("f.closed_at", "f.assignee_id", "count(*) AS closed", True),
+    "cycles_closed": ("f.closed_at", "f.assignee_id",
+                      "count(*) FILTER (WHERE f.contained) AS contained, "
+                      "count(*) FILTER (WHERE f.unanswered) AS unanswered, "
+                      "count(f.resolution_seconds) AS resolution_count, "
+                      "coalesce(sum(f.resolution_seconds), 0) AS resolution_sum", False),
+    "handoffs": ("f.handoff_at", "f.assignee_id", "count(*) AS handoffs", False),
     "frt": ("f.first_human_at", "f.first_human_user_id",
-            "count(f.frt_seconds) AS frt_count, coalesce(sum(f.frt_seconds), 0) AS frt_sum"),
+            "count(f.frt_seconds) AS frt_count, coalesce(sum(f.frt_seconds), 0) AS frt_sum", False),
 }
+
+
+def last_of_day(session: Session, column: str) -> str:
+    """An extra condition: the fact `f` is its conversation's last cycle with `column` on that local day (`:tz`).
+
+    "Opened" and "closed" count a conversation once per local day however often it reopens or closes that day
+    (the inbox lists it once), under the number, team and attendant of that day's last cycle; the click-through
+    applies the same condition, so a bar's value is the count of conversations it opens.
+    """
+    later = "p." + column.removeprefix("f.")
+    return (" AND NOT EXISTS (SELECT 1 FROM conversation_facts p WHERE p.conversation_id = f.conversation_id "
+            f"AND p.cycle > f.cycle AND {local_day(session, later)} = {local_day(session, column)})")
 
 
 def conversation_filter(label_id: int | None) -> str:
@@ -139,10 +153,11 @@ def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: d
     params = {"tenant_id": tenant_id, "start": start, "end": end, "label_id": label_id, "tz": tz}
     rows: dict[Key, DayRow] = defaultdict(DayRow)
     extra = conversation_filter(label_id)
-    for column, attendant, select_list in _FACT_QUERIES.values():
+    for column, attendant, select_list, daily in _FACT_QUERIES.values():
+        once = last_of_day(session, column) if daily else ""
         query = (f"SELECT {local_day(session, column)} AS day, f.inbox_id, coalesce(f.team_id, 0) AS team_id, "
                  f"coalesce({attendant}, 0) AS attendant_id, {select_list} FROM conversation_facts f "
-                 f"WHERE f.tenant_id = :tenant_id AND {column} >= :start AND {column} < :end{extra} "
+                 f"WHERE f.tenant_id = :tenant_id AND {column} >= :start AND {column} < :end{once}{extra} "
                  "GROUP BY 1, 2, 3, 4")
         _merge(rows, run(session, query, params).mappings())
     _merge(rows, run(session, _windows_query(local_day(session, "r.at"), extra), params).mappings())

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from crm_app.domain.inbox import Period, compute_local_ranges, parse_period
 from crm_app.errors import PermissionDenied
-from crm_app.models import Message, Tenant
+from crm_app.models import Inbox, Message, Tenant
 from crm_app.services import inbox
 from crm_app.services.analytics import clickthrough, figures
 from crm_app.services.channel import outbound
@@ -194,3 +194,94 @@ def test_attendants_see_only_their_own_through_a_selection_or_a_period(db, seede
     token = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))["selection"]
     with pytest.raises(NotFound):
         clickthrough.load_selection(actor=bruno, token=token)
+
+
+def test_a_same_day_reopen_counts_once_in_the_bar_the_inbox_and_the_stored_rollups(db, seeded):
+    """c6 opens Tue 09:00, the bot closes it, the customer reopens it at 11:00 and Ana closes it at 11:30: two
+    cycles opened and two closed that Tuesday, one conversation in the inbox, so one in each bar."""
+    from crm_app.services.analytics import rollups
+
+    tenant, made, ana, _ = seeded
+    c6 = _life(db, db.get(Inbox, made["c1"].inbox_id), sp(3, 9, 0), "5511900000106", None, None)
+    c6.assignee_id = ana.user_id  # as the inbox's assignment leaves it (the facts hear of it below)
+    for event, at, kw in [("customer", sp(3, 11, 0), {}), ("handoff", sp(3, 11, 1), {"reason": "menu"}),
+                          ("assign", sp(3, 11, 2), {"user_id": ana.user_id}),
+                          ("human", sp(3, 11, 5), {"user_id": ana.user_id}), ("close", sp(3, 11, 30), {"by": "human"})]:
+        facts.note(db, c6, event, at=at, **kw)
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    raw = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
+    tuesday = raw.days[0]
+    assert (tuesday["day"], tuesday["opened"], tuesday["closed"]) == ("2026-11-03", 2, 1)  # c1, c6; c6
+    assert (tuesday["resolution_count"], tuesday["contained"]) == (2, 1)  # cycles stay cycles
+    for metric in ("opened", "closed"):
+        url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric=metric, day="2026-11-03")
+        assert _inbox_count(db, boss, url)[0] == tuesday[metric], metric
+    page = inbox.list_conversations(db, actor=boss, tab="all", period=Period(FIRST, FIRST, "opened"))
+    assert page.total == tuesday["opened"]
+    for name in ("opened", "closed"):
+        assert raw.totals[name] == sum(day[name] for day in raw.days), name
+    # The day's last cycle is Ana's: her filtered bar and her own view count c6, and open it.
+    for actor, filters in ((boss, figures.Filters(FIRST, LAST, attendant_id=ana.user_id)), (ana, FILTERS)):
+        mine = figures.report(db, actor=actor, filters=filters, now=NOW).days[0]
+        url = clickthrough.inbox_link(db, actor=actor, filters=filters, metric="opened", day="2026-11-03")
+        assert (mine["opened"], _inbox_count(db, actor, url)[0]) == (2, 2)
+    rollups.rebuild(db, tenant.id, FIRST, LAST)
+    db.commit()
+    stored = figures.report(db, actor=boss, filters=FILTERS, now=dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
+    assert stored.days == raw.days and stored.totals == raw.totals
+
+
+def test_local_ranges_follow_each_moments_own_clock_on_dst_change_days():
+    ny = "America/New_York"
+    spring, autumn = dt.date(2026, 3, 8), dt.date(2026, 11, 1)  # Sundays: 02:00 skipped; 01:00 twice
+    at = lambda day, hour: dt.datetime(2026, day[0], day[1], hour, tzinfo=dt.UTC)  # noqa: E731
+    assert compute_local_ranges(Period(spring, spring, "inbound", 6, 2), ny) == []
+    assert compute_local_ranges(Period(spring, spring, "inbound", 6, 3), ny) == [(at((3, 8), 7), at((3, 8), 8))]
+    assert compute_local_ranges(Period(autumn, autumn, "inbound", 6, 1), ny) == [(at((11, 1), 5), at((11, 1), 7))]
+    # Santiago changes at midnight: Saturday 4 April ends with 23:00 twice; Sunday 6 September has no 00:00.
+    santiago = "America/Santiago"
+    saturday, sunday = dt.date(2026, 4, 4), dt.date(2026, 9, 6)
+    assert compute_local_ranges(Period(saturday, saturday, "inbound", 5, 23), santiago) == [
+        (at((4, 5), 2), at((4, 5), 4))]
+    assert compute_local_ranges(Period(sunday, sunday, "inbound", 6, 0), santiago) == []
+    assert compute_local_ranges(Period(sunday, sunday, "inbound", 6, 1), santiago) == [(at((9, 6), 4), at((9, 6), 5))]
+
+
+@pytest.mark.parametrize("tz, change", [("America/New_York", dt.datetime(2026, 3, 8, 7, tzinfo=dt.UTC)),
+                                        ("America/New_York", dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)),
+                                        ("America/Santiago", dt.datetime(2026, 4, 5, 3, tzinfo=dt.UTC)),
+                                        ("America/Santiago", dt.datetime(2026, 9, 6, 4, tzinfo=dt.UTC))])
+def test_heatmap_cells_open_exactly_their_count_on_dst_change_days(db, tz, change):
+    """A customer message every 20 minutes from 3 h before the clocks change to 3 h after, each in its own
+    conversation: every cell of the days around it, the repeated and the skipped hour included, opens as many
+    conversations as it shows, from the raw rows and from the stored rollups."""
+    from crm_app.services.analytics import rollups
+
+    tenant = make_tenant(db)
+    db.get(Tenant, tenant.id).timezone = tz
+    box = make_inbox(db, tenant.id)
+    for i in range(18):
+        at = change + dt.timedelta(minutes=20 * i - 180)
+        c = make_conversation(db, box.id, wa_id=f"55119000002{i:02d}")
+        c.created_at = at
+        db.add(Message(tenant_id=tenant.id, conversation_id=c.id, direction="inbound", sender_type="customer",
+                       kind="text", body="Oi", status="received", created_at=at))
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    from zoneinfo import ZoneInfo
+
+    local = change.astimezone(ZoneInfo(tz)).date()
+    filters = figures.Filters(local - dt.timedelta(days=1), local + dt.timedelta(days=1))
+    raw = figures.report(db, actor=boss, filters=filters, now=dt.datetime.combine(filters.since, dt.time(12),
+                                                                                   ZoneInfo(tz)))
+    assert sum(map(sum, raw.heatmap)) == 18
+    rollups.rebuild(db, tenant.id, filters.since, filters.until)
+    db.commit()
+    stored = figures.report(db, actor=boss, filters=filters, now=change + dt.timedelta(days=5))
+    assert stored.heatmap == raw.heatmap
+    for weekday in {(local + dt.timedelta(days=d)).weekday() for d in (-1, 0, 1)}:
+        for hour in range(24):
+            url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="inbound", weekday=weekday,
+                                          hour=hour)
+            assert _inbox_count(db, boss, url)[0] == raw.heatmap[weekday][hour], (weekday, hour)
