@@ -38,6 +38,16 @@ PT_BR: dict[str, str] = {
     "csat.mail.low.body": "{contact} deu nota {rating} de 5 ao atendimento de {attendant} (conversa {conversation})."
                           " Vale entrar em contato.",
     "csat.mail.nobody": "ninguém",
+    "analytics.card.csat": "Satisfação (CSAT)",
+    "analytics.tip.csat": "Média das notas (1 a 5) das pesquisas enviadas no período e respondidas.",
+    "analytics.card.csat_response": "Respostas à pesquisa",
+    "analytics.tip.csat_response": "Pesquisas respondidas ÷ pesquisas enviadas no período.",
+    "analytics.col.csat": "CSAT",
+    "analytics.col.csat_rate": "Respostas",
+    "analytics.col.csat_spread": "Notas 1–5",
+    "analytics.tip.csat_spread": "Quantas notas 1, 2, 3, 4 e 5.",
+    "analytics.chart.csat": "Notas de satisfação (1 a 5)",
+    "analytics.series.ratings": "Notas",
 }
 
 EN: dict[str, str] = {
@@ -72,4 +82,14 @@ EN: dict[str, str] = {
     "csat.mail.low.body": "{contact} rated the service of {attendant} {rating} out of 5 (conversation "
                           "{conversation}). Worth getting in touch.",
     "csat.mail.nobody": "nobody",
+    "analytics.card.csat": "CSAT",
+    "analytics.tip.csat": "Average rating (1 to 5) of the surveys sent in the period that were answered.",
+    "analytics.card.csat_response": "Survey responses",
+    "analytics.tip.csat_response": "Surveys answered ÷ surveys sent in the period.",
+    "analytics.col.csat": "CSAT",
+    "analytics.col.csat_rate": "Responses",
+    "analytics.col.csat_spread": "Ratings 1–5",
+    "analytics.tip.csat_spread": "How many ratings of 1, 2, 3, 4 and 5.",
+    "analytics.chart.csat": "Satisfaction ratings (1 to 5)",
+    "analytics.series.ratings": "Ratings",
 }
