@@ -314,3 +314,42 @@ def test_a_row_of_another_contacts_survey_is_an_ordinary_message(shop):
     assert shop.conversation().status == "open"
     assert [s.rating for s in shop.surveys()] == [None, None]
     assert shop.conversation(other).status == "closed"
+
+
+def test_no_survey_when_the_bot_closes_for_inactivity(shop, db):
+    from crm_app.services import bot
+    from tests.services.bot.test_bot import hotel
+
+    bot.seed_flow(db, tenant_id=shop.tenant_id, inbox_id=shop.inbox.id, definition=hotel())
+    db.commit()
+    try:
+        shop.text("Oi")
+        cid = shop.conversation().id
+        bot.run_turn(cid)  # the bot greets and waits: its session expires and it closes the conversation
+        bot.expire_bot_sessions(utcnow() + dt.timedelta(minutes=6))
+        conversation = shop.conversation()
+        assert conversation.status == "closed"
+        assert shop.surveys() == []
+        assert not any("Avaliar" in str(b) for b in shop.bot_lines())
+    finally:
+        bot.forget_scheduled_turns()
+
+
+def test_the_tenants_language_and_own_texts_go_into_the_list_and_the_answers(shop, db):
+    settings.update(db, actor=shop.admin, tenant_id=shop.tenant_id, changes={
+        "csat.language": "en", "csat.question": "How did we do at the front desk?", "csat.comment_minutes": 0})
+    db.commit()
+    shop.text("Hi")
+    shop.handled_and_closed()
+    [survey] = shop.surveys()
+    with session_scope() as s:
+        content = s.get(Message, survey.message_id).payload["content"]
+    assert content["body"] == "How did we do at the front desk?" and content["button_label"] == "Rate us"
+    assert [r["title"] for r in content["sections"][0]["rows"]] == [
+        "1 Very poor", "2 Poor", "3 Fair", "4 Good", "5 Excellent"]
+    shop.tap(survey.id, 3)
+    [survey] = shop.surveys()
+    assert survey.status == "done" and survey.comment_until is None  # no comment asked for
+    assert shop.bot_lines()[-1] == "Thank you for your feedback!"
+    shop.text("one more thing")  # no comment window: an ordinary message
+    assert shop.conversation().status == "open" and shop.surveys()[0].comment is None
