@@ -6,12 +6,12 @@ inactivity closes never call it), the 24 h window is open, this cycle has no sur
 and cycle) and the contact got none within `csat.min_gap_days`. The list message is queued through the
 ordinary outbound path with a client key per survey, so a repeated close sends nothing twice.
 
-**Answers.** Inbound processing asks `match_answer` before it finds or reopens a conversation. A tapped row of
-one of the contact's own surveys (`csat:<survey id>:<1-5>`) is the rating; a text while a rated survey waits for
-its comment (`csat.comment_minutes`) is the comment. Either is stored in the closed conversation, which stays
-closed: no new cycle, no bot turn. Only while the conversation is still closed: anything else (a text instead of
-a rating, a text after the time limit, a photo) is an ordinary message that reopens it, as always, so the
-customer is never stuck in the survey. Redelivered webhooks store nothing twice: the message is unique on its
+**Answers.** When the contact's latest conversation is closed, inbound processing asks `match_answer` before it
+reopens it. A tapped row of one of the contact's own surveys of that conversation (`csat:<survey id>:<1-5>`) is
+the rating; a text while a rated survey waits for its comment (`csat.comment_minutes`) is the comment. Either is
+stored in the closed conversation, which stays closed: no new cycle, no bot turn. Anything else (a text instead
+of a rating, a text after the time limit, a photo, any message once the conversation runs again) is an ordinary
+message that reopens it, as always, so the customer is never stuck in the survey. Redelivered webhooks store nothing twice: the message is unique on its
 wamid, and so are the rating's and the comment's.
 """
 
@@ -23,10 +23,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from crm_app.config import get_settings
-from crm_app.db import insert_ignoring_conflicts, utcnow
+from crm_app.db import UTCDateTime, insert_ignoring_conflicts, utcnow
 from crm_app.domain import outbound as outbound_rules
 from crm_app.domain import whatsapp
 from crm_app.errors import CRMError
@@ -35,7 +36,6 @@ from crm_app.models import (
     Contact,
     Conversation,
     ConversationFact,
-    ConversationStatus,
     CsatStatus,
     CsatSurvey,
     Role,
@@ -151,35 +151,47 @@ def _tapped(message: whatsapp.InboundMessage) -> tuple[int, int] | None:
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
+_surveys = CsatSurvey.__table__
+# Hot-path statements are built once (inbound processing runs them per message; building them cost more than
+# running them). FOR UPDATE: two deliveries of one answer, or an answer and a reopen, take turns.
+_TAPPED = (sa.select(_surveys.c.id, _surveys.c.conversation_id, _surveys.c.status)
+           .where(_surveys.c.id == sa.bindparam("survey_id"), _surveys.c.tenant_id == sa.bindparam("tenant_id"),
+                  _surveys.c.contact_inbox_id == sa.bindparam("link_id")).with_for_update())
+_AWAITING_COMMENT = (sa.select(_surveys.c.id, _surveys.c.conversation_id, _surveys.c.status)
+                     .where(_surveys.c.contact_inbox_id == sa.bindparam("link_id"),
+                            _surveys.c.tenant_id == sa.bindparam("tenant_id"),
+                            _surveys.c.status == CsatStatus.RATED.value,
+                            _surveys.c.comment_until >= sa.bindparam("now", type_=UTCDateTime))
+                     .order_by(_surveys.c.id.desc()).limit(1).with_for_update())
+
+
 def _survey_waiting(session: Session, tenant_id: int, link_id: int, message: whatsapp.InboundMessage,
-                    now: dt.datetime) -> tuple[CsatSurvey | None, str, int | None]:
-    tapped = _tapped(message)
+                    now: dt.datetime) -> tuple[Any, str, int | None]:
+    """(the survey's id, conversation and status, or None; "rating", "repeat" or "comment"; the rating)."""
+    conn, tapped = session.connection(), _tapped(message)
     if tapped is not None:
-        survey = session.exec(select(CsatSurvey).where(
-            CsatSurvey.id == tapped[0], CsatSurvey.tenant_id == tenant_id, CsatSurvey.contact_inbox_id == link_id)
-            .with_for_update()).first()
+        survey = conn.execute(_TAPPED, {"survey_id": tapped[0], "tenant_id": tenant_id, "link_id": link_id}).first()
         kind = "rating" if survey is not None and survey.status == CsatStatus.SENT else "repeat"
         return survey, kind, tapped[1]
     if message.kind != "text" or not (message.body or "").strip():
         return None, "", None
-    survey = session.exec(select(CsatSurvey).where(
-        CsatSurvey.contact_inbox_id == link_id, CsatSurvey.tenant_id == tenant_id,
-        CsatSurvey.status == CsatStatus.RATED, CsatSurvey.comment_until >= now)
-        .order_by(CsatSurvey.id.desc()).limit(1).with_for_update()).first()
+    survey = conn.execute(_AWAITING_COMMENT, {"link_id": link_id, "tenant_id": tenant_id, "now": now}).first()
     return survey, "comment", None
 
 
-def match_answer(session: Session, *, tenant_id: int, link_id: int,
+def match_answer(session: Session, *, tenant_id: int, link_id: int, conversation_id: int,
                  message: whatsapp.InboundMessage) -> Answer | None:
     """Whether an inbound message answers one of this contact's surveys (see the module docstring).
 
-    Cheap on the hot path: a message that is neither a text nor an interactive reply asks nothing, a text costs
-    one indexed look-up, and a survey's conversation is locked (as inbound always locks it) only when one matched.
+    Asked only when the contact's latest conversation is closed (an open one answers nothing), so the hot path
+    of a running conversation pays nothing: a message that is neither a text nor an interactive reply asks no
+    more, and a text costs one indexed look-up.
 
     Args:
-        session: The inbound transaction, holding the contact identity's lock.
+        session: The inbound transaction, holding the contact identity's lock and the conversation's.
         tenant_id: The inbox's tenant.
         link_id: The contact's identity on the number (`contact_inboxes.id`).
+        conversation_id: The identity's latest conversation, closed and locked by the caller.
         message: The parsed message.
 
     Returns:
@@ -188,12 +200,8 @@ def match_answer(session: Session, *, tenant_id: int, link_id: int,
     if message.kind not in ("text", "interactive"):
         return None
     survey, kind, rating = _survey_waiting(session, tenant_id, link_id, message, utcnow())
-    if survey is None:
+    if survey is None or survey.conversation_id != conversation_id:
         return None
-    status = session.exec(select(Conversation.status).where(Conversation.id == survey.conversation_id)
-                          .with_for_update()).first()
-    if status != ConversationStatus.CLOSED:
-        return None  # the conversation is running again: an ordinary message in it
     return Answer(survey.id, survey.conversation_id, kind, rating)
 
 

@@ -73,10 +73,14 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
     link = _lock_link(conn, inbox_id, digits(phone), tenant_id, phone, message.profile_name)
     if message.change is not None:
         return _record_change(session, link, tenant_id=tenant_id, inbox_id=inbox_id, message=message)
-    answer = None if link.is_new else csat.match_answer(session, tenant_id=tenant_id, link_id=link.id, message=message)
-    if answer is not None:  # a survey's rating or comment: stored in the closed conversation, which stays closed
-        return _record_csat_answer(session, answer, tenant_id=tenant_id, message=message)
-    conversation_id, opened, bot_active = _open_conversation_for(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
+    latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
+    if latest is not None and latest.status == ConversationStatus.CLOSED:  # only then can it answer a survey
+        answer = csat.match_answer(session, tenant_id=tenant_id, link_id=link.id, conversation_id=latest.id,
+                                   message=message)
+        if answer is not None:  # a rating or comment: stored in the closed conversation, which stays closed
+            return _record_csat_answer(session, answer, tenant_id=tenant_id, message=message)
+    conversation_id, opened, bot_active = _open_conversation_for(conn, link, latest, tenant_id=tenant_id,
+                                                                 inbox_id=inbox_id)
     values = _message_values(conn, tenant_id, conversation_id, message)
     new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
     if new_id is None:
@@ -222,13 +226,13 @@ _LATEST_CONVERSATION = (sa.select(_conversations.c.id, _conversations.c.status, 
 _NEW_CONVERSATION = sa.insert(_conversations).returning(_conversations.c.id)
 
 
-def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int,
+def _open_conversation_for(conn: Connection, link: _Link, latest, *, tenant_id: int,
                            inbox_id: int) -> tuple[int, str | None, bool]:
-    """The latest conversation on this identity, reopened if closed or snoozed; or a new one.
+    """The latest conversation on this identity (`latest`, locked by `_LATEST_CONVERSATION`, or None), reopened
+    if closed or snoozed; or a new one.
 
     Returns (id, "created" / "reopened" / None for the real-time note, whether the bot owns it).
     """
-    latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
     if latest is None:
         return _new_conversation(conn, link, tenant_id=tenant_id, inbox_id=inbox_id), "created", True
     if latest.status not in (ConversationStatus.CLOSED, ConversationStatus.SNOOZED):
