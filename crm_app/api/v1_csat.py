@@ -3,7 +3,8 @@
 Both take the analytics filters (period, team, number, label, attendant) and read through
 `services.analytics.csat`, with the analytics scope rules: executives and admins the tenant, supervisors their
 teams, attendants the surveys about themselves. A comment is the customer's own words: it is shown only to
-tokens that may also read messages (`messages:read`), like every other embedded object.
+tokens that may also read messages (`messages:read`), like every other embedded object, and a page that carries
+comments is recorded in the audit trail as an export.
 """
 
 import datetime as dt
@@ -75,11 +76,12 @@ def _figures(counts: csat.CsatCounts) -> dict[str, Any]:
             "response_rate": counts.response_rate, "distribution": counts.distribution}
 
 
-def answers(session, *, actor: Actor, answered: str, cursor: str | None, limit: int, **query: Any) -> CsatPage:
+def answers(session, *, actor: Actor, answered: str, with_comments: bool, cursor: str | None, limit: int,
+            **query: Any) -> CsatPage:
     """One page of answers (keyset, newest first)."""
     filters = v1_metrics.filters_for(session, actor, **query)
     rows, next_cursor = csat.list_answers(session, actor=actor, filters=filters, answered_only=answered == "only",
-                                          cursor=cursor, limit=limit)
+                                          with_comments=with_comments, cursor=cursor, limit=limit)
     return CsatPage(data=[CsatAnswer.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
 
 
@@ -119,10 +121,8 @@ def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], r
                       description="`only`: rated surveys; `all`: every survey sent, rated or not.")] = "only",
                   cursor: Annotated[str | None, Query(max_length=200)] = None,
                   limit: Annotated[int, Query(ge=1, le=100)] = 50) -> CsatPage:
-        page = run(answers, actor, answered=answered, cursor=cursor, limit=limit, **q.values)
-        if scope("messages") not in request.state.token_scopes:
-            page.data = [row.model_copy(update={"comment": None}) for row in page.data]
-        return page
+        return run(answers, actor, answered=answered, with_comments=scope("messages") in request.state.token_scopes,
+                   cursor=cursor, limit=limit, **q.values)
 
     @app.get("/metrics/csat", response_model=CsatMetrics, tags=["metrics"], responses=errors,
              summary="CSAT average, distribution and response rate, per day, attendant, team and number")

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlmodel import select
 
-from crm_app.models import CsatSurvey, Team
+from crm_app.models import AuditLog, CsatSurvey, Team
 from crm_app.services.access import api_tokens
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user, today_start
 
@@ -120,6 +121,8 @@ async def test_answers_need_csat_read_and_show_comments_only_with_messages_read(
     assert [r["comment"] for r in rows] == ["Demorou", None, "Ótimo atendimento"]
     assert rows[2]["attendant_id"] == world["ana"].user_id and rows[2]["team_id"] == world["team"].id
     assert "FOREIGN" not in str(rows)
+    [read] = db.exec(select(AuditLog).where(AuditLog.action == "export.download")).all()  # only the page with them
+    assert read.target_id.startswith("csat_answers:") and read.actor_user_id == admin.user_id
 
 
 async def test_answers_page_by_cursor_filter_and_include_unanswered_on_request(client, db, world):

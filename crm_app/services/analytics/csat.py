@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from crm_app.errors import ValidationError
 from crm_app.models import CsatSurvey, Inbox, Team, User
 from crm_app.services.analytics import figures, rollups
+from crm_app.services.audit import reads
 from crm_app.services.core.actors import Actor
 
 RATINGS = (1, 2, 3, 4, 5)
@@ -167,7 +168,8 @@ def _after(cursor: str | None) -> int | None:
 
 
 def list_answers(session: Session, *, actor: Actor, filters: figures.Filters, answered_only: bool = True,
-                 cursor: str | None = None, limit: int = 50) -> tuple[list[CsatAnswer], str | None]:
+                 with_comments: bool = False, cursor: str | None = None,
+                 limit: int = 50) -> tuple[list[CsatAnswer], str | None]:
     """The surveys sent in the period, newest first, a page at a time (keyset on the id).
 
     Args:
@@ -175,6 +177,8 @@ def list_answers(session: Session, *, actor: Actor, filters: figures.Filters, an
         actor: Any analytics reader; the same scope as the figures.
         filters: The period (local days of sending) and the team, number, label and attendant filters.
         answered_only: Only rated surveys (the default), or every survey sent.
+        with_comments: Whether the customers' comments leave with the rows (the caller may read messages); a
+            page that carries any is recorded in the audit trail as an export (`export.download`, `csat_answers`).
         cursor: The previous page's `next_cursor`.
         limit: 1 to 100.
 
@@ -200,6 +204,11 @@ def list_answers(session: Session, *, actor: Actor, filters: figures.Filters, an
     rows = session.exec(select(CsatSurvey).where(CsatSurvey.id.in_(ids[:limit] or [0]))
                         .order_by(CsatSurvey.id.desc())).all()
     page = [CsatAnswer(r.id, r.conversation_id, r.cycle, r.contact_id, r.inbox_id, r.team_id, r.attendant_id,
-                       r.closed_by_user_id, str(r.status), r.rating,
-                       r.comment, r.sent_at, r.rated_at, r.commented_at) for r in rows]
+                       r.closed_by_user_id, str(r.status), r.rating, r.comment if with_comments else None,
+                       r.sent_at, r.rated_at, r.commented_at) for r in rows]
+    if any(row.comment for row in page):
+        reads.record_export(session, actor=actor, kind="csat_answers", filters={
+            "since": filters.since.isoformat(), "until": filters.until.isoformat(), "team_id": filters.team_id,
+            "inbox_id": filters.inbox_id, "label_id": filters.label_id, "attendant_id": filters.attendant_id,
+            "answered_only": answered_only, "after": after})
     return page, (_cursor(ids[limit - 1]) if len(ids) > limit else None)

@@ -11,8 +11,8 @@ reopens it. A tapped row of one of the contact's own surveys of that conversatio
 the rating; a text while a rated survey waits for its comment (`csat.comment_minutes`) is the comment. Either is
 stored in the closed conversation, which stays closed: no new cycle, no bot turn. Anything else (a text instead
 of a rating, a text after the time limit, a photo, any message once the conversation runs again) is an ordinary
-message that reopens it, as always, so the customer is never stuck in the survey. Redelivered webhooks store nothing twice: the message is unique on its
-wamid, and so are the rating's and the comment's.
+message that reopens it, as always, so the customer is never stuck in the survey. Redelivered webhooks store
+nothing twice: the message is unique on its wamid, and so are the rating's and the comment's.
 """
 
 from __future__ import annotations
