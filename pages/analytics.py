@@ -98,10 +98,13 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
         return rx.table.row(
             rx.table.row_header_cell(name), rx.table.cell(r["handled"]), rx.table.cell(r["frt"]),
             rx.table.cell(r["resolution"]), rx.table.cell(r["sent"]), rx.table.cell(r["online"]),
-            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])))
+            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])),
+            rx.table.cell(r["csat"]), rx.table.cell(r["csat_rate"]),
+            rx.table.cell(rx.tooltip(rx.text(r["csat_spread"]), content=T["analytics.tip.csat_spread"])))
 
     head = rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[f"analytics.col.{k}"]) for k in
-                                          ("name", "handled", "frt", "resolution", "sent", "online", "busy")]))
+                                          ("name", "handled", "frt", "resolution", "sent", "online", "busy",
+                                           "csat", "csat_rate", "csat_spread")]))
     return rx.card(rx.vstack(
         rx.text(T[title_key], weight="medium", size="2"),
         rx.cond(rows.length() > 0,
@@ -163,6 +166,7 @@ def _body() -> rx.Component:
             _chart("analytics.chart.staffing", S.fig_staffing, "chart-staffing"),
             _chart("analytics.chart.frt", S.fig_frt, "chart-frt", S.open_bucket),
             _chart("analytics.chart.reasons", S.fig_reasons, "chart-reasons"),
+            _chart("analytics.chart.csat", S.fig_csat, "chart-csat"),
             _failed(),
             class_name="analytics-charts", width="100%"),
         _table("analytics.table.attendants", S.attendant_rows, "table-attendants", clickable=True),

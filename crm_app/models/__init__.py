@@ -18,6 +18,7 @@ from crm_app.models.conversations import (
     ConversationEventKind,
     ConversationStatus,
 )
+from crm_app.models.csat import CsatStatus, CsatSurvey
 from crm_app.models.emails import Email, EmailStatus
 from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
 from crm_app.models.inboxes import Inbox
@@ -54,7 +55,8 @@ from crm_app.models.webhooks import (
 __all__ = [
     "AnalyticsDaily", "AnalyticsHourly", "ConversationFact", "ConversationResponse", "PresenceInterval",
     "AiUsage", "ApiToken", "AuditChainHead", "AuditDetail", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
-    "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent", "ConversationEventKind",
+    "CannedResponse", "Contact", "ContactInbox", "CsatStatus", "CsatSurvey",
+    "Conversation", "ConversationEvent", "ConversationEventKind",
     "Email", "EmailStatus", "Incident", "IncidentStatus",
     "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",
     "KnowledgeEntry", "Label", "Message", "MessageKind", "MessageStatus", "MessageTemplate", "RecoveryCode",

@@ -130,6 +130,8 @@ ROUTES = {
     "GET /api/v1/metrics/overview": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/metrics/timeseries": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/metrics/attendants": Api("metrics:read", {}, forbidden_roles=("dpo",)),
+    "GET /api/v1/metrics/csat": Api("metrics:read", {}, forbidden_roles=("dpo",)),
+    "GET /api/v1/csat": Api("csat:read", {}, forbidden_roles=("dpo",)),
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_app.db import utcnow
-from crm_app.models import Email, Incident, User, WebhookDelivery, WebhookEvent
+from crm_app.models import CsatSurvey, Email, Incident, User, WebhookDelivery, WebhookEvent
 from crm_app.services import settings, webhooks
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
@@ -78,6 +78,7 @@ def build_side(db: Session, *, marker: str) -> Side:
         {"t": tenant.id, "i": inbox.id, "b": f'{{"marker": "{marker}"}}', "e": f"boom {marker}"}).scalar()
     db.commit()
     side.ids.update(inbox=inbox.id, conversation=conversation.id, contact=conversation.contact_id, message=message.id)
+    side.ids["csat_survey"] = _csat_survey(db, conversation, side.ids["attendant"], marker)
     side.ids["canned"] = canned.create_canned(db, actor=admin, short_code=f"c{tenant.id}",
                                               content=f"canned {marker}").id
     side.ids["team"] = teams.create_team(db, actor=admin, name=f"Team {marker}").id
@@ -111,6 +112,17 @@ def build_side(db: Session, *, marker: str) -> Side:
     side.ids["webhook"], side.ids["webhook_delivery"] = _webhook(db, admin, marker)
     _privacy_rows(db, side, marker)
     return side
+
+
+def _csat_survey(db: Session, conversation, attendant_id: int, marker: str) -> int:
+    """A rated CSAT survey of the conversation, its comment marked."""
+    survey = CsatSurvey(tenant_id=conversation.tenant_id, conversation_id=conversation.id, cycle=0,
+                        contact_id=conversation.contact_id, contact_inbox_id=conversation.contact_inbox_id,
+                        inbox_id=conversation.inbox_id, attendant_id=attendant_id, status="done", rating=2,
+                        rated_at=utcnow(), comment=f"csat {marker}", sent_at=utcnow())
+    db.add(survey)
+    db.commit()
+    return survey.id
 
 
 def _webhook(db: Session, admin: Actor, marker: str) -> tuple[int, int]:
