@@ -537,13 +537,17 @@ def _name(session: Session, tenant_id: int, by: str, found: dict[int, BreakdownR
 
 
 def frt_buckets(session: Session, *, actor: Actor, filters: Filters) -> list[dict]:
-    """How many first responses of the period fall in each bucket (0–1 min … 4 h+), in wall time."""
+    """The FRT distribution: per bucket (0–1 min … 4 h+, wall time), the conversations with a first response of
+    the period in it. A conversation counts once per bucket, however many of its cycles (start, reopens) were
+    answered in that bucket, so a bar is the number of conversations its click opens; one whose cycles fall in
+    two buckets counts in both. (The FRT card's median and p90 are over cycles.)"""
     scope = scope_for(session, actor)
     check_filters(session, actor, filters)
     tz = rollups.tenant_timezone(session, actor.tenant_id)
     cases = " ".join(f"WHEN f.frt_seconds >= {low}" + (f" AND f.frt_seconds < {high}" if high else "")
                      + f" THEN '{name}'" for name, low, high in rules.FRT_BUCKETS)
-    query = (f"SELECT CASE {cases} END AS bucket, count(*) FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
+    query = (f"SELECT CASE {cases} END AS bucket, count(DISTINCT f.conversation_id) FROM conversation_facts f "
+             "WHERE f.tenant_id = :tenant_id "
              "AND f.first_human_at >= :start AND f.first_human_at < :end AND f.frt_seconds IS NOT NULL"
              + fact_conditions(filters, scope, "f.first_human_user_id") + " GROUP BY 1")
     found = dict(rollups.run(session, query, fact_params(actor.tenant_id, tz, filters, scope)).all())

@@ -285,3 +285,25 @@ def test_heatmap_cells_open_exactly_their_count_on_dst_change_days(db, tz, chang
             url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="inbound", weekday=weekday,
                                           hour=hour)
             assert _inbox_count(db, boss, url)[0] == raw.heatmap[weekday][hour], (weekday, hour)
+
+
+def test_an_frt_bucket_counts_conversations_as_its_click_lists_them(db, seeded):
+    """c1 (Tue 10:00, answered in 3 min) reopens on Wednesday and is answered in 2 min again: two first
+    responses in the 1–5 min bucket, one conversation. The bucket counts conversations, so it shows what its
+    click opens (and a conversation answered in two buckets counts once in each)."""
+    tenant, made, ana, _ = seeded
+    c1 = made["c1"]
+    for event, at, kw in [("close", sp(3, 10, 30), {"by": "human"}), ("customer", sp(4, 9, 0), {}),
+                          ("handoff", sp(4, 9, 0), {"reason": "menu"}),
+                          ("assign", sp(4, 9, 0), {"user_id": ana.user_id}),
+                          ("human", sp(4, 9, 2), {"user_id": ana.user_id})]:
+        facts.note(db, c1, event, at=at, **kw)
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    buckets = {b["bucket"]: b["count"] for b in figures.frt_buckets(db, actor=boss, filters=FILTERS)}
+    assert buckets["1-5m"] == 1
+    url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="frt", bucket="1-5m")
+    assert _inbox_count(db, boss, url) == (1, {c1.id})
+    # Per cycle the FRT card still counts both first responses (its median is over cycles).
+    report = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
+    assert report.durations["frt"].count == 5
