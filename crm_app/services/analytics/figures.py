@@ -289,16 +289,19 @@ class _Parts:
     def demand(self) -> tuple[list[list[int]], list[dict]]:
         """Inbound per weekday × hour, and per hour the average inbound and attendants online per day.
 
+        A heatmap cell counts the conversations whose customer wrote at least once on that weekday in that local
+        hour during the period, each once however many weeks it wrote then: the conversations its click opens.
         Demand belongs to numbers and teams, not to one attendant: an attendant's own view shows none.
         """
         heat = [[0] * 24 for _ in range(7)]
         inbound, online = [0] * 24, [0.0] * 24
         ndays = (self.filters.until - self.filters.since).days + 1
         if self.params["attendant_id"] is None:
-            for weekday, hour, messages, seconds, conversations in self._hourly():
-                heat[weekday][hour] += int(conversations or 0)
+            for hour, messages, seconds in self._hourly():
                 inbound[hour] += int(messages or 0)
                 online[hour] += float(seconds or 0)
+            for weekday, hour, conversations in self._cells():
+                heat[weekday][hour] = int(conversations)
         staffing = [{"hour": h, "inbound": round(inbound[h] / ndays, 2),
                      "online": round(online[h] / 3600 / ndays, 2)} for h in range(24)]
         return heat, staffing
@@ -317,20 +320,51 @@ class _Parts:
                                           "team_id = 0")
         return f" AND (({' AND '.join(messages)}) OR ({presence}))"
 
-    def _hourly(self) -> list[tuple[int, int, float, float, float]]:
-        out: list[tuple[int, int, float, float, float]] = []
+    def _hourly(self) -> list[tuple[int, float, float]]:
+        out: list[tuple[int, float, float]] = []
         if self.has_stored:
-            query = ("SELECT extract(isodow FROM day)::int - 1, hour, sum(messages_in), sum(online_seconds), "
-                     "sum(conversations_in) "
+            query = ("SELECT hour, sum(messages_in), sum(online_seconds) "
                      "FROM analytics_hourly WHERE tenant_id = :t AND day >= :a AND day <= :b"
-                     + self._hourly_conditions() + " GROUP BY 1, 2")
+                     + self._hourly_conditions() + " GROUP BY 1")
             out.extend(rollups.run(self.session, query, self.params).all())
-        for (day, hour, inbox, team), (messages, seconds, conversations) in rollups.hourly_rows(
-                self.raw, self.members).items():
+        for (_, hour, inbox, team), (messages, seconds, _, _) in rollups.hourly_rows(self.raw, self.members).items():
             if self._hourly_kept(inbox, team):
-                out.append((day.weekday(), hour, messages if inbox else 0, 0.0 if inbox else seconds,
-                            conversations if inbox else 0))
+                out.append((hour, messages if inbox else 0, 0.0 if inbox else seconds))
         return out
+
+    def _cells(self) -> list[tuple[int, int, int]]:
+        """(weekday, hour, distinct conversations) of the heatmap: the stored days' conversation hours and the raw
+        days' ones, counted distinct together in one query (PostgreSQL), or in Python when every day is raw."""
+        raw: set[tuple[int, int, int]] = set()
+        for (day, hour, inbox, team), values in rollups.hourly_rows(self.raw, self.members).items():
+            if inbox and self._hourly_kept(inbox, team):
+                raw.update((day.weekday(), hour, conversation_id) for conversation_id in values[3])
+        if not self.has_stored:
+            counts: dict[tuple[int, int], int] = defaultdict(int)
+            for weekday, hour, _ in raw:
+                counts[(weekday, hour)] += 1
+            return [(w, h, n) for (w, h), n in counts.items()]
+        conditions = "".join(f" AND {c}" for c in self._cell_conditions())
+        ordered = sorted(raw)
+        query = ("SELECT w, h, count(DISTINCT c) FROM ("
+                 "SELECT extract(isodow FROM day)::int - 1 AS w, hour AS h, conversation_id AS c "
+                 "FROM analytics_conversation_hours WHERE tenant_id = :t AND day >= :a AND day <= :b" + conditions
+                 + " UNION ALL SELECT * FROM unnest(CAST(:rw AS int[]), CAST(:rh AS int[]), CAST(:rc AS bigint[]))"
+                 ") AS x GROUP BY 1, 2")
+        params = {**self.params, "rw": [r[0] for r in ordered], "rh": [r[1] for r in ordered],
+                  "rc": [r[2] for r in ordered]}
+        return [tuple(row) for row in rollups.run(self.session, query, params).all()]
+
+    def _cell_conditions(self) -> list[str]:
+        f, scope = self.filters, self.scope
+        parts = []
+        if f.inbox_id is not None:
+            parts.append("inbox_id = :inbox_id")
+        if f.team_id is not None:
+            parts.append("team_id = :team_id")
+        if scope.team_ids is not None:
+            parts.append(f"team_id IN {team_list(scope)}")
+        return parts
 
     def _hourly_kept(self, inbox: int, team: int) -> bool:
         f, scope = self.filters, self.scope

@@ -21,7 +21,14 @@ from sqlmodel import Session, delete, func, select
 
 from crm_app.db import utcnow
 from crm_app.errors import CRMError, NotFound, ValidationError
-from crm_app.models import AnalyticsDaily, AnalyticsHourly, PresenceInterval, TeamMember, Tenant
+from crm_app.models import (
+    AnalyticsConversationHour,
+    AnalyticsDaily,
+    AnalyticsHourly,
+    PresenceInterval,
+    TeamMember,
+    Tenant,
+)
 
 
 class AnalyticsNeedsPostgres(CRMError):
@@ -96,7 +103,7 @@ class DayRow:
     values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTS + SUMS, 0))
     hourly_in: list[int] = field(default_factory=lambda: [0] * 24)
     # Conversations whose customer wrote in that local hour (the heatmap's cells; a click opens exactly them).
-    hourly_conversations: list[int] = field(default_factory=lambda: [0] * 24)
+    hourly_ids: list[set[int]] = field(default_factory=lambda: [set() for _ in range(24)])
     hourly_online: list[float] = field(default_factory=lambda: [0.0] * 24)
 
 
@@ -182,7 +189,6 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
              "CASE WHEN m.sender_type = 'attendant' THEN coalesce(m.sender_user_id, 0) "
              "ELSE coalesce(c.assignee_id, 0) END AS attendant_id, "
              "count(*) FILTER (WHERE m.sender_type = 'customer') AS messages_in, "
-             "count(DISTINCT m.conversation_id) FILTER (WHERE m.sender_type = 'customer') AS conversations_in, "
              "count(*) FILTER (WHERE m.sender_type = 'attendant') AS messages_out, "
              "count(*) FILTER (WHERE m.sender_type = 'bot') AS bot_messages, "
              "count(*) FILTER (WHERE m.status = 'failed' AND m.direction = 'outbound') AS failed_sends "
@@ -195,7 +201,15 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
         for name in ("messages_in", "messages_out", "bot_messages", "failed_sends"):
             target.values[name] += row[name]
         target.hourly_in[row["hour"]] += row["messages_in"]
-        target.hourly_conversations[row["hour"]] += row["conversations_in"]
+    # Which conversations the customers wrote in, per local hour (under the same number, team and attendant).
+    query = (f"SELECT DISTINCT {local_day(session, 'm.created_at')} AS day, "
+             f"{local_hour(session, 'm.created_at')} AS hour, c.inbox_id, coalesce(c.team_id, 0) AS team_id, "
+             "coalesce(c.assignee_id, 0) AS attendant_id, m.conversation_id "
+             "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+             "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
+             "AND m.sender_type = 'customer'" + extra.replace("f.conversation_id", "m.conversation_id"))
+    for day, hour, inbox_id, team_id, attendant_id, conversation_id in run(session, query, params).all():
+        rows[(as_date(day), inbox_id, team_id, attendant_id)].hourly_ids[hour].add(conversation_id)
 
 
 def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz: str, start: dt.datetime,
@@ -261,16 +275,19 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
     if until < since:
         raise ValidationError("the first day is after the last", field="since")
     rows = raw_days(session, tenant_id, tz, since, until)
-    for model in (AnalyticsDaily, AnalyticsHourly):
+    for model in (AnalyticsDaily, AnalyticsHourly, AnalyticsConversationHour):
         session.exec(delete(model).where(model.tenant_id == tenant_id, model.day >= since, model.day <= until))
     now = utcnow()
     daily = [{"tenant_id": tenant_id, "day": day, "inbox_id": inbox, "team_id": team, "attendant_id": user,
               "online_seconds": sum(row.hourly_online), "built_at": now, **row.values}
              for (day, inbox, team, user), row in rows.items()]
     hourly = hourly_rows(rows, memberships(session, tenant_id))
+    slots = [{"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
+              "conversation_id": conversation_id} for k, v in hourly.items() for conversation_id in sorted(v[3])]
     for model, values in ((AnalyticsDaily, daily), (AnalyticsHourly, [
             {"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
-             "messages_in": v[0], "online_seconds": v[1], "conversations_in": v[2]} for k, v in hourly.items()])):
+             "messages_in": v[0], "online_seconds": v[1], "conversations_in": len(v[3])} for k, v in hourly.items()]),
+            (AnalyticsConversationHour, slots)):
         for start in range(0, len(values), 5000):
             session.execute(insert(model), values[start:start + 5000])
     return len(daily)
@@ -285,15 +302,16 @@ def memberships(session: Session, tenant_id: int) -> dict[int, list[int]]:
     return found
 
 
-def hourly_rows(rows: dict[Key, DayRow], teams_of: dict[int, list[int]]) -> dict[tuple, list[float]]:
-    """(day, hour, inbox, team) -> [customer messages, seconds online, conversations the customer wrote in]:
-    presence rows (inbox 0) count for each of the attendant's teams and for the whole tenant (team 0)."""
-    out: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+def hourly_rows(rows: dict[Key, DayRow], teams_of: dict[int, list[int]]) -> dict[tuple, list]:
+    """(day, hour, inbox, team) -> [customer messages, seconds online, 0 (unused), the ids of the conversations
+    the customers wrote in]: presence rows (inbox 0) count for each of the attendant's teams and for the whole
+    tenant (team 0)."""
+    out: dict[tuple, list] = defaultdict(lambda: [0, 0.0, 0, set()])
     for (day, inbox, team, user), row in rows.items():
         for hour in range(24):
             if inbox and row.hourly_in[hour]:
                 out[(day, hour, inbox, team)][0] += row.hourly_in[hour]
-                out[(day, hour, inbox, team)][2] += row.hourly_conversations[hour]
+                out[(day, hour, inbox, team)][3].update(row.hourly_ids[hour])
             if not inbox and row.hourly_online[hour]:
                 for target in (0, *teams_of.get(user, ())):
                     out[(day, hour, 0, target)][1] += row.hourly_online[hour]

@@ -307,3 +307,31 @@ def test_an_frt_bucket_counts_conversations_as_its_click_lists_them(db, seeded):
     # Per cycle the FRT card still counts both first responses (its median is over cycles).
     report = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
     assert report.durations["frt"].count == 5
+
+
+def test_a_heatmap_cell_over_weeks_counts_each_conversation_once_as_its_click_opens(db, seeded):
+    """c1's customer writes again on the next two Tuesdays at 10:xx (no reopen needed: the cycle stays open).
+    Over 3–17 November the Tuesday 10 h cell holds one conversation, from the raw rows and from the stored
+    rollups alike, and its click opens that one; a team filter keeps it under c1's team."""
+    from crm_app.services.analytics import rollups
+
+    tenant, made, *_ = seeded
+    c1 = made["c1"]
+    for day in (10, 17):
+        db.add(Message(tenant_id=tenant.id, conversation_id=c1.id, direction="inbound", sender_type="customer",
+                       kind="text", body="De novo", status="received", created_at=sp(day, 10, 40)))
+        facts.note(db, c1, "customer", at=sp(day, 10, 40))
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    weeks = figures.Filters(FIRST, dt.date(2026, 11, 17))
+    raw = figures.report(db, actor=boss, filters=weeks, now=NOW)
+    assert raw.heatmap[1][10] == 1
+    url = clickthrough.inbox_link(db, actor=boss, filters=weeks, metric="inbound", weekday=1, hour=10)
+    assert _inbox_count(db, boss, url) == (1, {c1.id})
+    rollups.rebuild(db, tenant.id, weeks.since, weeks.until)
+    db.commit()
+    later = dt.datetime(2026, 11, 17, 15, tzinfo=dt.UTC)  # the 17th read raw, the days before from the rollups
+    for now in (later, later + dt.timedelta(days=3)):
+        stored = figures.report(db, actor=boss, filters=weeks, now=now)
+        assert stored.heatmap == raw.heatmap, now
+    assert sum(map(sum, raw.heatmap)) == 5
