@@ -335,3 +335,81 @@ def test_a_heatmap_cell_over_weeks_counts_each_conversation_once_as_its_click_op
         stored = figures.report(db, actor=boss, filters=weeks, now=now)
         assert stored.heatmap == raw.heatmap, now
     assert sum(map(sum, raw.heatmap)) == 5
+
+
+def _teams(db, tenant_id, ana, bruno):
+    from crm_app.models import Team, TeamMember
+
+    a, b = Team(tenant_id=tenant_id, name="Equipe A", business_hours={}), Team(tenant_id=tenant_id, name="Equipe B",
+                                                                               business_hours={})
+    db.add_all([a, b])
+    db.flush()
+    db.add_all([TeamMember(tenant_id=tenant_id, team_id=a.id, user_id=ana.user_id),
+                TeamMember(tenant_id=tenant_id, team_id=b.id, user_id=bruno.user_id)])
+    db.commit()
+    return a.id, b.id
+
+
+def _agree(db, boss, filters, now, day="2026-11-03") -> dict:
+    """Cards (totals), series (days) and every click of `filters` agree; returns the day's figures."""
+    report = figures.report(db, actor=boss, filters=filters, now=now)
+    for name in ("opened", "closed", "frt_count"):
+        assert report.totals[name] == sum(d[name] for d in report.days), name
+    row = next(d for d in report.days if d["day"] == day)
+    for metric in ("opened", "closed"):
+        url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric=metric, day=day)
+        assert _inbox_count(db, boss, url)[0] == row[metric], (metric, filters)
+    buckets = {b["bucket"]: b["count"] for b in figures.frt_buckets(db, actor=boss, filters=filters)}
+    for bucket, count in buckets.items():
+        url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="frt", bucket=bucket)
+        assert _inbox_count(db, boss, url)[0] == count, (bucket, filters)
+    for weekday, hour in ((1, 9), (1, 10), (1, 15)):
+        url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="inbound", weekday=weekday, hour=hour)
+        assert _inbox_count(db, boss, url)[0] == report.heatmap[weekday][hour], (weekday, hour, filters)
+    return {**row, "1-5m": buckets["1-5m"], "heat": [report.heatmap[1][h] for h in (9, 10, 15)]}
+
+
+def test_a_transfer_within_a_day_counts_under_the_last_owner_in_cards_series_and_clicks(db, seeded):
+    """c7, Tue 3 Nov: the customer writes at 09:00, the bot hands it to team A at 09:01, Ana takes it and answers
+    at 09:05 (FRT 4 min); the customer writes at 10:30; at 11:00 it goes to team B and Bruno, who answers and
+    closes it at 12:00. Opened, closed, the heatmap and the messages count under the cycle's last owner (team B,
+    Bruno); a first response under the person who sent it (Ana) and the cycle's last team (B). Cards, series and
+    clicks agree under each filter, from the raw rows and from the stored rollups."""
+    from crm_app.services.analytics import rollups
+
+    tenant, made, ana, bruno = seeded
+    team_a, team_b = _teams(db, tenant.id, ana, bruno)
+    c7 = make_conversation(db, made["c1"].inbox_id, wa_id="5511900000107")
+    c7.created_at = sp(3, 9, 0)
+    for at in (sp(3, 9, 0), sp(3, 10, 30)):
+        db.add(Message(tenant_id=tenant.id, conversation_id=c7.id, direction="inbound", sender_type="customer",
+                       kind="text", body="Oi", status="received", created_at=at))
+    facts.note(db, c7, "customer", at=sp(3, 9, 0))
+    c7.team_id = team_a
+    facts.note(db, c7, "handoff", at=sp(3, 9, 1), reason="menu", team_id=team_a)
+    c7.assignee_id = ana.user_id
+    facts.note(db, c7, "assign", at=sp(3, 9, 2), user_id=ana.user_id)
+    facts.note(db, c7, "human", at=sp(3, 9, 5), user_id=ana.user_id)
+    facts.note(db, c7, "customer", at=sp(3, 10, 30))
+    c7.team_id, c7.assignee_id = team_b, bruno.user_id
+    facts.note(db, c7, "transfer", at=sp(3, 11, 0), user_id=bruno.user_id, team_id=team_b)
+    facts.note(db, c7, "human", at=sp(3, 11, 10), user_id=bruno.user_id)
+    facts.note(db, c7, "close", at=sp(3, 12, 0), by="human")
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    expected = {  # filter: (opened, closed, FRT 1–5 min, heatmap Tue 9 h / 10 h / 15 h)
+        ("team", team_a): (0, 0, 0, [0, 0, 0]), ("team", team_b): (1, 1, 1, [1, 1, 0]),
+        ("attendant", ana.user_id): (1, 0, 2, [0, 0, 0]), ("attendant", bruno.user_id): (1, 1, 0, [0, 0, 0])}
+    # (Ana's own c1 and her first response to it are Tuesday's too; an attendant filter shows no demand.)
+    found = {}
+    for (kind, ident), _ in expected.items():
+        filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
+        got = _agree(db, boss, filters, NOW)
+        found[(kind, ident)] = (got["opened"], got["closed"], got["1-5m"], got["heat"])
+    assert found == expected
+    rollups.rebuild(db, tenant.id, FIRST, LAST)
+    db.commit()
+    for (kind, ident), want in expected.items():
+        filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
+        got = _agree(db, boss, filters, dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
+        assert (got["opened"], got["closed"], got["1-5m"], got["heat"]) == want, (kind, ident)
