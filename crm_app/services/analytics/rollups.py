@@ -274,6 +274,10 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
     until = until or utcnow().astimezone(ZoneInfo(tz)).date()
     if until < since:
         raise ValidationError("the first day is after the last", field="since")
+    # One rebuild of a tenant at a time (the periodic job, a restatement, the command): two that delete and
+    # insert the same days at once would collide on the unique keys.
+    session.execute(sql("SELECT pg_advisory_xact_lock(:ns, :tenant_id)"), {"ns": _LOCK_NAMESPACE,
+                                                                              "tenant_id": tenant_id})
     rows = raw_days(session, tenant_id, tz, since, until)
     for model in (AnalyticsDaily, AnalyticsHourly, AnalyticsConversationHour):
         session.exec(delete(model).where(model.tenant_id == tenant_id, model.day >= since, model.day <= until))
@@ -291,6 +295,52 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
         for start in range(0, len(values), 5000):
             session.execute(insert(model), values[start:start + 5000])
     return len(daily)
+
+
+_LOCK_NAMESPACE = 0x414E4C59  # "ANLY": keeps these advisory locks apart from anyone else's
+
+
+def restate_conversation(conversation_id: int, now: dt.datetime | None = None) -> int:
+    """Rebuild the stored days (before today) on which a conversation's figures fall, after it changed hands:
+    its customers', people's and the bot's messages, its cycles' milestones and its measured responses. The
+    job a handoff, assignment or transfer queues; idempotent.
+
+    Args:
+        conversation_id: The conversation.
+        now: The moment that decides what "today" is (default: now).
+
+    Returns:
+        How many local days were rebuilt.
+    """
+    from crm_app.db import session_scope
+    from crm_app.models import Conversation
+
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or not is_postgres(session):
+            return 0
+        tenant_id = conversation.tenant_id
+        tz = tenant_timezone(session, tenant_id)
+        today = (now or utcnow()).astimezone(ZoneInfo(tz)).date()
+        params = {"c": conversation_id, "tz": tz, "start": day_bounds(tz, today, today)[0]}
+        at = local_day(session, "x.at")
+        query = (f"SELECT DISTINCT {at} FROM ("
+                 "SELECT m.created_at AS at FROM messages m WHERE m.conversation_id = :c "
+                 "UNION ALL SELECT v.at FROM conversation_facts f, LATERAL (VALUES (f.opened_at), (f.handoff_at), "
+                 "(f.assigned_at), (f.first_human_at), (f.closed_at)) AS v(at) WHERE f.conversation_id = :c "
+                 "UNION ALL SELECT r.at FROM conversation_responses r JOIN conversation_facts f ON f.id = r.fact_id "
+                 "WHERE f.conversation_id = :c) AS x WHERE x.at < :start ORDER BY 1")
+        days = [as_date(row[0]) for row in run(session, query, params).all()]
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    with session_scope() as session:
+        for run_ in runs:
+            rebuild(session, tenant_id, run_[0], run_[-1])
+    return len(days)
 
 
 def memberships(session: Session, tenant_id: int) -> dict[int, list[int]]:

@@ -413,3 +413,38 @@ def test_a_transfer_within_a_day_counts_under_the_last_owner_in_cards_series_and
         filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
         got = _agree(db, boss, filters, dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
         assert (got["opened"], got["closed"], got["1-5m"], got["heat"]) == want, (kind, ident)
+
+
+def test_a_transfer_days_later_restates_the_stored_days_of_the_conversation(db, seeded):
+    """c8 opens Tue 3 Nov 15:00 under team A and Ana, and the rollups of 3–5 Nov are stored (as the periodic job
+    leaves them). Weeks later, still open, it is transferred to team B and Bruno through the inbox: the stored
+    Tuesday moves with it (a job the transfer queues rebuilds the conversation's past days), so team B's bar
+    and heatmap cell equal their clicks, and team A's are 0 again."""
+    from crm_app.services import inbox as inbox_service
+    from crm_app.services.analytics import rollups
+    from tests.support.whatsapp import run_burst_worker
+
+    tenant, made, ana, bruno = seeded
+    team_a, team_b = _teams(db, tenant.id, ana, bruno)
+    c8 = make_conversation(db, made["c1"].inbox_id, wa_id="5511900000108")
+    c8.created_at, c8.team_id, c8.assignee_id = sp(3, 15, 0), team_a, ana.user_id
+    db.add(Message(tenant_id=tenant.id, conversation_id=c8.id, direction="inbound", sender_type="customer",
+                   kind="text", body="Oi", status="received", created_at=sp(3, 15, 0)))
+    facts.note(db, c8, "customer", at=sp(3, 15, 0))
+    facts.note(db, c8, "handoff", at=sp(3, 15, 1), reason="menu", team_id=team_a)
+    facts.note(db, c8, "assign", at=sp(3, 15, 2), user_id=ana.user_id)
+    facts.note(db, c8, "human", at=sp(3, 15, 5), user_id=ana.user_id)
+    db.commit()
+    rollups.rebuild(db, tenant.id, FIRST, LAST)
+    db.commit()
+    admin = make_user(db, tenant.id, "admin")
+    inbox_service.transfer(db, actor=admin, conversation_id=c8.id, team_id=team_b, user_id=bruno.user_id)
+    db.commit()
+    result = run_burst_worker("default")
+    assert result.returncode == 0, result.stderr[-2000:]
+    db.expire_all()
+    later = dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC)  # every day of the period from the stored rollups
+    by_team = {team: _agree(db, admin, figures.Filters(FIRST, LAST, team_id=team), later)
+               for team in (team_a, team_b)}
+    assert {t: (r["opened"], r["1-5m"], r["heat"][2]) for t, r in by_team.items()} == {
+        team_a: (0, 0, 0), team_b: (1, 1, 1)}
