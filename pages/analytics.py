@@ -152,8 +152,10 @@ def _timeline() -> rx.Component:
 
 def _body() -> rx.Component:
     return rx.vstack(
-        # Mounted again whenever the tab's language changes: the rows and charts are rebuilt in it.
-        rx.box(key=S.lang, on_mount=S.relabel, display="none"),
+        # Mounted again whenever the tab's language changes: the rows and charts are rebuilt in it. The key sits on
+        # the outer box, because Reflex puts an element's own key inside the memoized wrapper that holds its
+        # on_mount, which then never mounts again; the inner box is a child of the keyed one, so it does.
+        rx.box(rx.box(on_mount=S.relabel), key=S.lang, display="none"),
         _filters(),
         rx.text(S.period_text, size="2", color_scheme="gray", id="analytics-period-text"),
         rx.cond(S.is_empty & S.analytics_loaded,
