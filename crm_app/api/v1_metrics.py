@@ -16,6 +16,11 @@ from crm_app.services.analytics import figures, rollups
 from crm_app.services.core.actors import Actor
 
 PERIOD = Literal["today", "7d", "30d", "90d", "365d", "custom"]
+OWNER = ("Team and attendant filters: a cycle's figures (opened, closed, handoffs, containment, resolution) count "
+         "under its last team and attendant, also on earlier days once it changes hands; a first response under "
+         "the person who sent it and the cycle's last team; customer messages under the conversation's current team "
+         "and attendant, people's messages under their sender. Demand (the page's heatmap) has no attendant "
+         "dimension.")
 
 
 def _filters(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
@@ -83,10 +88,10 @@ class Query_:
         period: Annotated[PERIOD, Query(description="today, the last 7/30/90/365 local days, or custom.")] = "7d",
         since: Annotated[str | None, Query(max_length=10, description="custom: first day, YYYY-MM-DD.")] = None,
         until: Annotated[str | None, Query(max_length=10, description="custom: last day, YYYY-MM-DD.")] = None,
-        team_id: Annotated[int | None, Query(ge=1)] = None,
+        team_id: Annotated[int | None, Query(ge=1, description=OWNER)] = None,
         inbox_id: Annotated[int | None, Query(ge=1, description="The WhatsApp number.")] = None,
         label_id: Annotated[int | None, Query(ge=1)] = None,
-        attendant_id: Annotated[int | None, Query(ge=1)] = None,
+        attendant_id: Annotated[int | None, Query(ge=1, description=OWNER)] = None,
     ) -> None:
         self.values = {"period": period, "since": since, "until": until, "team_id": team_id, "inbox_id": inbox_id,
                        "label_id": label_id, "attendant_id": attendant_id}
