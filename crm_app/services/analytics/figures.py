@@ -327,7 +327,7 @@ class _Parts:
                      "FROM analytics_hourly WHERE tenant_id = :t AND day >= :a AND day <= :b"
                      + self._hourly_conditions() + " GROUP BY 1")
             out.extend(rollups.run(self.session, query, self.params).all())
-        for (_, hour, inbox, team), (messages, seconds, _, _) in rollups.hourly_rows(self.raw, self.members).items():
+        for (_, hour, inbox, team), (messages, seconds, _, _) in self._raw_hourly().items():
             if self._hourly_kept(inbox, team):
                 out.append((hour, messages if inbox else 0, 0.0 if inbox else seconds))
         return out
@@ -336,7 +336,7 @@ class _Parts:
         """(weekday, hour, distinct conversations) of the heatmap: the stored days' conversation hours and the raw
         days' ones, counted distinct together in one query (PostgreSQL), or in Python when every day is raw."""
         raw: set[tuple[int, int, int]] = set()
-        for (day, hour, inbox, team), values in rollups.hourly_rows(self.raw, self.members).items():
+        for (day, hour, inbox, team), values in self._raw_hourly().items():
             if inbox and self._hourly_kept(inbox, team):
                 raw.update((day.weekday(), hour, conversation_id) for conversation_id in values[3])
         if not self.has_stored:
@@ -354,6 +354,11 @@ class _Parts:
         params = {**self.params, "rw": [r[0] for r in ordered], "rh": [r[1] for r in ordered],
                   "rc": [r[2] for r in ordered]}
         return [tuple(row) for row in rollups.run(self.session, query, params).all()]
+
+    def _raw_hourly(self) -> dict[tuple, list]:
+        if "_hourly_rows" not in self.__dict__:
+            self._hourly_rows = rollups.hourly_rows(self.raw, self.members)
+        return self._hourly_rows
 
     def _cell_conditions(self) -> list[str]:
         f, scope = self.filters, self.scope

@@ -103,7 +103,7 @@ class DayRow:
     values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTS + SUMS, 0))
     hourly_in: list[int] = field(default_factory=lambda: [0] * 24)
     # Conversations whose customer wrote in that local hour (the heatmap's cells; a click opens exactly them).
-    hourly_ids: list[set[int]] = field(default_factory=lambda: [set() for _ in range(24)])
+    hourly_ids: dict[int, set[int]] = field(default_factory=dict)  # local hour -> ids (only hours with some)
     hourly_online: list[float] = field(default_factory=lambda: [0.0] * 24)
 
 
@@ -209,7 +209,7 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
              "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
              "AND m.sender_type = 'customer'" + extra.replace("f.conversation_id", "m.conversation_id"))
     for day, hour, inbox_id, team_id, attendant_id, conversation_id in run(session, query, params).all():
-        rows[(as_date(day), inbox_id, team_id, attendant_id)].hourly_ids[hour].add(conversation_id)
+        rows[(as_date(day), inbox_id, team_id, attendant_id)].hourly_ids.setdefault(hour, set()).add(conversation_id)
 
 
 def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz: str, start: dt.datetime,
@@ -361,7 +361,7 @@ def hourly_rows(rows: dict[Key, DayRow], teams_of: dict[int, list[int]]) -> dict
         for hour in range(24):
             if inbox and row.hourly_in[hour]:
                 out[(day, hour, inbox, team)][0] += row.hourly_in[hour]
-                out[(day, hour, inbox, team)][3].update(row.hourly_ids[hour])
+                out[(day, hour, inbox, team)][3].update(row.hourly_ids.get(hour, ()))
             if not inbox and row.hourly_online[hour]:
                 for target in (0, *teams_of.get(user, ())):
                     out[(day, hour, 0, target)][1] += row.hourly_online[hour]
