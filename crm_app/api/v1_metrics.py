@@ -48,7 +48,7 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
     with ThreadPoolExecutor(max_workers=1) as pool:
         previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
                                   demand=False, durations=("frt", "resolution"))
-        now = figures.report(session, actor=actor, filters=filters)
+        now = figures.report(session, actor=actor, filters=filters, demand=False)  # no heatmap or staffing here
         before = previous.result()
     closed = now.totals["resolution_count"]  # cycles closed: the unit `contained` counts in
     return s.Overview(
