@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
     sa.Column('hour', sa.Integer(), nullable=False),
     sa.Column('inbox_id', sa.Integer(), nullable=False),
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -39,10 +40,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_analytics_conversation_hours_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_analytics_conversation_hours_conversation_id'), ['conversation_id'],
                               unique=False)
+        batch_op.create_index('ix_analytics_conversation_hours_cells',
+                              ['tenant_id', 'weekday', 'hour', 'conversation_id', 'day'], unique=False,
+                              postgresql_include=['inbox_id', 'team_id'])
 
 
 def downgrade() -> None:
     with op.batch_alter_table('analytics_conversation_hours', schema=None) as batch_op:
+        batch_op.drop_index('ix_analytics_conversation_hours_cells')
         batch_op.drop_index(batch_op.f('ix_analytics_conversation_hours_conversation_id'))
         batch_op.drop_index(batch_op.f('ix_analytics_conversation_hours_tenant_id'))
     op.drop_table('analytics_conversation_hours')

@@ -333,27 +333,28 @@ class _Parts:
         return out
 
     def _cells(self) -> list[tuple[int, int, int]]:
-        """(weekday, hour, distinct conversations) of the heatmap: the stored days' conversation hours and the raw
-        days' ones, counted distinct together in one query (PostgreSQL), or in Python when every day is raw."""
+        """(weekday, hour, distinct conversations) of the heatmap: the stored days' conversation hours counted in
+        cell order by PostgreSQL, plus the raw days' (today's) conversations not already stored in that cell."""
         raw: set[tuple[int, int, int]] = set()
         for (day, hour, inbox, team), values in self._raw_hourly().items():
             if inbox and self._hourly_kept(inbox, team):
                 raw.update((day.weekday(), hour, conversation_id) for conversation_id in values[3])
-        if not self.has_stored:
-            counts: dict[tuple[int, int], int] = defaultdict(int)
-            for weekday, hour, _ in raw:
-                counts[(weekday, hour)] += 1
-            return [(w, h, n) for (w, h), n in counts.items()]
-        conditions = "".join(f" AND {c}" for c in self._cell_conditions())
-        ordered = sorted(raw)
-        query = ("SELECT w, h, count(DISTINCT c) FROM ("
-                 "SELECT extract(isodow FROM day)::int - 1 AS w, hour AS h, conversation_id AS c "
-                 "FROM analytics_conversation_hours WHERE tenant_id = :t AND day >= :a AND day <= :b" + conditions
-                 + " UNION ALL SELECT * FROM unnest(CAST(:rw AS int[]), CAST(:rh AS int[]), CAST(:rc AS bigint[]))"
-                 ") AS x GROUP BY 1, 2")
-        params = {**self.params, "rw": [r[0] for r in ordered], "rh": [r[1] for r in ordered],
-                  "rc": [r[2] for r in ordered]}
-        return [tuple(row) for row in rollups.run(self.session, query, params).all()]
+        counts: dict[tuple[int, int], int] = defaultdict(int)
+        if self.has_stored:
+            where = ("FROM analytics_conversation_hours WHERE tenant_id = :t AND day >= :a AND day <= :b"
+                     + "".join(f" AND {c}" for c in self._cell_conditions()))
+            query = (f"SELECT weekday, hour, count(*) FROM (SELECT weekday, hour, conversation_id {where} "
+                     "GROUP BY 1, 2, 3) AS x GROUP BY 1, 2")
+            for weekday, hour, n in rollups.run(self.session, query, self.params).all():
+                counts[(weekday, hour)] += int(n)
+            if raw:
+                query = (f"SELECT DISTINCT weekday, hour, conversation_id {where} "
+                         "AND conversation_id = ANY(CAST(:ids AS bigint[]))")
+                ids = sorted({c for _, _, c in raw})
+                raw -= {tuple(r) for r in rollups.run(self.session, query, {**self.params, "ids": ids}).all()}
+        for weekday, hour, _ in raw:
+            counts[(weekday, hour)] += 1
+        return [(w, h, n) for (w, h), n in counts.items()]
 
     def _raw_hourly(self) -> dict[tuple, list]:
         if "_hourly_rows" not in self.__dict__:

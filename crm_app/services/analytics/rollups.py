@@ -286,8 +286,9 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
               "online_seconds": sum(row.hourly_online), "built_at": now, **row.values}
              for (day, inbox, team, user), row in rows.items()]
     hourly = hourly_rows(rows, memberships(session, tenant_id))
-    slots = [{"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
-              "conversation_id": conversation_id} for k, v in hourly.items() for conversation_id in sorted(v[3])]
+    slots = [{"tenant_id": tenant_id, "day": k[0], "weekday": k[0].weekday(), "hour": k[1], "inbox_id": k[2],
+              "team_id": k[3], "conversation_id": conversation_id}
+             for k, v in hourly.items() for conversation_id in sorted(v[3])]
     for model, values in ((AnalyticsDaily, daily), (AnalyticsHourly, [
             {"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
              "messages_in": v[0], "online_seconds": v[1], "conversations_in": len(v[3])} for k, v in hourly.items()]),
