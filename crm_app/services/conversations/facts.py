@@ -82,15 +82,18 @@ def _apply(session: Session, fact: ConversationFact, event: str, at: dt.datetime
 def _restate_past_days(session: Session, conversation: Conversation) -> None:
     """The conversation changed hands: the figures of its earlier local days follow its new team and attendant
     (the cycle's owner, the messages' conversation), so a job rebuilds the stored rollups of those days after
-    commit. A conversation that started today has no stored day (today is always read raw)."""
-    from crm_app.services.analytics import rollups
+    commit (`analytics.rollups.restate_conversation`, queued by name). A conversation that started today has no
+    stored day (today is always read raw), and the laptop's SQLite keeps none."""
     from crm_app.services.core import jobs
 
-    if not rollups.is_postgres(session):
-        return  # the laptop's SQLite keeps no stored days
-    tz = rollups.tenant_timezone(session, conversation.tenant_id)
-    today = utcnow().astimezone(ZoneInfo(tz)).date()
-    if rollups.as_utc(conversation.created_at) < rollups.day_bounds(tz, today, today)[0]:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    tenant = session.get(Tenant, conversation.tenant_id)
+    zone = ZoneInfo((tenant.timezone if tenant else None) or "America/Sao_Paulo")
+    started = conversation.created_at
+    started = started.replace(tzinfo=dt.UTC) if started.tzinfo is None else started
+    today = dt.datetime.combine(utcnow().astimezone(zone).date(), dt.time(), zone)
+    if started < today:
         jobs.enqueue_after_commit(session, "restate_analytics", conversation.id)
 
 
