@@ -154,7 +154,8 @@ def report(session: Session, *, actor: Actor, filters: Filters, now: dt.datetime
     with ThreadPoolExecutor(max_workers=1) as pool:  # the percentiles on a second connection, meanwhile
         sorted_ = beside(session, pool, all_durations, actor.tenant_id, tz, filters, scope, durations) \
             if durations else None
-        parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now))
+        parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now),
+                       ids=demand)
         out = Report()
         out.days = _with_contacts(session, actor.tenant_id, tz, filters, scope, parts.days())
         out.totals = {name: sum(day[name] for day in out.days) for name in out.days[0] if name != "day"}
@@ -188,11 +189,13 @@ def beside(session: Session, pool: ThreadPoolExecutor, fn, /, *args, **kwargs) -
 _NAMES = rollups.COUNTS + rollups.SUMS + ("online_seconds",)
 
 
-def _parts(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, today: dt.date) -> _Parts:
-    """One `_Parts` per session and question: the page's cards and three tables share today's raw rows."""
+def _parts(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, today: dt.date,
+           ids: bool = False) -> _Parts:
+    """One `_Parts` per session and question: the page's cards and three tables share today's raw rows. `ids`:
+    the heatmap's conversation ids are needed (a kept one without them is replaced)."""
     key = ("analytics.parts", tenant_id, tz, filters, scope, today)
-    if key not in session.info:
-        session.info[key] = _Parts(session, tenant_id, tz, filters, scope, today)
+    if key not in session.info or (ids and not session.info[key].ids):
+        session.info[key] = _Parts(session, tenant_id, tz, filters, scope, today, ids)
     return session.info[key]
 
 
@@ -204,8 +207,8 @@ class _Parts:
     """
 
     def __init__(self, session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
-                 today: dt.date) -> None:
-        self.session, self.tenant_id, self.filters, self.scope = session, tenant_id, filters, scope
+                 today: dt.date, ids: bool = True) -> None:
+        self.session, self.tenant_id, self.filters, self.scope, self.ids = session, tenant_id, filters, scope, ids
         all_raw = filters.label_id is not None or not rollups.is_postgres(session)
         raw_from = filters.since if all_raw else max(filters.since, today)
         self.stored_until = min(raw_from - dt.timedelta(days=1), filters.until)
@@ -213,7 +216,7 @@ class _Parts:
         self.raw = {}
         if raw_from <= filters.until:
             self.raw = {k: r for k, r in rollups.raw_days(session, tenant_id, tz, raw_from, filters.until,
-                                                          filters.label_id).items()}
+                                                          filters.label_id, ids).items()}
         self.params = {"t": tenant_id, "a": filters.since, "b": self.stored_until, "inbox_id": filters.inbox_id,
                        "team_id": filters.team_id, "scope_teams": sorted(scope.team_ids or ()),
                        "attendant_id": scope.attendant_id or filters.attendant_id}

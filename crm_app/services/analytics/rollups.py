@@ -142,7 +142,7 @@ def conversation_filter(label_id: int | None) -> str:
 
 
 def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: dt.date,
-             label_id: int | None = None) -> dict[Key, DayRow]:
+             label_id: int | None = None, ids: bool = True) -> dict[Key, DayRow]:
     """The figures of local days [since, until] straight from the rows, per number, team and attendant.
 
     Args:
@@ -152,6 +152,7 @@ def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: d
         since: The first local day.
         until: The last local day (inclusive).
         label_id: Only conversations with this label.
+        ids: Whether to collect the heatmap's conversation ids (`DayRow.hourly_ids`; the series needs none).
 
     Returns:
         Rows by (day, inbox, team, attendant).
@@ -168,7 +169,7 @@ def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: d
                  "GROUP BY 1, 2, 3, 4")
         _merge(rows, run(session, query, params).mappings())
     _merge(rows, run(session, _windows_query(local_day(session, "r.at"), extra), params).mappings())
-    _add_messages(session, rows, tz, params, extra)
+    _add_messages(session, rows, tz, params, extra, ids)
     if label_id is None:
         _add_presence(session, rows, tenant_id, tz, start, end)
     return rows
@@ -181,8 +182,13 @@ def _windows_query(day: str, extra: str) -> str:
             f"AND r.at < :end{extra} GROUP BY 1, 2, 3, 4")
 
 
-def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: dict, extra: str) -> None:
-    """Messages in (customer, by the conversation's assignee) and out (a person's, by its sender; the bot's)."""
+def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: dict, extra: str,
+                  with_ids: bool = True) -> None:
+    """Messages in (customer, by the conversation's assignee) and out (a person's, by its sender; the bot's), and
+    per local hour the conversations the customers wrote in (one scan of the messages)."""
+    ids = ("array_agg(DISTINCT m.conversation_id)" if is_postgres(session)
+           else "group_concat(DISTINCT m.conversation_id)") + " FILTER (WHERE m.sender_type = 'customer') AS ids"
+    ids = ids if with_ids else "NULL AS ids"
     query = (f"SELECT {local_day(session, 'm.created_at')} AS day, {local_hour(session, 'm.created_at')} AS hour, "
              "c.inbox_id, "
              "coalesce(c.team_id, 0) AS team_id, "
@@ -191,7 +197,7 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
              "count(*) FILTER (WHERE m.sender_type = 'customer') AS messages_in, "
              "count(*) FILTER (WHERE m.sender_type = 'attendant') AS messages_out, "
              "count(*) FILTER (WHERE m.sender_type = 'bot') AS bot_messages, "
-             "count(*) FILTER (WHERE m.status = 'failed' AND m.direction = 'outbound') AS failed_sends "
+             f"count(*) FILTER (WHERE m.status = 'failed' AND m.direction = 'outbound') AS failed_sends, {ids} "
              "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
              "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
              "AND m.sender_type IN ('customer', 'attendant', 'bot')"
@@ -201,15 +207,9 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
         for name in ("messages_in", "messages_out", "bot_messages", "failed_sends"):
             target.values[name] += row[name]
         target.hourly_in[row["hour"]] += row["messages_in"]
-    # Which conversations the customers wrote in, per local hour (under the same number, team and attendant).
-    query = (f"SELECT DISTINCT {local_day(session, 'm.created_at')} AS day, "
-             f"{local_hour(session, 'm.created_at')} AS hour, c.inbox_id, coalesce(c.team_id, 0) AS team_id, "
-             "coalesce(c.assignee_id, 0) AS attendant_id, m.conversation_id "
-             "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-             "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
-             "AND m.sender_type = 'customer'" + extra.replace("f.conversation_id", "m.conversation_id"))
-    for day, hour, inbox_id, team_id, attendant_id, conversation_id in run(session, query, params).all():
-        rows[(as_date(day), inbox_id, team_id, attendant_id)].hourly_ids.setdefault(hour, set()).add(conversation_id)
+        if row["ids"]:
+            found = row["ids"] if isinstance(row["ids"], list) else [int(i) for i in str(row["ids"]).split(",")]
+            target.hourly_ids.setdefault(row["hour"], set()).update(found)
 
 
 def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz: str, start: dt.datetime,
