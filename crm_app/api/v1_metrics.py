@@ -16,6 +16,11 @@ from crm_app.services.analytics import figures, rollups
 from crm_app.services.core.actors import Actor
 
 PERIOD = Literal["today", "7d", "30d", "90d", "365d", "custom"]
+OWNER = ("Team and attendant filters: a cycle's figures (opened, closed, handoffs, containment, resolution) count "
+         "under its last team and attendant, also on earlier days once it changes hands; a first response under "
+         "the person who sent it and the cycle's last team; customer messages under the conversation's current team "
+         "and attendant, people's messages under their sender. Demand (the page's heatmap) has no attendant "
+         "dimension.")
 
 
 def filters_for(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
@@ -45,7 +50,7 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
     with ThreadPoolExecutor(max_workers=1) as pool:
         previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
                                   demand=False, durations=("frt", "resolution"))
-        now = figures.report(session, actor=actor, filters=filters)
+        now = figures.report(session, actor=actor, filters=filters, demand=False)  # no heatmap or staffing here
         before = previous.result()
     closed = now.totals["resolution_count"]  # cycles closed: the unit `contained` counts in
     return s.Overview(
@@ -85,10 +90,10 @@ class Query_:
         period: Annotated[PERIOD, Query(description="today, the last 7/30/90/365 local days, or custom.")] = "7d",
         since: Annotated[str | None, Query(max_length=10, description="custom: first day, YYYY-MM-DD.")] = None,
         until: Annotated[str | None, Query(max_length=10, description="custom: last day, YYYY-MM-DD.")] = None,
-        team_id: Annotated[int | None, Query(ge=1)] = None,
+        team_id: Annotated[int | None, Query(ge=1, description=OWNER)] = None,
         inbox_id: Annotated[int | None, Query(ge=1, description="The WhatsApp number.")] = None,
         label_id: Annotated[int | None, Query(ge=1)] = None,
-        attendant_id: Annotated[int | None, Query(ge=1)] = None,
+        attendant_id: Annotated[int | None, Query(ge=1, description=OWNER)] = None,
     ) -> None:
         self.values = {"period": period, "since": since, "until": until, "team_id": team_id, "inbox_id": inbox_id,
                        "label_id": label_id, "attendant_id": attendant_id}

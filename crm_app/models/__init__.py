@@ -1,6 +1,7 @@
 """The tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from crm_app.models.analytics import (
+    AnalyticsConversationHour,
     AnalyticsDaily,
     AnalyticsHourly,
     ConversationFact,
@@ -53,7 +54,8 @@ from crm_app.models.webhooks import (
 )
 
 __all__ = [
-    "AnalyticsDaily", "AnalyticsHourly", "ConversationFact", "ConversationResponse", "PresenceInterval",
+    "AnalyticsConversationHour", "AnalyticsDaily", "AnalyticsHourly", "ConversationFact", "ConversationResponse",
+    "PresenceInterval",
     "AiUsage", "ApiToken", "AuditChainHead", "AuditDetail", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
     "CannedResponse", "Contact", "ContactInbox", "CsatStatus", "CsatSurvey",
     "Conversation", "ConversationEvent", "ConversationEventKind",

@@ -317,7 +317,9 @@ class AnalyticsState(SessionState):
                                 y=[int(d["opened"]) for d in self.days], marker_color=ACCENT),
                          go.Bar(name=translate(lang, "analytics.series.closed"), x=days,
                                 y=[int(d["closed"]) for d in self.days], marker_color=GRAY)])
-        return _layout(fig, barmode="group")
+        top = max([int(d[k]) for d in self.days for k in ("opened", "closed")] or [0])
+        # Days as dd/mm in both languages (plotly's own month names are English only).
+        return _layout(fig, barmode="group", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
 
     @rx.var(cache=True)
     def fig_heatmap(self) -> go.Figure:
@@ -326,7 +328,7 @@ class AnalyticsState(SessionState):
         heat = self.heat or [[0] * 24 for _ in range(7)]
         top = max(1, max(max(row) for row in heat))  # an empty week is a pale grid from 0, not a scale around 0
         fig = go.Figure(go.Heatmap(z=heat, x=list(range(24)), y=names, colorscale="Teal", zmin=0, zmax=top,
-                                   hovertemplate="%{y} %{x}h: %{z}<extra></extra>"))
+                                   colorbar=_counts(top), hovertemplate="%{y} %{x}h: %{z}<extra></extra>"))
         return _layout(fig, yaxis={"autorange": "reversed"})
 
     @rx.var(cache=True)
@@ -344,9 +346,10 @@ class AnalyticsState(SessionState):
     @rx.var(cache=True)
     def fig_frt(self) -> go.Figure:
         lang = self.chart_lang
-        fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=[int(b["count"]) for b in self.buckets],
+        counts = [int(b["count"]) for b in self.buckets]
+        fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=counts,
                                marker_color=ACCENT, name=translate(lang, "analytics.series.first_responses")))
-        return _layout(fig)
+        return _layout(fig, yaxis=_counts(max(counts or [0])))
 
     @rx.var(cache=True)
     def fig_csat(self) -> go.Figure:
@@ -358,9 +361,14 @@ class AnalyticsState(SessionState):
     @rx.var(cache=True)
     def fig_reasons(self) -> go.Figure:
         rows = list(reversed(self.reasons))
-        fig = go.Figure(go.Bar(y=[r["reason"] for r in rows], x=[int(r["count"]) for r in rows], orientation="h",
-                               marker_color=VIOLET))
-        return _layout(fig)
+        counts = [int(r["count"]) for r in rows]
+        fig = go.Figure(go.Bar(y=[r["reason"] for r in rows], x=counts, orientation="h", marker_color=VIOLET))
+        return _layout(fig, xaxis=_counts(max(counts or [0])))
+
+
+def _counts(top: int) -> dict:
+    """An axis (or colour bar) of counts: whole-number ticks, one per unit while the largest is small."""
+    return {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
 
 
 def _layout(fig: go.Figure, **extra) -> go.Figure:

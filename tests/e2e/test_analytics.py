@@ -1,6 +1,6 @@
 """The analytics page in a real browser: cards and plotly charts from recorded facts, a bar that opens exactly its
 conversations in the inbox, role scoping (attendants get only their own page, executives land on analytics), the
-print view, and screenshots at 1366 and 390 px."""
+language switch (cards and chart labels rebuilt), the print view, and screenshots at 1366 and 390 px."""
 
 from __future__ import annotations
 
@@ -57,6 +57,21 @@ def test_analytics_page_charts_click_through_roles_and_print(page, browser, stac
     expect(page.locator("#chart-csat .js-plotly-plot")).to_be_visible()
     page.wait_for_timeout(500)
     shoot(page, "analytics")
+    # Switching the language rebuilds the cards' and the charts' texts (AnalyticsState.relabel), and back.
+    plot = "document.querySelector('{} .js-plotly-plot')"
+    for combobox, option, card, series, monday in (("Idioma", "English", "First response (median)", "Opened", "Mon"),
+                                                  ("Language", "Português", "Primeira resposta (mediana)", "Abertas",
+                                                   "Seg")):
+        page.locator("#language-switch").click()
+        page.get_by_role("option", name=option).click()
+        expect(page.get_by_role("combobox", name=combobox)).to_have_count(0)
+        expect(page.locator("#analytics-cards")).to_contain_text(card)
+        page.wait_for_function(f"() => {plot.format('#chart-volume')}.data[0].name === {series!r} "
+                               f"&& {plot.format('#chart-heatmap')}.data[0].y[0] === {monday!r}")
+        if option == "English":
+            expect(page.locator("#analytics-cards")).not_to_contain_text("Primeira resposta")
+            page.wait_for_timeout(300)
+            shoot(page, "analytics-en")
     # An attendant's day.
     page.locator("#table-attendants a", has_text="Ana").first.click()
     expect(page.locator("#timeline-dialog")).to_contain_text("Primeira resposta")
