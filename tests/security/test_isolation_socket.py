@@ -89,8 +89,9 @@ async def test_handler_isolation_over_the_websocket(key, live, world, db):
     fresh = await _tab(live.base, path, victim.cookies["admin"])
     await fresh.close()
     seen = await _run(await _tab(live.base, path, attacker.cookies["admin"], fresh.token), steps, path)
-    if VICTIM in seen or snapshot_diff(before, tenant_snapshot(db, victim.tenant_id)):
-        failures.append("B's tab token under A's cookie reached B's data")
+    changed = snapshot_diff(before, tenant_snapshot(db, victim.tenant_id))
+    if VICTIM in seen or changed:
+        failures.append(f"B's tab token under A's cookie reached B's data: saw B={VICTIM in seen}, changed={changed}")
     assert not failures, f"{key}: " + "; ".join(failures)
     if case.writes:  # positive control: B's own admin, same steps over the socket, does change B's rows
         await _run(await _tab(live.base, path, victim.cookies["admin"]), steps, path)
