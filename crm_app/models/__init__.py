@@ -19,6 +19,7 @@ from crm_app.models.conversations import (
     ConversationStatus,
 )
 from crm_app.models.emails import Email, EmailStatus
+from crm_app.models.exports import Export, ExportStatus
 from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
 from crm_app.models.inboxes import Inbox
 from crm_app.models.incidents import Incident, IncidentStatus
@@ -63,4 +64,5 @@ __all__ = [
     "DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
     "ConsentEvent", "ConsentPurpose", "ConsentSource", "DpoReport", "ErasureRecord", "LegalHold", "PrivacyRequest",
     "RequestKind", "RequestStatus", "RetentionAction", "RetentionPolicy",
+    "Export", "ExportStatus",
 ]
