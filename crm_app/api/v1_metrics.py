@@ -18,8 +18,9 @@ from crm_app.services.core.actors import Actor
 PERIOD = Literal["today", "7d", "30d", "90d", "365d", "custom"]
 
 
-def _filters(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
-             inbox_id: int | None, label_id: int | None, attendant_id: int | None) -> figures.Filters:
+def query_filters(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
+                  inbox_id: int | None, label_id: int | None, attendant_id: int | None) -> figures.Filters:
+    """The page's filters from a period, its dates and ids (the exports' body uses them too)."""
     first, last = figures.period(period, figures.today_for(session, actor.tenant_id), since, until)
     return figures.Filters(first, last, team_id=team_id, inbox_id=inbox_id, label_id=label_id,
                            attendant_id=attendant_id)
@@ -39,7 +40,7 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
 
     The previous period is read on a second connection at the same time (PostgreSQL works on both at once).
     """
-    filters = _filters(session, actor, **query)
+    filters = query_filters(session, actor, **query)
     with ThreadPoolExecutor(max_workers=1) as pool:
         previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
                                   demand=False, durations=("frt", "resolution"))
@@ -60,14 +61,14 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
 
 def timeseries(session, *, actor: Actor, **query: Any) -> s.Timeseries:
     """One entry per local day."""
-    filters = _filters(session, actor, **query)
+    filters = query_filters(session, actor, **query)
     got = figures.report(session, actor=actor, filters=filters, demand=False, durations=())
     return s.Timeseries(period=_period(session, actor, filters), data=[s.Day(**day) for day in got.days])
 
 
 def attendants(session, *, actor: Actor, **query: Any) -> s.AttendantList:
     """The attendant table."""
-    filters = _filters(session, actor, **query)
+    filters = query_filters(session, actor, **query)
     rows = figures.breakdown(session, actor=actor, filters=filters, by="attendant")
     return s.AttendantList(period=_period(session, actor, filters), data=[s.AttendantRow(
         user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent,
