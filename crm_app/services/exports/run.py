@@ -64,10 +64,13 @@ class Superseded(Exception):
     """This run is no longer the export's current attempt (the sweep gave it up for dead and started another)."""
 
 
-def conversation_query(filters: figures.Filters, scope: figures.Scope) -> tuple[str, str]:
-    """(rows, count) SQL of the conversation export, on the facts alias `f`, with `figures.fact_params`."""
+def conversation_query(filters: figures.Filters, scope: figures.Scope, postgres: bool = True) -> tuple[str, str]:
+    """(rows, count) SQL of the conversation export, on the facts alias `f`, with `figures.fact_params`; the
+    laptop's SQLite joins the labels with `group_concat` (unordered) instead of `string_agg`."""
     where = _IN_PERIOD + figures.fact_conditions(filters, scope, "f.assignee_id")
-    return (_SELECT + _FROM + where + " ORDER BY f.opened_at, f.id",
+    select = _SELECT if postgres else _SELECT.replace("string_agg(l.name, ', ' ORDER BY l.name)",
+                                                      "group_concat(l.name, ', ')")
+    return (select + _FROM + where + " ORDER BY f.opened_at, f.id",
             "SELECT count(*) FROM conversation_facts f" + where)
 
 
@@ -162,7 +165,7 @@ def write_file(export: Export, actor: Actor, key: str, progress: Callable[..., N
                 session, actor=actor, filters=filters, demand=False, durations=()).days]]
             total = len(batches[0])
         else:
-            query, count = conversation_query(filters, scope)
+            query, count = conversation_query(filters, scope, rollups.is_postgres(session))
             params = figures.fact_params(actor.tenant_id, tz, filters, scope)
             total = int(rollups.run(session, count, params).scalar_one())
     progress(rows_total=total)
