@@ -29,9 +29,8 @@ def _progress(row) -> rx.Component:
 
 def _download(row) -> rx.Component:
     return rx.cond(row["url"] != "", rx.vstack(
-        # A plain link (a full request, not client-side routing): the route checks the session and audits.
-        rx.el.a(rx.button(rx.icon("download", size=14), T["exports.download"], size="1", variant="soft"),
-                href=row["url"], download="", id="export-download-" + row["id"]),
+        rx.button(rx.icon("download", size=14), T["exports.download"], size="1", variant="soft",
+                  on_click=S.download(row["id"]), id="export-download-" + row["id"]),
         rx.text(T["exports.expires"], " ", row["expires"], size="1", color_scheme="gray"), spacing="1"))
 
 

@@ -103,6 +103,11 @@ def _require(scopes: frozenset[str], scope: str) -> None:
                          {"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'})
 
 
+def require_read(request: Request, area: str) -> None:
+    """403 unless the request's token may also read `area` (a file that embeds that area's data)."""
+    _require(request.state.token_scopes, access.scope(area))
+
+
 def _may_read(request: Request, area: str) -> bool:
     """Whether the request's token may read `area`: embedded objects obey their own scope, not the route's."""
     return access.scope(area) in request.state.token_scopes
@@ -414,7 +419,7 @@ def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
     webhook_routes(app, scoped=scoped, run=run, errors=ERRORS)
     v1_privacy.privacy_routes(app, scoped, ERRORS)
     v1_metrics.add_routes(app, reader=scoped(access.scope("metrics")), run=run, errors=ERRORS)
-    v1_exports.add_routes(app, scoped=scoped, run=run, errors=ERRORS)
+    v1_exports.add_routes(app, scoped=scoped, run=run, errors=ERRORS, require_read=require_read)
     _error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=get_settings().api_max_body_bytes)
     return app

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, BinaryIO, Literal
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,8 +76,9 @@ def chunks(handle: BinaryIO) -> Iterator[bytes]:
 
 
 def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], run: Callable[..., Any],
-               errors: dict[int | str, dict[str, Any]]) -> None:
-    """Mount the export routes on the v1 app (`scoped(scope)` is its token dependency, `run` its service call)."""
+               errors: dict[int | str, dict[str, Any]], require_read: Callable[[Request, str], None]) -> None:
+    """Mount the export routes on the v1 app (`scoped(scope)` is its token dependency, `run` its service call,
+    `require_read(request, area)` refuses a token that may not read an area the file embeds)."""
     read = Annotated[Actor, Depends(scoped(access.scope("exports")))]
     write = Annotated[Actor, Depends(scoped(access.scope("exports", write=True)))]
     gone = {**errors, 409: {**errors[404], "description": "Not done yet, or failed."},
@@ -102,8 +103,12 @@ def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], r
         return _out(run(exports.get_export, actor, export_id=export_id))
 
     @app.get("/exports/{export_id}/download", tags=["exports"], responses=gone, response_class=StreamingResponse,
-             summary="Download an export's file (audited); 410 after 24 hours")
-    def download(export_id: int, actor: read) -> StreamingResponse:
+             summary="Download an export's file (audited); 410 after 24 hours",
+             description="A conversations export holds contacts' names and phones: the token needs "
+                         "`contacts:read` too, as for any object embedding a contact.")
+    def download(export_id: int, actor: read, request: Request) -> StreamingResponse:
+        if run(exports.get_export, actor, export_id=export_id).kind == "conversations":
+            require_read(request, "contacts")
         handle, size, media_type, name = run(exports.open_download, actor, export_id=export_id)
         return StreamingResponse(chunks(handle), media_type=media_type, headers={
             "Content-Disposition": f'attachment; filename="{name}"', "Content-Length": str(size),

@@ -15,7 +15,7 @@ import reflex as rx
 from crm_app.errors import CRMError
 from crm_app.services import call, exports
 from crm_app.state.errors import toast_errors
-from crm_app.state.session import SessionState
+from crm_app.state.session import SessionState, navigate
 
 WATCH_SECONDS = 1.0
 WATCH_ROUNDS = 1800  # half an hour; the job goes on without the tab, and the next visit shows where it is
@@ -54,6 +54,16 @@ class ExportsState(SessionState):
         """on_load: the exports (executives, admins, supervisors; checked here too); watch running jobs."""
         if self._reload():
             return ExportsState.watch_progress
+        return None
+
+    @rx.event
+    @toast_errors
+    def download(self, export_id: str):
+        """A full page load of the file's route (it checks the session, the role and the tenant again, and
+        audits); client-side routing would never reach it."""
+        self._require(*exports.EXPORTERS)
+        if export_id.isdigit():
+            return navigate(f"/api/exports/{export_id}")
         return None
 
     @rx.event(background=True)

@@ -130,6 +130,7 @@ HANDLERS: dict[str, UI | Attack] = {
     "AnalyticsState.export": call("export", "conversations", "csv", preset={"team": "B:team"}),
     "AnalyticsState.export#label": call("export", "daily", "csv", preset={"label": "B:team", "number": "B:inbox"}),
     "ExportsState.load_exports": call("load_exports"),
+    "ExportsState.download": call("download", "B:export"),
     "ExportsState.watch_progress": UI("a background refresh of this tab's list: each round runs _reload, the same "
                                       "checked read as load_exports, which is attacked"),
     **_ui(FIELD, "AnalyticsState.set_since", "AnalyticsState.set_until"),
