@@ -173,7 +173,7 @@ def write_file(export: Export, actor: Actor, key: str, progress: Callable[..., N
         batches = stream_rows(query, params)
     storage = get_storage()
     with storage.writer(key) as fh:
-        writer = (_xlsx_writer if export.format == "xlsx" else _csv_writer)(fh, export, tz)
+        writer = (XlsxFile if export.format == "xlsx" else CsvFile)(fh, export, tz)
         done = 0
         for batch in batches:
             writer.rows(batch)
@@ -191,7 +191,7 @@ def header(kind: str, lang: str, tz: str) -> tuple[list[str], list[str]]:
     return definitions, names
 
 
-class _csv_writer:  # noqa: N801 - used like a function that returns a writer
+class CsvFile:
     """CSV for spreadsheets: BOM, the language's separator, definitions then names, then the rows."""
 
     def __init__(self, fh, export: Export, tz: str) -> None:
@@ -202,15 +202,17 @@ class _csv_writer:  # noqa: N801 - used like a function that returns a writer
             self.csv.writerow(line)
 
     def rows(self, batch: list[tuple]) -> None:
+        """Write one batch of database rows."""
         self.csv.writerows([rules.compute_csv_text(rules.compute_cell(v, k, self.tz))
                             for v, k in zip(row, self.kinds, strict=True)] for row in batch)
 
     def close(self) -> None:
+        """Flush, and leave the binary file to its owner."""
         self.text.flush()
         self.text.detach()
 
 
-class _xlsx_writer:  # noqa: N801
+class XlsxFile:
     """XLSX in constant-memory mode: the definitions row, the bold names (frozen, with a filter), the rows."""
 
     def __init__(self, fh, export: Export, tz: str) -> None:
@@ -232,6 +234,7 @@ class _xlsx_writer:  # noqa: N801
         self.width = len(names)
 
     def rows(self, batch: list[tuple]) -> None:
+        """Write one batch of database rows (each flushed to disk when the next starts)."""
         for row in batch:
             for col, (value, kind) in enumerate(zip(row, self.kinds, strict=True)):
                 cell = rules.compute_cell(value, kind, self.tz)
@@ -246,6 +249,7 @@ class _xlsx_writer:  # noqa: N801
             self.next += 1
 
     def close(self) -> None:
+        """Add the filter over the names and data, and finish the workbook into the file."""
         self.sheet.autofilter(1, 0, max(1, self.next - 1), self.width - 1)
         self.book.close()
 
