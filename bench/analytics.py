@@ -330,7 +330,6 @@ def _again(url: str, repeat: int, exports_only: bool = False) -> None:
     if exports_only:
         return _print_exports(ids)
     _print(url, ids, repeat)
-    _print_exports(ids)
 
 
 def _print(url: str, ids: dict, repeat: int) -> None:
@@ -349,9 +348,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", help="time the API again on a database an earlier --keep run left (its URL)")
     parser.add_argument("--page", action="store_true", help="with --reuse: time the page in Chromium instead")
+    parser.add_argument("--both", action="store_true", help="with --reuse --page: time the API first, in the same run")
     parser.add_argument("--exports", action="store_true", help="with --reuse: time the exports only")
     args = parser.parse_args()
     if args.reuse and args.page:
+        if args.both:
+            _again(args.reuse, args.repeat)
         for label, times in time_page(args.reuse, max(3, args.repeat // 4)):
             print(f"{label:<34} {statistics.median(times):>8.1f} {_p(times, .95):>8.1f}  (ms, until cards, "
                   "charts and table show)")

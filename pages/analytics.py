@@ -98,10 +98,14 @@ def _card(card) -> rx.Component:
         spacing="1"), class_name="analytics-card")
 
 
-def _chart(title_key: str, figure, chart_id: str, on_click=None) -> rx.Component:
+def _chart(title_key: str, figure, chart_id: str, on_click=None, tip_key: str | None = None) -> rx.Component:
     props = {"on_click": on_click} if on_click is not None else {}
+    title = rx.text(T[title_key], weight="medium", size="2")
+    if tip_key is not None:
+        title = rx.tooltip(rx.hstack(title, rx.icon("info", size=13, color=rx.color("slate", 9)), spacing="1",
+                                     align="center"), content=T[tip_key])
     return rx.card(rx.vstack(
-        rx.text(T[title_key], weight="medium", size="2"),
+        title,
         # The cartesian bundle (bar, scatter, heatmap: every chart here) instead of all of plotly.js.
         rx.box(rx.plotly.cartesian(data=figure, config={"displayModeBar": False, "responsive": True},
                                    width="100%", height="260px", **props), width="100%", id=chart_id),
@@ -115,10 +119,13 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
         return rx.table.row(
             rx.table.row_header_cell(name), rx.table.cell(r["handled"]), rx.table.cell(r["frt"]),
             rx.table.cell(r["resolution"]), rx.table.cell(r["sent"]), rx.table.cell(r["online"]),
-            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])))
+            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])),
+            rx.table.cell(r["csat"]), rx.table.cell(r["csat_rate"]),
+            rx.table.cell(rx.tooltip(rx.text(r["csat_spread"]), content=T["analytics.tip.csat_spread"])))
 
     head = rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[f"analytics.col.{k}"]) for k in
-                                          ("name", "handled", "frt", "resolution", "sent", "online", "busy")]))
+                                          ("name", "handled", "frt", "resolution", "sent", "online", "busy",
+                                           "csat", "csat_rate", "csat_spread")]))
     return rx.card(rx.vstack(
         rx.text(T[title_key], weight="medium", size="2"),
         rx.cond(rows.length() > 0,
@@ -165,8 +172,10 @@ def _timeline() -> rx.Component:
 
 def _body() -> rx.Component:
     return rx.vstack(
-        # Mounted again whenever the tab's language changes: the rows and charts are rebuilt in it.
-        rx.box(key=S.lang, on_mount=S.relabel, display="none"),
+        # Mounted again whenever the tab's language changes: the rows and charts are rebuilt in it. The key sits on
+        # the outer box, because Reflex puts an element's own key inside the memoized wrapper that holds its
+        # on_mount, which then never mounts again; the inner box is a child of the keyed one, so it does.
+        rx.box(rx.box(on_mount=S.relabel), key=S.lang, display="none"),
         _filters(),
         rx.text(S.period_text, size="2", color_scheme="gray", id="analytics-period-text"),
         rx.cond(S.is_empty & S.analytics_loaded,
@@ -176,10 +185,11 @@ def _body() -> rx.Component:
         rx.text(T["analytics.chart.click"], size="1", color_scheme="gray", class_name="analytics-noprint"),
         rx.box(
             _chart("analytics.chart.volume", S.fig_volume, "chart-volume", S.open_day),
-            _chart("analytics.chart.heatmap", S.fig_heatmap, "chart-heatmap", S.open_cell),
+            _chart("analytics.chart.heatmap", S.fig_heatmap, "chart-heatmap", S.open_cell, "analytics.tip.heatmap"),
             _chart("analytics.chart.staffing", S.fig_staffing, "chart-staffing"),
-            _chart("analytics.chart.frt", S.fig_frt, "chart-frt", S.open_bucket),
+            _chart("analytics.chart.frt", S.fig_frt, "chart-frt", S.open_bucket, "analytics.tip.frt_buckets"),
             _chart("analytics.chart.reasons", S.fig_reasons, "chart-reasons"),
+            _chart("analytics.chart.csat", S.fig_csat, "chart-csat"),
             _failed(),
             class_name="analytics-charts", width="100%"),
         _table("analytics.table.attendants", S.attendant_rows, "table-attendants", clickable=True),

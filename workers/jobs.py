@@ -151,6 +151,13 @@ def refresh_analytics() -> int:
     return rollups.refresh_recent()
 
 
+def restate_analytics(conversation_id: int) -> int:
+    """Rebuild the stored analytics days of a conversation that changed hands (idempotent)."""
+    from crm_app.services.analytics import rollups
+
+    return rollups.restate_conversation(conversation_id)
+
+
 def sweep_queued_emails() -> int:
     """Queue again the e-mails whose job was lost."""
     from crm_app.services import mail

@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_app.api.v1_metrics import PERIOD, query_filters
+from crm_app.api.v1_metrics import PERIOD, filters_for
 from crm_app.services import access, exports
 from crm_app.services.core.actors import Actor
 
@@ -85,7 +85,7 @@ def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], r
             410: {**errors[404], "description": "Expired: files are kept 24 hours after they are done."}}
 
     def create(session, *, actor: Actor, body: ExportIn) -> exports.ExportRow:
-        filters = query_filters(session, actor, body.period, body.since, body.until, body.team_id, body.inbox_id,
+        filters = filters_for(session, actor, body.period, body.since, body.until, body.team_id, body.inbox_id,
                            body.label_id, body.attendant_id)
         return exports.create_export(session, actor=actor, kind=body.kind, format=body.format, filters=filters,
                                      lang=body.lang)

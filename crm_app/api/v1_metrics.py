@@ -16,17 +16,23 @@ from crm_app.services.analytics import figures, rollups
 from crm_app.services.core.actors import Actor
 
 PERIOD = Literal["today", "7d", "30d", "90d", "365d", "custom"]
+OWNER = ("Team and attendant filters: a cycle's figures (opened, closed, handoffs, containment, resolution) count "
+         "under its last team and attendant, also on earlier days once it changes hands; a first response under "
+         "the person who sent it and the cycle's last team; customer messages under the conversation's current team "
+         "and attendant, people's messages under their sender. Demand (the page's heatmap) has no attendant "
+         "dimension.")
 
 
-def query_filters(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
-                  inbox_id: int | None, label_id: int | None, attendant_id: int | None) -> figures.Filters:
-    """The page's filters from a period, its dates and ids (the exports' body uses them too)."""
+def filters_for(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
+                inbox_id: int | None, label_id: int | None, attendant_id: int | None) -> figures.Filters:
+    """The query's period and filters as the analytics services take them (the tenant's local days)."""
     first, last = figures.period(period, figures.today_for(session, actor.tenant_id), since, until)
     return figures.Filters(first, last, team_id=team_id, inbox_id=inbox_id, label_id=label_id,
                            attendant_id=attendant_id)
 
 
-def _period(session, actor: Actor, filters: figures.Filters) -> s.Period:
+def period_of(session, actor: Actor, filters: figures.Filters) -> s.Period:
+    """The period an answer covers, with the tenant's timezone."""
     return s.Period(since=filters.since, until=filters.until,
                     timezone=rollups.tenant_timezone(session, actor.tenant_id))
 
@@ -40,15 +46,15 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
 
     The previous period is read on a second connection at the same time (PostgreSQL works on both at once).
     """
-    filters = query_filters(session, actor, **query)
+    filters = filters_for(session, actor, **query)
     with ThreadPoolExecutor(max_workers=1) as pool:
         previous = figures.beside(session, pool, figures.report, actor=actor, filters=filters.previous(),
                                   demand=False, durations=("frt", "resolution"))
-        now = figures.report(session, actor=actor, filters=filters)
+        now = figures.report(session, actor=actor, filters=filters, demand=False)  # no heatmap or staffing here
         before = previous.result()
     closed = now.totals["resolution_count"]  # cycles closed: the unit `contained` counts in
     return s.Overview(
-        period=_period(session, actor, filters), totals=s.Counts(**now.totals), durations=_durations(now.durations),
+        period=period_of(session, actor, filters), totals=s.Counts(**now.totals), durations=_durations(now.durations),
         previous_totals=s.Counts(**before.totals),
         previous_durations=s.PreviousDurations(**{k: s.DurationStats(**asdict(v))
                                                   for k, v in before.durations.items()}),
@@ -61,16 +67,16 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
 
 def timeseries(session, *, actor: Actor, **query: Any) -> s.Timeseries:
     """One entry per local day."""
-    filters = query_filters(session, actor, **query)
+    filters = filters_for(session, actor, **query)
     got = figures.report(session, actor=actor, filters=filters, demand=False, durations=())
-    return s.Timeseries(period=_period(session, actor, filters), data=[s.Day(**day) for day in got.days])
+    return s.Timeseries(period=period_of(session, actor, filters), data=[s.Day(**day) for day in got.days])
 
 
 def attendants(session, *, actor: Actor, **query: Any) -> s.AttendantList:
     """The attendant table."""
-    filters = query_filters(session, actor, **query)
+    filters = filters_for(session, actor, **query)
     rows = figures.breakdown(session, actor=actor, filters=filters, by="attendant")
-    return s.AttendantList(period=_period(session, actor, filters), data=[s.AttendantRow(
+    return s.AttendantList(period=period_of(session, actor, filters), data=[s.AttendantRow(
         user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent,
         frt=s.DurationStats(**asdict(r.frt)), resolution=s.DurationStats(**asdict(r.resolution)),
         online_hours=r.online_hours, busy_share=r.busy_share) for r in rows])
@@ -84,10 +90,10 @@ class Query_:
         period: Annotated[PERIOD, Query(description="today, the last 7/30/90/365 local days, or custom.")] = "7d",
         since: Annotated[str | None, Query(max_length=10, description="custom: first day, YYYY-MM-DD.")] = None,
         until: Annotated[str | None, Query(max_length=10, description="custom: last day, YYYY-MM-DD.")] = None,
-        team_id: Annotated[int | None, Query(ge=1)] = None,
+        team_id: Annotated[int | None, Query(ge=1, description=OWNER)] = None,
         inbox_id: Annotated[int | None, Query(ge=1, description="The WhatsApp number.")] = None,
         label_id: Annotated[int | None, Query(ge=1)] = None,
-        attendant_id: Annotated[int | None, Query(ge=1)] = None,
+        attendant_id: Annotated[int | None, Query(ge=1, description=OWNER)] = None,
     ) -> None:
         self.values = {"period": period, "since": since, "until": until, "team_id": team_id, "inbox_id": inbox_id,
                        "label_id": label_id, "attendant_id": attendant_id}

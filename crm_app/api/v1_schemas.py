@@ -315,8 +315,12 @@ class Overview(BaseModel):
         "contained / resolution_count (cycles closed); null when nothing closed."))
     failed_by_reason: list[Reason] = Field(description="Failed sends by Meta's reason, most frequent first.")
     handoff_reasons: list[Reason] = Field(description="Why the bot handed over, most frequent first.")
-    frt_buckets: list[Reason] = Field(description="First responses by wall time: 0-1m, 1-5m, 5-15m, 15-60m, 1-4h, "
-                                                  "4h+ (`reason` holds the bucket).")
+    frt_buckets: list[Reason] = Field(description="Conversations by first response time (wall time; buckets 0-1m, "
+                                                  "1-5m, 5-15m, 15-60m, 1-4h, 4h+; `reason` holds the bucket): a "
+                                                  "conversation counts once in each bucket where one of its cycles "
+                                                  "had its first response in the period, so a bucket equals the "
+                                                  "conversations the page's click opens. `durations.frt` is over "
+                                                  "cycles.")
 
 
 class Day(Counts):

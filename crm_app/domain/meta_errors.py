@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Meta's "the customer stopped marketing messages": the compliance context records the withdrawal.
+MARKETING_OPTED_OUT = 131050
+
 
 @dataclass(frozen=True)
 class MetaErrorInfo:

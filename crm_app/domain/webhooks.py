@@ -57,6 +57,10 @@ _MSG_EXAMPLE = {"message_id": 1001, "conversation_id": 42, "kind": "text", "stat
                 "wa_message_id": "wamid.HBgM..."}
 _CONTACT = {"contact_id": "integer", "changed": "array"}
 _USER = {"user_id": "integer", "role": "string"}
+_CSAT = {"survey_id": "integer", "conversation_id": "integer", "contact_id": "integer", "inbox_id": "integer",
+         "team_id": "integer", "attendant_id": "integer", "rating": "integer", "rated_at": "string"}
+_CSAT_EXAMPLE = {"survey_id": 12, "conversation_id": 42, "contact_id": 7, "inbox_id": 1, "team_id": 2,
+                 "attendant_id": 3, "rating": 5, "rated_at": "2026-12-06T14:02:00+00:00"}
 
 
 def _types() -> tuple[EventType, ...]:
@@ -75,11 +79,13 @@ def _types() -> tuple[EventType, ...]:
               EventType("contact.updated", "A contact's name, e-mail or attributes changed.", _CONTACT,
                         {"contact_id": 7, "changed": ["name", "email"]}),
               EventType("user.created", "A user was added to the tenant.", _USER, {"user_id": 3, "role": "attendant"}),
-              EventType("user.deactivated", "A user was deactivated.", _USER, {"user_id": 3, "role": "attendant"})]
+              EventType("user.deactivated", "A user was deactivated.", _USER, {"user_id": 3, "role": "attendant"}),
+              EventType("csat.received", "A customer rated a closed conversation (1 to 5) in the WhatsApp survey; "
+                        "the comment, if any, is read through GET /api/v1/csat.", _CSAT, _CSAT_EXAMPLE)]
     return tuple(types)
 
 
-# Later areas add their types here (csat.received, dsr.completed, alert.fired, backup.completed,
+# Later areas add their types here (dsr.completed, alert.fired, backup.completed,
 # campaign.finished) and emit them where they happen; a test fails for a registered type nothing emits.
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in _types()}
 PING_TYPE = EventType(PING, "Sent by the Testar button; never subscribed to.", {"endpoint_id": "integer"},

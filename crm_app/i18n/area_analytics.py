@@ -78,6 +78,14 @@ PT_BR: dict[str, str] = {
     "analytics.chart.reasons": "Motivos de transferência do bot",
     "analytics.chart.failed": "Falhas de envio por motivo",
     "analytics.chart.click": "Clique numa barra ou célula para abrir essas conversas no atendimento.",
+    "analytics.tip.heatmap": "Cada célula: conversas em que o cliente escreveu ao menos uma vez naquele dia da "
+                             "semana e hora (horário do tenant) no período, cada conversa contada uma vez por "
+                             "célula, mesmo que tenha escrito nesse horário em várias semanas. O clique abre "
+                             "exatamente essas conversas.",
+    "analytics.tip.frt_buckets": "Conversas por tempo da primeira resposta (da transferência do bot à primeira "
+                                 "mensagem de uma pessoa): cada conversa conta uma vez em cada faixa em que teve "
+                                 "uma primeira resposta no período (uma reabertura tem a sua). O clique abre "
+                                 "exatamente essas conversas.",
     "analytics.series.opened": "Abertas",
     "analytics.series.closed": "Encerradas",
     "analytics.series.inbound": "Mensagens recebidas",
@@ -191,6 +199,14 @@ EN: dict[str, str] = {
     "analytics.chart.reasons": "Why the bot handed over",
     "analytics.chart.failed": "Failed sends by reason",
     "analytics.chart.click": "Click a bar or cell to open those conversations in the inbox.",
+    "analytics.tip.heatmap": "Each cell: conversations whose customer wrote at least once on that weekday and "
+                             "hour (the tenant's time) in the period, each conversation counted once per cell even "
+                             "if it wrote at that time in several weeks. A click opens exactly those "
+                             "conversations.",
+    "analytics.tip.frt_buckets": "Conversations by first response time (the bot's handoff to a person's first "
+                                 "message): each conversation counts once in each bucket where it had a first "
+                                 "response in the period (a reopen has its own). A click opens exactly those "
+                                 "conversations.",
     "analytics.series.opened": "Opened",
     "analytics.series.closed": "Closed",
     "analytics.series.inbound": "Messages received",

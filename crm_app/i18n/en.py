@@ -142,6 +142,7 @@ EN: dict[str, str] = {
     "tokens.scope.contacts:write": "Edit contacts",
     "tokens.scope.users:read": "See users and presence",
     "tokens.scope.metrics:read": "See the executive dashboard figures",
+    "tokens.scope.csat:read": "See satisfaction (CSAT) ratings and comments",
     "tokens.scope.settings:read": "See settings (secrets only as set or not)",
     "tokens.scope.settings:write": "Change settings",
     # --- end of helper B ---

@@ -142,6 +142,7 @@ PT_BR: dict[str, str] = {
     "tokens.scope.contacts:write": "Editar contatos",
     "tokens.scope.users:read": "Ver usuários e presença",
     "tokens.scope.metrics:read": "Ver os números do painel executivo",
+    "tokens.scope.csat:read": "Ver as avaliações de satisfação (CSAT) e os comentários",
     "tokens.scope.settings:read": "Ver configurações (segredos só como definidos ou não)",
     "tokens.scope.settings:write": "Alterar configurações",
     # --- end of helper B ---

@@ -1,6 +1,7 @@
 """The tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from crm_app.models.analytics import (
+    AnalyticsConversationHour,
     AnalyticsDaily,
     AnalyticsHourly,
     ConversationFact,
@@ -18,6 +19,7 @@ from crm_app.models.conversations import (
     ConversationEventKind,
     ConversationStatus,
 )
+from crm_app.models.csat import CsatStatus, CsatSurvey
 from crm_app.models.emails import Email, EmailStatus
 from crm_app.models.exports import Export, ExportStatus
 from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
@@ -53,9 +55,11 @@ from crm_app.models.webhooks import (
 )
 
 __all__ = [
-    "AnalyticsDaily", "AnalyticsHourly", "ConversationFact", "ConversationResponse", "PresenceInterval",
+    "AnalyticsConversationHour", "AnalyticsDaily", "AnalyticsHourly", "ConversationFact", "ConversationResponse",
+    "PresenceInterval",
     "AiUsage", "ApiToken", "AuditChainHead", "AuditDetail", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
-    "CannedResponse", "Contact", "ContactInbox", "Conversation", "ConversationEvent", "ConversationEventKind",
+    "CannedResponse", "Contact", "ContactInbox", "CsatStatus", "CsatSurvey",
+    "Conversation", "ConversationEvent", "ConversationEventKind",
     "Email", "EmailStatus", "Incident", "IncidentStatus",
     "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",
     "KnowledgeEntry", "Label", "Message", "MessageKind", "MessageStatus", "MessageTemplate", "RecoveryCode",

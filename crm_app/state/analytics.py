@@ -18,7 +18,7 @@ import reflex as rx
 from crm_app.errors import ValidationError
 from crm_app.i18n import translate
 from crm_app.services import call, exports
-from crm_app.services.analytics import clickthrough, dashboard, figures, timeline
+from crm_app.services.analytics import clickthrough, csat, dashboard, figures, timeline
 from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
@@ -43,6 +43,8 @@ def duration_text(seconds: float | None) -> str:
 
 
 def _value_text(kind: str, value: float | None) -> str:
+    if kind == "score":
+        return "—" if value is None else f"{value:.2f}".replace(".", ",")
     if kind == "duration":
         return duration_text(value)
     if kind == "rate":
@@ -57,6 +59,9 @@ def _delta(kind: str, value: float | None, previous: float | None) -> tuple[str,
     if kind == "rate":
         points = (value - previous) * 100
         return f"{points:+.1f} p.p.", "up" if points > 0 else "down" if points < 0 else "flat"
+    if kind == "score":
+        change = round(value - previous, 2)
+        return f"{change:+.2f}".replace(".", ","), "up" if change > 0 else "down" if change < 0 else "flat"
     change = (value - previous) / previous * 100
     return f"{change:+.0f}%", "up" if change > 0 else "down" if change < 0 else "flat"
 
@@ -93,6 +98,7 @@ class AnalyticsState(SessionState):
     attendant_rows: list[dict[str, str]] = []
     team_rows: list[dict[str, str]] = []
     number_rows: list[dict[str, str]] = []
+    csat_spread: list[int] = [0, 0, 0, 0, 0]
     team_options: list[list[str]] = []
     number_options: list[list[str]] = []
     label_options: list[list[str]] = []
@@ -157,9 +163,10 @@ class AnalyticsState(SessionState):
         self.reasons = [{"reason": t.get(f"assignment.reason.{r['reason']}", r["reason"]), "code": r["reason"],
                          "count": str(r["count"])} for r in board.handoff_reasons]
         self.failed = [{"reason": r["reason"], "count": str(r["count"])} for r in board.failed_by_reason]
-        self.attendant_rows = [self._row(r) for r in board.attendants]
-        self.team_rows = [self._row(r) for r in board.teams]
-        self.number_rows = [self._row(r) for r in board.inboxes]
+        self.attendant_rows = [self._row(r, board.csat_by.get("attendant", {})) for r in board.attendants]
+        self.team_rows = [self._row(r, board.csat_by.get("team", {})) for r in board.teams]
+        self.number_rows = [self._row(r, board.csat_by.get("inbox", {})) for r in board.inboxes]
+        self.csat_spread = list(board.csat_now.distribution)
 
     def _card(self, card: dashboard.Card) -> dict[str, str]:
         delta, tone = _delta(card.kind, card.value, card.previous)
@@ -170,8 +177,12 @@ class AnalyticsState(SessionState):
                 "p90": duration_text(card.p90) if card.kind == "duration" else ""}
 
     @staticmethod
-    def _row(row: figures.BreakdownRow) -> dict[str, str]:
+    def _row(row: figures.BreakdownRow, satisfaction: dict[int, csat.CsatCounts]) -> dict[str, str]:
+        rated = satisfaction.get(row.id, csat.CsatCounts())
         return {"id": str(row.id), "name": row.name, "handled": str(row.handled), "sent": str(row.messages_sent),
+                "csat": _value_text("score", rated.average),
+                "csat_rate": _value_text("rate", rated.response_rate) if rated.sent else "—",
+                "csat_spread": " · ".join(str(n) for n in rated.distribution) if rated.answered else "—",
                 "frt": f"{duration_text(row.frt.median)} / {duration_text(row.frt.p90)}",
                 "resolution": f"{duration_text(row.resolution.median)} / {duration_text(row.resolution.p90)}",
                 "online": f"{row.online_hours:.1f}",
@@ -317,7 +328,9 @@ class AnalyticsState(SessionState):
                                 y=[int(d["opened"]) for d in self.days], marker_color=ACCENT),
                          go.Bar(name=translate(lang, "analytics.series.closed"), x=days,
                                 y=[int(d["closed"]) for d in self.days], marker_color=GRAY)])
-        return _layout(fig, barmode="group")
+        top = max([int(d[k]) for d in self.days for k in ("opened", "closed")] or [0])
+        # Days as dd/mm in both languages (plotly's own month names are English only).
+        return _layout(fig, barmode="group", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
 
     @rx.var(cache=True)
     def fig_heatmap(self) -> go.Figure:
@@ -326,7 +339,7 @@ class AnalyticsState(SessionState):
         heat = self.heat or [[0] * 24 for _ in range(7)]
         top = max(1, max(max(row) for row in heat))  # an empty week is a pale grid from 0, not a scale around 0
         fig = go.Figure(go.Heatmap(z=heat, x=list(range(24)), y=names, colorscale="Teal", zmin=0, zmax=top,
-                                   hovertemplate="%{y} %{x}h: %{z}<extra></extra>"))
+                                   colorbar=_counts(top), hovertemplate="%{y} %{x}h: %{z}<extra></extra>"))
         return _layout(fig, yaxis={"autorange": "reversed"})
 
     @rx.var(cache=True)
@@ -344,16 +357,29 @@ class AnalyticsState(SessionState):
     @rx.var(cache=True)
     def fig_frt(self) -> go.Figure:
         lang = self.chart_lang
-        fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=[int(b["count"]) for b in self.buckets],
+        counts = [int(b["count"]) for b in self.buckets]
+        fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=counts,
                                marker_color=ACCENT, name=translate(lang, "analytics.series.first_responses")))
+        return _layout(fig, yaxis=_counts(max(counts or [0])))
+
+    @rx.var(cache=True)
+    def fig_csat(self) -> go.Figure:
+        lang = self.chart_lang
+        fig = go.Figure(go.Bar(x=[translate(lang, f"csat.survey.row.{n}") for n in range(1, 6)], y=self.csat_spread,
+                               marker_color=ACCENT, name=translate(lang, "analytics.series.ratings")))
         return _layout(fig)
 
     @rx.var(cache=True)
     def fig_reasons(self) -> go.Figure:
         rows = list(reversed(self.reasons))
-        fig = go.Figure(go.Bar(y=[r["reason"] for r in rows], x=[int(r["count"]) for r in rows], orientation="h",
-                               marker_color=VIOLET))
-        return _layout(fig)
+        counts = [int(r["count"]) for r in rows]
+        fig = go.Figure(go.Bar(y=[r["reason"] for r in rows], x=counts, orientation="h", marker_color=VIOLET))
+        return _layout(fig, xaxis=_counts(max(counts or [0])))
+
+
+def _counts(top: int) -> dict:
+    """An axis (or colour bar) of counts: whole-number ticks, one per unit while the largest is small."""
+    return {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
 
 
 def _layout(fig: go.Figure, **extra) -> go.Figure:

@@ -1,6 +1,6 @@
 """The analytics page in a real browser: cards and plotly charts from recorded facts, a bar that opens exactly its
 conversations in the inbox, role scoping (attendants get only their own page, executives land on analytics), the
-print view, and screenshots at 1366 and 390 px."""
+language switch (cards and chart labels rebuilt), the print view, and screenshots at 1366 and 390 px."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from crm_app.db import session_scope
-from crm_app.models import Tenant, User
+from crm_app.models import CsatSurvey, Tenant, User
 from crm_app.services.access import users
 from crm_app.services.conversations import facts
 from crm_app.services.demo import DEMO_SLUG
@@ -37,6 +37,9 @@ def _seed() -> int:
             facts.note(session, c, "human", at=start + dt.timedelta(minutes=3 + i), user_id=ana.id)
             if i < 3:
                 facts.note(session, c, "close", at=start + dt.timedelta(minutes=40), by="human")
+                session.add(CsatSurvey(tenant_id=tenant.id, conversation_id=c.id, contact_id=c.contact_id,
+                                       contact_inbox_id=c.contact_inbox_id, inbox_id=box.id, attendant_id=ana.id,
+                                       status="done", rating=4 + i % 2, sent_at=start + dt.timedelta(minutes=40)))
         users.ensure_user(session, actor=None, tenant_id=tenant.id, email=EXECUTIVE, name="Diretora Executiva",
                           role="executive", password="demo1234")
     return 5
@@ -50,8 +53,25 @@ def test_analytics_page_charts_click_through_roles_and_print(page, browser, stac
     expect(page.locator("#card-frt")).not_to_have_text("—")
     expect(page.locator("#chart-volume .js-plotly-plot")).to_be_visible()
     expect(page.locator("#table-attendants")).to_contain_text("Ana")
+    expect(page.locator("#card-csat")).to_have_text("4,33")  # ratings 4, 5 and 4
+    expect(page.locator("#chart-csat .js-plotly-plot")).to_be_visible()
     page.wait_for_timeout(500)
     shoot(page, "analytics")
+    # Switching the language rebuilds the cards' and the charts' texts (AnalyticsState.relabel), and back.
+    plot = "document.querySelector('{} .js-plotly-plot')"
+    for combobox, option, card, series, monday in (("Idioma", "English", "First response (median)", "Opened", "Mon"),
+                                                  ("Language", "Português", "Primeira resposta (mediana)", "Abertas",
+                                                   "Seg")):
+        page.locator("#language-switch").click()
+        page.get_by_role("option", name=option).click()
+        expect(page.get_by_role("combobox", name=combobox)).to_have_count(0)
+        expect(page.locator("#analytics-cards")).to_contain_text(card)
+        page.wait_for_function(f"() => {plot.format('#chart-volume')}.data[0].name === {series!r} "
+                               f"&& {plot.format('#chart-heatmap')}.data[0].y[0] === {monday!r}")
+        if option == "English":
+            expect(page.locator("#analytics-cards")).not_to_contain_text("Primeira resposta")
+            page.wait_for_timeout(300)
+            shoot(page, "analytics-en")
     # An attendant's day.
     page.locator("#table-attendants a", has_text="Ana").first.click()
     expect(page.locator("#timeline-dialog")).to_contain_text("Primeira resposta")

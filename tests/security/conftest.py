@@ -10,12 +10,28 @@ import pytest
 os.environ.setdefault("REFLEX_SKIP_COMPILE", "1")
 
 
+_WORLD: list = []  # the last capture of this process (tests/support/isolation.py, "the world, built once")
+
+
 @pytest.fixture
 def world(db):
-    """(A, B): a tenant with a user of each role and one row of each kind; only B's texts carry the marker."""
-    from tests.support.isolation import build_side
+    """(A, B): a tenant with a user of each role and one row of each kind; only B's texts carry the marker.
 
-    return build_side(db, marker="attacker"), build_side(db, marker="VICTIMX")
+    Built for real at most every WORLD_TTL seconds; the tests in between get the same rows restored."""
+    import time
+
+    from tests.support.isolation import WORLD_TTL, build_side, build_world, restore_world
+
+    if _WORLD and time.monotonic() - _WORLD[0].built_at < WORLD_TTL:
+        return restore_world(db, _WORLD[0])
+    _WORLD.clear()
+    capture = build_world(db, lambda: (build_side(db, marker="attacker"), build_side(db, marker="VICTIMX")))
+    if capture is None:
+        raise AssertionError("the world wrote to a table the per-test truncate keeps: add it to conftest's TABLES")
+    _WORLD.append(capture)
+    import copy
+
+    return copy.deepcopy(capture.sides)
 
 
 @pytest.fixture(scope="package")

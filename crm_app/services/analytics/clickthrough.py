@@ -78,6 +78,10 @@ def _query(session: Session, metric: str, filters: figures.Filters, scope: figur
                 "AND f.frt_seconds < :high" + figures.fact_conditions(filters, scope, "f.first_human_user_id"))
     if weekday is None or hour is None or not (0 <= weekday <= 6 and 0 <= hour <= 23):
         raise ValidationError("a cell needs a weekday (0–6) and an hour (0–23)", field="hour")
+    if params["attendant_id"] is not None:
+        # Demand belongs to numbers and teams: with an attendant (filter or own view) every cell shows 0, so its
+        # click opens nothing.
+        return "SELECT m.conversation_id FROM messages m WHERE 1 = 0"
     # The cell's local hours as UTC stretches (any dialect; the same cut as the inbox's hour filter).
     ranges = compute_local_ranges(Period(filters.since, filters.until, "inbound", weekday, hour), params["tz"])
     params.update({f"s{i}": a for i, (a, _) in enumerate(ranges)} | {f"e{i}": b for i, (_, b) in enumerate(ranges)})

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from crm_app.models import Inbox, Label, Team, TeamMember, User
-from crm_app.services.analytics import figures
+from crm_app.services.analytics import csat, figures
 from crm_app.services.core.actors import Actor
 
 # The cards, in order: (key, source, kind). kind: "count", "duration" (seconds), "rate" (0–1).
@@ -51,6 +51,10 @@ class Dashboard:
     attendants: list[figures.BreakdownRow] = field(default_factory=list)
     teams: list[figures.BreakdownRow] = field(default_factory=list)
     inboxes: list[figures.BreakdownRow] = field(default_factory=list)
+    # CSAT: the period's and the previous period's counts, and per "attendant", "team" and "inbox" id
+    csat_now: csat.CsatCounts = field(default_factory=csat.CsatCounts)
+    csat_previous: csat.CsatCounts = field(default_factory=csat.CsatCounts)
+    csat_by: dict[str, dict[int, csat.CsatCounts]] = field(default_factory=dict)
     empty: bool = True
 
 
@@ -71,6 +75,12 @@ def _card(key: str, source: str, kind: str, now: figures.Report, before: figures
     if kind == "rate":
         return Card(key, kind, _rate(now, source), _rate(before, source))
     return Card(key, kind, now.totals[source], before.totals[source])
+
+
+def _csat_cards(now: csat.CsatCounts, before: csat.CsatCounts) -> list[Card]:
+    """The CSAT cards: the average rating (kind "score", 1 to 5) and the response rate."""
+    return [Card("csat", "score", now.average, before.average),
+            Card("csat_response", "rate", now.response_rate, before.response_rate)]
 
 
 def _rate(report: figures.Report, source: str) -> float | None:
@@ -97,6 +107,11 @@ def dashboard(session: Session, *, actor: Actor, filters: figures.Filters) -> Da
         before = previous.result()
     out = Dashboard(filters.since, filters.until, days=now.days, heatmap=now.heatmap, staffing=now.staffing)
     out.cards = [_card(key, source, kind, now, before) for key, source, kind in CARDS]
+    satisfaction = csat.report(session, actor=actor, filters=filters)
+    out.csat_now, out.csat_previous = satisfaction.totals, satisfaction.previous
+    out.cards += _csat_cards(out.csat_now, out.csat_previous)
+    out.csat_by = {by: {g.id: g.counts for g in csat.breakdown(session, actor=actor, filters=filters, by=by)}
+                   for by in ("attendant", "team", "inbox")}
     out.frt_buckets = figures.frt_buckets(session, actor=actor, filters=filters)
     out.handoff_reasons = figures.handoff_reasons(session, actor=actor, filters=filters)
     out.failed_by_reason = figures.failed_by_reason(session, actor=actor, filters=filters)

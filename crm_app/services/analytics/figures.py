@@ -154,7 +154,8 @@ def report(session: Session, *, actor: Actor, filters: Filters, now: dt.datetime
     with ThreadPoolExecutor(max_workers=1) as pool:  # the percentiles on a second connection, meanwhile
         sorted_ = beside(session, pool, all_durations, actor.tenant_id, tz, filters, scope, durations) \
             if durations else None
-        parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now))
+        parts = _parts(session, actor.tenant_id, tz, filters, scope, today_for(session, actor.tenant_id, now),
+                       ids=demand)
         out = Report()
         out.days = _with_contacts(session, actor.tenant_id, tz, filters, scope, parts.days())
         out.totals = {name: sum(day[name] for day in out.days) for name in out.days[0] if name != "day"}
@@ -188,11 +189,13 @@ def beside(session: Session, pool: ThreadPoolExecutor, fn, /, *args, **kwargs) -
 _NAMES = rollups.COUNTS + rollups.SUMS + ("online_seconds",)
 
 
-def _parts(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, today: dt.date) -> _Parts:
-    """One `_Parts` per session and question: the page's cards and three tables share today's raw rows."""
+def _parts(session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope, today: dt.date,
+           ids: bool = False) -> _Parts:
+    """One `_Parts` per session and question: the page's cards and three tables share today's raw rows. `ids`:
+    the heatmap's conversation ids are needed (a kept one without them is replaced)."""
     key = ("analytics.parts", tenant_id, tz, filters, scope, today)
-    if key not in session.info:
-        session.info[key] = _Parts(session, tenant_id, tz, filters, scope, today)
+    if key not in session.info or (ids and not session.info[key].ids):
+        session.info[key] = _Parts(session, tenant_id, tz, filters, scope, today, ids)
     return session.info[key]
 
 
@@ -204,8 +207,8 @@ class _Parts:
     """
 
     def __init__(self, session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
-                 today: dt.date) -> None:
-        self.session, self.tenant_id, self.filters, self.scope = session, tenant_id, filters, scope
+                 today: dt.date, ids: bool = True) -> None:
+        self.session, self.tenant_id, self.filters, self.scope, self.ids = session, tenant_id, filters, scope, ids
         all_raw = filters.label_id is not None or not rollups.is_postgres(session)
         raw_from = filters.since if all_raw else max(filters.since, today)
         self.stored_until = min(raw_from - dt.timedelta(days=1), filters.until)
@@ -213,7 +216,7 @@ class _Parts:
         self.raw = {}
         if raw_from <= filters.until:
             self.raw = {k: r for k, r in rollups.raw_days(session, tenant_id, tz, raw_from, filters.until,
-                                                          filters.label_id).items()}
+                                                          filters.label_id, ids).items()}
         self.params = {"t": tenant_id, "a": filters.since, "b": self.stored_until, "inbox_id": filters.inbox_id,
                        "team_id": filters.team_id, "scope_teams": sorted(scope.team_ids or ()),
                        "attendant_id": scope.attendant_id or filters.attendant_id}
@@ -289,16 +292,19 @@ class _Parts:
     def demand(self) -> tuple[list[list[int]], list[dict]]:
         """Inbound per weekday × hour, and per hour the average inbound and attendants online per day.
 
+        A heatmap cell counts the conversations whose customer wrote at least once on that weekday in that local
+        hour during the period, each once however many weeks it wrote then: the conversations its click opens.
         Demand belongs to numbers and teams, not to one attendant: an attendant's own view shows none.
         """
         heat = [[0] * 24 for _ in range(7)]
         inbound, online = [0] * 24, [0.0] * 24
         ndays = (self.filters.until - self.filters.since).days + 1
         if self.params["attendant_id"] is None:
-            for weekday, hour, messages, seconds, conversations in self._hourly():
-                heat[weekday][hour] += int(conversations or 0)
+            for hour, messages, seconds in self._hourly():
                 inbound[hour] += int(messages or 0)
                 online[hour] += float(seconds or 0)
+            for weekday, hour, conversations in self._cells():
+                heat[weekday][hour] = int(conversations)
         staffing = [{"hour": h, "inbound": round(inbound[h] / ndays, 2),
                      "online": round(online[h] / 3600 / ndays, 2)} for h in range(24)]
         return heat, staffing
@@ -317,20 +323,57 @@ class _Parts:
                                           "team_id = 0")
         return f" AND (({' AND '.join(messages)}) OR ({presence}))"
 
-    def _hourly(self) -> list[tuple[int, int, float, float, float]]:
-        out: list[tuple[int, int, float, float, float]] = []
+    def _hourly(self) -> list[tuple[int, float, float]]:
+        out: list[tuple[int, float, float]] = []
         if self.has_stored:
-            query = ("SELECT extract(isodow FROM day)::int - 1, hour, sum(messages_in), sum(online_seconds), "
-                     "sum(conversations_in) "
+            query = ("SELECT hour, sum(messages_in), sum(online_seconds) "
                      "FROM analytics_hourly WHERE tenant_id = :t AND day >= :a AND day <= :b"
-                     + self._hourly_conditions() + " GROUP BY 1, 2")
+                     + self._hourly_conditions() + " GROUP BY 1")
             out.extend(rollups.run(self.session, query, self.params).all())
-        for (day, hour, inbox, team), (messages, seconds, conversations) in rollups.hourly_rows(
-                self.raw, self.members).items():
+        for (_, hour, inbox, team), (messages, seconds, _, _) in self._raw_hourly().items():
             if self._hourly_kept(inbox, team):
-                out.append((day.weekday(), hour, messages if inbox else 0, 0.0 if inbox else seconds,
-                            conversations if inbox else 0))
+                out.append((hour, messages if inbox else 0, 0.0 if inbox else seconds))
         return out
+
+    def _cells(self) -> list[tuple[int, int, int]]:
+        """(weekday, hour, distinct conversations) of the heatmap: the stored days' conversation hours counted in
+        cell order by PostgreSQL, plus the raw days' (today's) conversations not already stored in that cell."""
+        raw: set[tuple[int, int, int]] = set()
+        for (day, hour, inbox, team), values in self._raw_hourly().items():
+            if inbox and self._hourly_kept(inbox, team):
+                raw.update((day.weekday(), hour, conversation_id) for conversation_id in values[3])
+        counts: dict[tuple[int, int], int] = defaultdict(int)
+        if self.has_stored:
+            where = ("FROM analytics_conversation_hours WHERE tenant_id = :t AND day >= :a AND day <= :b"
+                     + "".join(f" AND {c}" for c in self._cell_conditions()))
+            query = (f"SELECT weekday, hour, count(*) FROM (SELECT weekday, hour, conversation_id {where} "
+                     "GROUP BY 1, 2, 3) AS x GROUP BY 1, 2")
+            for weekday, hour, n in rollups.run(self.session, query, self.params).all():
+                counts[(weekday, hour)] += int(n)
+            if raw:
+                query = (f"SELECT DISTINCT weekday, hour, conversation_id {where} "
+                         "AND conversation_id = ANY(CAST(:ids AS bigint[]))")
+                ids = sorted({c for _, _, c in raw})
+                raw -= {tuple(r) for r in rollups.run(self.session, query, {**self.params, "ids": ids}).all()}
+        for weekday, hour, _ in raw:
+            counts[(weekday, hour)] += 1
+        return [(w, h, n) for (w, h), n in counts.items()]
+
+    def _raw_hourly(self) -> dict[tuple, list]:
+        if "_hourly_rows" not in self.__dict__:
+            self._hourly_rows = rollups.hourly_rows(self.raw, self.members)
+        return self._hourly_rows
+
+    def _cell_conditions(self) -> list[str]:
+        f, scope = self.filters, self.scope
+        parts = []
+        if f.inbox_id is not None:
+            parts.append("inbox_id = :inbox_id")
+        if f.team_id is not None:
+            parts.append("team_id = :team_id")
+        if scope.team_ids is not None:
+            parts.append(f"team_id IN {team_list(scope)}")
+        return parts
 
     def _hourly_kept(self, inbox: int, team: int) -> bool:
         f, scope = self.filters, self.scope
@@ -537,13 +580,17 @@ def _name(session: Session, tenant_id: int, by: str, found: dict[int, BreakdownR
 
 
 def frt_buckets(session: Session, *, actor: Actor, filters: Filters) -> list[dict]:
-    """How many first responses of the period fall in each bucket (0–1 min … 4 h+), in wall time."""
+    """The FRT distribution: per bucket (0–1 min … 4 h+, wall time), the conversations with a first response of
+    the period in it. A conversation counts once per bucket, however many of its cycles (start, reopens) were
+    answered in that bucket, so a bar is the number of conversations its click opens; one whose cycles fall in
+    two buckets counts in both. (The FRT card's median and p90 are over cycles.)"""
     scope = scope_for(session, actor)
     check_filters(session, actor, filters)
     tz = rollups.tenant_timezone(session, actor.tenant_id)
     cases = " ".join(f"WHEN f.frt_seconds >= {low}" + (f" AND f.frt_seconds < {high}" if high else "")
                      + f" THEN '{name}'" for name, low, high in rules.FRT_BUCKETS)
-    query = (f"SELECT CASE {cases} END AS bucket, count(*) FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
+    query = (f"SELECT CASE {cases} END AS bucket, count(DISTINCT f.conversation_id) FROM conversation_facts f "
+             "WHERE f.tenant_id = :tenant_id "
              "AND f.first_human_at >= :start AND f.first_human_at < :end AND f.frt_seconds IS NOT NULL"
              + fact_conditions(filters, scope, "f.first_human_user_id") + " GROUP BY 1")
     found = dict(rollups.run(session, query, fact_params(actor.tenant_id, tz, filters, scope)).all())

@@ -21,7 +21,14 @@ from sqlmodel import Session, delete, func, select
 
 from crm_app.db import utcnow
 from crm_app.errors import CRMError, NotFound, ValidationError
-from crm_app.models import AnalyticsDaily, AnalyticsHourly, PresenceInterval, TeamMember, Tenant
+from crm_app.models import (
+    AnalyticsConversationHour,
+    AnalyticsDaily,
+    AnalyticsHourly,
+    PresenceInterval,
+    TeamMember,
+    Tenant,
+)
 
 
 class AnalyticsNeedsPostgres(CRMError):
@@ -96,7 +103,7 @@ class DayRow:
     values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTS + SUMS, 0))
     hourly_in: list[int] = field(default_factory=lambda: [0] * 24)
     # Conversations whose customer wrote in that local hour (the heatmap's cells; a click opens exactly them).
-    hourly_conversations: list[int] = field(default_factory=lambda: [0] * 24)
+    hourly_ids: dict[int, set[int]] = field(default_factory=dict)  # local hour -> ids (only hours with some)
     hourly_online: list[float] = field(default_factory=lambda: [0.0] * 24)
 
 
@@ -135,7 +142,7 @@ def conversation_filter(label_id: int | None) -> str:
 
 
 def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: dt.date,
-             label_id: int | None = None) -> dict[Key, DayRow]:
+             label_id: int | None = None, ids: bool = True) -> dict[Key, DayRow]:
     """The figures of local days [since, until] straight from the rows, per number, team and attendant.
 
     Args:
@@ -145,6 +152,7 @@ def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: d
         since: The first local day.
         until: The last local day (inclusive).
         label_id: Only conversations with this label.
+        ids: Whether to collect the heatmap's conversation ids (`DayRow.hourly_ids`; the series needs none).
 
     Returns:
         Rows by (day, inbox, team, attendant).
@@ -161,7 +169,7 @@ def raw_days(session: Session, tenant_id: int, tz: str, since: dt.date, until: d
                  "GROUP BY 1, 2, 3, 4")
         _merge(rows, run(session, query, params).mappings())
     _merge(rows, run(session, _windows_query(local_day(session, "r.at"), extra), params).mappings())
-    _add_messages(session, rows, tz, params, extra)
+    _add_messages(session, rows, tz, params, extra, ids)
     if label_id is None:
         _add_presence(session, rows, tenant_id, tz, start, end)
     return rows
@@ -174,18 +182,22 @@ def _windows_query(day: str, extra: str) -> str:
             f"AND r.at < :end{extra} GROUP BY 1, 2, 3, 4")
 
 
-def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: dict, extra: str) -> None:
-    """Messages in (customer, by the conversation's assignee) and out (a person's, by its sender; the bot's)."""
+def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: dict, extra: str,
+                  with_ids: bool = True) -> None:
+    """Messages in (customer, by the conversation's assignee) and out (a person's, by its sender; the bot's), and
+    per local hour the conversations the customers wrote in (one scan of the messages)."""
+    ids = ("array_agg(DISTINCT m.conversation_id)" if is_postgres(session)
+           else "group_concat(DISTINCT m.conversation_id)") + " FILTER (WHERE m.sender_type = 'customer') AS ids"
+    ids = ids if with_ids else "NULL AS ids"
     query = (f"SELECT {local_day(session, 'm.created_at')} AS day, {local_hour(session, 'm.created_at')} AS hour, "
              "c.inbox_id, "
              "coalesce(c.team_id, 0) AS team_id, "
              "CASE WHEN m.sender_type = 'attendant' THEN coalesce(m.sender_user_id, 0) "
              "ELSE coalesce(c.assignee_id, 0) END AS attendant_id, "
              "count(*) FILTER (WHERE m.sender_type = 'customer') AS messages_in, "
-             "count(DISTINCT m.conversation_id) FILTER (WHERE m.sender_type = 'customer') AS conversations_in, "
              "count(*) FILTER (WHERE m.sender_type = 'attendant') AS messages_out, "
              "count(*) FILTER (WHERE m.sender_type = 'bot') AS bot_messages, "
-             "count(*) FILTER (WHERE m.status = 'failed' AND m.direction = 'outbound') AS failed_sends "
+             f"count(*) FILTER (WHERE m.status = 'failed' AND m.direction = 'outbound') AS failed_sends, {ids} "
              "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
              "WHERE m.tenant_id = :tenant_id AND m.created_at >= :start AND m.created_at < :end "
              "AND m.sender_type IN ('customer', 'attendant', 'bot')"
@@ -195,7 +207,9 @@ def _add_messages(session: Session, rows: dict[Key, DayRow], tz: str, params: di
         for name in ("messages_in", "messages_out", "bot_messages", "failed_sends"):
             target.values[name] += row[name]
         target.hourly_in[row["hour"]] += row["messages_in"]
-        target.hourly_conversations[row["hour"]] += row["conversations_in"]
+        if row["ids"]:
+            found = row["ids"] if isinstance(row["ids"], list) else [int(i) for i in str(row["ids"]).split(",")]
+            target.hourly_ids.setdefault(row["hour"], set()).update(found)
 
 
 def _add_presence(session: Session, rows: dict[Key, DayRow], tenant_id: int, tz: str, start: dt.datetime,
@@ -260,20 +274,74 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
     until = until or utcnow().astimezone(ZoneInfo(tz)).date()
     if until < since:
         raise ValidationError("the first day is after the last", field="since")
+    # One rebuild of a tenant at a time (the periodic job, a restatement, the command): two that delete and
+    # insert the same days at once would collide on the unique keys.
+    session.execute(sql("SELECT pg_advisory_xact_lock(:ns, :tenant_id)"), {"ns": _LOCK_NAMESPACE,
+                                                                              "tenant_id": tenant_id})
     rows = raw_days(session, tenant_id, tz, since, until)
-    for model in (AnalyticsDaily, AnalyticsHourly):
+    for model in (AnalyticsDaily, AnalyticsHourly, AnalyticsConversationHour):
         session.exec(delete(model).where(model.tenant_id == tenant_id, model.day >= since, model.day <= until))
     now = utcnow()
     daily = [{"tenant_id": tenant_id, "day": day, "inbox_id": inbox, "team_id": team, "attendant_id": user,
               "online_seconds": sum(row.hourly_online), "built_at": now, **row.values}
              for (day, inbox, team, user), row in rows.items()]
     hourly = hourly_rows(rows, memberships(session, tenant_id))
+    slots = [{"tenant_id": tenant_id, "day": k[0], "weekday": k[0].weekday(), "hour": k[1], "inbox_id": k[2],
+              "team_id": k[3], "conversation_id": conversation_id}
+             for k, v in hourly.items() for conversation_id in sorted(v[3])]
     for model, values in ((AnalyticsDaily, daily), (AnalyticsHourly, [
             {"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
-             "messages_in": v[0], "online_seconds": v[1], "conversations_in": v[2]} for k, v in hourly.items()])):
+             "messages_in": v[0], "online_seconds": v[1], "conversations_in": len(v[3])} for k, v in hourly.items()]),
+            (AnalyticsConversationHour, slots)):
         for start in range(0, len(values), 5000):
             session.execute(insert(model), values[start:start + 5000])
     return len(daily)
+
+
+_LOCK_NAMESPACE = 0x414E4C59  # "ANLY": keeps these advisory locks apart from anyone else's
+
+
+def restate_conversation(conversation_id: int, now: dt.datetime | None = None) -> int:
+    """Rebuild the stored days (before today) on which a conversation's figures fall, after it changed hands:
+    its customers', people's and the bot's messages, its cycles' milestones and its measured responses. The
+    job a handoff, assignment or transfer queues; idempotent.
+
+    Args:
+        conversation_id: The conversation.
+        now: The moment that decides what "today" is (default: now).
+
+    Returns:
+        How many local days were rebuilt.
+    """
+    from crm_app.db import session_scope
+    from crm_app.models import Conversation
+
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or not is_postgres(session):
+            return 0
+        tenant_id = conversation.tenant_id
+        tz = tenant_timezone(session, tenant_id)
+        today = (now or utcnow()).astimezone(ZoneInfo(tz)).date()
+        params = {"c": conversation_id, "tz": tz, "start": day_bounds(tz, today, today)[0]}
+        at = local_day(session, "x.at")
+        query = (f"SELECT DISTINCT {at} FROM ("
+                 "SELECT m.created_at AS at FROM messages m WHERE m.conversation_id = :c "
+                 "UNION ALL SELECT v.at FROM conversation_facts f, LATERAL (VALUES (f.opened_at), (f.handoff_at), "
+                 "(f.assigned_at), (f.first_human_at), (f.closed_at)) AS v(at) WHERE f.conversation_id = :c "
+                 "UNION ALL SELECT r.at FROM conversation_responses r JOIN conversation_facts f ON f.id = r.fact_id "
+                 "WHERE f.conversation_id = :c) AS x WHERE x.at < :start ORDER BY 1")
+        days = [as_date(row[0]) for row in run(session, query, params).all()]
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    with session_scope() as session:
+        for run_ in runs:
+            rebuild(session, tenant_id, run_[0], run_[-1])
+    return len(days)
 
 
 def memberships(session: Session, tenant_id: int) -> dict[int, list[int]]:
@@ -285,15 +353,16 @@ def memberships(session: Session, tenant_id: int) -> dict[int, list[int]]:
     return found
 
 
-def hourly_rows(rows: dict[Key, DayRow], teams_of: dict[int, list[int]]) -> dict[tuple, list[float]]:
-    """(day, hour, inbox, team) -> [customer messages, seconds online, conversations the customer wrote in]:
-    presence rows (inbox 0) count for each of the attendant's teams and for the whole tenant (team 0)."""
-    out: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+def hourly_rows(rows: dict[Key, DayRow], teams_of: dict[int, list[int]]) -> dict[tuple, list]:
+    """(day, hour, inbox, team) -> [customer messages, seconds online, 0 (unused), the ids of the conversations
+    the customers wrote in]: presence rows (inbox 0) count for each of the attendant's teams and for the whole
+    tenant (team 0)."""
+    out: dict[tuple, list] = defaultdict(lambda: [0, 0.0, 0, set()])
     for (day, inbox, team, user), row in rows.items():
         for hour in range(24):
             if inbox and row.hourly_in[hour]:
                 out[(day, hour, inbox, team)][0] += row.hourly_in[hour]
-                out[(day, hour, inbox, team)][2] += row.hourly_conversations[hour]
+                out[(day, hour, inbox, team)][3].update(row.hourly_ids.get(hour, ()))
             if not inbox and row.hourly_online[hour]:
                 for target in (0, *teams_of.get(user, ())):
                     out[(day, hour, 0, target)][1] += row.hourly_online[hour]

@@ -19,6 +19,7 @@ from crm_app.db import UTCDateTime, after_commit, insert_ignoring_conflicts, ins
 from crm_app.domain import consent as consent_rules
 from crm_app.domain import whatsapp
 from crm_app.domain.inbox import compute_preview
+from crm_app.domain.meta_errors import MARKETING_OPTED_OUT
 from crm_app.domain.phones import digits, normalize_wa_id
 from crm_app.domain.search import contact_search_text, fold
 from crm_app.models import (
@@ -35,7 +36,7 @@ from crm_app.models import (
     SenderType,
 )
 from crm_app.services import settings
-from crm_app.services.channel import bot_gate, edits, media
+from crm_app.services.channel import bot_gate, csat, edits, media
 from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.core import jobs, outbox, realtime
@@ -45,8 +46,6 @@ class InvalidSender(ValueError):
     """A message whose sender is not a phone number; it cannot be tied to a contact."""
 
 
-# Meta's "the customer stopped marketing messages": the compliance context records the withdrawal.
-MARKETING_OPTED_OUT = 131050
 # Kinds that do not count as unread customer messages.
 _SILENT_KINDS = {"reaction", "system"}
 # Kinds that leave the list preview as it was (a reaction is shown on its message, not as the last line).
@@ -74,7 +73,14 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
     link = _lock_link(conn, inbox_id, digits(phone), tenant_id, phone, message.profile_name)
     if message.change is not None:
         return _record_change(session, link, tenant_id=tenant_id, inbox_id=inbox_id, message=message)
-    conversation_id, opened, bot_active = _open_conversation_for(conn, link, tenant_id=tenant_id, inbox_id=inbox_id)
+    latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
+    if latest is not None and latest.status == ConversationStatus.CLOSED:  # only then can it answer a survey
+        answer = csat.match_answer(session, tenant_id=tenant_id, link_id=link.id, conversation_id=latest.id,
+                                   message=message)
+        if answer is not None:  # a rating or comment: stored in the closed conversation, which stays closed
+            return _record_csat_answer(session, answer, tenant_id=tenant_id, message=message)
+    conversation_id, opened, bot_active = _open_conversation_for(conn, link, latest, tenant_id=tenant_id,
+                                                                 inbox_id=inbox_id)
     values = _message_values(conn, tenant_id, conversation_id, message)
     new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
     if new_id is None:
@@ -102,6 +108,23 @@ def record_inbound_message(session: Session, *, inbox_id: int, tenant_id: int,
         "message_id": new_id, "conversation_id": conversation_id, "kind": message.kind, "status": "received",
         "wa_message_id": message.wa_message_id})
     realtime.publish_after_commit(session, tenant_id, "message.new", conversation_id=conversation_id,
+                                  data={"message_id": new_id})
+    return True
+
+
+def _record_csat_answer(session: Session, answer: csat.Answer, *, tenant_id: int,
+                        message: whatsapp.InboundMessage) -> bool:
+    """Store a survey answer in its closed conversation: no reopening, no new cycle, no bot turn."""
+    conn = session.connection()
+    values = _message_values(conn, tenant_id, answer.conversation_id, message)
+    new_id = conn.execute(_insert_message(conn), values).scalar_one_or_none()
+    if new_id is None:  # a redelivered webhook: stored the first time
+        return False
+    csat.record_answer(session, answer, message_id=new_id, message=message)
+    outbox.emit(session, tenant_id, "message.received", {
+        "message_id": new_id, "conversation_id": answer.conversation_id, "kind": message.kind, "status": "received",
+        "wa_message_id": message.wa_message_id})
+    realtime.publish_after_commit(session, tenant_id, "message.new", conversation_id=answer.conversation_id,
                                   data={"message_id": new_id})
     return True
 
@@ -203,13 +226,13 @@ _LATEST_CONVERSATION = (sa.select(_conversations.c.id, _conversations.c.status, 
 _NEW_CONVERSATION = sa.insert(_conversations).returning(_conversations.c.id)
 
 
-def _open_conversation_for(conn: Connection, link: _Link, *, tenant_id: int,
+def _open_conversation_for(conn: Connection, link: _Link, latest, *, tenant_id: int,
                            inbox_id: int) -> tuple[int, str | None, bool]:
-    """The latest conversation on this identity, reopened if closed or snoozed; or a new one.
+    """The latest conversation on this identity (`latest`, locked by `_LATEST_CONVERSATION`, or None), reopened
+    if closed or snoozed; or a new one.
 
     Returns (id, "created" / "reopened" / None for the real-time note, whether the bot owns it).
     """
-    latest = None if link.is_new else conn.execute(_LATEST_CONVERSATION, {"link_id": link.id}).first()
     if latest is None:
         return _new_conversation(conn, link, tenant_id=tenant_id, inbox_id=inbox_id), "created", True
     if latest.status not in (ConversationStatus.CLOSED, ConversationStatus.SNOOZED):

@@ -39,7 +39,7 @@ from crm_app.config import get_settings
 from crm_app.db import after_commit, insert_ignoring_conflicts, session_scope, utcnow
 from crm_app.domain import outbound
 from crm_app.domain.inbox import compute_preview
-from crm_app.domain.meta_errors import classify
+from crm_app.domain.meta_errors import MARKETING_OPTED_OUT, classify
 from crm_app.domain.outbound_content import build_body, display_text, message_kind, needs_open_window
 from crm_app.domain.search import fold
 from crm_app.errors import CRMError, NotFound, PermissionDenied, ValidationError
@@ -55,7 +55,6 @@ from crm_app.models import (
     SenderType,
 )
 from crm_app.services.channel import media
-from crm_app.services.channel.inbound import MARKETING_OPTED_OUT
 from crm_app.services.channel.marketing import MarketingConsentRequired, check_marketing_consent
 from crm_app.services.conversations import access as conversation_access
 from crm_app.services.conversations import facts as analytics_facts

@@ -21,7 +21,16 @@ from sqlmodel import Session, select
 from crm_app.crypto import derive_key
 from crm_app.db import session_scope, utcnow
 from crm_app.integrations.storage import get_storage
-from crm_app.models import BotSession, ConsentEvent, Contact, Conversation, ConversationLabel, Label, Message
+from crm_app.models import (
+    BotSession,
+    ConsentEvent,
+    Contact,
+    Conversation,
+    ConversationLabel,
+    CsatSurvey,
+    Label,
+    Message,
+)
 from crm_app.services.audit import personal
 
 BUNDLE_KEY = "privacy/bundles/{tenant_id}/{request_id}.zip"
@@ -54,8 +63,11 @@ def verify_bundle(tenant_id: int, data: bytes) -> bool:
 
 
 def csat_answers(session: Session, contact_id: int) -> list[dict]:
-    """Hook for CSAT answers (the CSAT feature does not exist yet): it must list the person's answers here."""
-    return []
+    """The person's CSAT surveys: which conversation, when it was sent, their rating and comment, and when."""
+    surveys = session.exec(select(CsatSurvey).where(CsatSurvey.contact_id == contact_id).order_by(CsatSurvey.id)).all()
+    return [{"survey_id": c.id, "conversation_id": c.conversation_id, "cycle": c.cycle, "sent_at": _iso(c.sent_at),
+             "rating": c.rating, "rated_at": _iso(c.rated_at), "comment": c.comment,
+             "commented_at": _iso(c.commented_at)} for c in surveys]
 
 
 def _messages(session: Session, conversation_ids: list[int]) -> list[Message]:

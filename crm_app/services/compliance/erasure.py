@@ -33,6 +33,7 @@ from crm_app.models import (
     Contact,
     ContactInbox,
     Conversation,
+    CsatSurvey,
     Email,
     ErasureRecord,
     InboundEvent,
@@ -265,7 +266,17 @@ def _step_conversations(session: Session, person: Person) -> None:
 
 
 def erase_csat(session: Session, person: Person) -> None:
-    """Hook for CSAT answers (the CSAT feature does not exist yet): it must erase their free text here."""
+    """The person's CSAT answers keep their rating (the figures stay) and lose the comment; their wamids are
+    hashed as the messages' are (a wamid carries the phone)."""
+    key = wamid_key(person.tenant_id)
+    for survey in session.exec(select(CsatSurvey).where(CsatSurvey.tenant_id == person.tenant_id,
+                                                        CsatSurvey.contact_id == person.contact_id)).all():
+        survey.comment = None
+        if survey.rating_wa_message_id:
+            survey.rating_wa_message_id = rules.hash_wamid(survey.rating_wa_message_id, key)
+        if survey.comment_wa_message_id:
+            survey.comment_wa_message_id = rules.hash_wamid(survey.comment_wa_message_id, key)
+        session.add(survey)
 
 
 def _step_consents(session: Session, person: Person) -> None:

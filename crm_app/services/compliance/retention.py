@@ -7,6 +7,8 @@
   number or label is not inactive.
 - `purge_closed`: conversations closed more than N days ago lose their messages' texts and media, likewise.
 
+A CSAT comment is a copy of a customer message: it goes whenever that message's text goes (the rating stays).
+
 Contacts under legal hold are skipped. A file is deleted only once no other message still holds it (outbound
 attachments are stored by content, so two contacts may share one). A dry run counts what a run would remove; a
 run records its report on the policy. Each batch is its own transaction, never one giant one.
@@ -30,6 +32,7 @@ from crm_app.models import (
     Conversation,
     ConversationLabel,
     ConversationStatus,
+    CsatSurvey,
     ErasureRecord,
     InboundEvent,
     InboundEventStatus,
@@ -185,9 +188,21 @@ def _strip_messages(policy_id: int, now: dt.datetime) -> int:
             session.flush()
             erasure.delete_unshared_files(session, policy.tenant_id, keys)
             strip_inbound_events(session, policy.tenant_id, messages)
+            strip_csat_comments(session, policy.tenant_id, messages)
         removed += len(ids)
         if len(ids) < BATCH:
             return removed
+
+
+def strip_csat_comments(session: Session, tenant_id: int, messages: list[Message]) -> int:
+    """A CSAT comment is a copy of the customer's message: it goes with the message's text (the rating stays).
+    Returns how many comments were removed."""
+    wamids = sorted({m.wa_message_id for m in messages if m.wa_message_id})
+    if not wamids:
+        return 0
+    return session.exec(sa.update(CsatSurvey).where(
+        CsatSurvey.tenant_id == tenant_id, CsatSurvey.comment_wa_message_id.in_(wamids),
+        CsatSurvey.comment.is_not(None)).values(comment=None)).rowcount
 
 
 def strip_inbound_events(session: Session, tenant_id: int, messages: list[Message]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -21,6 +22,8 @@ from crm_app.services.settings.calendar import tenant_calendar
 EVENTS = ("customer", "bot", "human", "handoff", "assign", "transfer", "close", "reopen")
 # Events that start a new cycle when the last one is closed (a bot's goodbye after a close does not).
 _OPENING = frozenset({"customer", "human", "handoff", "assign", "transfer", "reopen"})
+# Events that may give the cycle (and the conversation) another team or attendant.
+_OWNERSHIP = frozenset({"handoff", "assign", "transfer"})
 
 
 def note(session: Session, conversation: Conversation | int, event: str, *, at: dt.datetime | None = None,
@@ -44,8 +47,11 @@ def note(session: Session, conversation: Conversation | int, event: str, *, at: 
         conversation = session.get(Conversation, conversation)
     at = at or utcnow()
     fact = _cycle(session, conversation, at, opening=event in _OPENING)
+    owner = (fact.team_id, fact.assignee_id)
     responses = _apply(session, fact, event, at, user_id=user_id, team_id=team_id, reason=reason, by=by)
     session.add(fact)
+    if event in _OWNERSHIP and (owner != (fact.team_id, fact.assignee_id) or event == "transfer"):
+        _restate_past_days(session, conversation)
     if responses:
         session.flush()
         session.add_all(ConversationResponse(tenant_id=fact.tenant_id, fact_id=fact.id, kind=r.kind, at=r.at,
@@ -71,6 +77,24 @@ def _apply(session: Session, fact: ConversationFact, event: str, at: dt.datetime
     if event == "transfer":
         return rules.transfer(fact, at, clock, user_id=kw["user_id"], team_id=kw["team_id"])
     return rules.close(fact, at, clock, by=kw["by"] or "system")
+
+
+def _restate_past_days(session: Session, conversation: Conversation) -> None:
+    """The conversation changed hands: the figures of its earlier local days follow its new team and attendant
+    (the cycle's owner, the messages' conversation), so a job rebuilds the stored rollups of those days after
+    commit (`analytics.rollups.restate_conversation`, queued by name). A conversation that started today has no
+    stored day (today is always read raw), and the laptop's SQLite keeps none."""
+    from crm_app.services.core import jobs
+
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    tenant = session.get(Tenant, conversation.tenant_id)
+    zone = ZoneInfo((tenant.timezone if tenant else None) or "America/Sao_Paulo")
+    started = conversation.created_at
+    started = started.replace(tzinfo=dt.UTC) if started.tzinfo is None else started
+    today = dt.datetime.combine(utcnow().astimezone(zone).date(), dt.time(), zone)
+    if started < today:
+        jobs.enqueue_after_commit(session, "restate_analytics", conversation.id)
 
 
 def _cycle(session: Session, conversation: Conversation, at: dt.datetime, *, opening: bool) -> ConversationFact:

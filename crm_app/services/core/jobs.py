@@ -116,6 +116,9 @@ _SPECS = (
     JobSpec("seal_audit_chains", QUEUE_DEFAULT, _periodic("seal_audit_chains"), every=5, timeout=120, result_ttl=30),
     JobSpec("anchor_audit_chains", QUEUE_DEFAULT, _periodic("anchor_audit_chains"), every=86400, timeout=300),
     JobSpec("refresh_analytics", QUEUE_DEFAULT, _periodic("refresh_analytics"), every=600, timeout=600),
+    # A conversation that changed hands: its earlier stored analytics days rebuilt under its new owner.
+    JobSpec("restate_analytics", QUEUE_DEFAULT, lambda conversation_id, tag=None:
+            f"analytics-restate-{conversation_id}", timeout=600),
     # data-subject requests whose `bulk` job died midway (a killed worker, Redis lost): queued again to resume
     JobSpec("resume_privacy_requests", QUEUE_DEFAULT, _periodic("resume_privacy_requests"), every=300, timeout=120),
     # exports whose job died midway (queued again from the start), and expired export files (deleted)

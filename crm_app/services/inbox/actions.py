@@ -27,6 +27,7 @@ from crm_app.models import (
     Team,
     User,
 )
+from crm_app.services.channel import csat
 from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
 from crm_app.services.conversations.access import STAFF, access_conversation, require_owner
@@ -182,6 +183,7 @@ def close(session: Session, *, actor: Actor, conversation_id: int, note: str | N
             from_value=before["status"], to_value="closed", line="inbox.system.close",
             params={"actor": actor.name})
     analytics_facts.note(session, conversation, "close", by="human")
+    csat.offer_after_close(session, actor=actor, conversation=conversation)
     return listing.conversation_row(session, conversation.id)
 
 

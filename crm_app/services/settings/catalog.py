@@ -80,8 +80,18 @@ SECURITY = (
                 _cfg("api_rate_limit_per_minute"), "security", "global"),
 )
 
+CsatText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 CHANNEL = (
     SettingSpec("channel.keep_deleted_message_text", bool, True, "channel", "both"),
+    # CSAT after a person closes a conversation (crm_app/services/channel/csat.py). Empty texts are the
+    # catalogue's, in the survey's language.
+    SettingSpec("csat.enabled", bool, False, "channel", "tenant"),
+    SettingSpec("csat.min_gap_days", Annotated[int, Field(ge=0, le=365)], 7, "channel", "tenant"),
+    SettingSpec("csat.comment_minutes", Annotated[int, Field(ge=0, le=24 * 60)], 10, "channel", "tenant"),
+    SettingSpec("csat.language", Literal["pt-BR", "en"], "pt-BR", "channel", "tenant"),
+    SettingSpec("csat.question", CsatText, "", "channel", "tenant"),
+    SettingSpec("csat.comment_prompt", CsatText, "", "channel", "tenant"),
+    SettingSpec("csat.thanks", CsatText, "", "channel", "tenant"),
 )
 
 AI = (

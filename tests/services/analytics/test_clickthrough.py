@@ -285,3 +285,166 @@ def test_heatmap_cells_open_exactly_their_count_on_dst_change_days(db, tz, chang
             url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="inbound", weekday=weekday,
                                           hour=hour)
             assert _inbox_count(db, boss, url)[0] == raw.heatmap[weekday][hour], (weekday, hour)
+
+
+def test_an_frt_bucket_counts_conversations_as_its_click_lists_them(db, seeded):
+    """c1 (Tue 10:00, answered in 3 min) reopens on Wednesday and is answered in 2 min again: two first
+    responses in the 1–5 min bucket, one conversation. The bucket counts conversations, so it shows what its
+    click opens (and a conversation answered in two buckets counts once in each)."""
+    tenant, made, ana, _ = seeded
+    c1 = made["c1"]
+    for event, at, kw in [("close", sp(3, 10, 30), {"by": "human"}), ("customer", sp(4, 9, 0), {}),
+                          ("handoff", sp(4, 9, 0), {"reason": "menu"}),
+                          ("assign", sp(4, 9, 0), {"user_id": ana.user_id}),
+                          ("human", sp(4, 9, 2), {"user_id": ana.user_id})]:
+        facts.note(db, c1, event, at=at, **kw)
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    buckets = {b["bucket"]: b["count"] for b in figures.frt_buckets(db, actor=boss, filters=FILTERS)}
+    assert buckets["1-5m"] == 1
+    url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="frt", bucket="1-5m")
+    assert _inbox_count(db, boss, url) == (1, {c1.id})
+    # Per cycle the FRT card still counts both first responses (its median is over cycles).
+    report = figures.report(db, actor=boss, filters=FILTERS, now=NOW)
+    assert report.durations["frt"].count == 5
+
+
+def test_a_heatmap_cell_over_weeks_counts_each_conversation_once_as_its_click_opens(db, seeded):
+    """c1's customer writes again on the next two Tuesdays at 10:xx (no reopen needed: the cycle stays open).
+    Over 3–17 November the Tuesday 10 h cell holds one conversation, from the raw rows and from the stored
+    rollups alike, and its click opens that one; a team filter keeps it under c1's team."""
+    from crm_app.services.analytics import rollups
+
+    tenant, made, *_ = seeded
+    c1 = made["c1"]
+    for day in (10, 17):
+        db.add(Message(tenant_id=tenant.id, conversation_id=c1.id, direction="inbound", sender_type="customer",
+                       kind="text", body="De novo", status="received", created_at=sp(day, 10, 40)))
+        facts.note(db, c1, "customer", at=sp(day, 10, 40))
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    weeks = figures.Filters(FIRST, dt.date(2026, 11, 17))
+    raw = figures.report(db, actor=boss, filters=weeks, now=NOW)
+    assert raw.heatmap[1][10] == 1
+    url = clickthrough.inbox_link(db, actor=boss, filters=weeks, metric="inbound", weekday=1, hour=10)
+    assert _inbox_count(db, boss, url) == (1, {c1.id})
+    rollups.rebuild(db, tenant.id, weeks.since, weeks.until)
+    db.commit()
+    later = dt.datetime(2026, 11, 17, 15, tzinfo=dt.UTC)  # the 17th read raw, the days before from the rollups
+    for now in (later, later + dt.timedelta(days=3)):
+        stored = figures.report(db, actor=boss, filters=weeks, now=now)
+        assert stored.heatmap == raw.heatmap, now
+    assert sum(map(sum, raw.heatmap)) == 5
+
+
+def _teams(db, tenant_id, ana, bruno):
+    from crm_app.models import Team, TeamMember
+
+    a, b = Team(tenant_id=tenant_id, name="Equipe A", business_hours={}), Team(tenant_id=tenant_id, name="Equipe B",
+                                                                               business_hours={})
+    db.add_all([a, b])
+    db.flush()
+    db.add_all([TeamMember(tenant_id=tenant_id, team_id=a.id, user_id=ana.user_id),
+                TeamMember(tenant_id=tenant_id, team_id=b.id, user_id=bruno.user_id)])
+    db.commit()
+    return a.id, b.id
+
+
+def _agree(db, boss, filters, now, day="2026-11-03") -> dict:
+    """Cards (totals), series (days) and every click of `filters` agree; returns the day's figures."""
+    report = figures.report(db, actor=boss, filters=filters, now=now)
+    for name in ("opened", "closed", "frt_count"):
+        assert report.totals[name] == sum(d[name] for d in report.days), name
+    row = next(d for d in report.days if d["day"] == day)
+    for metric in ("opened", "closed"):
+        url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric=metric, day=day)
+        assert _inbox_count(db, boss, url)[0] == row[metric], (metric, filters)
+    buckets = {b["bucket"]: b["count"] for b in figures.frt_buckets(db, actor=boss, filters=filters)}
+    for bucket, count in buckets.items():
+        url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="frt", bucket=bucket)
+        assert _inbox_count(db, boss, url)[0] == count, (bucket, filters)
+    for weekday, hour in ((1, 9), (1, 10), (1, 15)):
+        url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="inbound", weekday=weekday, hour=hour)
+        assert _inbox_count(db, boss, url)[0] == report.heatmap[weekday][hour], (weekday, hour, filters)
+    return {**row, "1-5m": buckets["1-5m"], "heat": [report.heatmap[1][h] for h in (9, 10, 15)]}
+
+
+def test_a_transfer_within_a_day_counts_under_the_last_owner_in_cards_series_and_clicks(db, seeded):
+    """c7, Tue 3 Nov: the customer writes at 09:00, the bot hands it to team A at 09:01, Ana takes it and answers
+    at 09:05 (FRT 4 min); the customer writes at 10:30; at 11:00 it goes to team B and Bruno, who answers and
+    closes it at 12:00. Opened, closed, the heatmap and the messages count under the cycle's last owner (team B,
+    Bruno); a first response under the person who sent it (Ana) and the cycle's last team (B). Cards, series and
+    clicks agree under each filter, from the raw rows and from the stored rollups."""
+    from crm_app.services.analytics import rollups
+
+    tenant, made, ana, bruno = seeded
+    team_a, team_b = _teams(db, tenant.id, ana, bruno)
+    c7 = make_conversation(db, made["c1"].inbox_id, wa_id="5511900000107")
+    c7.created_at = sp(3, 9, 0)
+    for at in (sp(3, 9, 0), sp(3, 10, 30)):
+        db.add(Message(tenant_id=tenant.id, conversation_id=c7.id, direction="inbound", sender_type="customer",
+                       kind="text", body="Oi", status="received", created_at=at))
+    facts.note(db, c7, "customer", at=sp(3, 9, 0))
+    c7.team_id = team_a
+    facts.note(db, c7, "handoff", at=sp(3, 9, 1), reason="menu", team_id=team_a)
+    c7.assignee_id = ana.user_id
+    facts.note(db, c7, "assign", at=sp(3, 9, 2), user_id=ana.user_id)
+    facts.note(db, c7, "human", at=sp(3, 9, 5), user_id=ana.user_id)
+    facts.note(db, c7, "customer", at=sp(3, 10, 30))
+    c7.team_id, c7.assignee_id = team_b, bruno.user_id
+    facts.note(db, c7, "transfer", at=sp(3, 11, 0), user_id=bruno.user_id, team_id=team_b)
+    facts.note(db, c7, "human", at=sp(3, 11, 10), user_id=bruno.user_id)
+    facts.note(db, c7, "close", at=sp(3, 12, 0), by="human")
+    db.commit()
+    boss = make_user(db, tenant.id, "executive")
+    expected = {  # filter: (opened, closed, FRT 1–5 min, heatmap Tue 9 h / 10 h / 15 h)
+        ("team", team_a): (0, 0, 0, [0, 0, 0]), ("team", team_b): (1, 1, 1, [1, 1, 0]),
+        ("attendant", ana.user_id): (1, 0, 2, [0, 0, 0]), ("attendant", bruno.user_id): (1, 1, 0, [0, 0, 0])}
+    # (Ana's own c1 and her first response to it are Tuesday's too; an attendant filter shows no demand.)
+    found = {}
+    for (kind, ident), _ in expected.items():
+        filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
+        got = _agree(db, boss, filters, NOW)
+        found[(kind, ident)] = (got["opened"], got["closed"], got["1-5m"], got["heat"])
+    assert found == expected
+    rollups.rebuild(db, tenant.id, FIRST, LAST)
+    db.commit()
+    for (kind, ident), want in expected.items():
+        filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
+        got = _agree(db, boss, filters, dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
+        assert (got["opened"], got["closed"], got["1-5m"], got["heat"]) == want, (kind, ident)
+
+
+def test_a_transfer_days_later_restates_the_stored_days_of_the_conversation(db, seeded):
+    """c8 opens Tue 3 Nov 15:00 under team A and Ana, and the rollups of 3–5 Nov are stored (as the periodic job
+    leaves them). Weeks later, still open, it is transferred to team B and Bruno through the inbox: the stored
+    Tuesday moves with it (a job the transfer queues rebuilds the conversation's past days), so team B's bar
+    and heatmap cell equal their clicks, and team A's are 0 again."""
+    from crm_app.services import inbox as inbox_service
+    from crm_app.services.analytics import rollups
+    from tests.support.whatsapp import run_burst_worker
+
+    tenant, made, ana, bruno = seeded
+    team_a, team_b = _teams(db, tenant.id, ana, bruno)
+    c8 = make_conversation(db, made["c1"].inbox_id, wa_id="5511900000108")
+    c8.created_at, c8.team_id, c8.assignee_id = sp(3, 15, 0), team_a, ana.user_id
+    db.add(Message(tenant_id=tenant.id, conversation_id=c8.id, direction="inbound", sender_type="customer",
+                   kind="text", body="Oi", status="received", created_at=sp(3, 15, 0)))
+    facts.note(db, c8, "customer", at=sp(3, 15, 0))
+    facts.note(db, c8, "handoff", at=sp(3, 15, 1), reason="menu", team_id=team_a)
+    facts.note(db, c8, "assign", at=sp(3, 15, 2), user_id=ana.user_id)
+    facts.note(db, c8, "human", at=sp(3, 15, 5), user_id=ana.user_id)
+    db.commit()
+    rollups.rebuild(db, tenant.id, FIRST, LAST)
+    db.commit()
+    admin = make_user(db, tenant.id, "admin")
+    inbox_service.transfer(db, actor=admin, conversation_id=c8.id, team_id=team_b, user_id=bruno.user_id)
+    db.commit()
+    result = run_burst_worker("default")
+    assert result.returncode == 0, result.stderr[-2000:]
+    db.expire_all()
+    later = dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC)  # every day of the period from the stored rollups
+    by_team = {team: _agree(db, admin, figures.Filters(FIRST, LAST, team_id=team), later)
+               for team in (team_a, team_b)}
+    assert {t: (r["opened"], r["1-5m"], r["heat"][2]) for t, r in by_team.items()} == {
+        team_a: (0, 0, 0), team_b: (1, 1, 1)}

@@ -33,6 +33,7 @@ from crm_app.models import (
     BotSession,
     Contact,
     Conversation,
+    CsatSurvey,
     Direction,
     Email,
     Message,
@@ -129,6 +130,11 @@ def world(db):
                       sender_type=SenderType.ATTENDANT, kind="text", body=f"Olá {NAME_A}!", status="sent",
                       wa_message_id=wamid_for(WA_A))
         s.add(out)
+        rated_by, commented_by = wamid_for(WA_A), wamid_for(WA_A)
+        s.add(CsatSurvey(tenant_id=tenant.id, conversation_id=conv_a.id, contact_id=a.id,
+                         contact_inbox_id=conv_a.contact_inbox_id, inbox_id=conv_a.inbox_id, status="done", rating=4,
+                         rated_at=utcnow(), rating_wa_message_id=rated_by, comment=f"Adorei, {PHRASE_A}",
+                         commented_at=utcnow(), comment_wa_message_id=commented_by))
         consent.record(s, tenant_id=tenant.id, contact_id=a.id, purpose="marketing", granted=True,
                        source="bot_step", proof=first)
         consent.record(s, tenant_id=tenant.id, contact_id=b.id, purpose="marketing", granted=True,
@@ -146,7 +152,8 @@ def world(db):
     get_storage().put(other_file, PHRASE_B.encode())
     get_redis().set(f"crm:test-cache:{a.id}", json.dumps({"name": NAME_A, "phone": WA_A}))
     get_redis().set(f"crm:test-cache:{b.id}", json.dumps({"name": NAME_B}))
-    yield {"tenant": tenant, "admin": admin, "dpo": dpo, "a": a.id, "b": b.id, "wamids": [first, out.wa_message_id]}
+    yield {"tenant": tenant, "admin": admin, "dpo": dpo, "a": a.id, "b": b.id,
+           "wamids": [first, out.wa_message_id, rated_by, commented_by]}
     get_redis().delete(f"crm:test-cache:{a.id}", f"crm:test-cache:{b.id}")
     with get_engine().begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS future_notes"))
@@ -192,7 +199,7 @@ def redis_hits(words: list[str]) -> list[str]:
 
 
 COUNTED = ("messages", "conversations", "contacts", "conversation_labels", "consent_events", "audit_logs",
-           "inbound_events", "bot_sessions", "contact_inboxes")
+           "inbound_events", "bot_sessions", "contact_inboxes", "csat_surveys")
 
 
 def analytics_counts() -> dict:
@@ -206,7 +213,8 @@ def analytics_counts() -> dict:
 
 
 RESTORED = ("contacts", "contact_inboxes", "conversations", "messages", "inbound_events", "audit_logs",
-            "bot_sessions", "consent_events", "erasure_ledger", "privacy_requests", "conversation_labels")
+            "bot_sessions", "consent_events", "erasure_ledger", "privacy_requests", "conversation_labels",
+            "csat_surveys")
 
 
 def take_backup(tmp_path) -> None:
@@ -270,7 +278,9 @@ def test_the_access_bundle_holds_everything_about_the_person_and_nothing_of_anot
     assert {e["action"] for e in data["audit"]} >= {"contact.update", "conversation.note"}
     assert [(b["node_id"], b["variables"]) for b in data["bot_sessions"]] == [
         ("email", {"email": EMAIL_A, "nome": NAME_A})]  # what the bot collected from her, not from him
-    assert data["csat"] == []  # the CSAT hook: no CSAT feature yet
+    [answer] = data["csat"]  # her rating and comment, with its conversation
+    assert (answer["rating"], answer["comment"]) == (4, f"Adorei, {PHRASE_A}")
+    assert answer["conversation_id"] == data["conversations"][0]["id"]
     [media] = [n for n in files if n.startswith("media/")]
     assert PHRASE_A.encode() in files[media]
     manifest = json.loads(files["manifest.json"])

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crm_app.db import session_scope
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
-from crm_app.models import Contact, ErasureRecord, Message
+from crm_app.models import Contact, CsatSurvey, ErasureRecord, Message
 from crm_app.services.compliance import holds, retention
 from tests.factories import make_inbox, make_tenant, make_user
 from tests.support.inbox import add_text, quick_conversation
@@ -244,3 +244,20 @@ def test_a_file_sent_to_two_contacts_is_deleted_only_with_the_last_message_that_
     db.commit()
     retention.apply_retention(now=NOW)
     assert not storage.exists(shared)  # its last holder is gone
+
+
+def test_a_csat_comment_goes_with_its_message_and_the_rating_stays(db, world):
+    old = world["old"]
+    comment = add_text(db, old, "comentário antigo", created_at=NOW - dt.timedelta(days=400),
+                       wa_message_id="wamid.csat-comment-old")
+    db.add(CsatSurvey(tenant_id=old.tenant_id, conversation_id=old.id, contact_id=old.contact_id,
+                      contact_inbox_id=old.contact_inbox_id, inbox_id=old.inbox_id, status="done", rating=2,
+                      comment="comentário antigo", comment_wa_message_id=comment.wa_message_id,
+                      sent_at=NOW - dt.timedelta(days=400)))
+    db.commit()
+    retention.create_policy(db, actor=world["dpo"], action="message_bodies", days=365)
+    db.commit()
+    retention.apply_retention(now=NOW)
+    with session_scope() as s:
+        survey = s.exec(select(CsatSurvey)).one()
+        assert (survey.comment, survey.rating) == (None, 2)

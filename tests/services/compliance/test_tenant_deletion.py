@@ -103,3 +103,20 @@ def test_removing_a_tenants_folders_never_reaches_another_tenant_or_the_whole_st
     for root in ("", "/", "./"):
         with pytest.raises(ValueError):
             storage.delete_prefix(root)
+
+
+def test_a_deleted_tenants_csat_surveys_go_with_it(db, operator, customer):
+    from crm_app.models import CsatSurvey
+    from tests.factories import make_conversation, make_inbox
+
+    tenant, _ = customer
+    conversation = make_conversation(db, make_inbox(db, tenant.id).id)
+    db.add(CsatSurvey(tenant_id=tenant.id, conversation_id=conversation.id, contact_id=conversation.contact_id,
+                      contact_inbox_id=conversation.contact_inbox_id, inbox_id=conversation.inbox_id, rating=5,
+                      comment="ótimo"))
+    db.commit()
+    tenants.suspend_tenant(db, actor=operator, tenant_id=tenant.id)
+    db.commit()
+    delete_tenant(db, actor=operator, tenant_id=tenant.id)
+    db.expire_all()
+    assert db.exec(select(CsatSurvey)).all() == []

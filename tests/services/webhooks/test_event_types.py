@@ -16,7 +16,7 @@ from crm_app.config import get_settings
 from crm_app.db import utcnow
 from crm_app.domain import webhooks as rules
 from crm_app.domain.whatsapp import StatusUpdate
-from crm_app.models import Conversation, Message, WebhookEvent
+from crm_app.models import Conversation, CsatSurvey, Message, WebhookEvent
 from crm_app.services import access, channel, conversations, inbox, webhooks
 from crm_app.services.channel import outbound
 from crm_app.services.routing import teams
@@ -128,7 +128,21 @@ def _add_and_deactivate_user(shop: Shop) -> None:
     shop.db.commit()
 
 
-# Each real action, and the types it must raise. Later areas add theirs (csat.received, dsr.completed, ...).
+def _csat_rating(shop: Shop) -> None:
+    from crm_app.services import settings
+    from crm_app.services.channel import csat
+
+    settings.update(shop.db, actor=shop.admin, tenant_id=shop.tenant_id, changes={"csat.enabled": True})
+    inbox.take_over(shop.db, actor=shop.admin, conversation_id=shop.conversation())
+    inbox.close(shop.db, actor=shop.admin, conversation_id=shop.conversation())
+    shop.db.commit()
+    survey_id = shop.db.exec(select(CsatSurvey.id).where(CsatSurvey.tenant_id == shop.tenant_id)).one()
+    row = {"id": csat.row_id(survey_id, 5), "title": "5 Excelente"}
+    customer_writes({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": row}},
+                    wa_id="5511955554444")
+
+
+# Each real action, and the types it must raise. Later areas add theirs (dsr.completed, ...).
 ACTIONS = [
     (_customer_writes, {"contact.created", "conversation.created", "message.received"}),
     (_take_over, {"conversation.assigned"}),
@@ -138,6 +152,7 @@ ACTIONS = [
     (_edit_contact, {"contact.updated"}),
     (_send_and_hear_back, {"message.sent", "message.delivered", "message.read", "message.failed"}),
     (_add_and_deactivate_user, {"user.created", "user.deactivated"}),
+    (_csat_rating, {"csat.received"}),
 ]
 
 

@@ -4,8 +4,8 @@
   status (queued, running, done, failed, expired), rows done of total, the storage key and size of the file,
   and when it expires (24 h after it is done).
 
-Revision ID: 0022
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-06 23:30:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0022'
-down_revision: str | None = '0020'
+revision: str = '0023'
+down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
