@@ -30,7 +30,8 @@ CONVERSATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("first_human_at", "time"), ("closed_at", "time"), ("closed_by", "text"), ("reopened", "flag"),
     ("bot_seconds", "seconds"), ("bot_business_seconds", "seconds"), ("queue_seconds", "seconds"),
     ("queue_business_seconds", "seconds"), ("frt_seconds", "seconds"), ("frt_business_seconds", "seconds"),
-    ("resolution_seconds", "seconds"), ("resolution_business_seconds", "seconds"), ("contained", "flag"),
+    ("resolution_seconds", "seconds"), ("resolution_business_seconds", "seconds"), ("csat_status", "text"),
+    ("csat_rating", "int"), ("csat_rated_at", "time"), ("contained", "flag"),
     ("unanswered", "flag"), ("windows_missed", "int"), ("transfers", "int"), ("customer_messages", "int"),
     ("human_messages", "int"), ("bot_messages", "int"),
 )

@@ -62,6 +62,9 @@ PT_BR: dict[str, str] = {
     "exports.col.frt_business_seconds": "primeira_resposta_util_s",
     "exports.col.resolution_seconds": "resolucao_s",
     "exports.col.resolution_business_seconds": "resolucao_util_s",
+    "exports.col.csat_status": "csat_situacao",
+    "exports.col.csat_rating": "csat_nota",
+    "exports.col.csat_rated_at": "csat_respondida_em",
     "exports.col.contained": "contida_pelo_bot",
     "exports.col.unanswered": "sem_resposta_apos_transferencia",
     "exports.col.windows_missed": "janelas_24h_perdidas",
@@ -108,6 +111,10 @@ PT_BR: dict[str, str] = {
     "exports.def.frt_business_seconds": "Primeira resposta em horário útil. Segundos.",
     "exports.def.resolution_seconds": "Resolução: (re)abertura → encerramento. Segundos.",
     "exports.def.resolution_business_seconds": "Resolução em horário útil. Segundos.",
+    "exports.def.csat_status": "Pesquisa de satisfação deste ciclo: sent (enviada, sem nota), rated (com nota) ou "
+                               "done (nota e comentário ou agradecimento); vazio se não houve pesquisa.",
+    "exports.def.csat_rating": "Nota do cliente, de 1 (Péssimo) a 5 (Excelente); vazio sem resposta.",
+    "exports.def.csat_rated_at": "Quando o cliente deu a nota, hora local ({tz}).",
     "exports.def.contained": "1 se encerrada pelo bot sem nenhuma mensagem de pessoa.",
     "exports.def.unanswered": "1 se encerrada (por alguém ou por inatividade) sem mensagem de pessoa depois da "
                               "transferência.",
@@ -195,6 +202,9 @@ EN: dict[str, str] = {
     "exports.col.frt_business_seconds": "first_response_business_s",
     "exports.col.resolution_seconds": "resolution_s",
     "exports.col.resolution_business_seconds": "resolution_business_s",
+    "exports.col.csat_status": "csat_status",
+    "exports.col.csat_rating": "csat_rating",
+    "exports.col.csat_rated_at": "csat_rated_at",
     "exports.col.contained": "contained_by_bot",
     "exports.col.unanswered": "unanswered_after_handoff",
     "exports.col.windows_missed": "windows_24h_missed",
@@ -241,6 +251,10 @@ EN: dict[str, str] = {
     "exports.def.frt_business_seconds": "First response in business hours. Seconds.",
     "exports.def.resolution_seconds": "Resolution: (re)open → close. Seconds.",
     "exports.def.resolution_business_seconds": "Resolution in business hours. Seconds.",
+    "exports.def.csat_status": "This cycle's satisfaction survey: sent (no rating yet), rated, or done (rated, and "
+                               "commented or thanked); empty when none was sent.",
+    "exports.def.csat_rating": "The customer's rating, 1 (Péssimo) to 5 (Excelente); empty without an answer.",
+    "exports.def.csat_rated_at": "When the customer rated, local time ({tz}).",
     "exports.def.contained": "1 when closed by the bot with no message from a person.",
     "exports.def.unanswered": "1 when closed (by anyone, or by inactivity) with no message from a person after the "
                               "handoff.",

@@ -50,11 +50,14 @@ _SELECT = (
     "SELECT f.conversation_id, f.cycle, c.contact_id, ct.name, ct.phone_e164, i.name, t.name, u.name, "
     f"{_LABELS}, f.opened_at, f.handoff_at, f.handoff_reason, f.assigned_at, f.first_human_at, f.closed_at, "
     "f.closed_by, f.reopened, f.bot_seconds, f.bot_business_seconds, f.queue_seconds, f.queue_business_seconds, "
-    "f.frt_seconds, f.frt_business_seconds, f.resolution_seconds, f.resolution_business_seconds, f.contained, "
+    "f.frt_seconds, f.frt_business_seconds, f.resolution_seconds, f.resolution_business_seconds, "
+    "s.status, s.rating, s.rated_at, f.contained, "
     "f.unanswered, f.windows_missed, f.transfers, f.customer_messages, f.human_messages, f.bot_messages")
 _FROM = (" FROM conversation_facts f JOIN conversations c ON c.id = f.conversation_id "
          "JOIN contacts ct ON ct.id = c.contact_id JOIN inboxes i ON i.id = f.inbox_id "
-         "LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN users u ON u.id = f.assignee_id")
+         "LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN users u ON u.id = f.assignee_id "
+         # at most one survey per cycle (uq_csat_surveys_conversation_cycle): the join never repeats a row
+         "LEFT JOIN csat_surveys s ON s.conversation_id = f.conversation_id AND s.cycle = f.cycle")
 # A cycle belongs to the period when it opened or closed in it (filter `closed_at` to read the closed figures).
 _IN_PERIOD = (" WHERE f.tenant_id = :tenant_id AND ((f.opened_at >= :start AND f.opened_at < :end) "
               "OR (f.closed_at >= :start AND f.closed_at < :end))")

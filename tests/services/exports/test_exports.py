@@ -20,7 +20,7 @@ from sqlmodel import select
 from crm_app.db import get_engine, session_scope, utcnow
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.integrations.storage import get_storage
-from crm_app.models import AuditLog, Export, Label, TeamMember
+from crm_app.models import AuditLog, CsatSurvey, Export, Label, TeamMember
 from crm_app.queue import get_queue
 from crm_app.services import exports
 from crm_app.services.analytics import figures, rollups
@@ -62,7 +62,13 @@ def _csv(actor, export_id: int) -> tuple[str, list[list[str]]]:
     return delimiter, list(csv.reader(io.StringIO(body), delimiter=delimiter))
 
 
-def test_one_row_per_cycle_with_the_golden_figures(world):
+def test_one_row_per_cycle_with_the_golden_figures(world, db):
+    one = world["one"]  # the second cycle, closed by Bruno, was rated 4
+    db.add(CsatSurvey(tenant_id=one.tenant_id, conversation_id=one.id, cycle=1, contact_id=one.contact_id,
+                      contact_inbox_id=one.contact_inbox_id, inbox_id=one.inbox_id,
+                      attendant_id=world["bruno"].user_id, status="rated", rating=4,
+                      rated_at=dt.datetime(2026, 11, 4, 12, 33, tzinfo=dt.UTC), sent_at=utc_now_nov4()))
+    db.commit()
     delimiter, lines = _csv(world["boss"], _export(world["boss"]))
     definitions, names, *rows = lines
     assert delimiter == "," and definitions[0].startswith("# One row per conversation cycle")
@@ -78,6 +84,9 @@ def test_one_row_per_cycle_with_the_golden_figures(world):
             handled["resolution_s"], handled["transfers"], handled["team"], handled["assignee"]) == (
         "2026-11-04 12:00:00", "2026-11-04 12:30:00", "120", "600", "1800", "1", "Suporte", "attendant user")
     assert (handled["bot_time_s"], handled["contained_by_bot"], handled["unanswered_after_handoff"]) == ("60", "0", "0")
+    assert (handled["csat_status"], handled["csat_rating"], handled["csat_rated_at"]) == (
+        "rated", "4", "2026-11-04 12:33:00")
+    assert (contained["csat_status"], contained["csat_rating"]) == ("", "")  # the bot's close got no survey
     assert (unanswered["unanswered_after_handoff"], unanswered["windows_24h_missed"], unanswered["resolution_s"],
             unanswered["resolution_business_s"], unanswered["first_response_s"]) == ("1", "1", "90600", "29400", "")
     assert handled["contact_phone"] == "+55 11 90000-0011" and handled["number"] == "Recepção"
@@ -112,6 +121,7 @@ def test_the_per_day_file_is_the_charts_series(world):
         series = figures.report(s, actor=world["boss"], filters=NOV, demand=False, durations=()).days
     _, (_, names, *rows) = _csv(world["boss"], _export(world["boss"], kind="daily"))
     assert names[0] == "day" and len(rows) == len(series) == 2
+    assert {n for n, _ in exports_daily_columns()} == set(series[0])  # every figure of the series, no other
     for row, day in zip(rows, series, strict=True):
         assert row[0] == day["day"]
         assert [int(v) for v in row[1:]] == [round(day[n]) for n, _ in exports_daily_columns()[1:]]
