@@ -9,6 +9,11 @@ per attendant and working day, with set-based `INSERT … SELECT generate_series
 hours). Then it rebuilds the rollups (`rollups.rebuild`, as `python -m crm_app rebuild-rollups` does) and
 times each `/api/v1/metrics/*` call for 7, 90 and 365 days, with and without filters, in process through the
 ASGI app, printing p50/p95 beside a same-run `SELECT count(*) FROM messages` baseline.
+
+Then the exports: a 90-day and a 365-day export of the conversations, as CSV and as XLSX, each run by the export
+job in a fresh process (as a forking `bulk` worker runs it), printing its time, rows, file size and the process's
+peak RSS: the 365-day export holds four times the rows of the 90-day one in the same memory. Target: the 90-day
+export (~12,000 conversations) in at most 10 s.
 """
 
 from __future__ import annotations
@@ -252,12 +257,64 @@ def time_page(url: str, repeat: int) -> list[tuple[str, list[float]]]:
     return results
 
 
+_EXPORT_CHILD = """
+import json, resource, sys, time
+from crm_app.services.exports import run
+import xlsxwriter  # noqa: F401 - loaded before the baseline, as a worker that ran one export has it
+imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+started = time.perf_counter()
+result = run.run_export(int(sys.argv[1]))
+seconds = time.perf_counter() - started
+print(json.dumps({"result": result, "seconds": seconds, "imported_rss_mb": imported,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def time_exports(ids: dict) -> list[dict]:
+    """Each export job in a process of its own (its peak RSS is the job's own); returns one dict per export."""
+    import json
+    import subprocess
+
+    from crm_app.db import session_scope
+    from crm_app.models import Export, User
+    from crm_app.services import exports
+    from crm_app.services.access.sessions import actor_for
+    from crm_app.services.analytics import figures
+
+    found = []
+    for period in ("90d", "365d"):
+        for fmt in ("csv", "xlsx"):
+            with session_scope() as session:
+                admin = actor_for(session.get(User, ids["admin_id"]))
+                since, until = figures.period(period, figures.today_for(session, admin.tenant_id))
+                row = exports.create_export(session, actor=admin, kind="conversations", format=fmt,
+                                            filters=figures.Filters(since, until), lang="pt-BR")
+            child = subprocess.run([sys.executable, "-c", _EXPORT_CHILD, str(row.id)], cwd=ROOT, env=os.environ,
+                                   capture_output=True, text=True, timeout=1800)
+            if child.returncode != 0:
+                raise RuntimeError(child.stderr[-3000:])
+            measured = json.loads(child.stdout.strip().splitlines()[-1])
+            with session_scope() as session:
+                done = session.get(Export, row.id)
+                measured.update(period=period, format=fmt, rows=done.rows_done, size_mb=done.size / 1e6,
+                                status=done.status)
+            found.append(measured)
+    return found
+
+
+def _print_exports(ids: dict) -> None:
+    print(f"{'export':<24} {'seconds':>8} {'rows':>8} {'file MB':>8} {'RSS before MB':>14} {'peak RSS MB':>12}")
+    for r in time_exports(ids):
+        print(f"{'conversations ' + r['period'] + ' ' + r['format']:<24} {r['seconds']:>8.2f} {r['rows']:>8} "
+              f"{r['size_mb']:>8.1f} {r['imported_rss_mb']:>14.1f} {r['peak_rss_mb']:>12.1f}  {r['status']}")
+
+
 def _p(times: list[float], q: float) -> float:
     ordered = sorted(times)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _again(url: str, repeat: int) -> None:
+def _again(url: str, repeat: int, exports_only: bool = False) -> None:
     from sqlalchemy import create_engine, text
 
     os.environ.update(DATABASE_URL=url, API_RATE_LIMIT_PER_MINUTE="1000000")
@@ -270,6 +327,8 @@ def _again(url: str, repeat: int) -> None:
             "(SELECT min(t.id) FROM teams t JOIN tenants n ON n.id = t.tenant_id WHERE n.slug = 'bench') AS team_id, "
             "(SELECT min(id) FROM users WHERE email LIKE 'bench%') AS user_id")).mappings().one())
     engine.dispose()
+    if exports_only:
+        return _print_exports(ids)
     _print(url, ids, repeat)
 
 
@@ -290,6 +349,7 @@ def main() -> None:
     parser.add_argument("--reuse", help="time the API again on a database an earlier --keep run left (its URL)")
     parser.add_argument("--page", action="store_true", help="with --reuse: time the page in Chromium instead")
     parser.add_argument("--both", action="store_true", help="with --reuse --page: time the API first, in the same run")
+    parser.add_argument("--exports", action="store_true", help="with --reuse: time the exports only")
     args = parser.parse_args()
     if args.reuse and args.page:
         if args.both:
@@ -299,7 +359,7 @@ def main() -> None:
                   "charts and table show)")
         return None
     if args.reuse:
-        return _again(args.reuse, args.repeat)
+        return _again(args.reuse, args.repeat, args.exports)
     from ingest import drop_database, setup_database
 
     admin_url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -315,6 +375,7 @@ def main() -> None:
         print(f"seeded in {ids['seconds']:.1f} s: {ids['counts']}")
         print(f"rebuild-rollups for 370 days: {rebuild(ids['tenant_id']):.1f} s")
         _print(url, ids, args.repeat)
+        _print_exports(ids)
     finally:
         if not args.keep:
             from crm_app.db import get_engine

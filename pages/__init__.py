@@ -3,6 +3,7 @@
 from pages import (
     account,
     analytics,
+    analytics_exports,
     compliance,
     compliance_audit,
     compliance_consents,
@@ -29,7 +30,8 @@ from pages import (
     settings_webhooks,
 )
 
-__all__ = ["account", "analytics", "compliance", "compliance_audit", "compliance_consents", "compliance_incidents",
+__all__ = ["account", "analytics", "analytics_exports",
+           "compliance", "compliance_audit", "compliance_consents", "compliance_incidents",
            "compliance_requests", "compliance_retention", "denied", "inbox", "login", "settings", "settings_canned",
            "settings_security", "invite", "platform_tenants", "settings_users",
            "settings_knowledge", "settings_numbers", "settings_sso", "settings_teams", "settings_bot", "settings_email",

@@ -59,10 +59,27 @@ def _filters() -> rx.Component:
             _select("label", S.label, S.label_options, "analytics.filter.label"),
             _select("attendant", S.attendant, S.attendant_options, "analytics.filter.attendant"))),
         rx.spacer(),
+        rx.cond(S.mine, rx.fragment(), _export_menu()),
         rx.button(rx.icon("printer", size=15), T["analytics.print"], variant="soft", color_scheme="gray",
                   on_click=rx.call_script("window.print()"), id="analytics-print", class_name="analytics-noprint"),
         gap="12px", wrap="wrap", align="end", width="100%", class_name="analytics-filters",
     )
+
+
+def _export_menu() -> rx.Component:
+    """Exportar: the page's period and filters as a file (a job; its progress shows on /analytics/exports)."""
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(rx.icon("download", size=15), T["exports.action"], variant="soft",
+                                  id="analytics-export")),
+        rx.menu.content(
+            rx.menu.item(T["exports.conversations_xlsx"], on_click=S.export("conversations", "xlsx"),
+                         id="export-conversations-xlsx"),
+            rx.menu.item(T["exports.conversations_csv"], on_click=S.export("conversations", "csv"),
+                         id="export-conversations-csv"),
+            rx.menu.item(T["exports.daily_csv"], on_click=S.export("daily", "csv"), id="export-daily-csv"),
+            rx.menu.separator(),
+            rx.menu.item(T["exports.title"], on_click=rx.redirect("/analytics/exports"), id="export-list")),
+        class_name="analytics-noprint")
 
 
 def _card(card) -> rx.Component:

@@ -261,3 +261,17 @@ def verify_audit_chain(tenant_id: int, user_id: int | None, ip: str | None, toke
     from crm_app.services.audit import tasks
 
     return tasks.verify_audit_chain(tenant_id, user_id, ip, token)
+
+
+def run_export(export_id: int) -> str:
+    """Write one analytics export's file (CSV or XLSX), streaming the rows in batches."""
+    from crm_app.services.exports import run
+
+    return run.run_export(export_id)
+
+
+def sweep_exports() -> int:
+    """Run again the exports whose job died; delete the files of expired ones."""
+    from crm_app.services.exports import run
+
+    return run.sweep()

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from crm_app.api import cookies, media, privacy, sso, v1, whatsapp
+from crm_app.api import cookies, exports, media, privacy, sso, v1, whatsapp
 from crm_app.domain.urls import safe_next
 from crm_app.services import access
 from crm_app.services.core import health
@@ -79,6 +79,7 @@ def create_api() -> Starlette:
         Route("/api/media/{media_token}", media.media_route, methods=["GET"]),
         Route("/api/privacy/bundles/{token}", privacy.bundle_route, methods=["GET"]),
         Route("/api/privacy/reports/{report_id}", privacy.report_route, methods=["GET"]),
+        Route("/api/exports/{export_id}", exports.download_route, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.verify_webhook, methods=["GET"]),
         Route("/api/whatsapp/webhook", whatsapp.receive_webhook, methods=["POST"]),
         Route("/api/docs", v1.docs_endpoint(api_v1), methods=["GET"]),

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_app.api import hardening, v1_csat, v1_docs, v1_metrics, v1_privacy
+from crm_app.api import hardening, v1_csat, v1_docs, v1_exports, v1_metrics, v1_privacy
 from crm_app.api import v1_schemas as s
 from crm_app.api.v1_webhooks import webhook_routes
 from crm_app.config import get_settings
@@ -101,6 +101,11 @@ def _require(scopes: frozenset[str], scope: str) -> None:
     if scope not in scopes:
         raise ApiProblem(403, "insufficient_scope", f"this token lacks the scope {scope}",
                          {"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'})
+
+
+def require_read(request: Request, area: str) -> None:
+    """403 unless the request's token may also read `area` (a file that embeds that area's data)."""
+    _require(request.state.token_scopes, access.scope(area))
 
 
 def _may_read(request: Request, area: str) -> bool:
@@ -415,6 +420,7 @@ def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
     v1_privacy.privacy_routes(app, scoped, ERRORS)
     v1_metrics.add_routes(app, reader=scoped(access.scope("metrics")), run=run, errors=ERRORS)
     v1_csat.add_routes(app, scoped=scoped, run=run, errors=ERRORS)
+    v1_exports.add_routes(app, scoped=scoped, run=run, errors=ERRORS, require_read=require_read)
     _error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=get_settings().api_max_body_bytes)
     return app

@@ -15,6 +15,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     # Executives open it read-only (an analytics chart's conversations); "/" still sends them to /analytics.
     "/inbox": frozenset({"admin", "supervisor", "attendant", "executive"}),
     "/analytics": frozenset({"admin", "supervisor", "executive"}),
+    "/analytics/exports": frozenset({"admin", "supervisor", "executive"}),
     "/analytics/me": frozenset({"admin", "supervisor", "attendant", "executive"}),
     "/compliance": frozenset({"admin", "dpo"}),
     "/compliance/requests": frozenset({"admin", "dpo"}),

@@ -5,12 +5,14 @@ An S3-compatible backend implements the same methods (`append` as a conditional 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from crm_app.config import get_settings
 
@@ -22,6 +24,9 @@ class MediaStorage(Protocol):
     def delete(self, key: str) -> bool: ...
     def append(self, key: str, data: bytes) -> None: ...
     def delete_prefix(self, prefix: str) -> int: ...
+    def writer(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]: ...
+    def reader(self, key: str) -> BinaryIO: ...
+    def size(self, key: str) -> int: ...
 
 
 class LocalStorage:
@@ -51,6 +56,32 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        """A file to stream into; it appears under `key` only when the block ends without an error (temp file,
+        fsync, rename), so a killed writer never leaves half a file under the key."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def reader(self, key: str) -> BinaryIO:
+        """The file under `key`, open for streaming reads (the caller closes it); FileNotFoundError when missing."""
+        return self._path(key).open("rb")
+
+    def size(self, key: str) -> int:
+        """The size in bytes of the file under `key`; FileNotFoundError when missing."""
+        return self._path(key).stat().st_size
 
     def append(self, key: str, data: bytes) -> None:
         """Add `data` at the end of the file under `key` (created when missing), durably.

@@ -21,6 +21,7 @@ from crm_app.models.conversations import (
 )
 from crm_app.models.csat import CsatStatus, CsatSurvey
 from crm_app.models.emails import Email, EmailStatus
+from crm_app.models.exports import Export, ExportStatus
 from crm_app.models.inbound_events import InboundEvent, InboundEventStatus
 from crm_app.models.inboxes import Inbox
 from crm_app.models.incidents import Incident, IncidentStatus
@@ -67,4 +68,5 @@ __all__ = [
     "DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
     "ConsentEvent", "ConsentPurpose", "ConsentSource", "DpoReport", "ErasureRecord", "LegalHold", "PrivacyRequest",
     "RequestKind", "RequestStatus", "RetentionAction", "RetentionPolicy",
+    "Export", "ExportStatus",
 ]

@@ -17,7 +17,7 @@ import reflex as rx
 
 from crm_app.errors import ValidationError
 from crm_app.i18n import translate
-from crm_app.services import call
+from crm_app.services import call, exports
 from crm_app.services.analytics import clickthrough, csat, dashboard, figures, timeline
 from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
@@ -241,6 +241,17 @@ class AnalyticsState(SessionState):
             raise ValidationError("unknown filter", field=name)
         setattr(self, name, "" if value == "all" else value)
         return self._apply()
+
+    @rx.event
+    @toast_errors
+    def export(self, kind: str, fmt: str):
+        """Exportar: an export of the page's period and filters, then the exports list with its progress bar."""
+        actor = self._require(*exports.EXPORTERS)
+        if self.mine:
+            raise ValidationError("your own figures are not exported", field="kind")
+        call(exports.create_export, actor=actor, kind=kind, format=fmt, filters=self._filters(actor),
+             lang=self.lang)
+        return [rx.toast.success(self.t["exports.started"]), rx.redirect("/analytics/exports")]
 
     @rx.event
     @toast_errors

@@ -50,6 +50,7 @@ READ_INBOX = (*ALL, "executive")
 STATE_ROLES = {
     "SessionState": EVERYONE, "LoginState": EVERYONE, "InviteState": EVERYONE, "SsoLoginState": EVERYONE,
     "AccountState": EVERYONE, "AnalyticsState": (*ALL, "executive"),
+    "ExportsState": ("admin", "supervisor", "executive"),
     # Executives open the inbox read-only: the reading states admit them, the writing ones (composer, actions)
     # do not, so every write handler is attacked by an executive too.
     "InboxState": READ_INBOX, "InboxListState": READ_INBOX, "InboxConversationState": READ_INBOX,
@@ -126,6 +127,12 @@ HANDLERS: dict[str, UI | Attack] = {
     "AnalyticsState.open_timeline": call("open_timeline", "B:attendant", "x"),
     "AnalyticsState.relabel": call("relabel", preset={"analytics_loaded": True, "chart_lang": "x", "team": "B:team"}),
     "AnalyticsState.set_timeline_day": call("set_timeline_day", "2026-12-05", preset={"timeline_user": "B:attendant"}),
+    "AnalyticsState.export": call("export", "conversations", "csv", preset={"team": "B:team"}),
+    "AnalyticsState.export#label": call("export", "daily", "csv", preset={"label": "B:team", "number": "B:inbox"}),
+    "ExportsState.load_exports": call("load_exports"),
+    "ExportsState.download": call("download", "B:export"),
+    "ExportsState.watch_progress": UI("a background refresh of this tab's list: each round runs _reload, the same "
+                                      "checked read as load_exports, which is attacked"),
     **_ui(FIELD, "AnalyticsState.set_since", "AnalyticsState.set_until"),
     **_ui(DIALOG, "AnalyticsState.set_timeline_open"),
     "InboxConversationState.select": call("select", "iB:conversation", reads=True),

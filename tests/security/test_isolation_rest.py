@@ -132,6 +132,13 @@ ROUTES = {
     "GET /api/v1/metrics/attendants": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/metrics/csat": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/csat": Api("csat:read", {}, forbidden_roles=("dpo",)),
+    "POST /api/v1/exports": Api("exports:write", {}, {"kind": "conversations", "team_id": "B:team"},
+                                forbidden_roles=("attendant", "dpo")),
+    "GET /api/v1/exports/{export_id}": Api("exports:read", {"export_id": "export"},
+                                           forbidden_roles=("attendant", "dpo"), role_target="export"),
+    "GET /api/v1/exports/{export_id}/download": Api("exports:read", {"export_id": "export"},
+                                                    forbidden_roles=("attendant", "dpo"), role_target="export"),
+    "GET /api/exports/{export_id}": Cookie({"export_id": "export"}),
 }
 
 

@@ -7,6 +7,7 @@ before and after each attack, so "nothing of it changed" is a plain equality.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ def build_side(db: Session, *, marker: str) -> Side:
     side.ids["incident"] = incident.id
     side.ids["webhook"], side.ids["webhook_delivery"] = _webhook(db, admin, marker)
     _privacy_rows(db, side, marker)
+    _export_row(db, side)
     return side
 
 
@@ -123,6 +125,20 @@ def _csat_survey(db: Session, conversation, attendant_id: int, marker: str) -> i
     db.add(survey)
     db.commit()
     return survey.id
+
+
+def _export_row(db: Session, side: Side) -> None:
+    """A finished export of the tenant's conversations (its file holds the marked contact), asked by the admin."""
+    from crm_app.services import exports
+    from crm_app.services.analytics import figures
+    from crm_app.services.exports import run
+
+    today = utcnow().date()
+    row = exports.create_export(db, actor=side.actors["admin"], kind="conversations", format="csv",
+                                filters=figures.Filters(today - dt.timedelta(days=2), today + dt.timedelta(days=1)))
+    db.commit()
+    run.run_export(row.id)  # built here rather than by a worker
+    side.ids["export"] = row.id
 
 
 def _webhook(db: Session, admin: Actor, marker: str) -> tuple[int, int]:

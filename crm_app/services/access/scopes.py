@@ -23,6 +23,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "webhooks": (READ, WRITE),
     "privacy": (READ, WRITE),
     "metrics": (READ,),
+    "exports": (READ, WRITE),
     "csat": (READ,),
 }
 

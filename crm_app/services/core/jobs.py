@@ -121,10 +121,15 @@ _SPECS = (
             f"analytics-restate-{conversation_id}", timeout=600),
     # data-subject requests whose `bulk` job died midway (a killed worker, Redis lost): queued again to resume
     JobSpec("resume_privacy_requests", QUEUE_DEFAULT, _periodic("resume_privacy_requests"), every=300, timeout=120),
+    # exports whose job died midway (queued again from the start), and expired export files (deleted)
+    JobSpec("sweep_exports", QUEUE_DEFAULT, _periodic("sweep_exports"), every=60, timeout=300),
     # bulk: long work (retention now; exports, backups and bundles later)
     # A data-subject request's job (access bundle, erasure): resumable from the step it recorded on the request.
     JobSpec("run_privacy_request", QUEUE_BULK, lambda request_id, tag=None:
             f"privacy-request-{request_id}" + (f"-{tag}" if tag else ""), timeout=3600, result_ttl=3600),
+    # An analytics export (CSV or XLSX): one run per attempt; the sweep below queues a dead one again (`retry-<n>-<s>`).
+    JobSpec("run_export", QUEUE_BULK, lambda export_id, tag=None: f"export-{export_id}" + (f"-{tag}" if tag else ""),
+            timeout=1800, result_ttl=3600),
     JobSpec("apply_retention", QUEUE_BULK, _periodic("apply_retention"), every=86400, timeout=4 * 3600),
     # the DPO's report of the month before, once per tenant and month (checked every six hours)
     JobSpec("generate_dpo_reports", QUEUE_BULK, _periodic("generate_dpo_reports"), every=6 * 3600, timeout=1800),
