@@ -63,7 +63,7 @@ SEED_SQL = [
            handoff_at, handoff_reason, assigned_at, first_human_at, first_human_user_id, closed_at, closed_by,
            reopened, customer_messages, human_messages, bot_messages, transfers, windows_missed, contained,
            unanswered, bot_seconds, bot_business_seconds, queue_seconds, queue_business_seconds, frt_seconds,
-           frt_business_seconds, resolution_seconds, resolution_business_seconds, last_customer_at)
+           frt_business_seconds, resolution_seconds, resolution_business_seconds, last_customer_at, first_contact)
        SELECT :t, c.id, 0, c.inbox_id, c.team_id, CASE WHEN x.bot THEN NULL ELSE c.assignee_id END, c.created_at,
               CASE WHEN x.bot THEN NULL ELSE c.created_at + x.b * interval '1 second' END,
               CASE WHEN x.bot THEN NULL WHEN c.id % 3 = 0 THEN 'exit_keyword' ELSE 'menu' END,
@@ -76,7 +76,7 @@ SEED_SQL = [
               x.b, x.b * 0.4, CASE WHEN x.bot THEN NULL ELSE x.q END, CASE WHEN x.bot THEN NULL ELSE x.q * 0.4 END,
               CASE WHEN x.bot OR x.silent THEN NULL ELSE x.f END,
               CASE WHEN x.bot OR x.silent THEN NULL ELSE x.f * 0.4 END,
-              x.b + x.f + x.r, (x.b + x.f + x.r) * 0.4, c.created_at
+              x.b + x.f + x.r, (x.b + x.f + x.r) * 0.4, c.created_at, true
        FROM conversations c,
             LATERAL (SELECT c.id % 3 = 1 AS bot, c.id % 10 = 7 AS silent, 30 + (c.id * 13) % 1200 AS b,
                             (c.id * 31) % 900 AS q, 60 + (c.id * 37) % 20000 AS f, 600 + (c.id * 41) % 200000 AS r

@@ -49,6 +49,9 @@ class ConversationFact(SQLModel, table=True):
     windows_missed: int = 0
     contained: bool | None = None
     unanswered: bool | None = None
+    # Resolved at first contact (see `domain.analytics.reopen`): None while open, False once it or its
+    # predecessor was reopened within the window.
+    first_contact: bool | None = None
     bot_seconds: float | None = None
     bot_business_seconds: float | None = None
     queue_seconds: float | None = None
@@ -106,6 +109,7 @@ class AnalyticsDaily(SQLModel, table=True):
     frt_sum: float = 0.0
     resolution_count: int = 0
     resolution_sum: float = 0.0
+    first_contact: int = 0
     # Seconds with presence "online" (rows of one attendant, with no number or team).
     online_seconds: float = 0.0
     built_at: dt.datetime = now_field()

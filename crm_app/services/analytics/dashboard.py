@@ -17,7 +17,8 @@ from crm_app.services.core.actors import Actor
 CARDS: tuple[tuple[str, str, str], ...] = (
     ("opened", "opened", "count"), ("closed", "closed", "count"), ("messages_in", "messages_in", "count"),
     ("messages_out", "messages_out", "count"), ("new_contacts", "new_contacts", "count"),
-    ("frt", "frt", "duration"), ("resolution", "resolution", "duration"), ("containment", "contained", "rate"),
+    ("frt", "frt", "duration"), ("resolution", "resolution", "duration"), ("first_contact", "first_contact", "rate"),
+    ("containment", "contained", "rate"),
     ("unanswered", "unanswered", "count"), ("windows_missed", "windows_missed", "count"),
     ("failed_sends", "failed_sends", "count"),
 )
@@ -84,7 +85,8 @@ def _csat_cards(now: csat.CsatCounts, before: csat.CsatCounts) -> list[Card]:
 
 
 def _rate(report: figures.Report, source: str) -> float | None:
-    # Over closed cycles (resolution_count), the unit `contained` counts in; "closed" counts conversation-days.
+    # Over closed cycles (resolution_count), the unit `contained` and `first_contact` count in; "closed" counts
+    # conversation-days.
     closed = report.totals["resolution_count"]
     return report.totals[source] / closed if closed else None
 

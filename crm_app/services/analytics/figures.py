@@ -521,6 +521,7 @@ class BreakdownRow:
     handled: int = 0
     messages_sent: int = 0
     messages_in: int = 0
+    first_contact: int = 0  # of `handled`, the cycles resolved at first contact
     frt: Duration = field(default_factory=Duration)
     resolution: Duration = field(default_factory=Duration)
     online_hours: float = 0.0
@@ -529,7 +530,8 @@ class BreakdownRow:
 
 def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
               now: dt.datetime | None = None) -> list[BreakdownRow]:
-    """The attendant, team or number table: handled, messages, FRT and resolution (median, p90), online hours.
+    """The attendant, team or number table: handled, first-contact resolutions, messages, FRT and resolution (median,
+    p90), online hours.
 
     Args:
         session: The caller's session.
@@ -552,6 +554,7 @@ def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
         # Handled: the cycles closed while assigned to them (resolution_count), as the API documents.
         found[ident] = BreakdownRow(ident, "", handled=int(values["resolution_count"]),
                                     messages_sent=int(values["messages_out"]), messages_in=int(values["messages_in"]),
+                                    first_contact=int(values["first_contact"]),
                                     online_hours=float(values["online_seconds"]) / 3600)
     for metric in ("frt", "resolution"):
         for ident, stats in durations_by(session, actor.tenant_id, tz, filters, scope, metric, by).items():

@@ -91,7 +91,7 @@ def require_postgres(session: Session) -> None:
 
 
 COUNTS = ("opened", "closed", "contained", "unanswered", "handoffs", "windows_missed", "messages_in",
-          "messages_out", "bot_messages", "failed_sends", "frt_count", "resolution_count")
+          "messages_out", "bot_messages", "failed_sends", "frt_count", "resolution_count", "first_contact")
 SUMS = ("frt_sum", "resolution_sum")
 Key = tuple[dt.date, int, int, int]  # day, inbox, team, attendant (0: none)
 
@@ -115,6 +115,7 @@ _FACT_QUERIES: dict[str, tuple[str, str, str, bool]] = {
                       "count(*) FILTER (WHERE f.contained) AS contained, "
                       "count(*) FILTER (WHERE f.unanswered) AS unanswered, "
                       "count(f.resolution_seconds) AS resolution_count, "
+                      "count(*) FILTER (WHERE f.first_contact) AS first_contact, "
                       "coalesce(sum(f.resolution_seconds), 0) AS resolution_sum", False),
     "handoffs": ("f.handoff_at", "f.assignee_id", "count(*) AS handoffs", False),
     "frt": ("f.first_human_at", "f.first_human_user_id",

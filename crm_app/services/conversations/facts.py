@@ -80,8 +80,9 @@ def _apply(session: Session, fact: ConversationFact, event: str, at: dt.datetime
 
 
 def _restate_past_days(session: Session, conversation: Conversation) -> None:
-    """The conversation changed hands: the figures of its earlier local days follow its new team and attendant
-    (the cycle's owner, the messages' conversation), so a job rebuilds the stored rollups of those days after
+    """The conversation changed hands (the figures of its earlier local days follow its new team and attendant:
+    the cycle's owner, the messages' conversation), or a reopen took a first-contact resolution back from the day
+    its last cycle closed: a job rebuilds the stored rollups of those days after
     commit (`analytics.rollups.restate_conversation`, queued by name). A conversation that started today has no
     stored day (today is always read raw), and the laptop's SQLite keeps none."""
     from crm_app.services.core import jobs
@@ -103,14 +104,15 @@ def _cycle(session: Session, conversation: Conversation, at: dt.datetime, *, ope
                           .order_by(ConversationFact.cycle.desc()).limit(1)).first()
     if latest is not None and (latest.closed_at is None or not opening):
         return latest
-    if latest is not None:
-        latest.reopened = True
-        session.add(latest)
     fact = ConversationFact(
         tenant_id=conversation.tenant_id, conversation_id=conversation.id, inbox_id=conversation.inbox_id,
         cycle=0 if latest is None else latest.cycle + 1, team_id=conversation.team_id,
         assignee_id=conversation.assignee_id if latest is not None else None,
         opened_at=conversation.created_at if latest is None else at)
+    if latest is not None:
+        if rules.reopen(latest, fact, at):  # its close day no longer counts a first-contact resolution
+            _restate_past_days(session, conversation)
+        session.add(latest)
     session.add(fact)
     return fact
 

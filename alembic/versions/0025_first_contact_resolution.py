@@ -1,0 +1,69 @@
+"""first-contact resolution: a flag on each conversation cycle and its daily count in the rollups
+
+`conversation_facts.first_contact` is set when a cycle closes and taken back when the conversation is reopened
+within 7 days (see `crm_app.domain.analytics.reopen`); existing cycles are filled here by the same rule.
+`analytics_daily.first_contact` counts them per close day; run `rebuild-rollups` once after upgrading (until then
+stored days count none).
+
+Revision ID: 0025
+Revises: 0022
+Create Date: 2026-12-07 00:05:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0025'
+down_revision: str | None = '0022'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+WINDOW_DAYS = 7  # crm_app.domain.analytics.FCR_WINDOW at the time of writing
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('conversation_facts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_contact', sa.Boolean(), nullable=True))
+    with op.batch_alter_table('analytics_daily', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_contact', sa.Integer(), nullable=False, server_default='0'))
+    bind = op.get_bind()
+    if bind.dialect.name == 'postgresql':
+        op.execute(sa.text(
+            "UPDATE conversation_facts f SET first_contact = NOT EXISTS ("
+            "SELECT 1 FROM conversation_facts n WHERE n.conversation_id = f.conversation_id AND ("
+            f"(n.cycle = f.cycle + 1 AND n.opened_at < f.closed_at + interval '{WINDOW_DAYS} days') OR "
+            f"(n.cycle = f.cycle - 1 AND f.opened_at < n.closed_at + interval '{WINDOW_DAYS} days'))) "
+            "WHERE f.closed_at IS NOT NULL"))
+    else:  # the laptop's SQLite: small, and its stored text moments are compared in Python
+        _backfill_in_python(bind)
+
+
+def _backfill_in_python(bind) -> None:
+    import datetime as dt
+
+    def moment(value):
+        if value is None or isinstance(value, dt.datetime):
+            return value
+        return dt.datetime.fromisoformat(str(value))
+
+    rows = bind.execute(sa.text("SELECT id, conversation_id, cycle, opened_at, closed_at FROM conversation_facts "
+                                "ORDER BY conversation_id, cycle")).all()
+    window = dt.timedelta(days=WINDOW_DAYS)
+    for i, (ident, conversation, _, _, closed) in enumerate(rows):
+        if closed is None:
+            continue
+        after = rows[i + 1] if i + 1 < len(rows) and rows[i + 1][1] == conversation else None
+        before = rows[i - 1] if i > 0 and rows[i - 1][1] == conversation else None
+        came_back = after is not None and moment(after[3]) < moment(closed) + window
+        returned = before is not None and before[4] is not None and moment(rows[i][3]) < moment(before[4]) + window
+        bind.execute(sa.text("UPDATE conversation_facts SET first_contact = :v WHERE id = :id"),
+                     {"v": not (came_back or returned), "id": ident})
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('analytics_daily', schema=None) as batch_op:
+        batch_op.drop_column('first_contact')
+    with op.batch_alter_table('conversation_facts', schema=None) as batch_op:
+        batch_op.drop_column('first_contact')
