@@ -26,7 +26,8 @@ CARDS: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class Card:
-    """One KPI: its value now and in the previous period (durations: the median; business median beside it)."""
+    """One KPI: its value now and in the previous period (durations: the median; the business median, the p90 and
+    the average beside it)."""
 
     key: str
     kind: str
@@ -34,6 +35,7 @@ class Card:
     previous: float | None
     business: float | None = None
     p90: float | None = None
+    avg: float | None = None
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Choices:
 def _card(key: str, source: str, kind: str, now: figures.Report, before: figures.Report) -> Card:
     if kind == "duration":
         a, b = now.durations[source], before.durations[source]
-        return Card(key, kind, a.median, b.median, a.business_median, a.p90)
+        return Card(key, kind, a.median, b.median, a.business_median, a.p90, a.avg)
     if kind == "rate":
         return Card(key, kind, _rate(now, source), _rate(before, source))
     return Card(key, kind, now.totals[source], before.totals[source])
