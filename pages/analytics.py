@@ -20,9 +20,12 @@ PRINT_CSS = """
   body { background: #fff !important; }
 }
 .analytics-grid { display: grid; gap: 12px; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); }
+@media (max-width: 520px) { .analytics-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; } }
 .analytics-charts { display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); }
 """
 TONES = {"up": "teal", "down": "tomato", "flat": "gray"}
+# On phones two filters a row, filling it; from 768 px each as wide as its text.
+FILTER_FLEX = ["1 1 40%", "1 1 40%", "0 0 auto"]
 # The charts: (title key, figure, element id, definition key (the title's tooltip), click handler).
 CHARTS = (
     ("analytics.chart.volume", S.fig_volume, "chart-volume", "analytics.tip.volume", S.open_day),
@@ -44,21 +47,22 @@ def _select(name: str, value, options, label_key: str) -> rx.Component:
     return rx.vstack(
         rx.text(T[label_key], size="1", color_scheme="gray"),
         rx.select.root(
-            rx.select.trigger(placeholder=T["analytics.all"], id=f"analytics-{name}", min_width="140px"),
+            rx.select.trigger(placeholder=T["analytics.all"], id=f"analytics-{name}", min_width="140px",
+                              width="100%"),
             rx.select.content(rx.select.item(T["analytics.all"], value="all"),
                               rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
             value=rx.cond(value == "", "all", value), on_change=lambda v: S.set_filter(name, v), size="2"),
-        spacing="1")
+        spacing="1", flex=FILTER_FLEX)
 
 
 def _filters() -> rx.Component:
     period = rx.vstack(
         rx.text(T["analytics.period"], size="1", color_scheme="gray"),
         rx.select.root(
-            rx.select.trigger(id="analytics-period", min_width="140px"),
+            rx.select.trigger(id="analytics-period", min_width="140px", width="100%"),
             rx.select.content(*[rx.select.item(T[f"analytics.period.{p}"], value=p) for p in PERIODS]),
             value=S.period, on_change=S.set_period, size="2"),
-        spacing="1")
+        spacing="1", flex=FILTER_FLEX)
     custom = rx.cond(S.period == "custom", rx.hstack(
         rx.vstack(rx.text(T["analytics.since"], size="1", color_scheme="gray"),
                   rx.input(type="date", value=S.since, on_change=S.set_since, id="analytics-since"), spacing="1"),
@@ -121,9 +125,15 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
         return rx.table.row(
             rx.table.row_header_cell(name), *[rx.table.cell(r[k], white_space="nowrap") for k in list(COLUMNS)[1:]])
 
+    def label(key: str) -> rx.Component:
+        text = rx.text(T[f"analytics.col.{key}"], white_space="nowrap")
+        if key in ("frt", "resolution"):  # the order of the three durations in the cells
+            return rx.vstack(text, rx.text(T["analytics.col.spread"], size="1", weight="regular", color_scheme="gray",
+                                           white_space="nowrap"), spacing="0")
+        return text
+
     head = rx.table.header(rx.table.row(*[
-        rx.table.column_header_cell(_tip(rx.text(T[f"analytics.col.{k}"]), T[tip]), id=f"{table_id}-col-{k}")
-        for k, tip in COLUMNS.items()]))
+        rx.table.column_header_cell(_tip(label(k), T[tip]), id=f"{table_id}-col-{k}") for k, tip in COLUMNS.items()]))
     return rx.card(rx.vstack(
         rx.text(T[title_key], weight="medium", size="2"),
         rx.cond(rows.length() > 0,
