@@ -1,9 +1,12 @@
-"""first-contact resolution: a flag on each conversation cycle and its daily count in the rollups
+"""first-contact resolution: a flag on each conversation cycle and its daily count in the rollups; per-label
+daily rollups
 
 `conversation_facts.first_contact` is set when a cycle closes and taken back when the conversation is reopened
 within 7 days (see `crm_app.domain.analytics.reopen`); existing cycles are filled here by the same rule.
 `analytics_daily.first_contact` counts them per close day; run `rebuild-rollups` once after upgrading (until then
-stored days count none).
+stored days count none). `analytics_daily_labels` holds the same counts per label, so a label filter reads
+stored days instead of every day raw; `rebuild-rollups` fills it (until then a label filter counts nothing on
+the days before yesterday).
 
 Revision ID: 0025
 Revises: 0022
@@ -28,6 +31,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('first_contact', sa.Boolean(), nullable=True))
     with op.batch_alter_table('analytics_daily', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_contact', sa.Integer(), nullable=False, server_default='0'))
+    op.create_table('analytics_daily_labels',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('label_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    *[sa.Column(name, sa.Integer(), nullable=False) for name in (
+        'inbox_id', 'team_id', 'attendant_id', 'opened', 'closed', 'contained', 'unanswered', 'handoffs',
+        'windows_missed', 'messages_in', 'messages_out', 'bot_messages', 'failed_sends', 'frt_count')],
+    sa.Column('frt_sum', sa.Float(), nullable=False),
+    sa.Column('resolution_count', sa.Integer(), nullable=False),
+    sa.Column('resolution_sum', sa.Float(), nullable=False),
+    sa.Column('first_contact', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['label_id'], ['labels.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenant_id', 'label_id', 'day', 'inbox_id', 'team_id', 'attendant_id',
+                        name='uq_analytics_daily_labels_key')
+    )
+    with op.batch_alter_table('analytics_daily_labels', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_analytics_daily_labels_tenant_id'), ['tenant_id'], unique=False)
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
         op.execute(sa.text(
@@ -63,6 +86,9 @@ def _backfill_in_python(bind) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('analytics_daily_labels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_analytics_daily_labels_tenant_id'))
+    op.drop_table('analytics_daily_labels')
     with op.batch_alter_table('analytics_daily', schema=None) as batch_op:
         batch_op.drop_column('first_contact')
     with op.batch_alter_table('conversation_facts', schema=None) as batch_op:

@@ -51,7 +51,7 @@ def note(session: Session, conversation: Conversation | int, event: str, *, at: 
     responses = _apply(session, fact, event, at, user_id=user_id, team_id=team_id, reason=reason, by=by)
     session.add(fact)
     if event in _OWNERSHIP and (owner != (fact.team_id, fact.assignee_id) or event == "transfer"):
-        _restate_past_days(session, conversation)
+        restate_later(session, conversation)
     if responses:
         session.flush()
         session.add_all(ConversationResponse(tenant_id=fact.tenant_id, fact_id=fact.id, kind=r.kind, at=r.at,
@@ -79,10 +79,11 @@ def _apply(session: Session, fact: ConversationFact, event: str, at: dt.datetime
     return rules.close(fact, at, clock, by=kw["by"] or "system")
 
 
-def _restate_past_days(session: Session, conversation: Conversation) -> None:
-    """The conversation changed hands (the figures of its earlier local days follow its new team and attendant:
-    the cycle's owner, the messages' conversation), or a reopen took a first-contact resolution back from the day
-    its last cycle closed: a job rebuilds the stored rollups of those days after
+def restate_later(session: Session, conversation: Conversation) -> None:
+    """Queue the rebuild of the conversation's stored days: it changed hands (the figures of its earlier local days
+    follow its new team and attendant: the cycle's owner, the messages' conversation), a reopen took a
+    first-contact resolution back from the day its last cycle closed, or a label went on or off it (the per-label
+    rollups): a job rebuilds the stored rollups of those days after
     commit (`analytics.rollups.restate_conversation`, queued by name). A conversation that started today has no
     stored day (today is always read raw), and the laptop's SQLite keeps none."""
     from crm_app.services.core import jobs
@@ -111,7 +112,7 @@ def _cycle(session: Session, conversation: Conversation, at: dt.datetime, *, ope
         opened_at=conversation.created_at if latest is None else at)
     if latest is not None:
         if rules.reopen(latest, fact, at):  # its close day no longer counts a first-contact resolution
-            _restate_past_days(session, conversation)
+            restate_later(session, conversation)
         session.add(latest)
     session.add(fact)
     return fact
