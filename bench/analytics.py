@@ -98,6 +98,11 @@ SEED_SQL = [
        SELECT :t, f.id, 'next', f.first_human_at + k * interval '10 minutes', 30 + (f.id * k * 17) % 3000,
               (30 + (f.id * k * 17) % 3000) * 0.5, f.first_human_user_id
        FROM conversation_facts f, generate_series(1, 3) k WHERE f.first_human_at IS NOT NULL""",
+    # A label on one conversation in ten, so that the label filter is timed too.
+    """INSERT INTO labels (tenant_id, name, color, created_at) VALUES (:t, 'vip', 'teal', now())""",
+    """INSERT INTO conversation_labels (tenant_id, conversation_id, label_id)
+       SELECT :t, c.id, l.id FROM conversations c JOIN labels l ON l.tenant_id = c.tenant_id AND l.name = 'vip'
+       WHERE c.tenant_id = :t AND c.id % 10 = 3""",
     # Presence: every attendant online 08:00–17:00 (UTC−3) on weekdays.
     """INSERT INTO presence_intervals (tenant_id, user_id, status, started_at, last_seen_at, ended_at)
        SELECT :t, u.id, 'online', d + interval '11 hours', d + interval '20 hours', d + interval '20 hours'
@@ -133,8 +138,9 @@ def seed(url: str, conversations: int, messages: int) -> dict:
             "messages", "conversations", "conversation_facts", "conversation_responses", "presence_intervals")}
         team_id = conn.execute(text("SELECT min(id) FROM teams WHERE tenant_id = :t"), params).scalar()
         user_id = conn.execute(text("SELECT min(id) FROM users WHERE email LIKE 'bench%'")).scalar()
+        label_id = conn.execute(text("SELECT id FROM labels WHERE tenant_id = :t AND name = 'vip'"), params).scalar()
     engine.dispose()
-    return {"tenant_id": tenant_id, "admin_id": admin_id, "team_id": team_id, "user_id": user_id,
+    return {"tenant_id": tenant_id, "admin_id": admin_id, "team_id": team_id, "user_id": user_id, "label_id": label_id,
             "seconds": time.perf_counter() - started, "counts": counts}
 
 
@@ -183,7 +189,10 @@ async def time_api(ids: dict, repeat: int) -> list[tuple[str, list[float]]]:
         for endpoint in ("overview", "timeseries", "attendants"):
             for period in ("7d", "90d", "365d"):
                 for label, extra in (("", ""), ("team", f"&team_id={ids['team_id']}"),
-                                     ("attendant", f"&attendant_id={ids['user_id']}")):
+                                     ("attendant", f"&attendant_id={ids['user_id']}"),
+                                     ("label", f"&label_id={ids['label_id']}" if ids.get("label_id") else "")):
+                    if label == "label" and not ids.get("label_id"):  # a database seeded before labels were
+                        continue
                     url = f"/api/v1/metrics/{endpoint}?period={period}{extra}"
                     times = []
                     for _ in range(repeat):
@@ -268,7 +277,9 @@ def _again(url: str, repeat: int) -> None:
             "SELECT (SELECT id FROM tenants WHERE slug = 'bench') AS tenant_id, "
             "(SELECT id FROM users WHERE email = 'admin@bench.local') AS admin_id, "
             "(SELECT min(t.id) FROM teams t JOIN tenants n ON n.id = t.tenant_id WHERE n.slug = 'bench') AS team_id, "
-            "(SELECT min(id) FROM users WHERE email LIKE 'bench%') AS user_id")).mappings().one())
+            "(SELECT min(id) FROM users WHERE email LIKE 'bench%') AS user_id, "
+            "(SELECT min(l.id) FROM labels l JOIN tenants n ON n.id = l.tenant_id WHERE n.slug = 'bench' "
+            "AND l.name = 'vip') AS label_id")).mappings().one())
     engine.dispose()
     _print(url, ids, repeat)
 
