@@ -126,6 +126,7 @@ PT_BR: dict[str, str] = {
                                    "assunto voltando), sobre os ciclos encerrados. Um ciclo encerrado há menos de 7 "
                                    "dias conta até ser reaberto.",
     "analytics.average": "média",
+    "analytics.points": "p.p.",
     "analytics.col.fcr": "1º contato",
     "analytics.tip.volume": "Por dia (horário do tenant): conversas abertas ou reabertas e conversas encerradas, "
                             "cada conversa uma vez por dia. O clique numa barra abre exatamente essas conversas.",
@@ -275,6 +276,7 @@ EN: dict[str, str] = {
                                    "coming back), over the cycles closed. A cycle closed less than 7 days ago "
                                    "counts until it is reopened.",
     "analytics.average": "average",
+    "analytics.points": "pp",
     "analytics.col.fcr": "First contact",
     "analytics.tip.volume": "Per day (the tenant's time): conversations opened or reopened and conversations "
                             "closed, each conversation once a day. Clicking a bar opens exactly those conversations.",

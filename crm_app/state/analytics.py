@@ -59,7 +59,7 @@ def _delta(kind: str, value: float | None, previous: float | None, lang: str) ->
         return "", "flat"
     if kind == "rate":
         points = round((value - previous) * 100, 1)
-        text = numfmt.format_change(points, lang, 1, " p.p." if lang == "pt-BR" else " pp")
+        text = numfmt.format_change(points, lang, 1, " " + translate(lang, "analytics.points"))
         return text, "up" if points > 0 else "down" if points < 0 else "flat"
     if kind == "score":
         change = round(value - previous, 2)
