@@ -51,14 +51,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('analytics_daily_labels', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_analytics_daily_labels_tenant_id'), ['tenant_id'], unique=False)
-    bind = op.get_bind()
+    backfill(op.get_bind())
+
+
+# Closed cycles: resolved at first contact unless the next cycle opened within the window of the close, or this
+# one opened within the window of the previous close.
+BACKFILL_SQL = (
+    "UPDATE conversation_facts f SET first_contact = NOT EXISTS ("
+    "SELECT 1 FROM conversation_facts n WHERE n.conversation_id = f.conversation_id AND ("
+    f"(n.cycle = f.cycle + 1 AND n.opened_at < f.closed_at + interval '{WINDOW_DAYS} days') OR "
+    f"(n.cycle = f.cycle - 1 AND f.opened_at < n.closed_at + interval '{WINDOW_DAYS} days'))) "
+    "WHERE f.closed_at IS NOT NULL")
+
+
+def backfill(bind) -> None:
+    """Set `first_contact` on every closed cycle by the rule the live recording applies."""
     if bind.dialect.name == 'postgresql':
-        op.execute(sa.text(
-            "UPDATE conversation_facts f SET first_contact = NOT EXISTS ("
-            "SELECT 1 FROM conversation_facts n WHERE n.conversation_id = f.conversation_id AND ("
-            f"(n.cycle = f.cycle + 1 AND n.opened_at < f.closed_at + interval '{WINDOW_DAYS} days') OR "
-            f"(n.cycle = f.cycle - 1 AND f.opened_at < n.closed_at + interval '{WINDOW_DAYS} days'))) "
-            "WHERE f.closed_at IS NOT NULL"))
+        bind.execute(sa.text(BACKFILL_SQL))
     else:  # the laptop's SQLite: small, and its stored text moments are compared in Python
         _backfill_in_python(bind)
 

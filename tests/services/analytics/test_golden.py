@@ -308,3 +308,35 @@ def test_a_reopen_within_the_window_takes_the_stored_first_contact_back(db, utc_
     db.expire_all()
     stored, raw = _report(db, tenant.id, now=later), _report(db, tenant.id, now=utc(4, 0, 1))
     assert stored.totals == raw.totals and stored.totals["first_contact"] == 0
+
+
+def test_migration_0025_backfills_first_contact_as_the_live_rule_does(db, utc_tenant):
+    """The flags the recording set (a contained cycle, its return 2 h later, a single close; then a return after
+    8 days and one after 6 days 23 h) equal what the migration computes from the cycles alone, in SQL and in the
+    Python path SQLite takes."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    tenant, one, two, *_ = utc_tenant
+    facts.note(db, two, "customer", at=utc(13, 18, 1))
+    facts.note(db, two, "close", at=utc(13, 18, 30), by="bot")
+    facts.note(db, two, "customer", at=utc(20, 18, 29))
+    facts.note(db, two, "close", at=utc(20, 19, 0), by="bot")
+    db.commit()
+    path = Path(__file__).parents[3] / "alembic" / "versions" / "0025_first_contact_resolution.py"
+    spec = importlib.util.spec_from_file_location("migration_0025", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def flags():
+        db.expire_all()
+        return [(f.conversation_id, f.cycle, f.first_contact) for c in (one, two) for f in _cycles(db, c.id)]
+
+    live = flags()
+    assert [flag for _, _, flag in live] == [False, False, True, False, False]
+    for run in (migration.backfill, migration._backfill_in_python):
+        db.execute(text("UPDATE conversation_facts SET first_contact = NULL WHERE tenant_id = :t"), {"t": tenant.id})
+        run(db.connection())
+        assert flags() == live, run.__name__
