@@ -126,7 +126,7 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
             rx.table.row_header_cell(name), *[rx.table.cell(r[k], white_space="nowrap") for k in list(COLUMNS)[1:]])
 
     def label(key: str) -> rx.Component:
-        text = rx.text(T[f"analytics.col.{key}"], white_space="nowrap")
+        text = rx.text(T[f"analytics.col.{key}"])
         if key in ("frt", "resolution"):  # the order of the three durations in the cells
             return rx.vstack(text, rx.text(T["analytics.col.spread"], size="1", weight="regular", color_scheme="gray",
                                            white_space="nowrap"), spacing="0")
