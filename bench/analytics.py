@@ -68,7 +68,7 @@ SEED_SQL = [
            handoff_at, handoff_reason, assigned_at, first_human_at, first_human_user_id, closed_at, closed_by,
            reopened, customer_messages, human_messages, bot_messages, transfers, windows_missed, contained,
            unanswered, bot_seconds, bot_business_seconds, queue_seconds, queue_business_seconds, frt_seconds,
-           frt_business_seconds, resolution_seconds, resolution_business_seconds, last_customer_at)
+           frt_business_seconds, resolution_seconds, resolution_business_seconds, last_customer_at, first_contact)
        SELECT :t, c.id, 0, c.inbox_id, c.team_id, CASE WHEN x.bot THEN NULL ELSE c.assignee_id END, c.created_at,
               CASE WHEN x.bot THEN NULL ELSE c.created_at + x.b * interval '1 second' END,
               CASE WHEN x.bot THEN NULL WHEN c.id % 3 = 0 THEN 'exit_keyword' ELSE 'menu' END,
@@ -81,7 +81,7 @@ SEED_SQL = [
               x.b, x.b * 0.4, CASE WHEN x.bot THEN NULL ELSE x.q END, CASE WHEN x.bot THEN NULL ELSE x.q * 0.4 END,
               CASE WHEN x.bot OR x.silent THEN NULL ELSE x.f END,
               CASE WHEN x.bot OR x.silent THEN NULL ELSE x.f * 0.4 END,
-              x.b + x.f + x.r, (x.b + x.f + x.r) * 0.4, c.created_at
+              x.b + x.f + x.r, (x.b + x.f + x.r) * 0.4, c.created_at, true
        FROM conversations c,
             LATERAL (SELECT c.id % 3 = 1 AS bot, c.id % 10 = 7 AS silent, 30 + (c.id * 13) % 1200 AS b,
                             (c.id * 31) % 900 AS q, 60 + (c.id * 37) % 20000 AS f, 600 + (c.id * 41) % 200000 AS r
@@ -103,6 +103,11 @@ SEED_SQL = [
        SELECT :t, f.id, 'next', f.first_human_at + k * interval '10 minutes', 30 + (f.id * k * 17) % 3000,
               (30 + (f.id * k * 17) % 3000) * 0.5, f.first_human_user_id
        FROM conversation_facts f, generate_series(1, 3) k WHERE f.first_human_at IS NOT NULL""",
+    # A label on one conversation in ten, so that the label filter is timed too.
+    """INSERT INTO labels (tenant_id, name, color, created_at) VALUES (:t, 'vip', 'teal', now())""",
+    """INSERT INTO conversation_labels (tenant_id, conversation_id, label_id)
+       SELECT :t, c.id, l.id FROM conversations c JOIN labels l ON l.tenant_id = c.tenant_id AND l.name = 'vip'
+       WHERE c.tenant_id = :t AND c.id % 10 = 3""",
     # Presence: every attendant online 08:00–17:00 (UTC−3) on weekdays.
     """INSERT INTO presence_intervals (tenant_id, user_id, status, started_at, last_seen_at, ended_at)
        SELECT :t, u.id, 'online', d + interval '11 hours', d + interval '20 hours', d + interval '20 hours'
@@ -138,8 +143,9 @@ def seed(url: str, conversations: int, messages: int) -> dict:
             "messages", "conversations", "conversation_facts", "conversation_responses", "presence_intervals")}
         team_id = conn.execute(text("SELECT min(id) FROM teams WHERE tenant_id = :t"), params).scalar()
         user_id = conn.execute(text("SELECT min(id) FROM users WHERE email LIKE 'bench%'")).scalar()
+        label_id = conn.execute(text("SELECT id FROM labels WHERE tenant_id = :t AND name = 'vip'"), params).scalar()
     engine.dispose()
-    return {"tenant_id": tenant_id, "admin_id": admin_id, "team_id": team_id, "user_id": user_id,
+    return {"tenant_id": tenant_id, "admin_id": admin_id, "team_id": team_id, "user_id": user_id, "label_id": label_id,
             "seconds": time.perf_counter() - started, "counts": counts}
 
 
@@ -188,7 +194,10 @@ async def time_api(ids: dict, repeat: int) -> list[tuple[str, list[float]]]:
         for endpoint in ("overview", "timeseries", "attendants"):
             for period in ("7d", "90d", "365d"):
                 for label, extra in (("", ""), ("team", f"&team_id={ids['team_id']}"),
-                                     ("attendant", f"&attendant_id={ids['user_id']}")):
+                                     ("attendant", f"&attendant_id={ids['user_id']}"),
+                                     ("label", f"&label_id={ids['label_id']}" if ids.get("label_id") else "")):
+                    if label == "label" and not ids.get("label_id"):  # a database seeded before labels were
+                        continue
                     url = f"/api/v1/metrics/{endpoint}?period={period}{extra}"
                     times = []
                     for _ in range(repeat):
@@ -325,7 +334,9 @@ def _again(url: str, repeat: int, exports_only: bool = False) -> None:
             "SELECT (SELECT id FROM tenants WHERE slug = 'bench') AS tenant_id, "
             "(SELECT id FROM users WHERE email = 'admin@bench.local') AS admin_id, "
             "(SELECT min(t.id) FROM teams t JOIN tenants n ON n.id = t.tenant_id WHERE n.slug = 'bench') AS team_id, "
-            "(SELECT min(id) FROM users WHERE email LIKE 'bench%') AS user_id")).mappings().one())
+            "(SELECT min(id) FROM users WHERE email LIKE 'bench%') AS user_id, "
+            "(SELECT min(l.id) FROM labels l JOIN tenants n ON n.id = l.tenant_id WHERE n.slug = 'bench' "
+            "AND l.name = 'vip') AS label_id")).mappings().one())
     engine.dispose()
     if exports_only:
         return _print_exports(ids)

@@ -20,30 +20,49 @@ PRINT_CSS = """
   body { background: #fff !important; }
 }
 .analytics-grid { display: grid; gap: 12px; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); }
+@media (max-width: 520px) { .analytics-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; } }
 .analytics-charts { display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); }
 """
 TONES = {"up": "teal", "down": "tomato", "flat": "gray"}
+# On phones two filters a row, filling it; from 768 px each as wide as its text.
+FILTER_FLEX = ["1 1 40%", "1 1 40%", "0 0 auto"]
+# The charts: (title key, figure, element id, definition key (the title's tooltip), click handler).
+CHARTS = (
+    ("analytics.chart.volume", S.fig_volume, "chart-volume", "analytics.tip.volume", S.open_day),
+    ("analytics.chart.heatmap", S.fig_heatmap, "chart-heatmap", "analytics.tip.heatmap", S.open_cell),
+    ("analytics.chart.staffing", S.fig_staffing, "chart-staffing", "analytics.tip.staffing", None),
+    ("analytics.chart.frt", S.fig_frt, "chart-frt", "analytics.tip.frt_buckets", S.open_bucket),
+    ("analytics.chart.reasons", S.fig_reasons, "chart-reasons", "analytics.tip.reasons", None),
+    ("analytics.chart.csat", S.fig_csat, "chart-csat", "analytics.tip.csat_chart", None),
+)
+# The tables' columns, each with the catalogue key of its definition (the header's tooltip).
+COLUMNS = {"name": "analytics.tip.col_name", "handled": "analytics.tip.handled", "fcr": "analytics.tip.fcr",
+           "frt": "analytics.tip.col_frt", "resolution": "analytics.tip.col_resolution",
+           "sent": "analytics.tip.sent", "online": "analytics.tip.online", "busy": "analytics.tip.busy",
+           "csat": "analytics.tip.csat", "csat_rate": "analytics.tip.csat_response",
+           "csat_spread": "analytics.tip.csat_spread"}
 
 
 def _select(name: str, value, options, label_key: str) -> rx.Component:
     return rx.vstack(
         rx.text(T[label_key], size="1", color_scheme="gray"),
         rx.select.root(
-            rx.select.trigger(placeholder=T["analytics.all"], id=f"analytics-{name}", min_width="140px"),
+            rx.select.trigger(placeholder=T["analytics.all"], id=f"analytics-{name}", min_width="140px",
+                              width="100%"),
             rx.select.content(rx.select.item(T["analytics.all"], value="all"),
                               rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
             value=rx.cond(value == "", "all", value), on_change=lambda v: S.set_filter(name, v), size="2"),
-        spacing="1")
+        spacing="1", flex=FILTER_FLEX)
 
 
 def _filters() -> rx.Component:
     period = rx.vstack(
         rx.text(T["analytics.period"], size="1", color_scheme="gray"),
         rx.select.root(
-            rx.select.trigger(id="analytics-period", min_width="140px"),
+            rx.select.trigger(id="analytics-period", min_width="140px", width="100%"),
             rx.select.content(*[rx.select.item(T[f"analytics.period.{p}"], value=p) for p in PERIODS]),
             value=S.period, on_change=S.set_period, size="2"),
-        spacing="1")
+        spacing="1", flex=FILTER_FLEX)
     custom = rx.cond(S.period == "custom", rx.hstack(
         rx.vstack(rx.text(T["analytics.since"], size="1", color_scheme="gray"),
                   rx.input(type="date", value=S.since, on_change=S.set_since, id="analytics-since"), spacing="1"),
@@ -92,20 +111,24 @@ def _card(card) -> rx.Component:
                 rx.text(card["delta"], " ", T["analytics.vs_previous"], size="1",
                         color_scheme=rx.match(card["tone"], ("up", "teal"), ("down", "tomato"), "gray")),
                 rx.text(T["analytics.no_previous"], size="1", color_scheme="gray")),
+        rx.cond(card["p90"] != "",
+                rx.text("p90 ", card["p90"], " · ", T["analytics.average"], " ", card["avg"], size="1",
+                        color_scheme="gray", id="card-" + card["key"] + "-spread")),
         rx.cond(card["business"] != "",
-                rx.text(card["business"], " ", T["analytics.business"], " · p90 ", card["p90"], size="1",
-                        color_scheme="gray")),
+                rx.text(card["business"], " ", T["analytics.business"], size="1", color_scheme="gray")),
         spacing="1"), class_name="analytics-card")
 
 
-def _chart(title_key: str, figure, chart_id: str, on_click=None, tip_key: str | None = None) -> rx.Component:
+def _tip(label, tip) -> rx.Component:
+    """A label with an ⓘ whose tooltip defines the figure."""
+    return rx.tooltip(rx.hstack(label, rx.icon("info", size=13, color=rx.color("slate", 9), flex_shrink="0"),
+                                spacing="1", align="center"), content=tip)
+
+
+def _chart(title_key: str, figure, chart_id: str, tip_key: str, on_click=None) -> rx.Component:
     props = {"on_click": on_click} if on_click is not None else {}
-    title = rx.text(T[title_key], weight="medium", size="2")
-    if tip_key is not None:
-        title = rx.tooltip(rx.hstack(title, rx.icon("info", size=13, color=rx.color("slate", 9)), spacing="1",
-                                     align="center"), content=T[tip_key])
     return rx.card(rx.vstack(
-        title,
+        _tip(rx.text(T[title_key], weight="medium", size="2"), T[tip_key]),
         # The cartesian bundle (bar, scatter, heatmap: every chart here) instead of all of plotly.js.
         rx.box(rx.plotly.cartesian(data=figure, config={"displayModeBar": False, "responsive": True},
                                    width="100%", height="260px", **props), width="100%", id=chart_id),
@@ -117,15 +140,17 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
         name = (rx.link(r["name"], on_click=S.open_timeline(r["id"], r["name"]), cursor="pointer",
                         id="timeline-" + r["id"]) if clickable else r["name"])
         return rx.table.row(
-            rx.table.row_header_cell(name), rx.table.cell(r["handled"]), rx.table.cell(r["frt"]),
-            rx.table.cell(r["resolution"]), rx.table.cell(r["sent"]), rx.table.cell(r["online"]),
-            rx.table.cell(rx.tooltip(rx.text(r["busy"]), content=T["analytics.tip.busy"])),
-            rx.table.cell(r["csat"]), rx.table.cell(r["csat_rate"]),
-            rx.table.cell(rx.tooltip(rx.text(r["csat_spread"]), content=T["analytics.tip.csat_spread"])))
+            rx.table.row_header_cell(name), *[rx.table.cell(r[k], white_space="nowrap") for k in list(COLUMNS)[1:]])
 
-    head = rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[f"analytics.col.{k}"]) for k in
-                                          ("name", "handled", "frt", "resolution", "sent", "online", "busy",
-                                           "csat", "csat_rate", "csat_spread")]))
+    def label(key: str) -> rx.Component:
+        text = rx.text(T[f"analytics.col.{key}"])
+        if key in ("frt", "resolution"):  # the order of the three durations in the cells
+            return rx.vstack(text, rx.text(T["analytics.col.spread"], size="1", weight="regular", color_scheme="gray",
+                                           white_space="nowrap"), spacing="0")
+        return text
+
+    head = rx.table.header(rx.table.row(*[
+        rx.table.column_header_cell(_tip(label(k), T[tip]), id=f"{table_id}-col-{k}") for k, tip in COLUMNS.items()]))
     return rx.card(rx.vstack(
         rx.text(T[title_key], weight="medium", size="2"),
         rx.cond(rows.length() > 0,
@@ -138,7 +163,7 @@ def _table(title_key: str, rows, table_id: str, clickable: bool = False) -> rx.C
 def _failed() -> rx.Component:
     """Failed sends by Meta's reason (a list: reasons are long sentences)."""
     return rx.card(rx.vstack(
-        rx.text(T["analytics.chart.failed"], weight="medium", size="2"),
+        _tip(rx.text(T["analytics.chart.failed"], weight="medium", size="2"), T["analytics.tip.failed_chart"]),
         rx.cond(S.failed.length() > 0,
                 rx.vstack(rx.foreach(S.failed, lambda r: rx.hstack(
                     rx.text(r["reason"], size="2", flex="1"), rx.badge(r["count"], color_scheme="tomato"),
@@ -184,12 +209,7 @@ def _body() -> rx.Component:
         rx.box(rx.foreach(S.cards, _card), class_name="analytics-grid", width="100%", id="analytics-cards"),
         rx.text(T["analytics.chart.click"], size="1", color_scheme="gray", class_name="analytics-noprint"),
         rx.box(
-            _chart("analytics.chart.volume", S.fig_volume, "chart-volume", S.open_day),
-            _chart("analytics.chart.heatmap", S.fig_heatmap, "chart-heatmap", S.open_cell, "analytics.tip.heatmap"),
-            _chart("analytics.chart.staffing", S.fig_staffing, "chart-staffing"),
-            _chart("analytics.chart.frt", S.fig_frt, "chart-frt", S.open_bucket, "analytics.tip.frt_buckets"),
-            _chart("analytics.chart.reasons", S.fig_reasons, "chart-reasons"),
-            _chart("analytics.chart.csat", S.fig_csat, "chart-csat"),
+            *[_chart(*chart) for chart in CHARTS],
             _failed(),
             class_name="analytics-charts", width="100%"),
         _table("analytics.table.attendants", S.attendant_rows, "table-attendants", clickable=True),

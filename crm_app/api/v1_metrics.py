@@ -52,13 +52,16 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
                                   demand=False, durations=("frt", "resolution"))
         now = figures.report(session, actor=actor, filters=filters, demand=False)  # no heatmap or staffing here
         before = previous.result()
-    closed = now.totals["resolution_count"]  # cycles closed: the unit `contained` counts in
+    closed = now.totals["resolution_count"]  # cycles closed: the unit `contained` and `first_contact` count in
+    closed_before = before.totals["resolution_count"]
     return s.Overview(
         period=period_of(session, actor, filters), totals=s.Counts(**now.totals), durations=_durations(now.durations),
         previous_totals=s.Counts(**before.totals),
         previous_durations=s.PreviousDurations(**{k: s.DurationStats(**asdict(v))
                                                   for k, v in before.durations.items()}),
         containment_rate=(now.totals["contained"] / closed) if closed else None,
+        first_contact_rate=(now.totals["first_contact"] / closed) if closed else None,
+        previous_first_contact_rate=(before.totals["first_contact"] / closed_before) if closed_before else None,
         failed_by_reason=[s.Reason(**r) for r in figures.failed_by_reason(session, actor=actor, filters=filters)],
         handoff_reasons=[s.Reason(**r) for r in figures.handoff_reasons(session, actor=actor, filters=filters)],
         frt_buckets=[s.Reason(reason=b["bucket"], count=b["count"])
@@ -77,7 +80,8 @@ def attendants(session, *, actor: Actor, **query: Any) -> s.AttendantList:
     filters = filters_for(session, actor, **query)
     rows = figures.breakdown(session, actor=actor, filters=filters, by="attendant")
     return s.AttendantList(period=period_of(session, actor, filters), data=[s.AttendantRow(
-        user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent,
+        user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent, first_contact=r.first_contact,
+        first_contact_rate=(r.first_contact / r.handled) if r.handled else None,
         frt=s.DurationStats(**asdict(r.frt)), resolution=s.DurationStats(**asdict(r.resolution)),
         online_hours=r.online_hours, busy_share=r.busy_share) for r in rows])
 
@@ -123,6 +127,7 @@ def add_routes(app: FastAPI, *, reader: Callable[..., Actor], run: Callable[...,
         return run(timeseries, actor, **q.values)
 
     @app.get("/metrics/attendants", response_model=s.AttendantList, tags=["metrics"], responses=errors,
-             summary="Per attendant: handled, FRT and resolution (median, p90), sent, online hours, busy share")
+             summary="Per attendant: handled, first-contact resolution, FRT and resolution (median, p90), sent, "
+                     "online hours, busy share")
     def get_attendants(actor: Reader, q: Filters) -> s.AttendantList:
         return run(attendants, actor, **q.values)

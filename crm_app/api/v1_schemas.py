@@ -242,6 +242,10 @@ FRT = ("First response time: handoff → first human message to the customer; bo
 NEXT_RESPONSE = ("Next response time: each customer message after a human reply → the next human reply; bot "
                  "replies in between do not stop the clock.")
 RESOLUTION = "Resolution time: (re)open → close; a reopen starts a new cycle."
+FIRST_CONTACT = ("Cycles resolved at first contact: closed in the period, not reopened within 7 days of the close, "
+                 "and not themselves a reopen within 7 days of the previous close (the same matter coming back). "
+                 "Counted on the close day under the cycle's last team and attendant; a cycle closed less than 7 "
+                 "days ago counts until it is reopened, and then leaves its close day.")
 
 
 class DurationStats(BaseModel):
@@ -279,6 +283,7 @@ class Counts(BaseModel):
     frt_sum: float = Field(description="Sum of their wall-clock FRT, seconds (frt_sum / frt_count = average).")
     resolution_count: int = Field(description="Resolutions in the period.")
     resolution_sum: float = Field(description="Sum of their wall-clock resolution times, seconds.")
+    first_contact: int = Field(description=FIRST_CONTACT)
 
 
 class Durations(BaseModel):
@@ -313,6 +318,10 @@ class Overview(BaseModel):
     previous_durations: PreviousDurations = Field(description="FRT and resolution over the period just before.")
     containment_rate: float | None = Field(description=(
         "contained / resolution_count (cycles closed); null when nothing closed."))
+    first_contact_rate: float | None = Field(description=(
+        "First-contact resolution: first_contact / resolution_count (cycles closed); null when nothing closed. "
+        + FIRST_CONTACT))
+    previous_first_contact_rate: float | None = Field(description="The same rate over the period just before.")
     failed_by_reason: list[Reason] = Field(description="Failed sends by Meta's reason, most frequent first.")
     handoff_reasons: list[Reason] = Field(description="Why the bot handed over, most frequent first.")
     frt_buckets: list[Reason] = Field(description="Conversations by first response time (wall time; buckets 0-1m, "
@@ -337,6 +346,8 @@ class AttendantRow(BaseModel):
     name: str
     handled: int = Field(description="Cycles closed in the period while assigned to them.")
     messages_sent: int = Field(description="Messages they sent to customers.")
+    first_contact: int = Field(description=FIRST_CONTACT)
+    first_contact_rate: float | None = Field(description="first_contact / handled; null when nothing was handled.")
     frt: DurationStats = Field(description=FRT + " Counted for whoever sent the first human message.")
     resolution: DurationStats = Field(description=RESOLUTION + " Counted for the assignee at close.")
     online_hours: float = Field(description="Hours with presence 'online' in the period (presence history).")

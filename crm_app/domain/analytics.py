@@ -14,6 +14,10 @@ The definitions (shown as tooltips and in the API's field descriptions):
 - next response time: each customer message after a human reply → the next human reply (bot replies in between
   do not stop the clock);
 - resolution time: cycle start → close; a reopen starts a new cycle;
+- first-contact resolution: a closed cycle that was not reopened within 7 days of its close (`FCR_WINDOW`) and
+  was not itself such a reopen (a return within 7 days is the same matter coming back); its rate is over the
+  cycles closed, so a matter that took three cycles adds three resolutions and no first-contact one. A cycle
+  closed less than 7 days ago counts until it is reopened;
 - containment: closed by the bot with no human message;
 - unanswered after handoff: closed (by anyone, or by inactivity) with no human message after the handoff;
 - 24 h window missed: after the handoff, the customer's last message got no human answer within 24 h;
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 WINDOW = dt.timedelta(hours=24)
+FCR_WINDOW = dt.timedelta(days=7)  # a reopen this soon after a close: the matter was not resolved
 Clock = Callable[[dt.datetime, dt.datetime], float]
 
 FIRST, NEXT, WINDOW_MISSED = "first", "next", "window_missed"
@@ -164,10 +169,28 @@ def close(fact: Any, at: dt.datetime, clock: Clock, *, by: str) -> list[Response
     fact.closed_at, fact.closed_by = at, by if by in CLOSED_BY else "system"
     fact.resolution_seconds, fact.resolution_business_seconds = _span(clock, fact.opened_at, at)
     fact.contained = fact.closed_by == "bot" and not fact.human_messages
+    if fact.first_contact is None:  # False already: this cycle is a matter that came back (see `reopen`)
+        fact.first_contact = True
     fact.unanswered = fact.handoff_at is not None and fact.first_human_at is None
     if fact.handoff_at is None:  # the bot's time is the whole cycle when it resolved it alone
         fact.bot_seconds, fact.bot_business_seconds = fact.resolution_seconds, fact.resolution_business_seconds
     return out
+
+
+def reopen(previous: Any, fact: Any, at: dt.datetime) -> bool:
+    """A closed cycle is followed by a new one at `at`: within `FCR_WINDOW` of the close, neither the closed cycle
+    nor the new one is a first-contact resolution.
+
+    Returns:
+        Whether the closed cycle's first-contact resolution changed (its close day's figures must be rebuilt).
+    """
+    previous.reopened = True
+    if previous.closed_at is None or at - previous.closed_at >= FCR_WINDOW:
+        return False
+    fact.first_contact = False
+    changed = previous.first_contact is not False
+    previous.first_contact = False
+    return changed
 
 
 def frt_bucket(seconds: float) -> str:

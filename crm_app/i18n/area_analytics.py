@@ -62,8 +62,9 @@ PT_BR: dict[str, str] = {
     "analytics.tip.messages_out": "Mensagens que pessoas enviaram aos clientes (notas internas não contam).",
     "analytics.tip.new_contacts": "Contatos vistos pela primeira vez no período (só sem filtros).",
     "analytics.tip.frt": "Da transferência do bot até a primeira mensagem de uma pessoa ao cliente. Mensagens do bot "
-                         "nunca contam, e uma transferência entre equipes não reinicia o relógio. Mediana e p90.",
-    "analytics.tip.resolution": "Da abertura (ou reabertura) até o encerramento; uma reabertura começa um novo ciclo.",
+                         "nunca contam, e uma transferência entre equipes não reinicia o relógio. Mediana, p90 e média.",
+    "analytics.tip.resolution": "Da abertura (ou reabertura) até o encerramento; uma reabertura começa um novo "
+                                 "ciclo. Mediana, p90 e média.",
     "analytics.tip.containment": "Ciclos encerrados pelo bot sem nenhuma mensagem de pessoa, sobre os ciclos "
                                  "encerrados (uma reabertura começa um novo ciclo).",
     "analytics.tip.unanswered": "Encerradas (por alguém ou por inatividade) sem mensagem de pessoa depois da "
@@ -99,8 +100,9 @@ PT_BR: dict[str, str] = {
     "analytics.table.numbers": "Números",
     "analytics.col.name": "Nome",
     "analytics.col.handled": "Atendidas",
-    "analytics.col.frt": "1ª resposta (mediana / p90)",
-    "analytics.col.resolution": "Resolução (mediana / p90)",
+    "analytics.col.frt": "1ª resposta",
+    "analytics.col.spread": "mediana / p90 / média",
+    "analytics.col.resolution": "Resolução",
     "analytics.col.sent": "Mensagens enviadas",
     "analytics.col.online": "Horas online",
     "analytics.col.busy": "Ocupação",
@@ -118,6 +120,34 @@ PT_BR: dict[str, str] = {
     "analytics.timeline.first_response": "Primeira resposta",
     "analytics.close": "Fechar",
     "analytics.no_failures": "Nenhum envio falhou no período.",
+    "analytics.card.first_contact": "Resolvidas no primeiro contato",
+    "analytics.tip.first_contact": "Ciclos encerrados no período que não foram reabertos em até 7 dias e que não "
+                                   "eram eles mesmos uma volta em até 7 dias do encerramento anterior (o mesmo "
+                                   "assunto voltando), sobre os ciclos encerrados. Um ciclo encerrado há menos de 7 "
+                                   "dias conta até ser reaberto.",
+    "analytics.average": "média",
+    "analytics.points": "p.p.",
+    "analytics.col.fcr": "1º contato",
+    "analytics.tip.volume": "Por dia (horário do tenant): conversas abertas ou reabertas e conversas encerradas, "
+                            "cada conversa uma vez por dia. O clique numa barra abre exatamente essas conversas.",
+    "analytics.tip.staffing": "Por hora do dia, a média diária no período de mensagens recebidas dos clientes "
+                              "(barras) e de atendentes online (linha, pelo histórico de presença).",
+    "analytics.tip.reasons": "Transferências do bot para pessoas no período, por motivo (menu, palavra de saída, "
+                             "pedido do cliente…).",
+    "analytics.tip.csat_chart": "Quantas pesquisas respondidas no período deram cada nota, de 1 a 5.",
+    "analytics.tip.failed_chart": "Mensagens enviadas (por pessoas ou pelo bot) que falharam no período, agrupadas "
+                                  "pelo motivo informado pela Meta.",
+    "analytics.tip.col_name": "A pessoa, equipe ou número. Numa linha de atendente, o clique abre a linha do "
+                              "tempo do dia.",
+    "analytics.tip.handled": "Ciclos encerrados no período enquanto atribuídos a esta pessoa, equipe ou número.",
+    "analytics.tip.fcr": "Dos ciclos atendidos, a parte resolvida no primeiro contato: não reaberta em até 7 dias "
+                         "e que não era ela mesma uma volta do mesmo assunto.",
+    "analytics.tip.col_frt": "Da transferência do bot à primeira mensagem de uma pessoa: mediana, p90 e média. "
+                             "Conta para quem enviou a primeira mensagem.",
+    "analytics.tip.col_resolution": "Da abertura (ou reabertura) ao encerramento: mediana, p90 e média. Conta "
+                                    "para quem tinha a conversa ao encerrar.",
+    "analytics.tip.sent": "Mensagens que pessoas enviaram aos clientes (notas internas não contam).",
+    "analytics.tip.online": "Horas com presença Disponível no período, pelo histórico de presença.",
     "analytics.bad_filter": "Filtro inválido: {detail}",
 }
 
@@ -183,8 +213,9 @@ EN: dict[str, str] = {
     "analytics.tip.messages_out": "Messages people sent to customers (private notes do not count).",
     "analytics.tip.new_contacts": "Contacts first seen in the period (without filters only).",
     "analytics.tip.frt": "From the bot's handoff to a person's first message to the customer. Bot messages never "
-                         "count, and a transfer between teams does not restart the clock. Median and p90.",
-    "analytics.tip.resolution": "From the (re)opening to the close; a reopen starts a new cycle.",
+                         "count, and a transfer between teams does not restart the clock. Median, p90 and average.",
+    "analytics.tip.resolution": "From the (re)opening to the close; a reopen starts a new cycle. Median, p90 "
+                                 "and average.",
     "analytics.tip.containment": "Cycles closed by the bot with no message from a person, over the cycles closed "
                                  "(a reopen starts a new cycle).",
     "analytics.tip.unanswered": "Closed (by someone or by inactivity) with no message from a person after the bot's "
@@ -220,8 +251,9 @@ EN: dict[str, str] = {
     "analytics.table.numbers": "Numbers",
     "analytics.col.name": "Name",
     "analytics.col.handled": "Handled",
-    "analytics.col.frt": "First response (median / p90)",
-    "analytics.col.resolution": "Resolution (median / p90)",
+    "analytics.col.frt": "First response",
+    "analytics.col.spread": "median / p90 / average",
+    "analytics.col.resolution": "Resolution",
     "analytics.col.sent": "Messages sent",
     "analytics.col.online": "Online hours",
     "analytics.col.busy": "Busy share",
@@ -238,5 +270,32 @@ EN: dict[str, str] = {
     "analytics.timeline.first_response": "First response",
     "analytics.close": "Close",
     "analytics.no_failures": "No send failed in the period.",
+    "analytics.card.first_contact": "First-contact resolution",
+    "analytics.tip.first_contact": "Cycles closed in the period that were not reopened within 7 days and were not "
+                                   "themselves a return within 7 days of the previous close (the same matter "
+                                   "coming back), over the cycles closed. A cycle closed less than 7 days ago "
+                                   "counts until it is reopened.",
+    "analytics.average": "average",
+    "analytics.points": "pp",
+    "analytics.col.fcr": "First contact",
+    "analytics.tip.volume": "Per day (the tenant's time): conversations opened or reopened and conversations "
+                            "closed, each conversation once a day. Clicking a bar opens exactly those conversations.",
+    "analytics.tip.staffing": "Per hour of the day, the period's daily average of customer messages received "
+                              "(bars) and of attendants online (line, from the presence history).",
+    "analytics.tip.reasons": "Handoffs from the bot to people in the period, by reason (menu, exit keyword, the "
+                             "customer's request…).",
+    "analytics.tip.csat_chart": "How many surveys answered in the period gave each rating, from 1 to 5.",
+    "analytics.tip.failed_chart": "Messages sent (by people or the bot) that failed in the period, grouped by the "
+                                  "reason Meta gave.",
+    "analytics.tip.col_name": "The person, team or number. On an attendant's row, a click opens the day's timeline.",
+    "analytics.tip.handled": "Cycles closed in the period while assigned to this person, team or number.",
+    "analytics.tip.fcr": "Of the cycles handled, the share resolved at first contact: not reopened within 7 days, "
+                         "and not itself the same matter coming back.",
+    "analytics.tip.col_frt": "From the bot's handoff to a person's first message: median, p90 and average. Counted "
+                             "for whoever sent the first message.",
+    "analytics.tip.col_resolution": "From the (re)opening to the close: median, p90 and average. Counted for whoever "
+                                    "held the conversation at the close.",
+    "analytics.tip.sent": "Messages people sent to customers (private notes do not count).",
+    "analytics.tip.online": "Hours with presence Available in the period, from the presence history.",
     "analytics.bad_filter": "Invalid filter: {detail}",
 }

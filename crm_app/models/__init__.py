@@ -3,6 +3,7 @@
 from crm_app.models.analytics import (
     AnalyticsConversationHour,
     AnalyticsDaily,
+    AnalyticsDailyLabel,
     AnalyticsHourly,
     ConversationFact,
     ConversationResponse,
@@ -55,7 +56,8 @@ from crm_app.models.webhooks import (
 )
 
 __all__ = [
-    "AnalyticsConversationHour", "AnalyticsDaily", "AnalyticsHourly", "ConversationFact", "ConversationResponse",
+    "AnalyticsConversationHour", "AnalyticsDaily", "AnalyticsDailyLabel", "AnalyticsHourly", "ConversationFact",
+    "ConversationResponse",
     "PresenceInterval",
     "AiUsage", "ApiToken", "AuditChainHead", "AuditDetail", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
     "CannedResponse", "Contact", "ContactInbox", "CsatStatus", "CsatSurvey",

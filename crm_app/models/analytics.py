@@ -49,6 +49,9 @@ class ConversationFact(SQLModel, table=True):
     windows_missed: int = 0
     contained: bool | None = None
     unanswered: bool | None = None
+    # Resolved at first contact (see `domain.analytics.reopen`): None while open, False once it or its
+    # predecessor was reopened within the window.
+    first_contact: bool | None = None
     bot_seconds: float | None = None
     bot_business_seconds: float | None = None
     queue_seconds: float | None = None
@@ -106,9 +109,45 @@ class AnalyticsDaily(SQLModel, table=True):
     frt_sum: float = 0.0
     resolution_count: int = 0
     resolution_sum: float = 0.0
+    first_contact: int = 0
     # Seconds with presence "online" (rows of one attendant, with no number or team).
     online_seconds: float = 0.0
     built_at: dt.datetime = now_field()
+
+
+class AnalyticsDailyLabel(SQLModel, table=True):
+    """The counts and sums of `AnalyticsDaily` for the conversations with one label (no presence): a label filter
+    reads these for the days before today instead of every day's raw rows. Rebuilt with the other rollups, and for
+    a conversation's days when a label goes on or off it."""
+
+    __tablename__ = "analytics_daily_labels"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "label_id", "day", "inbox_id", "team_id", "attendant_id",
+                         name="uq_analytics_daily_labels_key"),
+    )
+
+    id: int | None = id_field(big=True)
+    tenant_id: int = tenant_field()
+    label_id: int = fk("labels.id", ondelete="CASCADE", index=False)
+    day: dt.date = Field(sa_type=Date, nullable=False)
+    inbox_id: int = 0
+    team_id: int = 0
+    attendant_id: int = 0
+    opened: int = 0
+    closed: int = 0
+    contained: int = 0
+    unanswered: int = 0
+    handoffs: int = 0
+    windows_missed: int = 0
+    messages_in: int = 0
+    messages_out: int = 0
+    bot_messages: int = 0
+    failed_sends: int = 0
+    frt_count: int = 0
+    frt_sum: float = 0.0
+    resolution_count: int = 0
+    resolution_sum: float = 0.0
+    first_contact: int = 0
 
 
 class AnalyticsHourly(SQLModel, table=True):

@@ -15,6 +15,7 @@ import urllib.parse
 import plotly.graph_objects as go
 import reflex as rx
 
+from crm_app.domain import numfmt
 from crm_app.errors import ValidationError
 from crm_app.i18n import translate
 from crm_app.services import call, exports
@@ -42,28 +43,34 @@ def duration_text(seconds: float | None) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
-def _value_text(kind: str, value: float | None) -> str:
+def _value_text(kind: str, value: float | None, lang: str) -> str:
     if kind == "score":
-        return "—" if value is None else f"{value:.2f}".replace(".", ",")
+        return "—" if value is None else numfmt.format_number(value, lang, 2)
     if kind == "duration":
         return duration_text(value)
     if kind == "rate":
-        return "—" if value is None else f"{value * 100:.1f}%"
-    return f"{int(value or 0):,}".replace(",", ".")
+        return numfmt.format_percent(value, lang)
+    return numfmt.format_number(int(value or 0), lang)
 
 
-def _delta(kind: str, value: float | None, previous: float | None) -> tuple[str, str]:
+def _delta(kind: str, value: float | None, previous: float | None, lang: str) -> tuple[str, str]:
     """The change against the previous period, and its tone: "up", "down" or "flat"."""
     if value is None or previous is None or (previous == 0 and kind != "rate"):
         return "", "flat"
     if kind == "rate":
-        points = (value - previous) * 100
-        return f"{points:+.1f} p.p.", "up" if points > 0 else "down" if points < 0 else "flat"
+        points = round((value - previous) * 100, 1)
+        text = numfmt.format_change(points, lang, 1, " " + translate(lang, "analytics.points"))
+        return text, "up" if points > 0 else "down" if points < 0 else "flat"
     if kind == "score":
         change = round(value - previous, 2)
-        return f"{change:+.2f}".replace(".", ","), "up" if change > 0 else "down" if change < 0 else "flat"
-    change = (value - previous) / previous * 100
-    return f"{change:+.0f}%", "up" if change > 0 else "down" if change < 0 else "flat"
+        return numfmt.format_change(change, lang, 2), "up" if change > 0 else "down" if change < 0 else "flat"
+    change = round((value - previous) / previous * 100)
+    return numfmt.format_change(change, lang, 0, "%"), "up" if change > 0 else "down" if change < 0 else "flat"
+
+
+def _durations_text(stats: figures.Duration) -> str:
+    """A table cell: median / p90 / average."""
+    return " / ".join(duration_text(v) for v in (stats.median, stats.p90, stats.avg))
 
 
 def _pairs(rows: list[tuple[int, str]]) -> list[list[str]]:
@@ -169,24 +176,26 @@ class AnalyticsState(SessionState):
         self.csat_spread = list(board.csat_now.distribution)
 
     def _card(self, card: dashboard.Card) -> dict[str, str]:
-        delta, tone = _delta(card.kind, card.value, card.previous)
+        lang = self.lang
+        delta, tone = _delta(card.kind, card.value, card.previous, lang)
         business = duration_text(card.business) if card.kind == "duration" and card.business is not None else ""
         return {"key": card.key, "label": self.t[f"analytics.card.{card.key}"],
-                "tip": self.t[f"analytics.tip.{card.key}"], "value": _value_text(card.kind, card.value),
+                "tip": self.t[f"analytics.tip.{card.key}"], "value": _value_text(card.kind, card.value, lang),
                 "delta": delta, "tone": tone, "business": business,
-                "p90": duration_text(card.p90) if card.kind == "duration" else ""}
+                "p90": duration_text(card.p90) if card.kind == "duration" else "",
+                "avg": duration_text(card.avg) if card.kind == "duration" else ""}
 
-    @staticmethod
-    def _row(row: figures.BreakdownRow, satisfaction: dict[int, csat.CsatCounts]) -> dict[str, str]:
-        rated = satisfaction.get(row.id, csat.CsatCounts())
-        return {"id": str(row.id), "name": row.name, "handled": str(row.handled), "sent": str(row.messages_sent),
-                "csat": _value_text("score", rated.average),
-                "csat_rate": _value_text("rate", rated.response_rate) if rated.sent else "—",
+    def _row(self, row: figures.BreakdownRow, satisfaction: dict[int, csat.CsatCounts]) -> dict[str, str]:
+        lang, rated = self.lang, satisfaction.get(row.id, csat.CsatCounts())
+        return {"id": str(row.id), "name": row.name, "handled": numfmt.format_number(row.handled, lang),
+                "fcr": numfmt.format_percent(row.first_contact / row.handled if row.handled else None, lang),
+                "sent": numfmt.format_number(row.messages_sent, lang),
+                "csat": _value_text("score", rated.average, lang),
+                "csat_rate": _value_text("rate", rated.response_rate, lang) if rated.sent else "—",
                 "csat_spread": " · ".join(str(n) for n in rated.distribution) if rated.answered else "—",
-                "frt": f"{duration_text(row.frt.median)} / {duration_text(row.frt.p90)}",
-                "resolution": f"{duration_text(row.resolution.median)} / {duration_text(row.resolution.p90)}",
-                "online": f"{row.online_hours:.1f}",
-                "busy": "—" if row.busy_share is None else f"{row.busy_share * 100:.0f}%"}
+                "frt": _durations_text(row.frt), "resolution": _durations_text(row.resolution),
+                "online": numfmt.format_number(row.online_hours, lang, 1),
+                "busy": numfmt.format_percent(row.busy_share, lang, 0)}
 
     def _url(self) -> str:
         query = {"period": self.period}
@@ -330,7 +339,7 @@ class AnalyticsState(SessionState):
                                 y=[int(d["closed"]) for d in self.days], marker_color=GRAY)])
         top = max([int(d[k]) for d in self.days for k in ("opened", "closed")] or [0])
         # Days as dd/mm in both languages (plotly's own month names are English only).
-        return _layout(fig, barmode="group", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
+        return _layout(fig, lang, barmode="group", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
 
     @rx.var(cache=True)
     def fig_heatmap(self) -> go.Figure:
@@ -340,7 +349,7 @@ class AnalyticsState(SessionState):
         top = max(1, max(max(row) for row in heat))  # an empty week is a pale grid from 0, not a scale around 0
         fig = go.Figure(go.Heatmap(z=heat, x=list(range(24)), y=names, colorscale="Teal", zmin=0, zmax=top,
                                    colorbar=_counts(top), hovertemplate="%{y} %{x}h: %{z}<extra></extra>"))
-        return _layout(fig, yaxis={"autorange": "reversed"})
+        return _layout(fig, lang, yaxis={"autorange": "reversed"})
 
     @rx.var(cache=True)
     def fig_staffing(self) -> go.Figure:
@@ -351,8 +360,9 @@ class AnalyticsState(SessionState):
                          go.Scatter(name=translate(lang, "analytics.series.online"), x=hours, yaxis="y2",
                                     mode="lines+markers", y=[row["online"] for row in self.staffing],
                                     line={"color": VIOLET})])
-        return _layout(fig, yaxis={"rangemode": "tozero"},
-                       yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero"})
+        return _layout(fig, lang, yaxis=_averages([row["inbound"] for row in self.staffing]),
+                       yaxis2={"overlaying": "y", "side": "right",
+                               **_averages([row["online"] for row in self.staffing])})
 
     @rx.var(cache=True)
     def fig_frt(self) -> go.Figure:
@@ -360,21 +370,21 @@ class AnalyticsState(SessionState):
         counts = [int(b["count"]) for b in self.buckets]
         fig = go.Figure(go.Bar(x=[b["bucket"] for b in self.buckets], y=counts,
                                marker_color=ACCENT, name=translate(lang, "analytics.series.first_responses")))
-        return _layout(fig, yaxis=_counts(max(counts or [0])))
+        return _layout(fig, lang, yaxis=_counts(max(counts or [0])))
 
     @rx.var(cache=True)
     def fig_csat(self) -> go.Figure:
         lang = self.chart_lang
         fig = go.Figure(go.Bar(x=[translate(lang, f"csat.survey.row.{n}") for n in range(1, 6)], y=self.csat_spread,
                                marker_color=ACCENT, name=translate(lang, "analytics.series.ratings")))
-        return _layout(fig)
+        return _layout(fig, lang, yaxis=_counts(max(self.csat_spread or [0])))
 
     @rx.var(cache=True)
     def fig_reasons(self) -> go.Figure:
         rows = list(reversed(self.reasons))
         counts = [int(r["count"]) for r in rows]
         fig = go.Figure(go.Bar(y=[r["reason"] for r in rows], x=counts, orientation="h", marker_color=VIOLET))
-        return _layout(fig, xaxis=_counts(max(counts or [0])))
+        return _layout(fig, self.chart_lang, xaxis=_counts(max(counts or [0])))
 
 
 def _counts(top: int) -> dict:
@@ -382,8 +392,18 @@ def _counts(top: int) -> dict:
     return {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
 
 
-def _layout(fig: go.Figure, **extra) -> go.Figure:
+def _averages(values: list[float]) -> dict:
+    """An axis of daily averages from 0: one decimal at most; with nothing to show, 0 to 1 in whole steps (not
+    0,2-wide fractions of nothing)."""
+    if not any(values):
+        return {"range": [0, 1], "dtick": 1, "tickformat": ",d", "rangemode": "tozero"}
+    return {"tickformat": ",.1~f", "rangemode": "tozero"}
+
+
+def _layout(fig: go.Figure, lang: str, **extra) -> go.Figure:
+    """The shared look, with the language's decimal mark and thousands separator on every axis and hover."""
     fig.update_layout(margin={"l": 40, "r": 16, "t": 8, "b": 32}, height=260, paper_bgcolor="rgba(0,0,0,0)",
+                      separators=numfmt.separators(lang),
                       plot_bgcolor="rgba(0,0,0,0)", legend={"orientation": "h", "y": -0.2}, autosize=True,
                       font={"family": "system-ui, sans-serif", "size": 12}, **extra)
     return fig

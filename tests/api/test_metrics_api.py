@@ -67,6 +67,10 @@ async def test_overview_totals_equal_the_timeseries_and_the_frt_by_hand(client, 
     assert (frt["count"], frt["median"], frt["avg"]) == (3, 240, 240)
     assert overview["frt_buckets"][1] == {"reason": "1-5m", "count": 2}
     assert overview["handoff_reasons"] == [{"reason": "menu", "count": 3}]
+    assert (overview["totals"]["first_contact"], overview["first_contact_rate"]) == (3, 1.0)  # none came back
+    rows = (await client.get("/api/v1/metrics/attendants?period=today", headers=headers)).json()["data"]
+    assert sorted((r["handled"], r["first_contact"], r["first_contact_rate"]) for r in rows) == [(1, 1, 1.0),
+                                                                                                 (2, 2, 1.0)]
 
 
 async def test_attendants_see_only_themselves_and_a_token_needs_the_scope(client, db, world):
@@ -98,5 +102,7 @@ async def test_every_metric_field_has_its_definition_in_openapi(client):
     assert {"/metrics/overview", "/metrics/timeseries", "/metrics/attendants"} <= set(spec["paths"])
     counts = spec["components"]["schemas"]["Counts"]["properties"]
     assert all(field.get("description") for field in counts.values())
+    overview = spec["components"]["schemas"]["Overview"]["properties"]
+    assert "not reopened within 7 days" in overview["first_contact_rate"]["description"]
     assert "bot messages never count" in spec["components"]["schemas"]["Durations"]["properties"]["frt"][
         "description"]

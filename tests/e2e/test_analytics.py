@@ -5,6 +5,7 @@ language switch (cards and chart labels rebuilt), the print view, and screenshot
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 from playwright.sync_api import expect
@@ -55,8 +56,20 @@ def test_analytics_page_charts_click_through_roles_and_print(page, browser, stac
     expect(page.locator("#table-attendants")).to_contain_text("Ana")
     expect(page.locator("#card-csat")).to_have_text("4,33")  # ratings 4, 5 and 4
     expect(page.locator("#chart-csat .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#card-first_contact")).to_have_text(re.compile(r"^\d{1,3},\d%$"))  # pt-BR: "100,0%"
+    expect(page.locator("#card-frt-spread")).to_contain_text("média")
     page.wait_for_timeout(500)
     shoot(page, "analytics")
+    for width, height in ((1366, 768), (390, 844)):  # the page scrolls inside the shell: one shot per section
+        page.set_viewport_size({"width": width, "height": height})
+        for section in ("chart-staffing", "table-attendants"):
+            page.locator(f"#{section}").scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SHOTS / f"analytics-{section}-{width}.png"))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.locator("#table-attendants-col-fcr").hover()
+    expect(page.get_by_role("tooltip")).to_contain_text("primeiro contato")
+    page.mouse.move(0, 0)
     # Switching the language rebuilds the cards' and the charts' texts (AnalyticsState.relabel), and back.
     plot = "document.querySelector('{} .js-plotly-plot')"
     for combobox, option, card, series, monday in (("Idioma", "English", "First response (median)", "Opened", "Mon"),

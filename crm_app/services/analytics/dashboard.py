@@ -17,7 +17,8 @@ from crm_app.services.core.actors import Actor
 CARDS: tuple[tuple[str, str, str], ...] = (
     ("opened", "opened", "count"), ("closed", "closed", "count"), ("messages_in", "messages_in", "count"),
     ("messages_out", "messages_out", "count"), ("new_contacts", "new_contacts", "count"),
-    ("frt", "frt", "duration"), ("resolution", "resolution", "duration"), ("containment", "contained", "rate"),
+    ("frt", "frt", "duration"), ("resolution", "resolution", "duration"), ("first_contact", "first_contact", "rate"),
+    ("containment", "contained", "rate"),
     ("unanswered", "unanswered", "count"), ("windows_missed", "windows_missed", "count"),
     ("failed_sends", "failed_sends", "count"),
 )
@@ -25,7 +26,8 @@ CARDS: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class Card:
-    """One KPI: its value now and in the previous period (durations: the median; business median beside it)."""
+    """One KPI: its value now and in the previous period (durations: the median; the business median, the p90 and
+    the average beside it)."""
 
     key: str
     kind: str
@@ -33,6 +35,7 @@ class Card:
     previous: float | None
     business: float | None = None
     p90: float | None = None
+    avg: float | None = None
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Choices:
 def _card(key: str, source: str, kind: str, now: figures.Report, before: figures.Report) -> Card:
     if kind == "duration":
         a, b = now.durations[source], before.durations[source]
-        return Card(key, kind, a.median, b.median, a.business_median, a.p90)
+        return Card(key, kind, a.median, b.median, a.business_median, a.p90, a.avg)
     if kind == "rate":
         return Card(key, kind, _rate(now, source), _rate(before, source))
     return Card(key, kind, now.totals[source], before.totals[source])
@@ -84,7 +87,8 @@ def _csat_cards(now: csat.CsatCounts, before: csat.CsatCounts) -> list[Card]:
 
 
 def _rate(report: figures.Report, source: str) -> float | None:
-    # Over closed cycles (resolution_count), the unit `contained` counts in; "closed" counts conversation-days.
+    # Over closed cycles (resolution_count), the unit `contained` and `first_contact` count in; "closed" counts
+    # conversation-days.
     closed = report.totals["resolution_count"]
     return report.totals[source] / closed if closed else None
 

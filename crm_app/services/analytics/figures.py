@@ -203,13 +203,17 @@ class _Parts:
     """The period split in two: stored rollups (summed by SQL) before today, raw rows (summed here) from today.
 
     Both halves apply the same filters and scope, so a day reads the same from either (rollups = raw). A label
-    filter reads every day raw, because rollups do not carry labels, and so does SQLite, which keeps none.
+    filter reads the per-label rollups (`analytics_daily_labels`), except for demand (the heatmap and staffing,
+    which the page alone asks for): the hourly rollups carry no labels, so then every day is read raw. SQLite
+    keeps no rollups and reads every day raw.
     """
 
     def __init__(self, session: Session, tenant_id: int, tz: str, filters: Filters, scope: Scope,
                  today: dt.date, ids: bool = True) -> None:
         self.session, self.tenant_id, self.filters, self.scope, self.ids = session, tenant_id, filters, scope, ids
-        all_raw = filters.label_id is not None or not rollups.is_postgres(session)
+        all_raw = (filters.label_id is not None and ids) or not rollups.is_postgres(session)
+        self.labelled = filters.label_id is not None and not all_raw
+        self.table = "analytics_daily_labels" if self.labelled else "analytics_daily"
         raw_from = filters.since if all_raw else max(filters.since, today)
         self.stored_until = min(raw_from - dt.timedelta(days=1), filters.until)
         self.members = rollups.memberships(session, tenant_id)
@@ -219,7 +223,7 @@ class _Parts:
                                                           filters.label_id, ids).items()}
         self.params = {"t": tenant_id, "a": filters.since, "b": self.stored_until, "inbox_id": filters.inbox_id,
                        "team_id": filters.team_id, "scope_teams": sorted(scope.team_ids or ()),
-                       "attendant_id": scope.attendant_id or filters.attendant_id}
+                       "attendant_id": scope.attendant_id or filters.attendant_id, "label_id": filters.label_id}
 
     @property
     def has_stored(self) -> bool:
@@ -227,7 +231,7 @@ class _Parts:
 
     def _conditions(self) -> str:
         """analytics_daily rows of the filters and scope; presence rows (inbox 0) follow their attendant's teams."""
-        f, parts = self.filters, []
+        f, parts = self.filters, ["label_id = :label_id"] if self.labelled else []
         members = "attendant_id IN (SELECT user_id FROM team_members WHERE team_id {})"
         if f.inbox_id is not None:
             parts.append("(inbox_id = :inbox_id OR inbox_id = 0)")
@@ -253,13 +257,16 @@ class _Parts:
             return False
         return self.params["attendant_id"] is None or attendant == self.params["attendant_id"]
 
+    def _sums(self) -> str:
+        """The select list of `_NAMES`' sums (a label's rows carry no presence: 0 seconds online)."""
+        return ", ".join("0" if self.labelled and n == "online_seconds" else f"sum({n})" for n in _NAMES)
+
     def days(self) -> list[dict]:
         """One dict of counts per local day of the period."""
         f = self.filters
         days = {f.since + dt.timedelta(days=i): dict.fromkeys(_NAMES, 0) for i in range((f.until - f.since).days + 1)}
         if self.has_stored:
-            sums = ", ".join(f"sum({n})" for n in _NAMES)
-            query = (f"SELECT day, {sums} FROM analytics_daily WHERE tenant_id = :t AND day >= :a AND day <= :b "
+            query = (f"SELECT day, {self._sums()} FROM {self.table} WHERE tenant_id = :t AND day >= :a AND day <= :b "
                      "AND inbox_id <> 0" + self._conditions() + " GROUP BY day")
             for day, *values in rollups.run(self.session, query, self.params).all():
                 days[day].update({n: (float(v) if n in rollups.SUMS + ("online_seconds",) else int(v))
@@ -277,8 +284,7 @@ class _Parts:
         position = {"inbox": 1, "team": 2, "attendant": 3}[by]
         found: dict[int, dict] = defaultdict(lambda: dict.fromkeys(_NAMES, 0))
         if self.has_stored:
-            sums = ", ".join(f"sum({n})" for n in _NAMES)
-            query = (f"SELECT {column}, {sums} FROM analytics_daily WHERE tenant_id = :t AND day >= :a "
+            query = (f"SELECT {column}, {self._sums()} FROM {self.table} WHERE tenant_id = :t AND day >= :a "
                      f"AND day <= :b AND {column} <> 0" + self._conditions() + " GROUP BY 1")
             for ident, *values in rollups.run(self.session, query, self.params).all():
                 found[ident].update(dict(zip(_NAMES, values, strict=True)))
@@ -521,6 +527,7 @@ class BreakdownRow:
     handled: int = 0
     messages_sent: int = 0
     messages_in: int = 0
+    first_contact: int = 0  # of `handled`, the cycles resolved at first contact
     frt: Duration = field(default_factory=Duration)
     resolution: Duration = field(default_factory=Duration)
     online_hours: float = 0.0
@@ -529,7 +536,8 @@ class BreakdownRow:
 
 def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
               now: dt.datetime | None = None) -> list[BreakdownRow]:
-    """The attendant, team or number table: handled, messages, FRT and resolution (median, p90), online hours.
+    """The attendant, team or number table: handled, first-contact resolutions, messages, FRT and resolution (median,
+    p90), online hours.
 
     Args:
         session: The caller's session.
@@ -552,6 +560,7 @@ def breakdown(session: Session, *, actor: Actor, filters: Filters, by: str,
         # Handled: the cycles closed while assigned to them (resolution_count), as the API documents.
         found[ident] = BreakdownRow(ident, "", handled=int(values["resolution_count"]),
                                     messages_sent=int(values["messages_out"]), messages_in=int(values["messages_in"]),
+                                    first_contact=int(values["first_contact"]),
                                     online_hours=float(values["online_seconds"]) / 3600)
     for metric in ("frt", "resolution"):
         for ident, stats in durations_by(session, actor.tenant_id, tz, filters, scope, metric, by).items():

@@ -24,7 +24,9 @@ from crm_app.errors import CRMError, NotFound, ValidationError
 from crm_app.models import (
     AnalyticsConversationHour,
     AnalyticsDaily,
+    AnalyticsDailyLabel,
     AnalyticsHourly,
+    ConversationLabel,
     PresenceInterval,
     TeamMember,
     Tenant,
@@ -91,7 +93,7 @@ def require_postgres(session: Session) -> None:
 
 
 COUNTS = ("opened", "closed", "contained", "unanswered", "handoffs", "windows_missed", "messages_in",
-          "messages_out", "bot_messages", "failed_sends", "frt_count", "resolution_count")
+          "messages_out", "bot_messages", "failed_sends", "frt_count", "resolution_count", "first_contact")
 SUMS = ("frt_sum", "resolution_sum")
 Key = tuple[dt.date, int, int, int]  # day, inbox, team, attendant (0: none)
 
@@ -115,6 +117,7 @@ _FACT_QUERIES: dict[str, tuple[str, str, str, bool]] = {
                       "count(*) FILTER (WHERE f.contained) AS contained, "
                       "count(*) FILTER (WHERE f.unanswered) AS unanswered, "
                       "count(f.resolution_seconds) AS resolution_count, "
+                      "count(*) FILTER (WHERE f.first_contact) AS first_contact, "
                       "coalesce(sum(f.resolution_seconds), 0) AS resolution_sum", False),
     "handoffs": ("f.handoff_at", "f.assignee_id", "count(*) AS handoffs", False),
     "frt": ("f.first_human_at", "f.first_human_user_id",
@@ -279,7 +282,7 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
     session.execute(sql("SELECT pg_advisory_xact_lock(:ns, :tenant_id)"), {"ns": _LOCK_NAMESPACE,
                                                                               "tenant_id": tenant_id})
     rows = raw_days(session, tenant_id, tz, since, until)
-    for model in (AnalyticsDaily, AnalyticsHourly, AnalyticsConversationHour):
+    for model in (AnalyticsDaily, AnalyticsDailyLabel, AnalyticsHourly, AnalyticsConversationHour):
         session.exec(delete(model).where(model.tenant_id == tenant_id, model.day >= since, model.day <= until))
     now = utcnow()
     daily = [{"tenant_id": tenant_id, "day": day, "inbox_id": inbox, "team_id": team, "attendant_id": user,
@@ -292,10 +295,26 @@ def rebuild(session: Session, tenant_id: int, since: dt.date, until: dt.date | N
     for model, values in ((AnalyticsDaily, daily), (AnalyticsHourly, [
             {"tenant_id": tenant_id, "day": k[0], "hour": k[1], "inbox_id": k[2], "team_id": k[3],
              "messages_in": v[0], "online_seconds": v[1], "conversations_in": len(v[3])} for k, v in hourly.items()]),
-            (AnalyticsConversationHour, slots)):
+            (AnalyticsConversationHour, slots),
+            (AnalyticsDailyLabel, label_rows(session, tenant_id, tz, since, until))):
         for start in range(0, len(values), 5000):
             session.execute(insert(model), values[start:start + 5000])
     return len(daily)
+
+
+def label_rows(session: Session, tenant_id: int, tz: str, since: dt.date, until: dt.date) -> list[dict]:
+    """The `analytics_daily_labels` rows of local days [since, until]: for each label the tenant's conversations
+    carry, the raw figures of its conversations (what a label filter reads raw), one row per day × number × team
+    × attendant."""
+    labels = session.exec(select(ConversationLabel.label_id).where(ConversationLabel.tenant_id == tenant_id)
+                          .distinct()).all()
+    out = []
+    for label_id in sorted(labels):
+        for (day, inbox, team, user), row in raw_days(session, tenant_id, tz, since, until, label_id, False).items():
+            if inbox:  # a label's rows carry no presence
+                out.append({"tenant_id": tenant_id, "label_id": label_id, "day": day, "inbox_id": inbox,
+                            "team_id": team, "attendant_id": user, **row.values})
+    return out
 
 
 _LOCK_NAMESPACE = 0x414E4C59  # "ANLY": keeps these advisory locks apart from anyone else's

@@ -51,7 +51,7 @@ def note(session: Session, conversation: Conversation | int, event: str, *, at: 
     responses = _apply(session, fact, event, at, user_id=user_id, team_id=team_id, reason=reason, by=by)
     session.add(fact)
     if event in _OWNERSHIP and (owner != (fact.team_id, fact.assignee_id) or event == "transfer"):
-        _restate_past_days(session, conversation)
+        restate_later(session, conversation)
     if responses:
         session.flush()
         session.add_all(ConversationResponse(tenant_id=fact.tenant_id, fact_id=fact.id, kind=r.kind, at=r.at,
@@ -79,9 +79,11 @@ def _apply(session: Session, fact: ConversationFact, event: str, at: dt.datetime
     return rules.close(fact, at, clock, by=kw["by"] or "system")
 
 
-def _restate_past_days(session: Session, conversation: Conversation) -> None:
-    """The conversation changed hands: the figures of its earlier local days follow its new team and attendant
-    (the cycle's owner, the messages' conversation), so a job rebuilds the stored rollups of those days after
+def restate_later(session: Session, conversation: Conversation) -> None:
+    """Queue the rebuild of the conversation's stored days: it changed hands (the figures of its earlier local days
+    follow its new team and attendant: the cycle's owner, the messages' conversation), a reopen took a
+    first-contact resolution back from the day its last cycle closed, or a label went on or off it (the per-label
+    rollups): a job rebuilds the stored rollups of those days after
     commit (`analytics.rollups.restate_conversation`, queued by name). A conversation that started today has no
     stored day (today is always read raw), and the laptop's SQLite keeps none."""
     from crm_app.services.core import jobs
@@ -103,14 +105,15 @@ def _cycle(session: Session, conversation: Conversation, at: dt.datetime, *, ope
                           .order_by(ConversationFact.cycle.desc()).limit(1)).first()
     if latest is not None and (latest.closed_at is None or not opening):
         return latest
-    if latest is not None:
-        latest.reopened = True
-        session.add(latest)
     fact = ConversationFact(
         tenant_id=conversation.tenant_id, conversation_id=conversation.id, inbox_id=conversation.inbox_id,
         cycle=0 if latest is None else latest.cycle + 1, team_id=conversation.team_id,
         assignee_id=conversation.assignee_id if latest is not None else None,
         opened_at=conversation.created_at if latest is None else at)
+    if latest is not None:
+        if rules.reopen(latest, fact, at):  # its close day no longer counts a first-contact resolution
+            restate_later(session, conversation)
+        session.add(latest)
     session.add(fact)
     return fact
 

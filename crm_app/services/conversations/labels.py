@@ -8,7 +8,7 @@ from crm_app.db import insert_ignoring_conflicts, utcnow
 from crm_app.domain.search import fold
 from crm_app.errors import ValidationError
 from crm_app.models import Conversation, ConversationEventKind, ConversationLabel, Label
-from crm_app.services.conversations import log
+from crm_app.services.conversations import facts, log
 from crm_app.services.conversations.access import ROLES, access_conversation
 from crm_app.services.core.actors import Actor, require_role
 
@@ -110,6 +110,7 @@ def _create_label(session: Session, conversation: Conversation, name: str) -> La
 
 def _record(session: Session, actor: Actor, conversation: Conversation, action: str, label: str) -> None:
     added = action == "label_add"
+    facts.restate_later(session, conversation)  # the per-label rollups of its past days
     log.record_change(session, actor, conversation, ConversationEventKind.LABEL, action=action,
                       before=log.snapshot(conversation), from_value=None if added else label,
                       to_value=label if added else None, line=f"inbox.system.{action}",

@@ -260,3 +260,83 @@ def test_an_attendants_timeline_and_who_may_read_it(db, utc_tenant):
         timeline.timeline(db, actor=make_user(db, tenant.id, "supervisor"), user_id=bruno.user_id,
                           day=dt.date(2026, 11, 4))
     assert timeline.timeline(db, actor=ana, user_id=ana.user_id, day=dt.date(2026, 11, 4)) == []
+
+
+def test_first_contact_resolution_by_hand(db, utc_tenant):
+    """"one" was contained at 10:02 and came back at 12:00: neither cycle is a first-contact resolution; "two" was
+    closed once, so it is. A return more than 7 days after a close is a new matter: both cycles count."""
+    from crm_app.services.analytics import dashboard
+
+    tenant, one, two, *_ = utc_tenant
+    assert [c.first_contact for c in _cycles(db, one.id)] == [False, False]
+    assert [c.first_contact for c in _cycles(db, two.id)] == [True]
+    got = _report(db, tenant.id, now=utc(4, 0, 1))
+    assert (got.totals["first_contact"], got.totals["resolution_count"]) == (1, 3)
+    assert sum(day["first_contact"] for day in got.days) == 1 and got.days[1]["first_contact"] == 1  # the 5th
+    boss = make_user(db, tenant.id, "executive")
+    rollups.rebuild(db, tenant.id, dt.date(2026, 11, 1), dt.date(2026, 11, 6))  # the page reads the stored days
+    board = dashboard.dashboard(db, actor=boss, filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5)))
+    card = next(c for c in board.cards if c.key == "first_contact")
+    assert (card.kind, card.value, card.previous) == ("rate", 1 / 3, None)
+    facts.note(db, two, "customer", at=utc(13, 18, 1))  # 8 days after the close: a new matter
+    facts.note(db, two, "close", at=utc(13, 18, 30), by="bot")
+    assert [c.first_contact for c in _cycles(db, two.id)] == [True, True]
+    facts.note(db, two, "customer", at=utc(20, 18, 29))  # 6 days 23:59 after: the same matter came back
+    assert [c.first_contact for c in _cycles(db, two.id)] == [True, False, False]
+    rows = {r.id: r for r in figures.breakdown(db, actor=boss, by="team", now=utc(4, 0, 1),
+                                               filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5)))}
+    # The contained cycle had no team; the second team's is a reopen within the window.
+    assert {team: (r.handled, r.first_contact) for team, r in rows.items()} == {utc_tenant[5].id: (1, 1),
+                                                                                utc_tenant[6].id: (1, 0)}
+
+
+def test_a_reopen_within_the_window_takes_the_stored_first_contact_back(db, utc_tenant):
+    """The days are stored with "two"'s first-contact resolution on the 5th; the customer comes back on the 8th: the
+    reopen queues the conversation's restatement, after which the stored days equal the raw figures again."""
+    from tests.support.whatsapp import run_burst_worker
+
+    tenant, _, two, *_ = utc_tenant
+    assert run_burst_worker("default").returncode == 0  # the restatements the dataset's handoffs queued
+    rollups.rebuild(db, tenant.id, dt.date(2026, 11, 1), dt.date(2026, 11, 7))
+    db.commit()
+    later = utc(20, 0, 0)
+    assert _report(db, tenant.id, now=later).totals["first_contact"] == 1
+    facts.note(db, two, "customer", at=utc(8, 9, 0))
+    db.commit()
+    result = run_burst_worker("default")
+    assert result.returncode == 0, result.stderr[-2000:]
+    db.expire_all()
+    stored, raw = _report(db, tenant.id, now=later), _report(db, tenant.id, now=utc(4, 0, 1))
+    assert stored.totals == raw.totals and stored.totals["first_contact"] == 0
+
+
+def test_migration_0025_backfills_first_contact_as_the_live_rule_does(db, utc_tenant):
+    """The flags the recording set (a contained cycle, its return 2 h later, a single close; then a return after
+    8 days and one after 6 days 23 h) equal what the migration computes from the cycles alone, in SQL and in the
+    Python path SQLite takes."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    tenant, one, two, *_ = utc_tenant
+    facts.note(db, two, "customer", at=utc(13, 18, 1))
+    facts.note(db, two, "close", at=utc(13, 18, 30), by="bot")
+    facts.note(db, two, "customer", at=utc(20, 18, 29))
+    facts.note(db, two, "close", at=utc(20, 19, 0), by="bot")
+    db.commit()
+    path = Path(__file__).parents[3] / "alembic" / "versions" / "0025_first_contact_resolution.py"
+    spec = importlib.util.spec_from_file_location("migration_0025", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def flags():
+        db.expire_all()
+        return [(f.conversation_id, f.cycle, f.first_contact) for c in (one, two) for f in _cycles(db, c.id)]
+
+    live = flags()
+    assert [flag for _, _, flag in live] == [False, False, True, False, False]
+    for run in (migration.backfill, migration._backfill_in_python):
+        db.execute(text("UPDATE conversation_facts SET first_contact = NULL WHERE tenant_id = :t"), {"t": tenant.id})
+        run(db.connection())
+        assert flags() == live, run.__name__

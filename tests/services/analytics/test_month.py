@@ -109,3 +109,63 @@ def test_the_rebuild_rollups_command(db, capsys):
     assert "Rebuilt the analytics rollups" in capsys.readouterr().out
     assert cli.main(["rebuild-rollups", "--tenant", tenant.slug, "--since", "yesterday"]) == 2
     assert cli.main(["rebuild-rollups", "--tenant", "nobody-here", "--since", "2026-09-01"]) == 2
+
+
+def _label_a_third(db, tenant_id: int):
+    from crm_app.models import Conversation, ConversationLabel, Label
+
+    label = Label(tenant_id=tenant_id, name="VIP", color="teal")
+    db.add(label)
+    db.flush()
+    ids = db.exec(select(Conversation.id).where(Conversation.tenant_id == tenant_id).order_by(Conversation.id)).all()
+    db.add_all(ConversationLabel(tenant_id=tenant_id, conversation_id=c, label_id=label.id) for c in ids[::3])
+    db.commit()
+    return label, ids
+
+
+def test_a_label_filter_reads_the_per_label_rollups_which_equal_raw(db):
+    tenant = _seed(db)
+    label, _ = _label_a_third(db, tenant.id)
+    boss = make_user(db, tenant.id, "admin")
+    early, late = dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC), dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
+    labelled = figures.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30), label_id=label.id)
+    raw = figures.report(db, actor=boss, filters=labelled, now=early, demand=False)
+    everyone = figures.report(db, actor=boss, filters=figures.Filters(labelled.since, labelled.until), now=early)
+    assert 0 < raw.totals["opened"] < everyone.totals["opened"]
+    # Before the rebuild nothing is stored: the days before today are not read raw any more.
+    assert figures.report(db, actor=boss, filters=labelled, now=late, demand=False).totals["opened"] == 0
+    rollups.rebuild(db, tenant.id, dt.date(2026, 8, 25), dt.date(2026, 10, 10))
+    db.commit()
+    rolled = figures.report(db, actor=boss, filters=labelled, now=late, demand=False)
+    assert rolled.days == raw.days and rolled.totals == raw.totals and rolled.durations == raw.durations
+    for by in ("attendant", "team", "inbox"):
+        old = figures.breakdown(db, actor=boss, filters=labelled, by=by, now=early)
+        new = figures.breakdown(db, actor=boss, filters=labelled, by=by, now=late)
+        assert old == new and old, by
+    # The page's heatmap and staffing have no per-label rollups: with them, every day is still read raw.
+    page = figures.report(db, actor=boss, filters=labelled, now=late)
+    assert page.totals == raw.totals and sum(map(sum, page.heatmap)) > 0
+
+
+def test_a_label_put_on_later_restates_the_conversations_stored_days(db):
+    from crm_app.services.conversations import labels
+    from tests.support.whatsapp import run_burst_worker
+
+    tenant = _seed(db, n=12)
+    label, ids = _label_a_third(db, tenant.id)
+    assert run_burst_worker("default").returncode == 0  # what the dataset's handoffs queued
+    rollups.rebuild(db, tenant.id, dt.date(2026, 8, 25), dt.date(2026, 10, 10))
+    db.commit()
+    boss = make_user(db, tenant.id, "admin")
+    labelled = figures.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30), label_id=label.id)
+    late = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
+    before = figures.report(db, actor=boss, filters=labelled, now=late, demand=False).totals["opened"]
+    labels.add_label(db, actor=boss, conversation_id=ids[1], name="vip")
+    db.commit()
+    result = run_burst_worker("default")
+    assert result.returncode == 0, result.stderr[-2000:]
+    db.expire_all()
+    after = figures.report(db, actor=boss, filters=labelled, now=late, demand=False)
+    raw = figures.report(db, actor=boss, filters=labelled, now=dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC),
+                         demand=False)
+    assert after.totals == raw.totals and after.totals["opened"] == before + 1
