@@ -24,6 +24,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "privacy": (READ, WRITE),
     "metrics": (READ,),
     "csat": (READ,),
+    "sla": (READ, WRITE),
 }
 
 SCOPES: tuple[str, ...] = tuple(f"{area}:{mode}" for area, modes in AREAS.items() for mode in modes)
