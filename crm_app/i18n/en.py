@@ -143,8 +143,6 @@ EN: dict[str, str] = {
     "tokens.scope.users:read": "See users and presence",
     "tokens.scope.metrics:read": "See the executive dashboard figures",
     "tokens.scope.csat:read": "See satisfaction (CSAT) ratings and comments",
-    "tokens.scope.sla:read": "See SLA policies",
-    "tokens.scope.sla:write": "Create, change and remove SLA policies",
     "tokens.scope.settings:read": "See settings (secrets only as set or not)",
     "tokens.scope.settings:write": "Change settings",
     # --- end of helper B ---

@@ -143,8 +143,6 @@ PT_BR: dict[str, str] = {
     "tokens.scope.users:read": "Ver usuários e presença",
     "tokens.scope.metrics:read": "Ver os números do painel executivo",
     "tokens.scope.csat:read": "Ver as avaliações de satisfação (CSAT) e os comentários",
-    "tokens.scope.sla:read": "Ver as políticas de SLA",
-    "tokens.scope.sla:write": "Criar, alterar e remover políticas de SLA",
     "tokens.scope.settings:read": "Ver configurações (segredos só como definidos ou não)",
     "tokens.scope.settings:write": "Alterar configurações",
     # --- end of helper B ---

@@ -209,3 +209,23 @@ def policy_for(session: Session, conversation: Conversation) -> SlaPolicy | None
     policies = session.exec(select(SlaPolicy).where(SlaPolicy.tenant_id == conversation.tenant_id,
                                                     SlaPolicy.enabled)).all()
     return rules.choose(policies, subject_of(session, conversation))
+
+
+@dataclass(frozen=True)
+class PoliciesPage:
+    """What /settings/sla shows: the policies, and the numbers, teams and labels a condition may name."""
+
+    policies: list[PolicyView]
+    numbers: list[tuple[int, str]]
+    teams: list[tuple[int, str]]
+    labels: list[tuple[int, str]]
+
+
+def policies_page(session: Session, *, actor: Actor) -> PoliciesPage:
+    """The settings page's read model (supervisors and admins)."""
+    policies = list_policies(session, actor=actor)
+    tenant = actor.tenant_id
+    numbers = session.exec(select(Inbox.id, Inbox.name).where(Inbox.tenant_id == tenant).order_by(Inbox.name)).all()
+    teams = session.exec(select(Team.id, Team.name).where(Team.tenant_id == tenant).order_by(Team.name)).all()
+    labels = session.exec(select(Label.id, Label.name).where(Label.tenant_id == tenant).order_by(Label.name)).all()
+    return PoliciesPage(policies, [tuple(r) for r in numbers], [tuple(r) for r in teams], [tuple(r) for r in labels])
