@@ -304,3 +304,73 @@ def evaluate(targets: Targets, events: Sequence[Event], clock: Clock, now: dt.da
             result.misses.append(Miss(target, start, state.due_at))
         result.states[target] = state
     return result
+
+
+WARN, ESCALATE = "warn", "escalate"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the SLA job owes a conversation: a warning before a deadline, or one escalation step of a breach.
+
+    `key` is stable across evaluations (the clock's start names the deadline or the breach), so the job records it
+    and never does the same thing twice, even when a worker dies between two steps.
+    """
+
+    key: str
+    kind: str  # WARN or ESCALATE
+    target: str
+    at: dt.datetime  # when it falls due
+    step: int | None = None  # the escalation step's index in the policy's chain
+    action: str | None = None  # the step's action (notify_supervisor, reassign_team, ...)
+    user_id: int | None = None  # reassign_user's person
+
+
+def _start_key(target: str, started_at: dt.datetime) -> str:
+    return f"{target}:{started_at.astimezone(dt.UTC).isoformat()}"
+
+
+def plan_actions(evaluation: Evaluation, *, warn_before: dt.timedelta | None,
+                 escalation: Sequence[dict]) -> list[Action]:
+    """Every warning and escalation step the evaluation calls for, due or not, in order of when they fall due.
+
+    A warning is owed for a running clock with a deadline (`warn_before` ahead of it, or at once when the clock
+    started closer to it than that); escalation steps for each breach, `after_minutes` after its deadline.
+    """
+    actions: list[Action] = []
+    if warn_before is not None:
+        for state in evaluation.states.values():
+            if state.status == ACTIVE and state.done_at is None and state.due_at is not None:
+                at = max(state.due_at - warn_before, state.started_at)
+                actions.append(Action(f"{WARN}:{_start_key(state.target, state.started_at)}", WARN, state.target,
+                                      at))
+    for miss in evaluation.misses:
+        for index, step in enumerate(escalation):
+            at = miss.due_at + dt.timedelta(minutes=int(step.get("after_minutes") or 0))
+            actions.append(Action(f"{ESCALATE}:{miss.key}:{index}", ESCALATE, miss.target, at, index,
+                                  step.get("action"), step.get("user_id")))
+    return sorted(actions, key=lambda a: (a.at, a.key))
+
+
+def due_actions(actions: Sequence[Action], done: Iterable[str], now: dt.datetime) -> list[Action]:
+    """The actions due at `now` and not yet done; a breach's steps go in order, never one before its predecessor."""
+    finished = set(done)
+    due: list[Action] = []
+    for action in actions:
+        if action.key in finished or action.at > now:
+            continue
+        if action.step:
+            before = f"{action.key.rsplit(':', 1)[0]}:{action.step - 1}"
+            if before not in finished and before not in {d.key for d in due}:
+                continue
+        due.append(action)
+    return due
+
+
+def next_wake_at(actions: Sequence[Action], done: Iterable[str], evaluation: Evaluation) -> dt.datetime | None:
+    """When the job must look at this conversation again: the earliest undone action, or the next deadline."""
+    finished = set(done)
+    times = [a.at for a in actions if a.key not in finished]
+    if evaluation.next_due_at is not None:
+        times.append(evaluation.next_due_at)
+    return min(times, default=None)

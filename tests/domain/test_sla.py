@@ -244,3 +244,65 @@ def test_a_reply_at_the_deadline_itself_is_in_time():
     assert evaluate(Targets(first_response=30 * MINUTE), events, WALL, sp(2027, 3, 1, 10, 0)).misses == []
     late = events[:1] + [ev("human", 9, 30, 1)]
     assert evaluate(Targets(first_response=30 * MINUTE), late, WALL, sp(2027, 3, 1, 10, 0)).misses != []
+
+
+CHAIN = [{"action": "notify_supervisor", "after_minutes": 0}, {"action": "reassign_user", "after_minutes": 10,
+                                                               "user_id": 7},
+         {"action": "raise_priority", "after_minutes": 30}]
+
+
+def _plan(events, now, warn=dt.timedelta(minutes=5), chain=CHAIN):
+    from crm_app.domain.sla import plan_actions
+
+    evaluation = evaluate(Targets(first_response=30 * MINUTE), events, WALL, now)
+    return evaluation, plan_actions(evaluation, warn_before=warn, escalation=chain)
+
+
+def test_a_warning_before_the_deadline_then_each_escalation_step_once_in_order():
+    from crm_app.domain.sla import ESCALATE, WARN, due_actions, next_wake_at
+
+    events = [ev("handoff", 9, 0)]  # first response due 09:30
+    evaluation, actions = _plan(events, sp(2027, 3, 1, 9, 20))
+    assert [(a.kind, a.at) for a in actions] == [(WARN, sp(2027, 3, 1, 9, 25))]
+    assert due_actions(actions, [], sp(2027, 3, 1, 9, 24)) == []
+    assert next_wake_at(actions, [], evaluation) == sp(2027, 3, 1, 9, 25)
+    [warning] = due_actions(actions, [], sp(2027, 3, 1, 9, 25))
+    done = [warning.key]
+
+    evaluation, actions = _plan(events, sp(2027, 3, 1, 9, 45))  # missed at 09:30; the warning is no longer owed
+    assert [(a.kind, a.step, a.at) for a in actions] == [
+        (ESCALATE, 0, sp(2027, 3, 1, 9, 30)), (ESCALATE, 1, sp(2027, 3, 1, 9, 40)),
+        (ESCALATE, 2, sp(2027, 3, 1, 10, 0))]
+    due = due_actions(actions, done, sp(2027, 3, 1, 9, 45))
+    assert [(a.action, a.user_id) for a in due] == [("notify_supervisor", None), ("reassign_user", 7)]
+    # The worker dies after the first step: the next run does the second only, and never the first again.
+    done.append(due[0].key)
+    evaluation, actions = _plan(events, sp(2027, 3, 1, 9, 46))
+    assert [a.step for a in due_actions(actions, done, sp(2027, 3, 1, 9, 46))] == [1]
+    done.append(due[1].key)
+    assert due_actions(actions, done, sp(2027, 3, 1, 9, 59)) == []
+    assert next_wake_at(actions, done, evaluation) == sp(2027, 3, 1, 10, 0)
+    [last] = due_actions(actions, done, sp(2027, 3, 1, 11, 0))
+    assert last.action == "raise_priority"
+    assert next_wake_at(actions, [*done, last.key], evaluation) is None
+
+
+def test_a_step_never_runs_before_the_one_ahead_of_it():
+    from crm_app.domain.sla import due_actions
+
+    events = [ev("handoff", 9, 0)]
+    _, actions = _plan(events, sp(2027, 3, 1, 12, 0))
+    first, second, third = actions
+    assert due_actions([second, third], [], sp(2027, 3, 1, 12, 0)) == []
+    assert due_actions([second, third], [first.key], sp(2027, 3, 1, 12, 0)) == [second, third]
+
+
+def test_each_breach_has_its_own_steps_and_a_late_start_warns_at_once():
+    from crm_app.domain.sla import plan_actions
+
+    events = [ev("handoff", 9, 0), ev("human", 9, 1), ev("customer", 9, 30), ev("human", 9, 50),
+              ev("customer", 10, 0)]
+    evaluation = evaluate(Targets(next_response=10 * MINUTE), events, WALL, sp(2027, 3, 1, 10, 2))
+    actions = plan_actions(evaluation, warn_before=dt.timedelta(minutes=30), escalation=CHAIN[:1])
+    assert [(a.kind, a.at) for a in actions] == [("escalate", sp(2027, 3, 1, 9, 40)), ("warn", sp(2027, 3, 1, 10, 0))]
+    assert len({a.key for a in actions}) == 2
