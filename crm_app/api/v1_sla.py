@@ -68,7 +68,8 @@ class PolicyIn(BaseModel):
 
 
 class PolicyPatch(BaseModel):
-    """Fields to change; those left out stay (send null to clear a target)."""
+    """Fields to change; those left out stay. Null clears a target, the conditions or the escalation; it is refused
+    for the name, position and the switches."""
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -82,9 +83,6 @@ class PolicyPatch(BaseModel):
     conditions: list[Condition] | None = Field(default=None, max_length=20)
     warn_before_minutes: Minutes | None = None
     escalation: list[Step] | None = Field(default=None, max_length=5)
-
-
-_NOT_NULL = ("name", "position", "enabled", "is_default", "business_hours_only", "conditions", "escalation")
 
 
 def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], run: Callable[..., Any],
@@ -114,11 +112,7 @@ def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], r
     @app.patch("/sla/policies/{policy_id}", response_model=Policy, tags=tags, responses=errors,
                summary="Change a policy")
     def update(policy_id: int, body: PolicyPatch, actor: write) -> Any:
-        changes = body.model_dump(exclude_unset=True)
-        nulls = [name for name in _NOT_NULL if name in changes and changes[name] is None]
-        if nulls:
-            changes = {k: v for k, v in changes.items() if k not in nulls}
-        return run(sla.update_policy, actor, policy_id=policy_id, **changes)
+        return run(sla.update_policy, actor, policy_id=policy_id, **body.model_dump(exclude_unset=True))
 
     @app.delete("/sla/policies/{policy_id}", status_code=204, tags=tags, responses=errors,
                 summary="Remove a policy")

@@ -44,6 +44,10 @@ async def test_create_list_change_and_remove_a_policy(client, db):
                                   json={"first_response_minutes": None, "business_hours_only": False})
     assert response.status_code == 200, response.text
     assert (response.json()["first_response_minutes"], response.json()["business_hours_only"]) == (None, False)
+    response = await client.patch(f"/api/v1/sla/policies/{policy['id']}", headers=write, json={"name": None})
+    assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "name"
+    response = await client.patch(f"/api/v1/sla/policies/{policy['id']}", headers=write, json={"conditions": None})
+    assert response.json()["conditions"] == []
     listed = (await client.get("/api/v1/sla/policies", headers=write)).json()
     assert [p["name"] for p in listed] == ["Ouro"]
     assert (await client.delete(f"/api/v1/sla/policies/{policy['id']}", headers=write)).status_code == 204
