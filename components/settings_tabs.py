@@ -1,4 +1,4 @@
-"""The tabs that join the settings pages: Geral (admins) and Respostas rápidas (admins and supervisors)."""
+"""The tabs that join the settings pages: all of them for admins; Respostas rápidas and SLA for supervisors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ TABS = (("/settings/general", "settings.tab_general"), ("/settings/numbers", "se
         ("/settings/webhooks", "settings.tab_webhooks"),
         ("/compliance/audit", "settings.tab_audit"),
         ("/settings/bot", "settings.tab_bot"), ("/settings/knowledge", "settings.tab_knowledge"),
-        ("/settings/canned", "settings.tab_canned"), ("/settings", "settings.tab_api"))
+        ("/settings/canned", "settings.tab_canned"), ("/settings/sla", "settings.tab_sla"),
+        ("/settings", "settings.tab_api"))
+SUPERVISOR_TABS = (("/settings/canned", "settings.tab_canned"), ("/settings/sla", "settings.tab_sla"))
 
 
 def _tab(route: str, key: str, active: str) -> rx.Component:
@@ -35,15 +37,19 @@ _SCROLL_ACTIVE = ("document.querySelector('#settings-tabs [aria-current=page]')"
 
 
 def settings_tabs(active: str) -> rx.Component:
-    """Only admins see the tabs: supervisors have a single settings page."""
+    """Admins see every tab; supervisors the two pages they manage (canned responses and SLA)."""
     return rx.cond(
         SessionState.is_admin,
-        # Phones: one row that scrolls sideways instead of three wrapped rows above the page.
-        rx.hstack(*[_tab(route, key, active) for route, key in TABS], spacing="1", padding="4px",
-                  flex_wrap=rx.breakpoints(initial="nowrap", md="wrap"), overflow_x="auto", white_space="nowrap",
-                  border_radius="8px", background=rx.color("slate", 3), margin_bottom="8px",
-                  width=rx.breakpoints(initial="100%", md="fit-content"), max_width="100%", flex_shrink="0",
-                  id="settings-tabs", role="navigation", aria_label=T["settings.title"],
-                  on_mount=rx.call_script(_SCROLL_ACTIVE)),
-        rx.fragment(),
+        _bar(TABS, active),
+        rx.cond(SessionState.user_role == "supervisor", _bar(SUPERVISOR_TABS, active), rx.fragment()),
     )
+
+
+def _bar(tabs: tuple[tuple[str, str], ...], active: str) -> rx.Component:
+    # Phones: one row that scrolls sideways instead of three wrapped rows above the page.
+    return rx.hstack(*[_tab(route, key, active) for route, key in tabs], spacing="1", padding="4px",
+                     flex_wrap=rx.breakpoints(initial="nowrap", md="wrap"), overflow_x="auto", white_space="nowrap",
+                     border_radius="8px", background=rx.color("slate", 3), margin_bottom="8px",
+                     width=rx.breakpoints(initial="100%", md="fit-content"), max_width="100%", flex_shrink="0",
+                     id="settings-tabs", role="navigation", aria_label=T["settings.title"],
+                     on_mount=rx.call_script(_SCROLL_ACTIVE))

@@ -24,6 +24,7 @@ from pages import (
     settings_knowledge,
     settings_numbers,
     settings_security,
+    settings_sla,
     settings_sso,
     settings_teams,
     settings_users,
@@ -35,4 +36,4 @@ __all__ = ["account", "analytics", "analytics_exports",
            "compliance_requests", "compliance_retention", "denied", "inbox", "login", "settings", "settings_canned",
            "settings_security", "invite", "platform_tenants", "settings_users",
            "settings_knowledge", "settings_numbers", "settings_sso", "settings_teams", "settings_bot", "settings_email",
-           "settings_general", "platform_settings", "settings_webhooks"]
+           "settings_general", "platform_settings", "settings_webhooks", "settings_sla"]

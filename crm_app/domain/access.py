@@ -25,6 +25,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/compliance/incidents": frozenset({"admin", "dpo"}),
     "/settings": frozenset({"admin"}),
     "/settings/canned": frozenset({"admin", "supervisor"}),
+    "/settings/sla": frozenset({"admin", "supervisor"}),
     "/settings/users": frozenset({"admin"}),
     "/settings/teams": frozenset({"admin"}),
     "/settings/security": frozenset({"admin"}),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -176,6 +176,34 @@ def _open_from_yesterday(intervals: list[list[str]], minute: int) -> bool:
     return False
 
 
+def _week(hours: dict | None) -> dict[str, list[list[str]]]:
+    """Parsed hours; bad stored hours count as always open (empty)."""
+    try:
+        return parse_hours(hours) if hours else {}
+    except ValueError:
+        return {}
+
+
+def _spans(week: dict[str, list[list[str]]], closed: Callable[[dt.date], bool], where: dt.tzinfo,
+           day: dt.date, last: dt.date) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """The open spans (UTC) of the days from `day` to `last`, day by day, each day's in order.
+
+    An overnight interval belongs to the day it starts on, tail included, and only when that day is open.
+    """
+    while day <= last:
+        if not closed(day):
+            for start_s, end_s in week.get(WEEKDAYS[day.weekday()], []):
+                opens, closes = _minutes(start_s, day=""), _minutes(end_s, day="")
+                if closes <= opens:
+                    closes += 24 * 60
+                yield _at(day, opens, where), _at(day, closes, where)
+        day += dt.timedelta(days=1)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
 def business_seconds(hours: dict | None, holidays: ClosedDays, tz: str | None, start: dt.datetime,
                      end: dt.datetime) -> float:
     """Seconds of [start, end) inside the weekly intervals, skipping closed days (aware; naive is UTC).
@@ -183,33 +211,49 @@ def business_seconds(hours: dict | None, holidays: ClosedDays, tz: str | None, s
     Empty hours mean always open (the wall time). An overnight interval belongs to the day it starts on: it
     counts when that day is open, tail included, as `is_open` has it. Bad stored hours count as always open.
     """
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=dt.UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=dt.UTC)
+    start, end = _aware(start), _aware(end)
     if end <= start:
         return 0.0
-    try:
-        week = parse_hours(hours) if hours else {}
-    except ValueError:
-        week = {}
+    week = _week(hours)
     if not week:
         return (end - start).total_seconds()
-    where, closed = zone(tz), _closed(holidays)
-    day, last = start.astimezone(where).date() - dt.timedelta(days=1), end.astimezone(where).date()
+    where = zone(tz)
+    first, last = start.astimezone(where).date() - dt.timedelta(days=1), end.astimezone(where).date()
     total = 0.0
-    while day <= last:
-        if not closed(day):
-            for start_s, end_s in week.get(WEEKDAYS[day.weekday()], []):
-                opens, closes = _minutes(start_s, day=""), _minutes(end_s, day="")
-                if closes <= opens:
-                    closes += 24 * 60
-                span_start = _at(day, opens, where)
-                span_end = _at(day, closes, where)
-                overlap = (min(end, span_end) - max(start, span_start)).total_seconds()
-                total += max(overlap, 0.0)
-        day += dt.timedelta(days=1)
+    for span_start, span_end in _spans(week, _closed(holidays), where, first, last):
+        total += max((min(end, span_end) - max(start, span_start)).total_seconds(), 0.0)
     return total
+
+
+# A week's hours with every day a holiday has no open time at all; give up after this many days.
+HORIZON_DAYS = 3 * 366
+
+
+def add_business_seconds(hours: dict | None, holidays: ClosedDays, tz: str | None, start: dt.datetime,
+                         seconds: float) -> dt.datetime | None:
+    """The instant when `seconds` of open time have passed since `start`: the inverse of `business_seconds`.
+
+    Closed time is skipped (a deadline that falls due at closing moves to the next opening); the result lies
+    inside an open span, or at its end when the budget runs out exactly there. Empty or bad hours: the wall time.
+    None when there is not that much open time within HORIZON_DAYS (hours whose every day is closed).
+    """
+    start = _aware(start)
+    week = _week(hours)
+    if seconds <= 0 or not week:
+        return start + dt.timedelta(seconds=max(seconds, 0))
+    where = zone(tz)
+    first = start.astimezone(where).date() - dt.timedelta(days=1)
+    left, cursor = float(seconds), start
+    for span_start, span_end in _spans(week, _closed(holidays), where, first,
+                                       first + dt.timedelta(days=HORIZON_DAYS)):
+        begin = max(cursor, span_start)  # an overnight tail may overlap the next day's first interval
+        available = (span_end - begin).total_seconds()
+        if available <= 0:
+            continue
+        if left <= available:
+            return begin + dt.timedelta(seconds=left)
+        left, cursor = left - available, span_end
+    return None
 
 
 def _at(day: dt.date, minutes: int, where: dt.tzinfo) -> dt.datetime:

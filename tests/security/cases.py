@@ -63,6 +63,7 @@ STATE_ROLES = {
     "NumbersSettingsState": ("admin",), "GeneralSettingsState": ("admin",), "PlatformSettingsState": ("admin",),
     "EmailSettingsState": ("admin",),
     "WebhooksSettingsState": ("admin",),
+    "SlaSettingsState": ("admin", "supervisor"),
     "ComplianceState": ("admin", "dpo"), "RequestsState": ("admin", "dpo"), "ConsentsState": ("admin", "dpo"),
     "RetentionState": ("admin", "dpo"), "IncidentsState": ("admin", "dpo"),
 }
@@ -203,6 +204,18 @@ HANDLERS: dict[str, UI | Attack] = {
     "CannedSettingsState.open_new": UI("opens an empty form"),
     **_ui(FIELD, "CannedSettingsState.set_form_code", "CannedSettingsState.set_form_content"),
     **_ui(DIALOG, "CannedSettingsState.set_form_open"),
+    # ---- SLA policies
+    "SlaSettingsState.load": call("load", reads=True),
+    "SlaSettingsState.open_edit": chain(("load",), ("open_edit", "B:sla_policy"), reads=True),
+    "SlaSettingsState.confirm_delete": call("confirm_delete", preset={"confirm_id": "B:sla_policy"}, writes=True),
+    **_confirm_ui("SlaSettingsState"),
+    "SlaSettingsState.save": call("save", preset={"editing_id": "B:sla_policy", "form_name": "pwned",
+                                                  "form_open": True}, writes=True),
+    "SlaSettingsState.open_new": UI("opens an empty form"),
+    **_ui(FIELD, *(f"SlaSettingsState.set_form_{f}" for f in (
+        "name", "first", "next", "resolution", "business_only", "default", "enabled", "number", "team", "label",
+        "attr_key", "attr_value"))),
+    **_ui(DIALOG, "SlaSettingsState.set_form_open"),
     # ---- settings (inbox, api tokens, inbound replay)
     "SettingsState.load": call("load", reads=True),
     "SettingsState.open_page": call("open_page"),

@@ -25,7 +25,7 @@ PUBLIC_PAGES = {
 # Pages whose loaders list rows the world marks, so B's own admin must see the marker (the loaders really ran).
 SHOWS_MARKED_ROWS = {"/inbox", "/settings/canned", "/settings/users", "/settings/teams", "/settings",
                      "/settings/knowledge", "/settings/numbers", "/settings/general",
-                     "/settings/email", "/settings/webhooks", "/compliance", "/compliance/requests"}
+                     "/settings/email", "/settings/webhooks", "/settings/sla", "/compliance", "/compliance/requests"}
 
 
 def _guarded():

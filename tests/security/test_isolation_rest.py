@@ -45,6 +45,9 @@ STAFF = ("supervisor", "attendant", "dpo", "executive")  # webhooks are admins' 
 HOOK, DELIVERY = {"endpoint_id": "webhook"}, {"delivery_id": "webhook_delivery"}
 AS_STAFF = {"forbidden_roles": STAFF, "role_target": "webhook"}
 AS_STAFF_D = {"forbidden_roles": STAFF, "role_target": "webhook_delivery"}
+NOT_SLA = ("attendant", "dpo", "executive")  # SLA policies are supervisors' and admins'
+SLA = {"policy_id": "sla_policy"}
+AS_NOT_SLA = {"forbidden_roles": NOT_SLA, "role_target": "sla_policy"}
 ROUTES = {
     "GET /api/health": Public("liveness probe: a fixed status, no tenant data"),
     "GET /api/ready": Public("readiness probe: DB/Redis reachability only"),
@@ -139,6 +142,11 @@ ROUTES = {
     "GET /api/v1/exports/{export_id}/download": Api("exports:read", {"export_id": "export"},
                                                     forbidden_roles=("attendant", "dpo"), role_target="export"),
     "GET /api/exports/{export_id}": Cookie({"export_id": "export"}),
+    "GET /api/v1/sla/policies": Api("sla:read", {}, forbidden_roles=NOT_SLA),
+    "POST /api/v1/sla/policies": Api("sla:write", {}, {"name": "pwned"}, forbidden_roles=NOT_SLA),
+    "GET /api/v1/sla/policies/{policy_id}": Api("sla:read", SLA, **AS_NOT_SLA),
+    "PATCH /api/v1/sla/policies/{policy_id}": Api("sla:write", SLA, {"name": "pwned"}, **AS_NOT_SLA),
+    "DELETE /api/v1/sla/policies/{policy_id}": Api("sla:write", SLA, **AS_NOT_SLA),
 }
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from crm_app.db import utcnow
 from crm_app.models import CsatSurvey, Email, Incident, User, WebhookDelivery, WebhookEvent
-from crm_app.services import settings, webhooks
+from crm_app.services import settings, sla, webhooks
 from crm_app.services.access import api_tokens, sessions
 from crm_app.services.bot import knowledge
 from crm_app.services.core.actors import Actor
@@ -111,6 +111,10 @@ def build_side(db: Session, *, marker: str) -> Side:
     side.ids["email"] = email.id
     side.ids["incident"] = incident.id
     side.ids["webhook"], side.ids["webhook_delivery"] = _webhook(db, admin, marker)
+    side.ids["sla_policy"] = sla.create_policy(db, actor=admin, name=f"sla {marker}", resolution_minutes=60,
+                                               conditions=[{"kind": "attribute", "key": "plano",
+                                                            "value": marker}]).id
+    db.commit()
     _privacy_rows(db, side, marker)
     _export_row(db, side)
     return side

@@ -25,6 +25,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "metrics": (READ,),
     "exports": (READ, WRITE),
     "csat": (READ,),
+    "sla": (READ, WRITE),
 }
 
 SCOPES: tuple[str, ...] = tuple(f"{area}:{mode}" for area, modes in AREAS.items() for mode in modes)
