@@ -31,7 +31,7 @@ CONVERSATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bot_seconds", "seconds"), ("bot_business_seconds", "seconds"), ("queue_seconds", "seconds"),
     ("queue_business_seconds", "seconds"), ("frt_seconds", "seconds"), ("frt_business_seconds", "seconds"),
     ("resolution_seconds", "seconds"), ("resolution_business_seconds", "seconds"), ("csat_status", "text"),
-    ("csat_rating", "int"), ("csat_rated_at", "time"), ("contained", "flag"),
+    ("csat_rating", "int"), ("csat_rated_at", "time"), ("contained", "flag"), ("first_contact", "flag"),
     ("unanswered", "flag"), ("windows_missed", "int"), ("transfers", "int"), ("customer_messages", "int"),
     ("human_messages", "int"), ("bot_messages", "int"),
 )
@@ -39,7 +39,7 @@ DAILY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("day", "text"), ("opened", "int"), ("closed", "int"), ("contained", "int"), ("unanswered", "int"),
     ("handoffs", "int"), ("windows_missed", "int"), ("messages_in", "int"), ("messages_out", "int"),
     ("bot_messages", "int"), ("failed_sends", "int"), ("frt_count", "int"), ("frt_sum", "seconds"),
-    ("resolution_count", "int"), ("resolution_sum", "seconds"), ("new_contacts", "int"),
+    ("resolution_count", "int"), ("resolution_sum", "seconds"), ("first_contact", "int"), ("new_contacts", "int"),
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PHONE = re.compile(r"^\+[\d -]+$")  # digits, spaces and dashes: nothing a spreadsheet could run

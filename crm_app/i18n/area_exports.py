@@ -84,6 +84,12 @@ PT_BR: dict[str, str] = {
     "exports.daily.col.resolution_count": "ciclos_resolvidos",
     "exports.daily.col.resolution_sum": "resolucao_soma_s",
     "exports.daily.col.new_contacts": "contatos_novos",
+    "exports.col.first_contact": "resolvida_no_1o_contato",
+    "exports.def.first_contact": "1 se o ciclo foi encerrado e não reaberto em 7 dias, e não foi ele mesmo um retorno "
+                                 "em até 7 dias do encerramento anterior (provisório nos primeiros 7 dias).",
+    "exports.daily.col.first_contact": "resolvidas_no_1o_contato",
+    "exports.daily.def.first_contact": "Ciclos encerrados no dia resolvidos no primeiro contato (mesma definição do "
+                                       "card; provisório por 7 dias).",
     "exports.def.conversation_id": "# Uma linha por ciclo de conversa (abertura ou reabertura até o encerramento) "
                                    "aberto ou encerrado no período. Id da conversa.",
     "exports.def.cycle": "0 = primeiro ciclo; cada reabertura começa um novo.",
@@ -224,6 +230,12 @@ EN: dict[str, str] = {
     "exports.daily.col.resolution_count": "cycles_resolved",
     "exports.daily.col.resolution_sum": "resolution_sum_s",
     "exports.daily.col.new_contacts": "new_contacts",
+    "exports.col.first_contact": "first_contact_resolution",
+    "exports.def.first_contact": "1 when the cycle closed and was not reopened within 7 days, and was not itself a "
+                                 "return within 7 days of the previous close (provisional for the first 7 days).",
+    "exports.daily.col.first_contact": "first_contact_resolutions",
+    "exports.daily.def.first_contact": "Cycles closed that day and resolved at first contact (the card's definition; "
+                                       "provisional for 7 days).",
     "exports.def.conversation_id": "# One row per conversation cycle (opening or reopening to close) opened or "
                                    "closed in the period. Conversation id.",
     "exports.def.cycle": "0 = first cycle; each reopen starts a new one.",

@@ -51,7 +51,7 @@ _SELECT = (
     f"{_LABELS}, f.opened_at, f.handoff_at, f.handoff_reason, f.assigned_at, f.first_human_at, f.closed_at, "
     "f.closed_by, f.reopened, f.bot_seconds, f.bot_business_seconds, f.queue_seconds, f.queue_business_seconds, "
     "f.frt_seconds, f.frt_business_seconds, f.resolution_seconds, f.resolution_business_seconds, "
-    "s.status, s.rating, s.rated_at, f.contained, "
+    "s.status, s.rating, s.rated_at, f.contained, f.first_contact, "
     "f.unanswered, f.windows_missed, f.transfers, f.customer_messages, f.human_messages, f.bot_messages")
 _FROM = (" FROM conversation_facts f JOIN conversations c ON c.id = f.conversation_id "
          "JOIN contacts ct ON ct.id = c.contact_id JOIN inboxes i ON i.id = f.inbox_id "
