@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
-from crm_app.errors import CRMError, ValidationError
+from crm_app.errors import ValidationError
 from crm_app.services import call, compliance
 from crm_app.services.compliance import RequestRow
 from crm_app.state.compliance import PRIVACY_ROLES, day
 from crm_app.state.errors import toast_errors
+from crm_app.state.progress import watch_while_running
 from crm_app.state.session import SessionState, navigate
 
 KINDS = ("access", "correction", "erasure", "consent_withdrawal")
@@ -93,20 +92,4 @@ class RequestsState(SessionState):
     @rx.event(background=True)
     async def watch_progress(self):
         """Refresh the rows while a job runs (a live progress bar), for up to ten minutes."""
-        async with self:
-            if self.watching:
-                return
-            self.watching = True
-        try:
-            for _ in range(WATCH_ROUNDS):
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    try:
-                        running = self._reload()
-                    except CRMError:  # logged out or the role changed: stop watching, the page guard decides
-                        running = False
-                if not running:
-                    break
-        finally:
-            async with self:
-                self.watching = False
+        await watch_while_running(self, rounds=WATCH_ROUNDS, seconds=WATCH_SECONDS)

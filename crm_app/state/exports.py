@@ -7,14 +7,13 @@ event refreshes the rows every `WATCH_SECONDS` and Reflex pushes the changes ove
 
 from __future__ import annotations
 
-import asyncio
 from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from crm_app.errors import CRMError
 from crm_app.services import call, exports
 from crm_app.state.errors import toast_errors
+from crm_app.state.progress import watch_while_running
 from crm_app.state.session import SessionState, navigate
 
 WATCH_SECONDS = 1.0
@@ -69,20 +68,4 @@ class ExportsState(SessionState):
     @rx.event(background=True)
     async def watch_progress(self):
         """Refresh the rows while a job runs (the live progress bar), for up to half an hour."""
-        async with self:
-            if self.watching:
-                return
-            self.watching = True
-        try:
-            for _ in range(WATCH_ROUNDS):
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    try:
-                        running = self._reload()
-                    except CRMError:  # logged out or the role changed: stop watching, the page guard decides
-                        running = False
-                if not running:
-                    break
-        finally:
-            async with self:
-                self.watching = False
+        await watch_while_running(self, rounds=WATCH_ROUNDS, seconds=WATCH_SECONDS)
