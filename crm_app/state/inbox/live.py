@@ -20,7 +20,7 @@ from crm_app.i18n import translate
 from crm_app.services import access, call, inbox, routing
 from crm_app.services.core import realtime as rt_events
 from crm_app.services.core.actors import Actor
-from crm_app.state import realtime
+from crm_app.state import leases, realtime
 from crm_app.state.burst import shared
 from crm_app.state.errors import toast_errors
 from crm_app.state.inbox import view
@@ -273,4 +273,5 @@ async def _clear_typing_later(app: Any, token: str, stamp: float) -> None:
 
 async def listen(app: Any) -> None:
     """The lifespan task of each web process."""
+    leases.spread_lease_expiry(app.state_manager)
     await realtime.listen(app, push_events)
