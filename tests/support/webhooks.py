@@ -53,15 +53,25 @@ def default_worker() -> Iterator[subprocess.Popen]:
     """A real `default` worker (with RQ's scheduler, which moves due retries onto the queue) until the block ends."""
     log = open(os.environ.get("WEBHOOK_WORKER_LOG", os.devnull), "ab")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([*worker_argv("default"), "--with-scheduler"], env=worker_env(),
-                            stdout=subprocess.DEVNULL, stderr=log)
+                            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_worker_group(proc)
         log.close()
+
+
+def stop_worker_group(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a worker started with `start_new_session=True`, and whatever it started: RQ runs its scheduler in a
+    child process, which outlives a worker that was only sent SIGTERM (and then takes the next tests' jobs)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # nothing of the group is left
+        pass

@@ -25,7 +25,7 @@ from tests.factories import make_tenant, make_user
 from tests.support.private_pg import private_cluster
 from tests.support.sandbox import sandbox_in_thread
 from tests.support.waiting import wait_for
-from tests.support.webhooks import Receiver, verify, worker_env
+from tests.support.webhooks import Receiver, stop_worker_group, verify, worker_env
 from tests.support.whatsapp import worker_argv
 
 EVENTS = 300
@@ -71,7 +71,7 @@ def test_a_postgres_restart_mid_delivery_loses_no_event(cluster):
             session.commit()
         env = dict(worker_env(), DATABASE_URL=cluster.url)
         worker = subprocess.Popen([*worker_argv("default"), "--with-scheduler"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         committed: list[int] = []
         refused: list[str] = []
         stop = threading.Event()
@@ -101,8 +101,7 @@ def test_a_postgres_restart_mid_delivery_loses_no_event(cluster):
             wait_for(all_delivered, timeout=120, interval=1.0)
         finally:
             stop.set()
-            worker.terminate()
-            worker.wait(timeout=30)
+            stop_worker_group(worker, timeout=30)
         with engine.connect() as conn:
             stored = set(conn.execute(sa.text("SELECT msg_id FROM webhook_events")).scalars())
         engine.dispose()
