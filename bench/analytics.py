@@ -288,16 +288,16 @@ def time_exports(ids: dict) -> list[dict]:
     from crm_app.models import Export, User
     from crm_app.services import exports
     from crm_app.services.access.sessions import actor_for
-    from crm_app.services.analytics import figures
+    from crm_app.services.analytics import criteria
 
     found = []
     for period in ("90d", "365d"):
         for fmt in ("csv", "xlsx"):
             with session_scope() as session:
                 admin = actor_for(session.get(User, ids["admin_id"]))
-                since, until = figures.period(period, figures.today_for(session, admin.tenant_id))
+                since, until = criteria.period(period, criteria.today_for(session, admin.tenant_id))
                 row = exports.create_export(session, actor=admin, kind="conversations", format=fmt,
-                                            filters=figures.Filters(since, until), lang="pt-BR")
+                                            filters=criteria.Filters(since, until), lang="pt-BR")
             child = subprocess.run([sys.executable, "-c", _EXPORT_CHILD, str(row.id)], cwd=ROOT, env=os.environ,
                                    capture_output=True, text=True, timeout=1800)
             if child.returncode != 0:

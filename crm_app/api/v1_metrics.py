@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query
 
 from crm_app.api import v1_schemas as s
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import breakdowns, criteria, figures, rollups, timings
 from crm_app.services.core.actors import Actor
 
 PERIOD = Literal["today", "7d", "30d", "90d", "365d", "custom"]
@@ -24,20 +24,20 @@ OWNER = ("Team and attendant filters: a cycle's figures (opened, closed, handoff
 
 
 def filters_for(session, actor: Actor, period: str, since: str | None, until: str | None, team_id: int | None,
-                inbox_id: int | None, label_id: int | None, attendant_id: int | None) -> figures.Filters:
+                inbox_id: int | None, label_id: int | None, attendant_id: int | None) -> criteria.Filters:
     """The query's period and filters as the analytics services take them (the tenant's local days)."""
-    first, last = figures.period(period, figures.today_for(session, actor.tenant_id), since, until)
-    return figures.Filters(first, last, team_id=team_id, inbox_id=inbox_id, label_id=label_id,
+    first, last = criteria.period(period, criteria.today_for(session, actor.tenant_id), since, until)
+    return criteria.Filters(first, last, team_id=team_id, inbox_id=inbox_id, label_id=label_id,
                            attendant_id=attendant_id)
 
 
-def period_of(session, actor: Actor, filters: figures.Filters) -> s.Period:
+def period_of(session, actor: Actor, filters: criteria.Filters) -> s.Period:
     """The period an answer covers, with the tenant's timezone."""
     return s.Period(since=filters.since, until=filters.until,
                     timezone=rollups.tenant_timezone(session, actor.tenant_id))
 
 
-def _durations(durations: dict[str, figures.Duration]) -> s.Durations:
+def _durations(durations: dict[str, timings.Duration]) -> s.Durations:
     return s.Durations(**{name: s.DurationStats(**asdict(value)) for name, value in durations.items()})
 
 
@@ -62,10 +62,10 @@ def overview(session, *, actor: Actor, **query: Any) -> s.Overview:
         containment_rate=(now.totals["contained"] / closed) if closed else None,
         first_contact_rate=(now.totals["first_contact"] / closed) if closed else None,
         previous_first_contact_rate=(before.totals["first_contact"] / closed_before) if closed_before else None,
-        failed_by_reason=[s.Reason(**r) for r in figures.failed_by_reason(session, actor=actor, filters=filters)],
-        handoff_reasons=[s.Reason(**r) for r in figures.handoff_reasons(session, actor=actor, filters=filters)],
+        failed_by_reason=[s.Reason(**r) for r in breakdowns.failed_by_reason(session, actor=actor, filters=filters)],
+        handoff_reasons=[s.Reason(**r) for r in breakdowns.handoff_reasons(session, actor=actor, filters=filters)],
         frt_buckets=[s.Reason(reason=b["bucket"], count=b["count"])
-                     for b in figures.frt_buckets(session, actor=actor, filters=filters)])
+                     for b in breakdowns.frt_buckets(session, actor=actor, filters=filters)])
 
 
 def timeseries(session, *, actor: Actor, **query: Any) -> s.Timeseries:
@@ -78,7 +78,7 @@ def timeseries(session, *, actor: Actor, **query: Any) -> s.Timeseries:
 def attendants(session, *, actor: Actor, **query: Any) -> s.AttendantList:
     """The attendant table."""
     filters = filters_for(session, actor, **query)
-    rows = figures.breakdown(session, actor=actor, filters=filters, by="attendant")
+    rows = breakdowns.breakdown(session, actor=actor, filters=filters, by="attendant")
     return s.AttendantList(period=period_of(session, actor, filters), data=[s.AttendantRow(
         user_id=r.id, name=r.name, handled=r.handled, messages_sent=r.messages_sent, first_contact=r.first_contact,
         first_contact_rate=(r.first_contact / r.handled) if r.handled else None,

@@ -19,7 +19,7 @@ from crm_app.domain import numfmt
 from crm_app.errors import ValidationError
 from crm_app.i18n import translate
 from crm_app.services import call, exports
-from crm_app.services.analytics import clickthrough, csat, dashboard, figures, timeline
+from crm_app.services.analytics import breakdowns, clickthrough, criteria, csat, dashboard, timeline, timings
 from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
@@ -68,7 +68,7 @@ def _delta(kind: str, value: float | None, previous: float | None, lang: str) ->
     return numfmt.format_change(change, lang, 0, "%"), "up" if change > 0 else "down" if change < 0 else "flat"
 
 
-def _durations_text(stats: figures.Duration) -> str:
+def _durations_text(stats: timings.Duration) -> str:
     """A table cell: median / p90 / average."""
     return " / ".join(duration_text(v) for v in (stats.median, stats.p90, stats.avg))
 
@@ -141,11 +141,11 @@ class AnalyticsState(SessionState):
             setattr(self, name, value if value.isdigit() else "")
         self._refresh()
 
-    def _filters(self, actor) -> figures.Filters:
-        today = call(figures.today_for, actor.tenant_id)
-        since, until = figures.period(self.period, today, self.since, self.until)
+    def _filters(self, actor) -> criteria.Filters:
+        today = call(criteria.today_for, actor.tenant_id)
+        since, until = criteria.period(self.period, today, self.since, self.until)
         attendant = actor.user_id if self.mine else _int_or_none(self.attendant)
-        return figures.Filters(since, until, team_id=_int_or_none(self.team), inbox_id=_int_or_none(self.number),
+        return criteria.Filters(since, until, team_id=_int_or_none(self.team), inbox_id=_int_or_none(self.number),
                                label_id=_int_or_none(self.label), attendant_id=attendant)
 
     def _refresh(self) -> None:
@@ -185,7 +185,7 @@ class AnalyticsState(SessionState):
                 "p90": duration_text(card.p90) if card.kind == "duration" else "",
                 "avg": duration_text(card.avg) if card.kind == "duration" else ""}
 
-    def _row(self, row: figures.BreakdownRow, satisfaction: dict[int, csat.CsatCounts]) -> dict[str, str]:
+    def _row(self, row: breakdowns.BreakdownRow, satisfaction: dict[int, csat.CsatCounts]) -> dict[str, str]:
         lang, rated = self.lang, satisfaction.get(row.id, csat.CsatCounts())
         return {"id": str(row.id), "name": row.name, "handled": numfmt.format_number(row.handled, lang),
                 "fcr": numfmt.format_percent(row.first_contact / row.handled if row.handled else None, lang),

@@ -6,7 +6,7 @@ import datetime as dt
 import reflex as rx
 
 import pages  # noqa: F401  (registers every page and its states)
-from crm_app.services.analytics import csat, dashboard, figures
+from crm_app.services.analytics import breakdowns, csat, dashboard, timings
 from crm_app.state.analytics import AnalyticsState
 
 
@@ -17,8 +17,8 @@ def _board() -> dashboard.Dashboard:
                    dashboard.Card("containment", "rate", 0.0, 0.0),
                    dashboard.Card("frt", "duration", 300, 600, business=120, p90=3600, avg=900),
                    dashboard.Card("csat", "score", 4.333, 4.0)]
-    board.attendants = [figures.BreakdownRow(7, "Ana", handled=1500, messages_sent=2500, first_contact=1125,
-                                             frt=figures.Duration(3, 90, 60, 120), online_hours=1234.5,
+    board.attendants = [breakdowns.BreakdownRow(7, "Ana", handled=1500, messages_sent=2500, first_contact=1125,
+                                             frt=timings.Duration(3, 90, 60, 120), online_hours=1234.5,
                                              busy_share=0.4)]
     board.staffing = [{"hour": h, "inbound": 0.0, "online": 0.0} for h in range(24)]
     board.csat_by = {"attendant": {7: csat.CsatCounts()}}

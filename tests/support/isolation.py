@@ -134,12 +134,12 @@ def _csat_survey(db: Session, conversation, attendant_id: int, marker: str) -> i
 def _export_row(db: Session, side: Side) -> None:
     """A finished export of the tenant's conversations (its file holds the marked contact), asked by the admin."""
     from crm_app.services import exports
-    from crm_app.services.analytics import figures
+    from crm_app.services.analytics import criteria
     from crm_app.services.exports import run
 
     today = utcnow().date()
     row = exports.create_export(db, actor=side.actors["admin"], kind="conversations", format="csv",
-                                filters=figures.Filters(today - dt.timedelta(days=2), today + dt.timedelta(days=1)))
+                                filters=criteria.Filters(today - dt.timedelta(days=2), today + dt.timedelta(days=1)))
     db.commit()
     run.run_export(row.id)  # built here rather than by a worker
     side.ids["export"] = row.id

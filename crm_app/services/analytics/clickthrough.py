@@ -17,7 +17,7 @@ from crm_app.domain import analytics as rules
 from crm_app.domain.inbox import Period, compute_local_ranges
 from crm_app.errors import NotFound, ValidationError
 from crm_app.queue import get_redis
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import criteria, rollups
 from crm_app.services.core.actors import Actor
 
 MAX_IDS = 5000
@@ -25,7 +25,7 @@ TTL = 3600
 METRICS = ("opened", "closed", "frt", "inbound")
 
 
-def conversation_ids(session: Session, *, actor: Actor, filters: figures.Filters, metric: str,
+def conversation_ids(session: Session, *, actor: Actor, filters: criteria.Filters, metric: str,
                      day: str | None = None, weekday: int | None = None, hour: int | None = None,
                      bucket: str | None = None) -> list[int]:
     """The distinct conversations behind one bar or cell, within the actor's scope.
@@ -45,28 +45,28 @@ def conversation_ids(session: Session, *, actor: Actor, filters: figures.Filters
     """
     if metric not in METRICS:
         raise ValidationError("unknown metric", field="metric")
-    scope = figures.scope_for(session, actor)
-    figures.check_filters(session, actor, filters)
+    scope = criteria.scope_for(session, actor)
+    criteria.check_filters(session, actor, filters)
     tz = rollups.tenant_timezone(session, actor.tenant_id)
     if day is not None:
         try:
             chosen = dt.date.fromisoformat(day)
         except ValueError as exc:
             raise ValidationError("day must be YYYY-MM-DD", field="day") from exc
-        filters = figures.Filters(chosen, chosen, filters.team_id, filters.inbox_id, filters.label_id,
+        filters = criteria.Filters(chosen, chosen, filters.team_id, filters.inbox_id, filters.label_id,
                                   filters.attendant_id)
-    params = figures.fact_params(actor.tenant_id, tz, filters, scope)
+    params = criteria.fact_params(actor.tenant_id, tz, filters, scope)
     query = _query(session, metric, filters, scope, params, weekday, hour, bucket)
     return [int(r[0]) for r in rollups.run(session, query + f" ORDER BY 1 LIMIT {MAX_IDS}", params).all()]
 
 
-def _query(session: Session, metric: str, filters: figures.Filters, scope: figures.Scope, params: dict,
+def _query(session: Session, metric: str, filters: criteria.Filters, scope: criteria.Scope, params: dict,
            weekday: int | None, hour: int | None, bucket: str | None) -> str:
     if metric in ("opened", "closed"):
         at = f"f.{metric}_at"
         return (f"SELECT DISTINCT f.conversation_id FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
                 f"AND {at} >= :start AND {at} < :end" + rollups.last_of_day(session, at)
-                + figures.fact_conditions(filters, scope, "f.assignee_id"))
+                + criteria.fact_conditions(filters, scope, "f.assignee_id"))
     if metric == "frt":
         found = [b for b in rules.FRT_BUCKETS if b[0] == bucket]
         if not found:
@@ -75,7 +75,7 @@ def _query(session: Session, metric: str, filters: figures.Filters, scope: figur
         params.update(low=low, high=high if high is not None else 10**12)
         return ("SELECT DISTINCT f.conversation_id FROM conversation_facts f WHERE f.tenant_id = :tenant_id "
                 "AND f.first_human_at >= :start AND f.first_human_at < :end AND f.frt_seconds >= :low "
-                "AND f.frt_seconds < :high" + figures.fact_conditions(filters, scope, "f.first_human_user_id"))
+                "AND f.frt_seconds < :high" + criteria.fact_conditions(filters, scope, "f.first_human_user_id"))
     if weekday is None or hour is None or not (0 <= weekday <= 6 and 0 <= hour <= 23):
         raise ValidationError("a cell needs a weekday (0–6) and an hour (0–23)", field="hour")
     if params["attendant_id"] is not None:
@@ -86,13 +86,13 @@ def _query(session: Session, metric: str, filters: figures.Filters, scope: figur
     ranges = compute_local_ranges(Period(filters.since, filters.until, "inbound", weekday, hour), params["tz"])
     params.update({f"s{i}": a for i, (a, _) in enumerate(ranges)} | {f"e{i}": b for i, (_, b) in enumerate(ranges)})
     within = " OR ".join(f"(m.created_at >= :s{i} AND m.created_at < :e{i})" for i in range(len(ranges))) or "false"
-    conditions = figures.fact_conditions(filters, scope, "f.assignee_id").replace("f.conversation_id",
+    conditions = criteria.fact_conditions(filters, scope, "f.assignee_id").replace("f.conversation_id",
                                                                                   "m.conversation_id")
     return ("SELECT DISTINCT m.conversation_id FROM messages m JOIN conversations f ON f.id = m.conversation_id "
             f"WHERE m.tenant_id = :tenant_id AND m.sender_type = 'customer' AND ({within})" + conditions)
 
 
-def save_selection(session: Session, *, actor: Actor, filters: figures.Filters, metric: str, **where) -> str:
+def save_selection(session: Session, *, actor: Actor, filters: criteria.Filters, metric: str, **where) -> str:
     """Compute the ids behind a figure and keep them for the inbox; returns the selection's token."""
     ids = conversation_ids(session, actor=actor, filters=filters, metric=metric, **where)
     token = secrets.token_urlsafe(12)
@@ -104,7 +104,7 @@ def save_selection(session: Session, *, actor: Actor, filters: figures.Filters, 
 _EVENTS = {"opened": "opened", "closed": "closed", "frt": "first_response", "inbound": "inbound"}
 
 
-def inbox_link(session: Session, *, actor: Actor, filters: figures.Filters, metric: str, day: str | None = None,
+def inbox_link(session: Session, *, actor: Actor, filters: criteria.Filters, metric: str, day: str | None = None,
                weekday: int | None = None, hour: int | None = None, bucket: str | None = None) -> str:
     """The inbox URL of one bar or cell: its period filter (local days, weekday, hour, in the tenant's timezone)
     and the id list behind the figure, which also carries the page's team, number, label and attendant filters.

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from crm_app.errors import ValidationError
 from crm_app.models import CsatSurvey, Inbox, Team, User
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import criteria, rollups
 from crm_app.services.audit import reads
 from crm_app.services.core.actors import Actor
 
@@ -53,21 +53,21 @@ class CsatCounts:
         self.distribution = [a + b for a, b in zip(self.distribution, other.distribution, strict=True)]
 
 
-def _counts(session: Session, actor: Actor, filters: figures.Filters, by: str | None) -> dict[tuple[dt.date, int],
+def _counts(session: Session, actor: Actor, filters: criteria.Filters, by: str | None) -> dict[tuple[dt.date, int],
                                                                                           CsatCounts]:
     """{(local day, key): counts} of the surveys sent in the period, for the actor's scope (key 0 when `by` is
     None)."""
-    scope = figures.scope_for(session, actor)
-    figures.check_filters(session, actor, filters)
+    scope = criteria.scope_for(session, actor)
+    criteria.check_filters(session, actor, filters)
     tz = rollups.tenant_timezone(session, actor.tenant_id)
     buckets = ", ".join(f"sum(CASE WHEN f.rating = {n} THEN 1 ELSE 0 END)" for n in RATINGS)
     query = (f"SELECT {rollups.local_day(session, 'f.sent_at')} AS day, {_KEYS[by]} AS key, count(*), "
              f"count(f.rating), coalesce(sum(f.rating), 0), {buckets} FROM csat_surveys f "
              "WHERE f.tenant_id = :tenant_id AND f.sent_at >= :start AND f.sent_at < :end"
-             + figures.fact_conditions(filters, scope, "f.attendant_id") + " GROUP BY 1, 2")
+             + criteria.fact_conditions(filters, scope, "f.attendant_id") + " GROUP BY 1, 2")
     out: dict[tuple[dt.date, int], CsatCounts] = {}
     for day, key, sent, answered, total, *spread in rollups.run(
-            session, query, figures.fact_params(actor.tenant_id, tz, filters, scope)).all():
+            session, query, criteria.fact_params(actor.tenant_id, tz, filters, scope)).all():
         out[(rollups.as_date(day), int(key or 0))] = CsatCounts(int(sent), int(answered), int(total),
                                                                 [int(n) for n in spread])
     return out
@@ -82,7 +82,7 @@ class CsatReport:
     previous: CsatCounts | None = None
 
 
-def report(session: Session, *, actor: Actor, filters: figures.Filters, compare: bool = True) -> CsatReport:
+def report(session: Session, *, actor: Actor, filters: criteria.Filters, compare: bool = True) -> CsatReport:
     """CSAT per local day and in sum; with `compare`, the same figures for the period just before.
 
     Args:
@@ -114,7 +114,7 @@ class CsatGroup:
     counts: CsatCounts
 
 
-def breakdown(session: Session, *, actor: Actor, filters: figures.Filters, by: str) -> list[CsatGroup]:
+def breakdown(session: Session, *, actor: Actor, filters: criteria.Filters, by: str) -> list[CsatGroup]:
     """CSAT per attendant, team or number ("attendant", "team", "inbox"), by name; surveys without one are left
     out."""
     if by not in _MODELS:
@@ -167,7 +167,7 @@ def _after(cursor: str | None) -> int | None:
         raise ValidationError("this cursor is not one we gave", field="cursor") from exc
 
 
-def list_answers(session: Session, *, actor: Actor, filters: figures.Filters, answered_only: bool = True,
+def list_answers(session: Session, *, actor: Actor, filters: criteria.Filters, answered_only: bool = True,
                  with_comments: bool = False, cursor: str | None = None,
                  limit: int = 50) -> tuple[list[CsatAnswer], str | None]:
     """The surveys sent in the period, newest first, a page at a time (keyset on the id).
@@ -187,11 +187,11 @@ def list_answers(session: Session, *, actor: Actor, filters: figures.Filters, an
     """
     if not 1 <= limit <= 100:
         raise ValidationError("limit must be 1 to 100", field="limit")
-    scope = figures.scope_for(session, actor)
-    figures.check_filters(session, actor, filters)
+    scope = criteria.scope_for(session, actor)
+    criteria.check_filters(session, actor, filters)
     tz = rollups.tenant_timezone(session, actor.tenant_id)
-    params = figures.fact_params(actor.tenant_id, tz, filters, scope)
-    conditions = figures.fact_conditions(filters, scope, "f.attendant_id")
+    params = criteria.fact_params(actor.tenant_id, tz, filters, scope)
+    conditions = criteria.fact_conditions(filters, scope, "f.attendant_id")
     after = _after(cursor)
     if after is not None:
         conditions += " AND f.id < :after"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from crm_app.models import Inbox, Label, Team, TeamMember, User
-from crm_app.services.analytics import csat, figures
+from crm_app.services.analytics import breakdowns, criteria, csat, figures
 from crm_app.services.core.actors import Actor
 
 # The cards, in order: (key, source, kind). kind: "count", "duration" (seconds), "rate" (0–1).
@@ -51,9 +51,9 @@ class Dashboard:
     frt_buckets: list[dict] = field(default_factory=list)
     handoff_reasons: list[dict] = field(default_factory=list)
     failed_by_reason: list[dict] = field(default_factory=list)
-    attendants: list[figures.BreakdownRow] = field(default_factory=list)
-    teams: list[figures.BreakdownRow] = field(default_factory=list)
-    inboxes: list[figures.BreakdownRow] = field(default_factory=list)
+    attendants: list[breakdowns.BreakdownRow] = field(default_factory=list)
+    teams: list[breakdowns.BreakdownRow] = field(default_factory=list)
+    inboxes: list[breakdowns.BreakdownRow] = field(default_factory=list)
     # CSAT: the period's and the previous period's counts, and per "attendant", "team" and "inbox" id
     csat_now: csat.CsatCounts = field(default_factory=csat.CsatCounts)
     csat_previous: csat.CsatCounts = field(default_factory=csat.CsatCounts)
@@ -93,7 +93,7 @@ def _rate(report: figures.Report, source: str) -> float | None:
     return report.totals[source] / closed if closed else None
 
 
-def dashboard(session: Session, *, actor: Actor, filters: figures.Filters) -> Dashboard:
+def dashboard(session: Session, *, actor: Actor, filters: criteria.Filters) -> Dashboard:
     """The page's figures for the actor (scope applied by `figures`).
 
     Args:
@@ -116,18 +116,18 @@ def dashboard(session: Session, *, actor: Actor, filters: figures.Filters) -> Da
     out.cards += _csat_cards(out.csat_now, out.csat_previous)
     out.csat_by = {by: {g.id: g.counts for g in csat.breakdown(session, actor=actor, filters=filters, by=by)}
                    for by in ("attendant", "team", "inbox")}
-    out.frt_buckets = figures.frt_buckets(session, actor=actor, filters=filters)
-    out.handoff_reasons = figures.handoff_reasons(session, actor=actor, filters=filters)
-    out.failed_by_reason = figures.failed_by_reason(session, actor=actor, filters=filters)
+    out.frt_buckets = breakdowns.frt_buckets(session, actor=actor, filters=filters)
+    out.handoff_reasons = breakdowns.handoff_reasons(session, actor=actor, filters=filters)
+    out.failed_by_reason = breakdowns.failed_by_reason(session, actor=actor, filters=filters)
     for by, name in (("attendant", "attendants"), ("team", "teams"), ("inbox", "inboxes")):
-        setattr(out, name, figures.breakdown(session, actor=actor, filters=filters, by=by))
+        setattr(out, name, breakdowns.breakdown(session, actor=actor, filters=filters, by=by))
     out.empty = not any(now.totals[n] for n in ("opened", "closed", "messages_in", "messages_out"))
     return out
 
 
 def choices(session: Session, *, actor: Actor) -> Choices:
     """The teams, numbers, labels and attendants the actor may filter by."""
-    scope = figures.scope_for(session, actor)
+    scope = criteria.scope_for(session, actor)
     tenant = actor.tenant_id
     teams = session.exec(select(Team.id, Team.name).where(Team.tenant_id == tenant).order_by(Team.name)).all()
     if scope.team_ids is not None:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from crm_app.errors import NotFound
 from crm_app.models import User
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import criteria, rollups
 from crm_app.services.core.actors import Actor, fetch_owned
 
 MAX_EVENTS = 500
@@ -40,7 +40,7 @@ def timeline(session: Session, *, actor: Actor, user_id: int, day: dt.date) -> l
     Returns:
         Up to 500 events.
     """
-    scope = figures.scope_for(session, actor)
+    scope = criteria.scope_for(session, actor)
     fetch_owned(session, User, user_id, actor=actor, what="attendant")
     if scope.attendant_id is not None and user_id != scope.attendant_id:
         raise NotFound("attendant not found")
@@ -77,5 +77,5 @@ def _members(session: Session, team_ids: frozenset[int]) -> set[int]:
     if not team_ids:
         return set()
     rows = session.execute(sql("SELECT user_id FROM team_members WHERE team_id IN "
-                               + figures.team_list(figures.Scope(team_ids=team_ids)))).all()
+                               + criteria.team_list(criteria.Scope(team_ids=team_ids)))).all()
     return {r[0] for r in rows}

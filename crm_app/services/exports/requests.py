@@ -18,7 +18,7 @@ from crm_app.db import utcnow
 from crm_app.domain import exports as rules
 from crm_app.errors import CRMError, NotFound, ValidationError
 from crm_app.models import Export, ExportStatus
-from crm_app.services.analytics import figures
+from crm_app.services.analytics import criteria
 from crm_app.services.core import audit, jobs
 from crm_app.services.core.actors import Actor, require_role
 
@@ -72,14 +72,14 @@ def _row(export: Export, now: dt.datetime) -> ExportRow:
                      export.done_at, export.expires_at, ready)
 
 
-def filters_of(values: dict) -> figures.Filters:
+def filters_of(values: dict) -> criteria.Filters:
     """The analytics filters an export stored."""
-    return figures.Filters(dt.date.fromisoformat(values["since"]), dt.date.fromisoformat(values["until"]),
+    return criteria.Filters(dt.date.fromisoformat(values["since"]), dt.date.fromisoformat(values["until"]),
                            team_id=values.get("team_id"), inbox_id=values.get("inbox_id"),
                            label_id=values.get("label_id"), attendant_id=values.get("attendant_id"))
 
 
-def create_export(session: Session, *, actor: Actor, kind: str, format: str, filters: figures.Filters,
+def create_export(session: Session, *, actor: Actor, kind: str, format: str, filters: criteria.Filters,
                   lang: str | None = None) -> ExportRow:
     """Record an export and queue its job (on `bulk`, after commit).
 
@@ -93,9 +93,9 @@ def create_export(session: Session, *, actor: Actor, kind: str, format: str, fil
         raise ValidationError("kind must be conversations or daily", field="kind")
     if format not in rules.FORMATS:
         raise ValidationError("format must be csv or xlsx", field="format")
-    if filters.until < filters.since or (filters.until - filters.since).days >= figures.MAX_DAYS:
-        raise ValidationError(f"the range must run forward and cover at most {figures.MAX_DAYS} days", field="until")
-    figures.check_filters(session, actor, filters)
+    if filters.until < filters.since or (filters.until - filters.since).days >= criteria.MAX_DAYS:
+        raise ValidationError(f"the range must run forward and cover at most {criteria.MAX_DAYS} days", field="until")
+    criteria.check_filters(session, actor, filters)
     stored = {"since": filters.since.isoformat(), "until": filters.until.isoformat(), "team_id": filters.team_id,
               "inbox_id": filters.inbox_id, "label_id": filters.label_id, "attendant_id": filters.attendant_id}
     export = Export(tenant_id=actor.tenant_id, requested_by_id=actor.user_id, kind=kind, format=format,

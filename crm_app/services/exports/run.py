@@ -30,7 +30,7 @@ from crm_app.errors import CRMError
 from crm_app.i18n import translate
 from crm_app.models import Export, ExportStatus, User
 from crm_app.services.access.sessions import actor_for
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import criteria, figures, rollups
 from crm_app.services.core import jobs
 from crm_app.services.core.actors import Actor
 from crm_app.services.exports.requests import EXPORTERS, JOB, KEEP_HOURS, filters_of
@@ -67,10 +67,10 @@ class Superseded(Exception):
     """This run is no longer the export's current attempt (the sweep gave it up for dead and started another)."""
 
 
-def conversation_query(filters: figures.Filters, scope: figures.Scope, postgres: bool = True) -> tuple[str, str]:
-    """(rows, count) SQL of the conversation export, on the facts alias `f`, with `figures.fact_params`; the
+def conversation_query(filters: criteria.Filters, scope: criteria.Scope, postgres: bool = True) -> tuple[str, str]:
+    """(rows, count) SQL of the conversation export, on the facts alias `f`, with `criteria.fact_params`; the
     laptop's SQLite joins the labels with `group_concat` (unordered) instead of `string_agg`."""
-    where = _IN_PERIOD + figures.fact_conditions(filters, scope, "f.assignee_id")
+    where = _IN_PERIOD + criteria.fact_conditions(filters, scope, "f.assignee_id")
     select = _SELECT if postgres else _SELECT.replace("string_agg(l.name, ', ' ORDER BY l.name)",
                                                       "group_concat(l.name, ', ')")
     return (select + _FROM + where + " ORDER BY f.opened_at, f.id",
@@ -160,8 +160,8 @@ def write_file(export: Export, actor: Actor, key: str, progress: Callable[..., N
 
     filters = filters_of(export.filters)
     with session_scope() as session:
-        scope = figures.scope_for(session, actor)
-        figures.check_filters(session, actor, filters)
+        scope = criteria.scope_for(session, actor)
+        criteria.check_filters(session, actor, filters)
         tz = rollups.tenant_timezone(session, actor.tenant_id)
         if export.kind == "daily":
             batches = [[tuple(day[name] for name, _ in rules.DAILY_COLUMNS) for day in figures.report(
@@ -169,7 +169,7 @@ def write_file(export: Export, actor: Actor, key: str, progress: Callable[..., N
             total = len(batches[0])
         else:
             query, count = conversation_query(filters, scope, rollups.is_postgres(session))
-            params = figures.fact_params(actor.tenant_id, tz, filters, scope)
+            params = criteria.fact_params(actor.tenant_id, tz, filters, scope)
             total = int(rollups.run(session, count, params).scalar_one())
     progress(rows_total=total)
     if export.kind != "daily":

@@ -16,7 +16,7 @@ import pytest
 
 from crm_app.domain.analytics import compute_busy_seconds
 from crm_app.models import PresenceInterval, Tenant
-from crm_app.services.analytics import figures
+from crm_app.services.analytics import breakdowns, criteria
 from crm_app.services.conversations import facts
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 
@@ -80,13 +80,13 @@ def day(db):
 def test_busy_share_in_the_attendant_table(db, day):
     tenant, ana, bruno, carla = day
     boss = make_user(db, tenant.id, "executive")
-    rows = figures.breakdown(db, actor=boss, filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 4)),
+    rows = breakdowns.breakdown(db, actor=boss, filters=criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 4)),
                              by="attendant", now=utc(4, 18))
     got = {r.id: (r.online_hours, r.busy_share) for r in rows}
     assert got[ana.user_id] == (8.0, 0.375)
     assert got[bruno.user_id] == (1.0, 0.5)
     assert got[carla.user_id] == (0.0, None)
     # Teams and numbers have no busy share.
-    assert all(r.busy_share is None for r in figures.breakdown(
-        db, actor=boss, filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 4)), by="inbox",
+    assert all(r.busy_share is None for r in breakdowns.breakdown(
+        db, actor=boss, filters=criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 4)), by="inbox",
         now=utc(4, 18)))

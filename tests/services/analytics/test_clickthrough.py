@@ -22,7 +22,7 @@ from crm_app.domain.inbox import Period, compute_local_ranges, parse_period
 from crm_app.errors import PermissionDenied
 from crm_app.models import Inbox, Message, Tenant
 from crm_app.services import inbox
-from crm_app.services.analytics import clickthrough, figures
+from crm_app.services.analytics import breakdowns, clickthrough, criteria, figures
 from crm_app.services.channel import outbound
 from crm_app.services.conversations import facts, labels
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
@@ -70,7 +70,7 @@ def seeded(db):
 
 
 NOW = dt.datetime(2026, 11, 3, 3, 1, tzinfo=dt.UTC)  # local 3 Nov 00:01: every day of the period is read raw
-FILTERS = figures.Filters(FIRST, LAST)
+FILTERS = criteria.Filters(FIRST, LAST)
 
 
 def _inbox_count(db, actor, url: str) -> tuple[int, set[int]]:
@@ -118,7 +118,7 @@ def test_every_bar_cell_and_bucket_opens_exactly_its_count(db, seeded):
     for weekday, hour, value in cells + [(4, 9, 0)]:
         url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="inbound", weekday=weekday, hour=hour)
         assert _inbox_count(db, boss, url)[0] == value, (weekday, hour)
-    buckets = figures.frt_buckets(db, actor=boss, filters=FILTERS)
+    buckets = breakdowns.frt_buckets(db, actor=boss, filters=FILTERS)
     assert {b["bucket"]: b["count"] for b in buckets if b["count"]} == {"0-1m": 1, "1-5m": 1, "5-15m": 1, "1-4h": 1}
     for b in buckets:
         url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="frt", bucket=b["bucket"])
@@ -199,7 +199,7 @@ def test_attendants_see_only_their_own_through_a_selection_or_a_period(db, seede
 def test_a_same_day_reopen_counts_once_in_the_bar_the_inbox_and_the_stored_rollups(db, seeded):
     """c6 opens Tue 09:00, the bot closes it, the customer reopens it at 11:00 and Ana closes it at 11:30: two
     cycles opened and two closed that Tuesday, one conversation in the inbox, so one in each bar."""
-    from crm_app.services.analytics import rollups
+    from crm_app.services.analytics import criteria, rollups
 
     tenant, made, ana, _ = seeded
     c6 = _life(db, db.get(Inbox, made["c1"].inbox_id), sp(3, 9, 0), "5511900000106", None, None)
@@ -222,7 +222,7 @@ def test_a_same_day_reopen_counts_once_in_the_bar_the_inbox_and_the_stored_rollu
     for name in ("opened", "closed"):
         assert raw.totals[name] == sum(day[name] for day in raw.days), name
     # The day's last cycle is Ana's: her filtered bar and her own view count c6, and open it.
-    for actor, filters in ((boss, figures.Filters(FIRST, LAST, attendant_id=ana.user_id)), (ana, FILTERS)):
+    for actor, filters in ((boss, criteria.Filters(FIRST, LAST, attendant_id=ana.user_id)), (ana, FILTERS)):
         mine = figures.report(db, actor=actor, filters=filters, now=NOW).days[0]
         url = clickthrough.inbox_link(db, actor=actor, filters=filters, metric="opened", day="2026-11-03")
         assert (mine["opened"], _inbox_count(db, actor, url)[0]) == (2, 2)
@@ -256,7 +256,7 @@ def test_heatmap_cells_open_exactly_their_count_on_dst_change_days(db, tz, chang
     """A customer message every 20 minutes from 3 h before the clocks change to 3 h after, each in its own
     conversation: every cell of the days around it, the repeated and the skipped hour included, opens as many
     conversations as it shows, from the raw rows and from the stored rollups."""
-    from crm_app.services.analytics import rollups
+    from crm_app.services.analytics import criteria, rollups
 
     tenant = make_tenant(db)
     db.get(Tenant, tenant.id).timezone = tz
@@ -272,7 +272,7 @@ def test_heatmap_cells_open_exactly_their_count_on_dst_change_days(db, tz, chang
     from zoneinfo import ZoneInfo
 
     local = change.astimezone(ZoneInfo(tz)).date()
-    filters = figures.Filters(local - dt.timedelta(days=1), local + dt.timedelta(days=1))
+    filters = criteria.Filters(local - dt.timedelta(days=1), local + dt.timedelta(days=1))
     raw = figures.report(db, actor=boss, filters=filters, now=dt.datetime.combine(filters.since, dt.time(12),
                                                                                    ZoneInfo(tz)))
     assert sum(map(sum, raw.heatmap)) == 18
@@ -300,7 +300,7 @@ def test_an_frt_bucket_counts_conversations_as_its_click_lists_them(db, seeded):
         facts.note(db, c1, event, at=at, **kw)
     db.commit()
     boss = make_user(db, tenant.id, "executive")
-    buckets = {b["bucket"]: b["count"] for b in figures.frt_buckets(db, actor=boss, filters=FILTERS)}
+    buckets = {b["bucket"]: b["count"] for b in breakdowns.frt_buckets(db, actor=boss, filters=FILTERS)}
     assert buckets["1-5m"] == 1
     url = clickthrough.inbox_link(db, actor=boss, filters=FILTERS, metric="frt", bucket="1-5m")
     assert _inbox_count(db, boss, url) == (1, {c1.id})
@@ -313,7 +313,7 @@ def test_a_heatmap_cell_over_weeks_counts_each_conversation_once_as_its_click_op
     """c1's customer writes again on the next two Tuesdays at 10:xx (no reopen needed: the cycle stays open).
     Over 3–17 November the Tuesday 10 h cell holds one conversation, from the raw rows and from the stored
     rollups alike, and its click opens that one; a team filter keeps it under c1's team."""
-    from crm_app.services.analytics import rollups
+    from crm_app.services.analytics import criteria, rollups
 
     tenant, made, *_ = seeded
     c1 = made["c1"]
@@ -323,7 +323,7 @@ def test_a_heatmap_cell_over_weeks_counts_each_conversation_once_as_its_click_op
         facts.note(db, c1, "customer", at=sp(day, 10, 40))
     db.commit()
     boss = make_user(db, tenant.id, "executive")
-    weeks = figures.Filters(FIRST, dt.date(2026, 11, 17))
+    weeks = criteria.Filters(FIRST, dt.date(2026, 11, 17))
     raw = figures.report(db, actor=boss, filters=weeks, now=NOW)
     assert raw.heatmap[1][10] == 1
     url = clickthrough.inbox_link(db, actor=boss, filters=weeks, metric="inbound", weekday=1, hour=10)
@@ -359,7 +359,7 @@ def _agree(db, boss, filters, now, day="2026-11-03") -> dict:
     for metric in ("opened", "closed"):
         url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric=metric, day=day)
         assert _inbox_count(db, boss, url)[0] == row[metric], (metric, filters)
-    buckets = {b["bucket"]: b["count"] for b in figures.frt_buckets(db, actor=boss, filters=filters)}
+    buckets = {b["bucket"]: b["count"] for b in breakdowns.frt_buckets(db, actor=boss, filters=filters)}
     for bucket, count in buckets.items():
         url = clickthrough.inbox_link(db, actor=boss, filters=filters, metric="frt", bucket=bucket)
         assert _inbox_count(db, boss, url)[0] == count, (bucket, filters)
@@ -375,7 +375,7 @@ def test_a_transfer_within_a_day_counts_under_the_last_owner_in_cards_series_and
     closes it at 12:00. Opened, closed, the heatmap and the messages count under the cycle's last owner (team B,
     Bruno); a first response under the person who sent it (Ana) and the cycle's last team (B). Cards, series and
     clicks agree under each filter, from the raw rows and from the stored rollups."""
-    from crm_app.services.analytics import rollups
+    from crm_app.services.analytics import criteria, rollups
 
     tenant, made, ana, bruno = seeded
     team_a, team_b = _teams(db, tenant.id, ana, bruno)
@@ -403,14 +403,14 @@ def test_a_transfer_within_a_day_counts_under_the_last_owner_in_cards_series_and
     # (Ana's own c1 and her first response to it are Tuesday's too; an attendant filter shows no demand.)
     found = {}
     for (kind, ident), _ in expected.items():
-        filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
+        filters = criteria.Filters(FIRST, LAST, **{f"{kind}_id": ident})
         got = _agree(db, boss, filters, NOW)
         found[(kind, ident)] = (got["opened"], got["closed"], got["1-5m"], got["heat"])
     assert found == expected
     rollups.rebuild(db, tenant.id, FIRST, LAST)
     db.commit()
     for (kind, ident), want in expected.items():
-        filters = figures.Filters(FIRST, LAST, **{f"{kind}_id": ident})
+        filters = criteria.Filters(FIRST, LAST, **{f"{kind}_id": ident})
         got = _agree(db, boss, filters, dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC))
         assert (got["opened"], got["closed"], got["1-5m"], got["heat"]) == want, (kind, ident)
 
@@ -421,7 +421,7 @@ def test_a_transfer_days_later_restates_the_stored_days_of_the_conversation(db, 
     Tuesday moves with it (a job the transfer queues rebuilds the conversation's past days), so team B's bar
     and heatmap cell equal their clicks, and team A's are 0 again."""
     from crm_app.services import inbox as inbox_service
-    from crm_app.services.analytics import rollups
+    from crm_app.services.analytics import criteria, rollups
     from tests.support.whatsapp import run_burst_worker
 
     tenant, made, ana, bruno = seeded
@@ -444,7 +444,7 @@ def test_a_transfer_days_later_restates_the_stored_days_of_the_conversation(db, 
     assert result.returncode == 0, result.stderr[-2000:]
     db.expire_all()
     later = dt.datetime(2026, 11, 7, 12, tzinfo=dt.UTC)  # every day of the period from the stored rollups
-    by_team = {team: _agree(db, admin, figures.Filters(FIRST, LAST, team_id=team), later)
+    by_team = {team: _agree(db, admin, criteria.Filters(FIRST, LAST, team_id=team), later)
                for team in (team_a, team_b)}
     assert {t: (r["opened"], r["1-5m"], r["heat"][2]) for t, r in by_team.items()} == {
         team_a: (0, 0, 0), team_b: (1, 1, 1)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from crm_app.models import CsatSurvey, Tenant
-from crm_app.services.analytics import dashboard, figures
+from crm_app.services.analytics import criteria, dashboard
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.services.analytics import test_sqlite_fallback as fallback
 
@@ -36,7 +36,7 @@ def test_the_csat_cards_compare_with_the_previous_period_on_both_dialects(any_db
     for i, (rating, at) in enumerate(sent):
         _survey(db, make_conversation(db, box.id, wa_id=f"55119000004{i:02d}"), ana.user_id, rating, at)
     db.commit()
-    board = dashboard.dashboard(db, actor=boss, filters=figures.Filters(dt.date(2026, 11, 3), dt.date(2026, 11, 4)))
+    board = dashboard.dashboard(db, actor=boss, filters=criteria.Filters(dt.date(2026, 11, 3), dt.date(2026, 11, 4)))
     cards = {c.key: c for c in board.cards}
     assert (cards["csat"].value, cards["csat"].previous) == (4.0, 2.0)
     assert (cards["csat_response"].value, cards["csat_response"].previous) == (round(2 / 3, 4), 1.0)

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from crm_app.models import ConversationFact, ConversationResponse, Team, Tenant
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import breakdowns, criteria, figures, rollups
 from crm_app.services.conversations import facts
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 
@@ -114,7 +114,7 @@ def test_sao_paulo_days_are_cut_in_the_tenants_timezone(db, sao_paulo):
     tenant, c, _ = sao_paulo
     admin = make_user(db, tenant.id, "admin")
     rollups.rebuild(db, tenant.id, dt.date(2026, 10, 1), dt.date(2026, 11, 3))
-    got = figures.report(db, actor=admin, filters=figures.Filters(dt.date(2026, 10, 30), dt.date(2026, 11, 4)),
+    got = figures.report(db, actor=admin, filters=criteria.Filters(dt.date(2026, 10, 30), dt.date(2026, 11, 4)),
                          now=utc(4, 15, 0))
     by_day = {d["day"]: d for d in got.days}
     # Opened 17:50 local on Friday (20:50 UTC, still Friday); the missed window on Saturday, local.
@@ -187,7 +187,7 @@ def test_utc_unanswered_after_handoff_and_its_missed_window(db, utc_tenant):
 def _report(db, tenant_id, now, **filters):
     admin = make_user(db, tenant_id, "executive")
     return figures.report(db, actor=admin, now=now,
-                          filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5), **filters))
+                          filters=criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5), **filters))
 
 
 def test_utc_figures_by_hand(db, utc_tenant):
@@ -231,9 +231,9 @@ def test_filters_and_scopes(db, utc_tenant):
     assert _report(db, tenant.id, now, team_id=first.id).totals["unanswered"] == 1
     assert _report(db, tenant.id, now, attendant_id=bruno.user_id).totals["frt_count"] == 1
     assert _report(db, tenant.id, now, attendant_id=ana.user_id).totals["frt_count"] == 0
-    filters = figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5))
+    filters = criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5))
     # An attendant sees only their own figures, whatever they ask for.
-    own = figures.report(db, actor=ana, filters=figures.Filters(filters.since, filters.until,
+    own = figures.report(db, actor=ana, filters=criteria.Filters(filters.since, filters.until,
                                                                 attendant_id=bruno.user_id), now=now)
     assert own.totals["frt_count"] == 0 and own.durations["frt"].count == 0
     # A supervisor of no team sees nothing; of the second team, that team only.
@@ -265,7 +265,7 @@ def test_an_attendants_timeline_and_who_may_read_it(db, utc_tenant):
 def test_first_contact_resolution_by_hand(db, utc_tenant):
     """"one" was contained at 10:02 and came back at 12:00: neither cycle is a first-contact resolution; "two" was
     closed once, so it is. A return more than 7 days after a close is a new matter: both cycles count."""
-    from crm_app.services.analytics import dashboard
+    from crm_app.services.analytics import criteria, dashboard
 
     tenant, one, two, *_ = utc_tenant
     assert [c.first_contact for c in _cycles(db, one.id)] == [False, False]
@@ -275,7 +275,7 @@ def test_first_contact_resolution_by_hand(db, utc_tenant):
     assert sum(day["first_contact"] for day in got.days) == 1 and got.days[1]["first_contact"] == 1  # the 5th
     boss = make_user(db, tenant.id, "executive")
     rollups.rebuild(db, tenant.id, dt.date(2026, 11, 1), dt.date(2026, 11, 6))  # the page reads the stored days
-    board = dashboard.dashboard(db, actor=boss, filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5)))
+    board = dashboard.dashboard(db, actor=boss, filters=criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5)))
     card = next(c for c in board.cards if c.key == "first_contact")
     assert (card.kind, card.value, card.previous) == ("rate", 1 / 3, None)
     facts.note(db, two, "customer", at=utc(13, 18, 1))  # 8 days after the close: a new matter
@@ -283,8 +283,8 @@ def test_first_contact_resolution_by_hand(db, utc_tenant):
     assert [c.first_contact for c in _cycles(db, two.id)] == [True, True]
     facts.note(db, two, "customer", at=utc(20, 18, 29))  # 6 days 23:59 after: the same matter came back
     assert [c.first_contact for c in _cycles(db, two.id)] == [True, False, False]
-    rows = {r.id: r for r in figures.breakdown(db, actor=boss, by="team", now=utc(4, 0, 1),
-                                               filters=figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5)))}
+    rows = {r.id: r for r in breakdowns.breakdown(db, actor=boss, by="team", now=utc(4, 0, 1),
+                                               filters=criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5)))}
     # The contained cycle had no team; the second team's is a reopen within the window.
     assert {team: (r.handled, r.first_contact) for team, r in rows.items()} == {utc_tenant[5].id: (1, 1),
                                                                                 utc_tenant[6].id: (1, 0)}

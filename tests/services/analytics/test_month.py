@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from crm_app.domain import analytics as rules
 from crm_app.models import ConversationFact, Message, PresenceInterval, Team, TeamMember, Tenant
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import breakdowns, criteria, figures, rollups, timings
 from crm_app.services.conversations import facts
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 
@@ -69,7 +69,7 @@ def raw_team(db, tenant_id: int) -> int:
 def test_rollups_and_percentiles_equal_raw_for_a_seeded_month(db):
     tenant = _seed(db)
     boss = make_user(db, tenant.id, "admin")
-    filters = figures.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+    filters = criteria.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30))
     raw = figures.report(db, actor=boss, filters=filters, now=dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC))
     rollups.rebuild(db, tenant.id, dt.date(2026, 8, 25), dt.date(2026, 10, 10))
     db.commit()
@@ -78,10 +78,11 @@ def test_rollups_and_percentiles_equal_raw_for_a_seeded_month(db):
     assert rolled.heatmap == raw.heatmap and sum(map(sum, raw.heatmap)) == raw.totals["messages_in"] > 0  # one each
     assert rolled.staffing == raw.staffing and any(h["online"] for h in raw.staffing)
     for by in ("attendant", "team", "inbox"):
-        old = figures.breakdown(db, actor=boss, filters=filters, by=by, now=dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC))
-        new = figures.breakdown(db, actor=boss, filters=filters, by=by, now=dt.datetime(2026, 10, 20, tzinfo=dt.UTC))
+        before, after = dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC), dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
+        old = breakdowns.breakdown(db, actor=boss, filters=filters, by=by, now=before)
+        new = breakdowns.breakdown(db, actor=boss, filters=filters, by=by, now=after)
         assert old == new and old, by
-    team = figures.Filters(filters.since, filters.until, team_id=raw_team(db, tenant.id))
+    team = criteria.Filters(filters.since, filters.until, team_id=raw_team(db, tenant.id))
     raw_t = figures.report(db, actor=boss, filters=team, now=dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC))
     rolled_t = figures.report(db, actor=boss, filters=team, now=dt.datetime(2026, 10, 20, tzinfo=dt.UTC))
     assert raw_t.staffing == rolled_t.staffing and raw_t.heatmap == rolled_t.heatmap and raw_t.days == rolled_t.days
@@ -93,11 +94,11 @@ def test_rollups_and_percentiles_equal_raw_for_a_seeded_month(db):
     assert abs(rolled.durations["frt"].median - rules.percentile(frt, 0.5)) < 1e-6
     assert abs(rolled.durations["frt"].p90 - rules.percentile(frt, 0.9)) < 1e-6
     assert abs(rolled.durations["resolution"].business_p90 - rules.percentile(resolution, 0.9)) < 1e-6
-    assert sum(b["count"] for b in figures.frt_buckets(db, actor=boss, filters=filters)) == len(frt)
-    scope, tz = figures.scope_for(db, boss), "America/Sao_Paulo"
-    for narrowed in (filters, figures.Filters(filters.since, filters.until, attendant_id=people_of(db, tenant.id))):
-        together = figures.all_durations(db, tenant.id, tz, narrowed, scope)
-        assert together == {m: figures.duration(db, tenant.id, tz, narrowed, scope, m) for m in figures.DURATIONS}
+    assert sum(b["count"] for b in breakdowns.frt_buckets(db, actor=boss, filters=filters)) == len(frt)
+    scope, tz = criteria.scope_for(db, boss), "America/Sao_Paulo"
+    for narrowed in (filters, criteria.Filters(filters.since, filters.until, attendant_id=people_of(db, tenant.id))):
+        together = timings.all_durations(db, tenant.id, tz, narrowed, scope)
+        assert together == {m: timings.duration(db, tenant.id, tz, narrowed, scope, m) for m in timings.DURATIONS}
 
 
 def test_the_rebuild_rollups_command(db, capsys):
@@ -128,9 +129,9 @@ def test_a_label_filter_reads_the_per_label_rollups_which_equal_raw(db):
     label, _ = _label_a_third(db, tenant.id)
     boss = make_user(db, tenant.id, "admin")
     early, late = dt.datetime(2026, 9, 1, 4, tzinfo=dt.UTC), dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
-    labelled = figures.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30), label_id=label.id)
+    labelled = criteria.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30), label_id=label.id)
     raw = figures.report(db, actor=boss, filters=labelled, now=early, demand=False)
-    everyone = figures.report(db, actor=boss, filters=figures.Filters(labelled.since, labelled.until), now=early)
+    everyone = figures.report(db, actor=boss, filters=criteria.Filters(labelled.since, labelled.until), now=early)
     assert 0 < raw.totals["opened"] < everyone.totals["opened"]
     # Before the rebuild nothing is stored: the days before today are not read raw any more.
     assert figures.report(db, actor=boss, filters=labelled, now=late, demand=False).totals["opened"] == 0
@@ -139,8 +140,8 @@ def test_a_label_filter_reads_the_per_label_rollups_which_equal_raw(db):
     rolled = figures.report(db, actor=boss, filters=labelled, now=late, demand=False)
     assert rolled.days == raw.days and rolled.totals == raw.totals and rolled.durations == raw.durations
     for by in ("attendant", "team", "inbox"):
-        old = figures.breakdown(db, actor=boss, filters=labelled, by=by, now=early)
-        new = figures.breakdown(db, actor=boss, filters=labelled, by=by, now=late)
+        old = breakdowns.breakdown(db, actor=boss, filters=labelled, by=by, now=early)
+        new = breakdowns.breakdown(db, actor=boss, filters=labelled, by=by, now=late)
         assert old == new and old, by
     # The page's heatmap and staffing have no per-label rollups: with them, every day is still read raw.
     page = figures.report(db, actor=boss, filters=labelled, now=late)
@@ -157,7 +158,7 @@ def test_a_label_put_on_later_restates_the_conversations_stored_days(db):
     rollups.rebuild(db, tenant.id, dt.date(2026, 8, 25), dt.date(2026, 10, 10))
     db.commit()
     boss = make_user(db, tenant.id, "admin")
-    labelled = figures.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30), label_id=label.id)
+    labelled = criteria.Filters(dt.date(2026, 9, 1), dt.date(2026, 9, 30), label_id=label.id)
     late = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
     before = figures.report(db, actor=boss, filters=labelled, now=late, demand=False).totals["opened"]
     labels.add_label(db, actor=boss, conversation_id=ids[1], name="vip")

@@ -81,16 +81,16 @@ def test_presence_history_keeps_online_and_away_stretches(db, world):
 
 def test_a_chart_selection_belongs_to_its_user_and_the_inbox_lists_exactly_it(db, world):
     from crm_app.errors import NotFound
-    from crm_app.services.analytics import clickthrough, figures
+    from crm_app.services.analytics import clickthrough, criteria, figures
     from tests.factories import make_user
 
     tenant, _ = world
     customer_writes(body="Oi", wa_id="5511911110001")
     customer_writes(body="Oi", wa_id="5511911110002")
     boss, other = make_user(db, tenant.id, "admin"), make_user(db, tenant.id, "admin")
-    today = figures.today_for(db, tenant.id)
-    report = figures.report(db, actor=boss, filters=figures.Filters(today, today))
-    token = clickthrough.save_selection(db, actor=boss, filters=figures.Filters(today, today), metric="opened",
+    today = criteria.today_for(db, tenant.id)
+    report = figures.report(db, actor=boss, filters=criteria.Filters(today, today))
+    token = clickthrough.save_selection(db, actor=boss, filters=criteria.Filters(today, today), metric="opened",
                                         day=today.isoformat())
     ids = clickthrough.load_selection(actor=boss, token=token)
     page = inbox.list_conversations(db, actor=boss, tab="mine", conversation_ids=ids)
@@ -100,6 +100,6 @@ def test_a_chart_selection_belongs_to_its_user_and_the_inbox_lists_exactly_it(db
     # A heatmap cell counts the conversations whose customer wrote then: the click opens exactly those.
     local = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("America/Sao_Paulo"))
     cell = report.heatmap[local.weekday()][local.hour]
-    cell_ids = clickthrough.conversation_ids(db, actor=boss, filters=figures.Filters(today, today), metric="inbound",
+    cell_ids = clickthrough.conversation_ids(db, actor=boss, filters=criteria.Filters(today, today), metric="inbound",
                                              weekday=local.weekday(), hour=local.hour)
     assert cell == len(cell_ids) == 2

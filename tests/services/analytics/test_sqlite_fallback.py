@@ -19,7 +19,7 @@ from crm_app.domain.inbox import Period
 from crm_app.migrations import alembic_config
 from crm_app.models import Message, Tenant
 from crm_app.services import inbox
-from crm_app.services.analytics import busy, clickthrough, dashboard, figures, rollups, timeline
+from crm_app.services.analytics import breakdowns, busy, clickthrough, criteria, dashboard, figures, rollups, timeline
 from crm_app.services.conversations import facts
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.services.analytics.test_busy_share import seed_day, utc
@@ -82,7 +82,7 @@ def test_golden_figures_by_hand_on_both_dialects(any_db):
     db = any_db
     tenant, one, two, ana, bruno, first, second = seed_utc(db)
     boss = make_user(db, tenant.id, "executive")
-    filters = figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5))
+    filters = criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5))
     got = figures.report(db, actor=boss, filters=filters, now=utc(4, 0, 1))
     t = got.totals
     # Opened and closed count a conversation once per day: "one" opened and closed twice on the 4th counts once.
@@ -94,9 +94,9 @@ def test_golden_figures_by_hand_on_both_dialects(any_db):
     assert d["resolution"].business_p90 == 1800 + 0.8 * 27600
     assert (d["next_response"].count, d["next_response"].median) == (1, 480)
     assert (d["bot"].count, d["bot"].median, d["queue"].median) == (3, 120, 120)
-    assert [b["count"] for b in figures.frt_buckets(db, actor=boss, filters=filters)] == [0, 0, 1, 0, 0, 0]
-    assert figures.handoff_reasons(db, actor=boss, filters=filters) == [{"reason": "menu", "count": 2}]
-    rows = {r.id: r for r in figures.breakdown(db, actor=boss, filters=filters, by="attendant", now=utc(4, 0, 1))}
+    assert [b["count"] for b in breakdowns.frt_buckets(db, actor=boss, filters=filters)] == [0, 0, 1, 0, 0, 0]
+    assert breakdowns.handoff_reasons(db, actor=boss, filters=filters) == [{"reason": "menu", "count": 2}]
+    rows = {r.id: r for r in breakdowns.breakdown(db, actor=boss, filters=filters, by="attendant", now=utc(4, 0, 1))}
     assert (rows[bruno.user_id].handled, rows[bruno.user_id].frt.median) == (1, 600)
     # Scopes: a supervisor of no team sees nothing; the second team's supervisor that team only.
     from crm_app.models import TeamMember
@@ -118,7 +118,7 @@ def test_sao_paulo_days_and_the_dashboard_on_both_dialects(any_db):
                    kind="text", body="Oi", status="received", created_at=dt.datetime(2026, 10, 30, 17, 50, tzinfo=SP)))
     db.commit()
     boss = make_user(db, tenant.id, "admin")
-    filters = figures.Filters(dt.date(2026, 10, 30), dt.date(2026, 11, 4))
+    filters = criteria.Filters(dt.date(2026, 10, 30), dt.date(2026, 11, 4))
     got = figures.report(db, actor=boss, filters=filters, now=dt.datetime(2026, 10, 30, 3, 1, tzinfo=dt.UTC))
     by_day = {d["day"]: d for d in got.days}
     assert by_day["2026-10-30"]["opened"] == 1 and by_day["2026-10-31"]["windows_missed"] == 1
@@ -158,7 +158,7 @@ def test_heatmap_hours_and_the_inbox_hour_filter_agree_when_the_clocks_go_back_o
                        kind="text", body="Oi", status="received", created_at=at))
     db.commit()
     sunday = dt.date(2026, 11, 1)
-    filters = figures.Filters(sunday, sunday)
+    filters = criteria.Filters(sunday, sunday)
     heat = figures.report(db, actor=boss, filters=filters, now=dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)).heatmap
     assert (heat[6][0], heat[6][1], heat[6][2]) == (0, 2, 1)
     for hour in (0, 1, 2):

@@ -23,7 +23,7 @@ from crm_app.integrations.storage import get_storage
 from crm_app.models import AuditLog, CsatSurvey, Export, Label, TeamMember
 from crm_app.queue import get_queue
 from crm_app.services import exports
-from crm_app.services.analytics import figures, rollups
+from crm_app.services.analytics import criteria, figures, rollups
 from crm_app.services.conversations import labels
 from crm_app.services.core import jobs
 from crm_app.services.exports import run
@@ -32,7 +32,7 @@ from tests.services.analytics.test_golden import seed_sao_paulo, seed_utc
 from tests.support.waiting import wait_for
 from tests.support.whatsapp import run_burst_worker, worker_argv
 
-NOV = figures.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5))
+NOV = criteria.Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 5))
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def utc_now_nov4() -> dt.datetime:
 def test_sao_paulo_times_are_local_and_pt_br_uses_semicolons(db):
     tenant, c, ana = seed_sao_paulo(db)
     boss = make_user(db, tenant.id, "admin")
-    export_id = _export(boss, filters=figures.Filters(dt.date(2026, 10, 30), dt.date(2026, 11, 4)), lang="pt-BR")
+    export_id = _export(boss, filters=criteria.Filters(dt.date(2026, 10, 30), dt.date(2026, 11, 4)), lang="pt-BR")
     delimiter, (definitions, names, row) = _csv(boss, export_id)
     got = dict(zip(names, row, strict=True))
     assert delimiter == ";" and "America/Sao_Paulo" in definitions[names.index("aberta_em")]
@@ -190,9 +190,9 @@ def test_filters_labels_and_role_scoping(world, db):
                      name='=HYPERLINK("x")')
     db.commit()
     label = db.exec(select(Label).where(Label.tenant_id == tenant.id)).one()
-    _, (_, _, *rows) = _csv(boss, _export(boss, filters=figures.Filters(NOV.since, NOV.until, label_id=label.id)))
+    _, (_, _, *rows) = _csv(boss, _export(boss, filters=criteria.Filters(NOV.since, NOV.until, label_id=label.id)))
     assert [(int(r[0]), r[8]) for r in rows] == [(world["two"].id, "'=HYPERLINK(\"x\")")]
-    _, (_, _, *rows) = _csv(boss, _export(boss, filters=figures.Filters(NOV.since, NOV.until,
+    _, (_, _, *rows) = _csv(boss, _export(boss, filters=criteria.Filters(NOV.since, NOV.until,
                                                                         team_id=world["second"].id)))
     assert [(int(r[0]), int(r[1])) for r in rows] == [(world["one"].id, 1)]
     # A supervisor sees their teams' cycles only, whatever they ask for.
@@ -221,7 +221,7 @@ def test_other_tenants_and_other_people_are_refused(world, db):
     other_team = make_user(db, stranger.tenant_id, "admin")
     with session_scope() as s, pytest.raises(NotFound):  # a filter naming another tenant's team
         exports.create_export(s, actor=other_team, kind="conversations", format="csv",
-                              filters=figures.Filters(NOV.since, NOV.until, team_id=world["first"].id))
+                              filters=criteria.Filters(NOV.since, NOV.until, team_id=world["first"].id))
 
 
 def test_every_download_is_audited_and_an_expired_link_is_refused(world, db):
@@ -309,9 +309,9 @@ def test_rows_arrive_from_the_database_a_batch_at_a_time(world):
     """The whole range never sits in the job's memory: the cursor hands over `batch` rows at a time (the bench
     measures the same on a year: peak RSS flat from 12,000 to 50,000 rows)."""
     with session_scope() as s:
-        scope = figures.scope_for(s, world["boss"])
+        scope = criteria.scope_for(s, world["boss"])
     query, _ = run.conversation_query(NOV, scope)
-    params = figures.fact_params(world["tenant"].id, "UTC", NOV, scope)
+    params = criteria.fact_params(world["tenant"].id, "UTC", NOV, scope)
     assert [len(b) for b in run.stream_rows(query, params, batch=2)] == [2, 1]
 
 
