@@ -29,6 +29,8 @@ from crm_app.domain.business_hours import ClosedDays
 FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION = "first_response", "next_response", "resolution"
 TARGETS: tuple[str, ...] = (FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION)
 ACTIVE, HIT, MISSED = "active", "hit", "missed"
+# A conversation's priority (`Conversation.priority`): none, low, medium, high, urgent.
+PRIORITIES: tuple[str, ...] = ("none", "low", "medium", "high", "urgent")
 # Milestones: what facts.EVENTS records, plus the snooze and its end (an explicit wake, or `until`).
 EVENTS: tuple[str, ...] = ("customer", "bot", "human", "handoff", "assign", "transfer", "close", "reopen",
                            "snooze", "wake")
@@ -122,6 +124,7 @@ class Evaluation:
 
     states: dict[str, TargetState] = field(default_factory=dict)
     misses: list[Miss] = field(default_factory=list)
+    clocks: list[TargetState] = field(default_factory=list)  # every clock with a target, oldest first
 
     @property
     def next_due_at(self) -> dt.datetime | None:
@@ -303,6 +306,7 @@ def evaluate(targets: Targets, events: Sequence[Event], clock: Clock, now: dt.da
         if state.status == MISSED and state.due_at is not None:
             result.misses.append(Miss(target, start, state.due_at))
         result.states[target] = state
+        result.clocks.append(state)
     return result
 
 

@@ -43,7 +43,7 @@ from crm_app.models.privacy import (
 )
 from crm_app.models.security import RecoveryCode, SsoConfig
 from crm_app.models.settings import SettingChange, SettingTemplate, SettingValue
-from crm_app.models.sla import SlaPolicy
+from crm_app.models.sla import ConversationSla, SlaAction, SlaClock, SlaPolicy
 from crm_app.models.teams import Team, TeamMember
 from crm_app.models.templates import MessageTemplate
 from crm_app.models.tenants import Tenant
@@ -62,12 +62,12 @@ __all__ = [
     "PresenceInterval",
     "AiUsage", "ApiToken", "AuditChainHead", "AuditDetail", "AuditLog", "BotFlow", "BotFlowVersion", "BotSession",
     "CannedResponse", "Contact", "ContactInbox", "CsatStatus", "CsatSurvey",
-    "Conversation", "ConversationEvent", "ConversationEventKind",
+    "Conversation", "ConversationEvent", "ConversationEventKind", "ConversationSla",
     "Email", "EmailStatus", "Incident", "IncidentStatus",
     "ConversationLabel", "ConversationStatus", "Direction", "InboundEvent", "InboundEventStatus", "Inbox",
     "KnowledgeEntry", "Label", "Message", "MessageKind", "MessageStatus", "MessageTemplate", "RecoveryCode",
-    "Role", "SenderType", "SettingChange", "SettingTemplate", "SettingValue", "SlaPolicy", "SsoConfig", "Team",
-    "TeamMember",
+    "Role", "SenderType", "SettingChange", "SettingTemplate", "SettingValue", "SlaAction", "SlaClock", "SlaPolicy",
+    "SsoConfig", "Team", "TeamMember",
     "Tenant", "User", "UserSession",
     "DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
     "ConsentEvent", "ConsentPurpose", "ConsentSource", "DpoReport", "ErasureRecord", "LegalHold", "PrivacyRequest",

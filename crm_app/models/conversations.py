@@ -25,6 +25,8 @@ class ConversationEventKind(StrEnum):
     TAKEOVER = "takeover"
     SNOOZE = "snooze"
     LABEL = "label"
+    PRIORITY = "priority"
+    SLA = "sla"  # a warning before an SLA deadline, or an escalation step after a breach
 
 
 class Conversation(SQLModel, table=True):
@@ -33,6 +35,7 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversations_tenant_status_last", "tenant_id", "status", "last_message_at"),
         Index("ix_conversations_tenant_assignee", "tenant_id", "assignee_id"),
         Index("ix_conversations_tenant_window", "tenant_id", "last_customer_message_at"),
+        Index("ix_conversations_tenant_sla_due", "tenant_id", "sla_due_at"),
     )
 
     id: int | None = id_field()
@@ -61,6 +64,13 @@ class Conversation(SQLModel, table=True):
     resolved_by: str | None = text(10, nullable=True)
     created_at: dt.datetime = now_field()
     closed_at: dt.datetime | None = timestamp()
+    # 0 none, 1 low, 2 medium, 3 high, 4 urgent (`crm_app.domain.sla.PRIORITIES`): set by supervisors and by an
+    # SLA escalation; the inbox shows and sorts by it.
+    priority: int = 0
+    # The next SLA deadline of a running clock and when that clock started (the inbox's countdown chip, its
+    # "vence primeiro" sort and "SLA em risco" filter); both None with no running clock. Kept by `services.sla`.
+    sla_due_at: dt.datetime | None = timestamp()
+    sla_started_at: dt.datetime | None = timestamp()
 
 
 class ConversationEvent(SQLModel, table=True):

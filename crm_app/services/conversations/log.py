@@ -147,6 +147,9 @@ def render_line(locale: str, timezone: str, key: str, params: dict[str, Any]) ->
             shown["until"] = format_local(dt.datetime.fromisoformat(shown["until"]), timezone)
         if "reason" in shown:
             shown["reason"] = describe_reason(locale, shown["reason"])
+        for name in ("priority", "deadline"):  # codes of the SLA lines (`sla.priority.high`, `sla.deadline.resolution`)
+            if shown.get(name):
+                shown[name] = translate(locale, f"sla.{name}.{shown[name]}")
         if shown.get("team") == NO_TEAM:
             shown["team"] = translate(locale, "assignment.no_team")
         return translate(locale, key).format(**shown)
