@@ -151,6 +151,20 @@ def refresh_analytics() -> int:
     return rollups.refresh_recent()
 
 
+def evaluate_sla(conversation_id: int) -> str:
+    """Bring one conversation's SLA clocks, deadline, warnings and escalation up to now (idempotent)."""
+    from crm_app.services.sla import tracking
+
+    return tracking.evaluate(conversation_id)
+
+
+def sweep_sla() -> int:
+    """Evaluate the conversations whose SLA deadline, warning or escalation step has come."""
+    from crm_app.services.sla import tracking
+
+    return tracking.sweep()
+
+
 def restate_analytics(conversation_id: int) -> int:
     """Rebuild the stored analytics days of a conversation that changed hands (idempotent)."""
     from crm_app.services.analytics import rollups

@@ -328,6 +328,7 @@ class Action:
     step: int | None = None  # the escalation step's index in the policy's chain
     action: str | None = None  # the step's action (notify_supervisor, reassign_team, ...)
     user_id: int | None = None  # reassign_user's person
+    due_at: dt.datetime | None = None  # the deadline it is about
 
 
 def _start_key(target: str, started_at: dt.datetime) -> str:
@@ -347,12 +348,12 @@ def plan_actions(evaluation: Evaluation, *, warn_before: dt.timedelta | None,
             if state.status == ACTIVE and state.done_at is None and state.due_at is not None:
                 at = max(state.due_at - warn_before, state.started_at)
                 actions.append(Action(f"{WARN}:{_start_key(state.target, state.started_at)}", WARN, state.target,
-                                      at))
+                                      at, due_at=state.due_at))
     for miss in evaluation.misses:
         for index, step in enumerate(escalation):
             at = miss.due_at + dt.timedelta(minutes=int(step.get("after_minutes") or 0))
             actions.append(Action(f"{ESCALATE}:{miss.key}:{index}", ESCALATE, miss.target, at, index,
-                                  step.get("action"), step.get("user_id")))
+                                  step.get("action"), step.get("user_id"), miss.due_at))
     return sorted(actions, key=lambda a: (a.at, a.key))
 
 

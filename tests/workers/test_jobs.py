@@ -86,7 +86,7 @@ def _sample_calls(name: str) -> list[tuple]:
 
 # A sweep's bot turn (no message) is bucketed by the second unless its caller tags it: each sweep may
 # queue it again. Every other id depends on the arguments (and tag) alone.
-TIME_BUCKETED = {("run_bot_turn", 1), ("assign_waiting", 1)}
+TIME_BUCKETED = {("run_bot_turn", 1), ("assign_waiting", 1), ("evaluate_sla", 1)}
 
 
 @pytest.mark.parametrize("name", sorted(jobs.JOBS))

@@ -57,6 +57,9 @@ def note(session: Session, conversation: Conversation | int, event: str, *, at: 
         session.add_all(ConversationResponse(tenant_id=fact.tenant_id, fact_id=fact.id, kind=r.kind, at=r.at,
                                              seconds=r.seconds, business_seconds=r.business_seconds,
                                              user_id=r.user_id) for r in responses)
+    from crm_app.services.conversations import milestones  # the SLA clocks read the same milestones
+
+    milestones.noted(session, conversation, event, at=at)
 
 
 def _apply(session: Session, fact: ConversationFact, event: str, at: dt.datetime, **kw) -> list[rules.Response]:

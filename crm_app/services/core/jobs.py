@@ -119,6 +119,12 @@ _SPECS = (
     # A conversation that changed hands: its earlier stored analytics days rebuilt under its new owner.
     JobSpec("restate_analytics", QUEUE_DEFAULT, lambda conversation_id, tag=None:
             f"analytics-restate-{conversation_id}", timeout=600),
+    # SLA: one evaluation per milestone (unique ids, like assign_waiting), and the sweep of the conversations whose
+    # next deadline, warning or escalation step has come (`services.sla.tracking`)
+    JobSpec("evaluate_sla", QUEUE_DEFAULT,
+            lambda conversation_id, tag=None: f"sla-evaluate-{conversation_id}-{tag or time.time_ns()}", timeout=120,
+            result_ttl=60),
+    JobSpec("sweep_sla", QUEUE_DEFAULT, _periodic("sweep_sla"), every=10, timeout=300, result_ttl=30),
     # data-subject requests whose `bulk` job died midway (a killed worker, Redis lost): queued again to resume
     JobSpec("resume_privacy_requests", QUEUE_DEFAULT, _periodic("resume_privacy_requests"), every=300, timeout=120),
     # exports whose job died midway (queued again from the start), and expired export files (deleted)

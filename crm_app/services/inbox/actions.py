@@ -30,6 +30,7 @@ from crm_app.models import (
 from crm_app.services.channel import csat
 from crm_app.services.conversations import facts as analytics_facts
 from crm_app.services.conversations import log as conversation_log
+from crm_app.services.conversations import milestones as sla_milestones
 from crm_app.services.conversations.access import STAFF, access_conversation, require_owner
 from crm_app.services.core import audit, realtime
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
@@ -240,6 +241,7 @@ def snooze(session: Session, *, actor: Actor, conversation_id: int, until: dt.da
     _record(session, actor, conversation, before, action="snooze", kind=ConversationEventKind.SNOOZE,
             from_value=before["status"], to_value="snoozed", line="inbox.system.snooze",
             params={"actor": actor.name, "until": until.isoformat()}, data={"until": until.isoformat()})
+    sla_milestones.noted(session, conversation, "snooze", until=until)
     return listing.conversation_row(session, conversation.id)
 
 
@@ -258,11 +260,12 @@ def wake_snoozed(now: dt.datetime | None = None) -> int:
                                                       Conversation.snoozed_until <= now)
                            .order_by(Conversation.id).limit(WAKE_BATCH).with_for_update(skip_locked=True)).all()
         for conversation in due:
-            before = conversation_log.snapshot(conversation)
+            before, until = conversation_log.snapshot(conversation), conversation.snoozed_until
             conversation.status, conversation.snoozed_until = ConversationStatus.OPEN, None
             _record(session, None, conversation, before, action="wake", kind=ConversationEventKind.STATUS,
                     from_value="snoozed", to_value="open", line="inbox.system.wake", params={},
                     data={"reason": "snooze_expired"})
+            sla_milestones.noted(session, conversation, "wake", at=until)  # the snooze ended when it was due to
     return len(due)
 
 

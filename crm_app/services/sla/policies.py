@@ -10,12 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from crm_app.db import utcnow
 from crm_app.domain import sla_policies as rules
 from crm_app.errors import ValidationError
-from crm_app.models import Contact, Conversation, ConversationLabel, Inbox, Label, Role, SlaPolicy, Team, User
+from crm_app.models import (
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationSla,
+    ConversationStatus,
+    Inbox,
+    Label,
+    Role,
+    SlaPolicy,
+    Team,
+    User,
+)
 from crm_app.services.core import audit
 from crm_app.services.core.actors import Actor, fetch_owned, require_role
 
@@ -146,6 +159,7 @@ def create_policy(session: Session, *, actor: Actor, name: str, **fields: Any) -
     session.flush()
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="sla_policy.create",
                  target_type="sla_policy", target_id=policy.id, after=_audited(policy))
+    _reevaluate_open(session, actor.tenant_id)
     return view_of(policy)
 
 
@@ -184,6 +198,7 @@ def update_policy(session: Session, *, actor: Actor, policy_id: int, **changes: 
     session.add(policy)
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="sla_policy.update",
                  target_type="sla_policy", target_id=policy.id, before=before, after=_audited(policy))
+    _reevaluate_open(session, actor.tenant_id)
     return view_of(policy)
 
 
@@ -193,6 +208,17 @@ def delete_policy(session: Session, *, actor: Actor, policy_id: int) -> None:
     audit.record(session, actor=actor, tenant_id=actor.tenant_id, action="sla_policy.delete",
                  target_type="sla_policy", target_id=policy.id, before=_audited(policy))
     session.delete(policy)
+    _reevaluate_open(session, actor.tenant_id)
+
+
+def _reevaluate_open(session: Session, tenant_id: int) -> None:
+    """The tenant's open conversations with SLA clocks are looked at again by the next sweeps (targets, order or
+    conditions changed). Conversations that never had a clock start theirs at their next milestone."""
+    open_ones = select(Conversation.id).where(Conversation.tenant_id == tenant_id,
+                                              Conversation.status != ConversationStatus.CLOSED)
+    session.execute(sa.update(ConversationSla).where(ConversationSla.tenant_id == tenant_id,
+                                                     ConversationSla.conversation_id.in_(open_ones))
+                    .values(wake_at=utcnow()))
 
 
 def subject_of(session: Session, conversation: Conversation) -> rules.Subject:
