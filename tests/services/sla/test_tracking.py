@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from crm_app.services.conversations import facts
 from crm_app.services.sla import tracking
 from tests.factories import make_conversation, make_inbox, make_tenant, make_user
 from tests.support.waiting import wait_for
+from tests.support.webhooks import stop_worker_group
 from tests.support.whatsapp import run_burst_worker, worker_argv
 
 MIN = dt.timedelta(minutes=1)
@@ -60,10 +62,10 @@ def shop(db):
     return tenant, team, ana, sofia, inbox
 
 
-def _handed_over(db, shop, at: dt.datetime) -> Conversation:
+def _handed_over(db, shop, at: dt.datetime, wa_id: str = "5511981234567") -> Conversation:
     """A conversation the bot handed to the team at `at` and Ana took; the milestones as the services note them."""
     tenant, team, ana, _, inbox = shop
-    conversation = make_conversation(db, inbox.id)
+    conversation = make_conversation(db, inbox.id, wa_id)
     conversation.team_id, conversation.assignee_id, conversation.bot_active = team.id, ana.user_id, False
     db.add(conversation)
     facts.note(db, conversation, "customer", at=at - MIN)
@@ -238,3 +240,56 @@ def test_the_sweep_reads_only_what_is_due_among_ten_thousand_open_conversations(
     done = _actions(db, due.id)  # found after its breach: no warning any more, the escalation from its first step
     assert done[0] == "escalate:notify_supervisor" and "warn" not in done
     assert db.exec(select(sa.func.count()).select_from(SlaClock)).one() == 2  # the due one's two clocks only
+
+
+def test_business_hours_of_the_team_and_a_national_holiday_move_the_deadline(db, shop):
+    """Vendas works 09:00-12:00 and 13:00-18:00 in São Paulo. A handoff on Friday 2026-11-13 at 17:55 with a
+    business-hours policy of 10 minutes is due on Monday the 16th at 09:05; on Thursday the 19th at 17:55 it is due
+    on Monday the 23rd at 09:05, Friday the 20th (Consciência Negra, a national holiday) skipped whole."""
+    tenant, team, ana, _, inbox = shop
+    team.business_hours = {d: [["09:00", "12:00"], ["13:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    team.timezone = "America/Sao_Paulo"
+    db.add(team)
+    db.commit()
+    admin = make_user(db, tenant.id, "admin")
+    policy = sla.list_policies(db, actor=admin)[0]
+    sla.update_policy(db, actor=admin, policy_id=policy.id, business_hours_only=True, first_response_minutes=10)
+    db.commit()
+    zone = dt.timezone(dt.timedelta(hours=-3))
+    for number, (handed, due) in enumerate((
+            (dt.datetime(2026, 11, 13, 17, 55, tzinfo=zone), dt.datetime(2026, 11, 16, 9, 5, tzinfo=zone)),
+            (dt.datetime(2026, 11, 19, 17, 55, tzinfo=zone), dt.datetime(2026, 11, 23, 9, 5, tzinfo=zone)))):
+        conversation = _handed_over(db, shop, handed, f"551198123456{number}")
+        tracking.evaluate(conversation.id, handed + MIN)
+        db.expire_all()
+        assert db.get(Conversation, conversation.id).sla_due_at == due, handed
+
+
+def test_with_the_real_scheduler_a_deadline_among_ten_thousand_is_acted_on_within_30_seconds(db, shop):
+    """The periodic sweep as production runs it (the scheduler daemon and a `default` worker): a breach that falls
+    due 15 s from now, among 10,000 open conversations waiting on later deadlines, is escalated within 30 s of it."""
+    tenant, team, _, sofia, inbox = shop
+    start = utcnow().replace(microsecond=0) - 5 * MIN + dt.timedelta(seconds=15)
+    due = _handed_over(db, shop, start)
+    later = utcnow() + dt.timedelta(hours=1)
+    with get_engine().begin() as conn:
+        ids = conn.execute(sa.insert(Conversation.__table__).returning(Conversation.__table__.c.id), [
+            {"tenant_id": tenant.id, "inbox_id": inbox.id, "contact_id": due.contact_id,
+             "contact_inbox_id": due.contact_inbox_id, "status": "open", "bot_active": False, "unread_count": 0,
+             "priority": 0, "team_id": team.id, "created_at": start} for _ in range(10_000)]).scalars().all()
+        conn.execute(sa.insert(ConversationSla.__table__), [
+            {"conversation_id": i, "tenant_id": tenant.id, "events": [[start.isoformat(), "handoff", None]],
+             "wake_at": later} for i in ids])
+    processes = [subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+                 for argv in ([sys.executable, "-m", "workers.scheduler"], [*worker_argv("default")])]
+    try:
+        escalated = wait_for(lambda: db.exec(select(SlaAction).where(
+            SlaAction.conversation_id == due.id, SlaAction.action == "notify_supervisor")).first(), timeout=90,
+            interval=0.5)
+    finally:
+        for process in processes:
+            stop_worker_group(process)
+    deadline = start + 5 * MIN
+    assert dt.timedelta(0) <= escalated.done_at - deadline <= dt.timedelta(seconds=30)
+    assert [r for r, _ in _emails(db, tenant.id)][-1] == sofia.email
