@@ -157,7 +157,7 @@ def settings_sla_page() -> rx.Component:
             settings_tabs("/settings/sla"),
             page_header("sla.title", "sla.help",
                         rx.button(rx.icon("plus", size=16), T["sla.new"], on_click=S.open_new, id="sla-new")),
-            rx.callout(T["sla.not_enforced"], icon="info", size="1", color_scheme="amber", id="sla-not-enforced"),
+            rx.callout(T["sla.how_applied"], icon="info", size="1", color_scheme="gray", id="sla-how-applied"),
             rx.cond(
                 S.sla_loaded,
                 rx.cond(S.policy_rows.length() > 0, _table(), empty_state("timer", "sla.empty", empty_id="sla-empty")),

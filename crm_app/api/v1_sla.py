@@ -1,5 +1,7 @@
-"""REST API v1 routes of SLA policies (`sla:read` / `sla:write`; the token's user must be a supervisor or admin)."""
+"""REST API v1 routes of SLA policies (`sla:read` / `sla:write`; the token's user must be a supervisor or admin), and
+of one conversation's SLA (`sla:read`)."""
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -85,6 +87,45 @@ class PolicyPatch(BaseModel):
     escalation: list[Step] | None = Field(default=None, max_length=5)
 
 
+class Clock(BaseModel):
+    """One SLA clock: a target's wait from `started_at`."""
+
+    model_config = ConfigDict(from_attributes=True)
+    target: Literal["first_response", "next_response", "resolution"]
+    status: Literal["active", "hit", "missed"] = Field(
+        description="active: running (or paused) and not yet due; hit: done in time; missed: its deadline passed "
+                    "first (answered late, or not yet).")
+    started_at: dt.datetime
+    due_at: dt.datetime | None = Field(description="The deadline; null while paused with no known end (snoozed "
+                                                   "without a time, or waiting on the customer).")
+    done_at: dt.datetime | None = Field(description="When what it waited for happened.")
+
+
+class Action(BaseModel):
+    """A warning or escalation step the SLA job carried out (each once)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    kind: Literal["warn", "escalate"]
+    action: str | None = Field(description="The escalation step; null for a warning.")
+    target: str
+    done_at: dt.datetime
+
+
+class ConversationSla(BaseModel):
+    """A conversation's SLA: the policy that applied at its last evaluation, each target's latest clock, every
+    breach and the actions taken."""
+
+    model_config = ConfigDict(from_attributes=True)
+    conversation_id: int
+    policy_id: int | None
+    policy_name: str | None
+    priority: Literal["none", "low", "medium", "high", "urgent"]
+    next_due_at: dt.datetime | None = Field(description="The earliest deadline still waited for (past when missed).")
+    state: dict[str, Clock]
+    breaches: list[Clock]
+    actions: list[Action]
+
+
 def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], run: Callable[..., Any],
                errors: dict[int | str, dict[str, Any]]) -> None:
     """Add the /sla/policies routes to `app` (the v1 app hands over its auth dependency and runner)."""
@@ -118,3 +159,8 @@ def add_routes(app: FastAPI, *, scoped: Callable[[str], Callable[..., Actor]], r
                 summary="Remove a policy")
     def delete(policy_id: int, actor: write) -> None:
         run(sla.delete_policy, actor, policy_id=policy_id)
+
+    @app.get("/conversations/{conversation_id}/sla", response_model=ConversationSla, tags=tags, responses=errors,
+             summary="A conversation's SLA: each target's state, its breaches and the actions taken")
+    def conversation(conversation_id: int, actor: read) -> Any:
+        return run(sla.conversation_sla, actor, conversation_id=conversation_id)

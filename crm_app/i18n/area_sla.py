@@ -7,8 +7,8 @@ PT_BR: dict[str, str] = {
     "sla.title": "Políticas de SLA",
     "sla.help": "Prazos de primeira resposta, próxima resposta e resolução. As políticas são testadas em ordem e a "
                 "primeira que combina com a conversa vale; se nenhuma combinar, vale a padrão.",
-    "sla.not_enforced": "As políticas ficam salvas, mas ainda não são aplicadas: prazos, avisos e escalonamento na "
-                        "caixa de entrada chegam numa próxima versão.",
+    "sla.how_applied": "Os prazos contam a partir do próximo acontecimento de cada conversa (mensagem, transferência, "
+                       "encerramento). Uma mudança aqui vale para as conversas abertas em até um minuto.",
     "sla.new": "Nova política",
     "sla.new_title": "Nova política de SLA",
     "sla.edit_title": "Editar política de SLA",
@@ -91,8 +91,8 @@ EN: dict[str, str] = {
     "sla.title": "SLA policies",
     "sla.help": "First response, next response and resolution targets. Policies are tried in order and the first "
                 "that matches the conversation applies; when none does, the default applies.",
-    "sla.not_enforced": "Policies are saved but not applied yet: deadlines, warnings and escalation in the inbox "
-                        "arrive in a later version.",
+    "sla.how_applied": "Deadlines count from each conversation's next event (a message, a transfer, a close). A change "
+                       "here reaches the open conversations within a minute.",
     "sla.new": "New policy",
     "sla.new_title": "New SLA policy",
     "sla.edit_title": "Edit SLA policy",

@@ -88,3 +88,47 @@ async def test_openapi_documents_the_routes(client):
     assert {"get", "post"} <= set(spec["paths"]["/sla/policies"])
     assert {"get", "patch", "delete"} <= set(spec["paths"]["/sla/policies/{policy_id}"])
     assert "first match wins" in spec["components"]["schemas"]["Policy"]["properties"]["position"]["description"]
+
+
+async def test_a_conversations_sla_state_breaches_and_actions_and_who_may_read_them(client, db):
+    import datetime as dt
+
+    from crm_app.db import utcnow
+    from crm_app.models import Conversation
+    from crm_app.services import sla
+    from crm_app.services.conversations import facts
+    from crm_app.services.sla import tracking
+    from tests.factories import make_conversation
+
+    tenant = make_tenant(db)
+    supervisor = make_user(db, tenant.id, "supervisor")
+    sla.create_policy(db, actor=supervisor, name="Padrão", is_default=True, first_response_minutes=5,
+                      resolution_minutes=60, business_hours_only=False,
+                      escalation=[{"action": "raise_priority", "after_minutes": 0}])
+    conversation = make_conversation(db, make_inbox(db, tenant.id).id)
+    start = utcnow().replace(microsecond=0) - dt.timedelta(minutes=30)
+    facts.note(db, conversation, "handoff", at=start, reason="menu")
+    db.commit()
+    tracking.evaluate(conversation.id, start + dt.timedelta(minutes=6))
+    response = await client.get(f"/api/v1/conversations/{conversation.id}/sla", headers=bearer(db, supervisor,
+                                                                                               "sla:read"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["policy_name"], body["priority"]) == ("Padrão", "low")
+    assert body["state"]["first_response"]["status"] == "missed"
+    assert body["state"]["resolution"]["status"] == "active"
+    assert [b["target"] for b in body["breaches"]] == ["first_response"]
+    assert [(a["kind"], a["action"], a["target"]) for a in body["actions"]] == [
+        ("escalate", "raise_priority", "first_response")]
+    assert dt.datetime.fromisoformat(body["next_due_at"]) == start + dt.timedelta(minutes=5)
+
+    other = make_tenant(db)
+    outsider = make_user(db, other.id, "supervisor")
+    response = await client.get(f"/api/v1/conversations/{conversation.id}/sla", headers=bearer(db, outsider,
+                                                                                               "sla:read"))
+    assert response.status_code == 404
+    response = await client.get(f"/api/v1/conversations/{conversation.id}/sla",
+                                headers=bearer(db, supervisor, "conversations:read"))
+    assert response.status_code == 403
+    db.expire_all()
+    assert db.get(Conversation, conversation.id).priority == 1

@@ -12,7 +12,7 @@ def test_supervisor_creates_edits_and_deletes_a_policy(page):
     page.goto("/settings/canned")
     page.click("#settings-tab-settings-sla")
     page.locator("#sla-empty").wait_for()
-    expect(page.locator("#sla-not-enforced")).to_contain_text("ainda não são aplicadas")  # said, not implied
+    expect(page.locator("#sla-how-applied")).to_contain_text("próximo acontecimento")
 
     page.click("#sla-new")
     page.fill("#sla-name", "Plano <b>ouro</b>")
