@@ -61,6 +61,10 @@ _CSAT = {"survey_id": "integer", "conversation_id": "integer", "contact_id": "in
          "team_id": "integer", "attendant_id": "integer", "rating": "integer", "rated_at": "string"}
 _CSAT_EXAMPLE = {"survey_id": 12, "conversation_id": 42, "contact_id": 7, "inbox_id": 1, "team_id": 2,
                  "attendant_id": 3, "rating": 5, "rated_at": "2026-12-06T14:02:00+00:00"}
+_SLA = {"conversation_id": "integer", "inbox_id": "integer", "team_id": "integer", "assignee_id": "integer",
+        "target": "string", "started_at": "string", "due_at": "string"}
+_SLA_EXAMPLE = {"conversation_id": 42, "inbox_id": 1, "team_id": 2, "assignee_id": 3, "target": "first_response",
+                "started_at": "2026-12-06T14:00:00+00:00", "due_at": "2026-12-06T14:15:00+00:00"}
 
 
 def _types() -> tuple[EventType, ...]:
@@ -81,7 +85,10 @@ def _types() -> tuple[EventType, ...]:
               EventType("user.created", "A user was added to the tenant.", _USER, {"user_id": 3, "role": "attendant"}),
               EventType("user.deactivated", "A user was deactivated.", _USER, {"user_id": 3, "role": "attendant"}),
               EventType("csat.received", "A customer rated a closed conversation (1 to 5) in the WhatsApp survey; "
-                        "the comment, if any, is read through GET /api/v1/csat.", _CSAT, _CSAT_EXAMPLE)]
+                        "the comment, if any, is read through GET /api/v1/csat.", _CSAT, _CSAT_EXAMPLE),
+              EventType("sla.missed", "An SLA deadline passed first (target: first_response, next_response or "
+                        "resolution); once per breach, with the conversation's team and assignee then.", _SLA,
+                        _SLA_EXAMPLE)]
     return tuple(types)
 
 

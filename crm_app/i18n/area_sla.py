@@ -8,7 +8,7 @@ PT_BR: dict[str, str] = {
     "sla.help": "Prazos de primeira resposta, próxima resposta e resolução. As políticas são testadas em ordem e a "
                 "primeira que combina com a conversa vale; se nenhuma combinar, vale a padrão.",
     "sla.how_applied": "Os prazos contam a partir do próximo acontecimento de cada conversa (mensagem, transferência, "
-                       "encerramento). Uma mudança aqui vale para as conversas abertas em até um minuto.",
+                       "encerramento). Uma mudança aqui chega às conversas abertas em poucos minutos.",
     "sla.new": "Nova política",
     "sla.new_title": "Nova política de SLA",
     "sla.edit_title": "Editar política de SLA",
@@ -92,7 +92,7 @@ EN: dict[str, str] = {
     "sla.help": "First response, next response and resolution targets. Policies are tried in order and the first "
                 "that matches the conversation applies; when none does, the default applies.",
     "sla.how_applied": "Deadlines count from each conversation's next event (a message, a transfer, a close). A change "
-                       "here reaches the open conversations within a minute.",
+                       "here reaches the open conversations within a few minutes.",
     "sla.new": "New policy",
     "sla.new_title": "New SLA policy",
     "sla.edit_title": "Edit SLA policy",

@@ -63,7 +63,8 @@ def conversation_sla(session: Session, *, actor: Actor, conversation_id: int) ->
                                     .order_by(SlaClock.started_at, SlaClock.id))]
     state = {c.target: c for c in clocks}  # the latest per target (ordered by start)
     actions = [ActionView(a.kind, a.action, a.key.split(":")[1], a.done_at)
-               for a in session.exec(select(SlaAction).where(SlaAction.conversation_id == conversation.id)
+               for a in session.exec(select(SlaAction).where(SlaAction.conversation_id == conversation.id,
+                                                             SlaAction.kind.in_(("warn", "escalate")))
                                      .order_by(SlaAction.id))]
     return ConversationSlaView(conversation.id, policy.id if policy else None, policy.name if policy else None,
                                PRIORITIES[conversation.priority], conversation.sla_due_at,

@@ -42,12 +42,14 @@ from crm_app.models import (
     User,
 )
 from crm_app.services.conversations import milestones
+from crm_app.services.core import outbox
 from crm_app.services.settings.calendar import tenant_calendar
 from crm_app.services.sla import policies, priority
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows a sweep evaluates at most; the next sweep takes the rest
+MISSED = "missed"  # the `sla_actions` kind that records a breach told to the webhooks (`sla.missed`)
 _REPEATS = frozenset({"customer", "bot", "human"})  # a second one in a row changes no clock: kept once
 
 
@@ -106,6 +108,16 @@ def _evaluate(session: Session, conversation: Conversation, row: ConversationSla
         session.add(SlaAction(tenant_id=conversation.tenant_id, conversation_id=conversation.id, key=action.key,
                               kind=action.kind, action=action.action, done_at=now))
         done.add(action.key)
+    for miss in evaluation.misses:  # each breach told once to the webhooks, recorded like an action
+        key = f"{MISSED}:{miss.key}"
+        if key not in done:
+            outbox.emit(session, conversation.tenant_id, "sla.missed", {
+                "conversation_id": conversation.id, "inbox_id": conversation.inbox_id,
+                "team_id": conversation.team_id, "assignee_id": conversation.assignee_id, "target": miss.target,
+                "started_at": miss.started_at.isoformat(), "due_at": miss.due_at.isoformat()})
+            session.add(SlaAction(tenant_id=conversation.tenant_id, conversation_id=conversation.id, key=key,
+                                  kind=MISSED, done_at=now))
+            done.add(key)
     running = [c for c in evaluation.clocks if c.done_at is None and c.due_at is not None]
     _show(session, conversation, min(running, key=lambda c: c.due_at, default=None))
     row.policy_id, row.evaluated_at = policy.id, now
@@ -227,21 +239,26 @@ def _line(session: Session, conversation: Conversation, before: dict, line: str,
 
 
 def _warned(session: Session, conversation: Conversation) -> list[User]:
-    """Who a warning goes to: the assignee, else the team's supervisors."""
+    """Who a warning goes to: the assignee and the supervisors of the conversation's team; with neither, every
+    supervisor of the tenant (`_supervisors`)."""
     user = session.get(User, conversation.assignee_id) if conversation.assignee_id else None
-    if user is not None and user.is_active:
-        return [user]
-    return _supervisors(session, conversation)
+    people = [user] if user is not None and user.is_active else []
+    if conversation.team_id is not None:
+        people += _team_supervisors(session, conversation)
+    return sorted({u.id: u for u in people}.values(), key=lambda u: u.id) or _supervisors(session, conversation)
+
+
+def _team_supervisors(session: Session, conversation: Conversation) -> list[User]:
+    return list(session.exec(select(User).join(TeamMember, TeamMember.user_id == User.id).where(
+        User.tenant_id == conversation.tenant_id, User.is_active.is_(True), User.role == Role.SUPERVISOR,
+        TeamMember.team_id == conversation.team_id)))
 
 
 def _supervisors(session: Session, conversation: Conversation) -> list[User]:
     """The active supervisors of the conversation's team (every supervisor of the tenant when it has no team, or
     its team has none); the admins when the tenant has no supervisor at all."""
     base = select(User).where(User.tenant_id == conversation.tenant_id, User.is_active.is_(True))
-    found: list[User] = []
-    if conversation.team_id is not None:
-        found = list(session.exec(base.join(TeamMember, TeamMember.user_id == User.id)
-                                  .where(TeamMember.team_id == conversation.team_id, User.role == Role.SUPERVISOR)))
+    found = _team_supervisors(session, conversation) if conversation.team_id is not None else []
     if not found:
         found = list(session.exec(base.where(User.role == Role.SUPERVISOR)))
     if not found:

@@ -142,6 +142,25 @@ def _csat_rating(shop: Shop) -> None:
                     wa_id="5511955554444")
 
 
+def _sla_missed(shop: Shop) -> None:
+    import datetime as dt
+
+    from crm_app.db import utcnow
+    from crm_app.services import sla
+    from crm_app.services.conversations import facts
+    from crm_app.services.sla import tracking
+
+    sla.create_policy(shop.db, actor=shop.admin, name="Rápida", is_default=True, first_response_minutes=1,
+                      business_hours_only=False)
+    conversation = shop.db.get(Conversation, shop.conversation())
+    facts.note(shop.db, conversation, "handoff", at=utcnow() - dt.timedelta(minutes=2), reason="menu")
+    shop.db.commit()
+    tracking.evaluate(conversation.id)
+    tracking.evaluate(conversation.id)  # the breach is told once
+    told = shop.db.exec(select(WebhookEvent).where(WebhookEvent.event_type == "sla.missed")).all()
+    assert [e.payload["data"]["target"] for e in told] == ["first_response"]
+
+
 # Each real action, and the types it must raise. Later areas add theirs (dsr.completed, ...).
 ACTIONS = [
     (_customer_writes, {"contact.created", "conversation.created", "message.received"}),
@@ -153,6 +172,7 @@ ACTIONS = [
     (_send_and_hear_back, {"message.sent", "message.delivered", "message.read", "message.failed"}),
     (_add_and_deactivate_user, {"user.created", "user.deactivated"}),
     (_csat_rating, {"csat.received"}),
+    (_sla_missed, {"sla.missed"}),
 ]
 
 
