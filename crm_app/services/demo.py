@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from crm_app.config import get_settings
-from crm_app.models import Inbox, Team, TeamMember, Tenant, User
+from crm_app.models import Inbox, SlaPolicy, Team, TeamMember, Tenant, User
 from crm_app.services import access, bot, channel, mail
 
 DEMO_SLUG = "demo"
@@ -60,6 +60,7 @@ def seed_demo(session: Session) -> DemoReport:
         graph_base_url=sandbox_graph_url(),
     )
     _ensure_flow(session, tenant.id)
+    _ensure_sla_policy(session, tenant.id)
     bot.seed_demo(session, tenant_id=tenant.id, base_url=f"{settings.sandbox_url}/openai/v1",
                  api_key=settings.sandbox_openai_key.get_secret_value())
     access.seed_demo(session, tenant_id=tenant.id, issuer=f"{settings.sandbox_url}/oidc")  # the sandbox's fake IdP
@@ -99,6 +100,17 @@ def _ensure_team(session: Session, tenant_id: int) -> None:
         if email in people and people[email].capacity == User.model_fields["capacity"].default:
             people[email].capacity = capacity
             session.add(people[email])
+
+
+def _ensure_sla_policy(session: Session, tenant_id: int) -> None:
+    """A default SLA policy, so the inbox shows deadlines from the first handoff (only when the tenant has none):
+    first response in 15 min, next response in 30, resolution in 8 h of business hours; a warning 5 min ahead and
+    the supervisors told at a breach."""
+    if session.exec(select(SlaPolicy.id).where(SlaPolicy.tenant_id == tenant_id).limit(1)).first() is not None:
+        return
+    session.add(SlaPolicy(tenant_id=tenant_id, name="Padrão", is_default=True, first_response_minutes=15,
+                          next_response_minutes=30, resolution_minutes=480, business_hours_only=True,
+                          warn_before_minutes=5, escalation=[{"action": "notify_supervisor", "after_minutes": 0}]))
 
 
 def demo_flow(front_desk_id: int | None, sales_id: int | None) -> dict:
