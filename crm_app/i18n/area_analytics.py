@@ -168,7 +168,7 @@ PT_BR: dict[str, str] = {
                                     "atendimento até o encerramento. Um prazo conta no período em que foi decidido: "
                                     "cumprido, no momento do atendimento; estourado, no vencimento (respondido depois "
                                     "ou não). Prazos ainda correndo não contam.",
-    "analytics.sla.detail": "{hit} no prazo · {missed} estourados",
+    "analytics.sla.detail": "{hit} no prazo · {missed} fora do prazo",
     "analytics.sla.chart": "Violações de SLA por dia",
     "analytics.sla.tip.chart": "Prazos estourados por dia local do vencimento, por alvo. Cada prazo estourado é uma "
                                "violação, respondido depois ou não.",

@@ -426,7 +426,8 @@ class AnalyticsState(SessionState):
                                 y=[int(d[target]) for d in self.sla_days], marker_color=color)
                          for target, color in SLA_COLORS.items()])
         top = max([sum(int(d[t]) for t in SLA_COLORS) for d in self.sla_days] or [0])
-        return _layout(fig, lang, barmode="stack", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
+        fig = _layout(fig, lang, barmode="stack", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
+        return fig.update_layout(legend_traceorder="normal")  # the targets' order, not the stack's
 
     @rx.var(cache=True)
     def fig_reasons(self) -> go.Figure:

@@ -89,7 +89,7 @@ def _sla_board() -> dashboard.Dashboard:
 
 def test_the_sla_cards_rows_and_breaches_chart_in_both_languages():
     for lang, attainment, delta, detail, cell, series in (
-            ("pt-BR", "87,5%", "+37,5 p.p.", "7 no prazo · 1 estourados", "87,5% · 7/8", "1ª resposta"),
+            ("pt-BR", "87,5%", "+37,5 p.p.", "7 no prazo · 1 fora do prazo", "87,5% · 7/8", "1ª resposta"),
             ("en", "87.5%", "+37.5 pp", "7 on time · 1 missed", "87.5% · 7/8", "First response")):
         s = _state(lang)
         s._show_sla(_sla_board())
