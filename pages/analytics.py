@@ -41,6 +41,10 @@ COLUMNS = {"name": "analytics.tip.col_name", "handled": "analytics.tip.handled",
            "sent": "analytics.tip.sent", "online": "analytics.tip.online", "busy": "analytics.tip.busy",
            "csat": "analytics.tip.csat", "csat_rate": "analytics.tip.csat_response",
            "csat_spread": "analytics.tip.csat_spread"}
+# The SLA tables' columns: (catalogue key of the header, of its definition).
+SLA_COLUMNS = {"name": ("analytics.col.name", "analytics.sla.tip.col_name"),
+               **{k: (f"analytics.sla.col.{k}", f"analytics.sla.tip.col_{k}")
+                  for k in ("first_response", "next_response", "resolution", "breaches")}}
 
 
 def _select(name: str, value, options, label_key: str) -> rx.Component:
@@ -172,6 +176,61 @@ def _failed() -> rx.Component:
         spacing="2", width="100%"), class_name="analytics-chart", width="100%", id="failed-reasons")
 
 
+def _sla_card(card) -> rx.Component:
+    """An SLA target's attainment, its change against the previous period, and its hit and missed counts."""
+    return rx.card(rx.vstack(
+        _tip(rx.text(card["label"], size="2", color_scheme="gray"), card["tip"]),
+        rx.text(card["value"], size="6", weight="bold", id="card-" + card["key"]),
+        rx.cond(card["delta"] != "",
+                rx.text(card["delta"], " ", T["analytics.vs_previous"], size="1",
+                        color_scheme=rx.match(card["tone"], ("up", "teal"), ("down", "tomato"), "gray")),
+                rx.text(T["analytics.no_previous"], size="1", color_scheme="gray")),
+        rx.text(card["detail"], size="1", color_scheme="gray", id="card-" + card["key"] + "-detail"),
+        spacing="1"), class_name="analytics-card")
+
+
+def _sla_table(rows, table_id: str) -> rx.Component:
+    head = rx.table.header(rx.table.row(*[
+        rx.table.column_header_cell(_tip(rx.text(T[label]), T[tip]), id=f"{table_id}-col-{k}")
+        for k, (label, tip) in SLA_COLUMNS.items()]))
+    body = rx.table.body(rx.foreach(rows, lambda r: rx.table.row(
+        rx.table.row_header_cell(r["name"]),
+        *[rx.table.cell(r[k], white_space="nowrap") for k in list(SLA_COLUMNS)[1:]])))
+    return rx.cond(rows.length() > 0,
+                   rx.box(rx.table.root(head, body, size="1", width="100%"), overflow_x="auto", width="100%",
+                          id=table_id),
+                   rx.text(T["analytics.none_rows"], size="2", color_scheme="gray", padding_top="8px"))
+
+
+def _sla_tables() -> rx.Component:
+    """Attainment per team, attendant and number (tabs switch in the browser: every row is already loaded)."""
+    tabs = (("team", S.sla_team_rows), ("attendant", S.sla_attendant_rows), ("number", S.sla_number_rows))
+    return rx.card(rx.vstack(
+        rx.text(T["analytics.sla.table"], weight="medium", size="2"),
+        rx.tabs.root(
+            rx.tabs.list(*[rx.tabs.trigger(T[f"analytics.sla.by.{by}"], value=by, id=f"sla-tab-{by}")
+                           for by, _ in tabs], size="1"),
+            *[rx.tabs.content(_sla_table(rows, f"table-sla-{by}"), value=by) for by, rows in tabs],
+            default_value="team", width="100%"),
+        spacing="2", width="100%"), class_name="analytics-table", width="100%", id="table-sla")
+
+
+def _sla() -> rx.Component:
+    """The SLA section: a card per target, the breaches per day and the tables; how to start without a clock."""
+    return rx.vstack(
+        _tip(rx.heading(T["analytics.sla.title"], size="4"), T["analytics.sla.tip.section"]),
+        rx.cond(
+            S.sla_clocks,
+            rx.vstack(
+                rx.box(rx.foreach(S.sla_cards, _sla_card), class_name="analytics-grid", width="100%", id="sla-cards"),
+                rx.box(_chart("analytics.sla.chart", S.fig_sla, "chart-sla", "analytics.sla.tip.chart"),
+                       rx.cond(S.mine, rx.fragment(), _sla_tables()), class_name="analytics-charts", width="100%"),
+                spacing="3", width="100%"),
+            rx.card(empty_state("timer", "analytics.sla.empty", "analytics.sla.empty_title", empty_id="sla-empty",
+                                compact=True), width="100%")),
+        spacing="3", width="100%", id="analytics-sla")
+
+
 def _timeline() -> rx.Component:
     def event(e) -> rx.Component:
         return rx.hstack(
@@ -217,6 +276,7 @@ def _body() -> rx.Component:
         rx.cond(S.mine, rx.fragment(), rx.fragment(
             _table("analytics.table.teams", S.team_rows, "table-teams"),
             _table("analytics.table.numbers", S.number_rows, "table-numbers"))),
+        rx.cond(S.analytics_loaded, _sla()),
         rx.el.style(PRINT_CSS),
         spacing="4", width="100%", max_width="1400px", margin="0 auto",
     )

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_app.api import hardening, v1_csat, v1_docs, v1_exports, v1_metrics, v1_privacy, v1_sla
+from crm_app.api import hardening, v1_csat, v1_docs, v1_exports, v1_metrics, v1_privacy, v1_sla, v1_sla_metrics
 from crm_app.api import v1_schemas as s
 from crm_app.api.v1_webhooks import webhook_routes
 from crm_app.config import get_settings
@@ -422,6 +422,7 @@ def create_v1(*, rate_limit_per_minute: int | None = None) -> FastAPI:
     v1_csat.add_routes(app, scoped=scoped, run=run, errors=ERRORS)
     v1_exports.add_routes(app, scoped=scoped, run=run, errors=ERRORS, require_read=require_read)
     v1_sla.add_routes(app, scoped=scoped, run=run, errors=ERRORS)
+    v1_sla_metrics.add_routes(app, scoped=scoped, run=run, errors=ERRORS)
     _error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=get_settings().api_max_body_bytes)
     return app

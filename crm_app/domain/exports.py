@@ -7,6 +7,10 @@ in an export when it opened or closed within the period; the per-day export is t
 CSV for Excel users in Brazil: UTF-8 with a BOM (so Excel reads accents), `;` between fields in pt-BR (Excel in
 a Brazilian locale splits on it; `,` is its decimal mark) and `,` in English. Durations are whole seconds, so
 no decimal mark is ever needed. The first row holds each column's definition, the second its name, then the data.
+
+The SLA columns, per target: the state of the cycle's latest clock (active, hit, missed; empty without one), its
+deadline, and how many of the cycle's clocks of that target were missed. A clock belongs to the cycle it started
+in (from the cycle's opening until the next one opens; a clock before the first opening to the first cycle).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ CONVERSATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("csat_rating", "int"), ("csat_rated_at", "time"), ("contained", "flag"), ("first_contact", "flag"),
     ("unanswered", "flag"), ("windows_missed", "int"), ("transfers", "int"), ("customer_messages", "int"),
     ("human_messages", "int"), ("bot_messages", "int"),
+    *((f"sla_{target}_{part}", kind) for target in ("first_response", "next_response", "resolution")
+      for part, kind in (("status", "text"), ("due_at", "time"), ("breaches", "int"))),
 )
 DAILY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("day", "text"), ("opened", "int"), ("closed", "int"), ("contained", "int"), ("unanswered", "int"),

@@ -149,6 +149,49 @@ PT_BR: dict[str, str] = {
     "analytics.tip.sent": "Mensagens que pessoas enviaram aos clientes (notas internas não contam).",
     "analytics.tip.online": "Horas com presença Disponível no período, pelo histórico de presença.",
     "analytics.bad_filter": "Filtro inválido: {detail}",
+    "analytics.sla.title": "SLA",
+    "analytics.sla.tip.section": "Cumprimento dos prazos das políticas de SLA. Um prazo conta no período em que foi "
+                                 "decidido: cumprido, no momento do atendimento; estourado, no vencimento (respondido "
+                                 "depois ou não). Prazos ainda correndo não contam.",
+    "analytics.sla.card.first_response": "SLA de 1ª resposta",
+    "analytics.sla.card.next_response": "SLA de próxima resposta",
+    "analytics.sla.card.resolution": "SLA de resolução",
+    "analytics.sla.tip.first_response": "Cumprimento = no prazo / (no prazo + estourados), da transferência para uma "
+                                        "pessoa até a primeira mensagem dela. Um prazo conta no período em que foi "
+                                        "decidido: cumprido, no momento do atendimento; estourado, no vencimento "
+                                        "(respondido depois ou não). Prazos ainda correndo não contam.",
+    "analytics.sla.tip.next_response": "Cumprimento = no prazo / (no prazo + estourados), de cada mensagem do cliente "
+                                       "após uma resposta até a resposta seguinte. Um prazo conta no período em que "
+                                       "foi decidido: cumprido, no momento do atendimento; estourado, no vencimento "
+                                       "(respondido depois ou não). Prazos ainda correndo não contam.",
+    "analytics.sla.tip.resolution": "Cumprimento = no prazo / (no prazo + estourados), do início (ou reabertura) do "
+                                    "atendimento até o encerramento. Um prazo conta no período em que foi decidido: "
+                                    "cumprido, no momento do atendimento; estourado, no vencimento (respondido depois "
+                                    "ou não). Prazos ainda correndo não contam.",
+    "analytics.sla.detail": "{hit} no prazo · {missed} fora do prazo",
+    "analytics.sla.chart": "Violações de SLA por dia",
+    "analytics.sla.tip.chart": "Prazos estourados por dia local do vencimento, por alvo. Cada prazo estourado é uma "
+                               "violação, respondido depois ou não.",
+    "analytics.sla.series.first_response": "1ª resposta",
+    "analytics.sla.series.next_response": "Próxima resposta",
+    "analytics.sla.series.resolution": "Resolução",
+    "analytics.sla.table": "Cumprimento de SLA",
+    "analytics.sla.by.team": "Por equipe",
+    "analytics.sla.by.attendant": "Por atendente",
+    "analytics.sla.by.number": "Por número",
+    "analytics.sla.col.first_response": "1ª resposta",
+    "analytics.sla.col.next_response": "Próxima resposta",
+    "analytics.sla.col.resolution": "Resolução",
+    "analytics.sla.col.breaches": "Violações",
+    "analytics.sla.tip.col_name": "A equipe, o atendente ou o número da conversa quando o prazo terminou.",
+    "analytics.sla.tip.col_first_response": "Cumprimento do prazo de 1ª resposta, e no prazo / decididos no período.",
+    "analytics.sla.tip.col_next_response": "Cumprimento dos prazos de próxima resposta, e no prazo / decididos no "
+                                           "período.",
+    "analytics.sla.tip.col_resolution": "Cumprimento do prazo de resolução, e no prazo / decididos no período.",
+    "analytics.sla.tip.col_breaches": "Prazos estourados no período, dos três alvos.",
+    "analytics.sla.empty_title": "Nenhum prazo de SLA ainda",
+    "analytics.sla.empty": "Crie uma política em Configurações › SLA: os prazos das conversas aparecem aqui, com o "
+                           "cumprimento por equipe, atendente e número.",
 }
 
 EN: dict[str, str] = {
@@ -298,4 +341,46 @@ EN: dict[str, str] = {
     "analytics.tip.sent": "Messages people sent to customers (private notes do not count).",
     "analytics.tip.online": "Hours with presence Available in the period, from the presence history.",
     "analytics.bad_filter": "Invalid filter: {detail}",
+    "analytics.sla.title": "SLA",
+    "analytics.sla.tip.section": "How the SLA policies' deadlines were met. A clock counts in the period it was "
+                                 "decided in: a hit one when what it waited for happened; a missed one at its "
+                                 "deadline (answered later or never). Clocks still running are not counted.",
+    "analytics.sla.card.first_response": "First response SLA",
+    "analytics.sla.card.next_response": "Next response SLA",
+    "analytics.sla.card.resolution": "Resolution SLA",
+    "analytics.sla.tip.first_response": "Attainment = hit / (hit + missed), from the handoff to a person to their "
+                                        "first message. A clock counts in the period it was decided in: a hit one "
+                                        "when what it waited for happened; a missed one at its deadline (answered "
+                                        "later or never). Clocks still running are not counted.",
+    "analytics.sla.tip.next_response": "Attainment = hit / (hit + missed), from each customer message after a reply "
+                                       "to the next reply. A clock counts in the period it was decided in: a hit one "
+                                       "when what it waited for happened; a missed one at its deadline (answered "
+                                       "later or never). Clocks still running are not counted.",
+    "analytics.sla.tip.resolution": "Attainment = hit / (hit + missed), from the start (or reopening) of the service "
+                                    "to the close. A clock counts in the period it was decided in: a hit one when "
+                                    "what it waited for happened; a missed one at its deadline (answered later or "
+                                    "never). Clocks still running are not counted.",
+    "analytics.sla.detail": "{hit} on time · {missed} missed",
+    "analytics.sla.chart": "SLA breaches per day",
+    "analytics.sla.tip.chart": "Missed clocks per local day of their deadline, by target. Each missed clock is one "
+                               "breach, answered later or never.",
+    "analytics.sla.series.first_response": "First response",
+    "analytics.sla.series.next_response": "Next response",
+    "analytics.sla.series.resolution": "Resolution",
+    "analytics.sla.table": "SLA attainment",
+    "analytics.sla.by.team": "By team",
+    "analytics.sla.by.attendant": "By attendant",
+    "analytics.sla.by.number": "By number",
+    "analytics.sla.col.first_response": "First response",
+    "analytics.sla.col.next_response": "Next response",
+    "analytics.sla.col.resolution": "Resolution",
+    "analytics.sla.col.breaches": "Breaches",
+    "analytics.sla.tip.col_name": "The conversation's team, attendant or number when the clock finished.",
+    "analytics.sla.tip.col_first_response": "First response attainment, and hit / decided in the period.",
+    "analytics.sla.tip.col_next_response": "Next response attainment, and hit / decided in the period.",
+    "analytics.sla.tip.col_resolution": "Resolution attainment, and hit / decided in the period.",
+    "analytics.sla.tip.col_breaches": "Clocks missed in the period, all three targets.",
+    "analytics.sla.empty_title": "No SLA deadlines yet",
+    "analytics.sla.empty": "Create a policy in Settings › SLA: the conversations' deadlines show here, with "
+                           "attainment per team, attendant and number.",
 }

@@ -149,6 +149,33 @@ PT_BR: dict[str, str] = {
     "exports.daily.def.unanswered": "Encerradas sem mensagem de pessoa depois da transferência.",
     "exports.daily.def.windows_missed": "Janelas de 24 h perdidas (no dia em que fecharam).",
     "exports.daily.def.bot_messages": "Mensagens do bot.",
+    "exports.col.sla_first_response_status": "sla_primeira_resposta_situacao",
+    "exports.col.sla_first_response_due_at": "sla_primeira_resposta_prazo",
+    "exports.col.sla_first_response_breaches": "sla_primeira_resposta_violacoes",
+    "exports.def.sla_first_response_status": "SLA de primeira resposta: situação do último prazo do ciclo: active (correndo), hit "
+                                   "(cumprido) ou missed (estourado); vazio se o ciclo não teve esse prazo.",
+    "exports.def.sla_first_response_due_at": "SLA de primeira resposta: vencimento do último prazo do ciclo, hora local ({tz}); "
+                                   "vazio enquanto pausado sem fim conhecido.",
+    "exports.def.sla_first_response_breaches": "SLA de primeira resposta: prazos do ciclo que estouraram (cada um é uma violação, "
+                                     "respondido depois ou não).",
+    "exports.col.sla_next_response_status": "sla_proxima_resposta_situacao",
+    "exports.col.sla_next_response_due_at": "sla_proxima_resposta_prazo",
+    "exports.col.sla_next_response_breaches": "sla_proxima_resposta_violacoes",
+    "exports.def.sla_next_response_status": "SLA de próxima resposta: situação do último prazo do ciclo: active (correndo), hit "
+                                   "(cumprido) ou missed (estourado); vazio se o ciclo não teve esse prazo.",
+    "exports.def.sla_next_response_due_at": "SLA de próxima resposta: vencimento do último prazo do ciclo, hora local ({tz}); "
+                                   "vazio enquanto pausado sem fim conhecido.",
+    "exports.def.sla_next_response_breaches": "SLA de próxima resposta: prazos do ciclo que estouraram (cada um é uma violação, "
+                                     "respondido depois ou não).",
+    "exports.col.sla_resolution_status": "sla_resolucao_situacao",
+    "exports.col.sla_resolution_due_at": "sla_resolucao_prazo",
+    "exports.col.sla_resolution_breaches": "sla_resolucao_violacoes",
+    "exports.def.sla_resolution_status": "SLA de resolução: situação do último prazo do ciclo: active (correndo), hit "
+                                   "(cumprido) ou missed (estourado); vazio se o ciclo não teve esse prazo.",
+    "exports.def.sla_resolution_due_at": "SLA de resolução: vencimento do último prazo do ciclo, hora local ({tz}); "
+                                   "vazio enquanto pausado sem fim conhecido.",
+    "exports.def.sla_resolution_breaches": "SLA de resolução: prazos do ciclo que estouraram (cada um é uma violação, "
+                                     "respondido depois ou não).",
 }
 
 EN: dict[str, str] = {
@@ -295,4 +322,31 @@ EN: dict[str, str] = {
     "exports.daily.def.unanswered": "Closed with no message from a person after the handoff.",
     "exports.daily.def.windows_missed": "24 h windows missed (on the day they closed).",
     "exports.daily.def.bot_messages": "Bot messages.",
+    "exports.col.sla_first_response_status": "sla_first_response_status",
+    "exports.col.sla_first_response_due_at": "sla_first_response_due_at",
+    "exports.col.sla_first_response_breaches": "sla_first_response_breaches",
+    "exports.def.sla_first_response_status": "SLA first response: the state of the cycle's latest clock: active (running), hit (met) "
+                                   "or missed; empty when the cycle had no such clock.",
+    "exports.def.sla_first_response_due_at": "SLA first response: the deadline of the cycle's latest clock, local time ({tz}); "
+                                   "empty while paused with no known end.",
+    "exports.def.sla_first_response_breaches": "SLA first response: the cycle's clocks that were missed (each one a breach, answered "
+                                     "late or never).",
+    "exports.col.sla_next_response_status": "sla_next_response_status",
+    "exports.col.sla_next_response_due_at": "sla_next_response_due_at",
+    "exports.col.sla_next_response_breaches": "sla_next_response_breaches",
+    "exports.def.sla_next_response_status": "SLA next response: the state of the cycle's latest clock: active (running), hit (met) "
+                                   "or missed; empty when the cycle had no such clock.",
+    "exports.def.sla_next_response_due_at": "SLA next response: the deadline of the cycle's latest clock, local time ({tz}); "
+                                   "empty while paused with no known end.",
+    "exports.def.sla_next_response_breaches": "SLA next response: the cycle's clocks that were missed (each one a breach, answered "
+                                     "late or never).",
+    "exports.col.sla_resolution_status": "sla_resolution_status",
+    "exports.col.sla_resolution_due_at": "sla_resolution_due_at",
+    "exports.col.sla_resolution_breaches": "sla_resolution_breaches",
+    "exports.def.sla_resolution_status": "SLA resolution: the state of the cycle's latest clock: active (running), hit (met) "
+                                   "or missed; empty when the cycle had no such clock.",
+    "exports.def.sla_resolution_due_at": "SLA resolution: the deadline of the cycle's latest clock, local time ({tz}); "
+                                   "empty while paused with no known end.",
+    "exports.def.sla_resolution_breaches": "SLA resolution: the cycle's clocks that were missed (each one a breach, answered "
+                                     "late or never).",
 }

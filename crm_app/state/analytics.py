@@ -19,7 +19,7 @@ from crm_app.domain import numfmt
 from crm_app.errors import ValidationError
 from crm_app.i18n import translate
 from crm_app.services import call, exports
-from crm_app.services.analytics import breakdowns, clickthrough, criteria, csat, dashboard, timeline, timings
+from crm_app.services.analytics import breakdowns, clickthrough, criteria, csat, dashboard, sla, timeline, timings
 from crm_app.state.errors import toast_errors
 from crm_app.state.session import SessionState
 
@@ -27,6 +27,7 @@ READERS = ("admin", "executive", "supervisor", "attendant")
 PERIODS = ("today", "7d", "30d", "90d", "365d", "custom")
 FILTERS = ("team", "number", "label", "attendant")
 ACCENT, GRAY, VIOLET = "#12a594", "#8b8d98", "#8e4ec6"
+SLA_COLORS = {"first_response": "#e5484d", "next_response": "#f76b15", "resolution": "#8e4ec6"}
 
 
 def duration_text(seconds: float | None) -> str:
@@ -106,6 +107,12 @@ class AnalyticsState(SessionState):
     team_rows: list[dict[str, str]] = []
     number_rows: list[dict[str, str]] = []
     csat_spread: list[int] = [0, 0, 0, 0, 0]
+    sla_clocks: bool = False  # whether the tenant has any SLA clock (else the section says how to start)
+    sla_cards: list[dict[str, str]] = []
+    sla_days: list[dict[str, str]] = []
+    sla_team_rows: list[dict[str, str]] = []
+    sla_attendant_rows: list[dict[str, str]] = []
+    sla_number_rows: list[dict[str, str]] = []
     team_options: list[list[str]] = []
     number_options: list[list[str]] = []
     label_options: list[list[str]] = []
@@ -174,6 +181,38 @@ class AnalyticsState(SessionState):
         self.team_rows = [self._row(r, board.csat_by.get("team", {})) for r in board.teams]
         self.number_rows = [self._row(r, board.csat_by.get("inbox", {})) for r in board.inboxes]
         self.csat_spread = list(board.csat_now.distribution)
+        self._show_sla(board)
+
+    def _show_sla(self, board: dashboard.Dashboard) -> None:
+        """The SLA section: a card per target, the breaches per day and the rows per team, attendant and number."""
+        lang, report = self.lang, board.sla_report
+        self.sla_clocks = board.sla_clocks
+        self.sla_cards = []
+        for target in sla.TARGETS:
+            now, before = report.totals[target], (report.previous or {}).get(target)
+            delta, tone = _delta("rate", now.attainment, before.attainment if before else None, lang)
+            self.sla_cards.append({
+                "key": f"sla_{target}", "label": self.t[f"analytics.sla.card.{target}"],
+                "tip": self.t[f"analytics.sla.tip.{target}"], "value": numfmt.format_percent(now.attainment, lang),
+                "delta": delta, "tone": tone,
+                "detail": self.t["analytics.sla.detail"].format(hit=numfmt.format_number(now.hit, lang),
+                                                                missed=numfmt.format_number(now.missed, lang))})
+        self.sla_days = [{"day": day.isoformat(), **{t: str(counts[t].missed) for t in sla.TARGETS}}
+                         for day, counts in report.days]
+        self.sla_team_rows = [self._sla_row(g) for g in board.sla_by.get("team", [])]
+        self.sla_attendant_rows = [self._sla_row(g) for g in board.sla_by.get("attendant", [])]
+        self.sla_number_rows = [self._sla_row(g) for g in board.sla_by.get("inbox", [])]
+
+    def _sla_row(self, group: sla.SlaGroup) -> dict[str, str]:
+        lang = self.lang
+
+        def cell(counts: sla.SlaCounts) -> str:
+            if not counts.decided:
+                return "—"
+            return f"{numfmt.format_percent(counts.attainment, lang)} · {counts.hit}/{counts.decided}"
+
+        return {"id": str(group.id), "name": group.name, **{t: cell(group.targets[t]) for t in sla.TARGETS},
+                "breaches": numfmt.format_number(group.targets["all"].missed, lang)}
 
     def _card(self, card: dashboard.Card) -> dict[str, str]:
         lang = self.lang
@@ -378,6 +417,17 @@ class AnalyticsState(SessionState):
         fig = go.Figure(go.Bar(x=[translate(lang, f"csat.survey.row.{n}") for n in range(1, 6)], y=self.csat_spread,
                                marker_color=ACCENT, name=translate(lang, "analytics.series.ratings")))
         return _layout(fig, lang, yaxis=_counts(max(self.csat_spread or [0])))
+
+    @rx.var(cache=True)
+    def fig_sla(self) -> go.Figure:
+        lang = self.chart_lang
+        days = [d["day"] for d in self.sla_days]
+        fig = go.Figure([go.Bar(name=translate(lang, f"analytics.sla.series.{target}"), x=days,
+                                y=[int(d[target]) for d in self.sla_days], marker_color=color)
+                         for target, color in SLA_COLORS.items()])
+        top = max([sum(int(d[t]) for t in SLA_COLORS) for d in self.sla_days] or [0])
+        fig = _layout(fig, lang, barmode="stack", xaxis={"tickformat": "%d/%m"}, yaxis=_counts(top))
+        return fig.update_layout(legend_traceorder="normal")  # the targets' order, not the stack's
 
     @rx.var(cache=True)
     def fig_reasons(self) -> go.Figure:

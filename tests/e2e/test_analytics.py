@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from crm_app.db import session_scope
-from crm_app.models import CsatSurvey, Tenant, User
+from crm_app.models import CsatSurvey, SlaClock, Tenant, User
 from crm_app.services.access import users
 from crm_app.services.conversations import facts
 from crm_app.services.demo import DEMO_SLUG
@@ -41,6 +41,11 @@ def _seed() -> int:
                 session.add(CsatSurvey(tenant_id=tenant.id, conversation_id=c.id, contact_id=c.contact_id,
                                        contact_inbox_id=c.contact_inbox_id, inbox_id=box.id, attendant_id=ana.id,
                                        status="done", rating=4 + i % 2, sent_at=start + dt.timedelta(minutes=40)))
+            # First response due 5 minutes after the handoff: met four times, missed by the last (answered at +7).
+            session.add(SlaClock(tenant_id=tenant.id, conversation_id=c.id, target="first_response",
+                                 status="hit" if i < 4 else "missed", started_at=start + dt.timedelta(minutes=1),
+                                 due_at=start + dt.timedelta(minutes=6), done_at=start + dt.timedelta(minutes=3 + i),
+                                 inbox_id=box.id, assignee_id=ana.id))
         users.ensure_user(session, actor=None, tenant_id=tenant.id, email=EXECUTIVE, name="Diretora Executiva",
                           role="executive", password="demo1234")
     return 5
@@ -58,6 +63,16 @@ def test_analytics_page_charts_click_through_roles_and_print(page, browser, stac
     expect(page.locator("#chart-csat .js-plotly-plot")).to_be_visible()
     expect(page.locator("#card-first_contact")).to_have_text(re.compile(r"^\d{1,3},\d%$"))  # pt-BR: "100,0%"
     expect(page.locator("#card-frt-spread")).to_contain_text("média")
+    # SLA: 4 of 5 first responses on time (the demo tenant has no other clocks), the breach on today's bar.
+    page.locator("#analytics-sla").scroll_into_view_if_needed()
+    expect(page.locator("#card-sla_first_response")).to_have_text("80,0%")
+    expect(page.locator("#card-sla_first_response-detail")).to_have_text("4 no prazo · 1 fora do prazo")
+    expect(page.locator("#chart-sla .js-plotly-plot")).to_be_visible()
+    page.locator("#sla-tab-number").click()
+    expect(page.locator("#table-sla-number")).to_contain_text("Vendas analytics")
+    page.evaluate("() => document.getElementById('analytics-sla').scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "analytics-sla-1366.png"))
     page.wait_for_timeout(500)
     shoot(page, "analytics")
     for width, height in ((1366, 768), (390, 844)):  # the page scrolls inside the shell: one shot per section

@@ -134,6 +134,7 @@ ROUTES = {
     "GET /api/v1/metrics/timeseries": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/metrics/attendants": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/metrics/csat": Api("metrics:read", {}, forbidden_roles=("dpo",)),
+    "GET /api/v1/metrics/sla": Api("metrics:read", {}, forbidden_roles=("dpo",)),
     "GET /api/v1/csat": Api("csat:read", {}, forbidden_roles=("dpo",)),
     "POST /api/v1/exports": Api("exports:write", {}, {"kind": "conversations", "team_id": "B:team"},
                                 forbidden_roles=("attendant", "dpo")),

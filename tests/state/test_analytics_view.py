@@ -71,3 +71,48 @@ def test_every_card_chart_and_column_has_its_definition_in_both_languages():
     for lang, strings in CATALOGUES.items():
         assert [k for k in keys if k not in strings] == [], lang
     assert len(page.CHARTS) == 6
+
+
+def _sla_board() -> dashboard.Dashboard:
+    from crm_app.services.analytics import sla
+
+    board = _board()
+    board.sla_clocks = True
+    day = dt.date(2026, 11, 1)
+    counts = {**{t: sla.SlaCounts() for t in sla.TARGETS}, "all": sla.SlaCounts(7, 1)}
+    counts["first_response"] = sla.SlaCounts(7, 1)
+    board.sla_report = sla.SlaReport(totals=counts, days=[(day, counts)],
+                                     previous={t: sla.SlaCounts(1, 1) for t in (*sla.TARGETS, "all")})
+    board.sla_by = {"team": [sla.SlaGroup(3, "Vendas", counts)]}
+    return board
+
+
+def test_the_sla_cards_rows_and_breaches_chart_in_both_languages():
+    for lang, attainment, delta, detail, cell, series in (
+            ("pt-BR", "87,5%", "+37,5 p.p.", "7 no prazo · 1 fora do prazo", "87,5% · 7/8", "1ª resposta"),
+            ("en", "87.5%", "+37.5 pp", "7 on time · 1 missed", "87.5% · 7/8", "First response")):
+        s = _state(lang)
+        s._show_sla(_sla_board())
+        cards = {c["key"]: c for c in s.sla_cards}
+        first = cards["sla_first_response"]
+        assert (first["value"], first["delta"], first["detail"]) == (attainment, delta, detail)
+        assert "hit / (hit + missed)" in first["tip"] or "no prazo / (no prazo + estourados)" in first["tip"]
+        assert cards["sla_resolution"]["value"] == "—"  # nothing decided
+        (row,) = s.sla_team_rows
+        assert (row["name"], row["first_response"], row["next_response"], row["breaches"]) == (
+            "Vendas", cell, "—", "1")
+        assert s.sla_attendant_rows == [] and s.sla_days[0]["first_response"] == "1"
+        figure = s.fig_sla
+        assert figure.data[0].name == series and list(figure.data[0].y) == [1] and figure.layout.barmode == "stack"
+
+
+def test_every_sla_card_chart_and_column_has_its_definition_in_both_languages():
+    from crm_app.i18n import CATALOGUES
+    from crm_app.services.analytics import sla
+    from pages import analytics as page
+
+    keys = [k for pair in page.SLA_COLUMNS.values() for k in pair]
+    keys += [f"analytics.sla.{kind}.{t}" for t in sla.TARGETS for kind in ("card", "tip", "series")]
+    keys += ["analytics.sla.tip.chart", "analytics.sla.tip.section", "analytics.sla.empty", "analytics.sla.detail"]
+    for lang, strings in CATALOGUES.items():
+        assert [k for k in keys if k not in strings] == [], lang

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from crm_app.models import Inbox, Label, Team, TeamMember, User
-from crm_app.services.analytics import breakdowns, criteria, csat, figures
+from crm_app.services.analytics import breakdowns, criteria, csat, figures, sla
 from crm_app.services.core.actors import Actor
 
 # The cards, in order: (key, source, kind). kind: "count", "duration" (seconds), "rate" (0–1).
@@ -58,6 +58,11 @@ class Dashboard:
     csat_now: csat.CsatCounts = field(default_factory=csat.CsatCounts)
     csat_previous: csat.CsatCounts = field(default_factory=csat.CsatCounts)
     csat_by: dict[str, dict[int, csat.CsatCounts]] = field(default_factory=dict)
+    # SLA: whether the tenant has any clock (else the section shows how to start), the report and the groups per
+    # "team", "attendant" and "inbox"
+    sla_clocks: bool = False
+    sla_report: sla.SlaReport = field(default_factory=sla.SlaReport)
+    sla_by: dict[str, list[sla.SlaGroup]] = field(default_factory=dict)
     empty: bool = True
 
 
@@ -116,6 +121,11 @@ def dashboard(session: Session, *, actor: Actor, filters: criteria.Filters) -> D
     out.cards += _csat_cards(out.csat_now, out.csat_previous)
     out.csat_by = {by: {g.id: g.counts for g in csat.breakdown(session, actor=actor, filters=filters, by=by)}
                    for by in ("attendant", "team", "inbox")}
+    out.sla_clocks = sla.has_clocks(session, actor.tenant_id)
+    if out.sla_clocks:
+        out.sla_report = sla.report(session, actor=actor, filters=filters)
+        out.sla_by = {by: sla.breakdown(session, actor=actor, filters=filters, by=by)
+                      for by in ("team", "attendant", "inbox")}
     out.frt_buckets = breakdowns.frt_buckets(session, actor=actor, filters=filters)
     out.handoff_reasons = breakdowns.handoff_reasons(session, actor=actor, filters=filters)
     out.failed_by_reason = breakdowns.failed_by_reason(session, actor=actor, filters=filters)

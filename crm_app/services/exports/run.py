@@ -46,13 +46,33 @@ QUEUED_LOST_AFTER = dt.timedelta(minutes=10)
 
 _LABELS = ("(SELECT string_agg(l.name, ', ' ORDER BY l.name) FROM conversation_labels cl JOIN labels l "
            "ON l.id = cl.label_id WHERE cl.conversation_id = f.conversation_id)")
+# The SLA clocks of one target that belong to the cycle `f`: those started from its opening (any time, for the
+# first cycle) until the next cycle opens. Each subquery reads the clocks of one conversation and target on the
+# index of uq_sla_clocks_conversation_target_start.
+_CYCLE_CLOCKS = ("FROM sla_clocks k WHERE k.conversation_id = f.conversation_id AND k.target = '{target}' "
+                 "AND (f.cycle = 0 OR k.started_at >= f.opened_at) AND NOT EXISTS (SELECT 1 FROM conversation_facts "
+                 "n WHERE n.conversation_id = f.conversation_id AND n.cycle > f.cycle AND n.opened_at <= k.started_at)")
+
+
+def _sla_columns() -> str:
+    """Per target: the latest clock's status and deadline, and the number of missed clocks (breaches)."""
+    parts = []
+    for target in ("first_response", "next_response", "resolution"):
+        clocks = _CYCLE_CLOCKS.format(target=target)
+        latest = " ORDER BY k.started_at DESC, k.id DESC LIMIT 1)"
+        parts += [f"(SELECT k.status {clocks}{latest}", f"(SELECT k.due_at {clocks}{latest}",
+                  f"(SELECT count(*) {clocks} AND k.status = 'missed')"]
+    return ", ".join(parts)
+
+
 _SELECT = (
     "SELECT f.conversation_id, f.cycle, c.contact_id, ct.name, ct.phone_e164, i.name, t.name, u.name, "
     f"{_LABELS}, f.opened_at, f.handoff_at, f.handoff_reason, f.assigned_at, f.first_human_at, f.closed_at, "
     "f.closed_by, f.reopened, f.bot_seconds, f.bot_business_seconds, f.queue_seconds, f.queue_business_seconds, "
     "f.frt_seconds, f.frt_business_seconds, f.resolution_seconds, f.resolution_business_seconds, "
     "s.status, s.rating, s.rated_at, f.contained, f.first_contact, "
-    "f.unanswered, f.windows_missed, f.transfers, f.customer_messages, f.human_messages, f.bot_messages")
+    "f.unanswered, f.windows_missed, f.transfers, f.customer_messages, f.human_messages, f.bot_messages, "
+    + _sla_columns())
 _FROM = (" FROM conversation_facts f JOIN conversations c ON c.id = f.conversation_id "
          "JOIN contacts ct ON ct.id = c.contact_id JOIN inboxes i ON i.id = f.inbox_id "
          "LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN users u ON u.id = f.assignee_id "

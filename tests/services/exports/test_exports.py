@@ -20,7 +20,7 @@ from sqlmodel import select
 from crm_app.db import get_engine, session_scope, utcnow
 from crm_app.errors import NotFound, PermissionDenied, ValidationError
 from crm_app.integrations.storage import get_storage
-from crm_app.models import AuditLog, CsatSurvey, Export, Label, TeamMember
+from crm_app.models import AuditLog, CsatSurvey, Export, Label, SlaClock, TeamMember
 from crm_app.queue import get_queue
 from crm_app.services import exports
 from crm_app.services.analytics import criteria, figures, rollups
@@ -318,3 +318,40 @@ def test_rows_arrive_from_the_database_a_batch_at_a_time(world):
 def test_the_job_is_registered_on_bulk():
     assert jobs.spec("run_export").queue == "bulk" and jobs.job_id("run_export", 7) == "export-7"
     assert jobs.spec("sweep_exports").every
+
+
+def test_the_sla_columns_hold_each_cycles_latest_clock_and_its_breaches(world, db):
+    """Per target: the latest clock's status and deadline, and the missed clocks, of the cycle they started in."""
+    one, two = world["one"], world["two"]
+    opened = dict(((c, n), at) for c, n, at in db.execute(text(
+        "SELECT conversation_id, cycle, opened_at FROM conversation_facts WHERE conversation_id IN (:a, :b)"),
+        {"a": one.id, "b": two.id}).all())
+    minute = dt.timedelta(minutes=1)
+
+    def clock(conversation, target, status, started, due, done=None):
+        db.add(SlaClock(tenant_id=conversation.tenant_id, conversation_id=conversation.id, target=target,
+                        status=status, started_at=started, due_at=due, done_at=done, inbox_id=conversation.inbox_id))
+
+    first, second = opened[(one.id, 0)], opened[(one.id, 1)]
+    clock(one, "first_response", "hit", first + minute, first + 15 * minute, first + 2 * minute)
+    clock(one, "next_response", "missed", second + 5 * minute, second + 10 * minute)
+    clock(one, "next_response", "hit", second + 15 * minute, second + 20 * minute, second + 18 * minute)
+    clock(one, "resolution", "active", second, None)  # paused with no known end: no deadline
+    clock(two, "resolution", "missed", opened[(two.id, 0)] - minute, opened[(two.id, 0)] + 60 * minute)
+    db.commit()
+    _, (definitions, names, *lines) = _csv(world["boss"], _export(world["boss"]))
+    rows = {(int(r[0]), int(r[1])): dict(zip(names, r, strict=True)) for r in lines}
+    assert "(UTC)" in definitions[names.index("sla_first_response_due_at")]
+    assert "missed" in definitions[names.index("sla_resolution_status")]
+
+    def sla_of(row, target):
+        return row[f"sla_{target}_status"], row[f"sla_{target}_due_at"], row[f"sla_{target}_breaches"]
+
+    local = "%Y-%m-%d %H:%M:%S"  # the golden dataset's tenant is on UTC
+    cycle0, cycle1, other = rows[(one.id, 0)], rows[(one.id, 1)], rows[(two.id, 0)]
+    assert sla_of(cycle0, "first_response") == ("hit", (first + 15 * minute).strftime(local), "0")
+    assert sla_of(cycle0, "next_response") == ("", "", "0")  # the later cycle's clocks are not the first's
+    assert sla_of(cycle1, "next_response") == ("hit", (second + 20 * minute).strftime(local), "1")
+    assert sla_of(cycle1, "resolution") == ("active", "", "0")
+    assert sla_of(cycle1, "first_response") == ("", "", "0")
+    assert sla_of(other, "resolution") == ("missed", (opened[(two.id, 0)] + 60 * minute).strftime(local), "1")
