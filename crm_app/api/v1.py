@@ -193,7 +193,11 @@ def _conversation_routes(app: FastAPI) -> None:
         team_id: Annotated[int | None, Query(ge=1)] = None,
         label_id: Annotated[int | None, Query(ge=1)] = None,
         inbox_id: Annotated[int | None, Query(ge=1)] = None,
-        sort: Annotated[Literal["recent", "window"], Query(description="`window`: closing windows first.")] = "recent",
+        sort: Annotated[Literal["recent", "window", "due", "priority"], Query(description=(
+            "`window`: closing windows first; `due`: the nearest SLA deadline first (none last); `priority`: "
+            "highest first, then as `recent`."))] = "recent",
+        at_risk: Annotated[bool, Query(description=(
+            "Only conversations whose SLA deadline passed or is in the last 20 % of its window."))] = False,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
     ) -> s.ConversationPage:
@@ -201,7 +205,7 @@ def _conversation_routes(app: FastAPI) -> None:
             _require(request.state.token_scopes, access.scope("contacts"))
             _require(request.state.token_scopes, access.scope("messages"))
         page = run(inbox.list_conversations, actor, tab=tab, query=q, team_id=team_id, label_id=label_id,
-                   status=status, inbox_id=inbox_id, sort=sort, cursor=cursor, limit=limit)
+                   status=status, inbox_id=inbox_id, sort=sort, cursor=cursor, limit=limit, at_risk=at_risk)
         return s.ConversationPage(data=[_conversation(request, r) for r in page.rows],
                                   next_cursor=page.next_cursor, total=page.total)
 
@@ -232,6 +236,13 @@ def _conversation_routes(app: FastAPI) -> None:
               body: Annotated[s.Close | None, Body()] = None) -> s.Conversation:
         row = run(inbox.close, actor, conversation_id=conversation_id, note=body.note if body else None)
         return _conversation(request, row)
+
+    @app.post("/conversations/{conversation_id}/priority", response_model=s.Conversation, tags=["conversations"],
+              responses=ERRORS, summary="Set the priority (supervisors and admins)")
+    def set_priority(conversation_id: int, body: s.SetPriority, actor: ConversationsWrite,
+                     request: Request) -> s.Conversation:
+        return _conversation(request, run(inbox.set_priority, actor, conversation_id=conversation_id,
+                                          priority=body.priority))
 
 
 def client_key_for(actor: Actor, idempotency_key: str) -> str:

@@ -5,6 +5,7 @@ from crm_app.services.inbox.actions import (  # noqa: F401
     assign,
     close,
     reopen,
+    set_priority,
     snooze,
     take_over,
     transfer,

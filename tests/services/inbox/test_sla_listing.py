@@ -8,8 +8,11 @@ from crm_app.domain.inbox import duration_words, sla_level
 from crm_app.errors import ValidationError
 from crm_app.services.inbox import listing
 from tests.factories import make_user
-from tests.support.inbox import fresh_tenant, quick_conversation
-from tests.support.inbox import no_leftover_jobs  # noqa: F401  (an autouse fixture)
+from tests.support.inbox import (
+    fresh_tenant,
+    no_leftover_jobs,  # noqa: F401  (an autouse fixture)
+    quick_conversation,
+)
 
 MIN = dt.timedelta(minutes=1)
 
