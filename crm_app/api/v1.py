@@ -14,6 +14,7 @@ from fastapi import Body, Depends, FastAPI, Header, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,7 @@ from crm_app.config import get_settings
 from crm_app.errors import CRMError, ValidationError
 from crm_app.services import access, channel, conversations, inbox, routing, settings, transaction
 from crm_app.services.core.actors import Actor
+from crm_app.services.sla import priority as sla_priority
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +181,12 @@ SettingsRead = Annotated[Actor, Depends(scoped(access.scope("settings")))]
 SettingsWrite = Annotated[Actor, Depends(scoped(access.scope("settings", write=True)))]
 
 
+def _set_priority(session: Session, *, actor: Actor, conversation_id: int, priority: str) -> Any:
+    """The priority through the SLA service, then the conversation's row as the inbox lists it."""
+    sla_priority.set_priority(session, actor=actor, conversation_id=conversation_id, priority=priority)
+    return inbox.conversation_row(session, conversation_id)
+
+
 def _conversation_routes(app: FastAPI) -> None:
     @app.get("/conversations", response_model=s.ConversationPage, tags=["conversations"], responses=ERRORS,
              summary="List conversations")
@@ -241,7 +249,7 @@ def _conversation_routes(app: FastAPI) -> None:
               responses=ERRORS, summary="Set the priority (supervisors and admins)")
     def set_priority(conversation_id: int, body: s.SetPriority, actor: ConversationsWrite,
                      request: Request) -> s.Conversation:
-        return _conversation(request, run(inbox.set_priority, actor, conversation_id=conversation_id,
+        return _conversation(request, run(_set_priority, actor, conversation_id=conversation_id,
                                           priority=body.priority))
 
 

@@ -199,9 +199,11 @@ def test_contact_save_search_filters_sort_and_load_more(browser, stack):
         _wait(lambda: sup.locator("#conversation-list .conv-row").count() >= 45, timeout=10)
         # Sort: the window closing soonest comes first (Lote 00 wrote longest ago).
         sup.click("#filters-button")
-        sup.click("#sort-window")
+        sup.click("#sort-select")
+        sup.get_by_role("option", name="Janela fecha antes").click()
         _wait(lambda: "Lote 00" in sup.locator("#conversation-list .conv-row").first.inner_text(), timeout=10)
-        sup.click("#sort-recent")
+        sup.click("#sort-select")
+        sup.get_by_role("option", name="Mais recentes").click()
         # Filters: status, team, label, number.
         sup.click("#filter-status")
         sup.get_by_role("option", name="Adiada").click()

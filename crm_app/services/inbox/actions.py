@@ -1,5 +1,4 @@
-"""What attendants do to a conversation: take over, assign, transfer, close, reopen, snooze, private notes, and
-(supervisors) its priority.
+"""What attendants do to a conversation: take over, assign, transfer, close, reopen, snooze, and private notes.
 
 Each action checks who may act (`conversations.access`), records the change through `conversations.log`
 (event, system line, audit row, and `conversation.updated` after commit) and then lets routing's queue
@@ -38,7 +37,6 @@ from crm_app.services.inbox import away_mail, listing, views
 from crm_app.services.inbox.listing import ConversationRow
 from crm_app.services.inbox.views import MessageView
 from crm_app.services.routing import handoff, queue
-from crm_app.services.sla import priority as sla_priority
 
 MAX_NOTE = 4096
 WAKE_BATCH = 500
@@ -299,19 +297,3 @@ def add_note(session: Session, *, actor: Actor, conversation_id: int, body: str)
     conversation = access_conversation(session, actor=actor, conversation_id=conversation_id)
     note = _note(session, actor, conversation, body)
     return views.message_views(session, actor, conversation, [note])[0]
-
-
-def set_priority(session: Session, *, actor: Actor, conversation_id: int, priority: int | str) -> ConversationRow:
-    """Give the conversation a priority (supervisors and admins), through `sla.priority.set_priority`.
-
-    Args:
-        session: The caller's session.
-        actor: A supervisor or admin of the conversation's tenant.
-        conversation_id: The conversation.
-        priority: 0-4 or its name (`domain.sla.PRIORITIES`).
-
-    Returns:
-        Its list row.
-    """
-    sla_priority.set_priority(session, actor=actor, conversation_id=conversation_id, priority=priority)
-    return listing.conversation_row(session, conversation_id)
