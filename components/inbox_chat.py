@@ -6,7 +6,7 @@ import reflex as rx
 
 from components.inbox_bubbles import message
 from components.inbox_interactive import interactive_dialog
-from components.inbox_list import status_badge, window_chip
+from components.inbox_list import priority_badge, priority_label, sla_chip, status_badge, window_chip
 from crm_app.state.inbox import InboxActionsState, InboxComposerState, InboxConversationState, InboxState
 
 S = InboxComposerState
@@ -129,6 +129,19 @@ def _labels() -> rx.Component:
     )
 
 
+def _priority_menu() -> rx.Component:
+    """Prioridade: supervisors and admins pick none, low, medium, high or urgent."""
+    return rx.dropdown_menu.root(
+        rx.dropdown_menu.trigger(rx.button(rx.icon("flag", size=14), priority_label(H["priority"]), size="1",
+                                           variant="soft", color_scheme="gray", id="priority-button",
+                                           aria_label=T["inbox.priority.change"], title=T["inbox.priority.change"])),
+        rx.dropdown_menu.content(
+            *[rx.dropdown_menu.item(T[f"sla.priority.{p}"], on_click=A.set_priority(p), id=f"priority-{p}")
+              for p in ("urgent", "high", "medium", "low", "none")],
+        ),
+    )
+
+
 def _actions() -> rx.Component:
     take = rx.button(rx.icon("hand", size=14), T["inbox.take_over"], size="1", on_click=A.take_over,
                      id="take-over")
@@ -143,6 +156,7 @@ def _actions() -> rx.Component:
                     rx.cond(S.can_manage, rx.fragment(_transfer(), _snooze(), _close()), rx.fragment()),
                 )),
         rx.cond(S.can_manage | S.can_take_over, _labels(), rx.fragment()),
+        rx.cond(S.can_set_priority, _priority_menu(), rx.fragment()),
         rx.box(rx.tooltip(rx.icon_button(rx.icon("panel-right", size=14), size="1", variant="ghost",
                                          color_scheme="gray", on_click=S.toggle_panel, aria_label=T["inbox.panel"],
                                          aria_pressed=rx.cond(S.panel_open, "true", "false"), id="panel-toggle"),
@@ -161,10 +175,13 @@ def _header() -> rx.Component:
         rx.avatar(fallback=H["initials"], size="3", radius="full", color_scheme="teal", variant="soft"),
         rx.vstack(
             rx.hstack(rx.text(H["name"], weight="bold", size="3", id="chat-name", trim="both"),
-                      status_badge(H["status"], H["bot"]), spacing="2", align="center", wrap="wrap"),
+                      status_badge(H["status"], H["bot"]),
+                      rx.box(priority_badge(H["priority"]), id="chat-priority", display="contents"),
+                      spacing="2", align="center", wrap="wrap"),
             rx.hstack(
                 rx.text(H["phone"], size="1", color_scheme="gray"),
                 window_chip(H["window"], H["window_left"]),
+                sla_chip(H),
                 rx.cond(H["assignee"] != "",
                         rx.text(T["inbox.assigned_to"] + " " + H["assignee"], size="1", color_scheme="gray",
                                 id="chat-assignee"),

@@ -30,6 +30,41 @@ def window_chip(level, left, size: str = "1") -> rx.Component:
     )
 
 
+def sla_chip(item, size: str = "1") -> rx.Component:
+    """The SLA countdown of a row or header (`view.sla_chip`): green, amber in the last 20 % of its window, red once
+    missed; assets/sla.js ticks its words and colour every second. The tooltip reads the deadline's local time."""
+    late = item["sla_level"] == "late"
+    chip = rx.badge(
+        rx.icon(rx.cond(late, "alarm-clock-off", "alarm-clock"), size=12),
+        rx.el.span(item["sla_text"], class_name="sla-text"),
+        color_scheme=rx.match(item["sla_level"], ("late", "red"), ("risk", "amber"), "green"),
+        variant=rx.cond(late, "solid", "soft"), size=size, radius="full",
+        class_name=rx.match(item["sla_level"], ("late", "sla-chip sla-late"), ("risk", "sla-chip sla-risk"),
+                            "sla-chip sla-ok"),
+        data_level=item["sla_level"], data_sla_due=item["sla_due"], data_sla_start=item["sla_start"],
+        data_overdue=item["sla_overdue"], title=item["sla_title"], aria_label=item["sla_title"], role="timer",
+        white_space="nowrap",
+    )
+    return rx.cond(item["sla_level"] != "", chip, rx.fragment())
+
+
+PRIORITY_LOOK = {"urgent": ("red", "solid", "flame"), "high": ("orange", "solid", "arrow-up"),
+                 "medium": ("blue", "soft", "equal"), "low": ("gray", "soft", "arrow-down")}
+
+
+def priority_label(name) -> rx.Var:
+    """The priority's name in the user's language."""
+    return rx.match(name, *[(p, T[f"sla.priority.{p}"]) for p in PRIORITY_LOOK], T["sla.priority.none"])
+
+
+def priority_badge(name) -> rx.Component:
+    """A small badge for a priority above none; high and urgent are solid so they stand out."""
+    return rx.match(name, *[(p, rx.badge(rx.icon(icon, size=11), T[f"sla.priority.{p}"], color_scheme=color,
+                                         variant=variant, size="1", class_name="priority-badge", data_priority=p,
+                                         title=T["inbox.priority"] + ": " + T[f"sla.priority.{p}"]))
+                            for p, (color, variant, icon) in PRIORITY_LOOK.items()], rx.fragment())
+
+
 def status_badge(status, bot) -> rx.Component:
     """Aberta green, Pendente amber, Adiada blue, Encerrada gray, Bot violet."""
     return rx.cond(
@@ -114,11 +149,20 @@ def _filters() -> rx.Component:
                     rx.input(type="date", value=S.period_until, on_change=lambda v: S.set_period("until", v),
                              size="1", id="filter-until", aria_label=T["inbox.period.until"], flex="1"),
                     spacing="1", width="100%"),
+                rx.hstack(
+                    rx.switch(checked=S.filter_sla == "at_risk", size="1", id="filter-sla-risk",
+                              on_change=lambda on: S.set_filter("sla", rx.cond(on, "at_risk", "all")),
+                              aria_label=T["inbox.filter.sla_risk"]),
+                    rx.vstack(rx.text(T["inbox.filter.sla_risk"], size="2"),
+                              rx.text(T["inbox.filter.sla_risk_help"], size="1", color_scheme="gray"), spacing="0"),
+                    spacing="2", align="center", width="100%",
+                ),
                 rx.text(T["inbox.sort"], size="1", color_scheme="gray"),
-                rx.segmented_control.root(
-                    rx.segmented_control.item(T["inbox.sort.recent"], value="recent", id="sort-recent"),
-                    rx.segmented_control.item(T["inbox.sort.window"], value="window", id="sort-window"),
-                    value=S.sort, on_change=S.set_sort, size="1", width="100%",
+                rx.select.root(
+                    rx.select.trigger(variant="surface", width="100%", id="sort-select", aria_label=T["inbox.sort"]),
+                    rx.select.content(*[rx.select.item(T[f"inbox.sort.{v}"], value=v)
+                                        for v in ("recent", "window", "due", "priority")]),
+                    value=S.sort, on_change=S.set_sort, size="1",
                 ),
                 rx.button(T["inbox.filter.clear"], size="1", variant="soft", color_scheme="gray",
                           on_click=S.clear_filters, id="filters-clear", width="100%"),
@@ -156,14 +200,17 @@ def _row(row: rx.Var) -> rx.Component:
                     width="100%", align="center", spacing="1",
                 ),
                 rx.cond(
-                    (row["window"] == "warn") | (row["window"] == "danger") | (row["labels"] != ""),
+                    (row["window"] == "warn") | (row["window"] == "danger") | (row["labels"] != "")
+                    | (row["sla_level"] != "") | (row["priority"] != "none"),
                     rx.hstack(
+                        priority_badge(row["priority"]),
+                        sla_chip(row),
                         rx.cond((row["window"] == "warn") | (row["window"] == "danger"),
                                 window_chip(row["window"], row["window_left"]), rx.fragment()),
                         rx.cond(row["labels"] != "", rx.text(row["labels"], size="1", color_scheme="gray",
                                                              overflow="hidden", white_space="nowrap",
                                                              text_overflow="ellipsis"), rx.fragment()),
-                        width="100%", align="center", spacing="1",
+                        width="100%", align="center", spacing="1", wrap="wrap",
                     ),
                     rx.fragment(),
                 ),

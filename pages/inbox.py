@@ -62,6 +62,7 @@ def _inbox() -> rx.Component:
         rx.el.style(LAYOUT_CSS),
         bridge(),
         rx.script(src="/inbox.js"),
+        rx.script(src="/sla.js"),
         lang=S.lang, width="100%", id="inbox-page",
     )
 

@@ -14,6 +14,7 @@ from fastapi import Body, Depends, FastAPI, Header, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,7 @@ from crm_app.config import get_settings
 from crm_app.errors import CRMError, ValidationError
 from crm_app.services import access, channel, conversations, inbox, routing, settings, transaction
 from crm_app.services.core.actors import Actor
+from crm_app.services.sla import priority as sla_priority
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +181,12 @@ SettingsRead = Annotated[Actor, Depends(scoped(access.scope("settings")))]
 SettingsWrite = Annotated[Actor, Depends(scoped(access.scope("settings", write=True)))]
 
 
+def _set_priority(session: Session, *, actor: Actor, conversation_id: int, priority: str) -> Any:
+    """The priority through the SLA service, then the conversation's row as the inbox lists it."""
+    sla_priority.set_priority(session, actor=actor, conversation_id=conversation_id, priority=priority)
+    return inbox.conversation_row(session, conversation_id)
+
+
 def _conversation_routes(app: FastAPI) -> None:
     @app.get("/conversations", response_model=s.ConversationPage, tags=["conversations"], responses=ERRORS,
              summary="List conversations")
@@ -193,7 +201,11 @@ def _conversation_routes(app: FastAPI) -> None:
         team_id: Annotated[int | None, Query(ge=1)] = None,
         label_id: Annotated[int | None, Query(ge=1)] = None,
         inbox_id: Annotated[int | None, Query(ge=1)] = None,
-        sort: Annotated[Literal["recent", "window"], Query(description="`window`: closing windows first.")] = "recent",
+        sort: Annotated[Literal["recent", "window", "due", "priority"], Query(description=(
+            "`window`: closing windows first; `due`: the nearest SLA deadline first (none last); `priority`: "
+            "highest first, then as `recent`."))] = "recent",
+        at_risk: Annotated[bool, Query(description=(
+            "Only conversations whose SLA deadline passed or is in the last 20 % of its window."))] = False,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
     ) -> s.ConversationPage:
@@ -201,7 +213,7 @@ def _conversation_routes(app: FastAPI) -> None:
             _require(request.state.token_scopes, access.scope("contacts"))
             _require(request.state.token_scopes, access.scope("messages"))
         page = run(inbox.list_conversations, actor, tab=tab, query=q, team_id=team_id, label_id=label_id,
-                   status=status, inbox_id=inbox_id, sort=sort, cursor=cursor, limit=limit)
+                   status=status, inbox_id=inbox_id, sort=sort, cursor=cursor, limit=limit, at_risk=at_risk)
         return s.ConversationPage(data=[_conversation(request, r) for r in page.rows],
                                   next_cursor=page.next_cursor, total=page.total)
 
@@ -232,6 +244,13 @@ def _conversation_routes(app: FastAPI) -> None:
               body: Annotated[s.Close | None, Body()] = None) -> s.Conversation:
         row = run(inbox.close, actor, conversation_id=conversation_id, note=body.note if body else None)
         return _conversation(request, row)
+
+    @app.post("/conversations/{conversation_id}/priority", response_model=s.Conversation, tags=["conversations"],
+              responses=ERRORS, summary="Set the priority (supervisors and admins)")
+    def set_priority(conversation_id: int, body: s.SetPriority, actor: ConversationsWrite,
+                     request: Request) -> s.Conversation:
+        return _conversation(request, run(_set_priority, actor, conversation_id=conversation_id,
+                                          priority=body.priority))
 
 
 def client_key_for(actor: Actor, idempotency_key: str) -> str:

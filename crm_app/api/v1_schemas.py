@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crm_app.domain.sla import PRIORITIES
 
 
 class _Out(BaseModel):
@@ -52,6 +54,24 @@ class Conversation(_Out):
     window_expires_at: dt.datetime | None = Field(
         description="When the 24-hour customer service window ends; after that only templates may be sent.")
     labels: list[str]
+    priority: Literal["none", "low", "medium", "high", "urgent"] = Field(
+        "none", description="none, low, medium, high or urgent; supervisors and admins set it.")
+    sla_due_at: dt.datetime | None = Field(
+        None, description="The running SLA clock's next deadline (past while it is missed and unanswered); null "
+                          "when no clock runs.")
+    sla_started_at: dt.datetime | None = Field(None, description="When that clock started.")
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_name(cls, value: Any) -> Any:
+        """The services keep the level (0-4); the API speaks its name."""
+        return PRIORITIES[value] if isinstance(value, int) and 0 <= value < len(PRIORITIES) else value
+
+
+class SetPriority(_In):
+    priority: Literal["none", "low", "medium", "high", "urgent"]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"priority": "high"}]})
 
 
 class ConversationPage(BaseModel):

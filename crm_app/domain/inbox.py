@@ -52,6 +52,48 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime | None, int]:
         raise ValueError("invalid cursor") from exc
 
 
+def encode_ranked_cursor(rank: int, moment: dt.datetime | None, row_id: int) -> str:
+    """A keyset cursor for (rank, moment, id), e.g. a priority before the usual order."""
+    return f"{int(rank)}.{encode_cursor(moment, row_id)}"
+
+
+def decode_ranked_cursor(cursor: str) -> tuple[int, dt.datetime | None, int]:
+    """The (rank, moment, id) a ranked cursor encodes. Raises ValueError when it is not one of ours."""
+    rank, dot, rest = cursor.partition(".")
+    if not dot or not rank.isdigit() or len(rank) > 3:
+        raise ValueError("invalid cursor")
+    return (int(rank), *decode_cursor(rest))
+
+
+# The share of an SLA clock's window, at its end, in which the deadline counts as "at risk" (amber, then red).
+SLA_RISK_SHARE = 0.2
+
+
+def sla_level(due_at: dt.datetime | None, started_at: dt.datetime | None, now: dt.datetime) -> str:
+    """"" without a deadline; "late" once it passed; "risk" in the last `SLA_RISK_SHARE` of [started, due];
+    else "ok". The list's "SLA em risco" filter is "risk" or "late"."""
+    if due_at is None:
+        return ""
+    if now >= due_at:
+        return "late"
+    if started_at is not None and (due_at - now) <= (due_at - started_at) * SLA_RISK_SHARE:
+        return "risk"
+    return "ok"
+
+
+def duration_words(seconds: float) -> str:
+    """A countdown's words, the same in pt-BR and English: "< 1 min", "12 min", "2 h 5 min", "3 d 4 h"."""
+    minutes = int(abs(seconds) // 60)
+    if minutes < 1:
+        return "< 1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
+    return f"{hours // 24} d {hours % 24} h" if hours % 24 else f"{hours // 24} d"
+
+
 def display_phone(phone_e164: str | None) -> str:
     """A phone as people read it: "+55 11 98123-4567" for Brazil, the E.164 form elsewhere."""
     phone = phone_e164 or ""

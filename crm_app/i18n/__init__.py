@@ -18,6 +18,7 @@ from crm_app.i18n import (
     area_security,
     area_settings,
     area_sla,
+    area_sla_inbox,
     area_sso,
     area_webhooks,
 )
@@ -26,8 +27,8 @@ from crm_app.i18n.pt_br import PT_BR as _PT_BR
 
 # Each product area keeps its strings in its own module, so that areas built side by side do not collide.
 _AREAS = (area_admin, area_ai, area_analytics, area_assignment, area_audit, area_bot, area_csat, area_editor,
-          area_exports, area_mail, area_numbers, area_privacy, area_security, area_settings, area_sla, area_sso,
-          area_webhooks)
+          area_exports, area_mail, area_numbers, area_privacy, area_security, area_settings, area_sla,
+          area_sla_inbox, area_sso, area_webhooks)
 PT_BR: dict[str, str] = {**_PT_BR, **{k: v for area in _AREAS for k, v in area.PT_BR.items()}}
 EN: dict[str, str] = {**_EN, **{k: v for area in _AREAS for k, v in area.EN.items()}}
 

@@ -199,9 +199,11 @@ def test_contact_save_search_filters_sort_and_load_more(browser, stack):
         _wait(lambda: sup.locator("#conversation-list .conv-row").count() >= 45, timeout=10)
         # Sort: the window closing soonest comes first (Lote 00 wrote longest ago).
         sup.click("#filters-button")
-        sup.click("#sort-window")
+        sup.click("#sort-select")
+        sup.get_by_role("option", name="Janela fecha antes").click()
         _wait(lambda: "Lote 00" in sup.locator("#conversation-list .conv-row").first.inner_text(), timeout=10)
-        sup.click("#sort-recent")
+        sup.click("#sort-select")
+        sup.get_by_role("option", name="Mais recentes").click()
         # Filters: status, team, label, number.
         sup.click("#filter-status")
         sup.get_by_role("option", name="Adiada").click()
@@ -474,3 +476,83 @@ def test_a_background_tab_notifies_with_a_sound_for_my_conversations_and_new_one
         assert ana.evaluate("window.__sounds") == sounds
     finally:
         ctx.close()
+
+
+def _chip(page, name: str):
+    return _row(page, name).locator(".sla-chip")
+
+
+def test_sla_chips_tick_in_the_browser_sort_due_first_filter_at_risk_and_set_a_priority(browser, stack):
+    from crm_app.db import session_scope
+    from tests.support.inbox import quick_conversation
+
+    inbox_id = _sql("SELECT id FROM inboxes ORDER BY id LIMIT 1")[0].id
+    ctx_s, sup = _open_inbox(browser, stack, "supervisor@demo.local")
+    ctx_a = None
+    try:
+        now = dt.datetime.now(dt.UTC)
+        # far: 45 of 60 minutes left (green); middle: 10 of 60 left (amber); near: passes in a few seconds (red).
+        with session_scope() as session:
+            far = quick_conversation(session, inbox_id, phone="+5511955559001", name="Prazo Folgado",
+                                     last_message_at=now, sla_due_at=now + dt.timedelta(minutes=45, seconds=30),
+                                     sla_started_at=now - dt.timedelta(minutes=15)).id
+            near = quick_conversation(session, inbox_id, phone="+5511955559002", name="Prazo Apertado",
+                                      last_message_at=now - dt.timedelta(minutes=1),
+                                      sla_due_at=now + dt.timedelta(seconds=8),
+                                      sla_started_at=now - dt.timedelta(minutes=30)).id
+            middle = quick_conversation(session, inbox_id, phone="+5511955559003", name="Prazo no Limite",
+                                        last_message_at=now - dt.timedelta(minutes=2),
+                                        sla_due_at=now + dt.timedelta(minutes=10, seconds=30),
+                                        sla_started_at=now - dt.timedelta(minutes=50)).id
+        sup.click("#tab-all")
+        far_chip, near_chip = _chip(sup, "Prazo Folgado"), _chip(sup, "Prazo Apertado")
+        far_chip.wait_for(timeout=10_000)
+        assert far_chip.inner_text().strip() in ("45 min", "44 min")
+        assert "sla-ok" in far_chip.get_attribute("class") and far_chip.get_attribute("data-accent-color") == "green"
+        assert far_chip.get_attribute("aria-label").startswith("Prazo do SLA: ")
+        middle_chip = _chip(sup, "Prazo no Limite")
+        assert middle_chip.inner_text().strip() in ("10 min", "9 min")
+        assert "sla-risk" in middle_chip.get_attribute("class")
+        assert middle_chip.get_attribute("data-accent-color") == "amber"
+        # The near deadline passes with no server round-trip: the browser's tick turns the chip red.
+        _wait(lambda: "sla-late" in (near_chip.get_attribute("class") or ""), timeout=20)
+        assert near_chip.get_attribute("data-accent-color") == "red"
+        assert near_chip.inner_text().strip().startswith("estourado há")
+        # Vence primeiro: the missed deadline, the amber one, the far one, then every one without a deadline.
+        sup.click("#filters-button")
+        sup.click("#sort-select")
+        sup.get_by_role("option", name="Vence primeiro").click()
+        rows = sup.locator("#conversation-list .conv-row")
+        _wait(lambda: rows.nth(0).get_attribute("data-id") == str(near), timeout=10)
+        assert [rows.nth(i).get_attribute("data-id") for i in (1, 2)] == [str(middle), str(far)]
+        listed = rows.count()
+        # SLA em risco: the missed and the amber one (45 of 60 minutes left is not in the last 20 %).
+        sup.click("#filter-sla-risk")
+        _wait(lambda: rows.count() == 2, timeout=10)
+        assert [rows.nth(i).get_attribute("data-id") for i in (0, 1)] == [str(near), str(middle)]
+        sup.click("#filter-sla-risk")
+        _wait(lambda: rows.count() == listed, timeout=10)
+        sup.keyboard.press("Escape")
+        sup.locator("#filter-sla-risk").wait_for(state="hidden")
+        shoot(sup, "inbox-sla-list")
+        # A supervisor sets the priority from the header; the badge shows in the header and the row.
+        _row(sup, "Prazo Apertado").click()
+        sup.locator("#chat-name", has_text="Prazo Apertado").wait_for()
+        sup.click("#priority-button")
+        sup.click("#priority-urgent")
+        sup.get_by_text("Prioridade alterada.").wait_for()
+        _row(sup, "Prazo Apertado").locator(".priority-badge[data-priority=urgent]").wait_for(timeout=10_000)
+        sup.locator("#chat-priority .priority-badge[data-priority=urgent]").wait_for()
+        assert _sql("SELECT priority FROM conversations WHERE id = :c", c=near)[0].priority == 4
+        sup.locator("#chat-pane .sla-chip.sla-late").wait_for()
+        shoot(sup, "inbox-sla-chips")
+        # An attendant sees the priority but has no menu to change it.
+        ctx_a, ana = _open_inbox(browser, stack, "ana@demo.local")
+        ana.click("#tab-unassigned")
+        _row(ana, "Prazo Apertado").click()
+        ana.locator("#chat-priority .priority-badge[data-priority=urgent]").wait_for(timeout=10_000)
+        assert ana.locator("#priority-button").count() == 0
+    finally:
+        ctx_s.close()
+        if ctx_a is not None:
+            ctx_a.close()

@@ -193,6 +193,12 @@ HANDLERS: dict[str, UI | Attack] = {
     "InboxActionsState.remove_label": call("remove_label", "x", preset={"selected_id": "iB:conversation"}),
     "InboxActionsState.resend": call("resend", "B:message", preset={"selected_id": "iB:conversation"}),
     "InboxActionsState.open_transfer": call("open_transfer", preset={"selected_id": "iB:conversation"}),
+    "InboxActionsState.set_priority": call("set_priority", "urgent", preset={"selected_id": "iB:conversation"},
+                                           writes=True),
+    # An attendant (or executive, dpo) of B may not change the priority even of B's own conversation.
+    "InboxActionsState.set_priority#attendant": call("set_priority", "urgent",
+                                                     preset={"selected_id": "iB:conversation"},
+                                                     roles=("admin", "supervisor")),
     # ---- canned responses
     "CannedSettingsState.load": call("load", reads=True),
     "CannedSettingsState.open_edit": chain(("load",), ("open_edit", "B:canned"), reads=True),

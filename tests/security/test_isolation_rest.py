@@ -72,6 +72,8 @@ ROUTES = {
     "POST /api/v1/conversations/{conversation_id}/close": Api("conversations:write", CONV,
                                                               forbidden_roles=("attendant", "dpo", "executive"),
                                                               role_target="admins_conversation"),
+    "POST /api/v1/conversations/{conversation_id}/priority": Api("conversations:write", CONV, {"priority": "urgent"},
+                                                                 forbidden_roles=NOT_SLA),
     "GET /api/v1/conversations/{conversation_id}/messages": Api("messages:read", CONV),
     "POST /api/v1/conversations/{conversation_id}/messages": Api("messages:write", CONV,
                                                                  {"type": "text", "text": "pwned"},

@@ -97,3 +97,20 @@ def test_edited_and_deleted_bubbles_carry_their_mark_and_the_hover_text():
     blanked = view.message_item(MessageView(**{**vars(_message(body=None)), "deleted": True}), TZ, "pt-BR")
     assert (blanked["deleted"], blanked["history"]) == ("1", "")
     assert set(view.pending_item("oi", "k", False, "Ana", NOW, TZ)) == set(edited)
+
+
+def test_the_sla_chip_is_first_drawn_with_its_words_colour_and_local_deadline():
+    start = NOW - dt.timedelta(minutes=100)
+    assert view.sla_chip(None, None, NOW, TZ, "pt-BR")["sla_level"] == ""
+    chip = view.sla_chip(NOW + dt.timedelta(hours=2, minutes=5), start, NOW, TZ, "pt-BR")
+    assert (chip["sla_level"], chip["sla_text"], chip["sla_title"]) == ("ok", "2 h 5 min", "Prazo do SLA: 14:05")
+    assert chip["sla_due"] == str(int((NOW + dt.timedelta(hours=2, minutes=5)).timestamp() * 1000))
+    assert chip["sla_start"] == str(int(start.timestamp() * 1000))
+    assert view.sla_chip(NOW + dt.timedelta(minutes=12), start, NOW, TZ, "pt-BR")["sla_level"] == "risk"
+    late = view.sla_chip(NOW - dt.timedelta(minutes=3), start, NOW, TZ, "pt-BR")
+    assert (late["sla_level"], late["sla_text"], late["sla_overdue"]) == ("late", "estourado há 3 min",
+                                                                          "estourado há {x}")
+    assert late["sla_title"] == "Prazo do SLA estourado: era 11:57"
+    tomorrow = view.sla_chip(NOW + dt.timedelta(days=1), start, NOW, TZ, "en")
+    assert (tomorrow["sla_text"], tomorrow["sla_title"]) == ("1 d", "SLA deadline: 11/07 12:00")
+    assert [view.priority_name(n) for n in (0, 3, 4, None, 9)] == ["none", "high", "urgent", "none", "none"]

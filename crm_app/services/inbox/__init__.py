@@ -19,6 +19,7 @@ from crm_app.services.inbox.canned import (  # noqa: F401
     update_canned,
 )
 from crm_app.services.inbox.listing import (  # noqa: F401
+    SORTS,
     TABS,
     ConversationDetail,
     ConversationPage,

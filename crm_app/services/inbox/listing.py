@@ -15,11 +15,14 @@ from sqlmodel import Session, func, select
 from crm_app.db import UTCDateTime, utcnow
 from crm_app.domain import outbound
 from crm_app.domain.inbox import (
+    SLA_RISK_SHARE,
     Period,
     compute_local_ranges,
     decode_cursor,
+    decode_ranked_cursor,
     display_phone,
     encode_cursor,
+    encode_ranked_cursor,
     search_pattern,
 )
 from crm_app.errors import PermissionDenied, ValidationError
@@ -42,7 +45,9 @@ from crm_app.services.conversations.contacts import ContactView
 from crm_app.services.core.actors import Actor, require_role
 
 TABS = ("mine", "unassigned", "bot", "all", "closed")
-SORTS = ("recent", "window")
+# recent: newest activity first; window: open windows closing soonest first; due: the SLA deadline soonest first
+# (no deadline last); priority: highest first, then as recent.
+SORTS = ("recent", "window", "due", "priority")
 WINDOW = dt.timedelta(hours=24)
 
 _C, _K = Conversation, Contact
@@ -51,7 +56,8 @@ _RECENT_KEY = func.coalesce(_C.last_message_at, _C.created_at)
 
 @dataclass(frozen=True)
 class ConversationRow:
-    """One conversation as a list row: customer, preview, unread count, owner, team, window and labels."""
+    """One conversation as a list row: customer, preview, unread count, owner, team, window, labels, priority
+    (0-4, `domain.sla.PRIORITIES`) and the running SLA clock's deadline and start (None when no clock runs)."""
 
     id: int
     inbox_id: int
@@ -69,6 +75,9 @@ class ConversationRow:
     bot_active: bool
     window_expires_at: dt.datetime | None
     labels: list[str] = field(default_factory=list)
+    priority: int = 0
+    sla_due_at: dt.datetime | None = None
+    sla_started_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,8 @@ def _row_statement():
     return (select(_C.id, _C.inbox_id, _C.contact_id, _K.name.label("contact_name"), _K.phone_e164,
                    _C.last_message_preview, _C.last_message_at, _C.unread_count, _C.status, _C.assignee_id,
                    assignee.name.label("assignee_name"), _C.team_id, Team.name.label("team_name"), _C.bot_active,
-                   _C.last_customer_message_at, _RECENT_KEY.label("recent_key"))
+                   _C.last_customer_message_at, _RECENT_KEY.label("recent_key"), _C.priority, _C.sla_due_at,
+                   _C.sla_started_at)
             .join(_K, _K.id == _C.contact_id)
             .outerjoin(assignee, assignee.id == _C.assignee_id)
             .outerjoin(Team, Team.id == _C.team_id))
@@ -172,6 +182,7 @@ def _rows(session: Session, records: list) -> list[ConversationRow]:
         r.last_message_preview or "", r.last_message_at, r.unread_count, str(r.status), r.assignee_id,
         r.assignee_name, r.team_id, r.team_name, r.bot_active,
         r.last_customer_message_at + WINDOW if r.last_customer_message_at else None, labels.get(r.id, []),
+        priority=r.priority or 0, sla_due_at=r.sla_due_at, sla_started_at=r.sla_started_at,
     ) for r in records]
 
 
@@ -212,8 +223,8 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
                        team_id: int | None = None, label_id: int | None = None, status: str | None = None,
                        inbox_id: int | None = None, sort: str = "recent", cursor: str | None = None,
                        limit: int = 50, conversation_ids: list[int] | None = None,
-                       period: Period | None = None) -> ConversationPage:
-    """One page of a tab, newest activity first (or, with sort="window", open windows closing soonest first).
+                       period: Period | None = None, at_risk: bool = False) -> ConversationPage:
+    """One page of a tab in the order of `sort` (`SORTS`), newest activity first by default.
 
     Args:
         session: The caller's session.
@@ -224,19 +235,20 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
         label_id: Only conversations with this label.
         status: Only conversations in this status.
         inbox_id: Only this WhatsApp number's conversations.
-        sort: "recent" or "window".
+        sort: One of `SORTS`.
         cursor: The previous page's `next_cursor`.
         limit: Rows per page (1 to 200).
         conversation_ids: Only these conversations, whatever their status (an analytics selection); the tab
             is then ignored, except that attendants still see only their own.
         period: Only conversations with that moment (`Period.on`) in those local days and hours.
+        at_risk: Only conversations whose SLA deadline passed or is in the last 20 % of its clock's window.
 
     Returns:
         The page; `total` is counted on the first page only.
     """
     require_role(actor, *READERS)
     if sort not in SORTS:
-        raise ValidationError("sort must be recent or window", field="sort")
+        raise ValidationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
     limit = max(1, min(limit, 200))
     if cursor is None:  # a search by phone is a read of personal data; the pages after it are the same read
         reads.record_phone_search(session, actor=actor, query=query)
@@ -245,22 +257,47 @@ def list_conversations(session: Session, *, actor: Actor, tab: str = "mine", que
                   *_narrowing(team_id, label_id, status, inbox_id), *_period_filter(session, period, actor.tenant_id)]
     if sort == "window":
         conditions.append(_C.last_customer_message_at > utcnow() - WINDOW)
-    key = _C.last_customer_message_at if sort == "window" else _RECENT_KEY
+    if at_risk:
+        conditions.extend(_at_risk(session, utcnow()))
     total = None
     if cursor is None:
         total = session.exec(select(func.count()).select_from(_C).join(_K, _K.id == _C.contact_id)
                              .where(*conditions)).one()
     statement = _row_statement().where(*conditions)
     if cursor is not None:
-        statement = statement.where(_after(key, cursor, ascending=sort == "window"))
-    order = (key.asc(), _C.id.asc()) if sort == "window" else (key.desc(), _C.id.desc())
-    records = session.exec(statement.order_by(*order).limit(limit + 1)).all()
+        statement = statement.where(_after(sort, cursor))
+    records = session.exec(statement.order_by(*_ORDERS[sort]).limit(limit + 1)).all()
     page = records[:limit]
-    next_cursor = None
-    if len(records) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(last.last_customer_message_at if sort == "window" else last.recent_key, last.id)
+    next_cursor = _cursor_of(sort, page[-1]) if len(records) > limit else None
     return ConversationPage(_rows(session, page), next_cursor, total)
+
+
+_ORDERS = {
+    "recent": (_RECENT_KEY.desc(), _C.id.desc()),
+    "window": (_C.last_customer_message_at.asc(), _C.id.asc()),
+    # ASC NULLS LAST is the btree's own order: ix_conversations_tenant_sla_due serves it.
+    "due": (_C.sla_due_at.asc().nulls_last(), _C.id.asc()),
+    "priority": (_C.priority.desc(), _RECENT_KEY.desc(), _C.id.desc()),
+}
+
+
+def _cursor_of(sort: str, last) -> str:
+    """The keyset cursor after the page's last row, in the sort's own key."""
+    if sort == "priority":
+        return encode_ranked_cursor(last.priority or 0, last.recent_key, last.id)
+    moment = {"window": last.last_customer_message_at, "due": last.sla_due_at}.get(sort, last.recent_key)
+    return encode_cursor(moment, last.id)
+
+
+def _at_risk(session: Session, now: dt.datetime) -> list:
+    """A deadline that passed, or whose remaining time is at most `SLA_RISK_SHARE` of its clock's window."""
+    due, started, at = _C.sla_due_at, _C.sla_started_at, sa.literal(now, UTCDateTime)
+    if session.get_bind().dialect.name == "postgresql":
+        near = (due - at) <= (due - started) * SLA_RISK_SHARE
+    else:  # the embedded SQLite default has no interval arithmetic: compare in days
+        near = (func.julianday(due) - func.julianday(at)) <= (
+            func.julianday(due) - func.julianday(started)) * SLA_RISK_SHARE
+    return [due.is_not(None), sa.or_(due <= at, sa.and_(started.is_not(None), near))]
 
 
 def _narrowing(team_id: int | None, label_id: int | None, status: str | None, inbox_id: int | None) -> list:
@@ -278,13 +315,28 @@ def _narrowing(team_id: int | None, label_id: int | None, status: str | None, in
     return conditions
 
 
-def _after(key, cursor: str, *, ascending: bool):
+def _after(sort: str, cursor: str):
+    """The rows after a cursor of `sort` (a cursor of another sort, or none of ours, is a ValidationError)."""
     try:
-        moment, last_id = decode_cursor(cursor)
+        if sort == "priority":
+            rank, moment, last_id = decode_ranked_cursor(cursor)
+        else:
+            rank, (moment, last_id) = None, decode_cursor(cursor)
     except ValueError as exc:
         raise ValidationError("invalid cursor", field="cursor") from exc
+    if sort == "due":
+        if moment is None:  # already among the conversations without a deadline
+            return sa.and_(_C.sla_due_at.is_(None), _C.id > last_id)
+        return sa.or_(_beyond(_C.sla_due_at, moment, last_id, ascending=True), _C.sla_due_at.is_(None))
     if moment is None:
         raise ValidationError("invalid cursor", field="cursor")
+    if sort == "window":
+        return _beyond(_C.last_customer_message_at, moment, last_id, ascending=True)
+    after = _beyond(_RECENT_KEY, moment, last_id, ascending=False)
+    return after if rank is None else sa.or_(_C.priority < rank, sa.and_(_C.priority == rank, after))
+
+
+def _beyond(key, moment: dt.datetime, last_id: int, *, ascending: bool):
     at = sa.literal(moment, UTCDateTime)
     if ascending:
         return sa.or_(key > at, sa.and_(key == at, _C.id > last_id))

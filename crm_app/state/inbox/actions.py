@@ -1,4 +1,5 @@
-"""What the chat header does to the open conversation: take over, transfer, close, reopen, snooze, labels, resend."""
+"""What the chat header does to the open conversation: take over, transfer, close, reopen, snooze, labels, priority,
+resend."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import reflex as rx
 
 from crm_app.i18n import translate
 from crm_app.services import call, channel, conversations, inbox
+from crm_app.services.sla import priority as sla_priority
 from crm_app.state.errors import toast_errors
 from crm_app.state.inbox import view
 from crm_app.state.inbox.conversation import InboxConversationState
@@ -74,6 +76,12 @@ class InboxActionsState(InboxConversationState):
         except ValueError:
             return rx.toast.error(translate(self.lang, "inbox.snooze.invalid"))
         return self._act(inbox.snooze, "inbox.toast.snoozed", until=until.astimezone(dt.UTC))
+
+    @rx.event
+    @toast_errors
+    def set_priority(self, name: str):
+        """Prioridade: none, low, medium, high or urgent (supervisors and admins; the service refuses others)."""
+        return self._act(sla_priority.set_priority, "inbox.toast.priority", priority=str(name)[:10])
 
     @rx.event
     @toast_errors

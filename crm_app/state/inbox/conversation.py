@@ -58,6 +58,11 @@ class InboxConversationState(InboxListState):
         return self.user_role in SUPERVISORS or self.header.get("mine", "") != ""
 
     @rx.var(cache=True)
+    def can_set_priority(self) -> bool:
+        """The priority menu: supervisors and admins (cosmetic: the service refuses everyone else)."""
+        return self.user_role in SUPERVISORS
+
+    @rx.var(cache=True)
     def typing_text(self) -> str:
         """"Ana is typing…" while a colleague types in the open conversation."""
         return translate(self.lang, "inbox.typing").format(name=self.typing_name) if self.typing_name else ""
@@ -73,7 +78,8 @@ class InboxConversationState(InboxListState):
             "assignee": row.assignee_name or "", "assignee_id": str(row.assignee_id or ""),
             "team": row.team_name or "", "bot": "1" if row.bot_active else "", "window": level,
             "window_left": left, "mine": "1" if row.assignee_id == actor.user_id else "",
-            "initials": view.initials(row.contact_name or ""),
+            "initials": view.initials(row.contact_name or ""), "priority": view.priority_name(row.priority),
+            **view.sla_chip(row.sla_due_at, row.sla_started_at, moment, actor.timezone, self.lang),
         }
         self.conv_labels = list(row.labels or [])
         self.can_reply, self.window_open = bool(detail.can_reply), bool(detail.window_open)

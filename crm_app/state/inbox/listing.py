@@ -31,6 +31,7 @@ class InboxListState(InboxState):
     filter_label: str = ""
     filter_status: str = ""
     filter_inbox: str = ""
+    filter_sla: str = ""  # "at_risk": only deadlines missed or in the last 20 % of their window
     # An analytics selection (a chart's bar or cell): only those conversations, until it is cleared.
     selection_ids: list[int] = []
     selection_active: bool = False  # a selection is shown, even an empty one (a chart's cell of 0)
@@ -53,9 +54,9 @@ class InboxListState(InboxState):
 
     @rx.var(cache=True)
     def filters_active(self) -> bool:
-        """Whether a filter or the "window" sort narrows the list (the filter button lights up)."""
+        """Whether a filter or a sort other than "recent" shapes the list (the filter button lights up)."""
         return bool(self.filter_team or self.filter_label or self.filter_status or self.filter_inbox
-                    or self.period_since or self.sort != "recent")
+                    or self.filter_sla or self.period_since or self.sort != "recent")
 
     @rx.var(cache=True)
     def period_text(self) -> str:
@@ -83,7 +84,7 @@ class InboxListState(InboxState):
 
         return {"query": self.query.strip() or None, "team_id": as_int(self.filter_team),
                 "label_id": as_int(self.filter_label), "status": self.filter_status or None,
-                "inbox_id": as_int(self.filter_inbox), "sort": self.sort,
+                "inbox_id": as_int(self.filter_inbox), "sort": self.sort, "at_risk": self.filter_sla == "at_risk",
                 "conversation_ids": list(self.selection_ids) if self.selection_active else None,
                 "period": parse_period(self.period_since, self.period_until, self.period_on, self.period_weekday,
                                        self.period_hour)}
@@ -155,10 +156,12 @@ class InboxListState(InboxState):
     @rx.event
     @toast_errors
     def set_filter(self, name: str, value: str):
-        """One of team / label / status / inbox; "all" clears it."""
+        """One of team / label / status / inbox / sla ("at_risk"); "all" clears it."""
         value = "" if value == "all" else value
         if name in ("team", "label", "status", "inbox"):
             setattr(self, f"filter_{name}", value)
+        elif name == "sla":
+            self.filter_sla = "at_risk" if value == "at_risk" else ""
         self._relist()
 
     def _take_selection(self, actor: Actor) -> None:
@@ -226,6 +229,7 @@ class InboxListState(InboxState):
     def clear_filters(self):
         """Drop every filter and the search."""
         self.filter_team = self.filter_label = self.filter_status = self.filter_inbox = self.query = ""
+        self.filter_sla = ""
         self.sort = "recent"
         self._drop_selection()
         self._relist()
@@ -234,9 +238,9 @@ class InboxListState(InboxState):
     @rx.event
     @toast_errors
     def set_sort(self, value: str | list[str]):
-        """recent, or window (closing soonest first)."""
+        """recent, window (closing soonest first), due (SLA deadline soonest first) or priority."""
         value = value[0] if isinstance(value, list) and value else value
-        self.sort = value if value in ("recent", "window") else "recent"
+        self.sort = value if value in inbox.SORTS else "recent"
         self._relist()
 
     @rx.event

@@ -14,6 +14,8 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crm_app.domain.inbox import duration_words, sla_level
+from crm_app.domain.sla import PRIORITIES
 from crm_app.i18n import translate
 
 WARN_WINDOW = dt.timedelta(hours=2)
@@ -66,6 +68,35 @@ def window_state(expires_at: dt.datetime | None, now: dt.datetime) -> tuple[str,
     return "ok", text
 
 
+def _epoch_ms(moment: dt.datetime | None) -> str:
+    return str(int(moment.timestamp() * 1000)) if moment else ""
+
+
+def sla_chip(due_at: dt.datetime | None, started_at: dt.datetime | None, now: dt.datetime, timezone: str,
+             lang: str) -> dict[str, str]:
+    """The SLA countdown chip as first drawn (assets/sla.js then ticks it every second in the browser):
+    `sla_level` ok / risk / late ("" without a deadline), its words, the deadline and start in epoch ms, and the
+    deadline's local time for the tooltip and screen readers."""
+    level = sla_level(due_at, started_at, now)
+    if not level:
+        return {"sla_level": "", "sla_text": "", "sla_due": "", "sla_start": "", "sla_title": "",
+                "sla_overdue": ""}
+    overdue = translate(lang, "inbox.sla.overdue")
+    words = duration_words((due_at - now).total_seconds())
+    local = due_at.astimezone(zone(timezone))
+    when = local.strftime("%H:%M") if local.date() == now.astimezone(zone(timezone)).date() else (
+        local.strftime("%d/%m %H:%M"))
+    title = translate(lang, "inbox.sla.missed" if level == "late" else "inbox.sla.deadline").format(time=when)
+    return {"sla_level": level, "sla_text": overdue.format(x=words) if level == "late" else words,
+            "sla_due": _epoch_ms(due_at), "sla_start": _epoch_ms(started_at), "sla_title": title,
+            "sla_overdue": overdue}
+
+
+def priority_name(level: int | None) -> str:
+    """The priority's name (`domain.sla.PRIORITIES`); "none" for anything unknown."""
+    return PRIORITIES[level] if isinstance(level, int) and 0 <= level < len(PRIORITIES) else "none"
+
+
 def initials(name: str) -> str:
     """Up to two initials for an avatar."""
     parts = [p for p in (name or "").split() if p[:1].isalnum()]
@@ -84,7 +115,8 @@ def conversation_row(row: Any, now: dt.datetime, timezone: str, lang: str) -> di
         "assignee_initials": initials(row.assignee_name or "") if row.assignee_name else "",
         "team": row.team_name or "", "bot": "1" if row.bot_active else "",
         "window": level if row.status != "closed" else "", "window_left": left,
-        "labels": ", ".join(row.labels or []),
+        "labels": ", ".join(row.labels or []), "priority": priority_name(row.priority),
+        **sla_chip(row.sla_due_at, row.sla_started_at, now, timezone, lang),
     }
 
 
