@@ -150,6 +150,7 @@ ROUTES = {
     "GET /api/v1/sla/policies/{policy_id}": Api("sla:read", SLA, **AS_NOT_SLA),
     "PATCH /api/v1/sla/policies/{policy_id}": Api("sla:write", SLA, {"name": "pwned"}, **AS_NOT_SLA),
     "DELETE /api/v1/sla/policies/{policy_id}": Api("sla:write", SLA, **AS_NOT_SLA),
+    "GET /api/v1/conversations/{conversation_id}/sla": Api("sla:read", CONV),  # who may read the conversation
 }
 
 
