@@ -104,13 +104,13 @@ def _ensure_team(session: Session, tenant_id: int) -> None:
 
 def _ensure_sla_policy(session: Session, tenant_id: int) -> None:
     """A default SLA policy, so the inbox shows deadlines from the first handoff (only when the tenant has none):
-    first response in 15 min, next response in 30, resolution in 8 h of business hours; a warning 5 min ahead and
+    first response in 1 h, next response in 2 h, resolution in 8 h of business hours; a warning 10 min ahead and
     the supervisors told at a breach."""
     if session.exec(select(SlaPolicy.id).where(SlaPolicy.tenant_id == tenant_id).limit(1)).first() is not None:
         return
-    session.add(SlaPolicy(tenant_id=tenant_id, name="Padrão", is_default=True, first_response_minutes=15,
-                          next_response_minutes=30, resolution_minutes=480, business_hours_only=True,
-                          warn_before_minutes=5, escalation=[{"action": "notify_supervisor", "after_minutes": 0}]))
+    session.add(SlaPolicy(tenant_id=tenant_id, name="Padrão", is_default=True, first_response_minutes=60,
+                          next_response_minutes=120, resolution_minutes=480, business_hours_only=True,
+                          warn_before_minutes=10, escalation=[{"action": "notify_supervisor", "after_minutes": 0}]))
 
 
 def demo_flow(front_desk_id: int | None, sales_id: int | None) -> dict:

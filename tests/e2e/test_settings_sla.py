@@ -1,5 +1,6 @@
 """SLA policies in a real browser: a supervisor reaches /settings/sla from the settings tabs, is told what is wrong
-with a bad target, creates a policy for the Vendas team with a contact attribute, edits it and deletes it."""
+with a bad target, creates a policy for the Vendas team with a contact attribute beside the demo's default policy,
+edits it and deletes it."""
 
 from playwright.sync_api import expect
 
@@ -11,7 +12,8 @@ def test_supervisor_creates_edits_and_deletes_a_policy(page):
     page.locator("#user-menu").get_by_text("Sérgio Supervisor").wait_for()
     page.goto("/settings/canned")
     page.click("#settings-tab-settings-sla")
-    page.locator("#sla-empty").wait_for()
+    expect(page.locator(".sla-row")).to_have_count(1)  # the demo's default policy
+    page.locator(".sla-row").get_by_text("Padrão").wait_for()
     expect(page.locator("#sla-how-applied")).to_contain_text("próximo acontecimento")
 
     page.click("#sla-new")
@@ -27,8 +29,8 @@ def test_supervisor_creates_edits_and_deletes_a_policy(page):
     page.fill("#sla-attr-value", "ouro")
     page.click("#sla-save")
     page.get_by_text("Política de SLA salva.").wait_for()
-    row = page.locator(".sla-row")
-    expect(row).to_have_count(1)
+    expect(page.locator(".sla-row")).to_have_count(2)
+    row = page.locator(".sla-row", has_text="ouro")
     row.get_by_text("Plano <b>ouro</b>").wait_for()  # the name is text, never markup
     row.get_by_text("1ª resposta 15 min · Resolução 480 min").wait_for()
     row.get_by_text("Equipe: Vendas · plano = ouro").wait_for()
@@ -43,4 +45,4 @@ def test_supervisor_creates_edits_and_deletes_a_policy(page):
 
     row.locator(".sla-delete").click()
     page.click("#sla-confirm-delete")
-    page.locator("#sla-empty").wait_for()
+    expect(page.locator(".sla-row")).to_have_count(1)
