@@ -154,7 +154,12 @@ def _clock(session: Session, conversation: Conversation, policy: SlaPolicy) -> r
 def _store_clocks(session: Session, conversation: Conversation, policy: SlaPolicy, evaluation: rules.Evaluation,
                   now: dt.datetime) -> None:
     """Every clock as a row. A clock that is still active takes the conversation's current team, attendant and
-    number; a finished one keeps those it finished with."""
+    number; a finished one keeps those it finished with. A row the milestones no longer make goes (a first response
+    clock started by the customer's message is withdrawn when the bot answers it: it waits for the handoff)."""
+    table = SlaClock.__table__
+    current = [(c.target, c.started_at) for c in evaluation.clocks]
+    stale = sa.delete(table).where(table.c.conversation_id == conversation.id)
+    session.execute(stale.where(sa.tuple_(table.c.target, table.c.started_at).not_in(current)) if current else stale)
     if not evaluation.clocks:
         return
     rows = [{"tenant_id": conversation.tenant_id, "conversation_id": conversation.id, "policy_id": policy.id,

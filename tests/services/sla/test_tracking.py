@@ -293,3 +293,23 @@ def test_with_the_real_scheduler_a_deadline_among_ten_thousand_is_acted_on_withi
     deadline = start + 5 * MIN
     assert dt.timedelta(0) <= escalated.done_at - deadline <= dt.timedelta(seconds=30)
     assert [r for r, _ in _emails(db, tenant.id)][-1] == sofia.email
+
+
+def test_a_clock_the_milestones_no_longer_make_is_removed(db, shop):
+    """The customer writes (no bot yet: the first response clock starts there), then the bot answers (the clock
+    waits for the handoff instead), then the handoff starts it: one first-response row, from the handoff."""
+    tenant, team, *_, inbox = shop
+    start = utcnow().replace(microsecond=0) - 10 * MIN
+    conversation = make_conversation(db, inbox.id)
+    facts.note(db, conversation, "customer", at=start)
+    db.commit()
+    tracking.evaluate(conversation.id, start + MIN)
+    first = select(SlaClock.started_at).where(SlaClock.conversation_id == conversation.id,
+                                              SlaClock.target == "first_response")
+    assert db.exec(first).all() == [start]
+    facts.note(db, conversation, "bot", at=start + MIN)
+    facts.note(db, conversation, "handoff", at=start + 2 * MIN, team_id=team.id, reason="menu")
+    db.commit()
+    tracking.evaluate(conversation.id, start + 3 * MIN)
+    db.expire_all()
+    assert db.exec(first).all() == [start + 2 * MIN]
