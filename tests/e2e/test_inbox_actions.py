@@ -523,10 +523,9 @@ def test_sla_chips_tick_in_the_browser_sort_due_first_filter_at_risk_and_set_a_p
         sup.click("#filters-button")
         sup.click("#sort-select")
         sup.get_by_role("option", name="Vence primeiro").click()
-        rows = sup.locator("#conversation-list .conv-row")
 
-        def listed() -> list[str]:
-            return [rows.nth(i).get_attribute("data-id") for i in range(rows.count())]
+        def listed() -> list[str]:  # in one read: the list may change between a count and its rows
+            return sup.eval_on_selector_all("#conversation-list .conv-row", "rows => rows.map(r => r.dataset.id)")
 
         def in_order(*ids: int) -> bool:
             order = listed()
