@@ -121,6 +121,17 @@ def _cycle(session: Session, conversation: Conversation, at: dt.datetime, *, ope
     return fact
 
 
+def team_hours(session: Session, tenant_id: int, team_id: int | None) -> tuple[dict, object, str | None]:
+    """The team's weekly hours ({} without a team: always open), its and the tenant's closed days, and its
+    timezone (else the tenant's); a team of another tenant counts as no team."""
+    team = session.get(Team, team_id) if team_id is not None else None
+    if team is not None and team.tenant_id != tenant_id:
+        team = None
+    tenant = session.get(Tenant, tenant_id)
+    tz = (team.timezone if team and team.timezone else None) or (tenant.timezone if tenant else None)
+    return dict(team.business_hours or {}) if team else {}, tenant_calendar(tenant_id, team=team, session=session), tz
+
+
 def business_clock(session: Session, tenant_id: int, team_id: int | None) -> Callable[[dt.datetime, dt.datetime],
                                                                                      float]:
     """Seconds of [start, end) inside the team's weekly hours, skipping the tenant's and the team's holidays,
@@ -134,13 +145,7 @@ def business_clock(session: Session, tenant_id: int, team_id: int | None) -> Cal
     Returns:
         A function of (start, end).
     """
-    team = session.get(Team, team_id) if team_id is not None else None
-    if team is not None and team.tenant_id != tenant_id:
-        team = None
-    tenant = session.get(Tenant, tenant_id)
-    tz = (team.timezone if team and team.timezone else None) or (tenant.timezone if tenant else None)
-    hours = dict(team.business_hours or {}) if team else {}
-    calendar = tenant_calendar(tenant_id, team=team, session=session)
+    hours, calendar, tz = team_hours(session, tenant_id, team_id)
 
     def clock(start: dt.datetime, end: dt.datetime) -> float:
         return business_hours.business_seconds(hours, calendar, tz or business_hours.DEFAULT_TIMEZONE, start, end)

@@ -36,14 +36,12 @@ from crm_app.models import (
     SlaAction,
     SlaClock,
     SlaPolicy,
-    Team,
     TeamMember,
     Tenant,
     User,
 )
-from crm_app.services.conversations import milestones
+from crm_app.services.conversations import facts, milestones
 from crm_app.services.core import outbox
-from crm_app.services.settings.calendar import tenant_calendar
 from crm_app.services.sla import policies, priority
 
 log = logging.getLogger(__name__)
@@ -142,13 +140,8 @@ def _clock(session: Session, conversation: Conversation, policy: SlaPolicy) -> r
     so. No team: always open, closed days aside (as the analytics' business time)."""
     if not policy.business_hours_only:
         return rules.WALL
-    team = session.get(Team, conversation.team_id) if conversation.team_id is not None else None
-    if team is not None and team.tenant_id != conversation.tenant_id:
-        team = None
-    tenant = session.get(Tenant, conversation.tenant_id)
-    tz = (team.timezone if team and team.timezone else None) or (tenant.timezone if tenant else None)
-    return rules.Clock(hours=dict(team.business_hours or {}) if team else {},
-                       holidays=tenant_calendar(conversation.tenant_id, team=team, session=session), tz=tz)
+    hours, holidays, tz = facts.team_hours(session, conversation.tenant_id, conversation.team_id)
+    return rules.Clock(hours=hours, holidays=holidays, tz=tz)
 
 
 def _store_clocks(session: Session, conversation: Conversation, policy: SlaPolicy, evaluation: rules.Evaluation,
@@ -197,7 +190,6 @@ def _show(session: Session, conversation: Conversation, clock: rules.TargetState
 
 def _perform(session: Session, conversation: Conversation, action: rules.Action) -> None:
     """One warning or escalation step: its effect, a conversation event, a system line and an audit row."""
-    from crm_app.services.conversations import facts
     from crm_app.services.conversations import log as conversation_log
     from crm_app.services.routing import queue
 
